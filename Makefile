@@ -1,0 +1,61 @@
+# wsproxy.h: `make demo` shows it working through local proxies; `make test` runs every suite.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -pedantic
+BUILD   ?= build
+SAN_CC  ?= clang
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy
+EXAMPLES := $(BUILD)/wspcat
+UNITS    := test_pure test_client
+
+.PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean
+
+all: examples peers
+
+# BearSSL: wss:// and https:// proxies need it. Install it when we may, else say how.
+check-bearssl:
+	@if [ ! -f /usr/include/bearssl.h ] && [ ! -f /usr/local/include/bearssl.h ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libbearssl-dev"; \
+	    (apt-get install -y -q libbearssl-dev >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libbearssl-dev >/dev/null)) || \
+	     { echo "could not install BearSSL; run: apt-get install libbearssl-dev"; exit 1; }; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    echo "installing libbearssl-dev"; \
+	    sudo -n apt-get install -y -q libbearssl-dev >/dev/null || \
+	     { echo "could not install BearSSL; run: sudo apt-get install libbearssl-dev"; exit 1; }; \
+	  else \
+	    echo "BearSSL is missing. Run: sudo apt-get install libbearssl-dev"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+examples: $(EXAMPLES)
+peers: $(PEERS)
+
+$(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_NO_TLS -o $@ examples/wspcat.c
+
+$(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $<
+
+# unit suites, plain and under ASan+UBSan
+$(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $<
+$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $<
+
+unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS)))
+
+demo: all
+	@bash scripts/demo.sh
+
+test: all unit
+	@BUILD=$(BUILD) bash scripts/run_tests.sh $(UNITS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,311 @@
+/* wspcat: a poll()-based WebSocket client built on wsproxy.h.
+
+   wspcat [--proxy URL] [-H "Name: value"]... [--proxy-header "Name: value"]...
+          [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]
+          [--print-protocol] URL
+
+   Sends each line of standard input as a text message and prints each message that
+   arrives on its own line. At the end of input it closes with 1000, waits for the
+   server's close and exits.
+
+   Exit codes:
+     0  success (the close handshake completed)
+     1  usage or configuration error (bad option, URL or header)
+     2  could not connect, or the connection was lost
+     3  the proxy refused the tunnel (non-2xx, garbled or truncated reply)
+     4  the proxy wants authentication (407)
+     5  the WebSocket handshake failed
+     6  the server broke the WebSocket protocol
+     7  timeout (proxy reply, handshake or close) */
+#define _POSIX_C_SOURCE 200809L
+#define WSPROXY_IMPLEMENTATION
+#include "../wsproxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LIST 64
+#define MAX_LINE (64u * 1024u * 1024u)
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_PROXY = 3, EXIT_PROXY_AUTH = 4,
+       EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7 };
+
+static int exit_code_for(int err)
+{
+    switch (err) {
+    case WSPROXY_E_PROXY_REFUSED: case WSPROXY_E_CONNECT_REFUSED: case WSPROXY_E_CONNECTION_LOST:
+        return EXIT_CONNECT;
+    case WSPROXY_E_PROXY_AUTH:
+        return EXIT_PROXY_AUTH;
+    case WSPROXY_E_PROXY_TIMEOUT: case WSPROXY_E_HANDSHAKE_TIMEOUT: case WSPROXY_E_CLOSE_TIMEOUT:
+        return EXIT_TIMEOUT;
+    default:
+        break;
+    }
+    if (err >= 200 && err < 300) return EXIT_PROXY;
+    if (err >= 400 && err < 500) return EXIT_HANDSHAKE;
+    if (err >= 500) return EXIT_PROTOCOL;
+    return EXIT_USAGE;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: wspcat [--proxy URL] [-H \"Name: value\"]... [--proxy-header \"Name: value\"]...\n"
+            "              [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]\n"
+            "              [--print-protocol] ws://host[:port]/path\n");
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = (const char *)p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Opens a non-blocking TCP connection; returns the fd, or -1 with *err set. */
+static int start_connect(const char *host, unsigned port, int *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[16];
+    int fd = -1, rc;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof portstr, "%u", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "wspcat: cannot resolve %s: %s\n", host, gai_strerror(rc));
+        *err = EHOSTUNREACH;
+        return -1;
+    }
+    *err = ECONNREFUSED;
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) { *err = errno; continue; }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
+        *err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    static wsproxy_client client;   /* about 40 KiB: keep it off the stack */
+    const char *headers[MAX_LIST + 1], *proxy_headers[MAX_LIST + 1], *protocols[MAX_LIST + 1];
+    int nh = 0, nph = 0, np = 0, timing = 0, print_protocol = 0, i, fd, err = 0;
+    int connecting = 1, stdin_open = 1, closing_sent = 0, last_wait = -1, rc;
+    double timeout_s = 10, t_start, deadline = 0;
+    wsproxy_config cfg;
+    wsproxy_client *c = &client;
+    char *line = NULL;                /* input not yet sent */
+    size_t line_len = 0, line_cap = 0, streaming_left = 0, streaming_off = 0;
+    memset(&cfg, 0, sizeof cfg);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--proxy") && has_value) cfg.proxy = argv[++i];
+        else if ((!strcmp(a, "-H") || !strcmp(a, "--header")) && has_value && nh < MAX_LIST) headers[nh++] = argv[++i];
+        else if (!strcmp(a, "--proxy-header") && has_value && nph < MAX_LIST) proxy_headers[nph++] = argv[++i];
+        else if (!strcmp(a, "--protocol") && has_value && np < MAX_LIST) protocols[np++] = argv[++i];
+        else if (!strcmp(a, "--origin") && has_value) cfg.origin = argv[++i];
+        else if (!strcmp(a, "--timeout") && has_value) timeout_s = atof(argv[++i]);
+        else if (!strcmp(a, "--timing")) timing = 1;
+        else if (!strcmp(a, "--print-protocol")) print_protocol = 1;
+        else if (a[0] == '-' && a[1] != '\0') { usage(); return EXIT_USAGE; }
+        else if (!cfg.url) cfg.url = a;
+        else { usage(); return EXIT_USAGE; }
+    }
+    if (!cfg.url || timeout_s <= 0) { usage(); return EXIT_USAGE; }
+    headers[nh] = proxy_headers[nph] = protocols[np] = NULL;
+    cfg.headers = headers;
+    cfg.proxy_headers = proxy_headers;
+    cfg.protocols = protocols;
+    cfg.random = wsproxy_os_random;
+
+    rc = wsproxy_init(c, &cfg);
+    if (rc != WSPROXY_OK) {
+        char msg[600];
+        wsproxy_describe(c, msg, sizeof msg);
+        fprintf(stderr, "wspcat: %s\n", msg);
+        return exit_code_for(rc);
+    }
+    t_start = now_ms();
+    fd = start_connect(wsproxy_connect_host(c), wsproxy_connect_port(c), &err);
+    if (fd < 0) wsproxy_socket_closed(c, err);
+
+    for (;;) {
+        struct pollfd pfd[2];
+        wsproxy_event ev;
+        size_t n;
+        int timeout_ms = -1, wait = wsproxy_waiting_for(c), finished = 0;
+
+        /* events first: they may queue bytes (pong, close echo) */
+        while (wsproxy_poll(c, &ev)) {
+            if (ev.type == WSPROXY_EV_OPEN) {
+                if (timing) fprintf(stderr, "handshake: %.3f ms\n", now_ms() - t_start);
+                if (print_protocol) fprintf(stderr, "protocol: %s\n", ev.protocol);
+            } else if (ev.type == WSPROXY_EV_MESSAGE) {
+                if (write_all(1, ev.data, ev.len) != 0) return EXIT_CONNECT;
+                if (ev.fin && write_all(1, "\n", 1) != 0) return EXIT_CONNECT;
+            } else if (ev.type == WSPROXY_EV_CLOSE) {
+                if (!closing_sent || ev.close_code != 1000)
+                    fprintf(stderr, "closed by server: %d %.*s\n", ev.close_code, (int)ev.len,
+                            (const char *)ev.data);
+                finished = 1;
+            } else if (ev.type == WSPROXY_EV_ERROR) {
+                char msg[600];
+                wsproxy_describe(c, msg, sizeof msg);
+                fprintf(stderr, "wspcat: %s\n", msg);
+                finished = 2;
+            }
+        }
+        if (finished) {
+            /* best effort: the close frame (echo or error code) goes out before we leave */
+            const unsigned char *p;
+            while (fd >= 0 && !connecting && (p = wsproxy_send_buf(c, &n)) != NULL) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w <= 0) break;
+                wsproxy_send_ack(c, (size_t)w);
+            }
+            if (fd >= 0) close(fd);
+            free(line);
+            return finished == 1 ? EXIT_OK : exit_code_for(wsproxy_error(c));
+        }
+        if (fd < 0) continue;   /* the failure is reported by the next poll */
+
+        /* stdin: send complete lines while the connection is open */
+        if (wsproxy_get_state(c) == WSPROXY_STATE_OPEN) {
+            for (;;) {
+                char *nl;
+                if (streaming_left) {
+                    size_t k = wsproxy_send_data(c, line + streaming_off, streaming_left);
+                    streaming_off += k;
+                    streaming_left -= k;
+                    if (streaming_left) break;
+                    memmove(line, line + streaming_off + 1, line_len - streaming_off - 1);
+                    line_len -= streaming_off + 1;
+                    continue;
+                }
+                nl = line_len ? (char *)memchr(line, '\n', line_len) : NULL;
+                if (!nl) break;
+                n = (size_t)(nl - line);
+                if (n + WSPROXY_FRAME_HEADER_MAX <= WSPROXY_SEND_BUFFER_BYTES) {
+                    rc = wsproxy_send_text(c, line, n);
+                    if (rc == WSPROXY_E_WOULD_BLOCK) break;
+                    if (rc == WSPROXY_E_TEXT_INVALID) fprintf(stderr, "wspcat: skipping a line that is not UTF-8\n");
+                    else if (rc != WSPROXY_OK) break;
+                    memmove(line, nl + 1, line_len - n - 1);
+                    line_len -= n + 1;
+                } else {
+                    /* long line: stream it as one frame */
+                    if (wsproxy_send_begin(c, WSPROXY_OP_TEXT, n, 1) != WSPROXY_OK) break;
+                    streaming_off = 0;
+                    streaming_left = n;
+                }
+            }
+            if (!stdin_open && !streaming_left && !closing_sent &&
+                (line_len == 0 || !memchr(line, '\n', line_len))) {
+                if (line_len) {   /* a last line without newline */
+                    if (wsproxy_send_text(c, line, line_len) == WSPROXY_E_WOULD_BLOCK) goto io;
+                    line_len = 0;
+                }
+                if (wsproxy_close(c, 1000, "", 0) == WSPROXY_OK) closing_sent = 1;
+            }
+        }
+    io:
+        /* timer: armed whenever what the client waits for changes */
+        wait = wsproxy_waiting_for(c);
+        if (wait != last_wait) {
+            last_wait = wait;
+            deadline = wait == WSPROXY_WAIT_NONE ? 0 : now_ms() + timeout_s * 1000;
+        }
+        if (deadline) {
+            double left = deadline - now_ms();
+            if (left <= 0) { wsproxy_timeout(c); continue; }
+            timeout_ms = (int)left + 1;
+        }
+        pfd[0].fd = fd;
+        pfd[0].events = 0;
+        pfd[1].fd = -1;
+        pfd[1].events = POLLIN;
+        if (connecting) {
+            pfd[0].events = POLLOUT;
+        } else {
+            if (wsproxy_send_buf(c, &n)) pfd[0].events |= POLLOUT;
+            if (wsproxy_recv_buf(c, &n)) pfd[0].events |= POLLIN;
+            if (stdin_open && wsproxy_get_state(c) == WSPROXY_STATE_OPEN && !streaming_left &&
+                !(line_len && memchr(line, '\n', line_len)))
+                pfd[1].fd = 0;
+        }
+        if (poll(pfd, 2, timeout_ms) < 0) {
+            if (errno == EINTR) continue;
+            perror("poll");
+            return EXIT_CONNECT;
+        }
+        if (connecting && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+            if (soerr) { wsproxy_socket_closed(c, soerr); close(fd); fd = -1; continue; }
+            connecting = 0;
+        }
+        if (!connecting && (pfd[0].revents & POLLOUT)) {
+            const unsigned char *p = wsproxy_send_buf(c, &n);
+            if (p) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w > 0) wsproxy_send_ack(c, (size_t)w);
+                else if (w < 0 && errno != EAGAIN && errno != EINTR) wsproxy_socket_closed(c, errno);
+            }
+        }
+        if (!connecting && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            unsigned char *p = wsproxy_recv_buf(c, &n);
+            if (p) {
+                ssize_t r = recv(fd, p, n, 0);
+                if (r > 0) wsproxy_recv_ack(c, (size_t)r);
+                else if (r == 0) wsproxy_socket_closed(c, 0);
+                else if (errno != EAGAIN && errno != EINTR) wsproxy_socket_closed(c, errno);
+            }
+        }
+        if (pfd[1].fd == 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r;
+            if (line_cap - line_len < 65536) {
+                size_t cap = line_cap ? line_cap * 2 : 65536;
+                char *nl = cap <= MAX_LINE + 65536 ? (char *)realloc(line, cap) : NULL;
+                if (!nl) { fprintf(stderr, "wspcat: input line too long\n"); return EXIT_USAGE; }
+                line = nl;
+                line_cap = cap;
+            }
+            r = read(0, line + line_len, line_cap - line_len);
+            if (r > 0) line_len += (size_t)r;
+            else if (r == 0 || errno != EINTR) stdin_open = 0;
+        }
+    }
+}

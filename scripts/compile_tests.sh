@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the header in every supported way, warnings as errors; one check per build.
+set -u
+BUILD=${BUILD:-build}
+mkdir -p "$BUILD/compile"
+pass=0; fail=0
+W="-Wall -Wextra -pedantic -Werror"
+
+check() {
+    local name=$1; shift
+    local log="$BUILD/compile/$(echo "$name" | tr -c 'a-zA-Z0-9' _).log"
+    if "$@" >"$log" 2>&1; then pass=$((pass + 1)); echo "ok - $name"
+    else fail=$((fail + 1)); echo "FAIL - $name"; cat "$log"; fi
+}
+
+for cc in gcc clang; do
+    command -v $cc >/dev/null || continue
+    check "$cc C99 no TLS" $cc -std=c99 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cc C99 with BearSSL headers" $cc -std=c99 $W tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cc C11" $cc -std=c11 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cc two units WSPROXY_STATIC" $cc -std=c99 $W -DWSPROXY_NO_TLS \
+        tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
+    check "$cc two units run" "$BUILD/compile/two"
+done
+for cxx in g++ clang++; do
+    command -v $cxx >/dev/null || continue
+    check "$cxx C++11" $cxx -x c++ -std=c++11 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cxx C++17 with BearSSL headers" $cxx -x c++ -std=c++17 $W tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cxx two units WSPROXY_STATIC" $cxx -x c++ $W -DWSPROXY_NO_TLS \
+        tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

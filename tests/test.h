@@ -1,0 +1,37 @@
+/* Minimal test harness shared by the unit suites: CHECK records a failure and goes on;
+   test_summary() prints the one closing line "N passed, N failed" and returns the
+   process exit status. */
+#ifndef WSPROXY_TEST_H
+#define WSPROXY_TEST_H
+#include <stdio.h>
+#include <string.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static int test_passed_, test_failed_;
+static const char *test_case_ = "";
+
+#define TEST_CASE(name) (test_case_ = (name))
+#define CHECK(cond) do { if (cond) test_passed_++; else { test_failed_++; \
+    fprintf(stderr, "FAIL %s:%d [%s] %s\n", __FILE__, __LINE__, test_case_, #cond); } } while (0)
+#define CHECK_EQ_INT(a, b) do { long long a_ = (long long)(a), b_ = (long long)(b); \
+    if (a_ == b_) test_passed_++; else { test_failed_++; \
+    fprintf(stderr, "FAIL %s:%d [%s] %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, \
+            test_case_, #a, #b, a_, b_); } } while (0)
+#define CHECK_MEM(p, q, n) CHECK(memcmp((p), (q), (n)) == 0)
+
+/* Deterministic generator for split points and payloads (xorshift64*). */
+static uint64_t test_rng_state_ = 0x9E3779B97F4A7C15ull;
+static void test_seed(uint64_t s) { test_rng_state_ = s ? s : 1; }
+static uint64_t test_rand(void) {
+    uint64_t x = test_rng_state_;
+    x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+    test_rng_state_ = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static int test_summary(void) {
+    printf("%d passed, %d failed\n", test_passed_, test_failed_);
+    return test_failed_ ? 1 : 0;
+}
+#endif

@@ -1,0 +1,2233 @@
+/* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP CONNECT proxies.
+   Version 0.1.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
+   no clock, no globals. MIT license at the end of this file.
+
+   USING IT
+   --------
+   Include it anywhere; in exactly ONE .c file define the implementation first:
+
+       #define WSPROXY_IMPLEMENTATION
+       #include "wsproxy.h"
+
+   Define WSPROXY_STATIC before including to make every function static (for a
+   private copy per translation unit). Define WSPROXY_NO_TLS to build without
+   BearSSL (ws:// only; wss:// and https:// proxies then fail with
+   WSPROXY_E_UNSUPPORTED).
+
+   THE MODEL
+   ---------
+   The client never touches a socket. You own the socket, the loop, the clock and
+   the memory (one wsproxy_client struct per connection; sizeof works). The client:
+     - takes bytes your socket received       wsproxy_recv_buf() + wsproxy_recv_ack()
+                                              (or wsproxy_feed(), which copies)
+     - gives bytes your socket must send      wsproxy_send_buf() + wsproxy_send_ack()
+     - reports events                         wsproxy_poll()
+     - says what it waits for (for timers)    wsproxy_waiting_for() + wsproxy_timeout()
+     - learns of transport failure / EOF      wsproxy_socket_closed()
+
+   Pipeline (bytes in):  socket -> CONNECT reply (proxy only) -> 101 reply -> frames
+   Each switch hands the bytes after a reply head to the next layer, never drops them.
+
+   A LOOP, IN SHORT
+       wsproxy_config cfg = {0};  cfg.url = "ws://host/chat";
+       cfg.proxy = "http://user:pass@proxy:3128";  cfg.random = wsproxy_os_random;
+       if (wsproxy_init(&c, &cfg) != WSPROXY_OK) -> print wsproxy_describe(&c, ...)
+       connect a TCP socket to wsproxy_connect_host(&c) : wsproxy_connect_port(&c)
+       loop:
+         while ((p = wsproxy_send_buf(&c, &n)) != NULL) { w = send(p, n); wsproxy_send_ack(&c, w); }
+         if readable: p = wsproxy_recv_buf(&c, &n); r = recv(p, n);
+                      r > 0 ? wsproxy_recv_ack(&c, r) : wsproxy_socket_closed(&c, r ? errno : 0);
+         while (wsproxy_poll(&c, &ev)) handle ev (OPEN, MESSAGE, PING, PONG, CLOSE, ERROR)
+         arm a timer whenever wsproxy_waiting_for(&c) changes; on expiry wsproxy_timeout(&c)
+       poll for POLLOUT only while wsproxy_send_buf() returns data; poll for POLLIN only
+       while wsproxy_recv_buf() offers room (that is the backpressure).
+       After EV_CLOSE or EV_ERROR: flush wsproxy_send_buf() (it may hold the close frame),
+       then close the socket.
+
+   LIFETIMES
+     Strings in wsproxy_config are read during wsproxy_init() only: both request heads
+     are built and validated there, so nothing the caller passes must outlive init.
+     Pointers in a wsproxy_event and from wsproxy_recv_buf/wsproxy_send_buf stay valid
+     until the next call of any wsproxy_* function on that client.
+
+   ERRORS
+     One sticky error per client: wsproxy_error(c) gives the code, wsproxy_error_info(c)
+     the details (HTTP status and Proxy-Authenticate, close code, OS error),
+     wsproxy_strerror(code) a name, wsproxy_describe() one readable line.
+     Caller mistakes (bad URL, bad header, wrong call order) fail at once and produce
+     no byte. Peer faults send the RFC 6455 close frame (1002, 1007, 1009) and end in
+     one WSPROXY_EV_ERROR.
+*/
+#ifndef WSPROXY_H
+#define WSPROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#ifndef WSPROXY_NO_TLS
+#include <bearssl.h>   /* TLS hops (see the TLS section); -DWSPROXY_NO_TLS builds without */
+#endif
+
+#define WSPROXY_VERSION_MAJOR 0
+#define WSPROXY_VERSION_MINOR 1
+#define WSPROXY_VERSION_PATCH 0
+
+#ifndef WSPROXY_DEF
+#ifdef WSPROXY_STATIC
+#define WSPROXY_DEF static
+#else
+#define WSPROXY_DEF extern
+#endif
+#endif
+
+/* ---- limits (each overridable: define it before including) ----------------- */
+#ifndef WSPROXY_MAX_HEAD_BYTES          /* largest CONNECT or 101 reply head */
+#define WSPROXY_MAX_HEAD_BYTES 8192
+#endif
+#ifndef WSPROXY_MAX_LINE_BYTES          /* longest status or header line in a reply */
+#define WSPROXY_MAX_LINE_BYTES 4096
+#endif
+#ifndef WSPROXY_MAX_HEADERS             /* most header lines in a reply */
+#define WSPROXY_MAX_HEADERS 64
+#endif
+#ifndef WSPROXY_MAX_INTERIM_REPLIES     /* 1xx replies skipped before a CONNECT reply */
+#define WSPROXY_MAX_INTERIM_REPLIES 4
+#endif
+#ifndef WSPROXY_MAX_REQUEST_BYTES       /* each of the CONNECT and upgrade request heads */
+#define WSPROXY_MAX_REQUEST_BYTES 4096
+#endif
+#ifndef WSPROXY_MAX_URL_BYTES           /* longest URL accepted */
+#define WSPROXY_MAX_URL_BYTES 2048
+#endif
+#ifndef WSPROXY_MAX_CREDENTIAL_BYTES    /* decoded user or password from a proxy URL */
+#define WSPROXY_MAX_CREDENTIAL_BYTES 255
+#endif
+#ifndef WSPROXY_RECV_BUFFER_BYTES       /* plain-text receive buffer; >= MAX_HEAD_BYTES */
+#define WSPROXY_RECV_BUFFER_BYTES 16384
+#endif
+#ifndef WSPROXY_SEND_BUFFER_BYTES       /* plain-text send buffer; >= MAX_REQUEST_BYTES */
+#define WSPROXY_SEND_BUFFER_BYTES 16384
+#endif
+#ifndef WSPROXY_DEFAULT_MAX_MESSAGE     /* default largest message received (1009 above) */
+#define WSPROXY_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
+#endif
+#ifndef WSPROXY_MAX_PROTOCOL_BYTES      /* longest subprotocol name accepted back */
+#define WSPROXY_MAX_PROTOCOL_BYTES 64
+#endif
+#ifndef WSPROXY_MAX_DETAIL_BYTES        /* status line / Proxy-Authenticate kept for errors */
+#define WSPROXY_MAX_DETAIL_BYTES 256
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- error codes, grouped by layer ----------------------------------------- */
+typedef enum wsproxy_err {
+    WSPROXY_OK = 0,
+    /* 100: caller mistakes, reported before any byte is produced */
+    WSPROXY_E_ARGUMENT = 100,       /* NULL pointer, missing random callback, bad value */
+    WSPROXY_E_URL_SYNTAX,           /* not scheme://host[:port][/path][?query] */
+    WSPROXY_E_URL_SCHEME,           /* scheme not known */
+    WSPROXY_E_URL_HOST,             /* empty or malformed host, bad IPv6 literal */
+    WSPROXY_E_URL_PORT,             /* port not 1..65535 */
+    WSPROXY_E_URL_FRAGMENT,         /* '#' in a WebSocket URL (RFC 6455 3) */
+    WSPROXY_E_URL_CHAR,             /* CR, LF, NUL, space, control or non-ASCII byte */
+    WSPROXY_E_URL_USERINFO,         /* credentials where not allowed, or bad %-escape */
+    WSPROXY_E_URL_TOO_LONG,         /* longer than WSPROXY_MAX_URL_BYTES */
+    WSPROXY_E_HEADER_INVALID,       /* not "Name: value", or CR/LF/NUL in it */
+    WSPROXY_E_HEADER_RESERVED,      /* a header the library writes itself */
+    WSPROXY_E_PROTOCOL_INVALID,     /* subprotocol not an HTTP token, or duplicate */
+    WSPROXY_E_REQUEST_TOO_LARGE,    /* request head over WSPROXY_MAX_REQUEST_BYTES */
+    WSPROXY_E_UNSUPPORTED,          /* scheme this build cannot do (TLS, SOCKS) */
+    WSPROXY_E_STATE,                /* call not valid in the current state (not sticky) */
+    WSPROXY_E_WOULD_BLOCK,          /* no room in the send buffer now (not sticky) */
+    WSPROXY_E_CLOSE_CODE,           /* close code the caller may not send */
+    WSPROXY_E_CLOSE_REASON,         /* reason over 123 bytes or not UTF-8 */
+    WSPROXY_E_RANDOM,               /* the random callback failed (sticky) */
+    WSPROXY_E_SEND_TOO_LARGE,       /* frame bigger than the send buffer: stream it */
+    WSPROXY_E_TEXT_INVALID,         /* text message from the caller is not UTF-8 */
+    /* 200: the proxy hop */
+    WSPROXY_E_PROXY_REFUSED = 200,  /* caller reported the connect to the proxy failed */
+    WSPROXY_E_PROXY_AUTH,           /* 407: proxy authentication required */
+    WSPROXY_E_PROXY_CONNECT,        /* any other non-2xx status to CONNECT */
+    WSPROXY_E_PROXY_BAD_REPLY,      /* garbled reply to CONNECT */
+    WSPROXY_E_PROXY_REPLY_TOO_LARGE,/* reply head over the limits */
+    WSPROXY_E_PROXY_CLOSED,         /* connection ended in the middle of the reply */
+    WSPROXY_E_PROXY_TIMEOUT,        /* caller's timer fired waiting for the reply */
+    /* 400: the WebSocket opening handshake */
+    WSPROXY_E_CONNECT_REFUSED = 400,/* caller reported the connect to the server failed */
+    WSPROXY_E_HANDSHAKE_BAD_REPLY,  /* garbled reply head */
+    WSPROXY_E_HANDSHAKE_TOO_LARGE,  /* reply head over the limits */
+    WSPROXY_E_HANDSHAKE_STATUS,     /* status is not 101 */
+    WSPROXY_E_HANDSHAKE_UPGRADE,    /* Upgrade header missing or not websocket */
+    WSPROXY_E_HANDSHAKE_CONNECTION, /* Connection header lacks "upgrade" */
+    WSPROXY_E_HANDSHAKE_ACCEPT,     /* Sec-WebSocket-Accept missing or wrong */
+    WSPROXY_E_HANDSHAKE_PROTOCOL,   /* subprotocol not one offered */
+    WSPROXY_E_HANDSHAKE_EXTENSION,  /* extension not offered */
+    WSPROXY_E_HANDSHAKE_CLOSED,     /* connection ended before the 101 was complete */
+    WSPROXY_E_HANDSHAKE_TIMEOUT,    /* caller's timer fired waiting for the 101 */
+    /* 500: WebSocket frames from the server (sent close code in brackets) */
+    WSPROXY_E_WS_RESERVED_BITS = 500, /* RSV1-3 set, no extension agreed   [1002] */
+    WSPROXY_E_WS_OPCODE,            /* reserved opcode                      [1002] */
+    WSPROXY_E_WS_MASKED,            /* server frame is masked               [1002] */
+    WSPROXY_E_WS_CONTROL_FRAGMENTED,/* control frame without FIN            [1002] */
+    WSPROXY_E_WS_CONTROL_TOO_LONG,  /* control payload over 125 bytes       [1002] */
+    WSPROXY_E_WS_LENGTH_NONMINIMAL, /* length not in its shortest form      [1002] */
+    WSPROXY_E_WS_LENGTH_TOO_BIG,    /* 64-bit length with the top bit set   [1002] */
+    WSPROXY_E_WS_CONTINUATION,      /* continuation without a message       [1002] */
+    WSPROXY_E_WS_EXPECTED_CONTINUATION, /* new message inside a fragmented one [1002] */
+    WSPROXY_E_WS_CLOSE_PAYLOAD,     /* close payload of 1 byte              [1002] */
+    WSPROXY_E_WS_CLOSE_CODE,        /* close code not allowed on the wire   [1002] */
+    WSPROXY_E_WS_INVALID_UTF8,      /* text or close reason not UTF-8       [1007] */
+    WSPROXY_E_WS_MESSAGE_TOO_BIG,   /* message over the configured maximum  [1009] */
+    WSPROXY_E_CONNECTION_LOST,      /* connection ended without a close (1006) */
+    WSPROXY_E_CLOSE_TIMEOUT         /* caller's timer fired waiting for the close reply */
+} wsproxy_err;
+
+/* ---- pure functions: URL ---------------------------------------------------- */
+enum {
+    WSPROXY_SCHEME_WS = 1, WSPROXY_SCHEME_WSS, WSPROXY_SCHEME_HTTP, WSPROXY_SCHEME_HTTPS,
+    WSPROXY_SCHEME_SOCKS4, WSPROXY_SCHEME_SOCKS4A, WSPROXY_SCHEME_SOCKS5, WSPROXY_SCHEME_SOCKS5H
+};
+enum { WSPROXY_HOST_NAME = 0, WSPROXY_HOST_IPV4 = 1, WSPROXY_HOST_IPV6 = 2 };
+
+typedef struct wsproxy_url {
+    int scheme;                   /* WSPROXY_SCHEME_* */
+    const char *host;             /* slice of the input; IPv6 without its brackets */
+    size_t host_len;
+    int host_type;                /* WSPROXY_HOST_* */
+    unsigned port;                /* explicit, or the scheme's default */
+    int port_explicit;            /* 1 when the URL wrote a port */
+    const char *path;             /* path and query as written ("" when absent) */
+    size_t path_len;
+    const char *user, *password;  /* still percent-encoded; NULL when absent */
+    size_t user_len, password_len;
+} wsproxy_url;
+
+/* Parses an absolute URL of len bytes (no NUL needed). Scheme is case-insensitive.
+   Default ports: ws 80, wss 443, http 1080 and https 443 (as curl for proxies),
+   socks* 1080. A proxy URL written without "scheme://" is taken as http://.
+   Userinfo is accepted only for proxy schemes; proxy URLs take no path but "/".
+   Returns WSPROXY_OK or a WSPROXY_E_URL_* code; u is filled only on success. */
+WSPROXY_DEF int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u);
+
+/* Percent-decodes in[0..len) into out (cap bytes). Refuses a bad escape and a decoded
+   CR, LF or NUL. Returns WSPROXY_OK or WSPROXY_E_URL_USERINFO; *out_len gets the length. */
+WSPROXY_DEF int wsproxy_percent_decode(const char *in, size_t len, char *out, size_t cap,
+                                       size_t *out_len);
+
+/* Address literals. Return 1 and fill out (4 or 16 bytes, network order) when s[0..len)
+   is exactly a dotted-quad IPv4 address / an RFC 4291 IPv6 address (no brackets, no
+   zone). Return 0 otherwise. */
+WSPROXY_DEF int wsproxy_parse_ipv4(const char *s, size_t len, unsigned char out[4]);
+WSPROXY_DEF int wsproxy_parse_ipv6(const char *s, size_t len, unsigned char out[16]);
+
+/* ---- pure functions: HTTP/1.x response head (picohttpparser contract) -------- */
+typedef struct wsproxy_header {
+    const char *name;  size_t name_len;   /* slices of the input */
+    const char *value; size_t value_len;  /* leading/trailing blanks trimmed */
+} wsproxy_header;
+
+#define WSPROXY_HTTP_ERROR      (-1)  /* malformed */
+#define WSPROXY_HTTP_INCOMPLETE (-2)  /* need more bytes (and none of the limits hit) */
+#define WSPROXY_HTTP_TOO_LARGE  (-3)  /* head, a line, or the header count over limits */
+
+/* Parses "HTTP/1.x SP 3DIGIT [SP reason] CRLF *(header CRLF) CRLF" (bare LF accepted).
+   *num_headers is the capacity of headers on entry (the smaller of it and
+   WSPROXY_MAX_HEADERS is the limit) and the count on return. Returns the head's
+   length in bytes (the bytes after it are not part of the head), or one of the
+   negative codes above. Never reads past buf[len-1]. */
+WSPROXY_DEF int wsproxy_parse_response(const char *buf, size_t len, int *minor_version,
+                                       int *status, const char **reason, size_t *reason_len,
+                                       wsproxy_header *headers, size_t *num_headers);
+
+/* ---- pure functions: RFC 6455 framing, UTF-8, handshake key ------------------- */
+enum {
+    WSPROXY_OP_CONTINUATION = 0x0, WSPROXY_OP_TEXT = 0x1, WSPROXY_OP_BINARY = 0x2,
+    WSPROXY_OP_CLOSE = 0x8, WSPROXY_OP_PING = 0x9, WSPROXY_OP_PONG = 0xA
+};
+
+typedef struct wsproxy_frame_header {
+    int fin;                      /* 0 or 1 */
+    int rsv;                      /* RSV1..3 as bits 2..0 */
+    int opcode;                   /* 0..15 */
+    int masked;                   /* 0 or 1 */
+    unsigned char mask[4];
+    uint64_t payload_len;
+} wsproxy_frame_header;
+
+#define WSPROXY_FRAME_HEADER_MAX 14
+
+/* Decodes a frame header as a client receives it. Returns its length (2..14) when
+   complete, 0 when more bytes are needed, or minus a WSPROXY_E_WS_* code for a
+   violation that needs no context: reserved bits, reserved opcode, masked frame,
+   fragmented or long control frame, non-minimal or top-bit length. h is filled as
+   far as decoded, also on error. */
+WSPROXY_DEF int wsproxy_frame_decode(const unsigned char *buf, size_t len,
+                                     wsproxy_frame_header *h);
+
+/* Writes a header (masked when mask != NULL) into out; returns its length (2..14). */
+WSPROXY_DEF size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_MAX], int fin,
+                                        int opcode, const unsigned char *mask,
+                                        uint64_t payload_len);
+
+/* dst[i] = src[i] ^ key[(offset + i) % 4]; dst may equal src. Returns the next offset
+   ((offset + len) % 4), so a payload can be masked in pieces. */
+WSPROXY_DEF size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
+                                const unsigned char key[4], size_t offset);
+
+/* Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+   *state starts at 0 and carries across calls. Returns len when every byte was
+   acceptable so far (a code point may still be open: see wsproxy_utf8_done), or the
+   offset of the first byte that makes the text invalid. */
+WSPROXY_DEF size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *s, size_t len);
+/* 1 when the text validated so far ends on a complete code point. */
+WSPROXY_DEF int wsproxy_utf8_done(uint32_t state);
+
+/* SHA-1 (FIPS 180-4) and base64 (RFC 4648, padded). */
+WSPROXY_DEF void wsproxy_sha1(const void *data, size_t len, unsigned char out[20]);
+/* Writes 4*ceil(len/3) characters and a NUL; returns the count without the NUL, or 0
+   when cap is too small. */
+WSPROXY_DEF size_t wsproxy_base64(const unsigned char *in, size_t len, char *out, size_t cap);
+/* The Sec-WebSocket-Accept value (28 characters + NUL) for a key of key_len bytes. */
+WSPROXY_DEF void wsproxy_accept_key(const char *key, size_t key_len, char out[29]);
+
+/* ---- the client --------------------------------------------------------------- */
+
+/* Fills dst with len random bytes; returns 0 on success. */
+typedef int (*wsproxy_random_fn)(void *ctx, unsigned char *dst, size_t len);
+/* The operating system's source (getrandom / arc4random / /dev/urandom). */
+WSPROXY_DEF int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len);
+
+typedef struct wsproxy_config {
+    const char *url;                   /* ws:// or wss:// */
+    const char *proxy;                 /* NULL or "" for direct; http://[user:pass@]host:port */
+    const char *const *headers;        /* NULL-terminated "Name: value" for the server */
+    const char *const *proxy_headers;  /* NULL-terminated "Name: value" for the CONNECT */
+    const char *const *protocols;      /* NULL-terminated subprotocols to offer */
+    const char *origin;                /* NULL for none */
+    wsproxy_random_fn random;          /* required: key, masks (and TLS seed later) */
+    void *random_ctx;
+    uint64_t max_message;              /* 0: WSPROXY_DEFAULT_MAX_MESSAGE */
+    unsigned char *message_buffer;     /* optional: reassemble whole messages here */
+    size_t message_buffer_len;         /* (then max_message is at most this) */
+} wsproxy_config;
+
+typedef enum wsproxy_event_type {
+    WSPROXY_EV_NONE = 0,
+    WSPROXY_EV_TUNNEL,     /* proxy answered 2xx to CONNECT (status in ev.status) */
+    WSPROXY_EV_OPEN,       /* 101 accepted; ev.protocol is the chosen subprotocol or "" */
+    WSPROXY_EV_MESSAGE,    /* ev.opcode TEXT/BINARY, ev.data/ev.len; ev.first, ev.fin */
+    WSPROXY_EV_PING,       /* ev.data/ev.len (the pong is sent automatically) */
+    WSPROXY_EV_PONG,       /* ev.data/ev.len */
+    WSPROXY_EV_CLOSE,      /* close handshake done: ev.close_code (1005: none), ev.data
+                              /ev.len the reason; final */
+    WSPROXY_EV_ERROR       /* wsproxy_error() tells; final */
+} wsproxy_event_type;
+
+typedef struct wsproxy_event {
+    int type;                  /* wsproxy_event_type */
+    int opcode;                /* MESSAGE: WSPROXY_OP_TEXT or WSPROXY_OP_BINARY */
+    int first, fin;            /* MESSAGE: first chunk / last chunk of the message */
+    const unsigned char *data; /* borrowed until the next call on the client */
+    size_t len;
+    int status;                /* TUNNEL: proxy status; OPEN: 101 */
+    int close_code;            /* CLOSE */
+    const char *protocol;      /* OPEN: NUL-terminated, "" when none */
+} wsproxy_event;
+
+/* Without message_buffer, messages arrive as chunks, zero-copy, as their bytes arrive
+   (text chunks are validated before they are given out, but a chunk may end inside a
+   code point). With message_buffer, one MESSAGE event per whole message (first=fin=1). */
+
+typedef enum wsproxy_wait {
+    WSPROXY_WAIT_NONE = 0,
+    WSPROXY_WAIT_PROXY,        /* for the proxy's reply to CONNECT (includes TCP connect) */
+    WSPROXY_WAIT_HANDSHAKE,    /* for the server's 101 (includes TCP connect when direct) */
+    WSPROXY_WAIT_CLOSE         /* for the server's close reply */
+} wsproxy_wait;
+
+typedef enum wsproxy_state {
+    WSPROXY_STATE_PROXY = 1,   /* CONNECT sent or queued */
+    WSPROXY_STATE_HANDSHAKE,   /* upgrade sent or queued */
+    WSPROXY_STATE_OPEN,
+    WSPROXY_STATE_CLOSING,     /* we sent close, waiting for the server's */
+    WSPROXY_STATE_CLOSED,      /* close handshake complete: flush, then close the socket */
+    WSPROXY_STATE_FAILED       /* sticky error set: flush, then close the socket */
+} wsproxy_state;
+
+typedef struct wsproxy_error_info {
+    int code;                  /* wsproxy_err */
+    int http_status;           /* proxy's or server's status, 0 when none */
+    char status_line[WSPROXY_MAX_DETAIL_BYTES];        /* the reply's first line */
+    char proxy_authenticate[WSPROXY_MAX_DETAIL_BYTES]; /* 407: values joined by ", " */
+    int close_code;            /* code we sent (peer fault) or received */
+    int os_error;              /* from wsproxy_socket_closed */
+} wsproxy_error_info;
+
+typedef struct wsproxy_client wsproxy_client;
+
+/* Validates cfg, builds the request heads, and queues the first one (CONNECT when a
+   proxy is set, else the upgrade). On a caller mistake returns the code, leaves the
+   client FAILED with that sticky error, and produces no byte. */
+WSPROXY_DEF int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg);
+
+/* Where to open the TCP connection: the proxy when one is set, else the server.
+   NUL-terminated host without brackets. */
+WSPROXY_DEF const char *wsproxy_connect_host(const wsproxy_client *c);
+WSPROXY_DEF unsigned wsproxy_connect_port(const wsproxy_client *c);
+
+/* Bytes to send: pointer and *len, or NULL (and *len = 0) when there are none. */
+WSPROXY_DEF const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len);
+WSPROXY_DEF void wsproxy_send_ack(wsproxy_client *c, size_t n);
+
+/* Room for received bytes: pointer and *len, or NULL when the client cannot take more
+   now (call wsproxy_poll to drain it). After a final event the client takes no input. */
+WSPROXY_DEF unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len);
+WSPROXY_DEF void wsproxy_recv_ack(wsproxy_client *c, size_t n);
+/* Copies what fits; returns the count taken (less than len means: poll, then retry). */
+WSPROXY_DEF size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len);
+
+/* The socket ended: os_error 0 for an orderly EOF, else the OS error (for example
+   ECONNREFUSED from connect). Bytes already received are still processed by
+   wsproxy_poll; once they are used up, the matching sticky error is set (unless the
+   close handshake completed): PROXY_REFUSED / CONNECT_REFUSED when os_error != 0 and
+   nothing was received, else PROXY_CLOSED, HANDSHAKE_CLOSED or CONNECTION_LOST. */
+WSPROXY_DEF void wsproxy_socket_closed(wsproxy_client *c, int os_error);
+
+/* Processes received bytes until one event is ready. Returns 1 with *ev filled, or 0
+   when nothing is ready (feed more bytes, or the client is finished). A final event
+   (CLOSE or ERROR) is reported once. */
+WSPROXY_DEF int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev);
+
+/* Sending. Whole messages and control frames need room for the whole frame in the
+   send buffer: WSPROXY_E_WOULD_BLOCK means flush and retry. Larger messages: stream
+   them with wsproxy_send_begin + wsproxy_send_data. Fragments: opcode TEXT/BINARY with
+   fin 0, then CONTINUATION frames. Returns WSPROXY_OK or an error (not sticky). */
+WSPROXY_DEF int wsproxy_send(wsproxy_client *c, int opcode, const void *data, size_t len,
+                             int fin);
+WSPROXY_DEF int wsproxy_send_text(wsproxy_client *c, const char *text, size_t len);
+WSPROXY_DEF int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t len);
+WSPROXY_DEF int wsproxy_ping(wsproxy_client *c, const void *data, size_t len);
+WSPROXY_DEF int wsproxy_pong(wsproxy_client *c, const void *data, size_t len);
+/* Starts a frame of payload_len bytes; its payload then goes in through
+   wsproxy_send_data, which takes as much as the send buffer has room for. */
+WSPROXY_DEF int wsproxy_send_begin(wsproxy_client *c, int opcode, uint64_t payload_len,
+                                   int fin);
+WSPROXY_DEF size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_t len);
+/* Bytes a single frame's payload can have right now without blocking (0 when a
+   streamed frame is in progress or the connection is not open). */
+WSPROXY_DEF size_t wsproxy_send_room(const wsproxy_client *c);
+/* Starts the close handshake: code 0 sends no code; else 1000-1003, 1007-1014,
+   3000-4999. reason: UTF-8, at most 123 bytes. */
+WSPROXY_DEF int wsproxy_close(wsproxy_client *c, int code, const char *reason, size_t len);
+
+/* Timers: arm one for what the client waits for; when it fires, call wsproxy_timeout
+   (ignored when the client no longer waits for anything). */
+WSPROXY_DEF int wsproxy_waiting_for(const wsproxy_client *c);   /* wsproxy_wait */
+WSPROXY_DEF void wsproxy_timeout(wsproxy_client *c);
+
+WSPROXY_DEF int wsproxy_get_state(const wsproxy_client *c);     /* wsproxy_state */
+WSPROXY_DEF int wsproxy_error(const wsproxy_client *c);         /* sticky code or 0 */
+WSPROXY_DEF const wsproxy_error_info *wsproxy_error_info_get(const wsproxy_client *c);
+/* "WSPROXY_E_PROXY_AUTH" etc.; "WSPROXY_E_UNKNOWN" for a code not listed. */
+WSPROXY_DEF const char *wsproxy_strerror(int code);
+/* A short sentence for the code: "proxy authentication required". */
+WSPROXY_DEF const char *wsproxy_error_message(int code);
+/* One line with name, sentence and details, never secrets. Returns its length
+   (truncated to cap-1 like snprintf, always NUL-terminated when cap > 0). */
+WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ---- the client struct: full definition so sizeof works; fields are private ---- */
+struct wsproxy_client {
+    int state_;
+    int error_;
+    wsproxy_error_info info_;
+    /* configuration */
+    wsproxy_random_fn random_;
+    void *random_ctx_;
+    uint64_t max_message_;
+    unsigned char *msg_buf_;
+    size_t msg_cap_;
+    char connect_host_[256];
+    unsigned connect_port_;
+    int via_proxy_;
+    /* the upgrade request, kept until the tunnel is up */
+    char request_[WSPROXY_MAX_REQUEST_BYTES];
+    size_t request_len_;
+    char accept_[29];
+    size_t proto_off_, proto_len_;  /* offered subprotocol list inside request_ */
+    char protocol_[WSPROXY_MAX_PROTOCOL_BYTES + 1];
+    /* receive side */
+    unsigned char in_[WSPROXY_RECV_BUFFER_BYTES];
+    size_t in_start_, in_end_;
+    size_t head_scanned_;
+    int interim_count_;
+    /* frame decoder */
+    int rx_in_payload_;
+    wsproxy_frame_header rx_hdr_;
+    uint64_t rx_remaining_;
+    int rx_msg_opcode_;           /* 0 when no data message is open */
+    int rx_msg_delivered_;        /* a chunk of the open message was given out */
+    uint64_t rx_msg_len_;
+    uint32_t rx_utf8_;
+    size_t msg_fill_;             /* reassembly: bytes gathered so far */
+    int final_reported_;
+    int eof_;                     /* wsproxy_socket_closed was called */
+    int eof_error_;
+    /* send side */
+    unsigned char out_[WSPROXY_SEND_BUFFER_BYTES];
+    size_t out_start_, out_end_;
+    uint64_t tx_remaining_;       /* payload bytes of a streamed frame still to come */
+    unsigned char tx_mask_[4];
+    size_t tx_mask_off_;
+    int tx_in_frame_;
+    int tx_msg_open_;             /* a fragmented message is being sent */
+    uint32_t tx_utf8_;            /* validation state across sent text fragments */
+    int tx_text_;                 /* the message being sent is text */
+    unsigned char rand_pool_[64];
+    size_t rand_used_;
+    /* control frames waiting for the end of a streamed frame or for room */
+    int pong_pending_;
+    unsigned char pong_[125];
+    size_t pong_len_;
+    int close_pending_;
+    unsigned char close_[125];
+    size_t close_len_;
+    int close_sent_, close_received_;
+    int received_any_;
+};
+
+#endif /* WSPROXY_H */
+
+/* ============================================================================= */
+#ifdef WSPROXY_IMPLEMENTATION
+#ifndef WSPROXY_IMPLEMENTATION_DONE
+#define WSPROXY_IMPLEMENTATION_DONE
+
+#include <string.h>
+
+#ifdef WSPROXY_STATIC
+#define WSPROXY_IMPL static
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push   /* a static copy need not use every function */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#define WSPROXY_PRAGMA_PUSHED_
+#endif
+#else
+#define WSPROXY_IMPL
+#endif
+
+/* compile-time checks of the limits against each other */
+typedef char wsproxy_check_recv_buffer_[(WSPROXY_RECV_BUFFER_BYTES >= WSPROXY_MAX_HEAD_BYTES &&
+                                         WSPROXY_RECV_BUFFER_BYTES >= 256) ? 1 : -1];
+typedef char wsproxy_check_send_buffer_[(WSPROXY_SEND_BUFFER_BYTES >=
+                                         2 * WSPROXY_MAX_REQUEST_BYTES) ? 1 : -1];
+typedef char wsproxy_check_line_[(WSPROXY_MAX_LINE_BYTES <= WSPROXY_MAX_HEAD_BYTES) ? 1 : -1];
+
+/* ---- small character helpers --------------------------------------------------- */
+static int wsp_lower_(int ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; }
+
+static int wsp_ieq_(const char *a, size_t alen, const char *b)
+{
+    size_t i;
+    for (i = 0; i < alen; i++)
+        if (b[i] == '\0' || wsp_lower_((unsigned char)a[i]) != wsp_lower_((unsigned char)b[i]))
+            return 0;
+    return b[alen] == '\0';
+}
+
+static int wsp_is_tchar_(int ch)
+{
+    /* RFC 9110 token characters */
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return 1;
+    return ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int wsp_hexval_(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    ch = wsp_lower_(ch);
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    return -1;
+}
+
+static int wsp_is_blank_(int ch) { return ch == ' ' || ch == '\t'; }
+
+/* ---- SHA-1 ------------------------------------------------------------------------ */
+typedef struct { uint32_t h[5]; uint64_t total; unsigned char block[64]; size_t fill; } wsp_sha1_;
+
+static uint32_t wsp_rol_(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void wsp_sha1_block_(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80], a, b, c, d, e, t;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (i = 16; i < 80; i++) w[i] = wsp_rol_(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4];
+    for (i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20)      { f = (b & c) | (~b & d);            k = 0x5A827999u; }
+        else if (i < 40) { f = b ^ c ^ d;                     k = 0x6ED9EBA1u; }
+        else if (i < 60) { f = (b & c) | (b & d) | (c & d);   k = 0x8F1BBCDCu; }
+        else             { f = b ^ c ^ d;                     k = 0xCA62C1D6u; }
+        t = wsp_rol_(a, 5) + f + e + k + w[i];
+        e = d; d = c; c = wsp_rol_(b, 30); b = a; a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+}
+
+static void wsp_sha1_init_(wsp_sha1_ *s)
+{
+    s->h[0] = 0x67452301u; s->h[1] = 0xEFCDAB89u; s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u; s->h[4] = 0xC3D2E1F0u;
+    s->total = 0; s->fill = 0;
+}
+
+static void wsp_sha1_update_(wsp_sha1_ *s, const unsigned char *p, size_t len)
+{
+    s->total += len;
+    while (len > 0) {
+        size_t n = 64 - s->fill;
+        if (n > len) n = len;
+        memcpy(s->block + s->fill, p, n);
+        s->fill += n; p += n; len -= n;
+        if (s->fill == 64) { wsp_sha1_block_(s->h, s->block); s->fill = 0; }
+    }
+}
+
+static void wsp_sha1_final_(wsp_sha1_ *s, unsigned char out[20])
+{
+    uint64_t bits = s->total * 8;
+    unsigned char pad = 0x80, zero = 0, len8[8];
+    int i;
+    wsp_sha1_update_(s, &pad, 1);
+    while (s->fill != 56) wsp_sha1_update_(s, &zero, 1);
+    for (i = 0; i < 8; i++) len8[i] = (unsigned char)(bits >> (56 - 8 * i));
+    wsp_sha1_update_(s, len8, 8);
+    for (i = 0; i < 20; i++) out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+WSPROXY_IMPL void wsproxy_sha1(const void *data, size_t len, unsigned char out[20])
+{
+    wsp_sha1_ s;
+    wsp_sha1_init_(&s);
+    wsp_sha1_update_(&s, (const unsigned char *)data, len);
+    wsp_sha1_final_(&s, out);
+}
+
+WSPROXY_IMPL size_t wsproxy_base64(const unsigned char *in, size_t len, char *out, size_t cap)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = (len + 2) / 3 * 4, i, o = 0;
+    if (len > ((size_t)-1 - 2) / 4 * 3 || cap < need + 1) return 0;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = abc[v >> 18]; out[o++] = abc[(v >> 12) & 63];
+        out[o++] = abc[(v >> 6) & 63]; out[o++] = abc[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0u);
+        out[o++] = abc[v >> 18]; out[o++] = abc[(v >> 12) & 63];
+        out[o++] = (i + 1 < len) ? abc[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+WSPROXY_IMPL void wsproxy_accept_key(const char *key, size_t key_len, char out[29])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    wsp_sha1_ s;
+    unsigned char digest[20];
+    wsp_sha1_init_(&s);
+    wsp_sha1_update_(&s, (const unsigned char *)key, key_len);
+    wsp_sha1_update_(&s, (const unsigned char *)guid, sizeof guid - 1);
+    wsp_sha1_final_(&s, digest);
+    wsproxy_base64(digest, 20, out, 29);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------------
+   state 0: between code points. Otherwise bits 0-1 hold the continuation bytes still
+   due, bits 8-15 and 16-23 the range the next byte must fall in (which is how
+   overlongs, surrogates and > U+10FFFF are refused at their earliest byte). */
+#define WSP_UTF8_REJECT_ 0xFFFFFFFFu
+#define WSP_UTF8_NEXT_(rem, lo, hi) ((uint32_t)(rem) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
+
+WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *s, size_t len)
+{
+    uint32_t st = *state;
+    size_t i = 0;
+    if (st == WSP_UTF8_REJECT_) return 0;
+    while (i < len) {
+        unsigned b;
+        if (st == 0) {
+            /* ASCII runs go a word at a time */
+            while (i + 16 <= len) {
+                uint64_t w0, w1;
+                memcpy(&w0, s + i, 8);
+                memcpy(&w1, s + i + 8, 8);
+                if ((w0 | w1) & 0x8080808080808080ull) break;
+                i += 16;
+            }
+            while (i < len && s[i] < 0x80) i++;
+            if (i == len) break;
+            b = s[i];
+            if (b < 0xC2) goto reject;
+            else if (b < 0xE0) st = WSP_UTF8_NEXT_(1, 0x80, 0xBF);
+            else if (b < 0xF0) st = WSP_UTF8_NEXT_(2, b == 0xE0 ? 0xA0 : 0x80, b == 0xED ? 0x9F : 0xBF);
+            else if (b < 0xF5) st = WSP_UTF8_NEXT_(3, b == 0xF0 ? 0x90 : 0x80, b == 0xF4 ? 0x8F : 0xBF);
+            else goto reject;
+            i++;
+        } else {
+            unsigned rem = st & 3;
+            b = s[i];
+            if (b < ((st >> 8) & 0xFF) || b > ((st >> 16) & 0xFF)) goto reject;
+            st = (rem > 1) ? WSP_UTF8_NEXT_(rem - 1, 0x80, 0xBF) : 0;
+            i++;
+        }
+    }
+    *state = st;
+    return len;
+reject:
+    *state = WSP_UTF8_REJECT_;
+    return i;
+}
+
+WSPROXY_IMPL int wsproxy_utf8_done(uint32_t state) { return state == 0; }
+
+/* ---- frames --------------------------------------------------------------------- */
+WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len,
+                                      wsproxy_frame_header *h)
+{
+    unsigned n;
+    size_t hl;
+    memset(h, 0, sizeof *h);
+    if (len < 2) {
+        if (len == 1) {   /* what one byte can tell, it tells at once */
+            h->fin = buf[0] >> 7; h->rsv = (buf[0] >> 4) & 7; h->opcode = buf[0] & 15;
+            if (h->rsv) return -WSPROXY_E_WS_RESERVED_BITS;
+            if ((h->opcode >= 3 && h->opcode <= 7) || h->opcode >= 11) return -WSPROXY_E_WS_OPCODE;
+            if (h->opcode >= 8 && !h->fin) return -WSPROXY_E_WS_CONTROL_FRAGMENTED;
+        }
+        return 0;
+    }
+    h->fin = buf[0] >> 7;
+    h->rsv = (buf[0] >> 4) & 7;
+    h->opcode = buf[0] & 15;
+    h->masked = buf[1] >> 7;
+    n = buf[1] & 127;
+    h->payload_len = n;
+    if (h->rsv) return -WSPROXY_E_WS_RESERVED_BITS;
+    if ((h->opcode >= 3 && h->opcode <= 7) || h->opcode >= 11) return -WSPROXY_E_WS_OPCODE;
+    if (h->opcode >= 8) {
+        if (!h->fin) return -WSPROXY_E_WS_CONTROL_FRAGMENTED;
+        if (n > 125) return -WSPROXY_E_WS_CONTROL_TOO_LONG;
+    }
+    if (h->masked) return -WSPROXY_E_WS_MASKED;
+    hl = 2 + (n == 126 ? 2 : n == 127 ? 8 : 0);
+    if (len < hl) return 0;
+    if (n == 126) {
+        h->payload_len = (uint64_t)buf[2] << 8 | buf[3];
+        if (h->payload_len < 126) return -WSPROXY_E_WS_LENGTH_NONMINIMAL;
+    } else if (n == 127) {
+        uint64_t v = 0;
+        int i;
+        for (i = 0; i < 8; i++) v = v << 8 | buf[2 + i];
+        h->payload_len = v;
+        if (v >> 63) return -WSPROXY_E_WS_LENGTH_TOO_BIG;
+        if (v <= 0xFFFF) return -WSPROXY_E_WS_LENGTH_NONMINIMAL;
+    }
+    return (int)hl;
+}
+
+WSPROXY_IMPL size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_MAX], int fin,
+                                         int opcode, const unsigned char *mask,
+                                         uint64_t payload_len)
+{
+    size_t n = 2;
+    out[0] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 15));
+    if (payload_len < 126) {
+        out[1] = (unsigned char)payload_len;
+    } else if (payload_len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (unsigned char)(payload_len >> 8);
+        out[3] = (unsigned char)payload_len;
+        n = 4;
+    } else {
+        int i;
+        out[1] = 127;
+        for (i = 0; i < 8; i++) out[2 + i] = (unsigned char)(payload_len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (mask) {
+        out[1] |= 0x80;
+        memcpy(out + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
+                                 const unsigned char key[4], size_t offset)
+{
+    unsigned char k[8];
+    uint64_t kw;
+    size_t i = 0;
+    for (i = 0; i < 8; i++) k[i] = key[(offset + i) & 3];
+    memcpy(&kw, k, 8);   /* byte order in memory is what matters, so no endianness issue */
+    for (i = 0; i + 32 <= len; i += 32) {
+        uint64_t w0, w1, w2, w3;
+        memcpy(&w0, src + i, 8); memcpy(&w1, src + i + 8, 8);
+        memcpy(&w2, src + i + 16, 8); memcpy(&w3, src + i + 24, 8);
+        w0 ^= kw; w1 ^= kw; w2 ^= kw; w3 ^= kw;
+        memcpy(dst + i, &w0, 8); memcpy(dst + i + 8, &w1, 8);
+        memcpy(dst + i + 16, &w2, 8); memcpy(dst + i + 24, &w3, 8);
+    }
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        w ^= kw;
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ k[i & 7]);
+    return (offset + len) & 3;
+}
+
+/* ---- addresses and URLs ------------------------------------------------------------ */
+WSPROXY_IMPL int wsproxy_parse_ipv4(const char *s, size_t len, unsigned char out[4])
+{
+    size_t i = 0;
+    int part;
+    for (part = 0; part < 4; part++) {
+        unsigned v = 0;
+        size_t start = i;
+        if (part > 0) {
+            if (i >= len || s[i] != '.') return 0;
+            start = ++i;
+        }
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == start || v > 255) return 0;
+        if (i - start > 1 && s[start] == '0') return 0;   /* no octal look-alikes */
+        out[part] = (unsigned char)v;
+    }
+    return i == len;
+}
+
+WSPROXY_IMPL int wsproxy_parse_ipv6(const char *s, size_t len, unsigned char out[16])
+{
+    unsigned char b[16];
+    int groups = 0, gap = -1;
+    size_t i = 0;
+    memset(b, 0, sizeof b);
+    if (len < 2) return 0;
+    if (s[0] == ':') {
+        if (s[1] != ':') return 0;
+        gap = 0;
+        i = 2;
+    }
+    while (i < len) {
+        size_t start = i;
+        unsigned v = 0;
+        int digits = 0;
+        if (groups == 8) return 0;
+        while (i < len && wsp_hexval_((unsigned char)s[i]) >= 0 && digits < 5) {
+            v = v * 16 + (unsigned)wsp_hexval_((unsigned char)s[i]);
+            i++; digits++;
+        }
+        if (i < len && s[i] == '.') {   /* dotted IPv4 in the last 32 bits */
+            if (groups > 6 || !wsproxy_parse_ipv4(s + start, len - start, b + 2 * groups)) return 0;
+            groups += 2;
+            break;
+        }
+        if (digits == 0 || digits > 4) return 0;
+        b[2 * groups] = (unsigned char)(v >> 8);
+        b[2 * groups + 1] = (unsigned char)v;
+        groups++;
+        if (i == len) break;
+        if (s[i] != ':') return 0;
+        i++;
+        if (i < len && s[i] == ':') {
+            if (gap >= 0) return 0;
+            gap = groups;
+            i++;
+        } else if (i == len) {
+            return 0;
+        }
+    }
+    if (gap < 0) {
+        if (groups != 8) return 0;
+    } else {
+        int tail = groups - gap;
+        if (groups > 7) return 0;
+        memmove(b + 16 - 2 * tail, b + 2 * gap, (size_t)(2 * tail));
+        memset(b + 2 * gap, 0, (size_t)(16 - 2 * tail - 2 * gap));
+    }
+    memcpy(out, b, 16);
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_percent_decode(const char *in, size_t len, char *out, size_t cap,
+                                        size_t *out_len)
+{
+    size_t i, o = 0;
+    *out_len = 0;
+    for (i = 0; i < len; i++) {
+        int ch = (unsigned char)in[i];
+        if (ch == '%') {
+            int hi, lo;
+            if (i + 2 >= len) return WSPROXY_E_URL_USERINFO;
+            hi = wsp_hexval_((unsigned char)in[i + 1]);
+            lo = wsp_hexval_((unsigned char)in[i + 2]);
+            if (hi < 0 || lo < 0) return WSPROXY_E_URL_USERINFO;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == '\r' || ch == '\n' || ch == '\0') return WSPROXY_E_URL_USERINFO;
+        if (o >= cap) return WSPROXY_E_URL_USERINFO;
+        out[o++] = (char)ch;
+    }
+    *out_len = o;
+    return WSPROXY_OK;
+}
+
+static const struct { const char *name; int scheme; unsigned port; } wsp_schemes_[] = {
+    {"ws", WSPROXY_SCHEME_WS, 80}, {"wss", WSPROXY_SCHEME_WSS, 443},
+    {"http", WSPROXY_SCHEME_HTTP, 1080}, {"https", WSPROXY_SCHEME_HTTPS, 443},
+    {"socks4", WSPROXY_SCHEME_SOCKS4, 1080}, {"socks4a", WSPROXY_SCHEME_SOCKS4A, 1080},
+    {"socks5", WSPROXY_SCHEME_SOCKS5, 1080}, {"socks5h", WSPROXY_SCHEME_SOCKS5H, 1080}
+};
+
+static int wsp_is_host_char_(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
+static int wsp_valid_escapes_(const char *s, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++)
+        if (s[i] == '%' && (i + 2 >= len || wsp_hexval_((unsigned char)s[i + 1]) < 0 ||
+                            wsp_hexval_((unsigned char)s[i + 2]) < 0))
+            return 0;
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
+{
+    wsproxy_url r;
+    size_t i, scheme_end = 0, auth_start, auth_end, host_start, host_end, at;
+    int is_ws, found = 0;
+    unsigned k;
+    if (!s || !u) return WSPROXY_E_ARGUMENT;
+    if (len > WSPROXY_MAX_URL_BYTES) return WSPROXY_E_URL_TOO_LONG;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7F) return WSPROXY_E_URL_CHAR;
+    }
+    memset(&r, 0, sizeof r);
+    /* scheme: ALPHA *(ALPHA / DIGIT / "+" / "-" / ".") "://" */
+    for (i = 0; i < len; i++) {
+        int ch = (unsigned char)s[i];
+        if (ch == ':' && i > 0 && i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/') { scheme_end = i; found = 1; break; }
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (i > 0 && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.'))))
+            break;
+    }
+    if (found) {
+        for (k = 0; k < sizeof wsp_schemes_ / sizeof wsp_schemes_[0]; k++)
+            if (wsp_ieq_(s, scheme_end, wsp_schemes_[k].name)) break;
+        if (k == sizeof wsp_schemes_ / sizeof wsp_schemes_[0]) return WSPROXY_E_URL_SCHEME;
+        auth_start = scheme_end + 3;
+    } else {
+        /* no "scheme://": a proxy written as host:port, taken as http:// like curl */
+        for (i = 0; i < len; i++)
+            if (s[i] == ':' && i + 1 < len && s[i + 1] == '/') return WSPROXY_E_URL_SYNTAX;
+        k = 2;
+        auth_start = 0;
+    }
+    r.scheme = wsp_schemes_[k].scheme;
+    r.port = wsp_schemes_[k].port;
+    is_ws = (r.scheme == WSPROXY_SCHEME_WS || r.scheme == WSPROXY_SCHEME_WSS);
+    for (auth_end = auth_start; auth_end < len; auth_end++)
+        if (s[auth_end] == '/' || s[auth_end] == '?' || s[auth_end] == '#') break;
+    /* userinfo: up to the last '@' of the authority */
+    at = auth_end;
+    for (i = auth_start; i < auth_end; i++)
+        if (s[i] == '@') at = i;
+    host_start = auth_start;
+    if (at != auth_end) {
+        size_t colon = at;
+        if (is_ws) return WSPROXY_E_URL_USERINFO;
+        for (i = auth_start; i < at; i++)
+            if (s[i] == ':') { colon = i; break; }
+        r.user = s + auth_start;
+        r.user_len = colon - auth_start;
+        if (colon < at) {
+            r.password = s + colon + 1;
+            r.password_len = at - colon - 1;
+        }
+        if (!wsp_valid_escapes_(s + auth_start, at - auth_start)) return WSPROXY_E_URL_USERINFO;
+        host_start = at + 1;
+    }
+    /* host */
+    if (host_start < auth_end && s[host_start] == '[') {
+        unsigned char a6[16];
+        for (host_end = host_start + 1; host_end < auth_end && s[host_end] != ']'; host_end++) {}
+        if (host_end == auth_end) return WSPROXY_E_URL_HOST;
+        if (!wsproxy_parse_ipv6(s + host_start + 1, host_end - host_start - 1, a6))
+            return WSPROXY_E_URL_HOST;
+        r.host = s + host_start + 1;
+        r.host_len = host_end - host_start - 1;
+        r.host_type = WSPROXY_HOST_IPV6;
+        i = host_end + 1;
+        if (i < auth_end && s[i] != ':') return WSPROXY_E_URL_HOST;
+    } else {
+        unsigned char a4[4];
+        int numeric = 1;
+        for (host_end = host_start; host_end < auth_end && s[host_end] != ':'; host_end++) {
+            int ch = (unsigned char)s[host_end];
+            if (!wsp_is_host_char_(ch)) return WSPROXY_E_URL_HOST;
+            if (!((ch >= '0' && ch <= '9') || ch == '.')) numeric = 0;
+        }
+        if (host_end == host_start || host_end - host_start > 253) return WSPROXY_E_URL_HOST;
+        r.host = s + host_start;
+        r.host_len = host_end - host_start;
+        if (wsproxy_parse_ipv4(r.host, r.host_len, a4)) r.host_type = WSPROXY_HOST_IPV4;
+        else if (numeric) return WSPROXY_E_URL_HOST;   /* 1.2.3, 01.2.3.4, 999.1.1.1 */
+        i = host_end;
+    }
+    /* port */
+    if (i < auth_end) {   /* s[i] == ':' */
+        unsigned long v = 0;
+        size_t p = i + 1;
+        if (p < auth_end) {
+            for (; p < auth_end; p++) {
+                if (s[p] < '0' || s[p] > '9') return WSPROXY_E_URL_PORT;
+                v = v * 10 + (unsigned long)(s[p] - '0');
+                if (v > 65535) return WSPROXY_E_URL_PORT;
+            }
+            if (v == 0) return WSPROXY_E_URL_PORT;
+            r.port = (unsigned)v;
+            r.port_explicit = 1;
+        }
+    }
+    /* path and query */
+    for (i = auth_end; i < len; i++)
+        if (s[i] == '#') return WSPROXY_E_URL_FRAGMENT;
+    r.path = s + auth_end;
+    r.path_len = len - auth_end;
+    if (!is_ws && !(r.path_len == 0 || (r.path_len == 1 && r.path[0] == '/')))
+        return WSPROXY_E_URL_SYNTAX;   /* a proxy URL names a host, nothing more */
+    *u = r;
+    return WSPROXY_OK;
+}
+
+/* ---- HTTP/1.x response head ---------------------------------------------------------
+   Lines end in CRLF or a bare LF. Each byte is checked as it is scanned, so a reply that
+   is wrong from its first bytes fails at once instead of waiting for a whole head. */
+static int wsp_scan_line_(const char *buf, size_t len, size_t pos, size_t *line_end,
+                          size_t *next)
+{
+    size_t i;
+    for (i = pos; i < len; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (i - pos > WSPROXY_MAX_LINE_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+        if (ch == '\n') { *line_end = i; *next = i + 1; return 0; }
+        if (ch == '\r') {
+            if (i + 1 == len) break;
+            if (buf[i + 1] != '\n') return WSPROXY_HTTP_ERROR;
+            if (i - pos > WSPROXY_MAX_LINE_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+            *line_end = i; *next = i + 2;
+            return 0;
+        }
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7F) return WSPROXY_HTTP_ERROR;
+    }
+    if (len - pos > WSPROXY_MAX_LINE_BYTES || len > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+    return WSPROXY_HTTP_INCOMPLETE;
+}
+
+WSPROXY_IMPL int wsproxy_parse_response(const char *buf, size_t len, int *minor_version,
+                                        int *status, const char **reason, size_t *reason_len,
+                                        wsproxy_header *headers, size_t *num_headers)
+{
+    static const char prefix[] = "HTTP/1.";
+    size_t cap = *num_headers, count = 0, pos, end, next, i;
+    int rc;
+    if (cap > WSPROXY_MAX_HEADERS) cap = WSPROXY_MAX_HEADERS;
+    *num_headers = 0;
+    for (i = 0; i < len && i < 7; i++)
+        if (buf[i] != prefix[i]) return WSPROXY_HTTP_ERROR;
+    rc = wsp_scan_line_(buf, len, 0, &end, &next);
+    if (rc) {
+        /* a status line that is already wrong need not be complete to be refused */
+        if (rc == WSPROXY_HTTP_INCOMPLETE && len > 8 &&
+            (buf[7] < '0' || buf[7] > '9' || buf[8] != ' '))
+            return WSPROXY_HTTP_ERROR;
+        return rc;
+    }
+    /* HTTP/1.x SP 3DIGIT [SP reason] */
+    if (end < 12 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ') return WSPROXY_HTTP_ERROR;
+    for (i = 9; i < 12; i++)
+        if (buf[i] < '0' || buf[i] > '9') return WSPROXY_HTTP_ERROR;
+    if (buf[9] < '1' || buf[9] > '5') return WSPROXY_HTTP_ERROR;
+    if (end > 12 && buf[12] != ' ') return WSPROXY_HTTP_ERROR;
+    *minor_version = buf[7] - '0';
+    *status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    *reason = buf + (end > 12 ? 13 : 12);
+    *reason_len = end > 12 ? end - 13 : 0;
+    pos = next;
+    for (;;) {
+        size_t name_end, vs, ve;
+        rc = wsp_scan_line_(buf, len, pos, &end, &next);
+        if (rc) {
+            if (rc == WSPROXY_HTTP_INCOMPLETE && pos < len && wsp_is_blank_(buf[pos]))
+                return WSPROXY_HTTP_ERROR;   /* obsolete line folding */
+            *num_headers = count;
+            return rc;
+        }
+        if (next > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+        if (end == pos) break;   /* the empty line ends the head */
+        if (wsp_is_blank_(buf[pos])) return WSPROXY_HTTP_ERROR;
+        for (name_end = pos; name_end < end && wsp_is_tchar_((unsigned char)buf[name_end]); name_end++) {}
+        if (name_end == pos || name_end == end || buf[name_end] != ':') return WSPROXY_HTTP_ERROR;
+        if (count == cap) return WSPROXY_HTTP_TOO_LARGE;
+        for (vs = name_end + 1; vs < end && wsp_is_blank_(buf[vs]); vs++) {}
+        for (ve = end; ve > vs && wsp_is_blank_(buf[ve - 1]); ve--) {}
+        headers[count].name = buf + pos;
+        headers[count].name_len = name_end - pos;
+        headers[count].value = buf + vs;
+        headers[count].value_len = ve - vs;
+        count++;
+        pos = next;
+    }
+    *num_headers = count;
+    return (int)next;
+}
+
+/* ---- the client: errors -------------------------------------------------------------- */
+static const struct { int code; const char *name, *message; } wsp_errors_[] = {
+    {WSPROXY_OK, "WSPROXY_OK", "no error"},
+    {WSPROXY_E_ARGUMENT, "WSPROXY_E_ARGUMENT", "invalid argument"},
+    {WSPROXY_E_URL_SYNTAX, "WSPROXY_E_URL_SYNTAX", "malformed URL"},
+    {WSPROXY_E_URL_SCHEME, "WSPROXY_E_URL_SCHEME", "unsupported URL scheme"},
+    {WSPROXY_E_URL_HOST, "WSPROXY_E_URL_HOST", "empty or malformed host in URL"},
+    {WSPROXY_E_URL_PORT, "WSPROXY_E_URL_PORT", "port in URL is not 1-65535"},
+    {WSPROXY_E_URL_FRAGMENT, "WSPROXY_E_URL_FRAGMENT", "fragment (#) not allowed in URL"},
+    {WSPROXY_E_URL_CHAR, "WSPROXY_E_URL_CHAR", "space, control or non-ASCII byte in URL"},
+    {WSPROXY_E_URL_USERINFO, "WSPROXY_E_URL_USERINFO", "credentials in URL not allowed or badly escaped"},
+    {WSPROXY_E_URL_TOO_LONG, "WSPROXY_E_URL_TOO_LONG", "URL too long"},
+    {WSPROXY_E_HEADER_INVALID, "WSPROXY_E_HEADER_INVALID", "header is not \"Name: value\" or holds CR/LF/NUL"},
+    {WSPROXY_E_HEADER_RESERVED, "WSPROXY_E_HEADER_RESERVED", "header is written by the library itself"},
+    {WSPROXY_E_PROTOCOL_INVALID, "WSPROXY_E_PROTOCOL_INVALID", "subprotocol is not a token or is repeated"},
+    {WSPROXY_E_REQUEST_TOO_LARGE, "WSPROXY_E_REQUEST_TOO_LARGE", "request head too large"},
+    {WSPROXY_E_UNSUPPORTED, "WSPROXY_E_UNSUPPORTED", "not supported by this build"},
+    {WSPROXY_E_STATE, "WSPROXY_E_STATE", "call not valid in this state"},
+    {WSPROXY_E_WOULD_BLOCK, "WSPROXY_E_WOULD_BLOCK", "send buffer full, flush and retry"},
+    {WSPROXY_E_CLOSE_CODE, "WSPROXY_E_CLOSE_CODE", "close code may not be sent"},
+    {WSPROXY_E_CLOSE_REASON, "WSPROXY_E_CLOSE_REASON", "close reason over 123 bytes or not UTF-8"},
+    {WSPROXY_E_RANDOM, "WSPROXY_E_RANDOM", "random source failed"},
+    {WSPROXY_E_SEND_TOO_LARGE, "WSPROXY_E_SEND_TOO_LARGE", "frame larger than the send buffer, stream it"},
+    {WSPROXY_E_TEXT_INVALID, "WSPROXY_E_TEXT_INVALID", "text to send is not UTF-8"},
+    {WSPROXY_E_PROXY_REFUSED, "WSPROXY_E_PROXY_REFUSED", "proxy connection refused"},
+    {WSPROXY_E_PROXY_AUTH, "WSPROXY_E_PROXY_AUTH", "proxy authentication required"},
+    {WSPROXY_E_PROXY_CONNECT, "WSPROXY_E_PROXY_CONNECT", "proxy connect failed"},
+    {WSPROXY_E_PROXY_BAD_REPLY, "WSPROXY_E_PROXY_BAD_REPLY", "malformed reply from proxy"},
+    {WSPROXY_E_PROXY_REPLY_TOO_LARGE, "WSPROXY_E_PROXY_REPLY_TOO_LARGE", "proxy reply head too large"},
+    {WSPROXY_E_PROXY_CLOSED, "WSPROXY_E_PROXY_CLOSED", "proxy closed the connection during its reply"},
+    {WSPROXY_E_PROXY_TIMEOUT, "WSPROXY_E_PROXY_TIMEOUT", "timed out waiting for the proxy"},
+    {WSPROXY_E_CONNECT_REFUSED, "WSPROXY_E_CONNECT_REFUSED", "connection to server refused"},
+    {WSPROXY_E_HANDSHAKE_BAD_REPLY, "WSPROXY_E_HANDSHAKE_BAD_REPLY", "malformed handshake reply"},
+    {WSPROXY_E_HANDSHAKE_TOO_LARGE, "WSPROXY_E_HANDSHAKE_TOO_LARGE", "handshake reply head too large"},
+    {WSPROXY_E_HANDSHAKE_STATUS, "WSPROXY_E_HANDSHAKE_STATUS", "server did not answer 101"},
+    {WSPROXY_E_HANDSHAKE_UPGRADE, "WSPROXY_E_HANDSHAKE_UPGRADE", "handshake reply lacks Upgrade: websocket"},
+    {WSPROXY_E_HANDSHAKE_CONNECTION, "WSPROXY_E_HANDSHAKE_CONNECTION", "handshake reply lacks Connection: upgrade"},
+    {WSPROXY_E_HANDSHAKE_ACCEPT, "WSPROXY_E_HANDSHAKE_ACCEPT", "Sec-WebSocket-Accept missing or wrong"},
+    {WSPROXY_E_HANDSHAKE_PROTOCOL, "WSPROXY_E_HANDSHAKE_PROTOCOL", "server chose a subprotocol not offered"},
+    {WSPROXY_E_HANDSHAKE_EXTENSION, "WSPROXY_E_HANDSHAKE_EXTENSION", "server chose an extension not offered"},
+    {WSPROXY_E_HANDSHAKE_CLOSED, "WSPROXY_E_HANDSHAKE_CLOSED", "connection closed during the handshake"},
+    {WSPROXY_E_HANDSHAKE_TIMEOUT, "WSPROXY_E_HANDSHAKE_TIMEOUT", "timed out waiting for the handshake reply"},
+    {WSPROXY_E_WS_RESERVED_BITS, "WSPROXY_E_WS_RESERVED_BITS", "frame with reserved bits set"},
+    {WSPROXY_E_WS_OPCODE, "WSPROXY_E_WS_OPCODE", "frame with a reserved opcode"},
+    {WSPROXY_E_WS_MASKED, "WSPROXY_E_WS_MASKED", "server frame is masked"},
+    {WSPROXY_E_WS_CONTROL_FRAGMENTED, "WSPROXY_E_WS_CONTROL_FRAGMENTED", "fragmented control frame"},
+    {WSPROXY_E_WS_CONTROL_TOO_LONG, "WSPROXY_E_WS_CONTROL_TOO_LONG", "control frame payload over 125 bytes"},
+    {WSPROXY_E_WS_LENGTH_NONMINIMAL, "WSPROXY_E_WS_LENGTH_NONMINIMAL", "frame length not minimally encoded"},
+    {WSPROXY_E_WS_LENGTH_TOO_BIG, "WSPROXY_E_WS_LENGTH_TOO_BIG", "frame length has the top bit set"},
+    {WSPROXY_E_WS_CONTINUATION, "WSPROXY_E_WS_CONTINUATION", "continuation frame without a message"},
+    {WSPROXY_E_WS_EXPECTED_CONTINUATION, "WSPROXY_E_WS_EXPECTED_CONTINUATION", "new message before the last one ended"},
+    {WSPROXY_E_WS_CLOSE_PAYLOAD, "WSPROXY_E_WS_CLOSE_PAYLOAD", "close frame with a 1-byte payload"},
+    {WSPROXY_E_WS_CLOSE_CODE, "WSPROXY_E_WS_CLOSE_CODE", "close frame with an invalid code"},
+    {WSPROXY_E_WS_INVALID_UTF8, "WSPROXY_E_WS_INVALID_UTF8", "invalid UTF-8 in text or close reason"},
+    {WSPROXY_E_WS_MESSAGE_TOO_BIG, "WSPROXY_E_WS_MESSAGE_TOO_BIG", "message over the size limit"},
+    {WSPROXY_E_CONNECTION_LOST, "WSPROXY_E_CONNECTION_LOST", "connection lost without a close frame"},
+    {WSPROXY_E_CLOSE_TIMEOUT, "WSPROXY_E_CLOSE_TIMEOUT", "timed out waiting for the close reply"}
+};
+
+static int wsp_error_index_(int code)
+{
+    int i;
+    for (i = 0; i < (int)(sizeof wsp_errors_ / sizeof wsp_errors_[0]); i++)
+        if (wsp_errors_[i].code == code) return i;
+    return -1;
+}
+
+WSPROXY_IMPL const char *wsproxy_strerror(int code)
+{
+    int i = wsp_error_index_(code);
+    return i < 0 ? "WSPROXY_E_UNKNOWN" : wsp_errors_[i].name;
+}
+
+WSPROXY_IMPL const char *wsproxy_error_message(int code)
+{
+    int i = wsp_error_index_(code);
+    return i < 0 ? "unknown error" : wsp_errors_[i].message;
+}
+
+/* The close code a peer fault is answered with (RFC 6455 7.4.1). */
+static int wsp_close_code_for_(int err)
+{
+    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
+    if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
+    return 1002;
+}
+
+/* Copies network text into a detail field: printable ASCII only, the rest as '?'. */
+static void wsp_copy_detail_(char *dst, size_t cap, size_t at, const char *src, size_t len)
+{
+    size_t i;
+    if (at >= cap) return;
+    for (i = 0; i < len && at + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[at++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '?';
+    }
+    dst[at] = '\0';
+}
+
+static void wsp_fail_(wsproxy_client *c, int code)
+{
+    if (c->state_ == WSPROXY_STATE_FAILED && c->error_) return;
+    c->state_ = WSPROXY_STATE_FAILED;
+    c->error_ = code;
+    c->info_.code = code;
+    c->pong_pending_ = 0;   /* nothing is answered after a failure */
+}
+
+/* ---- the client: send buffer --------------------------------------------------------- */
+static size_t wsp_out_room_(const wsproxy_client *c)
+{
+    return sizeof c->out_ - (c->out_end_ - c->out_start_);
+}
+
+static unsigned char *wsp_out_reserve_(wsproxy_client *c, size_t n)
+{
+    if (wsp_out_room_(c) < n) return NULL;
+    if (sizeof c->out_ - c->out_end_ < n) {
+        memmove(c->out_, c->out_ + c->out_start_, c->out_end_ - c->out_start_);
+        c->out_end_ -= c->out_start_;
+        c->out_start_ = 0;
+    }
+    return c->out_ + c->out_end_;
+}
+
+static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n)
+{
+    if (c->rand_used_ + n > sizeof c->rand_pool_) {
+        if (c->random_(c->random_ctx_, c->rand_pool_, sizeof c->rand_pool_) != 0) {
+            wsp_fail_(c, WSPROXY_E_RANDOM);
+            return -1;
+        }
+        c->rand_used_ = 0;
+    }
+    memcpy(dst, c->rand_pool_ + c->rand_used_, n);
+    c->rand_used_ += n;
+    return 0;
+}
+
+/* Writes one whole masked frame; the caller checked the room. */
+static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
+                            size_t len)
+{
+    unsigned char key[4], *p;
+    size_t hl;
+    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
+    p = wsp_out_reserve_(c, WSPROXY_FRAME_HEADER_MAX + len);
+    if (!p) p = wsp_out_reserve_(c, len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14));
+    if (!p) return WSPROXY_E_WOULD_BLOCK;
+    hl = wsproxy_frame_encode(p, fin, opcode, key, len);
+    if (len) wsproxy_mask(p + hl, data, len, key, 0);
+    c->out_end_ += hl + len;
+    return WSPROXY_OK;
+}
+
+static size_t wsp_frame_size_(size_t len)
+{
+    return len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14);
+}
+
+/* Control frames that waited for a streamed frame to end or for room. */
+static void wsp_flush_pending_(wsproxy_client *c)
+{
+    if (c->tx_in_frame_) return;
+    if (c->pong_pending_ && wsp_out_room_(c) >= wsp_frame_size_(c->pong_len_)) {
+        if (wsp_write_frame_(c, WSPROXY_OP_PONG, 1, c->pong_, c->pong_len_) == WSPROXY_OK)
+            c->pong_pending_ = 0;
+    }
+    if (c->close_pending_ && !c->pong_pending_ &&
+        wsp_out_room_(c) >= wsp_frame_size_(c->close_len_)) {
+        if (wsp_write_frame_(c, WSPROXY_OP_CLOSE, 1, c->close_, c->close_len_) == WSPROXY_OK) {
+            c->close_pending_ = 0;
+            c->close_sent_ = 1;
+        }
+    }
+}
+
+static void wsp_queue_close_(wsproxy_client *c, int code, const char *reason, size_t len)
+{
+    c->close_len_ = 0;
+    if (code) {
+        c->close_[0] = (unsigned char)(code >> 8);
+        c->close_[1] = (unsigned char)code;
+        if (len) memcpy(c->close_ + 2, reason, len);
+        c->close_len_ = 2 + len;
+    }
+    c->close_pending_ = 1;
+    wsp_flush_pending_(c);
+}
+
+/* A fault of the server's: answer with the RFC's close code, then stop. */
+static void wsp_fail_peer_(wsproxy_client *c, int code)
+{
+    int close_code = wsp_close_code_for_(code);
+    int may_close = !c->close_sent_ && !c->close_pending_ && !c->tx_in_frame_;
+    wsp_fail_(c, code);
+    c->info_.close_code = close_code;
+    if (may_close) wsp_queue_close_(c, close_code, NULL, 0);
+}
+
+/* ---- the client: building the requests --------------------------------------------- */
+typedef struct { char *buf; size_t cap, len; int overflow; } wsp_writer_;
+
+static void wsp_put_(wsp_writer_ *w, const char *s, size_t n)
+{
+    if (w->overflow || w->cap - w->len < n) { w->overflow = 1; return; }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+static void wsp_puts_(wsp_writer_ *w, const char *s) { wsp_put_(w, s, strlen(s)); }
+static void wsp_put_uint_(wsp_writer_ *w, unsigned v)
+{
+    char tmp[12];
+    int n = 0;
+    do { tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    wsp_put_(w, tmp + sizeof tmp - n, (size_t)n);
+}
+static void wsp_put_hostport_(wsp_writer_ *w, const wsproxy_url *u, int with_port)
+{
+    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "[");
+    wsp_put_(w, u->host, u->host_len);
+    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "]");
+    if (with_port) { wsp_puts_(w, ":"); wsp_put_uint_(w, u->port); }
+}
+
+/* Splits "Name: value"; refuses bad names and any CR, LF, NUL or other control byte. */
+static int wsp_split_header_(const char *h, size_t *name_len, const char **value,
+                             size_t *value_len)
+{
+    size_t i = 0, n, ve;
+    while (h[i] && wsp_is_tchar_((unsigned char)h[i])) i++;
+    if (i == 0 || h[i] != ':') return WSPROXY_E_HEADER_INVALID;
+    n = i++;
+    while (wsp_is_blank_(h[i])) i++;
+    for (ve = i; h[ve]; ve++) {
+        unsigned char ch = (unsigned char)h[ve];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
+        if (ve - i > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
+    }
+    while (ve > i && wsp_is_blank_(h[ve - 1])) ve--;
+    *name_len = n;
+    *value = h + i;
+    *value_len = ve - i;
+    return WSPROXY_OK;
+}
+
+static int wsp_name_in_(const char *name, size_t len, const char *const *list)
+{
+    for (; *list; list++)
+        if (wsp_ieq_(name, len, *list)) return 1;
+    return 0;
+}
+
+/* Writes the caller's headers; skip_list names headers silently dropped, reserved
+   those refused. */
+static int wsp_put_headers_(wsp_writer_ *w, const char *const *headers,
+                            const char *const *reserved, const char *const *skip)
+{
+    if (!headers) return WSPROXY_OK;
+    for (; *headers; headers++) {
+        size_t nlen, vlen;
+        const char *value;
+        int rc = wsp_split_header_(*headers, &nlen, &value, &vlen);
+        if (rc) return rc;
+        if (wsp_name_in_(*headers, nlen, reserved)) return WSPROXY_E_HEADER_RESERVED;
+        if (skip && wsp_name_in_(*headers, nlen, skip)) continue;
+        wsp_put_(w, *headers, nlen);
+        wsp_puts_(w, ": ");
+        wsp_put_(w, value, vlen);
+        wsp_puts_(w, "\r\n");
+    }
+    return WSPROXY_OK;
+}
+
+static size_t wsp_strnlen_(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n]) n++;
+    return n;
+}
+
+static int wsp_build_upgrade_(wsproxy_client *c, const wsproxy_config *cfg, const wsproxy_url *u)
+{
+    static const char *const reserved_base[] = {
+        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
+        "content-length", "transfer-encoding", "proxy-authorization", NULL};
+    static const char *const reserved_origin[] = {
+        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
+        "content-length", "transfer-encoding", "proxy-authorization", "origin", NULL};
+    wsp_writer_ w;
+    unsigned char nonce[16];
+    char key[25];
+    int rc, default_port = (u->scheme == WSPROXY_SCHEME_WSS) ? 443 : 80;
+    w.buf = c->request_; w.cap = sizeof c->request_; w.len = 0; w.overflow = 0;
+    if (cfg->random(cfg->random_ctx, nonce, sizeof nonce) != 0) return WSPROXY_E_RANDOM;
+    wsproxy_base64(nonce, sizeof nonce, key, sizeof key);
+    wsproxy_accept_key(key, 24, c->accept_);
+    wsp_puts_(&w, "GET ");
+    if (u->path_len == 0 || u->path[0] != '/') wsp_puts_(&w, "/");
+    wsp_put_(&w, u->path, u->path_len);
+    wsp_puts_(&w, " HTTP/1.1\r\nHost: ");
+    wsp_put_hostport_(&w, u, u->port != (unsigned)default_port);
+    wsp_puts_(&w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    wsp_put_(&w, key, 24);
+    wsp_puts_(&w, "\r\nSec-WebSocket-Version: 13\r\n");
+    if (cfg->protocols && cfg->protocols[0]) {
+        const char *const *p, *const *q;
+        wsp_puts_(&w, "Sec-WebSocket-Protocol: ");
+        c->proto_off_ = w.len;
+        for (p = cfg->protocols; *p; p++) {
+            size_t n = wsp_strnlen_(*p, WSPROXY_MAX_PROTOCOL_BYTES + 1), i;
+            if (n == 0 || n > WSPROXY_MAX_PROTOCOL_BYTES) return WSPROXY_E_PROTOCOL_INVALID;
+            for (i = 0; i < n; i++)
+                if (!wsp_is_tchar_((unsigned char)(*p)[i])) return WSPROXY_E_PROTOCOL_INVALID;
+            for (q = cfg->protocols; q != p; q++)
+                if (strcmp(*q, *p) == 0) return WSPROXY_E_PROTOCOL_INVALID;
+            if (p != cfg->protocols) wsp_puts_(&w, ", ");
+            wsp_put_(&w, *p, n);
+        }
+        c->proto_len_ = w.overflow ? 0 : w.len - c->proto_off_;
+        wsp_puts_(&w, "\r\n");
+    }
+    if (cfg->origin) {
+        size_t i, n = wsp_strnlen_(cfg->origin, WSPROXY_MAX_REQUEST_BYTES + 1);
+        if (n > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
+        for (i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)cfg->origin[i];
+            if (ch < 0x20 || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
+        }
+        wsp_puts_(&w, "Origin: ");
+        wsp_put_(&w, cfg->origin, n);
+        wsp_puts_(&w, "\r\n");
+    }
+    rc = wsp_put_headers_(&w, cfg->headers, cfg->origin ? reserved_origin : reserved_base, NULL);
+    if (rc) return rc;
+    wsp_puts_(&w, "\r\n");
+    if (w.overflow) return WSPROXY_E_REQUEST_TOO_LARGE;
+    c->request_len_ = w.len;
+    return WSPROXY_OK;
+}
+
+static int wsp_build_connect_(wsproxy_client *c, const wsproxy_config *cfg,
+                              const wsproxy_url *target, const wsproxy_url *proxy)
+{
+    static const char *const reserved[] = {"host", "content-length", "transfer-encoding", NULL};
+    static const char *const skip_auth[] = {"proxy-authorization", NULL};
+    wsp_writer_ w;
+    int rc;
+    w.buf = (char *)c->out_; w.cap = WSPROXY_MAX_REQUEST_BYTES; w.len = 0; w.overflow = 0;
+    wsp_puts_(&w, "CONNECT ");
+    wsp_put_hostport_(&w, target, 1);
+    wsp_puts_(&w, " HTTP/1.1\r\nHost: ");
+    wsp_put_hostport_(&w, target, 1);
+    wsp_puts_(&w, "\r\n");
+    if (proxy->user) {
+        /* user ":" password, percent-decoded, base64 on one line (RFC 7617) */
+        char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+        char b64[(sizeof cred + 2) / 3 * 4 + 1];
+        size_t ulen, plen = 0, i;
+        if (wsproxy_percent_decode(proxy->user, proxy->user_len, cred,
+                                   WSPROXY_MAX_CREDENTIAL_BYTES, &ulen) != WSPROXY_OK)
+            return WSPROXY_E_URL_USERINFO;
+        for (i = 0; i < ulen; i++)
+            if (cred[i] == ':') return WSPROXY_E_URL_USERINFO;   /* RFC 7617 2 */
+        cred[ulen] = ':';
+        if (proxy->password &&
+            wsproxy_percent_decode(proxy->password, proxy->password_len, cred + ulen + 1,
+                                   WSPROXY_MAX_CREDENTIAL_BYTES, &plen) != WSPROXY_OK)
+            return WSPROXY_E_URL_USERINFO;
+        wsproxy_base64((const unsigned char *)cred, ulen + 1 + plen, b64, sizeof b64);
+        memset(cred, 0, sizeof cred);
+        wsp_puts_(&w, "Proxy-Authorization: Basic ");
+        wsp_puts_(&w, b64);
+        wsp_puts_(&w, "\r\n");
+        memset(b64, 0, sizeof b64);
+    }
+    rc = wsp_put_headers_(&w, cfg->proxy_headers, reserved, proxy->user ? skip_auth : NULL);
+    if (rc) return rc;
+    wsp_puts_(&w, "\r\n");
+    if (w.overflow) return WSPROXY_E_REQUEST_TOO_LARGE;
+    c->out_end_ = w.len;
+    return WSPROXY_OK;
+}
+
+static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
+{
+    wsproxy_url target, proxy;
+    const wsproxy_url *hop;
+    size_t n;
+    int rc;
+    if (!cfg || !cfg->url || !cfg->random) return WSPROXY_E_ARGUMENT;
+    n = wsp_strnlen_(cfg->url, WSPROXY_MAX_URL_BYTES + 1);
+    rc = wsproxy_url_parse(cfg->url, n, &target);
+    if (rc) return rc;
+    if (target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS)
+        return WSPROXY_E_URL_SCHEME;
+    if (target.scheme == WSPROXY_SCHEME_WSS) return WSPROXY_E_UNSUPPORTED;   /* TLS: not yet */
+    hop = &target;
+    c->via_proxy_ = cfg->proxy && cfg->proxy[0];
+    if (c->via_proxy_) {
+        n = wsp_strnlen_(cfg->proxy, WSPROXY_MAX_URL_BYTES + 1);
+        rc = wsproxy_url_parse(cfg->proxy, n, &proxy);
+        if (rc) return rc;
+        if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS)
+            return WSPROXY_E_URL_SCHEME;
+        if (proxy.scheme != WSPROXY_SCHEME_HTTP) return WSPROXY_E_UNSUPPORTED;
+        hop = &proxy;
+    }
+    c->max_message_ = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
+    if (cfg->message_buffer) {
+        if (cfg->message_buffer_len == 0) return WSPROXY_E_ARGUMENT;
+        c->msg_buf_ = cfg->message_buffer;
+        c->msg_cap_ = cfg->message_buffer_len;
+        if (c->max_message_ > c->msg_cap_) c->max_message_ = c->msg_cap_;
+    }
+    rc = wsp_build_upgrade_(c, cfg, &target);
+    if (rc) return rc;
+    if (c->via_proxy_) {
+        rc = wsp_build_connect_(c, cfg, &target, &proxy);
+        if (rc) return rc;
+        c->state_ = WSPROXY_STATE_PROXY;
+    } else {
+        memcpy(c->out_, c->request_, c->request_len_);
+        c->out_end_ = c->request_len_;
+        c->state_ = WSPROXY_STATE_HANDSHAKE;
+    }
+    memcpy(c->connect_host_, hop->host, hop->host_len);
+    c->connect_host_[hop->host_len] = '\0';
+    c->connect_port_ = hop->port;
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
+{
+    int rc;
+    if (!c) return WSPROXY_E_ARGUMENT;
+    memset(c, 0, sizeof *c);
+    c->rand_used_ = sizeof c->rand_pool_;
+    if (cfg) {
+        c->random_ = cfg->random;
+        c->random_ctx_ = cfg->random_ctx;
+    }
+    rc = wsp_init_(c, cfg);
+    if (rc) {
+        /* nothing built may leave: the failed client produces no byte */
+        memset(c->out_, 0, c->out_end_);
+        c->out_end_ = 0;
+        wsp_fail_(c, rc);
+        c->final_reported_ = 1;   /* the caller has the code already */
+    }
+    return rc;
+}
+
+WSPROXY_IMPL const char *wsproxy_connect_host(const wsproxy_client *c) { return c->connect_host_; }
+WSPROXY_IMPL unsigned wsproxy_connect_port(const wsproxy_client *c) { return c->connect_port_; }
+
+/* ---- the client: byte interface -------------------------------------------------------- */
+WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len)
+{
+    wsp_flush_pending_(c);
+    *len = c->out_end_ - c->out_start_;
+    return *len ? c->out_ + c->out_start_ : NULL;
+}
+
+WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
+{
+    if (n > c->out_end_ - c->out_start_) n = c->out_end_ - c->out_start_;
+    c->out_start_ += n;
+    if (c->out_start_ == c->out_end_) c->out_start_ = c->out_end_ = 0;
+    wsp_flush_pending_(c);
+}
+
+static int wsp_takes_input_(const wsproxy_client *c)
+{
+    return !c->eof_ && (c->state_ == WSPROXY_STATE_PROXY || c->state_ == WSPROXY_STATE_HANDSHAKE ||
+                        c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
+}
+
+WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
+{
+    *len = 0;
+    if (!wsp_takes_input_(c)) return NULL;
+    if (c->in_start_ == c->in_end_) {
+        c->in_start_ = c->in_end_ = 0;
+    } else if (c->in_start_ > 0 && c->in_end_ + WSPROXY_FRAME_HEADER_MAX + 125 > sizeof c->in_) {
+        /* keep room for a whole control frame by moving the unread bytes down */
+        memmove(c->in_, c->in_ + c->in_start_, c->in_end_ - c->in_start_);
+        c->in_end_ -= c->in_start_;
+        c->in_start_ = 0;
+    }
+    *len = sizeof c->in_ - c->in_end_;
+    return *len ? c->in_ + c->in_end_ : NULL;
+}
+
+WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
+{
+    if (!wsp_takes_input_(c)) return;
+    if (n > sizeof c->in_ - c->in_end_) n = sizeof c->in_ - c->in_end_;
+    c->in_end_ += n;
+    if (n) c->received_any_ = 1;
+}
+
+WSPROXY_IMPL size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len)
+{
+    size_t room, n;
+    unsigned char *p = wsproxy_recv_buf(c, &room);
+    if (!p) return 0;
+    n = len < room ? len : room;
+    memcpy(p, data, n);
+    wsproxy_recv_ack(c, n);
+    return n;
+}
+
+WSPROXY_IMPL void wsproxy_socket_closed(wsproxy_client *c, int os_error)
+{
+    if (c->eof_) return;
+    c->eof_ = 1;
+    c->eof_error_ = os_error;
+}
+
+/* Called by poll when the buffered input is used up and the socket has ended. */
+static void wsp_eof_reached_(wsproxy_client *c)
+{
+    int code;
+    switch (c->state_) {
+    case WSPROXY_STATE_PROXY:
+        code = (c->eof_error_ && !c->received_any_) ? WSPROXY_E_PROXY_REFUSED : WSPROXY_E_PROXY_CLOSED;
+        break;
+    case WSPROXY_STATE_HANDSHAKE:
+        code = (c->eof_error_ && !c->received_any_ && !c->via_proxy_) ? WSPROXY_E_CONNECT_REFUSED
+                                                                       : WSPROXY_E_HANDSHAKE_CLOSED;
+        break;
+    case WSPROXY_STATE_OPEN: case WSPROXY_STATE_CLOSING:
+        code = WSPROXY_E_CONNECTION_LOST;
+        c->info_.close_code = 1006;
+        break;
+    default:
+        return;
+    }
+    c->info_.os_error = c->eof_error_;
+    wsp_fail_(c, code);
+}
+
+/* ---- the client: reply heads ------------------------------------------------------------ */
+static void wsp_keep_status_line_(wsproxy_client *c, int status, const char *buf, size_t len)
+{
+    size_t i;
+    c->info_.http_status = status;
+    for (i = 0; i < len && buf[i] != '\r' && buf[i] != '\n'; i++) {}
+    wsp_copy_detail_(c->info_.status_line, sizeof c->info_.status_line, 0, buf, i);
+}
+
+/* Does any header called name hold token (comma-separated, case-insensitive)? */
+static int wsp_has_token_(const wsproxy_header *h, size_t n, const char *name, const char *token)
+{
+    size_t i, tl = strlen(token);
+    for (i = 0; i < n; i++) {
+        const char *v = h[i].value, *end = v + h[i].value_len;
+        if (!wsp_ieq_(h[i].name, h[i].name_len, name)) continue;
+        while (v < end) {
+            const char *e = v;
+            while (e < end && *e != ',') e++;
+            {
+                const char *a = v, *b = e;
+                while (a < b && wsp_is_blank_(*a)) a++;
+                while (b > a && wsp_is_blank_(b[-1])) b--;
+                if ((size_t)(b - a) == tl && wsp_ieq_(a, tl, token)) return 1;
+            }
+            v = e + 1;
+        }
+    }
+    return 0;
+}
+
+static int wsp_check_101_(wsproxy_client *c, const wsproxy_header *h, size_t n)
+{
+    size_t i;
+    int accepts = 0, protocols = 0;
+    if (!wsp_has_token_(h, n, "upgrade", "websocket")) return WSPROXY_E_HANDSHAKE_UPGRADE;
+    if (!wsp_has_token_(h, n, "connection", "upgrade")) return WSPROXY_E_HANDSHAKE_CONNECTION;
+    for (i = 0; i < n; i++) {
+        if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-accept")) {
+            if (++accepts > 1 || h[i].value_len != 28 || memcmp(h[i].value, c->accept_, 28) != 0)
+                return WSPROXY_E_HANDSHAKE_ACCEPT;
+        } else if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-extensions")) {
+            if (h[i].value_len) return WSPROXY_E_HANDSHAKE_EXTENSION;
+        } else if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-protocol")) {
+            /* one token, one of those offered (compared exactly, RFC 6455 4.1) */
+            const char *offer = c->request_ + c->proto_off_, *end = offer + c->proto_len_;
+            int found = 0;
+            if (++protocols > 1 || h[i].value_len == 0 || h[i].value_len > WSPROXY_MAX_PROTOCOL_BYTES)
+                return WSPROXY_E_HANDSHAKE_PROTOCOL;
+            while (offer < end) {
+                const char *e = offer;
+                while (e < end && *e != ',') e++;
+                if ((size_t)(e - offer) == h[i].value_len && memcmp(offer, h[i].value, h[i].value_len) == 0)
+                    found = 1;
+                offer = e + 2 <= end ? e + 2 : end;
+            }
+            if (!found) return WSPROXY_E_HANDSHAKE_PROTOCOL;
+            memcpy(c->protocol_, h[i].value, h[i].value_len);
+            c->protocol_[h[i].value_len] = '\0';
+        }
+    }
+    if (!accepts) return WSPROXY_E_HANDSHAKE_ACCEPT;
+    return WSPROXY_OK;
+}
+
+/* Returns 1 with an event, 0 when more bytes are needed. */
+static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
+{
+    for (;;) {
+        wsproxy_header h[WSPROXY_MAX_HEADERS];
+        size_t nh = WSPROXY_MAX_HEADERS, rlen;
+        const char *buf = (const char *)c->in_ + c->in_start_, *reason;
+        size_t len = c->in_end_ - c->in_start_;
+        int minor, status, r, proxy = (c->state_ == WSPROXY_STATE_PROXY);
+        if (len == 0) return 0;
+        r = wsproxy_parse_response(buf, len, &minor, &status, &reason, &rlen, h, &nh);
+        if (r == WSPROXY_HTTP_INCOMPLETE) return 0;
+        if (r < 0) {
+            wsp_keep_status_line_(c, 0, buf, len < 80 ? len : 80);
+            wsp_fail_(c, r == WSPROXY_HTTP_TOO_LARGE
+                             ? (proxy ? WSPROXY_E_PROXY_REPLY_TOO_LARGE : WSPROXY_E_HANDSHAKE_TOO_LARGE)
+                             : (proxy ? WSPROXY_E_PROXY_BAD_REPLY : WSPROXY_E_HANDSHAKE_BAD_REPLY));
+            return 0;
+        }
+        wsp_keep_status_line_(c, status, buf, (size_t)r);
+        if (proxy) {
+            if (status >= 100 && status < 200 && status != 101) {
+                /* interim replies carry nothing for CONNECT: skip a few */
+                if (++c->interim_count_ > WSPROXY_MAX_INTERIM_REPLIES) {
+                    wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY);
+                    return 0;
+                }
+                c->in_start_ += (size_t)r;
+                continue;
+            }
+            if (status == 407) {
+                size_t i, at = 0;
+                for (i = 0; i < nh; i++) {
+                    if (!wsp_ieq_(h[i].name, h[i].name_len, "proxy-authenticate")) continue;
+                    if (at) wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at, ", ", 2);
+                    at = strlen(c->info_.proxy_authenticate);
+                    wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at,
+                                     h[i].value, h[i].value_len);
+                    at = strlen(c->info_.proxy_authenticate);
+                }
+                wsp_fail_(c, WSPROXY_E_PROXY_AUTH);
+                return 0;
+            }
+            if (status < 200 || status > 299) {
+                wsp_fail_(c, WSPROXY_E_PROXY_CONNECT);
+                return 0;
+            }
+            /* tunnel up: bytes after the head already belong to the server */
+            c->in_start_ += (size_t)r;
+            {
+                unsigned char *p = wsp_out_reserve_(c, c->request_len_);
+                if (!p) { wsp_fail_(c, WSPROXY_E_STATE); return 0; }   /* cannot happen: sizes checked */
+                memcpy(p, c->request_, c->request_len_);
+                c->out_end_ += c->request_len_;
+            }
+            c->state_ = WSPROXY_STATE_HANDSHAKE;
+            ev->type = WSPROXY_EV_TUNNEL;
+            ev->status = status;
+            return 1;
+        } else {
+            int rc;
+            if (status != 101) { wsp_fail_(c, WSPROXY_E_HANDSHAKE_STATUS); return 0; }
+            rc = wsp_check_101_(c, h, nh);
+            if (rc) { wsp_fail_(c, rc); return 0; }
+            c->in_start_ += (size_t)r;
+            c->state_ = WSPROXY_STATE_OPEN;
+            ev->type = WSPROXY_EV_OPEN;
+            ev->status = 101;
+            ev->protocol = c->protocol_;
+            return 1;
+        }
+    }
+}
+
+/* ---- the client: frames -------------------------------------------------------------------- */
+static int wsp_valid_close_code_(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+static int wsp_control_(wsproxy_client *c, const wsproxy_frame_header *h, const unsigned char *p,
+                        wsproxy_event *ev)
+{
+    size_t len = (size_t)h->payload_len;
+    ev->data = p;
+    ev->len = len;
+    if (h->opcode == WSPROXY_OP_PING) {
+        if (c->state_ == WSPROXY_STATE_OPEN) {   /* answer only the latest ping */
+            memcpy(c->pong_, p, len);
+            c->pong_len_ = len;
+            c->pong_pending_ = 1;
+            wsp_flush_pending_(c);
+        }
+        ev->type = WSPROXY_EV_PING;
+        return 1;
+    }
+    if (h->opcode == WSPROXY_OP_PONG) {
+        ev->type = WSPROXY_EV_PONG;
+        return 1;
+    }
+    /* close */
+    if (len == 1) { wsp_fail_peer_(c, WSPROXY_E_WS_CLOSE_PAYLOAD); return 0; }
+    ev->close_code = 1005;
+    if (len >= 2) {
+        uint32_t st = 0;
+        unsigned code = (unsigned)p[0] << 8 | p[1];
+        if (!wsp_valid_close_code_(code)) { wsp_fail_peer_(c, WSPROXY_E_WS_CLOSE_CODE); return 0; }
+        if (wsproxy_utf8_validate(&st, p + 2, len - 2) != len - 2 || !wsproxy_utf8_done(st)) {
+            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
+            return 0;
+        }
+        ev->close_code = (int)code;
+        ev->data = p + 2;
+        ev->len = len - 2;
+    }
+    c->close_received_ = 1;
+    c->info_.close_code = ev->close_code;
+    if (!c->close_sent_ && !c->close_pending_) {
+        /* echo the code (RFC 6455 5.5.1); a streamed frame in progress must end first */
+        c->pong_pending_ = 0;
+        wsp_queue_close_(c, len >= 2 ? ev->close_code : 0, NULL, 0);
+    }
+    c->state_ = WSPROXY_STATE_CLOSED;
+    c->final_reported_ = 1;
+    ev->type = WSPROXY_EV_CLOSE;
+    return 1;
+}
+
+static void wsp_end_message_(wsproxy_client *c)
+{
+    c->rx_msg_opcode_ = 0;
+    c->rx_msg_delivered_ = 0;
+    c->rx_msg_len_ = 0;
+    c->rx_utf8_ = 0;
+    c->msg_fill_ = 0;
+}
+
+static int wsp_poll_frames_(wsproxy_client *c, wsproxy_event *ev)
+{
+    for (;;) {
+        unsigned char *p = c->in_ + c->in_start_;
+        size_t avail = c->in_end_ - c->in_start_, n;
+        int frame_done, msg_done, text;
+        if (!c->rx_in_payload_) {
+            wsproxy_frame_header h;
+            int r;
+            if (avail == 0) return 0;
+            r = wsproxy_frame_decode(p, avail, &h);
+            if (r < 0) { wsp_fail_peer_(c, -r); return 0; }
+            if (r == 0) return 0;
+            if (h.opcode >= 8) {
+                if (avail < (size_t)r + h.payload_len) return 0;   /* control frames whole */
+                c->in_start_ += (size_t)r + (size_t)h.payload_len;
+                if (wsp_control_(c, &h, p + r, ev)) return 1;
+                if (c->state_ == WSPROXY_STATE_FAILED) return 0;
+                continue;
+            }
+            if (h.opcode == WSPROXY_OP_CONTINUATION && !c->rx_msg_opcode_) {
+                wsp_fail_peer_(c, WSPROXY_E_WS_CONTINUATION);
+                return 0;
+            }
+            if (h.opcode != WSPROXY_OP_CONTINUATION) {
+                if (c->rx_msg_opcode_) { wsp_fail_peer_(c, WSPROXY_E_WS_EXPECTED_CONTINUATION); return 0; }
+                wsp_end_message_(c);
+                c->rx_msg_opcode_ = h.opcode;
+            }
+            if (h.payload_len > c->max_message_ - c->rx_msg_len_) {
+                wsp_fail_peer_(c, WSPROXY_E_WS_MESSAGE_TOO_BIG);   /* before any of it arrives */
+                return 0;
+            }
+            c->rx_msg_len_ += h.payload_len;
+            c->rx_hdr_ = h;
+            c->rx_remaining_ = h.payload_len;
+            c->rx_in_payload_ = 1;
+            c->in_start_ += (size_t)r;
+            p += r;
+            avail -= (size_t)r;
+        }
+        n = c->rx_remaining_ < avail ? (size_t)c->rx_remaining_ : avail;
+        if (n == 0 && c->rx_remaining_ > 0) return 0;
+        text = (c->rx_msg_opcode_ == WSPROXY_OP_TEXT);
+        if (text && wsproxy_utf8_validate(&c->rx_utf8_, p, n) != n) {
+            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);   /* at the first bad byte */
+            return 0;
+        }
+        c->rx_remaining_ -= n;
+        c->in_start_ += n;
+        frame_done = (c->rx_remaining_ == 0);
+        msg_done = frame_done && c->rx_hdr_.fin;
+        if (frame_done) c->rx_in_payload_ = 0;
+        if (msg_done && text && !wsproxy_utf8_done(c->rx_utf8_)) {
+            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
+            return 0;
+        }
+        if (c->msg_buf_) {
+            memcpy(c->msg_buf_ + c->msg_fill_, p, n);   /* max_message <= msg_cap_ */
+            c->msg_fill_ += n;
+            if (!msg_done) continue;
+            ev->data = c->msg_buf_;
+            ev->len = c->msg_fill_;
+            ev->first = 1;
+        } else {
+            if (n == 0 && !msg_done) continue;
+            ev->data = p;
+            ev->len = n;
+            ev->first = !c->rx_msg_delivered_;
+            c->rx_msg_delivered_ = 1;
+        }
+        ev->type = WSPROXY_EV_MESSAGE;
+        ev->opcode = c->rx_msg_opcode_;
+        ev->fin = msg_done;
+        if (msg_done) wsp_end_message_(c);
+        return 1;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
+{
+    int got = 0;
+    memset(ev, 0, sizeof *ev);
+    if (c->final_reported_) return 0;
+    switch (c->state_) {
+    case WSPROXY_STATE_PROXY: case WSPROXY_STATE_HANDSHAKE:
+        got = wsp_poll_head_(c, ev);
+        break;
+    case WSPROXY_STATE_OPEN: case WSPROXY_STATE_CLOSING:
+        got = wsp_poll_frames_(c, ev);
+        break;
+    default:
+        break;
+    }
+    if (got) return 1;
+    if (c->eof_ && c->state_ != WSPROXY_STATE_FAILED && c->state_ != WSPROXY_STATE_CLOSED)
+        wsp_eof_reached_(c);
+    if (c->state_ == WSPROXY_STATE_FAILED) {
+        c->final_reported_ = 1;
+        memset(ev, 0, sizeof *ev);
+        ev->type = WSPROXY_EV_ERROR;
+        ev->close_code = c->info_.close_code;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the client: sending ---------------------------------------------------------------- */
+static int wsp_check_send_(wsproxy_client *c, int opcode, int fin)
+{
+    if (c->state_ != WSPROXY_STATE_OPEN || c->close_pending_) return WSPROXY_E_STATE;
+    if (c->tx_in_frame_) return WSPROXY_E_STATE;
+    switch (opcode) {
+    case WSPROXY_OP_TEXT: case WSPROXY_OP_BINARY:
+        return c->tx_msg_open_ ? WSPROXY_E_STATE : WSPROXY_OK;
+    case WSPROXY_OP_CONTINUATION:
+        return c->tx_msg_open_ ? WSPROXY_OK : WSPROXY_E_STATE;
+    case WSPROXY_OP_PING: case WSPROXY_OP_PONG:
+        return fin ? WSPROXY_OK : WSPROXY_E_ARGUMENT;
+    default:
+        return WSPROXY_E_ARGUMENT;
+    }
+}
+
+static void wsp_after_data_frame_(wsproxy_client *c, int opcode, int fin)
+{
+    if (opcode == WSPROXY_OP_TEXT || opcode == WSPROXY_OP_BINARY) {
+        c->tx_msg_open_ = !fin;
+        c->tx_text_ = (opcode == WSPROXY_OP_TEXT);
+    } else if (opcode == WSPROXY_OP_CONTINUATION && fin) {
+        c->tx_msg_open_ = 0;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_send(wsproxy_client *c, int opcode, const void *data, size_t len, int fin)
+{
+    int rc = wsp_check_send_(c, opcode, fin);
+    const unsigned char *d = (const unsigned char *)data;
+    if (rc) return rc;
+    if (len && !data) return WSPROXY_E_ARGUMENT;
+    if (opcode >= 8 && len > 125) return WSPROXY_E_ARGUMENT;
+    if (wsp_frame_size_(len) > sizeof c->out_ || len > sizeof c->out_) return WSPROXY_E_SEND_TOO_LARGE;
+    if (wsp_out_room_(c) < wsp_frame_size_(len)) return WSPROXY_E_WOULD_BLOCK;
+    if (opcode == WSPROXY_OP_TEXT || (opcode == WSPROXY_OP_CONTINUATION && c->tx_text_)) {
+        uint32_t st = opcode == WSPROXY_OP_TEXT ? 0 : c->tx_utf8_;
+        if (wsproxy_utf8_validate(&st, d, len) != len || (fin && !wsproxy_utf8_done(st)))
+            return WSPROXY_E_TEXT_INVALID;
+        c->tx_utf8_ = st;
+    }
+    rc = wsp_write_frame_(c, opcode, fin, d, len);
+    if (rc) return rc;
+    if (opcode < 8) wsp_after_data_frame_(c, opcode, fin);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_send_text(wsproxy_client *c, const char *text, size_t len)
+{
+    return wsproxy_send(c, WSPROXY_OP_TEXT, text, len, 1);
+}
+WSPROXY_IMPL int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t len)
+{
+    return wsproxy_send(c, WSPROXY_OP_BINARY, data, len, 1);
+}
+WSPROXY_IMPL int wsproxy_ping(wsproxy_client *c, const void *data, size_t len)
+{
+    return wsproxy_send(c, WSPROXY_OP_PING, data, len, 1);
+}
+WSPROXY_IMPL int wsproxy_pong(wsproxy_client *c, const void *data, size_t len)
+{
+    return wsproxy_send(c, WSPROXY_OP_PONG, data, len, 1);
+}
+
+WSPROXY_IMPL int wsproxy_send_begin(wsproxy_client *c, int opcode, uint64_t payload_len, int fin)
+{
+    unsigned char *p;
+    size_t hl;
+    int rc = wsp_check_send_(c, opcode, fin);
+    if (rc) return rc;
+    if (opcode >= 8) return WSPROXY_E_ARGUMENT;   /* control frames go whole */
+    if (payload_len >> 63) return WSPROXY_E_ARGUMENT;
+    p = wsp_out_reserve_(c, WSPROXY_FRAME_HEADER_MAX);
+    if (!p) return WSPROXY_E_WOULD_BLOCK;
+    if (wsp_random_(c, c->tx_mask_, 4) != 0) return WSPROXY_E_RANDOM;
+    hl = wsproxy_frame_encode(p, fin, opcode, c->tx_mask_, payload_len);
+    c->out_end_ += hl;
+    c->tx_mask_off_ = 0;
+    c->tx_remaining_ = payload_len;
+    c->tx_in_frame_ = payload_len > 0;
+    wsp_after_data_frame_(c, opcode, fin);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_t len)
+{
+    size_t n, room;
+    unsigned char *p;
+    if (!c->tx_in_frame_ || c->state_ == WSPROXY_STATE_FAILED || !data) return 0;
+    n = c->tx_remaining_ < len ? (size_t)c->tx_remaining_ : len;
+    room = wsp_out_room_(c);
+    if (n > room) n = room;
+    if (n == 0) return 0;
+    p = wsp_out_reserve_(c, n);
+    c->tx_mask_off_ = wsproxy_mask(p, (const unsigned char *)data, n, c->tx_mask_, c->tx_mask_off_);
+    c->out_end_ += n;
+    c->tx_remaining_ -= n;
+    if (c->tx_remaining_ == 0) {
+        c->tx_in_frame_ = 0;
+        wsp_flush_pending_(c);
+    }
+    return n;
+}
+
+WSPROXY_IMPL size_t wsproxy_send_room(const wsproxy_client *c)
+{
+    size_t room;
+    if (c->state_ != WSPROXY_STATE_OPEN || c->tx_in_frame_ || c->close_pending_) return 0;
+    room = wsp_out_room_(c);
+    if (room < 6) return 0;
+    if (room - 6 < 126) return room - 6;
+    if (room - 8 <= 0xFFFF) return room - 8;
+    return room - 14;
+}
+
+WSPROXY_IMPL int wsproxy_close(wsproxy_client *c, int code, const char *reason, size_t len)
+{
+    uint32_t st = 0;
+    if (c->state_ != WSPROXY_STATE_OPEN || c->close_pending_) return WSPROXY_E_STATE;
+    if (code != 0 && !wsp_valid_close_code_((unsigned)code)) return WSPROXY_E_CLOSE_CODE;
+    if (len && (!reason || code == 0)) return WSPROXY_E_CLOSE_REASON;
+    if (len > 123 || wsproxy_utf8_validate(&st, (const unsigned char *)reason, len) != len ||
+        !wsproxy_utf8_done(st))
+        return WSPROXY_E_CLOSE_REASON;
+    c->state_ = WSPROXY_STATE_CLOSING;
+    c->pong_pending_ = 0;
+    wsp_queue_close_(c, code, reason, len);
+    return WSPROXY_OK;
+}
+
+/* ---- the client: timers and state ---------------------------------------------------------- */
+WSPROXY_IMPL int wsproxy_waiting_for(const wsproxy_client *c)
+{
+    switch (c->state_) {
+    case WSPROXY_STATE_PROXY: return WSPROXY_WAIT_PROXY;
+    case WSPROXY_STATE_HANDSHAKE: return WSPROXY_WAIT_HANDSHAKE;
+    case WSPROXY_STATE_CLOSING: return WSPROXY_WAIT_CLOSE;
+    default: return WSPROXY_WAIT_NONE;
+    }
+}
+
+WSPROXY_IMPL void wsproxy_timeout(wsproxy_client *c)
+{
+    switch (c->state_) {
+    case WSPROXY_STATE_PROXY: wsp_fail_(c, WSPROXY_E_PROXY_TIMEOUT); break;
+    case WSPROXY_STATE_HANDSHAKE: wsp_fail_(c, WSPROXY_E_HANDSHAKE_TIMEOUT); break;
+    case WSPROXY_STATE_CLOSING: wsp_fail_(c, WSPROXY_E_CLOSE_TIMEOUT); break;
+    default: break;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_get_state(const wsproxy_client *c) { return c->state_; }
+WSPROXY_IMPL int wsproxy_error(const wsproxy_client *c) { return c->error_; }
+WSPROXY_IMPL const wsproxy_error_info *wsproxy_error_info_get(const wsproxy_client *c)
+{
+    return &c->info_;
+}
+
+static void wsp_append_(char *out, size_t cap, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (cap && *at < cap - 1) {
+        size_t k = n < cap - 1 - *at ? n : cap - 1 - *at;
+        memcpy(out + *at, s, k);
+        out[*at + k] = '\0';
+    }
+    *at += n;
+}
+
+static void wsp_append_uint_(char *out, size_t cap, size_t *at, unsigned v)
+{
+    char num[12];
+    wsp_writer_ w;
+    w.buf = num; w.cap = sizeof num - 1; w.len = 0; w.overflow = 0;
+    wsp_put_uint_(&w, v);
+    num[w.len] = '\0';
+    wsp_append_(out, cap, at, num);
+}
+
+WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t cap)
+{
+    size_t at = 0;
+    const wsproxy_error_info *e = &c->info_;
+    const char *sep = " (";
+    if (cap) out[0] = '\0';
+    wsp_append_(out, cap, &at, wsproxy_strerror(c->error_));
+    wsp_append_(out, cap, &at, ": ");
+    wsp_append_(out, cap, &at, wsproxy_error_message(c->error_));
+    if (e->status_line[0] && c->error_ >= 200 && c->error_ < 500) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, e->status_line);
+        sep = "; ";
+    }
+    if (e->proxy_authenticate[0] && c->error_ == WSPROXY_E_PROXY_AUTH) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, "Proxy-Authenticate: ");
+        wsp_append_(out, cap, &at, e->proxy_authenticate);
+        sep = "; ";
+    }
+    if (e->close_code && c->error_ >= 500) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, "close code ");
+        wsp_append_uint_(out, cap, &at, (unsigned)e->close_code);
+        sep = "; ";
+    }
+    if (e->os_error) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, "os error ");
+        wsp_append_uint_(out, cap, &at, (unsigned)(e->os_error < 0 ? -e->os_error : e->os_error));
+        sep = "; ";
+    }
+    if (sep[0] == ';') wsp_append_(out, cap, &at, ")");
+    return at;
+}
+
+/* ---- the operating system's random source ------------------------------------------------ */
+#ifndef WSPROXY_NO_OS_RANDOM
+#include <stdio.h>
+WSPROXY_IMPL int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len)
+{
+    FILE *f;
+    size_t got;
+    (void)ctx;
+    f = fopen("/dev/urandom", "rb");
+    if (!f) return -1;
+    setvbuf(f, NULL, _IONBF, 0);   /* read only what is asked, keep no copy in stdio */
+    got = fread(dst, 1, len, f);
+    fclose(f);
+    return got == len ? 0 : -1;
+}
+#endif
+
+#ifdef WSPROXY_PRAGMA_PUSHED_
+#pragma GCC diagnostic pop
+#endif
+#endif /* WSPROXY_IMPLEMENTATION_DONE */
+#endif /* WSPROXY_IMPLEMENTATION */
+
+/*
+MIT License
+
+Copyright (c) 2026 the wsproxy.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software
+without restriction, including without limitation the rights to use, copy, modify, merge,
+publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons
+to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR
+PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE
+FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+DEALINGS IN THE SOFTWARE.
+*/
