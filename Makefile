@@ -10,9 +10,13 @@ PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy
 EXAMPLES := $(BUILD)/wspcat
 UNITS    := test_pure test_client
 
-.PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean
+.PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean ci-extra
 
 all: examples peers
+
+# Further suites live in mk/*.mk; each adds its target to ci-extra, which .ci/run runs
+# after `make test`.
+ci-extra:
 
 # BearSSL: wss:// and https:// proxies need it. Install it when we may, else say how.
 check-bearssl:
@@ -59,3 +63,5 @@ test: all unit
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(sort $(wildcard mk/*.mk))

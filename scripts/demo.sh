@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# A guided tour of wspcat: connects directly, through an HTTP CONNECT proxy,
+# through a proxy that wants Basic auth, and shows what failures look like.
+#
+# Usage (from the repo root, after building):  bash scripts/demo.sh
+#   BUILD=dir   directory holding the binaries (default: build)
+#
+# Adding a scenario (TLS, SOCKS, ...) is one call:
+#   scenario "TITLE" EXPECTED_EXIT "INPUT LINES" [wspcat options...] URL
+# optionally prefixed with EXPECT_ERR=TEXT (stderr must contain TEXT).
+
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+WSPCAT=$BUILD/wspcat
+ECHO_SERVER=$BUILD/ws_echo_server
+HTTP_PROXY=$BUILD/http_proxy
+
+PIDS=()
+SCENARIOS=0
+UNEXPECTED=()
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-demo.XXXXXX") || exit 1
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() { echo "demo: $*" >&2; exit 1; }
+
+for bin in "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"; do
+    [[ -x $bin ]] || die "$bin not found; build first (make) or set BUILD=dir"
+done
+
+# start_peer VAR NAME BINARY [ARGS...]: start a test peer on an ephemeral
+# 127.0.0.1 port and store the port in VAR.
+start_peer() {
+    local _var=$1 _name=$2 _bin=$3
+    shift 3
+    local _pf=$TMP/$_name.port _port='' _i _pid
+    "$_bin" --port 0 --port-file "$_pf" --max-seconds 120 "$@" \
+        >"$TMP/$_name.out" 2>&1 &
+    _pid=$!
+    PIDS+=("$_pid")
+    for (( _i = 0; _i < 200; _i++ )); do
+        if [[ -s $_pf ]]; then
+            _port=$(head -n 1 "$_pf")
+            if [[ $_port =~ ^[0-9]+$ ]]; then
+                printf -v "$_var" '%s' "$_port"
+                printf '  %-28s 127.0.0.1:%s  (pid %s)\n' "$_name" "$_port" "$_pid"
+                return 0
+            fi
+        fi
+        kill -0 "$_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$TMP/$_name.out" >&2
+    die "could not start $_name ($_bin $*)"
+}
+
+# What each wspcat exit status means.
+exit_meaning() {
+    case $1 in
+        0) echo "success" ;;
+        1) echo "usage or configuration error" ;;
+        2) echo "could not connect / connection lost" ;;
+        3) echo "proxy refused the tunnel" ;;
+        4) echo "proxy authentication required" ;;
+        5) echo "WebSocket handshake failed" ;;
+        6) echo "protocol error from the server" ;;
+        7) echo "timeout" ;;
+        124) echo "killed: did not finish within 20 s" ;;
+        *) echo "unexpected" ;;
+    esac
+}
+
+# Print one argument for a copy-pasteable command line, with any password in
+# a URL's userinfo replaced by ***.
+show_arg() {
+    local a=$1
+    if [[ $a =~ ^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@(.*)$ ]]; then
+        a="${BASH_REMATCH[1]}***@${BASH_REMATCH[2]}"
+    fi
+    if [[ $a =~ ^[A-Za-z0-9_./:@%=+,-]+$ ]]; then
+        printf '%s' "$a"
+    else
+        printf "'%s'" "${a//\'/\'\\\'\'}"
+    fi
+}
+
+# Print a text's lines joined as "a | b | c", or "(nothing)".
+one_line() {
+    if [[ -z $1 ]]; then echo "(nothing)"; return; fi
+    local joined
+    joined=$(printf '%s' "$1" | awk 'NR > 1 { printf " | " } { printf "%s", $0 }')
+    echo "$joined"
+}
+
+# [EXPECT_ERR=TEXT] scenario TITLE EXPECTED_EXIT INPUT [wspcat args...]
+# Runs wspcat --timing with INPUT on stdin and prints one block.  For an
+# expected success the echoed messages must equal the input; with EXPECT_ERR
+# set, stderr must contain TEXT.
+scenario() {
+    local title=$1 expected=$2 input=$3
+    shift 3
+    SCENARIOS=$((SCENARIOS + 1))
+
+    echo
+    echo "== $title"
+    local cmd="" a
+    for a in "$@"; do cmd+=" $(show_arg "$a")"; done
+    printf "\$ printf '%s' | %s --timing%s\n" "${input//$'\n'/\\n}" "$WSPCAT" "$cmd"
+
+    printf '%s' "$input" >"$TMP/stdin"
+    local rc
+    timeout 20 "$WSPCAT" --timing "$@" <"$TMP/stdin" >"$TMP/stdout" 2>"$TMP/stderr"
+    rc=$?
+
+    local received handshake messages
+    received=$(cat "$TMP/stdout")
+    handshake=$(grep -m 1 '^handshake: ' "$TMP/stderr" | sed 's/^handshake: //')
+    messages=$(grep -v '^handshake: ' "$TMP/stderr")
+
+    printf '  sent:       %s\n' "$(one_line "$input")"
+    printf '  received:   %s\n' "$(one_line "$received")"
+    printf '  handshake:  %s\n' "${handshake:-(not opened)}"
+    if [[ -n $messages ]]; then
+        printf '  message:    %s\n' "${messages//$'\n'/$'\n              '}"
+    fi
+
+    local ok=yes why=""
+    if [[ $rc != "$expected" ]]; then
+        ok=no why="expected exit $expected ($(exit_meaning "$expected"))"
+    elif [[ $expected == 0 && -z $handshake ]]; then
+        ok=no why="no handshake time: the WebSocket never opened"
+    elif [[ $expected == 0 && $received != "${input%$'\n'}" ]]; then
+        ok=no why="the echo differs from what was sent"
+    elif [[ -n ${EXPECT_ERR:-} ]] && ! grep -qF -- "$EXPECT_ERR" "$TMP/stderr"; then
+        ok=no why="the message does not mention '$EXPECT_ERR'"
+    fi
+    if [[ $ok == yes ]]; then
+        printf '  exit:       %s (%s), as expected\n' "$rc" "$(exit_meaning "$rc")"
+    else
+        printf '  exit:       %s (%s) -- NOT as expected: %s\n' \
+            "$rc" "$(exit_meaning "$rc")" "$why"
+        UNEXPECTED+=("$title")
+    fi
+}
+
+# ---------------------------------------------------------------- peers --
+echo "Starting the test peers (they stop on their own after 120 s):"
+ECHO='' PROXY='' AUTH='' P403=''
+start_peer ECHO  "echo server"                 "$ECHO_SERVER"
+start_peer PROXY "HTTP proxy"                  "$HTTP_PROXY"
+start_peer AUTH  "HTTP proxy (user demo)"      "$HTTP_PROXY" --auth demo:s3cret
+start_peer P403  "HTTP proxy (refuses: 403)"   "$HTTP_PROXY" --mode status403
+
+WS=ws://127.0.0.1:$ECHO/echo
+MSG=$'hello\nwebsocket\n'
+
+# ------------------------------------------------------------ scenarios --
+scenario "ws:// direct" 0 "$MSG" \
+    "$WS"
+scenario "ws:// through HTTP proxy" 0 "$MSG" \
+    --proxy "http://127.0.0.1:$PROXY" "$WS"
+scenario "ws:// through HTTP proxy with Basic auth" 0 "$MSG" \
+    --proxy "http://demo:s3cret@127.0.0.1:$AUTH" "$WS"
+EXPECT_ERR=407 scenario "wrong password (expect 407)" 4 "$MSG" \
+    --proxy "http://demo:wrong@127.0.0.1:$AUTH" "$WS"
+EXPECT_ERR=403 scenario "proxy refuses CONNECT (expect 403)" 3 "$MSG" \
+    --proxy "http://127.0.0.1:$P403" "$WS"
+
+# -------------------------------------------------------------- summary --
+echo
+if (( ${#UNEXPECTED[@]} == 0 )); then
+    echo "demo: $SCENARIOS scenarios, all behaved as expected"
+    exit 0
+fi
+first=${UNEXPECTED[0]}
+echo "demo: $SCENARIOS scenarios, ${#UNEXPECTED[@]} did not behave as expected (first: $first)"
+exit 1

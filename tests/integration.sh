@@ -1,0 +1,519 @@
+#!/usr/bin/env bash
+# Integration tests: wspcat against the test peers (ws_echo_server, http_proxy).
+#
+# Usage (from the repo root):  bash tests/integration.sh
+#   BUILD=dir   directory holding the binaries (default: build)
+#
+# Every check prints "ok - NAME" or "FAIL - NAME: WHY"; the last line is
+# "N passed, N failed" and the exit status is non-zero if anything failed.
+
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+WSPCAT=$BUILD/wspcat
+ECHO_SERVER=$BUILD/ws_echo_server
+HTTP_PROXY=$BUILD/http_proxy
+
+PASSED=0
+FAILED=0
+PIDS=()      # peers we started (killed by PID on exit)
+CUR_PID=     # a backgrounded wspcat run, if one is in flight
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-it.XXXXXX") || exit 1
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+    local pid
+    if [[ -n $CUR_PID ]]; then
+        kill "$CUR_PID" 2>/dev/null
+        { wait "$CUR_PID"; } 2>/dev/null
+    fi
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        { wait "$pid"; } 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+summary_and_exit() {
+    echo "$PASSED passed, $FAILED failed"
+    if (( FAILED > 0 )); then exit 1; fi
+    exit 0
+}
+
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------- checks --
+# begin NAME; expect_* ...; finish   -> one "ok"/"FAIL" line per check.
+NAME=
+WHY=()
+begin() { NAME=$1; WHY=(); }
+why() { WHY+=("$1"); }
+
+# Relevant output of the last wspcat run, indented, size-limited.
+show_output() {
+    local f label
+    echo "    exit status: $RC"
+    for f in OUT ERR; do
+        label=stdout; [[ $f == ERR ]] && label=stderr
+        local path=${!f}
+        if [[ -s $path ]]; then
+            local size
+            size=$(wc -c <"$path")
+            echo "    --- $label ($size bytes)"
+            head -c 2000 "$path" | sed 's/^/    | /'
+            echo
+        else
+            echo "    --- $label: (empty)"
+        fi
+    done
+}
+
+finish() {
+    if (( ${#WHY[@]} == 0 )); then
+        echo "ok - $NAME"
+        PASSED=$((PASSED + 1))
+    else
+        local text=${WHY[0]} w
+        for w in "${WHY[@]:1}"; do text+="; $w"; done
+        echo "FAIL - $NAME: $text"
+        show_output
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+rc_text() {
+    case $1 in
+        124) echo "124 (killed by timeout 20)" ;;
+        12[5-7]) echo "$1 (could not run wspcat)" ;;
+        1[3-9][0-9]) echo "$1 (killed by signal $(( $1 - 128 )))" ;;
+        *) echo "$1" ;;
+    esac
+}
+
+expect_rc() {
+    [[ $RC == "$1" ]] || why "exit status $(rc_text "$RC"), expected $1"
+}
+expect_stdout() {   # exact bytes
+    printf '%s' "$1" >"$TMP/expected"
+    cmp -s "$TMP/expected" "$OUT" || why "stdout is not exactly $(printf '%q' "$1")"
+}
+expect_stderr_has() {
+    grep -qF -- "$1" "$ERR" || why "stderr lacks '$1'"
+}
+expect_stderr_match() {   # extended regex, whole line
+    grep -qxE -- "$1" "$ERR" || why "no stderr line matches /$1/"
+}
+expect_text_has() {   # expect_text_has LABEL TEXT NEEDLE
+    grep -qF -- "$3" <<<"$2" || why "$1 lacks '$3'"
+}
+expect_text_lacks() {
+    if grep -qF -- "$3" <<<"$2"; then why "$1 contains '$3'"; fi
+}
+# expect_reached PEER MARK TEXT: PEER's log got a request containing TEXT
+# since MARK (proves the traffic really went there).
+expect_reached() {
+    grep -qF -- "$3" <<<"$(log_since "$1" "$2")" || why "$1 log has no new '$3'"
+}
+expect_faster_than() {
+    (( ELAPSED_MS < $1 )) || why "took ${ELAPSED_MS} ms (limit $1 ms)"
+}
+
+# ----------------------------------------------------------------- peers --
+# start_peer VAR NAME BINARY [ARGS...]: start on an ephemeral port, store the
+# port in VAR.  Log in $TMP/NAME.log, stdout+stderr in $TMP/NAME.out.
+start_peer() {
+    local _var=$1 _name=$2 _bin=$3
+    shift 3
+    local _pf=$TMP/$_name.port _port='' _i _pid
+    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" \
+        --max-seconds 120 "$@" >"$TMP/$_name.out" 2>&1 &
+    _pid=$!
+    PIDS+=("$_pid")
+    for (( _i = 0; _i < 200; _i++ )); do          # at most ~10 s
+        if [[ -s $_pf ]]; then
+            _port=$(head -n 1 "$_pf")
+            if [[ $_port =~ ^[0-9]+$ ]]; then
+                printf -v "$_var" '%s' "$_port"
+                return 0
+            fi
+        fi
+        kill -0 "$_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    begin "start $_name ($_bin $*)"
+    why "no port file ${_pf##*/} (process $(kill -0 "$_pid" 2>/dev/null && echo alive || echo exited))"
+    RC=n/a OUT=/dev/null ERR=$TMP/$_name.out
+    finish
+    return 1
+}
+
+# Number of lines currently in a peer log; log_since NAME MARK prints the rest.
+log_mark() { if [[ -f $TMP/$1.log ]]; then wc -l <"$TMP/$1.log"; else echo 0; fi; }
+log_since() {
+    [[ -f $TMP/$1.log ]] || return 0
+    tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" | tr -d '\r'
+}
+# First request head (lines between "=== request" and "=== end") of a text.
+first_request() {
+    awk '/^=== request/ { if (!seen) { inreq = 1; seen = 1 }; next }
+         /^=== end/ { inreq = 0; next }
+         inreq' <<<"$1"
+}
+
+# ---------------------------------------------------------------- wspcat --
+OUT=$TMP/stdout
+ERR=$TMP/stderr
+RC=
+ELAPSED_MS=0
+
+# run INPUT ARGS...: stdin is INPUT (EOF right after it).
+run() {
+    printf '%s' "$1" >"$TMP/stdin"
+    shift
+    local t0
+    t0=$(now_ms)
+    timeout 20 "$WSPCAT" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
+    RC=$?
+    ELAPSED_MS=$(( $(now_ms) - t0 ))
+}
+
+# run_held INPUT ARGS...: like run, but stdin stays open (no EOF, so wspcat
+# never starts the close itself) until wspcat exits on its own.
+run_held() {
+    printf '%s' "$1" >"$TMP/stdin"
+    shift
+    rm -f "$TMP/fifo"
+    mkfifo "$TMP/fifo" || { RC=fifo; return; }
+    local t0
+    t0=$(now_ms)
+    timeout 20 "$WSPCAT" "$@" <"$TMP/fifo" >"$OUT" 2>"$ERR" &
+    CUR_PID=$!
+    exec 9>"$TMP/fifo"
+    cat "$TMP/stdin" >&9 2>/dev/null
+    wait "$CUR_PID"
+    RC=$?
+    CUR_PID=
+    exec 9>&-
+    ELAPSED_MS=$(( $(now_ms) - t0 ))
+}
+
+# A 127.0.0.1 port where nothing listens.
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
+        || echo 1
+}
+
+# ================================================================== main ==
+for bin in "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"; do
+    if [[ ! -x $bin ]]; then
+        echo "FAIL - binaries: $bin is missing or not executable (build first, or set BUILD=dir)"
+        FAILED=$((FAILED + 1))
+    fi
+done
+(( FAILED == 0 )) || summary_and_exit
+
+SUITE_T0=$(now_ms)
+E='' EC='' EG='' P='' A=''
+start_peer E  echo  "$ECHO_SERVER"                  || summary_and_exit
+start_peer EC chat  "$ECHO_SERVER" --protocol chat  || summary_and_exit
+start_peer EG greet "$ECHO_SERVER" --greet hi       || summary_and_exit
+start_peer P  proxy "$HTTP_PROXY"                   || summary_and_exit
+start_peer A  auth  "$HTTP_PROXY" --auth user:pa:ss || summary_and_exit
+MODES=(status403 status502 status407 http10 noreason headers drip junk
+       oversize closemid silent refuse-target)
+declare -A MODE_PORT=()
+for mode in "${MODES[@]}"; do
+    MPORT=''
+    start_peer MPORT "mode-$mode" "$HTTP_PROXY" --mode "$mode" || summary_and_exit
+    MODE_PORT[$mode]=$MPORT
+done
+
+WS=ws://127.0.0.1:$E/echo
+HELLO=$'hello\nworld\n'
+
+# ---- direct ---------------------------------------------------------------
+begin "direct: echo"
+m=$(log_mark echo)
+run "$HELLO" "$WS"
+expect_rc 0
+expect_stdout "$HELLO"
+expect_reached echo "$m" "GET /echo HTTP/1.1"
+finish
+
+begin "direct: --timing prints handshake time"
+run "$HELLO" --timing "$WS"
+expect_rc 0
+expect_stdout "$HELLO"
+expect_stderr_match 'handshake: [0-9]+\.[0-9]{3} ms'
+finish
+
+begin "direct: -H and --origin reach the server"
+m=$(log_mark echo)
+run "$HELLO" -H 'X-Test: direct-1' --origin http://origin.test "$WS"
+expect_rc 0
+expect_stdout "$HELLO"
+req=$(first_request "$(log_since echo "$m")")
+expect_text_has "server request" "$req" "GET /echo HTTP/1.1"
+expect_text_has "server request" "$req" "X-Test: direct-1"
+expect_text_has "server request" "$req" "Origin: http://origin.test"
+finish
+
+begin "direct: server ping is answered, message still echoed"
+m=$(log_mark echo)
+run "__ping__ abc"$'\n' "$WS"
+expect_rc 0
+expect_reached echo "$m" "GET /echo HTTP/1.1"
+expect_stdout "__ping__ abc"$'\n'
+finish
+
+# ---- through proxies ---------------------------------------------------------
+begin "proxy: echo through a normal proxy"
+m=$(log_mark proxy)
+run "$HELLO" --proxy "http://127.0.0.1:$P" "$WS"
+expect_rc 0
+expect_stdout "$HELLO"
+req=$(first_request "$(log_since proxy "$m")")
+[[ $(sed -n 1p <<<"$req") == "CONNECT 127.0.0.1:$E HTTP/1.1" ]] \
+    || why "proxy request line is '$(sed -n 1p <<<"$req")'"
+expect_text_lacks "proxy request" "$req" "Proxy-Authorization"
+finish
+
+begin "auth proxy: echo with percent-encoded credentials"
+mp=$(log_mark auth)
+me=$(log_mark echo)
+run "$HELLO" --proxy "http://user:pa%3Ass@127.0.0.1:$A" \
+    -H 'Authorization: Bearer target-secret' -H 'Cookie: session=target-cookie' \
+    --proxy-header 'X-Proxy-Only: 1' "$WS"
+expect_rc 0
+expect_stdout "$HELLO"
+expect_reached auth "$mp" "CONNECT 127.0.0.1:$E HTTP/1.1"
+expect_reached echo "$me" "GET /echo HTTP/1.1"
+plog=$(log_since auth "$mp")
+elog=$(log_since echo "$me")
+finish
+
+begin "auth proxy: CONNECT request line and Host header"
+req=$(first_request "$plog")
+line1=$(sed -n 1p <<<"$req")
+line2=$(sed -n 2p <<<"$req")
+[[ $line1 == "CONNECT 127.0.0.1:$E HTTP/1.1" ]] || why "line 1 is '$line1'"
+[[ $line2 == "Host: 127.0.0.1:$E" ]] || why "line 2 is '$line2'"
+[[ -n $req ]] || why "no request in the proxy log"
+finish
+
+begin "auth proxy: credentials decoded as user:pa:ss"
+expect_text_has "proxy log" "$plog" "=== decoded-credentials: user:pa:ss"
+finish
+
+begin "auth proxy: target headers not sent to the proxy"
+[[ -n $plog ]] || why "no request in the proxy log"
+expect_text_lacks "proxy log" "$plog" "target-secret"
+expect_text_lacks "proxy log" "$plog" "Authorization: Bearer"
+expect_text_lacks "proxy log" "$plog" "Cookie"
+expect_text_lacks "proxy log" "$plog" "target-cookie"
+finish
+
+begin "auth proxy: --proxy-header goes to the proxy only"
+expect_text_has "proxy log" "$plog" "X-Proxy-Only: 1"
+expect_text_lacks "server log" "$elog" "X-Proxy-Only"
+finish
+
+begin "auth proxy: server gets target headers, no proxy credentials"
+B64=$(printf '%s' 'user:pa:ss' | base64)
+expect_text_has "server log" "$elog" "Authorization: Bearer target-secret"
+expect_text_has "server log" "$elog" "Cookie: session=target-cookie"
+expect_text_lacks "server log" "$elog" "Proxy-Authorization"
+expect_text_lacks "server log" "$elog" "pa:ss"
+expect_text_lacks "server log" "$elog" "pa%3Ass"
+expect_text_lacks "server log" "$elog" "$B64"
+[[ -n $elog ]] || why "no request in the server log"
+finish
+
+begin "auth proxy: wrong password -> exit 4 (407)"
+run "$HELLO" --proxy "http://user:wrong@127.0.0.1:$A" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH"
+expect_stderr_has "407"
+expect_stderr_has "Proxy-Authenticate"
+expect_stderr_has 'realm="wsproxy-test"'
+finish
+
+begin "auth proxy: no credentials -> exit 4 (407)"
+run "$HELLO" --proxy "http://127.0.0.1:$A" "$WS"
+expect_rc 4
+expect_stderr_has "407"
+expect_stderr_has 'realm="wsproxy-test"'
+finish
+
+# ---- proxy modes -------------------------------------------------------------
+via() { echo "http://127.0.0.1:${MODE_PORT[$1]}"; }
+
+for mode in status403 status502 refuse-target; do
+    begin "proxy mode $mode -> exit 3"
+    run "$HELLO" --proxy "$(via "$mode")" "$WS"
+    expect_rc 3
+    case $mode in status403) expect_stderr_has 403 ;; *) expect_stderr_has 502 ;; esac
+    finish
+done
+
+begin "proxy mode status407 -> exit 4"
+run "$HELLO" --proxy "$(via status407)" "$WS"
+expect_rc 4
+expect_stderr_has "407"
+finish
+
+for mode in http10 noreason headers drip; do
+    begin "proxy mode $mode -> echo works"
+    mp=$(log_mark "mode-$mode")
+    me=$(log_mark echo)
+    run "$HELLO" --proxy "$(via "$mode")" "$WS"
+    expect_rc 0
+    expect_stdout "$HELLO"
+    expect_reached "mode-$mode" "$mp" "CONNECT 127.0.0.1:$E HTTP/1.1"
+    expect_reached echo "$me" "GET /echo HTTP/1.1"
+    finish
+done
+
+begin "proxy mode junk -> exit 5 (bytes after the 200 reach the handshake)"
+run "$HELLO" --proxy "$(via junk)" "$WS"
+expect_rc 5
+expect_stderr_has "WSPROXY_E_HANDSHAKE_"
+finish
+
+begin "proxy mode oversize -> exit 3 REPLY_TOO_LARGE"
+run "$HELLO" --proxy "$(via oversize)" "$WS"
+expect_rc 3
+expect_stderr_has "WSPROXY_E_PROXY_REPLY_TOO_LARGE"
+finish
+
+begin "proxy mode closemid -> exit 3 PROXY_CLOSED"
+run "$HELLO" --proxy "$(via closemid)" "$WS"
+expect_rc 3
+expect_stderr_has "WSPROXY_E_PROXY_CLOSED"
+finish
+
+begin "proxy mode silent, --timeout 1 -> exit 7 PROXY_TIMEOUT in < 5 s"
+run "$HELLO" --timeout 1 --proxy "$(via silent)" "$WS"
+expect_rc 7
+expect_stderr_has "WSPROXY_E_PROXY_TIMEOUT"
+expect_faster_than 5000
+finish
+
+# ---- refused connections -----------------------------------------------------
+begin "proxy port closed -> exit 2 PROXY_REFUSED"
+run "$HELLO" --proxy "http://127.0.0.1:$(free_port)" "$WS"
+expect_rc 2
+expect_stderr_has "WSPROXY_E_PROXY_REFUSED"
+finish
+
+begin "direct to a closed port -> exit 2 CONNECT_REFUSED"
+run "$HELLO" "ws://127.0.0.1:$(free_port)/echo"
+expect_rc 2
+expect_stderr_has "WSPROXY_E_CONNECT_REFUSED"
+finish
+
+# ---- subprotocols ------------------------------------------------------------
+begin "subprotocol: server picks chat"
+run "$HELLO" --protocol foo --protocol chat --print-protocol "ws://127.0.0.1:$EC/"
+expect_rc 0
+expect_stdout "$HELLO"
+expect_stderr_match 'protocol: chat'
+finish
+
+begin "subprotocol: none offered -> empty name"
+run "$HELLO" --print-protocol "ws://127.0.0.1:$EC/"
+expect_rc 0
+expect_stdout "$HELLO"
+expect_stderr_match 'protocol: ?'
+finish
+
+# ---- greeting sent with the 101 ----------------------------------------------
+begin "greet: message in the same write as the 101, empty stdin"
+run "" "ws://127.0.0.1:$EG/"
+expect_rc 0
+expect_stdout $'hi\n'
+finish
+
+begin "greet: direct"
+run $'x\n' "ws://127.0.0.1:$EG/"
+expect_rc 0
+expect_stdout $'hi\nx\n'
+finish
+
+begin "greet: through the proxy"
+mp=$(log_mark proxy)
+run $'x\n' --proxy "http://127.0.0.1:$P" "ws://127.0.0.1:$EG/"
+expect_rc 0
+expect_reached proxy "$mp" "CONNECT 127.0.0.1:$EG HTTP/1.1"
+expect_stdout $'hi\nx\n'
+finish
+
+begin "greet: through the auth proxy"
+mp=$(log_mark auth)
+run $'x\n' --proxy "http://user:pa%3Ass@127.0.0.1:$A" "ws://127.0.0.1:$EG/"
+expect_rc 0
+expect_reached auth "$mp" "CONNECT 127.0.0.1:$EG HTTP/1.1"
+expect_stdout $'hi\nx\n'
+finish
+
+# ---- close and big messages --------------------------------------------------
+begin "server-initiated close 1001"
+run_held $'__close__ 1001 going away\n' "$WS"
+expect_rc 0
+expect_stderr_has "closed by server: 1001 going away"
+finish
+
+begin "big message: 1000000 bytes"
+run $'__big__ 1000000\n' "$WS"
+expect_rc 0
+size=$(wc -c <"$OUT")
+[[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+[[ $(tail -c 1 "$OUT" | od -An -c | tr -d ' ') == '\n' ]] || why "stdout does not end with a newline"
+# keep show_output small: do not dump the payload on failure
+[[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
+finish
+
+begin "big message through the proxy"
+mp=$(log_mark proxy)
+run $'__big__ 1000000\n' --proxy "http://127.0.0.1:$P" "$WS"
+expect_rc 0
+size=$(wc -c <"$OUT")
+[[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+expect_reached proxy "$mp" "CONNECT 127.0.0.1:$E HTTP/1.1"
+[[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
+finish
+
+# ---- usage / configuration errors (nothing may reach the server) --------------
+bad_config() {   # bad_config NAME ERRPREFIX ARGS...
+    local name=$1 prefix=$2
+    shift 2
+    begin "$name -> exit 1, nothing sent"
+    local me mp
+    me=$(log_mark echo)
+    mp=$(log_mark proxy)
+    run "$HELLO" "$@"
+    expect_rc 1
+    expect_stderr_has "$prefix"
+    [[ -z $(log_since echo "$me") ]] || why "the echo server received a request"
+    [[ -z $(log_since proxy "$mp") ]] || why "the proxy received a request"
+    finish
+}
+bad_config "bad URL: space in host"        WSPROXY_E_URL_ 'ws://exa mple.com/'
+bad_config "bad URL: port 99999"           WSPROXY_E_URL_ 'ws://host:99999/'
+bad_config "bad URL: fragment"             WSPROXY_E_URL_ 'ws://h/#frag'
+bad_config "bad URL: port 99999 (local)"   WSPROXY_E_URL_ 'ws://127.0.0.1:99999/'
+bad_config "bad URL: fragment (local)"     WSPROXY_E_URL_ "ws://127.0.0.1:$E/echo#frag"
+bad_config "bad header: no colon"          WSPROXY_E_HEADER_ -H 'NoColonHere' "$WS"
+bad_config "bad header: reserved Host"     WSPROXY_E_HEADER_ -H 'Host: x' "$WS"
+bad_config "bad header: no colon via proxy" WSPROXY_E_HEADER_ --proxy "http://127.0.0.1:$P" -H 'NoColonHere' "$WS"
+
+echo "# suite wall time: $(( $(now_ms) - SUITE_T0 )) ms"
+summary_and_exit
