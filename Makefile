@@ -8,7 +8,7 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 
 PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy
 EXAMPLES := $(BUILD)/wspcat
-UNITS    := test_pure test_client
+UNITS    := test_pure test_client test_tls
 
 .PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean ci-extra
 
@@ -42,16 +42,16 @@ examples: $(EXAMPLES)
 peers: $(PEERS)
 
 $(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_NO_TLS -o $@ examples/wspcat.c
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ examples/wspcat.c -lbearssl
 
-$(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD)
-	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $<
+$(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl
 
 # unit suites, plain and under ASan+UBSan
 $(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $<
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< -lbearssl
 $(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
-	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $<
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< -lbearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS)))
 

@@ -116,6 +116,9 @@
 #ifndef WSPROXY_MAX_DETAIL_BYTES        /* status line / Proxy-Authenticate kept for errors */
 #define WSPROXY_MAX_DETAIL_BYTES 256
 #endif
+#ifndef WSPROXY_MAX_CERT_BYTES          /* server certificate kept for the iPAddress check */
+#define WSPROXY_MAX_CERT_BYTES 8192
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,6 +149,9 @@ typedef enum wsproxy_err {
     WSPROXY_E_RANDOM,               /* the random callback failed (sticky) */
     WSPROXY_E_SEND_TOO_LARGE,       /* frame bigger than the send buffer: stream it */
     WSPROXY_E_TEXT_INVALID,         /* text message from the caller is not UTF-8 */
+    WSPROXY_E_TLS_ARENA,            /* TLS needed but tls_arena missing or too small */
+    WSPROXY_E_PEM_SPACE,            /* PEM loader: not enough anchors or memory given */
+    WSPROXY_E_PEM_SYNTAX,           /* PEM loader: malformed PEM or certificate */
     /* 200: the proxy hop */
     WSPROXY_E_PROXY_REFUSED = 200,  /* caller reported the connect to the proxy failed */
     WSPROXY_E_PROXY_AUTH,           /* 407: proxy authentication required */
@@ -181,8 +187,16 @@ typedef enum wsproxy_err {
     WSPROXY_E_WS_INVALID_UTF8,      /* text or close reason not UTF-8       [1007] */
     WSPROXY_E_WS_MESSAGE_TOO_BIG,   /* message over the configured maximum  [1009] */
     WSPROXY_E_CONNECTION_LOST,      /* connection ended without a close (1006) */
-    WSPROXY_E_CLOSE_TIMEOUT         /* caller's timer fired waiting for the close reply */
+    WSPROXY_E_CLOSE_TIMEOUT,        /* caller's timer fired waiting for the close reply */
+    /* 600: TLS (BearSSL's code in wsproxy_error_info.tls_error) */
+    WSPROXY_E_TLS_PROXY = 600,      /* TLS to an https:// proxy failed */
+    WSPROXY_E_TLS_TUNNEL,           /* TLS to the server inside the proxy tunnel failed */
+    WSPROXY_E_TLS_TARGET            /* TLS to a wss:// server reached directly failed */
 } wsproxy_err;
+
+/* tls_error values of our own, beside BearSSL's BR_ERR_* codes */
+#define WSPROXY_TLS_ERR_CLOSED         1024  /* connection ended during the TLS handshake */
+#define WSPROXY_TLS_ERR_CERT_TOO_LARGE 1025  /* certificate over WSPROXY_MAX_CERT_BYTES */
 
 /* ---- pure functions: URL ---------------------------------------------------- */
 enum {
@@ -299,6 +313,61 @@ typedef int (*wsproxy_random_fn)(void *ctx, unsigned char *dst, size_t len);
 /* The operating system's source (getrandom / arc4random / /dev/urandom). */
 WSPROXY_DEF int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len);
 
+#ifndef WSPROXY_NO_TLS
+/* One TLS hop: a BearSSL client engine, its X.509 validator and its buffer. A
+   connection needs one per TLS hop (https:// proxy, wss:// server); the client takes
+   them from the caller's tls_arena. Fields are private. */
+typedef struct wsproxy_tls_hop {
+    br_ssl_client_context cc_;
+    br_x509_minimal_context xc_;
+    const br_x509_class *x509_vtable_;  /* wraps xc_: no-verify mode, iPAddress check */
+    const char *alpn_[1];
+    int insecure_, check_ip_, cert_index_, ee_overflow_, handshake_done_;
+    unsigned char ip_[16];
+    size_t ip_len_, ee_len_;
+    union {
+        br_x509_decoder_context dec;    /* no-verify mode: the server's key */
+        unsigned char ee[WSPROXY_MAX_CERT_BYTES];   /* IP host: the server certificate */
+    } u_;
+    unsigned char iobuf_[BR_SSL_BUFSIZE_BIDI];
+} wsproxy_tls_hop;
+
+#define WSPROXY_TLS_HOP_BYTES ((sizeof(wsproxy_tls_hop) + 15u) & ~(size_t)15u)
+/* Arena bytes for a connection with `hops` TLS hops (0, 1 or 2). */
+#define WSPROXY_TLS_ARENA_BYTES(hops) ((hops) ? (size_t)(hops) * WSPROXY_TLS_HOP_BYTES + 15u : 0u)
+
+/* Bytes of tls_arena the connection to url through proxy (NULL: direct) needs: 0 for
+   ws:// through an http:// proxy, one hop for wss:// or an https:// proxy, two for
+   wss:// through an https:// proxy. 0 also when a URL does not parse. */
+WSPROXY_DEF size_t wsproxy_tls_arena_size(const char *url, const char *proxy);
+
+typedef struct wsproxy_pem_result {
+    size_t anchors;        /* trust anchors found (written when they fit) */
+    size_t bytes_needed;   /* memory their names and keys need */
+    size_t skipped;        /* certificates BearSSL cannot use (unsupported key type) */
+} wsproxy_pem_result;
+
+/* Turns a PEM bundle (such as /etc/ssl/certs/ca-certificates.crt) into BearSSL trust
+   anchors: up to max_anchors in anchors, their names and keys in mem (mem_len bytes),
+   no malloc. Objects other than certificates are ignored. Call it once with
+   anchors = NULL, mem = NULL to learn the sizes, then again. Returns WSPROXY_OK,
+   WSPROXY_E_PEM_SPACE (res tells what is needed) or WSPROXY_E_PEM_SYNTAX. The anchors
+   point into mem, which must outlive them. */
+WSPROXY_DEF int wsproxy_pem_trust_anchors(const char *pem, size_t len,
+                                          br_x509_trust_anchor *anchors, size_t max_anchors,
+                                          unsigned char *mem, size_t mem_len,
+                                          wsproxy_pem_result *res);
+
+/* Does the DER certificate carry ip (4 or 16 bytes) as an iPAddress subjectAltName?
+   1 yes, 0 no, -1 malformed. BearSSL's minimal validator matches DNS names only, so
+   the client checks IP-literal hosts with this. */
+WSPROXY_DEF int wsproxy_cert_ip_match(const unsigned char *der, size_t len,
+                                      const unsigned char *ip, size_t ip_len);
+
+/* A readable reason for a tls_error value ("certificate not trusted", ...). */
+WSPROXY_DEF const char *wsproxy_tls_reason(int tls_error);
+#endif
+
 typedef struct wsproxy_config {
     const char *url;                   /* ws:// or wss:// */
     const char *proxy;                 /* NULL or "" for direct; http://[user:pass@]host:port */
@@ -311,6 +380,19 @@ typedef struct wsproxy_config {
     uint64_t max_message;              /* 0: WSPROXY_DEFAULT_MAX_MESSAGE */
     unsigned char *message_buffer;     /* optional: reassemble whole messages here */
     size_t message_buffer_len;         /* (then max_message is at most this) */
+#ifndef WSPROXY_NO_TLS
+    /* TLS, per hop. Trust anchors must stay valid for the life of the connection. */
+    const br_x509_trust_anchor *trust_anchors;        /* for the wss:// server */
+    size_t trust_anchors_count;
+    const br_x509_trust_anchor *proxy_trust_anchors;  /* for the https:// proxy */
+    size_t proxy_trust_anchors_count;
+    int insecure;                      /* 1: do not verify the server's certificate */
+    int proxy_insecure;                /* 1: do not verify the proxy's certificate */
+    uint32_t tls_days, tls_seconds;    /* validation time (days since 1 Jan 0 AD, UTC);
+                                          0: BearSSL reads the system clock */
+    void *tls_arena;                   /* wsproxy_tls_arena_size() bytes */
+    size_t tls_arena_len;
+#endif
 } wsproxy_config;
 
 typedef enum wsproxy_event_type {
@@ -322,8 +404,12 @@ typedef enum wsproxy_event_type {
     WSPROXY_EV_PONG,       /* ev.data/ev.len */
     WSPROXY_EV_CLOSE,      /* close handshake done: ev.close_code (1005: none), ev.data
                               /ev.len the reason; final */
-    WSPROXY_EV_ERROR       /* wsproxy_error() tells; final */
+    WSPROXY_EV_ERROR,      /* wsproxy_error() tells; final */
+    WSPROXY_EV_TLS         /* a TLS handshake completed: ev.status is the hop
+                              (WSPROXY_HOP_PROXY or _TARGET), ev.protocol the ALPN */
 } wsproxy_event_type;
+
+enum { WSPROXY_HOP_PROXY = 1, WSPROXY_HOP_TARGET = 2 };
 
 typedef struct wsproxy_event {
     int type;                  /* wsproxy_event_type */
@@ -363,6 +449,7 @@ typedef struct wsproxy_error_info {
     char proxy_authenticate[WSPROXY_MAX_DETAIL_BYTES]; /* 407: values joined by ", " */
     int close_code;            /* code we sent (peer fault) or received */
     int os_error;              /* from wsproxy_socket_closed */
+    int tls_error;             /* BearSSL's BR_ERR_* or WSPROXY_TLS_ERR_* */
 } wsproxy_error_info;
 
 typedef struct wsproxy_client wsproxy_client;
@@ -500,6 +587,21 @@ struct wsproxy_client {
     size_t close_len_;
     int close_sent_, close_received_;
     int received_any_;
+    int tunnel_up_;
+#ifndef WSPROXY_NO_TLS
+    wsproxy_tls_hop *tls_proxy_;   /* NULL: the hop to the proxy is plain */
+    wsproxy_tls_hop *tls_target_;  /* NULL: ws:// */
+    int tls_target_started_;
+    int tls_events_;               /* handshakes completed but not yet reported */
+    int in_holds_cipher_;          /* in_ holds server TLS bytes that came with the 200 */
+    const br_x509_trust_anchor *target_tas_;
+    size_t target_tas_n_;
+    int target_insecure_;
+    uint32_t tls_days_, tls_seconds_;
+    char target_host_[256];
+    int target_host_type_;
+    char alpn_[16];
+#endif
 };
 
 #endif /* WSPROXY_H */
@@ -1140,6 +1242,9 @@ static const struct { int code; const char *name, *message; } wsp_errors_[] = {
     {WSPROXY_E_RANDOM, "WSPROXY_E_RANDOM", "random source failed"},
     {WSPROXY_E_SEND_TOO_LARGE, "WSPROXY_E_SEND_TOO_LARGE", "frame larger than the send buffer, stream it"},
     {WSPROXY_E_TEXT_INVALID, "WSPROXY_E_TEXT_INVALID", "text to send is not UTF-8"},
+    {WSPROXY_E_TLS_ARENA, "WSPROXY_E_TLS_ARENA", "TLS needs a tls_arena of wsproxy_tls_arena_size() bytes"},
+    {WSPROXY_E_PEM_SPACE, "WSPROXY_E_PEM_SPACE", "not enough room for the trust anchors"},
+    {WSPROXY_E_PEM_SYNTAX, "WSPROXY_E_PEM_SYNTAX", "malformed PEM or certificate"},
     {WSPROXY_E_PROXY_REFUSED, "WSPROXY_E_PROXY_REFUSED", "proxy connection refused"},
     {WSPROXY_E_PROXY_AUTH, "WSPROXY_E_PROXY_AUTH", "proxy authentication required"},
     {WSPROXY_E_PROXY_CONNECT, "WSPROXY_E_PROXY_CONNECT", "proxy connect failed"},
@@ -1172,7 +1277,10 @@ static const struct { int code; const char *name, *message; } wsp_errors_[] = {
     {WSPROXY_E_WS_INVALID_UTF8, "WSPROXY_E_WS_INVALID_UTF8", "invalid UTF-8 in text or close reason"},
     {WSPROXY_E_WS_MESSAGE_TOO_BIG, "WSPROXY_E_WS_MESSAGE_TOO_BIG", "message over the size limit"},
     {WSPROXY_E_CONNECTION_LOST, "WSPROXY_E_CONNECTION_LOST", "connection lost without a close frame"},
-    {WSPROXY_E_CLOSE_TIMEOUT, "WSPROXY_E_CLOSE_TIMEOUT", "timed out waiting for the close reply"}
+    {WSPROXY_E_CLOSE_TIMEOUT, "WSPROXY_E_CLOSE_TIMEOUT", "timed out waiting for the close reply"},
+    {WSPROXY_E_TLS_PROXY, "WSPROXY_E_TLS_PROXY", "TLS to the proxy failed"},
+    {WSPROXY_E_TLS_TUNNEL, "WSPROXY_E_TLS_TUNNEL", "TLS to the server through the proxy tunnel failed"},
+    {WSPROXY_E_TLS_TARGET, "WSPROXY_E_TLS_TARGET", "TLS to the server failed"}
 };
 
 static int wsp_error_index_(int code)
@@ -1502,6 +1610,532 @@ static int wsp_build_connect_(wsproxy_client *c, const wsproxy_config *cfg,
     return WSPROXY_OK;
 }
 
+/* Room at the end of in_ for plaintext, moving unread bytes down when needed. */
+static size_t wsp_in_room_(wsproxy_client *c)
+{
+    if (c->in_start_ == c->in_end_) {
+        c->in_start_ = c->in_end_ = 0;
+    } else if (c->in_start_ > 0 && c->in_end_ + WSPROXY_FRAME_HEADER_MAX + 125 > sizeof c->in_) {
+        memmove(c->in_, c->in_ + c->in_start_, c->in_end_ - c->in_start_);
+        c->in_end_ -= c->in_start_;
+        c->in_start_ = 0;
+    }
+    return sizeof c->in_ - c->in_end_;
+}
+
+/* ---- TLS: BearSSL engines as pipeline stages ------------------------------------------
+   Up to two client engines. The proxy hop's engine (P) sits on the socket; the target's
+   engine (T) sits on P's plaintext, or on the socket when the proxy hop is plain or
+   there is no proxy. Parsers always read plaintext from in_ and the request builders
+   and the frame encoder always write plaintext to out_; the pumps below move bytes
+   between those buffers and the engines. */
+#ifndef WSPROXY_NO_TLS
+
+/* DER: reads one tag-length header at p[*pos]; returns 0 with the value's bounds. */
+static int wsp_der_next_(const unsigned char *p, size_t end, size_t *pos, unsigned *tag,
+                         size_t *vstart, size_t *vend)
+{
+    size_t i = *pos, len;
+    if (i + 2 > end) return -1;
+    *tag = p[i++];
+    if ((*tag & 0x1F) == 0x1F) return -1;   /* multi-byte tags do not occur here */
+    len = p[i++];
+    if (len & 0x80) {
+        unsigned n = (unsigned)(len & 0x7F), k;
+        if (n == 0 || n > 4 || i + n > end) return -1;
+        for (len = 0, k = 0; k < n; k++) len = (len << 8) | p[i++];
+    }
+    if (len > end - i) return -1;
+    *vstart = i;
+    *vend = i + len;
+    *pos = i + len;
+    return 0;
+}
+
+WSPROXY_IMPL int wsproxy_cert_ip_match(const unsigned char *der, size_t len,
+                                       const unsigned char *ip, size_t ip_len)
+{
+    static const unsigned char san_oid[] = {0x55, 0x1D, 0x11};   /* 2.5.29.17 */
+    size_t pos = 0, s, e, tbs_end;
+    unsigned tag;
+    if (!der || !ip || (ip_len != 4 && ip_len != 16)) return -1;
+    /* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, ... } */
+    if (wsp_der_next_(der, len, &pos, &tag, &s, &e) || tag != 0x30) return -1;
+    pos = s;
+    if (wsp_der_next_(der, e, &pos, &tag, &s, &tbs_end) || tag != 0x30) return -1;
+    pos = s;
+    while (pos < tbs_end) {
+        size_t xs, xe, ep;
+        if (wsp_der_next_(der, tbs_end, &pos, &tag, &xs, &xe)) return -1;
+        if (tag != 0xA3) continue;   /* [3] EXPLICIT Extensions */
+        ep = xs;
+        if (wsp_der_next_(der, xe, &ep, &tag, &s, &e) || tag != 0x30) return -1;
+        ep = s;
+        while (ep < e) {   /* Extension ::= SEQUENCE { OID, [BOOLEAN], OCTET STRING } */
+            size_t es, ee, fp, os, oe;
+            if (wsp_der_next_(der, e, &ep, &tag, &es, &ee) || tag != 0x30) return -1;
+            fp = es;
+            if (wsp_der_next_(der, ee, &fp, &tag, &os, &oe) || tag != 0x06) return -1;
+            if (oe - os != sizeof san_oid || memcmp(der + os, san_oid, sizeof san_oid) != 0) continue;
+            if (wsp_der_next_(der, ee, &fp, &tag, &os, &oe)) return -1;
+            if (tag == 0x01 && wsp_der_next_(der, ee, &fp, &tag, &os, &oe)) return -1;
+            if (tag != 0x04) return -1;
+            fp = os;   /* GeneralNames ::= SEQUENCE OF GeneralName */
+            if (wsp_der_next_(der, oe, &fp, &tag, &os, &oe) || tag != 0x30) return -1;
+            fp = os;
+            while (fp < oe) {
+                size_t gs, ge;
+                if (wsp_der_next_(der, oe, &fp, &tag, &gs, &ge)) return -1;
+                if (tag == 0x87 && ge - gs == ip_len && memcmp(der + gs, ip, ip_len) == 0) return 1;
+            }
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* -- PEM bundle to trust anchors -- */
+typedef struct {
+    unsigned char *mem;
+    size_t cap, used;      /* used may exceed cap: then only counting */
+} wsp_pem_mem_;
+
+static unsigned char *wsp_pem_take_(wsp_pem_mem_ *m, const void *src, size_t n)
+{
+    unsigned char *p = NULL;
+    if (m->mem && m->used <= m->cap && n <= m->cap - m->used) {
+        p = m->mem + m->used;
+        if (src) memcpy(p, src, n);
+    }
+    m->used += n;
+    return p;
+}
+
+typedef struct {
+    wsp_pem_mem_ *mem;
+    unsigned char *dn;     /* start of this certificate's name in mem, or NULL */
+    size_t dn_len;
+    int dn_lost;           /* part of the name did not fit */
+} wsp_pem_dn_;
+
+static void wsp_pem_dn_append_(void *ctx, const void *buf, size_t len)
+{
+    wsp_pem_dn_ *d = (wsp_pem_dn_ *)ctx;
+    unsigned char *p = wsp_pem_take_(d->mem, buf, len);
+    if (!p) d->dn_lost = 1;
+    else if (!d->dn) d->dn = p;
+    d->dn_len += len;
+}
+
+static void wsp_pem_to_x509_(void *ctx, const void *buf, size_t len)
+{
+    br_x509_decoder_push((br_x509_decoder_context *)ctx, buf, len);
+}
+
+WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
+                                           br_x509_trust_anchor *anchors, size_t max_anchors,
+                                           unsigned char *mem, size_t mem_len,
+                                           wsproxy_pem_result *res)
+{
+    br_pem_decoder_context pc;
+    br_x509_decoder_context dc;
+    wsp_pem_mem_ m;
+    wsp_pem_dn_ dn;
+    int in_cert = 0, in_obj = 0, fits = 1;
+    size_t off = 0;
+    if (!res || (!pem && len)) return WSPROXY_E_ARGUMENT;
+    memset(res, 0, sizeof *res);
+    m.mem = mem; m.cap = mem ? mem_len : 0; m.used = 0;
+    br_pem_decoder_init(&pc);
+    while (off < len) {
+        size_t n = br_pem_decoder_push(&pc, pem + off, len - off);
+        off += n;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ: {
+            const char *name = br_pem_decoder_name(&pc);
+            in_obj = 1;
+            in_cert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0;
+            if (in_cert) {
+                memset(&dn, 0, sizeof dn);
+                dn.mem = &m;
+                br_x509_decoder_init(&dc, wsp_pem_dn_append_, &dn);
+                br_pem_decoder_setdest(&pc, wsp_pem_to_x509_, &dc);
+            } else {
+                br_pem_decoder_setdest(&pc, NULL, NULL);
+            }
+            break;
+        }
+        case BR_PEM_END_OBJ:
+            in_obj = 0;
+            if (in_cert) {
+                const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+                int err = br_x509_decoder_last_error(&dc);
+                br_x509_trust_anchor ta;
+                in_cert = 0;
+                if (err == BR_ERR_X509_UNSUPPORTED || (!pk && err == 0)) { res->skipped++; break; }
+                if (err || !pk) return WSPROXY_E_PEM_SYNTAX;
+                memset(&ta, 0, sizeof ta);
+                ta.flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+                ta.dn.data = dn.dn_lost ? NULL : dn.dn;
+                ta.dn.len = dn.dn_len;
+                ta.pkey.key_type = pk->key_type;
+                if (pk->key_type == BR_KEYTYPE_RSA) {
+                    ta.pkey.key.rsa.n = wsp_pem_take_(&m, pk->key.rsa.n, pk->key.rsa.nlen);
+                    ta.pkey.key.rsa.nlen = pk->key.rsa.nlen;
+                    ta.pkey.key.rsa.e = wsp_pem_take_(&m, pk->key.rsa.e, pk->key.rsa.elen);
+                    ta.pkey.key.rsa.elen = pk->key.rsa.elen;
+                    if (!ta.pkey.key.rsa.n || !ta.pkey.key.rsa.e) fits = 0;
+                } else if (pk->key_type == BR_KEYTYPE_EC) {
+                    ta.pkey.key.ec.curve = pk->key.ec.curve;
+                    ta.pkey.key.ec.q = wsp_pem_take_(&m, pk->key.ec.q, pk->key.ec.qlen);
+                    ta.pkey.key.ec.qlen = pk->key.ec.qlen;
+                    if (!ta.pkey.key.ec.q) fits = 0;
+                } else {
+                    res->skipped++;
+                    break;
+                }
+                if (!ta.dn.data && ta.dn.len) fits = 0;
+                if (anchors && res->anchors < max_anchors && fits) anchors[res->anchors] = ta;
+                else fits = 0;
+                res->anchors++;
+            }
+            break;
+        case BR_PEM_ERROR:
+            return WSPROXY_E_PEM_SYNTAX;
+        default:
+            if (n == 0) return WSPROXY_E_PEM_SYNTAX;   /* no progress: cannot happen */
+            break;
+        }
+    }
+    if (in_obj) return WSPROXY_E_PEM_SYNTAX;   /* truncated object */
+    res->bytes_needed = m.used;
+    return fits ? WSPROXY_OK : WSPROXY_E_PEM_SPACE;
+}
+
+WSPROXY_IMPL const char *wsproxy_tls_reason(int e)
+{
+    if (e == 0) return "no error";
+    if (e == WSPROXY_TLS_ERR_CLOSED) return "connection closed during the TLS handshake";
+    if (e == WSPROXY_TLS_ERR_CERT_TOO_LARGE) return "certificate too large to check its IP address";
+    if (e == BR_ERR_X509_NOT_TRUSTED) return "certificate not trusted";
+    if (e == BR_ERR_X509_BAD_SERVER_NAME) return "certificate name mismatch";
+    if (e == BR_ERR_X509_EXPIRED) return "certificate expired or not yet valid";
+    if (e == BR_ERR_X509_EMPTY_CHAIN) return "no certificate sent";
+    if (e >= BR_ERR_X509_OK && e < 64) return "certificate rejected";
+    if (e == BR_ERR_RECV_FATAL_ALERT + 40) return "peer refused the handshake (handshake_failure alert)";
+    if (e == BR_ERR_RECV_FATAL_ALERT + 70) return "peer refused the protocol version";
+    if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT) return "peer sent a fatal alert";
+    if (e >= BR_ERR_SEND_FATAL_ALERT) return "we sent a fatal alert";
+    if (e == BR_ERR_UNSUPPORTED_VERSION) return "TLS version not supported (TLS 1.2 only)";
+    if (e == BR_ERR_BAD_HANDSHAKE || e == BR_ERR_UNEXPECTED) return "handshake failure";
+    if (e == BR_ERR_IO) return "I/O error";
+    return "TLS error";
+}
+
+/* -- the X.509 wrapper: BearSSL's minimal validator, plus no-verify and IP checks -- */
+static wsproxy_tls_hop *wsp_hop_of_(const br_x509_class *const *ctx)
+{
+    return (wsproxy_tls_hop *)(void *)((char *)(void *)(uintptr_t)ctx -
+                                       offsetof(wsproxy_tls_hop, x509_vtable_));
+}
+
+static void wsp_x_start_chain_(const br_x509_class **ctx, const char *server_name)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    h->cert_index_ = 0;
+    h->ee_len_ = 0;
+    h->ee_overflow_ = 0;
+    h->xc_.vtable->start_chain(&h->xc_.vtable, server_name);
+    if (h->insecure_) br_x509_decoder_init(&h->u_.dec, NULL, NULL);
+}
+
+static void wsp_x_start_cert_(const br_x509_class **ctx, uint32_t length)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    h->xc_.vtable->start_cert(&h->xc_.vtable, length);
+}
+
+static void wsp_x_append_(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    h->xc_.vtable->append(&h->xc_.vtable, buf, len);
+    if (h->cert_index_ != 0) return;   /* only the server's own certificate matters here */
+    if (h->insecure_) {
+        br_x509_decoder_push(&h->u_.dec, buf, len);
+    } else if (h->check_ip_) {
+        if (len <= sizeof h->u_.ee - h->ee_len_) {
+            memcpy(h->u_.ee + h->ee_len_, buf, len);
+            h->ee_len_ += len;
+        } else {
+            h->ee_overflow_ = 1;
+        }
+    }
+}
+
+static void wsp_x_end_cert_(const br_x509_class **ctx)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    h->xc_.vtable->end_cert(&h->xc_.vtable);
+    h->cert_index_++;
+}
+
+static unsigned wsp_x_end_chain_(const br_x509_class **ctx)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    unsigned err = h->xc_.vtable->end_chain(&h->xc_.vtable);
+    if (h->insecure_) return 0;   /* the caller turned verification off for this hop */
+    if (err) return err;
+    if (h->check_ip_) {
+        if (h->ee_overflow_) return WSPROXY_TLS_ERR_CERT_TOO_LARGE;
+        if (wsproxy_cert_ip_match(h->u_.ee, h->ee_len_, h->ip_, h->ip_len_) != 1)
+            return BR_ERR_X509_BAD_SERVER_NAME;
+    }
+    return 0;
+}
+
+static const br_x509_pkey *wsp_x_get_pkey_(const br_x509_class *const *ctx, unsigned *usages)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_(ctx);
+    if (h->insecure_) {
+        if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+        return br_x509_decoder_get_pkey(&h->u_.dec);
+    }
+    return h->xc_.vtable->get_pkey(&h->xc_.vtable, usages);
+}
+
+static const br_x509_class wsp_x509_vtable_ = {
+    sizeof(wsproxy_tls_hop), wsp_x_start_chain_, wsp_x_start_cert_, wsp_x_append_,
+    wsp_x_end_cert_, wsp_x_end_chain_, wsp_x_get_pkey_
+};
+
+/* Prepares a hop's engine and starts its handshake. host_type as in wsproxy_url. */
+static int wsp_tls_start_(wsproxy_client *c, wsproxy_tls_hop *h, const char *host, int host_type,
+                          const br_x509_trust_anchor *tas, size_t n, int insecure)
+{
+    unsigned char seed[32];
+    memset(h, 0, offsetof(wsproxy_tls_hop, u_));
+    br_ssl_client_init_full(&h->cc_, &h->xc_, tas, n);
+    br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
+    if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
+    h->x509_vtable_ = &wsp_x509_vtable_;
+    br_ssl_engine_set_x509(&h->cc_.eng, &h->x509_vtable_);
+    br_ssl_engine_set_buffer(&h->cc_.eng, h->iobuf_, sizeof h->iobuf_, 1);
+    h->alpn_[0] = "http/1.1";
+    br_ssl_engine_set_protocol_names(&h->cc_.eng, h->alpn_, 1);
+    h->insecure_ = insecure;
+    if (host_type == WSPROXY_HOST_IPV4) {
+        h->ip_len_ = 4;
+        h->check_ip_ = !insecure && wsproxy_parse_ipv4(host, strlen(host), h->ip_);
+    } else if (host_type == WSPROXY_HOST_IPV6) {
+        h->ip_len_ = 16;
+        h->check_ip_ = !insecure && wsproxy_parse_ipv6(host, strlen(host), h->ip_);
+    }
+    if (c->random_(c->random_ctx_, seed, sizeof seed) != 0) return WSPROXY_E_RANDOM;
+    br_ssl_engine_inject_entropy(&h->cc_.eng, seed, sizeof seed);
+    memset(seed, 0, sizeof seed);
+    /* an IP literal gets no SNI (RFC 6066 3) and is checked by wsp_x_end_chain_ */
+    if (!br_ssl_client_reset(&h->cc_, host_type == WSPROXY_HOST_NAME ? host : NULL, 0))
+        return -1;
+    return WSPROXY_OK;
+}
+
+static int wsp_tls_target_error_(const wsproxy_client *c)
+{
+    return c->via_proxy_ ? WSPROXY_E_TLS_TUNNEL : WSPROXY_E_TLS_TARGET;
+}
+
+static void wsp_tls_fail_(wsproxy_client *c, int code, int tls_error)
+{
+    if (c->state_ == WSPROXY_STATE_FAILED) return;
+    c->info_.tls_error = tls_error;
+    wsp_fail_(c, code);
+}
+
+static void wsp_start_target_tls_(wsproxy_client *c)
+{
+    int rc = wsp_tls_start_(c, c->tls_target_, c->target_host_, c->target_host_type_,
+                            c->target_tas_, c->target_tas_n_, c->target_insecure_);
+    c->tls_target_started_ = 1;
+    if (rc == WSPROXY_E_RANDOM) wsp_fail_(c, WSPROXY_E_RANDOM);
+    else if (rc) wsp_tls_fail_(c, wsp_tls_target_error_(c), br_ssl_engine_last_error(&c->tls_target_->cc_.eng));
+}
+
+/* Checks an engine after a pump: failure, peer's close_notify, handshake done. */
+static void wsp_tls_check_(wsproxy_client *c, wsproxy_tls_hop *h, int hop)
+{
+    br_ssl_engine_context *e = &h->cc_.eng;
+    unsigned st = br_ssl_engine_current_state(e);
+    if (st == BR_SSL_CLOSED) {
+        int err = br_ssl_engine_last_error(e);
+        if (c->state_ == WSPROXY_STATE_FAILED || c->state_ == WSPROXY_STATE_CLOSED) return;
+        if (err) wsp_tls_fail_(c, hop == WSPROXY_HOP_PROXY ? WSPROXY_E_TLS_PROXY : wsp_tls_target_error_(c), err);
+        else if (!c->eof_) { c->eof_ = 1; c->eof_error_ = 0; }   /* close_notify: the stream ended */
+        return;
+    }
+    if (!h->handshake_done_ && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
+        h->handshake_done_ = 1;
+        c->tls_events_ |= hop;
+    }
+}
+
+/* Moves received bytes up: socket engine -> (P's plaintext) -> T -> in_. */
+static void wsp_tls_pump_in_(wsproxy_client *c)
+{
+    wsproxy_tls_hop *P = c->tls_proxy_, *T = c->tls_target_started_ ? c->tls_target_ : NULL;
+    int progress = 1;
+    while (progress && c->state_ != WSPROXY_STATE_FAILED) {
+        unsigned char *src, *dst;
+        size_t n, room;
+        progress = 0;
+        if (T && c->in_holds_cipher_) {   /* server bytes that came with the CONNECT reply */
+            dst = br_ssl_engine_recvrec_buf(&T->cc_.eng, &room);
+            n = c->in_end_ - c->in_start_;
+            if (dst && room) {
+                if (n > room) n = room;
+                memcpy(dst, c->in_ + c->in_start_, n);
+                br_ssl_engine_recvrec_ack(&T->cc_.eng, n);
+                c->in_start_ += n;
+                progress = 1;
+            }
+            if (c->in_start_ == c->in_end_) { c->in_holds_cipher_ = 0; c->in_start_ = c->in_end_ = 0; }
+        }
+        if (P && (src = br_ssl_engine_recvapp_buf(&P->cc_.eng, &n)) != NULL) {
+            if (T && c->tunnel_up_) {
+                if (!c->in_holds_cipher_ && (dst = br_ssl_engine_recvrec_buf(&T->cc_.eng, &room)) != NULL) {
+                    if (n > room) n = room;
+                    memcpy(dst, src, n);
+                    br_ssl_engine_recvrec_ack(&T->cc_.eng, n);
+                    br_ssl_engine_recvapp_ack(&P->cc_.eng, n);
+                    progress = n > 0;
+                }
+            } else if (!c->tunnel_up_ || !c->tls_target_) {
+                room = wsp_in_room_(c);
+                if (n > room) n = room;
+                memcpy(c->in_ + c->in_end_, src, n);
+                c->in_end_ += n;
+                br_ssl_engine_recvapp_ack(&P->cc_.eng, n);
+                progress = n > 0;
+            }
+        }
+        if (T && !c->in_holds_cipher_ && (src = br_ssl_engine_recvapp_buf(&T->cc_.eng, &n)) != NULL) {
+            room = wsp_in_room_(c);
+            if (n > room) n = room;
+            memcpy(c->in_ + c->in_end_, src, n);
+            c->in_end_ += n;
+            br_ssl_engine_recvapp_ack(&T->cc_.eng, n);
+            progress |= n > 0;
+        }
+        if (P) wsp_tls_check_(c, P, WSPROXY_HOP_PROXY);
+        if (T) wsp_tls_check_(c, T, WSPROXY_HOP_TARGET);
+    }
+}
+
+/* Moves bytes to send down: out_ -> T -> P -> the socket. */
+static void wsp_tls_pump_out_(wsproxy_client *c)
+{
+    wsproxy_tls_hop *P = c->tls_proxy_, *T = c->tls_target_started_ ? c->tls_target_ : NULL;
+    int progress = 1;
+    if (!P && !c->tls_target_) return;
+    /* through a plain proxy, T starts once the CONNECT has fully left */
+    if (c->tls_target_ && !c->tls_target_started_ && c->tunnel_up_ &&
+        c->out_start_ == c->out_end_ && c->state_ == WSPROXY_STATE_HANDSHAKE) {
+        wsp_start_target_tls_(c);
+        if (c->state_ == WSPROXY_STATE_FAILED) return;
+        T = c->tls_target_;
+        {
+            unsigned char *p = wsp_out_reserve_(c, c->request_len_);
+            if (p) { memcpy(p, c->request_, c->request_len_); c->out_end_ += c->request_len_; }
+        }
+    }
+    while (progress) {
+        br_ssl_engine_context *top = T ? &T->cc_.eng : P ? &P->cc_.eng : NULL;
+        unsigned char *src, *dst;
+        size_t n, room;
+        progress = 0;
+        if (!top) break;
+        if (c->out_end_ > c->out_start_ && (dst = br_ssl_engine_sendapp_buf(top, &room)) != NULL) {
+            n = c->out_end_ - c->out_start_;
+            if (n > room) n = room;
+            memcpy(dst, c->out_ + c->out_start_, n);
+            br_ssl_engine_sendapp_ack(top, n);
+            c->out_start_ += n;
+            if (c->out_start_ == c->out_end_) { c->out_start_ = c->out_end_ = 0; br_ssl_engine_flush(top, 0); }
+            progress = n > 0;
+        }
+        if (T && P && (src = br_ssl_engine_sendrec_buf(&T->cc_.eng, &n)) != NULL &&
+            (dst = br_ssl_engine_sendapp_buf(&P->cc_.eng, &room)) != NULL) {
+            if (n > room) n = room;
+            memcpy(dst, src, n);
+            br_ssl_engine_sendapp_ack(&P->cc_.eng, n);
+            br_ssl_engine_sendrec_ack(&T->cc_.eng, n);
+            br_ssl_engine_flush(&P->cc_.eng, 0);
+            progress |= n > 0;
+        }
+        if (P) wsp_tls_check_(c, P, WSPROXY_HOP_PROXY);
+        if (T) wsp_tls_check_(c, T, WSPROXY_HOP_TARGET);
+    }
+}
+
+/* The engine whose records go to the socket, or NULL when out_ itself does. */
+static br_ssl_engine_context *wsp_tls_wire_(const wsproxy_client *c)
+{
+    if (c->tls_proxy_) return &c->tls_proxy_->cc_.eng;
+    if (c->tls_target_ && c->tls_target_started_) return &c->tls_target_->cc_.eng;
+    return NULL;
+}
+
+WSPROXY_IMPL size_t wsproxy_tls_arena_size(const char *url, const char *proxy)
+{
+    wsproxy_url t, p;
+    int hops = 0;
+    if (!url || wsproxy_url_parse(url, wsp_strnlen_(url, WSPROXY_MAX_URL_BYTES + 1), &t) != WSPROXY_OK)
+        return 0;
+    if (t.scheme == WSPROXY_SCHEME_WSS) hops++;
+    if (proxy && proxy[0] &&
+        wsproxy_url_parse(proxy, wsp_strnlen_(proxy, WSPROXY_MAX_URL_BYTES + 1), &p) == WSPROXY_OK &&
+        p.scheme == WSPROXY_SCHEME_HTTPS)
+        hops++;
+    return WSPROXY_TLS_ARENA_BYTES(hops);
+}
+
+/* Takes the hops from the arena, aligned to 16 bytes. */
+static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsproxy_url *target,
+                         const wsproxy_url *proxy)
+{
+    int want_p = proxy && proxy->scheme == WSPROXY_SCHEME_HTTPS;
+    int want_t = target->scheme == WSPROXY_SCHEME_WSS;
+    unsigned char *a;
+    size_t need = WSPROXY_TLS_ARENA_BYTES(want_p + want_t);
+    if (!need) return WSPROXY_OK;
+    if (!cfg->tls_arena || cfg->tls_arena_len < need) return WSPROXY_E_TLS_ARENA;
+    a = (unsigned char *)cfg->tls_arena;
+    a += (16 - ((uintptr_t)a & 15)) & 15;
+    c->tls_days_ = cfg->tls_days;
+    c->tls_seconds_ = cfg->tls_seconds;
+    if (want_p) {
+        char host[256];
+        int rc;
+        c->tls_proxy_ = (wsproxy_tls_hop *)(void *)a;
+        a += WSPROXY_TLS_HOP_BYTES;
+        memcpy(host, proxy->host, proxy->host_len);
+        host[proxy->host_len] = '\0';
+        rc = wsp_tls_start_(c, c->tls_proxy_, host, proxy->host_type, cfg->proxy_trust_anchors,
+                            cfg->proxy_trust_anchors_count, cfg->proxy_insecure != 0);
+        if (rc) return rc == WSPROXY_E_RANDOM ? rc : WSPROXY_E_ARGUMENT;
+    }
+    if (want_t) {
+        c->tls_target_ = (wsproxy_tls_hop *)(void *)a;
+        memcpy(c->target_host_, target->host, target->host_len);
+        c->target_host_[target->host_len] = '\0';
+        c->target_host_type_ = target->host_type;
+        c->target_tas_ = cfg->trust_anchors;
+        c->target_tas_n_ = cfg->trust_anchors_count;
+        c->target_insecure_ = cfg->insecure != 0;
+    }
+    return WSPROXY_OK;
+}
+#endif /* WSPROXY_NO_TLS */
+
 static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
 {
     wsproxy_url target, proxy;
@@ -1514,7 +2148,9 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     if (rc) return rc;
     if (target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS)
         return WSPROXY_E_URL_SCHEME;
-    if (target.scheme == WSPROXY_SCHEME_WSS) return WSPROXY_E_UNSUPPORTED;   /* TLS: not yet */
+#ifdef WSPROXY_NO_TLS
+    if (target.scheme == WSPROXY_SCHEME_WSS) return WSPROXY_E_UNSUPPORTED;
+#endif
     hop = &target;
     c->via_proxy_ = cfg->proxy && cfg->proxy[0];
     if (c->via_proxy_) {
@@ -1523,7 +2159,12 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
         if (rc) return rc;
         if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS)
             return WSPROXY_E_URL_SCHEME;
+#ifdef WSPROXY_NO_TLS
         if (proxy.scheme != WSPROXY_SCHEME_HTTP) return WSPROXY_E_UNSUPPORTED;
+#else
+        if (proxy.scheme != WSPROXY_SCHEME_HTTP && proxy.scheme != WSPROXY_SCHEME_HTTPS)
+            return WSPROXY_E_UNSUPPORTED;
+#endif
         hop = &proxy;
     }
     c->max_message_ = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
@@ -1535,6 +2176,10 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     }
     rc = wsp_build_upgrade_(c, cfg, &target);
     if (rc) return rc;
+#ifndef WSPROXY_NO_TLS
+    rc = wsp_tls_init_(c, cfg, &target, c->via_proxy_ ? &proxy : NULL);
+    if (rc) return rc;
+#endif
     if (c->via_proxy_) {
         rc = wsp_build_connect_(c, cfg, &target, &proxy);
         if (rc) return rc;
@@ -1543,6 +2188,12 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
         memcpy(c->out_, c->request_, c->request_len_);
         c->out_end_ = c->request_len_;
         c->state_ = WSPROXY_STATE_HANDSHAKE;
+#ifndef WSPROXY_NO_TLS
+        if (c->tls_target_) {
+            wsp_start_target_tls_(c);
+            if (c->state_ == WSPROXY_STATE_FAILED) return c->error_;
+        }
+#endif
     }
     memcpy(c->connect_host_, hop->host, hop->host_len);
     c->connect_host_[hop->host_len] = '\0';
@@ -1577,13 +2228,39 @@ WSPROXY_IMPL unsigned wsproxy_connect_port(const wsproxy_client *c) { return c->
 /* ---- the client: byte interface -------------------------------------------------------- */
 WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len)
 {
+#ifndef WSPROXY_NO_TLS
+    br_ssl_engine_context *wire;
+#endif
+    *len = 0;
     wsp_flush_pending_(c);
+#ifndef WSPROXY_NO_TLS
+    wsp_tls_pump_out_(c);
+    wire = wsp_tls_wire_(c);
+    if (wire) {
+        unsigned char *p = br_ssl_engine_sendrec_buf(wire, len);
+        if (!p) *len = 0;
+        return p;
+    }
+#endif
     *len = c->out_end_ - c->out_start_;
     return *len ? c->out_ + c->out_start_ : NULL;
 }
 
 WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
 {
+#ifndef WSPROXY_NO_TLS
+    br_ssl_engine_context *wire = wsp_tls_wire_(c);
+    if (wire) {
+        size_t have;
+        if (n && br_ssl_engine_sendrec_buf(wire, &have) != NULL) {
+            if (n > have) n = have;
+            br_ssl_engine_sendrec_ack(wire, n);
+        }
+        wsp_flush_pending_(c);
+        wsp_tls_pump_out_(c);
+        return;
+    }
+#endif
     if (n > c->out_end_ - c->out_start_) n = c->out_end_ - c->out_start_;
     c->out_start_ += n;
     if (c->out_start_ == c->out_end_) c->out_start_ = c->out_end_ = 0;
@@ -1600,21 +2277,37 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
 {
     *len = 0;
     if (!wsp_takes_input_(c)) return NULL;
-    if (c->in_start_ == c->in_end_) {
-        c->in_start_ = c->in_end_ = 0;
-    } else if (c->in_start_ > 0 && c->in_end_ + WSPROXY_FRAME_HEADER_MAX + 125 > sizeof c->in_) {
-        /* keep room for a whole control frame by moving the unread bytes down */
-        memmove(c->in_, c->in_ + c->in_start_, c->in_end_ - c->in_start_);
-        c->in_end_ -= c->in_start_;
-        c->in_start_ = 0;
+#ifndef WSPROXY_NO_TLS
+    if (c->tls_proxy_ || c->tls_target_started_) {
+        unsigned char *p;
+        wsp_tls_pump_in_(c);
+        if (c->in_holds_cipher_ || c->state_ == WSPROXY_STATE_FAILED) return NULL;
+        p = br_ssl_engine_recvrec_buf(wsp_tls_wire_(c), len);
+        if (!p) *len = 0;
+        return p;
     }
-    *len = sizeof c->in_ - c->in_end_;
+#endif
+    /* keep room for a whole control frame by moving the unread bytes down */
+    *len = wsp_in_room_(c);
     return *len ? c->in_ + c->in_end_ : NULL;
 }
 
 WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
 {
     if (!wsp_takes_input_(c)) return;
+#ifndef WSPROXY_NO_TLS
+    if (c->tls_proxy_ || c->tls_target_started_) {
+        size_t room;
+        br_ssl_engine_context *wire = wsp_tls_wire_(c);
+        if (n && br_ssl_engine_recvrec_buf(wire, &room) != NULL) {
+            if (n > room) n = room;
+            br_ssl_engine_recvrec_ack(wire, n);
+            c->received_any_ = 1;
+        }
+        wsp_tls_pump_in_(c);
+        return;
+    }
+#endif
     if (n > sizeof c->in_ - c->in_end_) n = sizeof c->in_ - c->in_end_;
     c->in_end_ += n;
     if (n) c->received_any_ = 1;
@@ -1642,6 +2335,21 @@ WSPROXY_IMPL void wsproxy_socket_closed(wsproxy_client *c, int os_error)
 static void wsp_eof_reached_(wsproxy_client *c)
 {
     int code;
+#ifndef WSPROXY_NO_TLS
+    /* a TLS handshake cut short is a TLS failure of its hop */
+    if (!(c->eof_error_ && !c->received_any_)) {
+        if (c->tls_proxy_ && !c->tls_proxy_->handshake_done_) {
+            c->info_.os_error = c->eof_error_;
+            wsp_tls_fail_(c, WSPROXY_E_TLS_PROXY, WSPROXY_TLS_ERR_CLOSED);
+            return;
+        }
+        if (c->tls_target_started_ && !c->tls_target_->handshake_done_) {
+            c->info_.os_error = c->eof_error_;
+            wsp_tls_fail_(c, wsp_tls_target_error_(c), WSPROXY_TLS_ERR_CLOSED);
+            return;
+        }
+    }
+#endif
     switch (c->state_) {
     case WSPROXY_STATE_PROXY:
         code = (c->eof_error_ && !c->received_any_) ? WSPROXY_E_PROXY_REFUSED : WSPROXY_E_PROXY_CLOSED;
@@ -1736,6 +2444,9 @@ static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
         size_t len = c->in_end_ - c->in_start_;
         int minor, status, r, proxy = (c->state_ == WSPROXY_STATE_PROXY);
         if (len == 0) return 0;
+#ifndef WSPROXY_NO_TLS
+        if (c->in_holds_cipher_ || (c->tls_target_ && c->tunnel_up_ && !c->tls_target_started_)) return 0;
+#endif
         r = wsproxy_parse_response(buf, len, &minor, &status, &reason, &rlen, h, &nh);
         if (r == WSPROXY_HTTP_INCOMPLETE) return 0;
         if (r < 0) {
@@ -1775,13 +2486,22 @@ static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
             }
             /* tunnel up: bytes after the head already belong to the server */
             c->in_start_ += (size_t)r;
+            c->tunnel_up_ = 1;
+            c->state_ = WSPROXY_STATE_HANDSHAKE;
+#ifndef WSPROXY_NO_TLS
+            if (c->tls_target_) {
+                /* TLS to the server starts once the CONNECT is out; the upgrade waits
+                   inside it. Server bytes already here go to that engine first. */
+                c->in_holds_cipher_ = c->in_end_ > c->in_start_;
+                wsp_tls_pump_out_(c);
+            } else
+#endif
             {
                 unsigned char *p = wsp_out_reserve_(c, c->request_len_);
                 if (!p) { wsp_fail_(c, WSPROXY_E_STATE); return 0; }   /* cannot happen: sizes checked */
                 memcpy(p, c->request_, c->request_len_);
                 c->out_end_ += c->request_len_;
             }
-            c->state_ = WSPROXY_STATE_HANDSHAKE;
             ev->type = WSPROXY_EV_TUNNEL;
             ev->status = status;
             return 1;
@@ -1948,6 +2668,25 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
     int got = 0;
     memset(ev, 0, sizeof *ev);
     if (c->final_reported_) return 0;
+#ifndef WSPROXY_NO_TLS
+    if (c->tls_proxy_ || c->tls_target_started_) {
+        wsp_tls_pump_in_(c);
+        wsp_tls_pump_out_(c);
+    }
+    if (c->tls_events_ && c->state_ != WSPROXY_STATE_FAILED) {
+        int hop = (c->tls_events_ & WSPROXY_HOP_PROXY) ? WSPROXY_HOP_PROXY : WSPROXY_HOP_TARGET;
+        wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_proxy_ : c->tls_target_;
+        const char *alpn = br_ssl_engine_get_selected_protocol(&h->cc_.eng);
+        size_t n = alpn ? wsp_strnlen_(alpn, sizeof c->alpn_ - 1) : 0;
+        c->tls_events_ &= ~hop;
+        memcpy(c->alpn_, alpn ? alpn : "", n);
+        c->alpn_[n] = '\0';
+        ev->type = WSPROXY_EV_TLS;
+        ev->status = hop;
+        ev->protocol = c->alpn_;
+        return 1;
+    }
+#endif
     switch (c->state_) {
     case WSPROXY_STATE_PROXY: case WSPROXY_STATE_HANDSHAKE:
         got = wsp_poll_head_(c, ev);
@@ -2171,7 +2910,16 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
         wsp_append_(out, cap, &at, e->proxy_authenticate);
         sep = "; ";
     }
-    if (e->close_code && c->error_ >= 500) {
+#ifndef WSPROXY_NO_TLS
+    if (c->error_ >= 600 && c->error_ < 700) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, wsproxy_tls_reason(e->tls_error));
+        wsp_append_(out, cap, &at, "; TLS error ");
+        wsp_append_uint_(out, cap, &at, (unsigned)e->tls_error);
+        sep = "; ";
+    }
+#endif
+    if (e->close_code && c->error_ >= 500 && c->error_ < 600) {
         wsp_append_(out, cap, &at, sep);
         wsp_append_(out, cap, &at, "close code ");
         wsp_append_uint_(out, cap, &at, (unsigned)e->close_code);

@@ -2,7 +2,13 @@
 
    wspcat [--proxy URL] [-H "Name: value"]... [--proxy-header "Name: value"]...
           [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]
-          [--print-protocol] URL
+          [--print-protocol] [--cacert FILE] [--proxy-cacert FILE] [--insecure]
+          [--proxy-insecure] URL
+
+   TLS (wss:// and https:// proxies): each hop verifies its peer against the system
+   bundle (/etc/ssl/certs/ca-certificates.crt) unless --cacert (server) or
+   --proxy-cacert (proxy) names another PEM file; --insecure and --proxy-insecure turn
+   verification off for that hop only (curl's names).
 
    Sends each line of standard input as a text message and prints each message that
    arrives on its own line. At the end of input it closes with 1000, waits for the
@@ -16,10 +22,13 @@
      4  the proxy wants authentication (407)
      5  the WebSocket handshake failed
      6  the server broke the WebSocket protocol
-     7  timeout (proxy reply, handshake or close) */
+     7  timeout (proxy reply, handshake or close)
+     8  TLS failed (to the proxy, through the tunnel, or to the server) */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
 #include "../wsproxy.h"
+
+#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +45,7 @@
 #define MAX_LINE (64u * 1024u * 1024u)
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_PROXY = 3, EXIT_PROXY_AUTH = 4,
-       EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7 };
+       EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7, EXIT_TLS = 8 };
 
 static int exit_code_for(int err)
 {
@@ -52,6 +61,7 @@ static int exit_code_for(int err)
     }
     if (err >= 200 && err < 300) return EXIT_PROXY;
     if (err >= 400 && err < 500) return EXIT_HANDSHAKE;
+    if (err >= 600 && err < 700) return EXIT_TLS;
     if (err >= 500) return EXIT_PROTOCOL;
     return EXIT_USAGE;
 }
@@ -68,7 +78,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: wspcat [--proxy URL] [-H \"Name: value\"]... [--proxy-header \"Name: value\"]...\n"
             "              [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]\n"
-            "              [--print-protocol] ws://host[:port]/path\n");
+            "              [--print-protocol] [--cacert FILE] [--proxy-cacert FILE]\n"
+            "              [--insecure] [--proxy-insecure] ws[s]://host[:port]/path\n");
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -85,6 +96,51 @@ static int write_all(int fd, const void *p, size_t n)
     }
     return 0;
 }
+
+#ifndef WSPROXY_NO_TLS
+/* Loads a PEM bundle into trust anchors (memory is kept for the process's life). */
+static int load_anchors(const char *path, const br_x509_trust_anchor **out, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    char *pem = NULL;
+    size_t len = 0, cap = 0;
+    br_x509_trust_anchor *tas;
+    unsigned char *mem;
+    wsproxy_pem_result r;
+    int rc;
+    if (!f) { fprintf(stderr, "wspcat: cannot open %s\n", path); return -1; }
+    for (;;) {
+        size_t got;
+        if (cap - len < 65536) {
+            char *p = (char *)realloc(pem, cap = cap ? cap * 2 : 262144);
+            if (!p) { fclose(f); free(pem); return -1; }
+            pem = p;
+        }
+        got = fread(pem + len, 1, cap - len, f);
+        if (got == 0) break;
+        len += got;
+    }
+    fclose(f);
+    rc = wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r);   /* sizes first */
+    if (rc == WSPROXY_E_PEM_SYNTAX || r.anchors == 0) {
+        fprintf(stderr, "wspcat: %s: no usable certificates\n", path);
+        free(pem);
+        return -1;
+    }
+    tas = (br_x509_trust_anchor *)calloc(r.anchors, sizeof *tas);
+    mem = (unsigned char *)malloc(r.bytes_needed ? r.bytes_needed : 1);
+    if (!tas || !mem ||
+        wsproxy_pem_trust_anchors(pem, len, tas, r.anchors, mem, r.bytes_needed, &r) != WSPROXY_OK) {
+        fprintf(stderr, "wspcat: %s: cannot load certificates\n", path);
+        free(pem); free(tas); free(mem);
+        return -1;
+    }
+    free(pem);
+    *out = tas;
+    *count = r.anchors;
+    return 0;
+}
+#endif
 
 /* Opens a non-blocking TCP connection; returns the fd, or -1 with *err set. */
 static int start_connect(const char *host, unsigned port, int *err)
@@ -123,6 +179,8 @@ int main(int argc, char **argv)
     int nh = 0, nph = 0, np = 0, timing = 0, print_protocol = 0, i, fd, err = 0;
     int connecting = 1, stdin_open = 1, closing_sent = 0, last_wait = -1, rc;
     double timeout_s = 10, t_start, deadline = 0;
+    const char *cacert = NULL, *proxy_cacert = NULL;
+    int insecure = 0, proxy_insecure = 0;
     wsproxy_config cfg;
     wsproxy_client *c = &client;
     char *line = NULL;                /* input not yet sent */
@@ -139,6 +197,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--timeout") && has_value) timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--timing")) timing = 1;
         else if (!strcmp(a, "--print-protocol")) print_protocol = 1;
+        else if (!strcmp(a, "--cacert") && has_value) cacert = argv[++i];
+        else if (!strcmp(a, "--proxy-cacert") && has_value) proxy_cacert = argv[++i];
+        else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) insecure = 1;
+        else if (!strcmp(a, "--proxy-insecure")) proxy_insecure = 1;
         else if (a[0] == '-' && a[1] != '\0') { usage(); return EXIT_USAGE; }
         else if (!cfg.url) cfg.url = a;
         else { usage(); return EXIT_USAGE; }
@@ -149,6 +211,31 @@ int main(int argc, char **argv)
     cfg.proxy_headers = proxy_headers;
     cfg.protocols = protocols;
     cfg.random = wsproxy_os_random;
+#ifndef WSPROXY_NO_TLS
+    {
+        size_t arena = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
+        if (arena) {
+            const char *t_file = cacert ? cacert : SYSTEM_BUNDLE;
+            const char *p_file = proxy_cacert ? proxy_cacert : SYSTEM_BUNDLE;
+            int wss = strncmp(cfg.url, "wss:", 4) == 0 || strncmp(cfg.url, "WSS:", 4) == 0;
+            int https_proxy = cfg.proxy && (strncmp(cfg.proxy, "https:", 6) == 0 ||
+                                            strncmp(cfg.proxy, "HTTPS:", 6) == 0);
+            cfg.tls_arena = malloc(arena);
+            cfg.tls_arena_len = arena;
+            cfg.insecure = insecure;
+            cfg.proxy_insecure = proxy_insecure;
+            if (!cfg.tls_arena) return EXIT_USAGE;
+            if (wss && !insecure &&
+                load_anchors(t_file, &cfg.trust_anchors, &cfg.trust_anchors_count) != 0)
+                return EXIT_USAGE;
+            if (https_proxy && !proxy_insecure &&
+                load_anchors(p_file, &cfg.proxy_trust_anchors, &cfg.proxy_trust_anchors_count) != 0)
+                return EXIT_USAGE;
+        }
+    }
+#else
+    (void)cacert; (void)proxy_cacert; (void)insecure; (void)proxy_insecure;
+#endif
 
     rc = wsproxy_init(c, &cfg);
     if (rc != WSPROXY_OK) {
