@@ -16,7 +16,9 @@ check() {
 for cc in gcc clang; do
     command -v $cc >/dev/null || continue
     check "$cc C99 no TLS" $cc -std=c99 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
-    check "$cc C99 with BearSSL headers" $cc -std=c99 $W tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cc C99 with TLS" $cc -std=c99 $W tests/compile_one.c -o "$BUILD/compile/one" -lbearssl
+    check "$cc two units WSPROXY_STATIC with TLS" $cc -std=c99 $W \
+        tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two" -lbearssl
     check "$cc C11" $cc -std=c11 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
     check "$cc two units WSPROXY_STATIC" $cc -std=c99 $W -DWSPROXY_NO_TLS \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
@@ -25,7 +27,7 @@ done
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || continue
     check "$cxx C++11" $cxx -x c++ -std=c++11 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
-    check "$cxx C++17 with BearSSL headers" $cxx -x c++ -std=c++17 $W tests/compile_one.c -o "$BUILD/compile/one"
+    check "$cxx C++17 with TLS" $cxx -x c++ -std=c++17 $W tests/compile_one.c -o "$BUILD/compile/one" -lbearssl
     check "$cxx two units WSPROXY_STATIC" $cxx -x c++ $W -DWSPROXY_NO_TLS \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
 done
