@@ -1,6 +1,6 @@
-/* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP CONNECT proxies.
-   Version 0.1.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
-   no clock, no globals. MIT license at the end of this file.
+/* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP CONNECT and HTTPS proxies.
+   Version 0.2.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
+   no clock, no globals. TLS through BearSSL's engine API. MIT license at the end.
 
    USING IT
    --------
@@ -9,15 +9,16 @@
        #define WSPROXY_IMPLEMENTATION
        #include "wsproxy.h"
 
-   Define WSPROXY_STATIC before including to make every function static (for a
-   private copy per translation unit). Define WSPROXY_NO_TLS to build without
-   BearSSL (ws:// only; wss:// and https:// proxies then fail with
-   WSPROXY_E_UNSUPPORTED).
+   Link with -lbearssl. Define WSPROXY_STATIC before including to make every function
+   static (a private copy per translation unit). Define WSPROXY_NO_TLS (in every
+   translation unit alike) to build without BearSSL: ws:// only; wss:// and https://
+   proxies then fail with WSPROXY_E_UNSUPPORTED.
 
    THE MODEL
    ---------
    The client never touches a socket. You own the socket, the loop, the clock and
-   the memory (one wsproxy_client struct per connection; sizeof works). The client:
+   the memory (one wsproxy_client struct per connection, sizeof works, plus a TLS
+   arena when a hop uses TLS). The client:
      - takes bytes your socket received       wsproxy_recv_buf() + wsproxy_recv_ack()
                                               (or wsproxy_feed(), which copies)
      - gives bytes your socket must send      wsproxy_send_buf() + wsproxy_send_ack()
@@ -25,34 +26,47 @@
      - says what it waits for (for timers)    wsproxy_waiting_for() + wsproxy_timeout()
      - learns of transport failure / EOF      wsproxy_socket_closed()
 
-   Pipeline (bytes in):  socket -> CONNECT reply (proxy only) -> 101 reply -> frames
+   Pipeline (bytes in):
+     socket -> [TLS to an https:// proxy] -> CONNECT reply -> [TLS to a wss:// server]
+            -> 101 reply -> frames -> events
    Each switch hands the bytes after a reply head to the next layer, never drops them.
+   A hop without TLS is a pass-through, so every proxy x target cell runs one path.
 
    A LOOP, IN SHORT
-       wsproxy_config cfg = {0};  cfg.url = "ws://host/chat";
+       wsproxy_config cfg = {0};  cfg.url = "wss://host/chat";
        cfg.proxy = "http://user:pass@proxy:3128";  cfg.random = wsproxy_os_random;
+       cfg.trust_anchors = ...;   (see wsproxy_pem_trust_anchors)
+       cfg.tls_arena = malloc(n = wsproxy_tls_arena_size(cfg.url, cfg.proxy)); ...
        if (wsproxy_init(&c, &cfg) != WSPROXY_OK) -> print wsproxy_describe(&c, ...)
        connect a TCP socket to wsproxy_connect_host(&c) : wsproxy_connect_port(&c)
        loop:
          while ((p = wsproxy_send_buf(&c, &n)) != NULL) { w = send(p, n); wsproxy_send_ack(&c, w); }
          if readable: p = wsproxy_recv_buf(&c, &n); r = recv(p, n);
                       r > 0 ? wsproxy_recv_ack(&c, r) : wsproxy_socket_closed(&c, r ? errno : 0);
-         while (wsproxy_poll(&c, &ev)) handle ev (OPEN, MESSAGE, PING, PONG, CLOSE, ERROR)
+         while (wsproxy_poll(&c, &ev)) handle ev (TLS, TUNNEL, OPEN, MESSAGE, PING, PONG,
+                                                  CLOSE, ERROR)
          arm a timer whenever wsproxy_waiting_for(&c) changes; on expiry wsproxy_timeout(&c)
        poll for POLLOUT only while wsproxy_send_buf() returns data; poll for POLLIN only
        while wsproxy_recv_buf() offers room (that is the backpressure).
        After EV_CLOSE or EV_ERROR: flush wsproxy_send_buf() (it may hold the close frame),
        then close the socket.
 
+   TLS
+     Each hop (proxy, server) has its own trust anchors and its own no-verify switch.
+     SNI and the certificate name are the proxy's host for the proxy hop and the
+     server's host for the server hop; an IP-literal host gets no SNI and is checked
+     against the certificate's iPAddress subjectAltName. ALPN offers http/1.1. TLS 1.2
+     only (BearSSL has no TLS 1.3). Entropy comes from cfg.random.
+
    LIFETIMES
      Strings in wsproxy_config are read during wsproxy_init() only: both request heads
-     are built and validated there, so nothing the caller passes must outlive init.
-     Pointers in a wsproxy_event and from wsproxy_recv_buf/wsproxy_send_buf stay valid
-     until the next call of any wsproxy_* function on that client.
+     are built and validated there. Trust anchors and the TLS arena must outlive the
+     connection. Pointers in a wsproxy_event and from wsproxy_recv_buf/wsproxy_send_buf
+     stay valid until the next call of any wsproxy_* function on that client.
 
    ERRORS
-     One sticky error per client: wsproxy_error(c) gives the code, wsproxy_error_info(c)
-     the details (HTTP status and Proxy-Authenticate, close code, OS error),
+     One sticky error per client: wsproxy_error(c) gives the code, wsproxy_error_info_get(c)
+     the details (HTTP status and Proxy-Authenticate, close code, OS error, TLS error),
      wsproxy_strerror(code) a name, wsproxy_describe() one readable line.
      Caller mistakes (bad URL, bad header, wrong call order) fail at once and produce
      no byte. Peer faults send the RFC 6455 close frame (1002, 1007, 1009) and end in
@@ -68,7 +82,7 @@
 #endif
 
 #define WSPROXY_VERSION_MAJOR 0
-#define WSPROXY_VERSION_MINOR 1
+#define WSPROXY_VERSION_MINOR 2
 #define WSPROXY_VERSION_PATCH 0
 
 #ifndef WSPROXY_DEF
