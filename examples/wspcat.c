@@ -3,7 +3,12 @@
    wspcat [--proxy URL] [-H "Name: value"]... [--proxy-header "Name: value"]...
           [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]
           [--print-protocol] [--cacert FILE] [--proxy-cacert FILE] [--insecure]
-          [--proxy-insecure] URL
+          [--proxy-insecure] [--verbose] [--ping SECONDS] URL
+
+   --verbose logs each stage on stderr with its time (TCP connected, TLS to the proxy,
+   tunnel up, TLS to the server, upgraded, closing), never credentials or headers.
+   --ping SECONDS sends a ping that often while open; a ping still unanswered when the
+   next is due ends the connection (exit 7).
 
    TLS (wss:// and https:// proxies): each hop verifies its peer against the system
    bundle (/etc/ssl/certs/ca-certificates.crt) unless --cacert (server) or
@@ -79,7 +84,8 @@ static void usage(void)
             "usage: wspcat [--proxy URL] [-H \"Name: value\"]... [--proxy-header \"Name: value\"]...\n"
             "              [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]\n"
             "              [--print-protocol] [--cacert FILE] [--proxy-cacert FILE]\n"
-            "              [--insecure] [--proxy-insecure] ws[s]://host[:port]/path\n");
+            "              [--insecure] [--proxy-insecure] [--verbose] [--ping SECONDS]\n"
+            "              ws[s]://host[:port]/path\n");
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -180,7 +186,9 @@ int main(int argc, char **argv)
     int connecting = 1, stdin_open = 1, closing_sent = 0, last_wait = -1, rc;
     double timeout_s = 10, t_start, deadline = 0;
     const char *cacert = NULL, *proxy_cacert = NULL;
-    int insecure = 0, proxy_insecure = 0;
+    int insecure = 0, proxy_insecure = 0, verbose = 0, ping_outstanding = 0;
+    double ping_every = 0, next_ping = 0;
+    unsigned ping_count = 0;
     wsproxy_config cfg;
     wsproxy_client *c = &client;
     char *line = NULL;                /* input not yet sent */
@@ -201,6 +209,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--proxy-cacert") && has_value) proxy_cacert = argv[++i];
         else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) insecure = 1;
         else if (!strcmp(a, "--proxy-insecure")) proxy_insecure = 1;
+        else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
+        else if (!strcmp(a, "--ping") && has_value) ping_every = atof(argv[++i]);
         else if (a[0] == '-' && a[1] != '\0') { usage(); return EXIT_USAGE; }
         else if (!cfg.url) cfg.url = a;
         else { usage(); return EXIT_USAGE; }
@@ -245,6 +255,9 @@ int main(int argc, char **argv)
         return exit_code_for(rc);
     }
     t_start = now_ms();
+    if (verbose)   /* host and port only: a proxy URL may carry credentials */
+        fprintf(stderr, "* [%8.3f ms] connecting to %s port %u (%s)\n", 0.0, wsproxy_connect_host(c),
+                wsproxy_connect_port(c), cfg.proxy && cfg.proxy[0] ? "proxy" : "server");
     fd = start_connect(wsproxy_connect_host(c), wsproxy_connect_port(c), &err);
     if (fd < 0) wsproxy_socket_closed(c, err);
 
@@ -256,9 +269,21 @@ int main(int argc, char **argv)
 
         /* events first: they may queue bytes (pong, close echo) */
         while (wsproxy_poll(c, &ev)) {
+            if (verbose && ev.type == WSPROXY_EV_TLS)
+                fprintf(stderr, "* [%8.3f ms] TLS to the %s done (ALPN %s)\n", now_ms() - t_start,
+                        ev.status == WSPROXY_HOP_PROXY ? "proxy" : "server", ev.protocol[0] ? ev.protocol : "none");
+            if (verbose && ev.type == WSPROXY_EV_TUNNEL)
+                fprintf(stderr, "* [%8.3f ms] tunnel up (HTTP %d)\n", now_ms() - t_start, ev.status);
+            if (verbose && ev.type == WSPROXY_EV_OPEN)
+                fprintf(stderr, "* [%8.3f ms] upgraded (subprotocol %s)\n", now_ms() - t_start,
+                        ev.protocol[0] ? ev.protocol : "none");
             if (ev.type == WSPROXY_EV_OPEN) {
                 if (timing) fprintf(stderr, "handshake: %.3f ms\n", now_ms() - t_start);
                 if (print_protocol) fprintf(stderr, "protocol: %s\n", ev.protocol);
+                if (ping_every > 0) next_ping = now_ms() + ping_every * 1000;
+            } else if (ev.type == WSPROXY_EV_PONG) {
+                ping_outstanding = 0;
+                if (verbose) fprintf(stderr, "* [%8.3f ms] pong %.*s\n", now_ms() - t_start, (int)ev.len, (const char *)ev.data);
             } else if (ev.type == WSPROXY_EV_MESSAGE) {
                 if (write_all(1, ev.data, ev.len) != 0) return EXIT_CONNECT;
                 if (ev.fin && write_all(1, "\n", 1) != 0) return EXIT_CONNECT;
@@ -324,7 +349,10 @@ int main(int argc, char **argv)
                     if (wsproxy_send_text(c, line, line_len) == WSPROXY_E_WOULD_BLOCK) goto io;
                     line_len = 0;
                 }
-                if (wsproxy_close(c, 1000, "", 0) == WSPROXY_OK) closing_sent = 1;
+                if (wsproxy_close(c, 1000, "", 0) == WSPROXY_OK) {
+                    closing_sent = 1;
+                    if (verbose) fprintf(stderr, "* [%8.3f ms] end of input: closing (1000)\n", now_ms() - t_start);
+                }
             }
         }
     io:
@@ -338,6 +366,25 @@ int main(int argc, char **argv)
             double left = deadline - now_ms();
             if (left <= 0) { wsproxy_timeout(c); continue; }
             timeout_ms = (int)left + 1;
+        }
+        if (next_ping && wsproxy_get_state(c) == WSPROXY_STATE_OPEN) {
+            double left = next_ping - now_ms();
+            if (left <= 0) {
+                char payload[32];
+                if (ping_outstanding) {
+                    fprintf(stderr, "wspcat: no pong within %.3g s\n", ping_every);
+                    if (fd >= 0) close(fd);
+                    return EXIT_TIMEOUT;
+                }
+                snprintf(payload, sizeof payload, "%u", ++ping_count);
+                if (wsproxy_ping(c, payload, strlen(payload)) == WSPROXY_OK) {
+                    ping_outstanding = 1;
+                    if (verbose) fprintf(stderr, "* [%8.3f ms] ping %s\n", now_ms() - t_start, payload);
+                }
+                next_ping = now_ms() + ping_every * 1000;
+                continue;
+            }
+            if (timeout_ms < 0 || left + 1 < timeout_ms) timeout_ms = (int)left + 1;
         }
         pfd[0].fd = fd;
         pfd[0].events = 0;
@@ -363,6 +410,7 @@ int main(int argc, char **argv)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
             if (soerr) { wsproxy_socket_closed(c, soerr); close(fd); fd = -1; continue; }
             connecting = 0;
+            if (verbose) fprintf(stderr, "* [%8.3f ms] TCP connected\n", now_ms() - t_start);
         }
         if (!connecting && (pfd[0].revents & POLLOUT)) {
             const unsigned char *p = wsproxy_send_buf(c, &n);
