@@ -2325,6 +2325,10 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
     if (n > sizeof c->in_ - c->in_end_) n = sizeof c->in_ - c->in_end_;
     c->in_end_ += n;
     if (n) c->received_any_ = 1;
+#ifndef WSPROXY_NO_TLS
+    /* through a plain proxy, bytes after the tunnel is up belong to the server's TLS */
+    if (n && c->tls_target_ && c->tunnel_up_) c->in_holds_cipher_ = 1;
+#endif
 }
 
 WSPROXY_IMPL size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len)

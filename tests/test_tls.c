@@ -566,6 +566,16 @@ static void test_tls_cut(void)
     wsproxy_describe(&client, msg, sizeof msg);
     CHECK(strstr(msg, "WSPROXY_E_TLS_TUNNEL") && strstr(msg, "closed during the TLS handshake"));
 
+    TEST_CASE("bytes with the 200 go to the server's TLS engine");
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    wsproxy_send_ack(&client, wsproxy_send_buf(&client, &n) ? n : 0);
+    wsproxy_feed(&client, "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n", 55);
+    while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR)
+        CHECK(ev.type == WSPROXY_EV_TUNNEL);   /* never OPEN: those bytes are not plaintext */
+    while (wsproxy_send_buf(&client, &n) && n) wsproxy_send_ack(&client, n);
+    while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR) {}
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_TLS_TUNNEL);
+
     TEST_CASE("garbage instead of TLS");
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
     cfg.proxy = NULL;
