@@ -6,9 +6,9 @@ BUILD   ?= build
 SAN_CC  ?= clang
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy
+PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server
 EXAMPLES := $(BUILD)/wspcat
-UNITS    := test_pure test_client test_tls
+UNITS    := test_pure test_client test_tls test_select
 
 .PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean ci-extra
 

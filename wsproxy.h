@@ -174,6 +174,30 @@ typedef enum wsproxy_err {
     WSPROXY_E_PROXY_REPLY_TOO_LARGE,/* reply head over the limits */
     WSPROXY_E_PROXY_CLOSED,         /* connection ended in the middle of the reply */
     WSPROXY_E_PROXY_TIMEOUT,        /* caller's timer fired waiting for the reply */
+    /* 300: SOCKS proxies and proxy selection */
+    WSPROXY_E_SOCKS_GENERAL_FAILURE = 301,   /* REP 0x01 general SOCKS server failure */
+    WSPROXY_E_SOCKS_NOT_ALLOWED = 302,   /* REP 0x02 connection not allowed by ruleset */
+    WSPROXY_E_SOCKS_NETWORK_UNREACHABLE = 303,   /* REP 0x03 */
+    WSPROXY_E_SOCKS_HOST_UNREACHABLE = 304,   /* REP 0x04 */
+    WSPROXY_E_SOCKS_CONNECTION_REFUSED = 305,   /* REP 0x05 */
+    WSPROXY_E_SOCKS_TTL_EXPIRED = 306,   /* REP 0x06 */
+    WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED = 307,   /* REP 0x07 */
+    WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED = 308,   /* REP 0x08 address type not supported */
+    WSPROXY_E_SOCKS_UNKNOWN_REPLY = 309,   /* REP 0x09-0xFF (unassigned) */
+    WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD = 310,   /* method reply 0xFF */
+    WSPROXY_E_SOCKS_METHOD_NOT_OFFERED = 311,   /* proxy chose a method we did not offer */
+    WSPROXY_E_SOCKS_AUTH_FAILED = 312,   /* RFC 1929 status not 0: user/pass refused */
+    WSPROXY_E_SOCKS_BAD_VERSION = 313,   /* wrong version byte in a reply */
+    WSPROXY_E_SOCKS_BAD_REPLY = 314,   /* unknown address type in the reply */
+    WSPROXY_E_SOCKS4_REJECTED = 320,   /* CD 0x5B request rejected or failed */
+    WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE = 321,   /* CD 0x5C identd not reachable */
+    WSPROXY_E_SOCKS4_IDENTD_MISMATCH = 322,   /* CD 0x5D identd user-id mismatch */
+    WSPROXY_E_SOCKS4_UNKNOWN_REPLY = 323,   /* CD other than 0x5A-0x5D */
+    WSPROXY_E_SOCKS_NEED_ADDRESS = 340,   /* socks4:// or socks5:// to a host name: the caller must resolve it (or use socks4a:// / socks5h://) */
+    WSPROXY_E_SOCKS4_IPV6 = 341,   /* SOCKS4 cannot carry an IPv6 address */
+    WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG = 342,   /* decoded user or password over 255 bytes */
+    WSPROXY_E_SOCKS_HOST_TOO_LONG = 343,   /* host name over 255 bytes */
+    WSPROXY_E_PAC_EMPTY = 350,   /* PAC result has no usable entry */
     /* 400: the WebSocket opening handshake */
     WSPROXY_E_CONNECT_REFUSED = 400,/* caller reported the connect to the server failed */
     WSPROXY_E_HANDSHAKE_BAD_REPLY,  /* garbled reply head */
@@ -394,6 +418,10 @@ typedef struct wsproxy_config {
     uint64_t max_message;              /* 0: WSPROXY_DEFAULT_MAX_MESSAGE */
     unsigned char *message_buffer;     /* optional: reassemble whole messages here */
     size_t message_buffer_len;         /* (then max_message is at most this) */
+    /* socks4:// and socks5:// send an address, not a name: when the server's host is
+       a name, resolve it and give the address here (wsproxy_needs_target_address). */
+    const unsigned char *target_address;  /* 4 or 16 bytes, network order */
+    int target_address_type;           /* WSPROXY_HOST_IPV4 or WSPROXY_HOST_IPV6 */
 #ifndef WSPROXY_NO_TLS
     /* TLS, per hop. Trust anchors must stay valid for the life of the connection. */
     const br_x509_trust_anchor *trust_anchors;        /* for the wss:// server */
@@ -464,6 +492,7 @@ typedef struct wsproxy_error_info {
     int close_code;            /* code we sent (peer fault) or received */
     int os_error;              /* from wsproxy_socket_closed */
     int tls_error;             /* BearSSL's BR_ERR_* or WSPROXY_TLS_ERR_* */
+    int socks_reply;           /* the SOCKS reply byte that decided, -1 when none */
 } wsproxy_error_info;
 
 typedef struct wsproxy_client wsproxy_client;
@@ -476,6 +505,10 @@ WSPROXY_DEF int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg);
 /* Where to open the TCP connection: the proxy when one is set, else the server.
    NUL-terminated host without brackets. */
 WSPROXY_DEF const char *wsproxy_connect_host(const wsproxy_client *c);
+/* 1 when this url/proxy pair needs cfg.target_address: a socks4:// or socks5:// proxy
+   (which carry addresses) and a server host that is a name. socks4a:// and socks5h://
+   let the proxy resolve the name. The library itself never resolves. */
+WSPROXY_DEF int wsproxy_needs_target_address(const char *url, const char *proxy);
 WSPROXY_DEF unsigned wsproxy_connect_port(const wsproxy_client *c);
 
 /* Bytes to send: pointer and *len, or NULL (and *len = 0) when there are none. */
@@ -543,6 +576,200 @@ WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t c
 }
 #endif
 
+/* ==== proxy selection: NO_PROXY, environment, SOCKS, PAC results ==== */
+/* ---- limits ------------------------------------------------------------------- */
+#ifndef WSPROXY_PAC_MAX_ENTRIES        /* entries kept from one PAC result */
+#define WSPROXY_PAC_MAX_ENTRIES 16
+#endif
+#ifndef WSPROXY_PAC_BUFFER_BYTES       /* room for their URLs (NUL-terminated) */
+#define WSPROXY_PAC_BUFFER_BYTES 2048
+#endif
+#define WSPROXY_SOCKS_MAX_REQUEST 520  /* largest request: SOCKS4a with 255-byte user and host */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- NO_PROXY ------------------------------------------------------------------ */
+/* 1 when host[0..host_len) is covered by the NO_PROXY list no_proxy (NUL-terminated),
+   so the connection should go direct; 0 otherwise (also for NULL or ""). host as in
+   wsproxy_url: a name, a dotted IPv4, or an IPv6 address without brackets (brackets
+   are tolerated). Rules (curl's, see docs/proxy-selection.md):
+     - entries are separated by commas; blanks around an entry are trimmed; empty
+       entries are skipped; an entry with a blank inside it matches nothing;
+     - an entry "*" matches every host;
+     - a name entry loses one leading "." (or "*.") and one trailing "."; the host
+       loses one trailing "."; the host matches when it equals the entry or ends with
+       "." + entry, ASCII case-insensitive: "example.com" matches "www.example.com",
+       not "nexample.com";
+     - an entry that is an IPv4 or IPv6 address, optionally "/prefix" (CIDR), matches
+       only an IP host of the same family inside that network ("10.0.0.0/8",
+       "::1", "fd00::/8"; no prefix means the whole address); name hosts never
+       match IP entries and IP hosts never match name entries. No DNS lookup. */
+WSPROXY_DEF int wsproxy_no_proxy_match(const char *no_proxy, const char *host,
+                                       size_t host_len);
+
+/* ---- proxy from the environment -------------------------------------------------- */
+/* Looks a variable up; returns its value or NULL when unset. An empty value counts as
+   unset, as in curl. */
+typedef const char *(*wsproxy_getenv_fn)(void *ctx, const char *name);
+#ifndef WSPROXY_NO_OS_GETENV
+/* The process environment (getenv); ctx is unused. Not thread-safe against setenv. */
+WSPROXY_DEF const char *wsproxy_os_getenv(void *ctx, const char *name);
+#endif
+
+typedef struct wsproxy_env_info {
+    const char *proxy_var;     /* variable that named a proxy ("ws_proxy", ...), or NULL */
+    const char *no_proxy_var;  /* "no_proxy" or "NO_PROXY" when one was consulted, else
+                                  NULL (none set, or the caller's list was used) */
+    int bypassed;              /* 1: a proxy was named but NO_PROXY covers the host */
+} wsproxy_env_info;
+
+/* The NO_PROXY list in effect: no_proxy_override when not NULL ("" = proxy every
+   host), else no_proxy, else NO_PROXY (a variable set to "" counts as unset); NULL when
+   there is none. *var (may be NULL) gets the variable's name or NULL. */
+WSPROXY_DEF const char *wsproxy_no_proxy_env(wsproxy_getenv_fn getenv_fn, void *ctx,
+                                             const char *no_proxy_override,
+                                             const char **var);
+
+/* The proxy the environment names for target_url (ws:// or wss://), as curl picks it:
+     ws://   ws_proxy, WS_PROXY, http_proxy (lower case only), all_proxy, ALL_PROXY
+     wss://  wss_proxy, WSS_PROXY, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY
+   the first one set and not empty wins; then the NO_PROXY list in effect (see
+   wsproxy_no_proxy_env) may veto it for the target's host. On WSPROXY_OK out holds the
+   proxy URL exactly as the variable wrote it (validated later by wsproxy_init), or ""
+   for a direct connection. info may be NULL. Errors: WSPROXY_E_ARGUMENT (NULL pointer,
+   cap 0), the WSPROXY_E_URL_* code of target_url, WSPROXY_E_URL_SCHEME when it is not
+   ws/wss, WSPROXY_E_URL_TOO_LONG when the value does not fit in cap (cap of
+   WSPROXY_MAX_URL_BYTES + 1 always does for values wsproxy_init accepts). */
+WSPROXY_DEF int wsproxy_proxy_from_env(const char *target_url, wsproxy_getenv_fn getenv_fn,
+                                       void *ctx, const char *no_proxy_override,
+                                       char *out, size_t cap, wsproxy_env_info *info);
+
+/* NO_PROXY for an explicitly given proxy, in one call: *bypass = 1 when the list in
+   effect (as wsproxy_no_proxy_env; getenv_fn may be NULL to use no_proxy_override
+   alone) covers target_url's host, so the connection should go direct (curl applies
+   NO_PROXY to -x proxies too). Returns WSPROXY_OK or the target URL's error code. */
+WSPROXY_DEF int wsproxy_bypass_proxy(const char *target_url, wsproxy_getenv_fn getenv_fn,
+                                     void *ctx, const char *no_proxy_override, int *bypass);
+
+/* ---- SOCKS4 / 4a / 5 / 5h handshake ------------------------------------------------ */
+#define WSPROXY_SOCKS_DONE       0     /* tunnel open (== WSPROXY_OK) */
+#define WSPROXY_SOCKS_NEED_MORE (-1)   /* reply incomplete: every byte given was used */
+#define WSPROXY_SOCKS_SEND      (-2)   /* a request is waiting: wsproxy_socks_output */
+
+enum {
+    WSPROXY_SOCKS_PHASE_METHOD = 1,    /* SOCKS5: waiting for the method selection */
+    WSPROXY_SOCKS_PHASE_AUTH,          /* SOCKS5: waiting for the RFC 1929 status */
+    WSPROXY_SOCKS_PHASE_CONNECT,       /* waiting for the CONNECT reply (SOCKS4 starts here) */
+    WSPROXY_SOCKS_PHASE_DONE,
+    WSPROXY_SOCKS_PHASE_FAILED
+};
+
+typedef struct wsproxy_socks wsproxy_socks;
+
+/* 1 when this proxy/target pair needs the caller's resolved address for init: a
+   socks4:// or socks5:// proxy and a target host that is a name. socks4a:// and
+   socks5h:// send the name; IP literals are sent as they are. */
+WSPROXY_DEF int wsproxy_socks_needs_address(const wsproxy_url *proxy, const wsproxy_url *target);
+
+/* Prepares the handshake to reach target (its host and port) through proxy (scheme
+   socks4/socks4a/socks5/socks5h; user and password from its userinfo, still
+   percent-encoded as wsproxy_url_parse leaves them). resolved: 4 bytes
+   (resolved_type WSPROXY_HOST_IPV4) or 16 bytes (WSPROXY_HOST_IPV6), network order,
+   used only when wsproxy_socks_needs_address() says so, else ignored (may be NULL).
+     SOCKS5: offers "no authentication", plus "username/password" (RFC 1929) when the
+             proxy URL has a user; user and password are percent-decoded, <= 255 bytes.
+     SOCKS4: the user (decoded) goes in the USERID field; the password is not sent.
+             SOCKS4a sends a name with the 0.0.0.1 address. IPv6 is refused.
+   Returns WSPROXY_OK, WSPROXY_E_ARGUMENT, WSPROXY_E_URL_SCHEME (not a SOCKS proxy),
+   WSPROXY_E_URL_USERINFO (bad escape), or a caller-side WSPROXY_E_SOCKS* code (340-343).
+   On error s is FAILED and produces no byte. Nothing is kept from proxy or target. */
+WSPROXY_DEF int wsproxy_socks_init(wsproxy_socks *s, const wsproxy_url *proxy,
+                                   const wsproxy_url *target, const unsigned char *resolved,
+                                   int resolved_type);
+
+/* Copies up to cap bytes of the request waiting to be sent into out; returns the count
+   (0: nothing to send now). Call until it returns 0, or use wsproxy_socks_pending(). */
+WSPROXY_DEF size_t wsproxy_socks_output(wsproxy_socks *s, unsigned char *out, size_t cap);
+/* Bytes of the current request not yet taken by wsproxy_socks_output. */
+WSPROXY_DEF size_t wsproxy_socks_pending(const wsproxy_socks *s);
+
+/* Feeds received bytes. Uses at most the bytes of the reply it waits for and sets
+   *consumed. Returns WSPROXY_SOCKS_DONE, _NEED_MORE, _SEND (also, with *consumed 0, when
+   called while a request is still waiting to be taken) or an error code (sticky; also
+   WSPROXY_E_ARGUMENT for NULL pointers). A failing reply code is reported as soon as
+   its byte arrives. */
+WSPROXY_DEF int wsproxy_socks_input(wsproxy_socks *s, const unsigned char *data, size_t len,
+                                    size_t *consumed);
+
+WSPROXY_DEF int wsproxy_socks_phase(const wsproxy_socks *s);   /* WSPROXY_SOCKS_PHASE_* */
+WSPROXY_DEF int wsproxy_socks_error(const wsproxy_socks *s);   /* sticky code or 0 */
+/* The reply byte that decided the last step (SOCKS5 method, RFC 1929 status, REP, or
+   SOCKS4 CD), or -1 before any. */
+WSPROXY_DEF int wsproxy_socks_reply_code(const wsproxy_socks *s);
+/* After DONE: the proxy's BND.ADDR as text (IPv6 without brackets, NUL-terminated,
+   truncated to cap-1) and *port its BND.PORT. Returns WSPROXY_HOST_NAME/IPV4/IPV6, or
+   -1 before DONE. SOCKS4 always gives IPv4. */
+WSPROXY_DEF int wsproxy_socks_bound(const wsproxy_socks *s, char *out, size_t cap,
+                                    unsigned *port);
+
+/* ---- PAC result lists ---------------------------------------------------------------- */
+#define WSPROXY_PAC_SOCKS5_REMOTE_DNS 1  /* flag: SOCKS5 entries become socks5h:// */
+
+typedef struct wsproxy_pac_list wsproxy_pac_list;
+
+/* Parses what a PAC script's FindProxyForURL() returned (evaluating the script is the
+   caller's job), e.g. "PROXY a:3128; SOCKS5 b:1080; HTTPS c:443; DIRECT", into l, in
+   order: PROXY and HTTP -> http://, HTTPS -> https://, SOCKS and SOCKS4 -> socks4://,
+   SOCKS5 -> socks5:// (socks5h:// with WSPROXY_PAC_SOCKS5_REMOTE_DNS), DIRECT -> "".
+   Keywords are case-insensitive; blanks (space, tab, CR, LF) may stand anywhere between
+   tokens; empty entries are ignored. A missing port becomes the browsers' default (80,
+   443, 1080) written out. Entries with an unknown keyword, a bad host:port, or no room
+   left are dropped and counted in l->skipped. Returns WSPROXY_OK when at least one
+   entry was kept, WSPROXY_E_PAC_EMPTY when none (l->count 0), or WSPROXY_E_ARGUMENT. */
+WSPROXY_DEF int wsproxy_pac_parse(wsproxy_pac_list *l, const char *result, size_t len,
+                                  int flags);
+/* Entry i: its URL ("" for DIRECT) and *scheme (WSPROXY_SCHEME_*, 0 for DIRECT; scheme
+   may be NULL); NULL when i >= count. */
+WSPROXY_DEF const char *wsproxy_pac_get(const wsproxy_pac_list *l, size_t i, int *scheme);
+/* Iterator: returns entry *pos and advances *pos; NULL after the last. Start at 0:
+       size_t pos = 0; const char *url; int scheme;
+       while ((url = wsproxy_pac_next(&l, &pos, &scheme)) != NULL)
+           if (try_connect(url)) break;      (url[0] == '\0' means go direct) */
+WSPROXY_DEF const char *wsproxy_pac_next(const wsproxy_pac_list *l, size_t *pos, int *scheme);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ---- full definitions so sizeof works; fields ending in _ are private --------------- */
+struct wsproxy_socks {
+    int version_;                  /* 4 or 5 */
+    int phase_;                    /* WSPROXY_SOCKS_PHASE_* */
+    int error_;
+    int code_;                     /* deciding reply byte, -1 none */
+    int offer_auth_;
+    int out_which_;                /* 0 none, 1 greeting, 2 auth, 3 connect */
+    size_t out_off_;
+    unsigned char greet_[4];
+    size_t greet_len_;
+    unsigned char auth_[3 + 255 + 255];    /* RFC 1929 request; wiped once taken */
+    size_t auth_len_;
+    unsigned char connect_[WSPROXY_SOCKS_MAX_REQUEST];
+    size_t connect_len_;
+    unsigned char rx_[4 + 1 + 255 + 2];    /* the reply being read */
+    size_t rx_len_;
+};
+
+struct wsproxy_pac_list {
+    size_t count;                          /* entries kept, in order */
+    size_t skipped;                        /* entries dropped */
+    int scheme_[WSPROXY_PAC_MAX_ENTRIES];
+    size_t off_[WSPROXY_PAC_MAX_ENTRIES];  /* each URL's offset in buf_ */
+    char buf_[WSPROXY_PAC_BUFFER_BYTES];
+};
+
 /* ---- the client struct: full definition so sizeof works; fields are private ---- */
 struct wsproxy_client {
     int state_;
@@ -602,6 +829,8 @@ struct wsproxy_client {
     int close_sent_, close_received_;
     int received_any_;
     int tunnel_up_;
+    int via_socks_;
+    wsproxy_socks socks_;          /* the SOCKS handshake, when the proxy is socks* */
 #ifndef WSPROXY_NO_TLS
     wsproxy_tls_hop *tls_proxy_;   /* NULL: the hop to the proxy is plain */
     wsproxy_tls_hop *tls_target_;  /* NULL: ws:// */
@@ -1266,6 +1495,29 @@ static const struct { int code; const char *name, *message; } wsp_errors_[] = {
     {WSPROXY_E_PROXY_REPLY_TOO_LARGE, "WSPROXY_E_PROXY_REPLY_TOO_LARGE", "proxy reply head too large"},
     {WSPROXY_E_PROXY_CLOSED, "WSPROXY_E_PROXY_CLOSED", "proxy closed the connection during its reply"},
     {WSPROXY_E_PROXY_TIMEOUT, "WSPROXY_E_PROXY_TIMEOUT", "timed out waiting for the proxy"},
+    {WSPROXY_E_SOCKS_GENERAL_FAILURE, "WSPROXY_E_SOCKS_GENERAL_FAILURE", "SOCKS proxy: general server failure"},
+    {WSPROXY_E_SOCKS_NOT_ALLOWED, "WSPROXY_E_SOCKS_NOT_ALLOWED", "SOCKS proxy: connection not allowed by ruleset"},
+    {WSPROXY_E_SOCKS_NETWORK_UNREACHABLE, "WSPROXY_E_SOCKS_NETWORK_UNREACHABLE", "SOCKS proxy: network unreachable"},
+    {WSPROXY_E_SOCKS_HOST_UNREACHABLE, "WSPROXY_E_SOCKS_HOST_UNREACHABLE", "SOCKS proxy: host unreachable"},
+    {WSPROXY_E_SOCKS_CONNECTION_REFUSED, "WSPROXY_E_SOCKS_CONNECTION_REFUSED", "SOCKS proxy: connection refused by the target"},
+    {WSPROXY_E_SOCKS_TTL_EXPIRED, "WSPROXY_E_SOCKS_TTL_EXPIRED", "SOCKS proxy: TTL expired"},
+    {WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED, "WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED", "SOCKS proxy: command not supported"},
+    {WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED, "WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED", "SOCKS proxy: address type not supported"},
+    {WSPROXY_E_SOCKS_UNKNOWN_REPLY, "WSPROXY_E_SOCKS_UNKNOWN_REPLY", "SOCKS proxy: unknown reply code"},
+    {WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD, "WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD", "SOCKS proxy accepts none of the offered authentication methods"},
+    {WSPROXY_E_SOCKS_METHOD_NOT_OFFERED, "WSPROXY_E_SOCKS_METHOD_NOT_OFFERED", "SOCKS proxy chose an authentication method not offered"},
+    {WSPROXY_E_SOCKS_AUTH_FAILED, "WSPROXY_E_SOCKS_AUTH_FAILED", "SOCKS proxy rejected the username/password"},
+    {WSPROXY_E_SOCKS_BAD_VERSION, "WSPROXY_E_SOCKS_BAD_VERSION", "SOCKS proxy reply has a wrong version byte"},
+    {WSPROXY_E_SOCKS_BAD_REPLY, "WSPROXY_E_SOCKS_BAD_REPLY", "malformed SOCKS proxy reply"},
+    {WSPROXY_E_SOCKS4_REJECTED, "WSPROXY_E_SOCKS4_REJECTED", "SOCKS4 proxy: request rejected or failed"},
+    {WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE, "WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE", "SOCKS4 proxy: cannot reach identd on the client"},
+    {WSPROXY_E_SOCKS4_IDENTD_MISMATCH, "WSPROXY_E_SOCKS4_IDENTD_MISMATCH", "SOCKS4 proxy: identd user id does not match"},
+    {WSPROXY_E_SOCKS4_UNKNOWN_REPLY, "WSPROXY_E_SOCKS4_UNKNOWN_REPLY", "SOCKS4 proxy: unknown reply code"},
+    {WSPROXY_E_SOCKS_NEED_ADDRESS, "WSPROXY_E_SOCKS_NEED_ADDRESS", "socks4:// and socks5:// need the target's address resolved by the caller (or use socks4a:// / socks5h://)"},
+    {WSPROXY_E_SOCKS4_IPV6, "WSPROXY_E_SOCKS4_IPV6", "SOCKS4 cannot reach an IPv6 address"},
+    {WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG, "WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG", "SOCKS user or password longer than 255 bytes"},
+    {WSPROXY_E_SOCKS_HOST_TOO_LONG, "WSPROXY_E_SOCKS_HOST_TOO_LONG", "host name too long for SOCKS (over 255 bytes)"},
+    {WSPROXY_E_PAC_EMPTY, "WSPROXY_E_PAC_EMPTY", "PAC result has no usable entry"},
     {WSPROXY_E_CONNECT_REFUSED, "WSPROXY_E_CONNECT_REFUSED", "connection to server refused"},
     {WSPROXY_E_HANDSHAKE_BAD_REPLY, "WSPROXY_E_HANDSHAKE_BAD_REPLY", "malformed handshake reply"},
     {WSPROXY_E_HANDSHAKE_TOO_LARGE, "WSPROXY_E_HANDSHAKE_TOO_LARGE", "handshake reply head too large"},
@@ -1622,6 +1874,655 @@ static int wsp_build_connect_(wsproxy_client *c, const wsproxy_config *cfg,
     if (w.overflow) return WSPROXY_E_REQUEST_TOO_LARGE;
     c->out_end_ = w.len;
     return WSPROXY_OK;
+}
+
+/* ==== proxy selection: NO_PROXY, environment, SOCKS, PAC results ==== */
+/* blanks in NO_PROXY and PAC strings include CR and LF */
+static int wsp_sel_blank_(int ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
+static int wsp_sel_ieq_n_(const char *a, const char *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (wsp_lower_((unsigned char)a[i]) != wsp_lower_((unsigned char)b[i])) return 0;
+    return 1;
+}
+
+/* Appends s[0..n) at *at when it fits (one byte stays for the NUL); 0 when it does not. */
+static int wsp_sel_put_(char *out, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if (*at + n >= cap) return 0;
+    memcpy(out + *at, s, n);
+    *at += n;
+    out[*at] = '\0';
+    return 1;
+}
+
+static int wsp_sel_put_uint_(char *out, size_t cap, size_t *at, unsigned v, unsigned base)
+{
+    char tmp[12];
+    size_t n = 0, i;
+    do { tmp[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    for (i = 0; i < n / 2; i++) { char t = tmp[i]; tmp[i] = tmp[n - 1 - i]; tmp[n - 1 - i] = t; }
+    return wsp_sel_put_(out, cap, at, tmp, n);
+}
+
+/* ---- NO_PROXY ---------------------------------------------------------------------------- */
+/* An IP entry: "addr" or "addr/prefix", IPv6 optionally in brackets. Returns the family
+   (4 or 6) with addr and *bits filled, or 0 when s is not such an entry. */
+static int wsp_sel_parse_net_(const char *s, size_t len, unsigned char addr[16], unsigned *bits)
+{
+    size_t alen = len, i;
+    const char *a = s;
+    int family;
+    unsigned max, v = 0;
+    for (i = 0; i < len; i++)
+        if (s[i] == '/') { alen = i; break; }
+    if (alen >= 2 && a[0] == '[' && a[alen - 1] == ']') {
+        a++;
+        if (!wsproxy_parse_ipv6(a, alen - 2, addr)) return 0;
+        family = 6;
+    } else if (wsproxy_parse_ipv4(a, alen, addr)) {
+        family = 4;
+    } else if (wsproxy_parse_ipv6(a, alen, addr)) {
+        family = 6;
+    } else {
+        return 0;
+    }
+    max = family == 4 ? 32u : 128u;
+    if (alen == len) { *bits = max; return family; }
+    if (len - alen - 1 < 1 || len - alen - 1 > 3) return 0;   /* "/" then 1-3 digits */
+    for (i = alen + 1; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > max) return 0;
+    *bits = v;
+    return family;
+}
+
+static int wsp_sel_prefix_eq_(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+    unsigned full = bits / 8, rest = bits % 8;
+    if (full && memcmp(a, b, full) != 0) return 0;
+    if (rest && ((a[full] ^ b[full]) & (unsigned char)(0xFFu << (8 - rest)))) return 0;
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_no_proxy_match(const char *no_proxy, const char *host, size_t host_len)
+{
+    unsigned char haddr[16];
+    int hfamily = 0;
+    const char *p;
+    if (!no_proxy || !no_proxy[0] || !host) return 0;
+    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    if (wsproxy_parse_ipv4(host, host_len, haddr)) hfamily = 4;
+    else if (wsproxy_parse_ipv6(host, host_len, haddr)) hfamily = 6;
+    else if (host_len && host[host_len - 1] == '.') host_len--;   /* "example.com." */
+    if (host_len == 0) return 0;
+
+    for (p = no_proxy;; p++) {
+        const char *e = p;
+        size_t len, i;
+        int blank_inside = 0;
+        while (*p && *p != ',') p++;
+        len = (size_t)(p - e);
+        while (len && wsp_sel_blank_((unsigned char)e[0])) { e++; len--; }
+        while (len && wsp_sel_blank_((unsigned char)e[len - 1])) len--;
+        for (i = 0; i < len; i++)
+            if (wsp_sel_blank_((unsigned char)e[i])) blank_inside = 1;
+        if (len == 1 && e[0] == '*') return 1;
+        if (len && !blank_inside) {
+            unsigned char eaddr[16];
+            unsigned bits;
+            int efamily = wsp_sel_parse_net_(e, len, eaddr, &bits);
+            if (hfamily) {
+                if (efamily == hfamily && wsp_sel_prefix_eq_(haddr, eaddr, bits)) return 1;
+            } else if (!efamily) {
+                if (len >= 2 && e[0] == '*' && e[1] == '.') { e++; len--; }
+                if (len && e[len - 1] == '.') len--;
+                if (len && e[0] == '.') { e++; len--; }
+                if (len && len == host_len && wsp_sel_ieq_n_(e, host, len)) return 1;
+                if (len && len < host_len && host[host_len - len - 1] == '.' &&
+                    wsp_sel_ieq_n_(e, host + host_len - len, len))
+                    return 1;
+            }
+        }
+        if (!*p) break;
+    }
+    return 0;
+}
+
+/* ---- proxy from the environment -------------------------------------------------------- */
+#ifndef WSPROXY_NO_OS_GETENV
+#include <stdlib.h>
+WSPROXY_IMPL const char *wsproxy_os_getenv(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+#endif
+
+static const char *wsp_sel_env_(wsproxy_getenv_fn getenv_fn, void *ctx, const char *name)
+{
+    const char *v = getenv_fn(ctx, name);
+    return (v && v[0]) ? v : NULL;   /* empty counts as unset (curl's curl_getenv) */
+}
+
+WSPROXY_IMPL const char *wsproxy_no_proxy_env(wsproxy_getenv_fn getenv_fn, void *ctx,
+                                              const char *no_proxy_override, const char **var)
+{
+    static const char *const names[] = {"no_proxy", "NO_PROXY"};
+    unsigned i;
+    if (var) *var = NULL;
+    if (no_proxy_override) return no_proxy_override;
+    if (!getenv_fn) return NULL;
+    for (i = 0; i < 2; i++) {
+        const char *v = wsp_sel_env_(getenv_fn, ctx, names[i]);
+        if (v) {
+            if (var) *var = names[i];
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static int wsp_sel_parse_target_(const char *target_url, wsproxy_url *t)
+{
+    int rc;
+    if (!target_url) return WSPROXY_E_ARGUMENT;
+    rc = wsproxy_url_parse(target_url, wsp_strnlen_(target_url, WSPROXY_MAX_URL_BYTES + 1), t);
+    if (rc) return rc;
+    if (t->scheme != WSPROXY_SCHEME_WS && t->scheme != WSPROXY_SCHEME_WSS)
+        return WSPROXY_E_URL_SCHEME;
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_proxy_from_env(const char *target_url, wsproxy_getenv_fn getenv_fn,
+                                        void *ctx, const char *no_proxy_override,
+                                        char *out, size_t cap, wsproxy_env_info *info)
+{
+    /* curl: <scheme>_proxy, then its upper case, then the http(s) fallback (HTTP_PROXY is
+       never read: a CGI script gets it from the client's "Proxy:" header), then all_proxy */
+    static const char *const ws_names[] = {"ws_proxy", "WS_PROXY", "http_proxy",
+                                           "all_proxy", "ALL_PROXY", NULL};
+    static const char *const wss_names[] = {"wss_proxy", "WSS_PROXY", "https_proxy",
+                                            "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL};
+    const char *const *names;
+    const char *value = NULL, *no_proxy, *np_var;
+    wsproxy_url t;
+    size_t n;
+    int rc, i;
+    if (info) { info->proxy_var = NULL; info->no_proxy_var = NULL; info->bypassed = 0; }
+    if (!out || cap == 0) return WSPROXY_E_ARGUMENT;
+    out[0] = '\0';
+    if (!getenv_fn) return WSPROXY_E_ARGUMENT;
+    rc = wsp_sel_parse_target_(target_url, &t);
+    if (rc) return rc;
+    names = t.scheme == WSPROXY_SCHEME_WS ? ws_names : wss_names;
+    for (i = 0; names[i]; i++) {
+        value = wsp_sel_env_(getenv_fn, ctx, names[i]);
+        if (value) break;
+    }
+    if (!value) return WSPROXY_OK;   /* no proxy named: direct */
+    if (info) info->proxy_var = names[i];
+    no_proxy = wsproxy_no_proxy_env(getenv_fn, ctx, no_proxy_override, &np_var);
+    if (info) info->no_proxy_var = np_var;
+    if (wsproxy_no_proxy_match(no_proxy, t.host, t.host_len)) {
+        if (info) info->bypassed = 1;
+        return WSPROXY_OK;
+    }
+    n = wsp_strnlen_(value, cap);
+    if (n >= cap) return WSPROXY_E_URL_TOO_LONG;
+    memcpy(out, value, n + 1);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_bypass_proxy(const char *target_url, wsproxy_getenv_fn getenv_fn,
+                                      void *ctx, const char *no_proxy_override, int *bypass)
+{
+    wsproxy_url t;
+    int rc;
+    if (!bypass) return WSPROXY_E_ARGUMENT;
+    *bypass = 0;
+    rc = wsp_sel_parse_target_(target_url, &t);
+    if (rc) return rc;
+    *bypass = wsproxy_no_proxy_match(wsproxy_no_proxy_env(getenv_fn, ctx, no_proxy_override, NULL),
+                                     t.host, t.host_len);
+    return WSPROXY_OK;
+}
+
+/* ---- SOCKS ------------------------------------------------------------------------------- */
+static int wsp_sel_socks_version_(int scheme)
+{
+    if (scheme == WSPROXY_SCHEME_SOCKS4 || scheme == WSPROXY_SCHEME_SOCKS4A) return 4;
+    if (scheme == WSPROXY_SCHEME_SOCKS5 || scheme == WSPROXY_SCHEME_SOCKS5H) return 5;
+    return 0;
+}
+
+WSPROXY_IMPL int wsproxy_socks_needs_address(const wsproxy_url *proxy, const wsproxy_url *target)
+{
+    if (!proxy || !target) return 0;
+    return (proxy->scheme == WSPROXY_SCHEME_SOCKS4 || proxy->scheme == WSPROXY_SCHEME_SOCKS5) &&
+           target->host_type == WSPROXY_HOST_NAME;
+}
+
+/* Percent-decodes a user or password of a proxy URL (NULL: absent -> length 0). */
+static int wsp_sel_credential_(const char *s, size_t len, unsigned char *out, size_t *out_len)
+{
+    size_t i, decoded = 0;
+    *out_len = 0;
+    if (!s) return WSPROXY_OK;
+    for (i = 0; i < len; i++, decoded++)
+        if (s[i] == '%') i += 2;
+    if (decoded > 255) return WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG;
+    return wsproxy_percent_decode(s, len, (char *)out, 255, out_len);
+}
+
+static void wsp_sel_socks_fail_(wsproxy_socks *s, int code)
+{
+    s->phase_ = WSPROXY_SOCKS_PHASE_FAILED;
+    s->error_ = code;
+    s->out_which_ = 0;
+    memset(s->auth_, 0, sizeof s->auth_);
+}
+
+static int wsp_sel_socks_init_(wsproxy_socks *s, const wsproxy_url *proxy, const wsproxy_url *target,
+                               const unsigned char *resolved, int resolved_type)
+{
+    unsigned char addr[16], user[255], pass[255];
+    size_t ulen = 0, plen = 0, o;
+    int atyp, rc, remote;   /* atyp as SOCKS5 writes it: 1 IPv4, 3 name, 4 IPv6 */
+    if (!proxy || !target || !target->host) return WSPROXY_E_ARGUMENT;
+    s->version_ = wsp_sel_socks_version_(proxy->scheme);
+    if (!s->version_) return WSPROXY_E_URL_SCHEME;
+    if (target->port < 1 || target->port > 65535) return WSPROXY_E_URL_PORT;
+    remote = proxy->scheme == WSPROXY_SCHEME_SOCKS4A || proxy->scheme == WSPROXY_SCHEME_SOCKS5H;
+    /* what to name the target with */
+    if (target->host_type == WSPROXY_HOST_IPV4) {
+        if (!wsproxy_parse_ipv4(target->host, target->host_len, addr)) return WSPROXY_E_URL_HOST;
+        atyp = 1;
+    } else if (target->host_type == WSPROXY_HOST_IPV6) {
+        if (s->version_ == 4) return WSPROXY_E_SOCKS4_IPV6;
+        if (!wsproxy_parse_ipv6(target->host, target->host_len, addr)) return WSPROXY_E_URL_HOST;
+        atyp = 4;
+    } else if (remote) {
+        if (target->host_len == 0) return WSPROXY_E_URL_HOST;
+        if (target->host_len > 255) return WSPROXY_E_SOCKS_HOST_TOO_LONG;
+        atyp = 3;
+    } else {
+        if (!resolved) return WSPROXY_E_SOCKS_NEED_ADDRESS;
+        if (resolved_type == WSPROXY_HOST_IPV4) {
+            memcpy(addr, resolved, 4);
+            atyp = 1;
+        } else if (resolved_type == WSPROXY_HOST_IPV6) {
+            if (s->version_ == 4) return WSPROXY_E_SOCKS4_IPV6;
+            memcpy(addr, resolved, 16);
+            atyp = 4;
+        } else {
+            return WSPROXY_E_ARGUMENT;
+        }
+    }
+    rc = wsp_sel_credential_(proxy->user, proxy->user_len, user, &ulen);
+    if (!rc && s->version_ == 5)
+        rc = wsp_sel_credential_(proxy->password, proxy->password_len, pass, &plen);
+    if (rc) {
+        memset(user, 0, sizeof user);
+        return rc;
+    }
+    if (s->version_ == 5) {
+        /* greeting (RFC 1928 3): VER NMETHODS METHODS */
+        s->offer_auth_ = proxy->user != NULL;
+        s->greet_[0] = 5;
+        s->greet_[1] = (unsigned char)(s->offer_auth_ ? 2 : 1);
+        s->greet_[2] = 0x00;
+        s->greet_[3] = 0x02;
+        s->greet_len_ = s->offer_auth_ ? 4 : 3;
+        if (s->offer_auth_) {   /* RFC 1929 2: VER ULEN UNAME PLEN PASSWD */
+            o = 0;
+            s->auth_[o++] = 1;
+            s->auth_[o++] = (unsigned char)ulen;
+            memcpy(s->auth_ + o, user, ulen); o += ulen;
+            s->auth_[o++] = (unsigned char)plen;
+            memcpy(s->auth_ + o, pass, plen); o += plen;
+            s->auth_len_ = o;
+        }
+        /* CONNECT (RFC 1928 4): VER CMD RSV ATYP DST.ADDR DST.PORT */
+        o = 0;
+        s->connect_[o++] = 5;
+        s->connect_[o++] = 1;
+        s->connect_[o++] = 0;
+        s->connect_[o++] = (unsigned char)atyp;
+        if (atyp == 1) { memcpy(s->connect_ + o, addr, 4); o += 4; }
+        else if (atyp == 4) { memcpy(s->connect_ + o, addr, 16); o += 16; }
+        else {
+            s->connect_[o++] = (unsigned char)target->host_len;
+            memcpy(s->connect_ + o, target->host, target->host_len);
+            o += target->host_len;
+        }
+        s->connect_[o++] = (unsigned char)(target->port >> 8);
+        s->connect_[o++] = (unsigned char)target->port;
+        s->connect_len_ = o;
+        s->phase_ = WSPROXY_SOCKS_PHASE_METHOD;
+        s->out_which_ = 1;
+    } else {
+        /* SOCKS4: VN CD DSTPORT DSTIP USERID NUL; 4a: DSTIP 0.0.0.1 then HOST NUL */
+        o = 0;
+        s->connect_[o++] = 4;
+        s->connect_[o++] = 1;
+        s->connect_[o++] = (unsigned char)(target->port >> 8);
+        s->connect_[o++] = (unsigned char)target->port;
+        if (atyp == 1) memcpy(s->connect_ + o, addr, 4);
+        else { s->connect_[o] = 0; s->connect_[o + 1] = 0; s->connect_[o + 2] = 0; s->connect_[o + 3] = 1; }
+        o += 4;
+        memcpy(s->connect_ + o, user, ulen); o += ulen;
+        s->connect_[o++] = 0;
+        if (atyp == 3) {
+            memcpy(s->connect_ + o, target->host, target->host_len);
+            o += target->host_len;
+            s->connect_[o++] = 0;
+        }
+        s->connect_len_ = o;
+        s->phase_ = WSPROXY_SOCKS_PHASE_CONNECT;
+        s->out_which_ = 3;
+    }
+    memset(user, 0, sizeof user);
+    memset(pass, 0, sizeof pass);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_socks_init(wsproxy_socks *s, const wsproxy_url *proxy,
+                                    const wsproxy_url *target, const unsigned char *resolved,
+                                    int resolved_type)
+{
+    int rc;
+    if (!s) return WSPROXY_E_ARGUMENT;
+    memset(s, 0, sizeof *s);
+    s->code_ = -1;
+    rc = wsp_sel_socks_init_(s, proxy, target, resolved, resolved_type);
+    if (rc) {
+        memset(s, 0, sizeof *s);
+        s->code_ = -1;
+        wsp_sel_socks_fail_(s, rc);
+    }
+    return rc;
+}
+
+static const unsigned char *wsp_sel_socks_msg_(const wsproxy_socks *s, size_t *len)
+{
+    switch (s->out_which_) {
+    case 1: *len = s->greet_len_; return s->greet_;
+    case 2: *len = s->auth_len_; return s->auth_;
+    case 3: *len = s->connect_len_; return s->connect_;
+    default: *len = 0; return NULL;
+    }
+}
+
+WSPROXY_IMPL size_t wsproxy_socks_pending(const wsproxy_socks *s)
+{
+    size_t len;
+    if (!s || !wsp_sel_socks_msg_(s, &len)) return 0;
+    return len - s->out_off_;
+}
+
+WSPROXY_IMPL size_t wsproxy_socks_output(wsproxy_socks *s, unsigned char *out, size_t cap)
+{
+    size_t len, n;
+    const unsigned char *msg;
+    if (!s || !out) return 0;
+    msg = wsp_sel_socks_msg_(s, &len);
+    if (!msg) return 0;
+    n = len - s->out_off_;
+    if (n > cap) n = cap;
+    memcpy(out, msg + s->out_off_, n);
+    s->out_off_ += n;
+    if (s->out_off_ == len) {
+        if (s->out_which_ == 2) memset(s->auth_, 0, sizeof s->auth_);   /* secrets gone */
+        s->out_which_ = 0;
+        s->out_off_ = 0;
+    }
+    return n;
+}
+
+static int wsp_sel_socks_queue_(wsproxy_socks *s, int which, int phase)
+{
+    if (which == 3) memset(s->auth_, 0, sizeof s->auth_);   /* no longer needed */
+    s->out_which_ = which;
+    s->out_off_ = 0;
+    s->phase_ = phase;
+    s->rx_len_ = 0;
+    return WSPROXY_SOCKS_SEND;
+}
+
+static int wsp_sel_socks_error_(wsproxy_socks *s, int code)
+{
+    wsp_sel_socks_fail_(s, code);
+    return code;
+}
+
+/* Looks at the reply bytes gathered so far (one more each call). */
+static int wsp_sel_socks_step_(wsproxy_socks *s)
+{
+    const unsigned char *r = s->rx_;
+    size_t n = s->rx_len_, need;
+    switch (s->phase_) {
+    case WSPROXY_SOCKS_PHASE_METHOD:   /* VER METHOD */
+        if (r[0] != 5) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
+        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+        s->code_ = r[1];
+        if (r[1] == 0x00) return wsp_sel_socks_queue_(s, 3, WSPROXY_SOCKS_PHASE_CONNECT);
+        if (r[1] == 0x02 && s->offer_auth_) return wsp_sel_socks_queue_(s, 2, WSPROXY_SOCKS_PHASE_AUTH);
+        if (r[1] == 0xFF) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD);
+        return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_METHOD_NOT_OFFERED);
+    case WSPROXY_SOCKS_PHASE_AUTH:     /* VER STATUS (RFC 1929: VER is 1) */
+        if (r[0] != 1) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
+        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+        s->code_ = r[1];
+        if (r[1] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_AUTH_FAILED);
+        return wsp_sel_socks_queue_(s, 3, WSPROXY_SOCKS_PHASE_CONNECT);
+    case WSPROXY_SOCKS_PHASE_CONNECT:
+        if (s->version_ == 4) {        /* VN CD DSTPORT DSTIP; VN is 0 */
+            if (r[0] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
+            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+            if (n == 2) {
+                s->code_ = r[1];
+                switch (r[1]) {
+                case 0x5A: break;
+                case 0x5B: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_REJECTED);
+                case 0x5C: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE);
+                case 0x5D: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_IDENTD_MISMATCH);
+                default: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_UNKNOWN_REPLY);
+                }
+            }
+            need = 8;
+        } else {                       /* VER REP RSV ATYP BND.ADDR BND.PORT */
+            if (r[0] != 5) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
+            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+            if (n == 2) {
+                s->code_ = r[1];
+                if (r[1] >= 1 && r[1] <= 8) return wsp_sel_socks_error_(s, 300 + r[1]);
+                if (r[1] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_UNKNOWN_REPLY);
+            }
+            if (n < 4) return WSPROXY_SOCKS_NEED_MORE;
+            if (r[3] == 1) need = 4 + 4 + 2;
+            else if (r[3] == 4) need = 4 + 16 + 2;
+            else if (r[3] == 3) {
+                if (n < 5) return WSPROXY_SOCKS_NEED_MORE;
+                need = 4 + 1 + (size_t)r[4] + 2;
+            } else {
+                return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_REPLY);
+            }
+        }
+        if (n < need) return WSPROXY_SOCKS_NEED_MORE;
+        s->phase_ = WSPROXY_SOCKS_PHASE_DONE;
+        return WSPROXY_SOCKS_DONE;
+    default:
+        return WSPROXY_E_STATE;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_socks_input(wsproxy_socks *s, const unsigned char *data, size_t len,
+                                     size_t *consumed)
+{
+    size_t used = 0;
+    if (consumed) *consumed = 0;
+    if (!s || !consumed || (!data && len)) return WSPROXY_E_ARGUMENT;
+    if (s->phase_ == WSPROXY_SOCKS_PHASE_FAILED) return s->error_ ? s->error_ : WSPROXY_E_STATE;
+    if (s->phase_ == WSPROXY_SOCKS_PHASE_DONE) return WSPROXY_SOCKS_DONE;
+    if (s->phase_ == 0) return WSPROXY_E_STATE;
+    if (s->out_which_) return WSPROXY_SOCKS_SEND;   /* take the request first */
+    while (used < len) {
+        int rc;
+        s->rx_[s->rx_len_++] = data[used++];   /* rx_ holds the longest reply (262) */
+        rc = wsp_sel_socks_step_(s);
+        if (rc != WSPROXY_SOCKS_NEED_MORE) {
+            *consumed = used;
+            return rc;
+        }
+    }
+    *consumed = used;
+    return WSPROXY_SOCKS_NEED_MORE;
+}
+
+WSPROXY_IMPL int wsproxy_socks_phase(const wsproxy_socks *s) { return s ? s->phase_ : 0; }
+WSPROXY_IMPL int wsproxy_socks_error(const wsproxy_socks *s) { return s ? s->error_ : WSPROXY_E_ARGUMENT; }
+WSPROXY_IMPL int wsproxy_socks_reply_code(const wsproxy_socks *s) { return s ? s->code_ : -1; }
+
+WSPROXY_IMPL int wsproxy_socks_bound(const wsproxy_socks *s, char *out, size_t cap, unsigned *port)
+{
+    const unsigned char *a;
+    size_t at = 0, i;
+    int type;
+    if (out && cap) out[0] = '\0';
+    if (port) *port = 0;
+    if (!s || s->phase_ != WSPROXY_SOCKS_PHASE_DONE) return -1;
+    if (s->version_ == 4) {
+        a = s->rx_ + 4;
+        if (port) *port = (unsigned)s->rx_[2] << 8 | s->rx_[3];
+        type = WSPROXY_HOST_IPV4;
+    } else {
+        a = s->rx_ + 4;
+        type = s->rx_[3] == 1 ? WSPROXY_HOST_IPV4 : s->rx_[3] == 4 ? WSPROXY_HOST_IPV6
+                                                                   : WSPROXY_HOST_NAME;
+        if (port) *port = (unsigned)s->rx_[s->rx_len_ - 2] << 8 | s->rx_[s->rx_len_ - 1];
+    }
+    if (!out || !cap) return type;
+    if (type == WSPROXY_HOST_IPV4) {
+        for (i = 0; i < 4; i++) {
+            if (i) wsp_sel_put_(out, cap, &at, ".", 1);
+            wsp_sel_put_uint_(out, cap, &at, a[i], 10);
+        }
+    } else if (type == WSPROXY_HOST_IPV6) {
+        for (i = 0; i < 8; i++) {
+            if (i) wsp_sel_put_(out, cap, &at, ":", 1);
+            wsp_sel_put_uint_(out, cap, &at, (unsigned)a[2 * i] << 8 | a[2 * i + 1], 16);
+        }
+    } else {
+        size_t n = s->rx_[4];
+        if (n >= cap) n = cap - 1;
+        memcpy(out, s->rx_ + 5, n);
+        out[n] = '\0';
+    }
+    return type;
+}
+
+/* ---- PAC result lists ------------------------------------------------------------------- */
+static const struct { const char *keyword; int scheme; const char *prefix; unsigned port; }
+wsp_sel_pac_types_[] = {
+    {"DIRECT", 0, "", 0},
+    {"PROXY", WSPROXY_SCHEME_HTTP, "http://", 80},
+    {"HTTP", WSPROXY_SCHEME_HTTP, "http://", 80},
+    {"HTTPS", WSPROXY_SCHEME_HTTPS, "https://", 443},
+    {"SOCKS", WSPROXY_SCHEME_SOCKS4, "socks4://", 1080},   /* browsers: SOCKS is v4 */
+    {"SOCKS4", WSPROXY_SCHEME_SOCKS4, "socks4://", 1080},
+    {"SOCKS5", WSPROXY_SCHEME_SOCKS5, "socks5://", 1080}
+};
+
+/* Adds one entry "KEYWORD [host[:port]]" (trimmed, non-empty); 0 when it is dropped. */
+static int wsp_sel_pac_entry_(wsproxy_pac_list *l, const char *e, size_t len, int flags)
+{
+    size_t kw = 0, h, hlen, at, start, i;
+    unsigned k, nk = sizeof wsp_sel_pac_types_ / sizeof wsp_sel_pac_types_[0];
+    int scheme;
+    const char *prefix;
+    wsproxy_url u;
+    while (kw < len && !wsp_sel_blank_((unsigned char)e[kw])) kw++;
+    for (k = 0; k < nk; k++) {
+        const char *name = wsp_sel_pac_types_[k].keyword;
+        if (strlen(name) == kw && wsp_sel_ieq_n_(e, name, kw)) break;
+    }
+    if (k == nk) return 0;
+    for (h = kw; h < len && wsp_sel_blank_((unsigned char)e[h]); h++) {}
+    hlen = len - h;
+    if (hlen && e[len - 1] == ':') hlen--;   /* "host:" : the default port */
+    for (i = h; i < h + hlen; i++)
+        if (wsp_sel_blank_((unsigned char)e[i]) || e[i] == '@' || e[i] == '/') return 0;
+    if (l->count >= WSPROXY_PAC_MAX_ENTRIES) return 0;
+    scheme = wsp_sel_pac_types_[k].scheme;
+    prefix = wsp_sel_pac_types_[k].prefix;
+    if (scheme == WSPROXY_SCHEME_SOCKS5 && (flags & WSPROXY_PAC_SOCKS5_REMOTE_DNS)) {
+        scheme = WSPROXY_SCHEME_SOCKS5H;
+        prefix = "socks5h://";
+    }
+    start = at = l->count ? l->off_[l->count - 1] + strlen(l->buf_ + l->off_[l->count - 1]) + 1 : 0;
+    if (at >= sizeof l->buf_) return 0;
+    if (scheme == 0) {
+        if (hlen) return 0;   /* DIRECT takes no host */
+        l->buf_[at] = '\0';
+    } else {
+        if (!hlen) return 0;
+        if (!wsp_sel_put_(l->buf_, sizeof l->buf_, &at, prefix, strlen(prefix)) ||
+            !wsp_sel_put_(l->buf_, sizeof l->buf_, &at, e + h, hlen))
+            return 0;
+        if (wsproxy_url_parse(l->buf_ + start, at - start, &u) != WSPROXY_OK || u.user ||
+            u.path_len)
+            return 0;
+        if (!u.port_explicit &&
+            (!wsp_sel_put_(l->buf_, sizeof l->buf_, &at, ":", 1) ||
+             !wsp_sel_put_uint_(l->buf_, sizeof l->buf_, &at, wsp_sel_pac_types_[k].port, 10)))
+            return 0;
+    }
+    l->off_[l->count] = start;
+    l->scheme_[l->count] = scheme;
+    l->count++;
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_pac_parse(wsproxy_pac_list *l, const char *result, size_t len, int flags)
+{
+    size_t i = 0;
+    if (!l) return WSPROXY_E_ARGUMENT;
+    memset(l, 0, sizeof *l);
+    if (!result) return WSPROXY_E_ARGUMENT;
+    while (i < len) {
+        size_t s = i, e;
+        while (i < len && result[i] != ';') i++;
+        e = i++;
+        while (s < e && wsp_sel_blank_((unsigned char)result[s])) s++;
+        while (e > s && wsp_sel_blank_((unsigned char)result[e - 1])) e--;
+        if (s < e && !wsp_sel_pac_entry_(l, result + s, e - s, flags)) l->skipped++;
+    }
+    return l->count ? WSPROXY_OK : WSPROXY_E_PAC_EMPTY;
+}
+
+WSPROXY_IMPL const char *wsproxy_pac_get(const wsproxy_pac_list *l, size_t i, int *scheme)
+{
+    if (scheme) *scheme = 0;
+    if (!l || i >= l->count) return NULL;
+    if (scheme) *scheme = l->scheme_[i];
+    return l->buf_ + l->off_[i];
+}
+
+WSPROXY_IMPL const char *wsproxy_pac_next(const wsproxy_pac_list *l, size_t *pos, int *scheme)
+{
+    const char *url;
+    if (!pos) return NULL;
+    url = wsproxy_pac_get(l, *pos, scheme);
+    if (url) (*pos)++;
+    return url;
 }
 
 /* Room at the end of in_ for plaintext, moving unread bytes down when needed. */
@@ -2174,11 +3075,9 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
         if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS)
             return WSPROXY_E_URL_SCHEME;
 #ifdef WSPROXY_NO_TLS
-        if (proxy.scheme != WSPROXY_SCHEME_HTTP) return WSPROXY_E_UNSUPPORTED;
-#else
-        if (proxy.scheme != WSPROXY_SCHEME_HTTP && proxy.scheme != WSPROXY_SCHEME_HTTPS)
-            return WSPROXY_E_UNSUPPORTED;
+        if (proxy.scheme == WSPROXY_SCHEME_HTTPS) return WSPROXY_E_UNSUPPORTED;
 #endif
+        c->via_socks_ = proxy.scheme != WSPROXY_SCHEME_HTTP && proxy.scheme != WSPROXY_SCHEME_HTTPS;
         hop = &proxy;
     }
     c->max_message_ = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
@@ -2194,7 +3093,13 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     rc = wsp_tls_init_(c, cfg, &target, c->via_proxy_ ? &proxy : NULL);
     if (rc) return rc;
 #endif
-    if (c->via_proxy_) {
+    if (c->via_socks_) {
+        rc = wsproxy_socks_init(&c->socks_, &proxy, &target, cfg->target_address,
+                                cfg->target_address_type);
+        if (rc) return rc;
+        c->out_end_ = wsproxy_socks_output(&c->socks_, c->out_, sizeof c->out_);
+        c->state_ = WSPROXY_STATE_PROXY;
+    } else if (c->via_proxy_) {
         rc = wsp_build_connect_(c, cfg, &target, &proxy);
         if (rc) return rc;
         c->state_ = WSPROXY_STATE_PROXY;
@@ -2221,6 +3126,7 @@ WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
     if (!c) return WSPROXY_E_ARGUMENT;
     memset(c, 0, sizeof *c);
     c->rand_used_ = sizeof c->rand_pool_;
+    c->info_.socks_reply = -1;
     if (cfg) {
         c->random_ = cfg->random;
         c->random_ctx_ = cfg->random_ctx;
@@ -2237,6 +3143,16 @@ WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
 }
 
 WSPROXY_IMPL const char *wsproxy_connect_host(const wsproxy_client *c) { return c->connect_host_; }
+
+WSPROXY_IMPL int wsproxy_needs_target_address(const char *url, const char *proxy)
+{
+    wsproxy_url t, p;
+    if (!url || !proxy || !proxy[0]) return 0;
+    if (wsproxy_url_parse(url, wsp_strnlen_(url, WSPROXY_MAX_URL_BYTES + 1), &t) != WSPROXY_OK ||
+        wsproxy_url_parse(proxy, wsp_strnlen_(proxy, WSPROXY_MAX_URL_BYTES + 1), &p) != WSPROXY_OK)
+        return 0;
+    return wsproxy_socks_needs_address(&p, &t);
+}
 WSPROXY_IMPL unsigned wsproxy_connect_port(const wsproxy_client *c) { return c->connect_port_; }
 
 /* ---- the client: byte interface -------------------------------------------------------- */
@@ -2452,6 +3368,54 @@ static int wsp_check_101_(wsproxy_client *c, const wsproxy_header *h, size_t n)
     return WSPROXY_OK;
 }
 
+/* The proxy opened the tunnel: bytes after its reply already belong to the server. */
+static void wsp_tunnel_up_(wsproxy_client *c, wsproxy_event *ev, int status)
+{
+    c->tunnel_up_ = 1;
+    c->state_ = WSPROXY_STATE_HANDSHAKE;
+#ifndef WSPROXY_NO_TLS
+    if (c->tls_target_) {
+        /* TLS to the server starts once the proxy request is out; the upgrade waits
+           inside it. Server bytes already here go to that engine first. */
+        c->in_holds_cipher_ = c->in_end_ > c->in_start_;
+        wsp_tls_pump_out_(c);
+    } else
+#endif
+    {
+        unsigned char *p = wsp_out_reserve_(c, c->request_len_);
+        if (!p) { wsp_fail_(c, WSPROXY_E_STATE); return; }   /* cannot happen: sizes checked */
+        memcpy(p, c->request_, c->request_len_);
+        c->out_end_ += c->request_len_;
+    }
+    ev->type = WSPROXY_EV_TUNNEL;
+    ev->status = status;
+}
+
+/* The SOCKS handshake: requests out, replies in, never a byte past the reply. */
+static int wsp_poll_socks_(wsproxy_client *c, wsproxy_event *ev)
+{
+    for (;;) {
+        size_t used = 0;
+        int rc = wsproxy_socks_input(&c->socks_, c->in_ + c->in_start_, c->in_end_ - c->in_start_, &used);
+        c->in_start_ += used;
+        if (rc == WSPROXY_SOCKS_SEND) {
+            size_t n = wsproxy_socks_pending(&c->socks_);
+            unsigned char *p = wsp_out_reserve_(c, n);
+            if (!p) return 0;   /* flush first; the request waits in the codec */
+            c->out_end_ += wsproxy_socks_output(&c->socks_, p, n);
+            continue;
+        }
+        if (rc == WSPROXY_SOCKS_NEED_MORE) return 0;
+        c->info_.socks_reply = wsproxy_socks_reply_code(&c->socks_);
+        if (rc != WSPROXY_SOCKS_DONE) {
+            wsp_fail_(c, rc);
+            return 0;
+        }
+        wsp_tunnel_up_(c, ev, 0);
+        return c->state_ != WSPROXY_STATE_FAILED;
+    }
+}
+
 /* Returns 1 with an event, 0 when more bytes are needed. */
 static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
 {
@@ -2502,27 +3466,9 @@ static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
                 wsp_fail_(c, WSPROXY_E_PROXY_CONNECT);
                 return 0;
             }
-            /* tunnel up: bytes after the head already belong to the server */
             c->in_start_ += (size_t)r;
-            c->tunnel_up_ = 1;
-            c->state_ = WSPROXY_STATE_HANDSHAKE;
-#ifndef WSPROXY_NO_TLS
-            if (c->tls_target_) {
-                /* TLS to the server starts once the CONNECT is out; the upgrade waits
-                   inside it. Server bytes already here go to that engine first. */
-                c->in_holds_cipher_ = c->in_end_ > c->in_start_;
-                wsp_tls_pump_out_(c);
-            } else
-#endif
-            {
-                unsigned char *p = wsp_out_reserve_(c, c->request_len_);
-                if (!p) { wsp_fail_(c, WSPROXY_E_STATE); return 0; }   /* cannot happen: sizes checked */
-                memcpy(p, c->request_, c->request_len_);
-                c->out_end_ += c->request_len_;
-            }
-            ev->type = WSPROXY_EV_TUNNEL;
-            ev->status = status;
-            return 1;
+            wsp_tunnel_up_(c, ev, status);
+            return c->state_ != WSPROXY_STATE_FAILED;
         } else {
             int rc;
             if (status != 101) { wsp_fail_(c, WSPROXY_E_HANDSHAKE_STATUS); return 0; }
@@ -2707,7 +3653,8 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
 #endif
     switch (c->state_) {
     case WSPROXY_STATE_PROXY: case WSPROXY_STATE_HANDSHAKE:
-        got = wsp_poll_head_(c, ev);
+        got = (c->via_socks_ && c->state_ == WSPROXY_STATE_PROXY) ? wsp_poll_socks_(c, ev)
+                                                                  : wsp_poll_head_(c, ev);
         break;
     case WSPROXY_STATE_OPEN: case WSPROXY_STATE_CLOSING:
         got = wsp_poll_frames_(c, ev);
@@ -2941,6 +3888,14 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
         wsp_append_(out, cap, &at, sep);
         wsp_append_(out, cap, &at, "close code ");
         wsp_append_uint_(out, cap, &at, (unsigned)e->close_code);
+        sep = "; ";
+    }
+    if (e->socks_reply >= 0 && c->error_ >= 300 && c->error_ < 340) {
+        static const char hex[] = "0123456789abcdef";
+        char b[5] = {'0', 'x', hex[(e->socks_reply >> 4) & 15], hex[e->socks_reply & 15], 0};
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, "SOCKS reply ");
+        wsp_append_(out, cap, &at, b);
         sep = "; ";
     }
     if (e->os_error) {

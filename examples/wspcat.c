@@ -5,6 +5,14 @@
           [--print-protocol] [--cacert FILE] [--proxy-cacert FILE] [--insecure]
           [--proxy-insecure] [--verbose] [--ping SECONDS] URL
 
+   Proxy: --proxy URL (http://, https://, socks4://, socks4a://, socks5://, socks5h://),
+   or else the environment as curl reads it (ws_proxy / http_proxy / all_proxy for
+   ws://, wss_proxy / https_proxy / all_proxy for wss://, see the README), with NO_PROXY
+   or --noproxy LIST applied to either. --proxy "" forces a direct connection.
+   --show-proxy URL prints the proxy that would be used for URL (password masked), or
+   DIRECT, and exits. For socks4:// and socks5:// wspcat resolves the server's name
+   itself and hands the address to the library.
+
    --verbose logs each stage on stderr with its time (TCP connected, TLS to the proxy,
    tunnel up, TLS to the server, upgraded, closing), never credentials or headers.
    --ping SECONDS sends a ping that often while open; a ping still unanswered when the
@@ -38,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +73,10 @@ static int exit_code_for(int err)
     default:
         break;
     }
-    if (err >= 200 && err < 300) return EXIT_PROXY;
+    if (err == WSPROXY_E_SOCKS_AUTH_FAILED || err == WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD)
+        return EXIT_PROXY_AUTH;
+    if (err >= 340 && err < 400) return EXIT_USAGE;
+    if (err >= 200 && err < 340) return EXIT_PROXY;
     if (err >= 400 && err < 500) return EXIT_HANDSHAKE;
     if (err >= 600 && err < 700) return EXIT_TLS;
     if (err >= 500) return EXIT_PROTOCOL;
@@ -85,7 +97,8 @@ static void usage(void)
             "              [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]\n"
             "              [--print-protocol] [--cacert FILE] [--proxy-cacert FILE]\n"
             "              [--insecure] [--proxy-insecure] [--verbose] [--ping SECONDS]\n"
-            "              ws[s]://host[:port]/path\n");
+            "              [--noproxy LIST] ws[s]://host[:port]/path\n"
+            "       wspcat [--proxy URL] [--noproxy LIST] --show-proxy URL\n");
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -148,6 +161,42 @@ static int load_anchors(const char *path, const br_x509_trust_anchor **out, size
 }
 #endif
 
+/* Prints a proxy URL with its password masked. */
+static void print_masked(FILE *f, const char *proxy)
+{
+    wsproxy_url u;
+    if (wsproxy_url_parse(proxy, strlen(proxy), &u) == WSPROXY_OK && u.password) {
+        fprintf(f, "%.*s***%s\n", (int)(u.password - proxy), proxy, u.password + u.password_len);
+        return;
+    }
+    fprintf(f, "%s\n", proxy);
+}
+
+/* The proxy for url: explicit (NO_PROXY still applies, as in curl), else the
+   environment. Returns 0 with out set ("" for direct), or an error code. */
+static int choose_proxy(const char *url, const char *explicit_proxy, const char *noproxy,
+                        char *out, size_t cap, const char **source)
+{
+    int rc, bypass = 0;
+    if (explicit_proxy) {
+        *source = "--proxy";
+        out[0] = '\0';
+        if (!explicit_proxy[0]) return WSPROXY_OK;
+        rc = wsproxy_bypass_proxy(url, wsproxy_os_getenv, NULL, noproxy, &bypass);
+        if (rc != WSPROXY_OK) return rc;
+        if (!bypass) {
+            if (strlen(explicit_proxy) >= cap) return WSPROXY_E_URL_TOO_LONG;
+            strcpy(out, explicit_proxy);
+        }
+        return WSPROXY_OK;
+    } else {
+        wsproxy_env_info info;
+        rc = wsproxy_proxy_from_env(url, wsproxy_os_getenv, NULL, noproxy, out, cap, &info);
+        *source = info.proxy_var;
+        return rc;
+    }
+}
+
 /* Opens a non-blocking TCP connection; returns the fd, or -1 with *err set. */
 static int start_connect(const char *host, unsigned port, int *err)
 {
@@ -185,7 +234,10 @@ int main(int argc, char **argv)
     int nh = 0, nph = 0, np = 0, timing = 0, print_protocol = 0, i, fd, err = 0;
     int connecting = 1, stdin_open = 1, closing_sent = 0, last_wait = -1, rc;
     double timeout_s = 10, t_start, deadline = 0;
-    const char *cacert = NULL, *proxy_cacert = NULL;
+    const char *cacert = NULL, *proxy_cacert = NULL, *explicit_proxy = NULL, *noproxy = NULL;
+    const char *show_proxy = NULL, *proxy_source = NULL;
+    static char proxy_buf[WSPROXY_MAX_URL_BYTES + 1];
+    unsigned char target_addr[16];
     int insecure = 0, proxy_insecure = 0, verbose = 0, ping_outstanding = 0;
     double ping_every = 0, next_ping = 0;
     unsigned ping_count = 0;
@@ -197,7 +249,9 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_value = i + 1 < argc;
-        if (!strcmp(a, "--proxy") && has_value) cfg.proxy = argv[++i];
+        if (!strcmp(a, "--proxy") && has_value) explicit_proxy = argv[++i];
+        else if (!strcmp(a, "--noproxy") && has_value) noproxy = argv[++i];
+        else if (!strcmp(a, "--show-proxy") && has_value) show_proxy = argv[++i];
         else if ((!strcmp(a, "-H") || !strcmp(a, "--header")) && has_value && nh < MAX_LIST) headers[nh++] = argv[++i];
         else if (!strcmp(a, "--proxy-header") && has_value && nph < MAX_LIST) proxy_headers[nph++] = argv[++i];
         else if (!strcmp(a, "--protocol") && has_value && np < MAX_LIST) protocols[np++] = argv[++i];
@@ -215,7 +269,46 @@ int main(int argc, char **argv)
         else if (!cfg.url) cfg.url = a;
         else { usage(); return EXIT_USAGE; }
     }
+    if (show_proxy) {
+        rc = choose_proxy(show_proxy, explicit_proxy, noproxy, proxy_buf, sizeof proxy_buf, &proxy_source);
+        if (rc != WSPROXY_OK) {
+            fprintf(stderr, "wspcat: %s: %s\n", wsproxy_strerror(rc), wsproxy_error_message(rc));
+            return EXIT_USAGE;
+        }
+        if (proxy_buf[0]) print_masked(stdout, proxy_buf);
+        else printf("DIRECT\n");
+        return EXIT_OK;
+    }
     if (!cfg.url || timeout_s <= 0) { usage(); return EXIT_USAGE; }
+    rc = choose_proxy(cfg.url, explicit_proxy, noproxy, proxy_buf, sizeof proxy_buf, &proxy_source);
+    if (rc != WSPROXY_OK) {
+        fprintf(stderr, "wspcat: %s: %s\n", wsproxy_strerror(rc), wsproxy_error_message(rc));
+        return EXIT_USAGE;
+    }
+    cfg.proxy = proxy_buf[0] ? proxy_buf : NULL;
+    if (cfg.proxy && wsproxy_needs_target_address(cfg.url, cfg.proxy)) {
+        /* socks4:// and socks5:// carry addresses: the caller resolves */
+        wsproxy_url u;
+        char host[256];
+        struct addrinfo hints, *res = NULL;
+        wsproxy_url_parse(cfg.url, strlen(cfg.url), &u);
+        snprintf(host, sizeof host, "%.*s", (int)u.host_len, u.host);
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_STREAM;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+            fprintf(stderr, "wspcat: cannot resolve %s\n", host);
+            return EXIT_CONNECT;
+        }
+        if (res->ai_family == AF_INET) {
+            memcpy(target_addr, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, 4);
+            cfg.target_address_type = WSPROXY_HOST_IPV4;
+        } else {
+            memcpy(target_addr, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr, 16);
+            cfg.target_address_type = WSPROXY_HOST_IPV6;
+        }
+        cfg.target_address = target_addr;
+        freeaddrinfo(res);
+    }
     headers[nh] = proxy_headers[nph] = protocols[np] = NULL;
     cfg.headers = headers;
     cfg.proxy_headers = proxy_headers;
@@ -255,6 +348,8 @@ int main(int argc, char **argv)
         return exit_code_for(rc);
     }
     t_start = now_ms();
+    if (verbose && cfg.proxy && proxy_source)
+        fprintf(stderr, "* proxy chosen by %s\n", proxy_source);
     if (verbose)   /* host and port only: a proxy URL may carry credentials */
         fprintf(stderr, "* [%8.3f ms] connecting to %s port %u (%s)\n", 0.0, wsproxy_connect_host(c),
                 wsproxy_connect_port(c), cfg.proxy && cfg.proxy[0] ? "proxy" : "server");

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE  /* memmem */
 /* The client in memory: scripted proxy and server bytes, a fixed random source, every
    input fed whole, one byte at a time and in seeded random splits. */
 #define WSPROXY_IMPLEMENTATION
@@ -6,6 +7,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* ---- fixed random source: byte i of the stream is (i * 37 + 11) & 0xff ---------- */
 static unsigned long rng_pos;
@@ -427,8 +429,6 @@ static void test_caller_mistakes(void)
     expect_init_error("wss without TLS build", &cfg, WSPROXY_E_UNSUPPORTED);
     base_config(&cfg, "ws://h/", "https://p:443");
     expect_init_error("https proxy without TLS build", &cfg, WSPROXY_E_UNSUPPORTED);
-    base_config(&cfg, "ws://h/", "socks5h://p:1080");
-    expect_init_error("socks proxy (not yet)", &cfg, WSPROXY_E_UNSUPPORTED);
     base_config(&cfg, "ws://h/", "ws://p:1");
     expect_init_error("ws proxy", &cfg, WSPROXY_E_URL_SCHEME);
     base_config(&cfg, "ws://h/", "http://p:1/path");
@@ -1033,6 +1033,131 @@ static void test_backpressure(void)
     CHECK(wsproxy_recv_buf(&client, &room) != NULL && room > 0);
 }
 
+static wsproxy_config cfg_dummy_;
+
+/* ---- SOCKS: the handshake, then the 101 and frames in the same read ----------------- */
+static const unsigned char *socks_reply;
+static size_t socks_reply_len;
+static size_t script_socks(const unsigned char *sent, size_t sent_len, unsigned char *out)
+{
+    size_t n;
+    memcpy(out, socks_reply, socks_reply_len);
+    script_connect_reply = NULL;
+    n = socks_reply_len + script_full(sent, sent_len, out + socks_reply_len);
+    script_connect_reply = "HTTP/1.1 200 Connection established\r\n\r\n";
+    return n;
+}
+
+static void test_socks(void)
+{
+    static const struct {
+        const char *name, *proxy;
+        const char *reply; size_t reply_len;
+        const char *request; size_t request_len;   /* every byte the client sends first */
+        int with_address;
+    } ok[] = {
+        {"socks5h, no auth", "socks5h://p:1080", "\x05\x00" "\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38", 12,
+         "\x05\x01\x00" "\x05\x01\x00\x03\x0b" "example.com" "\x00\x50", 21, 0},
+        {"socks5h, user and password", "socks5h://us%40er:p%3Ass@p:1080",
+         "\x05\x02" "\x01\x00" "\x05\x00\x00\x03\x04host\x04\x38", 15,
+         "\x05\x02\x00\x02" "\x01\x05us@er\x04p:ss" "\x05\x01\x00\x03\x0b" "example.com" "\x00\x50", 34, 0},
+        {"socks5, resolved address", "socks5://p:1080", "\x05\x00" "\x05\x00\x00\x04" "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01" "\x04\x38", 24,
+         "\x05\x01\x00" "\x05\x01\x00\x01\x0a\x01\x02\x03\x00\x50", 13, 1},
+        {"socks4, resolved address", "socks4://bob@p:1080", "\x00\x5a\x00\x00\x00\x00\x00\x00", 8,
+         "\x04\x01\x00\x50\x0a\x01\x02\x03" "bob\x00", 12, 1},
+        {"socks4a, name", "socks4a://p:1080", "\x00\x5a\x00\x00\x00\x00\x00\x00", 8,
+         "\x04\x01\x00\x50\x00\x00\x00\x01\x00" "example.com\x00", 21, 0},
+    };
+    static const unsigned char addr[4] = {10, 1, 2, 3};
+    size_t i;
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        wsproxy_config cfg;
+        int mode;
+        TEST_CASE(ok[i].name);
+        base_config(&cfg, "ws://example.com/chat", ok[i].proxy);
+        if (ok[i].with_address) { cfg.target_address = addr; cfg.target_address_type = WSPROXY_HOST_IPV4; }
+        CHECK_EQ_INT(wsproxy_needs_target_address(cfg.url, cfg.proxy), ok[i].with_address);
+        socks_reply = (const unsigned char *)ok[i].reply;
+        socks_reply_len = ok[i].reply_len;
+        run3(&cfg, script_socks, NULL);
+        CHECK(log_is("TUNNEL 0|OPEN 101 |MSG 1 hello|MSG 2 \x01\x02\x7f|PING 0 p1|MSG 1 fragmented \xc3\xa9|PONG 0 |MSG 1 |CLOSE 1000 bye|"));
+        for (mode = 0; mode < 3; mode++) {
+            /* the SOCKS requests exactly, then the upgrade: no proxy credentials after */
+            CHECK(runs[mode].sent_len > ok[i].request_len &&
+                  memcmp(runs[mode].sent, ok[i].request, ok[i].request_len) == 0);
+            CHECK(memcmp(runs[mode].sent + ok[i].request_len, "GET /chat HTTP/1.1\r\n", 20) == 0);
+        }
+        CHECK(strcmp(wsproxy_connect_host(&client), "p") == 0);
+        CHECK_EQ_INT(wsproxy_connect_port(&client), 1080);
+    }
+}
+
+static void test_socks_failures(void)
+{
+    static const struct { const char *name, *proxy, *reply; size_t len; int code, socks_reply; } bad[] = {
+        {"SOCKS5 general failure", "socks5h://p", "\x05\x00\x05\x01\x00\x01", 6, WSPROXY_E_SOCKS_GENERAL_FAILURE, 1},
+        {"SOCKS5 not allowed", "socks5h://p", "\x05\x00\x05\x02", 4, WSPROXY_E_SOCKS_NOT_ALLOWED, 2},
+        {"SOCKS5 network unreachable", "socks5h://p", "\x05\x00\x05\x03", 4, WSPROXY_E_SOCKS_NETWORK_UNREACHABLE, 3},
+        {"SOCKS5 host unreachable", "socks5h://p", "\x05\x00\x05\x04", 4, WSPROXY_E_SOCKS_HOST_UNREACHABLE, 4},
+        {"SOCKS5 connection refused", "socks5h://p", "\x05\x00\x05\x05", 4, WSPROXY_E_SOCKS_CONNECTION_REFUSED, 5},
+        {"SOCKS5 TTL expired", "socks5h://p", "\x05\x00\x05\x06", 4, WSPROXY_E_SOCKS_TTL_EXPIRED, 6},
+        {"SOCKS5 command not supported", "socks5h://p", "\x05\x00\x05\x07", 4, WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED, 7},
+        {"SOCKS5 address not supported", "socks5h://p", "\x05\x00\x05\x08", 4, WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED, 8},
+        {"SOCKS5 unknown reply", "socks5h://p", "\x05\x00\x05\x42", 4, WSPROXY_E_SOCKS_UNKNOWN_REPLY, 0x42},
+        {"SOCKS5 no acceptable method", "socks5h://u:p@p", "\x05\xff", 2, WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD, 0xff},
+        {"SOCKS5 method not offered", "socks5h://p", "\x05\x02", 2, WSPROXY_E_SOCKS_METHOD_NOT_OFFERED, 2},
+        {"SOCKS5 bad password", "socks5h://u:p@p", "\x05\x02\x01\x01", 4, WSPROXY_E_SOCKS_AUTH_FAILED, 1},
+        {"SOCKS5 bad version", "socks5h://p", "\x04\x00", 2, WSPROXY_E_SOCKS_BAD_VERSION, -1},
+        {"SOCKS5 bad address type", "socks5h://p", "\x05\x00\x05\x00\x00\x09", 6, WSPROXY_E_SOCKS_BAD_REPLY, 0},
+        {"SOCKS4 rejected", "socks4a://p", "\x00\x5b", 2, WSPROXY_E_SOCKS4_REJECTED, 0x5b},
+        {"SOCKS4 identd unreachable", "socks4a://p", "\x00\x5c", 2, WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE, 0x5c},
+        {"SOCKS4 identd mismatch", "socks4a://p", "\x00\x5d", 2, WSPROXY_E_SOCKS4_IDENTD_MISMATCH, 0x5d},
+        {"SOCKS4 unknown reply", "socks4a://p", "\x00\x11", 2, WSPROXY_E_SOCKS4_UNKNOWN_REPLY, 0x11},
+    };
+    size_t i;
+    char msg[300];
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wsproxy_config cfg;
+        char expected[128];
+        TEST_CASE(bad[i].name);
+        base_config(&cfg, "ws://example.com/", bad[i].proxy);
+        fixed_bytes = (const unsigned char *)bad[i].reply;
+        fixed_len = bad[i].len;
+        run3(&cfg, script_fixed, NULL);
+        snprintf(expected, sizeof expected, "ERROR 0 %s|", wsproxy_strerror(bad[i].code));
+        CHECK(log_is(expected));
+        if (bad[i].socks_reply >= 0) CHECK_EQ_INT(wsproxy_error_info_get(&client)->socks_reply, bad[i].socks_reply);
+        CHECK(memmem(runs[0].sent, runs[0].sent_len, "GET ", 4) == NULL);   /* no upgrade ever left */
+    }
+    TEST_CASE("describe names the SOCKS reply");
+    base_config(&cfg_dummy_, "ws://h/", "socks5h://p");
+    wsproxy_init(&client, &cfg_dummy_);
+    wsproxy_feed(&client, "\x05\x00\x05\x05", 4);
+    {
+        wsproxy_event ev;
+        while (wsproxy_poll(&client, &ev)) {}
+    }
+    wsproxy_describe(&client, msg, sizeof msg);
+    CHECK(strstr(msg, "WSPROXY_E_SOCKS_CONNECTION_REFUSED") && strstr(msg, "SOCKS reply 0x05"));
+    TEST_CASE("socks5:// to a name needs an address");
+    base_config(&cfg_dummy_, "ws://example.com/", "socks5://p");
+    expect_init_error("socks5 without address", &cfg_dummy_, WSPROXY_E_SOCKS_NEED_ADDRESS);
+    base_config(&cfg_dummy_, "ws://example.com/", "socks4://p");
+    expect_init_error("socks4 without address", &cfg_dummy_, WSPROXY_E_SOCKS_NEED_ADDRESS);
+    base_config(&cfg_dummy_, "ws://[::1]/", "socks4://p");
+    expect_init_error("socks4 to IPv6", &cfg_dummy_, WSPROXY_E_SOCKS4_IPV6);
+    TEST_CASE("SOCKS closes mid-reply");
+    base_config(&cfg_dummy_, "ws://h/", "socks5h://p");
+    wsproxy_init(&client, &cfg_dummy_);
+    wsproxy_feed(&client, "\x05\x00\x05", 3);
+    wsproxy_socket_closed(&client, 0);
+    {
+        wsproxy_event ev;
+        CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    }
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_PROXY_CLOSED);
+}
+
 int main(void)
 {
     test_direct_request();
@@ -1052,5 +1177,7 @@ int main(void)
     test_reassembly();
     test_sending();
     test_backpressure();
+    test_socks();
+    test_socks_failures();
     return test_summary();
 }
