@@ -466,7 +466,9 @@ typedef struct wsproxy_event {
 
 /* Without message_buffer, messages arrive as chunks, zero-copy, as their bytes arrive
    (text chunks are validated before they are given out, but a chunk may end inside a
-   code point). With message_buffer, one MESSAGE event per whole message (first=fin=1). */
+   code point). With message_buffer, one MESSAGE event per whole message (first=fin=1);
+   the library writes that buffer only inside wsproxy_poll, so a message there may be
+   sent back (echoed, streamed with wsproxy_send_data) before the next wsproxy_poll. */
 
 typedef enum wsproxy_wait {
     WSPROXY_WAIT_NONE = 0,
