@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A guided tour of wspcat: connects directly, through an HTTP CONNECT proxy,
-# through a proxy that wants Basic auth, and shows what failures look like.
+# through a proxy that wants Basic auth, over TLS (wss:// and https:// proxies,
+# with the test certificates in tests/certs), and shows what failures look like.
 #
 # Usage (from the repo root, after building):  bash scripts/demo.sh
 #   BUILD=dir   directory holding the binaries (default: build)
+#   CERTS=dir   test certificates (default: tests/certs)
 #
 # Adding a scenario (TLS, SOCKS, ...) is one call:
 #   scenario "TITLE" EXPECTED_EXIT "INPUT LINES" [wspcat options...] URL
@@ -17,6 +19,7 @@ BUILD=${BUILD:-build}
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
+CERTS=${CERTS:-tests/certs}
 
 PIDS=()
 SCENARIOS=0
@@ -77,6 +80,7 @@ exit_meaning() {
         5) echo "WebSocket handshake failed" ;;
         6) echo "protocol error from the server" ;;
         7) echo "timeout" ;;
+        8) echo "TLS failure" ;;
         124) echo "killed: did not finish within 20 s" ;;
         *) echo "unexpected" ;;
     esac
@@ -163,7 +167,18 @@ start_peer PROXY "HTTP proxy"                  "$HTTP_PROXY"
 start_peer AUTH  "HTTP proxy (user demo)"      "$HTTP_PROXY" --auth demo:s3cret
 start_peer P403  "HTTP proxy (refuses: 403)"   "$HTTP_PROXY" --mode status403
 
+# TLS peers: the echo server's certificate is issued by tests/certs/ca.pem, the
+# HTTPS proxy's by a different CA, tests/certs/proxy-ca.pem.
+TLS_ECHO='' HTTPS_PROXY='' UNTRUSTED=''
+start_peer TLS_ECHO    "echo server (TLS)"           "$ECHO_SERVER" \
+    --tls-cert "$CERTS/target.pem" --tls-key "$CERTS/target.key"
+start_peer HTTPS_PROXY "HTTPS proxy"                 "$HTTP_PROXY" \
+    --tls-cert "$CERTS/proxy.pem" --tls-key "$CERTS/proxy.key"
+start_peer UNTRUSTED   "echo server (untrusted TLS)" "$ECHO_SERVER" \
+    --tls-cert "$CERTS/untrusted.pem" --tls-key "$CERTS/untrusted.key"
+
 WS=ws://127.0.0.1:$ECHO/echo
+WSS=wss://localhost:$TLS_ECHO/echo
 MSG=$'hello\nwebsocket\n'
 
 # ------------------------------------------------------------ scenarios --
@@ -177,6 +192,21 @@ EXPECT_ERR=407 scenario "wrong password (expect 407)" 4 "$MSG" \
     --proxy "http://demo:wrong@127.0.0.1:$AUTH" "$WS"
 EXPECT_ERR=403 scenario "proxy refuses CONNECT (expect 403)" 3 "$MSG" \
     --proxy "http://127.0.0.1:$P403" "$WS"
+
+# TLS: --cacert trusts the target's CA, --proxy-cacert the HTTPS proxy's.
+scenario "wss:// direct" 0 "$MSG" \
+    --cacert "$CERTS/ca.pem" "$WSS"
+scenario "wss:// through HTTP proxy" 0 "$MSG" \
+    --cacert "$CERTS/ca.pem" --proxy "http://127.0.0.1:$PROXY" "$WSS"
+scenario "ws:// through HTTPS proxy" 0 "$MSG" \
+    --proxy-cacert "$CERTS/proxy-ca.pem" --proxy "https://localhost:$HTTPS_PROXY" "$WS"
+scenario "wss:// through HTTPS proxy (TLS inside TLS)" 0 "$MSG" \
+    --cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem" \
+    --proxy "https://localhost:$HTTPS_PROXY" "$WSS"
+scenario "wss:// to 127.0.0.1 (certificate with an IP SAN)" 0 "$MSG" \
+    --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$TLS_ECHO/echo"
+EXPECT_ERR="certificate not trusted" scenario "untrusted certificate (expect TLS failure)" 8 "$MSG" \
+    --cacert "$CERTS/ca.pem" "wss://localhost:$UNTRUSTED/echo"
 
 # -------------------------------------------------------------- summary --
 echo

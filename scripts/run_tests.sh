@@ -36,6 +36,8 @@ for u in "$@"; do
 done
 run_suite "compile tests" bash scripts/compile_tests.sh
 run_suite "integration over loopback" bash tests/integration.sh
+run_suite "TLS integration over loopback" bash tests/integration_tls.sh
+[ -f tests/integration_socks.sh ] && run_suite "SOCKS and environment over loopback" bash tests/integration_socks.sh
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

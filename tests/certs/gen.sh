@@ -57,7 +57,6 @@ newkey() {   # newkey FILE rsa|ec
         ec)  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
                  -pkeyopt ec_param_enc:named_curve -out "$1" 2>/dev/null ;;
     esac
-    chmod 600 "$1"
 }
 
 # issue NAME ISSUER rsa|ec "CN" EXTFILE VALIDITY...   (ISSUER=self: self-signed)

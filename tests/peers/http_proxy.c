@@ -2,6 +2,7 @@
  *
  *   http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S] [--max-conns N]
  *              [--auth USER:PASS] [--mode MODE]
+ *              [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]
  *
  * MODE: normal (default), status403, status502, status407, http10, noreason, headers, drip,
  *       junk, oversize, closemid, silent, refuse-target.
@@ -14,6 +15,13 @@
  * host:port), 407 (--auth given and credentials missing/wrong), then the mode. Only the
  * modes that really connect (normal, http10, noreason, headers, drip, junk) check the
  * target (403 if not loopback); the canned-answer modes never connect anywhere.
+ *
+ * With --tls-cert/--tls-key it is an HTTPS proxy: TLS from the client to the proxy (BearSSL
+ * server engine per connection), the CONNECT request, the reply and the tunnel all inside
+ * it; the upstream connection stays plain TCP (a TLS target's records are relayed as they
+ * are). Every mode and --auth work the same inside TLS ("drip" sends one record per byte).
+ * The log gets "=== sni: NAME" and "=== alpn: NAME" after each request record and
+ * "=== tls-failed: WHY" for a failed handshake.
  */
 #include "peer_common.h"
 
@@ -58,6 +66,8 @@ struct pconn {
     struct pbuf to_c, to_u;
     const char *reply;   /* success reply for the connecting modes */
     size_t reply_len, drip_pos;
+    struct peer_tls *tls; /* client side is TLS (NULL on a plain listener) */
+    int again;            /* TLS: plaintext was pulled, service again without waiting */
 };
 
 static int g_mode = M_NORMAL;
@@ -214,6 +224,7 @@ static void handle_head(struct pconn *c, size_t hlen) {
     size_t i;
 
     peer_log_head(pbuf_data(&c->in), hlen);
+    peer_tls_log_info(c->tls);
     rc = peer_parse_head((const char *)pbuf_data(&c->in), hlen, &r);
     /* log decoded Basic credentials of every Proxy-Authorization header */
     if (rc == 0) {
@@ -300,9 +311,39 @@ static int read_side(int fd, struct pbuf *dst, size_t limit) {
     return 0;
 }
 
+/* TLS client side: one pump between the client socket, the engine and the plaintext queues
+ * (client plaintext goes to c->in while the head is read, to c->to_u afterwards) */
+static long tls_client_io(struct pconn *c) {
+    struct pbuf *in = NULL; /* NULL: read and discard */
+    size_t lim = 0;
+    long r;
+    switch (c->state) {
+    case P_HEAD: in = &c->in; lim = PEER_HEAD_LIMIT; break;
+    case P_CONNECTING: case P_DRIP: case P_RELAY: in = &c->to_u; lim = c->c_eof ? 0 : RELAY_HIGH; break;
+    default: break;
+    }
+    r = peer_tls_pump(c->tls, c->cfd, in, lim, &c->to_c);
+    if (r < 0) { c->dead = 1; return -1; }
+    if (peer_tls_eof(c->tls)) c->c_eof = 1;
+    if (peer_tls_closed(c->tls)) c->c_shut = 1; /* nothing more can reach the client */
+    if (c->tls->pulled || c->tls->more) c->again = 1;
+    return r;
+}
+
+/* everything for the client is out: close_notify (TLS), then shutdown(SHUT_WR) */
+static void shut_client(struct pconn *c) {
+    if (c->c_shut) return;
+    if (c->tls) {
+        peer_tls_close(c->tls);
+        if (tls_client_io(c) < 0 || c->c_shut || !peer_tls_write_done(c->tls)) return;
+    }
+    shutdown(c->cfd, SHUT_WR);
+    c->c_shut = 1;
+}
+
 static void relay_step(struct pconn *c, short rc_, short ru) {
     int r;
-    if ((rc_ & (POLLIN | POLLHUP | POLLERR)) && !c->c_eof) {
+    if (!c->tls && (rc_ & (POLLIN | POLLHUP | POLLERR)) && !c->c_eof) {
         r = read_side(c->cfd, &c->to_u, RELAY_HIGH);
         if (r < 0) { c->dead = 1; return; }
         if (r > 0) c->c_eof = 1;
@@ -312,32 +353,43 @@ static void relay_step(struct pconn *c, short rc_, short ru) {
         if (r < 0) { c->dead = 1; return; }
         if (r > 0) c->u_eof = 1;
     }
-    if (pbuf_flush(&c->to_u, c->ufd) < 0 || pbuf_flush(&c->to_c, c->cfd) < 0) { c->dead = 1; return; }
+    if (pbuf_flush(&c->to_u, c->ufd) < 0) { c->dead = 1; return; }
+    if (c->tls ? tls_client_io(c) < 0 : pbuf_flush(&c->to_c, c->cfd) < 0) { c->dead = 1; return; }
     if (c->c_eof && !c->u_shut && pbuf_pending(&c->to_u) == 0) { shutdown(c->ufd, SHUT_WR); c->u_shut = 1; }
-    if (c->u_eof && !c->c_shut && pbuf_pending(&c->to_c) == 0) { shutdown(c->cfd, SHUT_WR); c->c_shut = 1; }
+    if (c->u_eof && !c->c_shut && pbuf_pending(&c->to_c) == 0) shut_client(c);
+    if (c->dead) return;
     if (c->c_shut && c->u_shut) c->dead = 1; /* both directions finished */
 }
 
 static void linger_step(struct pconn *c, short rc_) {
     long sent;
-    if ((rc_ & (POLLIN | POLLHUP | POLLERR)) && !c->c_eof) {
+    if (!c->tls && (rc_ & (POLLIN | POLLHUP | POLLERR)) && !c->c_eof) {
         int r = read_side(c->cfd, NULL, 0);
         if (r < 0) { c->dead = 1; return; }
         if (r > 0) c->c_eof = 1;
     }
-    sent = pbuf_flush(&c->to_c, c->cfd);
+    sent = c->tls ? tls_client_io(c) : pbuf_flush(&c->to_c, c->cfd);
     if (sent < 0) { c->dead = 1; return; }
     if (sent > 0) c->timer = peer_now() + LINGER_SECONDS;
     if (pbuf_pending(&c->to_c) == 0) {
-        if (!c->c_shut) { shutdown(c->cfd, SHUT_WR); c->c_shut = 1; }
-        if (c->c_eof) c->dead = 1;
+        shut_client(c);
+        if (c->c_eof && c->c_shut) c->dead = 1;
     }
 }
 
 static void drip_step(struct pconn *c, double now) {
-    ssize_t n = send(c->cfd, c->reply + c->drip_pos, 1, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { c->dead = 1; return; }
-    if (n == 1) c->drip_pos++;
+    if (c->tls) { /* one byte per TLS record */
+        if (pbuf_pending(&c->to_c) == 0) {
+            if (pbuf_append(&c->to_c, c->reply + c->drip_pos, 1) < 0) { c->dead = 1; return; }
+            c->drip_pos++;
+        }
+        if (tls_client_io(c) < 0) return;
+        if (c->drip_pos >= c->reply_len && pbuf_pending(&c->to_c) != 0) { c->timer = now + DRIP_INTERVAL; return; }
+    } else {
+        ssize_t n = send(c->cfd, c->reply + c->drip_pos, 1, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { c->dead = 1; return; }
+        if (n == 1) c->drip_pos++;
+    }
     if (c->drip_pos >= c->reply_len) {
         c->state = P_RELAY;
         c->timer = 0;
@@ -349,10 +401,14 @@ static void drip_step(struct pconn *c, double now) {
 
 static void service(struct pconn *c, short rc_, short ru) {
     int r;
+    if (c->tls) {
+        c->again = 0;
+        if (tls_client_io(c) < 0) return;
+    }
     switch (c->state) {
     case P_HEAD: {
         size_t hlen;
-        if (rc_ & (POLLIN | POLLHUP | POLLERR)) {
+        if (!c->tls && (rc_ & (POLLIN | POLLHUP | POLLERR))) {
             r = read_side(c->cfd, &c->in, PEER_HEAD_LIMIT);
             if (r < 0) { c->dead = 1; return; }
             if (r > 0) c->c_eof = 1;
@@ -383,7 +439,9 @@ static void service(struct pconn *c, short rc_, short ru) {
         relay_step(c, rc_, ru);
         return;
     case P_SILENT:
-        if (rc_) {
+        if (c->tls) {
+            if (c->c_eof) c->dead = 1;
+        } else if (rc_) {
             r = read_side(c->cfd, NULL, 0);
             if (r != 0) c->dead = 1; /* client closed (or error) */
         }
@@ -400,6 +458,8 @@ static void conn_free(struct pconn *c) {
     if (c->cfd >= 0) close(c->cfd);
     if (c->ufd >= 0) close(c->ufd);
     c->cfd = c->ufd = -1;
+    if (c->tls) peer_tls_free(c->tls);
+    c->tls = NULL;
     pbuf_free(&c->in);
     pbuf_free(&c->to_c);
     pbuf_free(&c->to_u);
@@ -410,6 +470,7 @@ static void conn_free(struct pconn *c) {
 static void usage(void) {
     fprintf(stderr, "usage: http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
                     "                  [--max-conns N] [--auth USER:PASS] [--mode MODE]\n"
+                    "                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]\n"
                     "modes: normal status403 status502 status407 http10 noreason headers drip\n"
                     "       junk oversize closemid silent refuse-target\n");
     exit(2);
@@ -450,6 +511,7 @@ int main(int argc, char **argv) {
         usage();
     }
 
+    peer_tls_setup(&o);
     peer_install_signals();
     peer_raise_nofile();
     peer_log_open(o.log_path);
@@ -488,6 +550,18 @@ int main(int argc, char **argv) {
                 break;
             default: break;
             }
+            if (c->tls) { /* the engine decides what the client socket needs */
+                int want_in;
+                switch (c->state) {
+                case P_HEAD: want_in = pbuf_pending(&c->in) < PEER_HEAD_LIMIT; break;
+                case P_CONNECTING: case P_DRIP: case P_RELAY:
+                    want_in = !c->c_eof && pbuf_pending(&c->to_u) < RELAY_HIGH;
+                    break;
+                default: want_in = !c->c_eof; break; /* silent, linger: read and discard */
+                }
+                ec = peer_tls_events(c->tls, want_in);
+                if (c->again) next = now;
+            }
             add_pfd(pfds, &np, c->cfd, ec, &c->pic);
             add_pfd(pfds, &np, c->ufd, eu, &c->piu);
             if (c->timer > 0 && c->timer < next) next = c->timer;
@@ -500,7 +574,7 @@ int main(int argc, char **argv) {
             struct pconn *c = &g_conns[k];
             short rc_ = (rc > 0 && c->pic >= 0) ? pfds[c->pic].revents : 0;
             short ru = (rc > 0 && c->piu >= 0) ? pfds[c->piu].revents : 0;
-            if (rc_ || ru) service(c, rc_, ru);
+            if (rc_ || ru || c->again) service(c, rc_, ru);
             if (!c->dead && c->timer > 0 && now >= c->timer) {
                 if (c->state == P_DRIP) drip_step(c, now);
                 else if (c->state == P_LINGER) c->dead = 1;
@@ -515,8 +589,14 @@ int main(int argc, char **argv) {
                         accept_pause_until = now + 0.1;
                     break;
                 }
-                c = &g_conns[g_nconns++];
+                c = &g_conns[g_nconns];
                 memset(c, 0, sizeof *c);
+                if (peer_tls_g.on && !(c->tls = peer_tls_new())) {
+                    close(fd);
+                    accept_pause_until = now + 0.1;
+                    break;
+                }
+                g_nconns++;
                 c->cfd = fd;
                 c->ufd = -1;
                 c->state = P_HEAD;
@@ -538,5 +618,6 @@ int main(int argc, char **argv) {
     free(pfds);
     close(lfd);
     peer_log_close();
+    peer_tls_teardown();
     return 0;
 }

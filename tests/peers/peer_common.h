@@ -1,6 +1,8 @@
 /* Helpers shared by the two test peers (ws_echo_server.c, http_proxy.c).
  * Written independently of wsproxy.h: own SHA-1 (FIPS 180-4), base64 (RFC 4648),
  * HTTP head parsing, bounded byte queues, option parsing and the listen socket.
+ * Optional TLS on the listening side (BearSSL server engine, link with -lbearssl):
+ * --tls-cert FILE --tls-key FILE [--tls-require-sni NAME]; see "TLS" below.
  * Everything is static inline so each peer only keeps what it uses. */
 #ifndef PEER_COMMON_H
 #define PEER_COMMON_H
@@ -16,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,8 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bearssl.h>
 
 #define PEER_HEAD_LIMIT 16384u     /* max request head size, terminator included */
 #define PEER_MAX_HEADERS 512u      /* more header lines than this: 431 */
@@ -80,7 +85,7 @@ struct pbuf {
 };
 
 static inline size_t pbuf_pending(const struct pbuf *b) { return b->len - b->off; }
-static inline unsigned char *pbuf_data(const struct pbuf *b) { return b->p + b->off; }
+static inline unsigned char *pbuf_data(const struct pbuf *b) { return b->p ? b->p + b->off : b->p; }
 
 static inline void pbuf_free(struct pbuf *b) {
     free(b->p);
@@ -447,6 +452,7 @@ struct peer_opts {
     const char *log_path;
     double max_seconds;
     long max_conns;
+    const char *tls_cert, *tls_key, *tls_require_sni; /* TLS listener if cert and key are set */
 };
 
 static inline void peer_opts_init(struct peer_opts *o) {
@@ -455,6 +461,7 @@ static inline void peer_opts_init(struct peer_opts *o) {
     o->log_path = NULL;
     o->max_seconds = 300;
     o->max_conns = 20000;
+    o->tls_cert = o->tls_key = o->tls_require_sni = NULL;
 }
 
 /* matches "--name VALUE" or "--name=VALUE"; advances *i past the value */
@@ -501,6 +508,9 @@ static inline int peer_common_opt(int argc, char **argv, int *i, struct peer_opt
         o->max_conns = peer_atol(v, "--max-conns", 1, 1000000);
         return 1;
     }
+    if (peer_opt(argc, argv, i, "--tls-cert", &v)) { o->tls_cert = v; return 1; }
+    if (peer_opt(argc, argv, i, "--tls-key", &v)) { o->tls_key = v; return 1; }
+    if (peer_opt(argc, argv, i, "--tls-require-sni", &v)) { o->tls_require_sni = v; return 1; }
     return 0;
 }
 
@@ -575,7 +585,7 @@ static inline int peer_listen(const struct peer_opts *o) {
         }
         free(tmp);
     }
-    printf("listening on 127.0.0.1:%d\n", port);
+    printf("listening on 127.0.0.1:%d%s\n", port, o->tls_cert ? " (TLS)" : "");
     fflush(stdout);
     return fd;
 }
@@ -595,5 +605,439 @@ static inline int peer_accept(int lfd) {
 }
 
 static unsigned char peer_scratch[65536];
+
+/* ------------------------------------------------------------------ TLS (BearSSL server) */
+
+/* Loaded once by peer_tls_setup(); read-only afterwards. */
+struct peer_tls_conf {
+    int on;
+    const char *require_sni;
+    br_x509_certificate *chain;
+    size_t chain_len;
+    int key_type;             /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    unsigned issuer_key_type; /* key type of the CA that signed the leaf (for full_ec) */
+    br_skey_decoder_context skey; /* holds the private key the engines point into */
+};
+static struct peer_tls_conf peer_tls_g;
+static const char *peer_tls_alpn[] = { "http/1.1" };
+
+/* policy wrapper: refuses the handshake when the SNI is not --tls-require-sni */
+struct peer_tls_policy {
+    const br_ssl_server_policy_class *vtable;
+    const br_ssl_server_policy_class **inner;
+};
+
+/* One per TLS connection; heap-allocated, never moved (the engine points into it). */
+struct peer_tls {
+    br_ssl_server_context sc;
+    struct peer_tls_policy pol;
+    int hs_done;   /* the handshake completed (app data could flow) */
+    int tcp_eof;   /* recv() returned 0 */
+    int closing;   /* br_ssl_engine_close() was called */
+    int failed;    /* failure already reported */
+    int sni_refused;
+    size_t pulled; /* plaintext taken from the engine by the last pump */
+    int more;      /* the last pump stopped early: call it again soon */
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+static inline unsigned char *peer_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    struct pbuf b;
+    size_t n;
+    memset(&b, 0, sizeof b);
+    if (!f) { perror(path); exit(2); }
+    for (;;) {
+        if (pbuf_reserve(&b, 65536) < 0) { fprintf(stderr, "out of memory\n"); exit(1); }
+        n = fread(b.p + b.len, 1, 65536, f);
+        b.len += n;
+        if (n == 0) break;
+    }
+    if (ferror(f)) { perror(path); exit(2); }
+    fclose(f);
+    *len = b.len;
+    return b.p;
+}
+
+static inline void peer_pem_sink(void *ctx, const void *buf, size_t len) {
+    if (pbuf_append((struct pbuf *)ctx, buf, len) < 0) { fprintf(stderr, "out of memory\n"); exit(1); }
+}
+
+/* Calls cb(u, name, der, len) for each PEM object of the file; cb owns der (malloc'ed). */
+static inline void peer_pem_each(const char *path, void (*cb)(void *, const char *, unsigned char *, size_t),
+                                 void *u) {
+    size_t len, pos = 0;
+    unsigned char *data = peer_read_file(path, &len);
+    br_pem_decoder_context pc;
+    struct pbuf obj;
+    char name[128];
+    int inobj = 0, pass;
+    memset(&obj, 0, sizeof obj);
+    br_pem_decoder_init(&pc);
+    for (pass = 0; pass < 2; pass++) {
+        /* pass 1 pushes a final newline, in case the file lacks one */
+        const unsigned char *src = pass == 0 ? data : (const unsigned char *)"\n";
+        size_t slen = pass == 0 ? len : 1;
+        pos = 0;
+        while (pos < slen) {
+            pos += br_pem_decoder_push(&pc, src + pos, slen - pos);
+            switch (br_pem_decoder_event(&pc)) {
+            case BR_PEM_BEGIN_OBJ:
+                snprintf(name, sizeof name, "%s", br_pem_decoder_name(&pc));
+                memset(&obj, 0, sizeof obj);
+                br_pem_decoder_setdest(&pc, peer_pem_sink, &obj);
+                inobj = 1;
+                break;
+            case BR_PEM_END_OBJ:
+                if (inobj) cb(u, name, obj.p, obj.len);
+                memset(&obj, 0, sizeof obj);
+                inobj = 0;
+                break;
+            case BR_PEM_ERROR:
+                fprintf(stderr, "%s: invalid PEM\n", path);
+                exit(2);
+            default:
+                break;
+            }
+        }
+    }
+    if (inobj) { fprintf(stderr, "%s: truncated PEM object\n", path); exit(2); }
+    free(data);
+}
+
+static inline void peer_tls_cert_cb(void *u, const char *name, unsigned char *der, size_t len) {
+    struct peer_tls_conf *g = (struct peer_tls_conf *)u;
+    br_x509_certificate *nc;
+    if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0) { free(der); return; }
+    nc = (br_x509_certificate *)realloc(g->chain, (g->chain_len + 1) * sizeof *nc);
+    if (!nc) { fprintf(stderr, "out of memory\n"); exit(1); }
+    g->chain = nc;
+    g->chain[g->chain_len].data = der;
+    g->chain[g->chain_len].data_len = len;
+    g->chain_len++;
+}
+
+static inline void peer_tls_key_cb(void *u, const char *name, unsigned char *der, size_t len) {
+    struct peer_tls_conf *g = (struct peer_tls_conf *)u;
+    if (!g->key_type && (strcmp(name, "PRIVATE KEY") == 0 || strcmp(name, "RSA PRIVATE KEY") == 0 ||
+                         strcmp(name, "EC PRIVATE KEY") == 0)) {
+        br_skey_decoder_init(&g->skey);
+        br_skey_decoder_push(&g->skey, der, len);
+        if (br_skey_decoder_last_error(&g->skey) != 0) {
+            fprintf(stderr, "cannot decode the private key (BearSSL error %d)\n",
+                    br_skey_decoder_last_error(&g->skey));
+            exit(2);
+        }
+        g->key_type = br_skey_decoder_key_type(&g->skey);
+    }
+    free(der);
+}
+
+static inline void peer_x509_dn_sink(void *ctx, const void *buf, size_t len) {
+    (void)ctx; (void)buf; (void)len;
+}
+
+/* Load --tls-cert / --tls-key; exits with status 2 on any problem. */
+static inline void peer_tls_setup(const struct peer_opts *o) {
+    br_x509_decoder_context dc;
+    const br_x509_pkey *pk;
+    if (!o->tls_cert && !o->tls_key) {
+        if (o->tls_require_sni) { fprintf(stderr, "--tls-require-sni needs --tls-cert and --tls-key\n"); exit(2); }
+        return;
+    }
+    if (!o->tls_cert || !o->tls_key) { fprintf(stderr, "--tls-cert and --tls-key go together\n"); exit(2); }
+    peer_pem_each(o->tls_cert, peer_tls_cert_cb, &peer_tls_g);
+    if (peer_tls_g.chain_len == 0) { fprintf(stderr, "%s: no certificate\n", o->tls_cert); exit(2); }
+    peer_pem_each(o->tls_key, peer_tls_key_cb, &peer_tls_g);
+    if (peer_tls_g.key_type != BR_KEYTYPE_RSA && peer_tls_g.key_type != BR_KEYTYPE_EC) {
+        fprintf(stderr, "%s: no RSA or EC private key\n", o->tls_key);
+        exit(2);
+    }
+    br_x509_decoder_init(&dc, peer_x509_dn_sink, NULL);
+    br_x509_decoder_push(&dc, peer_tls_g.chain[0].data, peer_tls_g.chain[0].data_len);
+    pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk || br_x509_decoder_last_error(&dc) != 0) {
+        fprintf(stderr, "%s: cannot decode the first certificate\n", o->tls_cert);
+        exit(2);
+    }
+    if (pk->key_type != peer_tls_g.key_type) {
+        fprintf(stderr, "%s does not match the key type of %s\n", o->tls_key, o->tls_cert);
+        exit(2);
+    }
+    peer_tls_g.issuer_key_type = (unsigned)br_x509_decoder_get_signer_key_type(&dc);
+    peer_tls_g.require_sni = o->tls_require_sni;
+    peer_tls_g.on = 1;
+}
+
+static inline void peer_tls_teardown(void) {
+    size_t i;
+    for (i = 0; i < peer_tls_g.chain_len; i++) free(peer_tls_g.chain[i].data);
+    free(peer_tls_g.chain);
+    peer_tls_g.chain = NULL;
+    peer_tls_g.chain_len = 0;
+    peer_tls_g.on = 0;
+}
+
+static inline int peer_tls_pol_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context *cc,
+                                      br_ssl_server_choices *choices) {
+    struct peer_tls_policy *p = (struct peer_tls_policy *)(void *)pctx;
+    struct peer_tls *t = (struct peer_tls *)(void *)((char *)p - offsetof(struct peer_tls, pol));
+    if (peer_tls_g.require_sni && strcmp(br_ssl_engine_get_server_name(&cc->eng), peer_tls_g.require_sni) != 0) {
+        t->sni_refused = 1;
+        return 0;
+    }
+    return (*p->inner)->choose(p->inner, cc, choices);
+}
+
+static inline uint32_t peer_tls_pol_keyx(const br_ssl_server_policy_class **pctx, unsigned char *data, size_t *len) {
+    struct peer_tls_policy *p = (struct peer_tls_policy *)(void *)pctx;
+    return (*p->inner)->do_keyx(p->inner, data, len);
+}
+
+static inline size_t peer_tls_pol_sign(const br_ssl_server_policy_class **pctx, unsigned algo_id,
+                                       unsigned char *data, size_t hv_len, size_t len) {
+    struct peer_tls_policy *p = (struct peer_tls_policy *)(void *)pctx;
+    return (*p->inner)->do_sign(p->inner, algo_id, data, hv_len, len);
+}
+
+static const br_ssl_server_policy_class peer_tls_pol_class = {
+    sizeof(struct peer_tls_policy), peer_tls_pol_choose, peer_tls_pol_keyx, peer_tls_pol_sign
+};
+
+/* New server engine for an accepted connection; NULL if out of memory / no entropy. */
+static inline struct peer_tls *peer_tls_new(void) {
+    struct peer_tls *t = (struct peer_tls *)calloc(1, sizeof *t);
+    if (!t) return NULL;
+    if (peer_tls_g.key_type == BR_KEYTYPE_RSA)
+        br_ssl_server_init_full_rsa(&t->sc, peer_tls_g.chain, peer_tls_g.chain_len,
+                                    br_skey_decoder_get_rsa(&peer_tls_g.skey));
+    else
+        br_ssl_server_init_full_ec(&t->sc, peer_tls_g.chain, peer_tls_g.chain_len,
+                                   peer_tls_g.issuer_key_type, br_skey_decoder_get_ec(&peer_tls_g.skey));
+    br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
+    br_ssl_engine_set_protocol_names(&t->sc.eng, peer_tls_alpn, 1);
+    if (peer_tls_g.require_sni) {
+        t->pol.vtable = &peer_tls_pol_class;
+        t->pol.inner = t->sc.policy_vtable;
+        t->sc.policy_vtable = &t->pol.vtable;
+    }
+    if (!br_ssl_server_reset(&t->sc)) { free(t); return NULL; }
+    return t;
+}
+
+static inline void peer_tls_free(struct peer_tls *t) { free(t); }
+
+static inline const char *peer_tls_alert_name(int a) {
+    switch (a) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 90: return "user_canceled";
+    case 112: return "unrecognized_name";
+    case 120: return "no_application_protocol";
+    default: return "?";
+    }
+}
+
+static inline const char *peer_tls_err_name(int e) {
+    switch (e) {
+    case BR_ERR_UNSUPPORTED_VERSION: return "unsupported version: not a TLS 1.0-1.2 client?";
+    case BR_ERR_BAD_VERSION: return "bad version";
+    case BR_ERR_BAD_LENGTH: return "bad record length";
+    case BR_ERR_TOO_LARGE: return "record too large";
+    case BR_ERR_BAD_MAC: return "bad record MAC";
+    case BR_ERR_NO_RANDOM: return "no entropy";
+    case BR_ERR_UNKNOWN_TYPE: return "unknown record type: not TLS?";
+    case BR_ERR_UNEXPECTED: return "unexpected message";
+    case BR_ERR_BAD_HANDSHAKE: return "bad handshake message";
+    case BR_ERR_BAD_CIPHER_SUITE: return "no common cipher suite";
+    case BR_ERR_BAD_SNI: return "bad SNI";
+    case BR_ERR_BAD_FINISHED: return "bad Finished";
+    case BR_ERR_INVALID_ALGORITHM: return "invalid algorithm";
+    case BR_ERR_BAD_SIGNATURE: return "bad signature";
+    case BR_ERR_IO: return "I/O error";
+    default: return "see bearssl_ssl.h";
+    }
+}
+
+/* "=== tls-failed: WHY" in the log, once per connection */
+static inline void peer_tls_log_failure(struct peer_tls *t, const char *why) {
+    char line[640];
+    int err = br_ssl_engine_last_error(&t->sc.eng);
+    if (t->failed) return;
+    t->failed = 1;
+    if (!peer_log_fp) return;
+    if (t->sni_refused)
+        snprintf(line, sizeof line, "SNI '%s' is not the required '%s'",
+                 br_ssl_engine_get_server_name(&t->sc.eng), peer_tls_g.require_sni);
+    else if (why)
+        snprintf(line, sizeof line, "%s", why);
+    else if (err >= BR_ERR_SEND_FATAL_ALERT)
+        snprintf(line, sizeof line, "sent alert %d (%s)", err - BR_ERR_SEND_FATAL_ALERT,
+                 peer_tls_alert_name(err - BR_ERR_SEND_FATAL_ALERT));
+    else if (err >= BR_ERR_RECV_FATAL_ALERT)
+        snprintf(line, sizeof line, "client sent alert %d (%s)", err - BR_ERR_RECV_FATAL_ALERT,
+                 peer_tls_alert_name(err - BR_ERR_RECV_FATAL_ALERT));
+    else
+        snprintf(line, sizeof line, "BearSSL error %d (%s)", err, peer_tls_err_name(err));
+    peer_log_line("=== tls-failed: ", line, strlen(line));
+}
+
+/* "=== sni: NAME" and "=== alpn: NAME" (either may be empty); call after the request record */
+static inline void peer_tls_log_info(struct peer_tls *t) {
+    const char *sni, *alpn;
+    if (!t || !peer_log_fp) return;
+    sni = br_ssl_engine_get_server_name(&t->sc.eng);
+    alpn = br_ssl_engine_get_selected_protocol(&t->sc.eng);
+    peer_log_line("=== sni: ", sni, strlen(sni));
+    peer_log_line("=== alpn: ", alpn ? alpn : "", alpn ? strlen(alpn) : 0);
+}
+
+/* Move bytes between the socket, the engine and the plaintext queues until nothing moves.
+ *   in:  decrypted bytes are appended while pbuf_pending(in) < in_limit (NULL: discarded)
+ *   out: plaintext to send; taken as the engine accepts it (each batch flushed as a record)
+ * The engine itself buffers at most one record each way, so memory stays bounded by the
+ * callers' limits. Returns the bytes moved (records sent + plaintext taken from out), or
+ * -1 when the connection is finished with an error (socket error, TLS failure). */
+static inline long peer_tls_pump(struct peer_tls *t, int fd, struct pbuf *in, size_t in_limit, struct pbuf *out) {
+    br_ssl_engine_context *e = &t->sc.eng;
+    long moved = 0;
+    int iter, rd_blocked = 0, wr_blocked = 0;
+    t->pulled = 0;
+    t->more = 0;
+    for (iter = 0;; iter++) {
+        unsigned st = br_ssl_engine_current_state(e);
+        int progress = 0;
+        unsigned char *buf;
+        size_t len;
+        if (st & BR_SSL_CLOSED) break;
+        if (iter >= 256) { t->more = 1; break; } /* let other connections run */
+        if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) t->hs_done = 1;
+        if ((st & BR_SSL_SENDREC) && !wr_blocked) {
+            ssize_t n;
+            buf = br_ssl_engine_sendrec_buf(e, &len);
+            n = send(fd, buf, len, MSG_NOSIGNAL);
+            if (n > 0) {
+                br_ssl_engine_sendrec_ack(e, (size_t)n);
+                moved += (long)n;
+                progress = 1;
+            } else if (n < 0 && errno == EINTR) {
+                progress = 1;
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                wr_blocked = 1;
+            } else {
+                char why[160];
+                snprintf(why, sizeof why, "send: %s", strerror(errno));
+                if (!t->hs_done) peer_tls_log_failure(t, why);
+                return -1;
+            }
+        }
+        if (st & BR_SSL_RECVAPP) {
+            buf = br_ssl_engine_recvapp_buf(e, &len);
+            if (!in) {
+                br_ssl_engine_recvapp_ack(e, len);
+                t->pulled += len;
+                progress = 1;
+            } else if (pbuf_pending(in) < in_limit) {
+                size_t room = in_limit - pbuf_pending(in);
+                if (len > room) len = room;
+                if (pbuf_append(in, buf, len) < 0) return -1;
+                br_ssl_engine_recvapp_ack(e, len);
+                t->pulled += len;
+                progress = 1;
+            }
+        }
+        if ((st & BR_SSL_SENDAPP) && out && pbuf_pending(out) > 0 && !t->closing) {
+            buf = br_ssl_engine_sendapp_buf(e, &len);
+            if (len > pbuf_pending(out)) len = pbuf_pending(out);
+            memcpy(buf, pbuf_data(out), len);
+            br_ssl_engine_sendapp_ack(e, len);
+            br_ssl_engine_flush(e, 0);
+            pbuf_consume(out, len);
+            moved += (long)len;
+            progress = 1;
+        }
+        if ((st & BR_SSL_RECVREC) && !t->tcp_eof && !rd_blocked) {
+            ssize_t n;
+            buf = br_ssl_engine_recvrec_buf(e, &len);
+            n = recv(fd, buf, len, 0);
+            if (n > 0) {
+                br_ssl_engine_recvrec_ack(e, (size_t)n);
+                progress = 1;
+            } else if (n == 0) {
+                t->tcp_eof = 1;
+                if (!t->hs_done) peer_tls_log_failure(t, "connection closed during the handshake");
+            } else if (errno == EINTR) {
+                progress = 1;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                rd_blocked = 1;
+            } else {
+                char why[160];
+                snprintf(why, sizeof why, "recv: %s", strerror(errno));
+                if (!t->hs_done) peer_tls_log_failure(t, why);
+                return -1;
+            }
+        }
+        if (!progress) break;
+    }
+    if (br_ssl_engine_current_state(e) & BR_SSL_CLOSED) {
+        if (br_ssl_engine_last_error(e) != BR_ERR_OK) {
+            peer_tls_log_failure(t, NULL);
+            return -1;
+        }
+        if (out) pbuf_consume(out, pbuf_pending(out)); /* closed cleanly: nothing more goes out */
+    }
+    return moved;
+}
+
+/* no more plaintext will come from the client */
+static inline int peer_tls_eof(const struct peer_tls *t) {
+    unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+    if (st & BR_SSL_CLOSED) return 1;
+    return t->tcp_eof && !(st & BR_SSL_RECVAPP);
+}
+
+/* nothing more can be sent (engine closed) */
+static inline int peer_tls_closed(const struct peer_tls *t) {
+    return (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_CLOSED) != 0;
+}
+
+/* start the TLS closure (close_notify); then pump until peer_tls_write_done() */
+static inline void peer_tls_close(struct peer_tls *t) {
+    if (t->closing) return;
+    t->closing = 1;
+    br_ssl_engine_close(&t->sc.eng);
+}
+
+/* our side has nothing left to send: safe to shutdown(SHUT_WR) */
+static inline int peer_tls_write_done(const struct peer_tls *t) {
+    unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+    return (st & BR_SSL_CLOSED) || (t->closing && !(st & BR_SSL_SENDREC));
+}
+
+/* poll() events for the socket of a TLS connection; want_in: the caller accepts plaintext */
+static inline short peer_tls_events(const struct peer_tls *t, int want_in) {
+    unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+    short ev = 0;
+    if (st & BR_SSL_CLOSED) return 0;
+    if ((st & BR_SSL_RECVREC) && !t->tcp_eof && (want_in || !t->hs_done || t->closing)) ev |= POLLIN;
+    if (st & BR_SSL_SENDREC) ev |= POLLOUT;
+    return ev;
+}
+
 
 #endif

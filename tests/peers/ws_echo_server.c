@@ -2,6 +2,7 @@
  *
  *   ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]
  *                  [--max-conns N] [--protocol P]... [--greet TEXT]
+ *                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]
  *
  * Single-threaded, poll()-based, non-blocking, 127.0.0.1 only. Written independently of
  * wsproxy.h (own SHA-1 / base64 / framing in peer_common.h and below).
@@ -13,6 +14,12 @@
  *   "__close__ CODE REASON"  server-initiated close, waits for the client's close reply
  *   "__ping__ PAYLOAD"       server sends ping(PAYLOAD), then echoes the message as usual
  *   "__big__ N"              server sends a binary message of N bytes (byte i = i & 0xff)
+ *
+ * With --tls-cert/--tls-key the listener speaks TLS (BearSSL server engine, one per
+ * connection; RSA or EC key; ALPN "http/1.1" offered). The WebSocket logic is unchanged on
+ * top of the plaintext. After each request record the log gets "=== sni: NAME" and
+ * "=== alpn: NAME" (empty when the client sent none); a failed handshake logs
+ * "=== tls-failed: WHY". --tls-require-sni NAME refuses handshakes whose SNI differs.
  */
 #include "peer_common.h"
 
@@ -43,6 +50,8 @@ struct conn {
     struct pbuf msg;
     unsigned char ctl[125];
     size_t ctl_len;
+    struct peer_tls *tls; /* NULL on a plain listener */
+    int again;            /* TLS: plaintext was pulled, service again without waiting */
 };
 
 static const char *g_protocols[WS_MAX_PROTOCOLS];
@@ -91,7 +100,7 @@ static int queue_frame(struct conn *c, int op, const void *payload, size_t len) 
 }
 
 static int queue_close(struct conn *c, int code, const char *reason, size_t rlen) {
-    unsigned char p[125];
+    unsigned char p[125] = {0};
     size_t n = 0;
     if (code >= 0) {
         p[n++] = (unsigned char)(code >> 8);
@@ -134,6 +143,7 @@ static void handle_head(struct conn *c, size_t hlen) {
     static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
     peer_log_head(pbuf_data(&c->in), hlen);
+    peer_tls_log_info(c->tls);
     rc = peer_parse_head((const char *)pbuf_data(&c->in), hlen, &r);
     if (rc == -2) {
         reply_status(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -351,8 +361,23 @@ static int want_read(const struct conn *c) {
     return pbuf_pending(&c->in) < WS_IN_LIMIT;
 }
 
+/* TLS: one pump between the socket, the engine and c->in / c->out */
+static long tls_io(struct conn *c) {
+    struct pbuf *in = &c->in;
+    size_t lim = 0;
+    long r;
+    if (c->state == ST_LINGER) in = NULL; /* drain and discard */
+    else if (want_read(c)) lim = c->state == ST_HEAD ? PEER_HEAD_LIMIT : WS_IN_LIMIT;
+    r = peer_tls_pump(c->tls, c->fd, in, lim, &c->out);
+    if (r < 0) { c->dead = 1; return -1; }
+    if (peer_tls_eof(c->tls)) c->eof = 1;
+    if (c->tls->pulled || c->tls->more) c->again = 1;
+    return r;
+}
+
 static void do_read(struct conn *c) {
     int rounds;
+    if (c->tls) { tls_io(c); return; }
     for (rounds = 0; rounds < 16 && want_read(c); rounds++) {
         size_t room = sizeof peer_scratch;
         ssize_t n;
@@ -395,13 +420,20 @@ static void service(struct conn *c) {
         /* FIN without a close frame (possibly mid-frame): once everything processable is
          * processed, flush what we have and go away */
         if (c->eof && !blocked && (c->state == ST_OPEN || c->state == ST_CLOSE_SENT)) begin_linger(c);
-        sent = pbuf_flush(&c->out, c->fd);
+        sent = c->tls ? tls_io(c) : pbuf_flush(&c->out, c->fd);
         if (sent < 0) { c->dead = 1; return; }
         if (c->state == ST_LINGER) {
             if (sent > 0) c->timer = peer_now() + WS_LINGER_SECONDS;
             if (pbuf_pending(&c->out) == 0) {
-                if (!c->shut_wr) { shutdown(c->fd, SHUT_WR); c->shut_wr = 1; }
-                if (c->eof) c->dead = 1;
+                if (!c->shut_wr && c->tls) { /* close_notify first */
+                    peer_tls_close(c->tls);
+                    if (tls_io(c) < 0) return;
+                    if (peer_tls_write_done(c->tls)) { shutdown(c->fd, SHUT_WR); c->shut_wr = 1; }
+                } else if (!c->shut_wr) {
+                    shutdown(c->fd, SHUT_WR);
+                    c->shut_wr = 1;
+                }
+                if (c->eof && c->shut_wr) c->dead = 1;
             }
             return;
         }
@@ -413,6 +445,8 @@ static void service(struct conn *c) {
 static void conn_free(struct conn *c) {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
+    if (c->tls) peer_tls_free(c->tls);
+    c->tls = NULL;
     pbuf_free(&c->in);
     pbuf_free(&c->out);
     pbuf_free(&c->msg);
@@ -422,7 +456,8 @@ static void conn_free(struct conn *c) {
 
 static void usage(void) {
     fprintf(stderr, "usage: ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
-                    "                      [--max-conns N] [--protocol P]... [--greet TEXT]\n");
+                    "                      [--max-conns N] [--protocol P]... [--greet TEXT]\n"
+                    "                      [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]\n");
     exit(2);
 }
 
@@ -446,6 +481,7 @@ int main(int argc, char **argv) {
         usage();
     }
 
+    peer_tls_setup(&o);
     peer_install_signals();
     peer_raise_nofile();
     peer_log_open(o.log_path);
@@ -471,11 +507,15 @@ int main(int argc, char **argv) {
         for (k = 0; k < g_nconns; k++) {
             struct conn *c = &g_conns[k];
             c->pi = (int)np;
-            pfds[np].events = (short)((want_read(c) ? POLLIN : 0) | (pbuf_pending(&c->out) ? POLLOUT : 0));
+            if (c->tls)
+                pfds[np].events = peer_tls_events(c->tls, want_read(c));
+            else
+                pfds[np].events = (short)((want_read(c) ? POLLIN : 0) | (pbuf_pending(&c->out) ? POLLOUT : 0));
             pfds[np].fd = pfds[np].events ? c->fd : -1; /* nothing wanted: no POLLHUP spin */
             pfds[np].revents = 0;
             np++;
             if (c->timer > 0 && c->timer < next) next = c->timer;
+            if (c->again) next = now;
         }
         timeout = peer_ms_until(next, now);
         rc = poll(pfds, (nfds_t)np, timeout);
@@ -484,8 +524,16 @@ int main(int argc, char **argv) {
         for (k = 0; k < g_nconns; k++) {
             struct conn *c = &g_conns[k];
             short re = rc > 0 ? pfds[c->pi].revents : 0;
-            if (re & (POLLIN | POLLHUP | POLLERR)) do_read(c);
-            if (re) service(c);
+            if (c->tls) {
+                if (re || c->again) {
+                    c->again = 0;
+                    do_read(c);
+                    service(c);
+                }
+            } else {
+                if (re & (POLLIN | POLLHUP | POLLERR)) do_read(c);
+                if (re) service(c);
+            }
             if (!c->dead && c->timer > 0 && now >= c->timer) c->dead = 1; /* linger/close-wait expired */
         }
         if (lpi >= 0 && rc > 0 && (pfds[lpi].revents & POLLIN)) {
@@ -497,8 +545,14 @@ int main(int argc, char **argv) {
                         accept_pause_until = now + 0.1;
                     break;
                 }
-                c = &g_conns[g_nconns++];
+                c = &g_conns[g_nconns];
                 memset(c, 0, sizeof *c);
+                if (peer_tls_g.on && !(c->tls = peer_tls_new())) {
+                    close(fd);
+                    accept_pause_until = now + 0.1;
+                    break;
+                }
+                g_nconns++;
                 c->fd = fd;
                 c->state = ST_HEAD;
                 c->pi = -1;
@@ -520,5 +574,6 @@ int main(int argc, char **argv) {
     free(pfds);
     close(lfd);
     peer_log_close();
+    peer_tls_teardown();
     return 0;
 }
