@@ -521,6 +521,38 @@ static void test_tls_config(void)
            (unsigned)(sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(1)),
            (unsigned)(sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(2)));
 
+    TEST_CASE("README memory table");
+    {
+        /* the README quotes these figures: keep them true */
+        size_t len, i;
+        char *readme = read_file("README.md", &len);
+        unsigned long want[4], got[4][3];
+        const char *rows[4] = {"| ws:// direct, or", "| wss:// direct, or", "| ws:// through `https://` |",
+                               "| wss:// through `https://` (TLS inside TLS) |"};
+        want[0] = sizeof(wsproxy_client);
+        want[1] = want[2] = sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(1);
+        want[3] = sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(2);
+        for (i = 0; i < 4; i++) {
+            const char *row = strstr(readme, rows[i]), *p;
+            int k;
+            CHECK(row != NULL);
+            if (!row) continue;
+            p = strchr(row + 1, '|');   /* after the cell name: struct | arena | total */
+            for (k = 0; k < 3 && p; k++) {
+                unsigned long v = 0;
+                p++;
+                while (*p == ' ') p++;
+                while ((*p >= '0' && *p <= '9') || *p == ',') { if (*p != ',') v = v * 10 + (unsigned long)(*p - '0'); p++; }
+                got[i][k] = v;
+                p = strchr(p, '|');
+            }
+            CHECK_EQ_INT(got[i][0], sizeof(wsproxy_client));
+            CHECK_EQ_INT(got[i][2], want[i]);
+            CHECK_EQ_INT(got[i][0] + got[i][1], want[i]);
+        }
+        free(readme);
+    }
+
     TEST_CASE("arena missing or small");
     memset(&cfg, 0, sizeof cfg);
     cfg.url = "wss://h/";
