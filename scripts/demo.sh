@@ -16,9 +16,12 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
+# wspcat reads proxy variables as curl does: keep the caller's out of these runs
+unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
+SOCKS_SERVER=$BUILD/socks_server
 CERTS=${CERTS:-tests/certs}
 
 PIDS=()
@@ -177,6 +180,11 @@ start_peer HTTPS_PROXY "HTTPS proxy"                 "$HTTP_PROXY" \
 start_peer UNTRUSTED   "echo server (untrusted TLS)" "$ECHO_SERVER" \
     --tls-cert "$CERTS/untrusted.pem" --tls-key "$CERTS/untrusted.key"
 
+# SOCKS peers: tests/peers/socks_server.c (SOCKS4, 4a, 5; user/password for 5).
+SOCKS='' SOCKS_AUTH=''
+start_peer SOCKS      "SOCKS server"                "$SOCKS_SERVER"
+start_peer SOCKS_AUTH "SOCKS server (user demo)"    "$SOCKS_SERVER" --auth demo:s3cret
+
 WS=ws://127.0.0.1:$ECHO/echo
 WSS=wss://localhost:$TLS_ECHO/echo
 MSG=$'hello\nwebsocket\n'
@@ -207,6 +215,17 @@ scenario "wss:// to 127.0.0.1 (certificate with an IP SAN)" 0 "$MSG" \
     --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$TLS_ECHO/echo"
 EXPECT_ERR="certificate not trusted" scenario "untrusted certificate (expect TLS failure)" 8 "$MSG" \
     --cacert "$CERTS/ca.pem" "wss://localhost:$UNTRUSTED/echo"
+
+# SOCKS: socks5h:// and socks4a:// let the proxy resolve the name; for socks5://
+# and socks4:// wspcat resolves it and the library sends the address.
+scenario "ws:// through SOCKS5 (the proxy resolves localhost)" 0 "$MSG" \
+    --proxy "socks5h://127.0.0.1:$SOCKS" "ws://localhost:$ECHO/echo"
+scenario "ws:// through SOCKS4a" 0 "$MSG" \
+    --proxy "socks4a://127.0.0.1:$SOCKS" "ws://localhost:$ECHO/echo"
+scenario "wss:// through SOCKS5 with username/password" 0 "$MSG" \
+    --cacert "$CERTS/ca.pem" --proxy "socks5://demo:s3cret@127.0.0.1:$SOCKS_AUTH" "$WSS"
+EXPECT_ERR="WSPROXY_E_SOCKS_AUTH_FAILED" scenario "wrong SOCKS password (expect auth failure)" 4 "$MSG" \
+    --proxy "socks5h://demo:wrong@127.0.0.1:$SOCKS_AUTH" "$WS"
 
 # -------------------------------------------------------------- summary --
 echo

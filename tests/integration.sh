@@ -12,6 +12,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
+# wspcat reads proxy variables as curl does: keep the caller's out of these runs
+unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
