@@ -1,4 +1,4 @@
-/* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP CONNECT and HTTPS proxies.
+/* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP, HTTPS and SOCKS proxies.
    Version 0.2.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
    no clock, no globals. TLS through BearSSL's engine API. MIT license at the end.
 
@@ -27,8 +27,8 @@
      - learns of transport failure / EOF      wsproxy_socket_closed()
 
    Pipeline (bytes in):
-     socket -> [TLS to an https:// proxy] -> CONNECT reply -> [TLS to a wss:// server]
-            -> 101 reply -> frames -> events
+     socket -> [TLS to an https:// proxy] -> CONNECT reply | SOCKS reply
+            -> [TLS to a wss:// server] -> 101 reply -> frames -> events
    Each switch hands the bytes after a reply head to the next layer, never drops them.
    A hop without TLS is a pass-through, so every proxy x target cell runs one path.
 
@@ -57,6 +57,14 @@
      server's host for the server hop; an IP-literal host gets no SNI and is checked
      against the certificate's iPAddress subjectAltName. ALPN offers http/1.1. TLS 1.2
      only (BearSSL has no TLS 1.3). Entropy comes from cfg.random.
+
+   CHOOSING A PROXY
+     cfg.proxy takes http://, https://, socks4://, socks4a://, socks5://, socks5h://
+     URLs. wsproxy_proxy_from_env() picks one from the environment as curl does
+     (ws_proxy, http_proxy, all_proxy ...; NO_PROXY through wsproxy_no_proxy_match()),
+     wsproxy_pac_parse() reads a PAC result list. The library never resolves names:
+     for socks4:// and socks5:// give the server's address in cfg.target_address
+     (wsproxy_needs_target_address() says when).
 
    LIFETIMES
      Strings in wsproxy_config are read during wsproxy_init() only: both request heads
