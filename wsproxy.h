@@ -176,7 +176,7 @@ typedef enum wsproxy_err {
     WSPROXY_E_PEM_SYNTAX,           /* PEM loader: malformed PEM or certificate */
     /* 200: the proxy hop */
     WSPROXY_E_PROXY_REFUSED = 200,  /* caller reported the connect to the proxy failed */
-    WSPROXY_E_PROXY_AUTH,           /* 407: proxy authentication required */
+    WSPROXY_E_PROXY_AUTH,           /* 407 (or 401): proxy authentication required */
     WSPROXY_E_PROXY_CONNECT,        /* any other non-2xx status to CONNECT */
     WSPROXY_E_PROXY_BAD_REPLY,      /* garbled reply to CONNECT */
     WSPROXY_E_PROXY_REPLY_TOO_LARGE,/* reply head over the limits */
@@ -498,7 +498,8 @@ typedef struct wsproxy_error_info {
     int code;                  /* wsproxy_err */
     int http_status;           /* proxy's or server's status, 0 when none */
     char status_line[WSPROXY_MAX_DETAIL_BYTES];        /* the reply's first line */
-    char proxy_authenticate[WSPROXY_MAX_DETAIL_BYTES]; /* 407: values joined by ", " */
+    char proxy_authenticate[WSPROXY_MAX_DETAIL_BYTES]; /* 407: Proxy-Authenticate values
+                                          (401: WWW-Authenticate too), joined by ", " */
     int close_code;            /* code we sent (peer fault) or received */
     int os_error;              /* from wsproxy_socket_closed */
     int tls_error;             /* BearSSL's BR_ERR_* or WSPROXY_TLS_ERR_* */
@@ -3459,10 +3460,14 @@ static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
                 c->in_start_ += (size_t)r;
                 continue;
             }
-            if (status == 407) {
+            if (status == 407 || status == 401) {
+                /* 401 is not what RFC 9110 asks of a proxy, but some send it for bad
+                   credentials (tinyproxy 1.11): it is still an authentication failure */
                 size_t i, at = 0;
                 for (i = 0; i < nh; i++) {
-                    if (!wsp_ieq_(h[i].name, h[i].name_len, "proxy-authenticate")) continue;
+                    if (!wsp_ieq_(h[i].name, h[i].name_len, "proxy-authenticate") &&
+                        !(status == 401 && wsp_ieq_(h[i].name, h[i].name_len, "www-authenticate")))
+                        continue;
                     if (at) wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at, ", ", 2);
                     at = strlen(c->info_.proxy_authenticate);
                     wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at,

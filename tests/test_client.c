@@ -584,6 +584,11 @@ static void test_proxy_failures(void)
     wsproxy_describe(&client, msg, sizeof msg);
     CHECK(strstr(msg, "WSPROXY_E_PROXY_AUTH") && strstr(msg, "407 Proxy Authentication Required") &&
           strstr(msg, "Negotiate"));
+    {
+        const char *r401 = "HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"t\"\r\n\r\n";
+        expect_proxy_error("401 from a proxy", r401, strlen(r401), WSPROXY_E_PROXY_AUTH, 401);
+    }
+    CHECK(strcmp(wsproxy_error_info_get(&client)->proxy_authenticate, "Basic realm=\"t\"") == 0);
     expect_proxy_error("403", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 45, WSPROXY_E_PROXY_CONNECT, 403);
     CHECK(strcmp(wsproxy_error_info_get(&client)->status_line, "HTTP/1.1 403 Forbidden") == 0);
     expect_proxy_error("502", "HTTP/1.0 502 Bad Gateway\r\n\r\n", 28, WSPROXY_E_PROXY_CONNECT, 502);

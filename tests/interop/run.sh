@@ -1,0 +1,636 @@
+#!/usr/bin/env bash
+# Interop with real third-party proxies and servers (make interop; see docs/interop.md).
+#
+# Usage (from anywhere):  bash tests/interop/run.sh
+#   BUILD=dir          where wspcat and interop_driver are (default: build)
+#   INTEROP_DOC=files  where the matrix is written, between the lines "<!-- interop:begin"
+#                      and "<!-- interop:end -->" (default: "docs/interop.md README.md";
+#                      a file without them is left alone, except that a missing first
+#                      file is created; "" = nowhere)
+#   INTEROP_PYTHON     the Python that has Debian's websockets (default: /usr/bin/python3)
+#   INTEROP_KEEP=1     keep the temporary folder (configs and logs) and print its path
+#
+# Installs nothing: when a peer is missing it says what and how to install it, and
+# exits 2. Every daemon runs on 127.0.0.1, on a port picked free just before, with a
+# config written here into a mktemp folder, in its own process group (setsid), in the
+# foreground; on exit each group we started is sent SIGTERM (then SIGKILL) by its
+# PID. Every check prints "ok - NAME" or "FAIL - NAME: WHY" (with the peers' logs);
+# then the matrix; the last line is "N passed, N failed".
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+WSPCAT=$BUILD/wspcat
+DRIVER=$BUILD/interop_driver
+PY=${INTEROP_PYTHON:-/usr/bin/python3}
+NODE_DIR=tests/interop/node
+DOC=${INTEROP_DOC-docs/interop.md README.md}
+CERTS=tests/certs
+# wspcat reads proxy variables as curl does: keep the caller's out of these runs
+unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy \
+      ALL_PROXY no_proxy NO_PROXY
+export LC_ALL=C
+
+START_S=$(date +%s)
+PASSED=0
+FAILED=0
+LIMITED=0
+
+# ------------------------------------------------------------ what is missing --
+missing=()
+missing_npm=0
+command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
+# squid-openssl is Debian's squid built with TLS (https_port); it replaces squid
+if ! command -v squid >/dev/null 2>&1 || ! squid -v 2>/dev/null | grep -q -- '--with-openssl'; then
+    missing+=(squid-openssl)
+fi
+command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || missing+=(stunnel4)
+command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || missing+=(dante-server)
+command -v microsocks >/dev/null 2>&1 || missing+=(microsocks)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+if [ ! -x "$PY" ] || ! "$PY" -c 'import websockets' >/dev/null 2>&1; then missing+=(python3-websockets); fi
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -f "$NODE_DIR/node_modules/ws/package.json" ] || missing_npm=1
+if (( ${#missing[@]} > 0 || missing_npm )); then
+    echo "interop: third-party peers are missing; make interop installs nothing itself."
+    if (( ${#missing[@]} > 0 )); then
+        echo "  missing Debian packages: ${missing[*]}"
+        echo "    apt-get install -y ${missing[*]}"
+    fi
+    if (( missing_npm )); then
+        echo "  missing node module ws in $NODE_DIR/node_modules"
+        echo "    npm ci --prefix $NODE_DIR"
+    fi
+    echo "  or all at once (as root): bash tests/interop/install.sh"
+    echo "0 passed, 1 failed"
+    exit 2
+fi
+for bin in "$WSPCAT" "$DRIVER"; do
+    if [ ! -x "$bin" ]; then echo "interop: $bin is missing (run make interop, or set BUILD=dir)"; exit 2; fi
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-interop.XXXXXX") || exit 1
+chmod 755 "$TMP"
+PGIDS=()        # process groups we started (each leader's PID)
+PEER_NAMES=()
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+    local pid i
+    for pid in "${PGIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
+    for (( i = 0; i < 50; i++ )); do       # at most ~5 s for them to go
+        local alive=0
+        for pid in "${PGIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+        (( alive )) || break
+        sleep 0.1
+    done
+    for pid in "${PGIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+    for pid in "${PGIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
+    if [ "${INTEROP_KEEP:-0}" = 1 ]; then echo "interop: kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --------------------------------------------------------------------- helpers --
+# free_ports N: N distinct loopback ports that were free a moment ago
+free_ports() {
+    "$PY" - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# start NAME CMD...: runs CMD in its own session/process group, output in $TMP/NAME.out
+start() {
+    local name=$1; shift
+    setsid "$@" >"$TMP/$name.out" 2>&1 </dev/null &
+    local pid=$!
+    PGIDS+=("$pid")
+    PEER_NAMES+=("$name")
+    eval "PID_$name=$pid"
+}
+
+# wait_port NAME PORT: up to ~15 s for 127.0.0.1:PORT to accept while NAME runs
+wait_port() {
+    local name=$1 port=$2 i pidvar="PID_$1"
+    for (( i = 0; i < 150; i++ )); do
+        if (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        kill -0 "${!pidvar}" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL - start $name: port $port not listening ($(kill -0 "${!pidvar}" 2>/dev/null && echo running || echo exited))"
+    show_logs "$name"
+    FAILED=$((FAILED + 1))
+    return 1
+}
+
+# wait_file NAME FILE: up to ~15 s for FILE to appear while NAME runs
+wait_file() {
+    local name=$1 file=$2 i pidvar="PID_$1"
+    for (( i = 0; i < 150; i++ )); do
+        [ -s "$file" ] && return 0
+        kill -0 "${!pidvar}" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL - start $name: no port file ($(kill -0 "${!pidvar}" 2>/dev/null && echo running || echo exited))"
+    show_logs "$name"
+    FAILED=$((FAILED + 1))
+    return 1
+}
+
+# show_logs PEER...: the last lines of each peer's output and log files
+show_logs() {
+    local p f
+    for p in "$@"; do
+        for f in "$TMP/$p.out" "$TMP/$p".log "$TMP/$p"/*.log; do
+            [ -s "$f" ] || continue
+            echo "    --- ${f#"$TMP"/} (last 15 lines)"
+            tail -n 15 "$f" | cut -c1-300 | sed 's/^/    | /'
+        done
+    done
+}
+
+# --------------------------------------------------------------------- servers --
+start_servers() {
+    start py_ws "$PY" tests/interop/echo_server.py "$CERTS/target-chain.pem" "$CERTS/target.key" "$TMP/py.ports"
+    start node_ws node "$NODE_DIR/echo_server.js" "$CERTS/target-ec-chain.pem" "$CERTS/target-ec.key" "$TMP/node.ports"
+    wait_file py_ws "$TMP/py.ports" || return 1
+    wait_file node_ws "$TMP/node.ports" || return 1
+    read -r PY_WS PY_WSS < <(sed 's/ws=//; s/wss=//' "$TMP/py.ports")
+    read -r NODE_WS NODE_WSS < <(sed 's/ws=//; s/wss=//' "$TMP/node.ports")
+}
+
+# ----------------------------------------------------------------------- proxies --
+USER_OK=wsp-user
+PASS_OK='s3cret-pass'
+PASS_BAD='wrong-pass'
+
+start_tinyproxy() {   # start_tinyproxy NAME PORT [BasicAuth user pass]
+    local name=$1 port=$2 d=$TMP/$1 p
+    mkdir -p "$d"; chmod 777 "$d"
+    {
+        echo "Port $port"
+        echo "Listen 127.0.0.1"
+        echo "Timeout 60"
+        echo "LogFile \"$d/tinyproxy.log\""
+        echo "LogLevel Info"
+        echo "PidFile \"$d/tinyproxy.pid\""
+        echo "MaxClients 50"
+        echo "Allow 127.0.0.1"
+        echo "DisableViaHeader Yes"
+        for p in "${ALLOWED_PORTS[@]}"; do echo "ConnectPort $p"; done
+        [ $# -ge 4 ] && echo "BasicAuth $3 $4"
+        if [ "$(id -u)" = 0 ]; then echo "User nobody"; echo "Group nogroup"; fi
+    } >"$d/tinyproxy.conf"
+    start "$name" tinyproxy -d -c "$d/tinyproxy.conf"
+}
+
+start_squid() {   # one squid, three ports: plain, Basic auth, TLS (https_port)
+    local d=$TMP/squid
+    mkdir -p "$d"; chmod 777 "$d"
+    cp "$CERTS/proxy-chain.pem" "$CERTS/proxy.key" "$d/"; chmod 644 "$d"/proxy*
+    printf '%s:%s\n' "$USER_OK" "$(openssl passwd -apr1 "$PASS_OK")" >"$d/passwd"; chmod 644 "$d/passwd"
+    {
+        echo "http_port 127.0.0.1:$SQUID_PORT name=plain"
+        echo "http_port 127.0.0.1:$SQUID_AUTH_PORT name=auth"
+        echo "https_port 127.0.0.1:$SQUID_TLS_PORT name=tls tls-cert=$d/proxy-chain.pem tls-key=$d/proxy.key"
+        echo "pid_filename $d/squid.pid"
+        echo "cache_log $d/cache.log"
+        echo "access_log stdio:$d/access.log"
+        echo "cache_store_log none"
+        echo "netdb_filename none"
+        echo "coredump_dir $d"
+        echo "cache deny all"
+        echo "cache_mem 8 MB"
+        echo "pinger_enable off"
+        echo "shutdown_lifetime 1 seconds"
+        echo "visible_hostname wsproxy-interop"
+        echo "auth_param basic program /usr/lib/squid/basic_ncsa_auth $d/passwd"
+        echo "auth_param basic children 2 startup=1 idle=1"
+        echo "auth_param basic realm wsproxy-interop"
+        echo "acl test_ports port ${ALLOWED_PORTS[*]}"
+        echo "acl CONNECT method CONNECT"
+        echo "acl auth_port myportname auth"
+        echo "acl authed proxy_auth REQUIRED"
+        echo "acl loopback src 127.0.0.1/32"
+        echo "http_access deny !loopback"
+        echo "http_access deny CONNECT !test_ports"
+        echo "http_access deny auth_port !authed"
+        echo "http_access allow loopback"
+        echo "http_access deny all"
+    } >"$d/squid.conf"
+    start squid squid -N -f "$d/squid.conf"
+}
+
+start_stunnel() {   # TLS in front of the plain tinyproxy: an https:// proxy
+    local d=$TMP/stunnel bin
+    bin=$(command -v stunnel4 || command -v stunnel)
+    mkdir -p "$d"
+    {
+        echo "foreground = yes"
+        echo "pid ="
+        echo "debug = info"
+        echo "output = $d/stunnel.log"
+        echo "[https-proxy]"
+        echo "accept = 127.0.0.1:$STUNNEL_PORT"
+        echo "connect = 127.0.0.1:$TINY_PORT"
+        echo "cert = $CERTS/proxy-chain.pem"
+        echo "key = $CERTS/proxy.key"
+    } >"$d/stunnel.conf"
+    start stunnel "$bin" "$d/stunnel.conf"
+}
+
+start_dante() {
+    local d=$TMP/dante
+    mkdir -p "$d"; chmod 777 "$d"
+    {
+        echo "logoutput: $d/danted.log"
+        echo "debug: 0"
+        echo "internal: 127.0.0.1 port = $DANTE_PORT"
+        echo "external: 127.0.0.1"
+        echo "clientmethod: none"
+        echo "socksmethod: none"
+        if [ "$(id -u)" = 0 ]; then echo "user.privileged: root"; echo "user.unprivileged: nobody"; fi
+        printf 'client pass {\n  from: 127.0.0.0/8 to: 0.0.0.0/0\n  log: error\n}\n'
+        printf 'socks pass {\n  from: 127.0.0.0/8 to: 127.0.0.0/8\n  protocol: tcp\n  command: connect\n  log: error connect\n}\n'
+        printf 'socks block {\n  from: 0.0.0.0/0 to: 0.0.0.0/0\n  log: connect error\n}\n'
+    } >"$d/danted.conf"
+    start dante danted -f "$d/danted.conf" -p "$d/danted.pid" -N 1
+}
+
+start_microsocks() {
+    start microsocks microsocks -i 127.0.0.1 -p "$MS_PORT"
+    start microsocks_auth microsocks -i 127.0.0.1 -p "$MS_AUTH_PORT" -u "$USER_OK" -P "$PASS_OK"
+}
+
+# ------------------------------------------------------------------------ checks --
+OUT=$TMP/stdout
+ERR=$TMP/stderr
+RC=0
+CMDLINE=
+ELAPSED_MS=0
+now_ms() { date +%s%3N; }
+
+# run PROG INPUT ARGS...: stdin is INPUT; output in $OUT/$ERR, status in $RC
+run() {
+    local prog=$1 input=$2 t0 a
+    shift 2
+    printf '%s' "$input" >"$TMP/stdin"
+    CMDLINE="$prog"
+    for a in "$@"; do CMDLINE+=" $(printf '%q' "$a")"; done
+    t0=$(now_ms)
+    timeout 60 "$prog" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
+    RC=$?
+    ELAPSED_MS=$(( $(now_ms) - t0 ))
+}
+
+# run_lines INPUT N ARGS...: wspcat with INPUT on stdin, which stays open until N lines
+# came back (at most ~5 s): wspcat closes at the end of its input, and a server may
+# answer that close before echoing what came just before it (Python websockets does)
+run_lines() {
+    local input=$1 n=$2 t0 a
+    shift 2
+    CMDLINE="$WSPCAT"
+    for a in "$@"; do CMDLINE+=" $(printf '%q' "$a")"; done
+    CMDLINE+=" (stdin: $n lines, held open until $n lines came back)"
+    rm -f "$OUT" "$TMP/stdin.fifo"
+    mkfifo "$TMP/stdin.fifo" || { RC=127; return; }
+    t0=$(now_ms)
+    timeout 60 "$WSPCAT" "$@" <"$TMP/stdin.fifo" >"$OUT" 2>"$ERR" &
+    local wpid=$! i lines
+    exec 3>"$TMP/stdin.fifo"
+    printf '%s' "$input" >&3 2>/dev/null
+    for (( i = 0; i < 100; i++ )); do
+        lines=$(wc -l <"$OUT" 2>/dev/null) || lines=0
+        (( lines >= n )) && break
+        kill -0 "$wpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    exec 3>&-
+    wait "$wpid"
+    RC=$?
+    ELAPSED_MS=$(( $(now_ms) - t0 ))
+}
+
+show_run() {
+    echo "    command: $CMDLINE"
+    echo "    exit status: $RC after ${ELAPSED_MS} ms"
+    local f
+    for f in "$OUT" "$ERR"; do
+        [ -s "$f" ] || continue
+        echo "    --- ${f##*/}"
+        tail -n 20 "$f" | cut -c1-300 | sed 's/^/    | /'
+    done
+}
+
+pass() { echo "ok - $1"; PASSED=$((PASSED + 1)); }
+failed() {   # failed NAME WHY PEER...
+    local name=$1 why=$2; shift 2
+    echo "FAIL - $name: $why"
+    show_run
+    show_logs "$@"
+    FAILED=$((FAILED + 1))
+}
+
+# The matrix, one cell per row x column: RESULT[row,col] and REASON[row,col]
+declare -A RESULT REASON
+ROWS=()
+ROW_LABEL=()
+COLS=(py-ws py-wss node-ws node-wss)
+COL_LABEL=("websockets ws://" "websockets wss://" "ws (node) ws://" "ws (node) wss://")
+# Known limitations of a peer: "row,col" -> reason. Such a cell still runs; a failure
+# is shown as n/a with the reason (not counted), a pass is a pass.
+declare -A LIMIT=()
+
+col_url() {
+    case $1 in
+        py-ws) echo "ws://127.0.0.1:$PY_WS/echo" ;;
+        py-wss) echo "wss://localhost:$PY_WSS/echo" ;;
+        node-ws) echo "ws://127.0.0.1:$NODE_WS/echo" ;;
+        node-wss) echo "wss://localhost:$NODE_WSS/echo" ;;
+    esac
+}
+col_peer() { case $1 in py-*) echo py_ws ;; *) echo node_ws ;; esac; }
+
+# cell ROW COL PROXY_URL PEER...: wspcat lines + the driver's full script
+cell() {
+    local row=$1 col=$2 proxy=$3; shift 3
+    local url name why='' tls=()
+    url=$(col_url "$col")
+    name="$row x $col"
+    tls=(--cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem")
+    # 1. wspcat: two lines (one not ASCII) must come back in order
+    local input=$'hello interop\nw\xc3\xb6rld \xe2\x9c\x93\n'
+    run_lines "$input" 2 --proxy "$proxy" "${tls[@]}" --timeout 10 "$url"
+    if [ "$RC" != 0 ]; then
+        why="wspcat exit $RC: $(tail -n 1 "$ERR" | cut -c1-160)"
+    elif [ "$(cat "$OUT")" != "${input%$'\n'}" ]; then
+        why="wspcat: echo differs"
+    else
+        # 2. the driver: every size, binary, fragments, ping, close with code and reason
+        run "$DRIVER" "" --proxy "$proxy" "${tls[@]}" --timeout 15 "$url"
+        if [ "$RC" != 0 ]; then
+            why="driver exit $RC: $(grep -E '^FAIL' "$OUT" | tail -n 1 | sed 's/^FAIL - //' | cut -c1-200)"
+            [ -n "${why#*: }" ] || why="driver exit $RC: $(tail -n 1 "$ERR" | cut -c1-160)"
+        elif [ -n "$proxy" ] && ! grep -q '^ok - open (tunnel' "$OUT"; then
+            why="driver: no tunnel through the proxy reported"
+        fi
+    fi
+    if [ -z "$why" ]; then
+        RESULT[$row,$col]=pass
+        REASON[$row,$col]=""
+        pass "$name ($(grep -c '^ok' "$OUT") steps, ${ELAPSED_MS} ms)"
+    elif [ -n "${LIMIT[$row,$col]:-}" ]; then
+        RESULT[$row,$col]=n/a
+        REASON[$row,$col]="${LIMIT[$row,$col]} (seen: $why)"
+        echo "n/a - $name: ${LIMIT[$row,$col]} (seen: $why)"
+        LIMITED=$((LIMITED + 1))
+    else
+        RESULT[$row,$col]=FAIL
+        REASON[$row,$col]=$why
+        failed "$name" "$why" "$(col_peer "$col")" "$@"
+    fi
+}
+
+# row ID LABEL PROXY_URL PEER...: one matrix row
+row() {
+    local id=$1 label=$2 proxy=$3 col; shift 3
+    ROWS+=("$id")
+    ROW_LABEL+=("$label")
+    for col in "${COLS[@]}"; do cell "$id" "$col" "$proxy" "$@"; done
+}
+
+# Failure paths: NEG_NAME/NEG_RESULT/NEG_DETAIL, printed after the matrix
+NEG_NAME=()
+NEG_RESULT=()
+NEG_DETAIL=()
+# negative NAME EXPECTED_RC ERR_REGEX PROXY_URL URL PEER...: wspcat must fail this way
+# (NEG_EXTRA: more wspcat options for that one run, a later --cacert wins;
+#  NEG_LIMIT_RC/_RE/_REASON: a known peer limitation: that exit status with stderr
+#  matching that regex is shown as n/a with the reason, not counted as a failure)
+NEG_EXTRA=()
+NEG_LIMIT_REASON=
+negative() {
+    local name=$1 want=$2 re=$3 proxy=$4 url=$5; shift 5
+    run "$WSPCAT" "" --proxy "$proxy" --cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem" \
+        --timeout 10 "${NEG_EXTRA[@]}" "$url"
+    local seen why=''
+    seen=$(grep -v '^\*' "$ERR" | tail -n 1 | cut -c1-220)
+    if [ "$RC" != "$want" ]; then why="exit $RC, expected $want"
+    elif ! grep -Eq -- "$re" "$ERR"; then why="stderr lacks /$re/"
+    fi
+    NEG_NAME+=("$name")
+    NEG_DETAIL+=("exit $RC: ${seen#wspcat: }")
+    if [ -z "$why" ]; then
+        NEG_RESULT+=(pass)
+        pass "$name (exit $RC)"
+    elif [ -n "${NEG_LIMIT_REASON:-}" ] && [ "$RC" = "$NEG_LIMIT_RC" ] && grep -Eq -- "$NEG_LIMIT_RE" "$ERR"; then
+        NEG_RESULT+=(n/a)
+        NEG_DETAIL[${#NEG_DETAIL[@]}-1]+=" -- n/a: $NEG_LIMIT_REASON"
+        echo "n/a - $name: $NEG_LIMIT_REASON (seen: exit $RC)"
+        LIMITED=$((LIMITED + 1))
+    else
+        NEG_RESULT+=(FAIL)
+        failed "$name" "$why" "$@"
+    fi
+    NEG_EXTRA=()
+    NEG_LIMIT_REASON=
+}
+
+# ==================================================================== main ==
+echo "interop: temporary folder $TMP"
+start_servers || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+# the servers picked their own ports; the daemons get ports free a moment before
+read -r TINY_PORT TINY_AUTH_PORT SQUID_PORT SQUID_AUTH_PORT SQUID_TLS_PORT STUNNEL_PORT \
+        DANTE_PORT MS_PORT MS_AUTH_PORT DEAD_PORT DENIED_PORT < <(free_ports 11)
+# the proxies may tunnel to the four servers and to DEAD_PORT (where nothing listens);
+# DENIED_PORT is not allowed
+ALLOWED_PORTS=("$PY_WS" "$PY_WSS" "$NODE_WS" "$NODE_WSS" "$DEAD_PORT")
+echo "interop: servers websockets ws=$PY_WS wss=$PY_WSS, ws (node) ws=$NODE_WS wss=$NODE_WSS;" \
+     "dead port $DEAD_PORT, denied port $DENIED_PORT"
+
+start_tinyproxy tinyproxy "$TINY_PORT"
+start_tinyproxy tinyproxy_auth "$TINY_AUTH_PORT" "$USER_OK" "$PASS_OK"
+start_squid
+start_stunnel
+start_dante
+start_microsocks
+UP=()
+for pair in tinyproxy:$TINY_PORT tinyproxy_auth:$TINY_AUTH_PORT squid:$SQUID_PORT \
+            squid:$SQUID_AUTH_PORT squid:$SQUID_TLS_PORT stunnel:$STUNNEL_PORT dante:$DANTE_PORT \
+            microsocks:$MS_PORT microsocks_auth:$MS_AUTH_PORT; do
+    wait_port "${pair%%:*}" "${pair##*:}" && UP+=("${pair%%:*}")
+done
+echo "interop: peers up after $(( $(date +%s) - START_S )) s"
+
+U=$USER_OK:$PASS_OK
+row direct        "none (direct)"                 ""
+row tinyproxy     "tinyproxy http://"             "http://127.0.0.1:$TINY_PORT"                   tinyproxy
+row tinyproxy-auth "tinyproxy http:// + Basic"    "http://$U@127.0.0.1:$TINY_AUTH_PORT"           tinyproxy_auth
+row squid         "squid http://"                 "http://127.0.0.1:$SQUID_PORT"                  squid
+row squid-auth    "squid http:// + Basic"         "http://$U@127.0.0.1:$SQUID_AUTH_PORT"          squid
+row squid-tls     "squid https:// (https_port)"   "https://localhost:$SQUID_TLS_PORT"             squid
+row stunnel       "stunnel + tinyproxy https://"  "https://localhost:$STUNNEL_PORT"               stunnel tinyproxy
+row dante         "dante socks5h://"              "socks5h://127.0.0.1:$DANTE_PORT"               dante
+row dante-4       "dante socks4://"               "socks4://127.0.0.1:$DANTE_PORT"                dante
+row microsocks    "microsocks socks5://"          "socks5://127.0.0.1:$MS_PORT"                   microsocks
+row microsocks-auth "microsocks socks5h:// + user/pass" "socks5h://$U@127.0.0.1:$MS_AUTH_PORT"    microsocks_auth
+
+PW=ws://127.0.0.1:$PY_WS/echo
+# tinyproxy 1.11.1 answers wrong credentials with 401 + WWW-Authenticate instead of 407
+# (its issue 532, fixed upstream by PR 549); the library takes a proxy's 401 as auth too.
+negative "tinyproxy Basic: wrong password -> 401/407" 4 'WSPROXY_E_PROXY_AUTH.*40[17].*Basic realm="[Tt]inyproxy"' \
+    "http://$USER_OK:$PASS_BAD@127.0.0.1:$TINY_AUTH_PORT" "$PW" tinyproxy_auth
+negative "tinyproxy Basic: no credentials -> 407" 4 'WSPROXY_E_PROXY_AUTH.*407' \
+    "http://127.0.0.1:$TINY_AUTH_PORT" "$PW" tinyproxy_auth
+negative "squid Basic: wrong password -> 407" 4 'WSPROXY_E_PROXY_AUTH.*407.*Basic realm="wsproxy-interop"' \
+    "http://$USER_OK:$PASS_BAD@127.0.0.1:$SQUID_AUTH_PORT" "$PW" squid
+negative "squid Basic: no credentials -> 407" 4 'WSPROXY_E_PROXY_AUTH.*407' \
+    "http://127.0.0.1:$SQUID_AUTH_PORT" "$PW" squid
+negative "tinyproxy: CONNECT to a closed port -> 5xx" 3 'WSPROXY_E_PROXY_CONNECT.*HTTP/1\.[01] 5[0-9][0-9]' \
+    "http://127.0.0.1:$TINY_PORT" "ws://127.0.0.1:$DEAD_PORT/" tinyproxy
+negative "tinyproxy: CONNECT to a port not in ConnectPort -> 403" 3 'WSPROXY_E_PROXY_CONNECT.*403' \
+    "http://127.0.0.1:$TINY_PORT" "ws://127.0.0.1:$DENIED_PORT/" tinyproxy
+negative "squid: CONNECT to a closed port -> 503" 3 'WSPROXY_E_PROXY_CONNECT.*HTTP/1\.[01] 5[0-9][0-9]' \
+    "http://127.0.0.1:$SQUID_PORT" "ws://127.0.0.1:$DEAD_PORT/" squid
+negative "squid: CONNECT to a port the ACL denies -> 403" 3 'WSPROXY_E_PROXY_CONNECT.*403' \
+    "http://127.0.0.1:$SQUID_PORT" "ws://127.0.0.1:$DENIED_PORT/" squid
+negative "squid https_port: CONNECT to a closed port -> 503" 3 'WSPROXY_E_PROXY_CONNECT.*HTTP/1\.[01] 5[0-9][0-9]' \
+    "https://localhost:$SQUID_TLS_PORT" "wss://localhost:$DEAD_PORT/" squid
+negative "stunnel + tinyproxy: CONNECT to a closed port -> 5xx" 3 'WSPROXY_E_PROXY_CONNECT.*HTTP/1\.[01] 5[0-9][0-9]' \
+    "https://localhost:$STUNNEL_PORT" "ws://127.0.0.1:$DEAD_PORT/" stunnel tinyproxy
+NEG_EXTRA=(--proxy-cacert "$CERTS/ca.pem")
+negative "squid https_port: proxy certificate from an untrusted CA" 8 'WSPROXY_E_TLS_PROXY' \
+    "https://localhost:$SQUID_TLS_PORT" "$PW" squid
+negative "dante: CONNECT to a closed port -> SOCKS reply 5" 3 'WSPROXY_E_SOCKS_CONNECTION_REFUSED' \
+    "socks5h://127.0.0.1:$DANTE_PORT" "ws://127.0.0.1:$DEAD_PORT/" dante
+negative "dante socks4a:// to a host name: refused (dante has no SOCKS4a)" 3 'WSPROXY_E_SOCKS4_REJECTED.*0x5b' \
+    "socks4a://127.0.0.1:$DANTE_PORT" "wss://localhost:$NODE_WSS/echo" dante
+negative "microsocks: CONNECT to a closed port -> SOCKS reply 5" 3 'WSPROXY_E_SOCKS_CONNECTION_REFUSED' \
+    "socks5://127.0.0.1:$MS_PORT" "ws://127.0.0.1:$DEAD_PORT/" microsocks
+negative "microsocks user/pass: wrong password" 4 'WSPROXY_E_SOCKS_AUTH_FAILED' \
+    "socks5h://$USER_OK:$PASS_BAD@127.0.0.1:$MS_AUTH_PORT" "$PW" microsocks_auth
+negative "microsocks user/pass: no credentials" 4 'WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD' \
+    "socks5h://127.0.0.1:$MS_AUTH_PORT" "$PW" microsocks_auth
+NEG_EXTRA=(--cacert "$CERTS/proxy-ca.pem")
+negative "wss:// server certificate from an untrusted CA (through squid)" 8 'WSPROXY_E_TLS_TUNNEL' \
+    "http://127.0.0.1:$SQUID_PORT" "wss://localhost:$NODE_WSS/echo" squid
+
+# ------------------------------------------------------------------- the matrix --
+cell_text() {   # pass / FAIL / n/a, for the terminal
+    printf '%s' "${RESULT[$1,$2]:-skip}"
+}
+print_matrix() {
+    local i col w=34
+    echo
+    echo "Interop matrix (rows: proxy, columns: server)"
+    printf "%-${w}s" "proxy \\ server"
+    for i in "${!COLS[@]}"; do printf " | %-18s" "${COL_LABEL[$i]}"; done
+    echo
+    printf '%*s' $(( w + 4 * 21 )) '' | tr ' ' '-'; echo
+    for i in "${!ROWS[@]}"; do
+        printf "%-${w}s" "${ROW_LABEL[$i]}"
+        for col in "${COLS[@]}"; do printf " | %-18s" "$(cell_text "${ROWS[$i]}" "$col")"; done
+        echo
+    done
+    for i in "${!ROWS[@]}"; do
+        for col in "${COLS[@]}"; do
+            [ -n "${REASON[${ROWS[$i]},$col]:-}" ] &&
+                echo "  ${RESULT[${ROWS[$i]},$col]}: ${ROW_LABEL[$i]} x $col: ${REASON[${ROWS[$i]},$col]}"
+        done
+    done
+    echo
+    echo "Failure paths (wspcat against the real proxy's answer)"
+    for i in "${!NEG_NAME[@]}"; do
+        printf '  %-4s %s\n         %s\n' "${NEG_RESULT[$i]}" "${NEG_NAME[$i]}" "${NEG_DETAIL[$i]}"
+    done
+}
+
+versions() {   # one "- name version" line per peer
+    local p v
+    for p in tinyproxy squid-openssl stunnel4 dante-server microsocks python3-websockets libbearssl-dev; do
+        v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || v="(not from a Debian package)"
+        echo "- $p $v"
+    done
+    echo "- node ws $(cd "$NODE_DIR" && node -e "process.stdout.write(require('ws/package.json').version)") on node $(node --version)"
+    echo "- python $("$PY" -c 'import sys; print(sys.version.split()[0])') (websockets $("$PY" -c 'import websockets; print(websockets.__version__)'))"
+    # shellcheck disable=SC1091
+    echo "- $(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown OS}"), $(uname -m)"
+}
+
+md_cell() {
+    local r=${RESULT[$1,$2]:-skip} why=${REASON[$1,$2]:-}
+    why=${why//|/\\|}
+    case $r in
+        pass) printf 'pass' ;;
+        n/a) printf 'n/a: %s' "$why" ;;
+        *) printf '**%s**: %s' "$r" "$why" ;;
+    esac
+}
+
+write_doc() {
+    local i col gen
+    gen=$TMP/generated.md
+    {
+        echo "<!-- interop:begin (written by tests/interop/run.sh; do not edit by hand) -->"
+        echo "Last run: $(date -u '+%Y-%m-%d %H:%M UTC'), \`make interop\` ($1 passed, $2 failed, $LIMITED n/a; $(( $(date +%s) - START_S )) s)."
+        echo
+        echo "Peers:"
+        echo
+        versions
+        echo
+        printf '| proxy \\ server |'
+        for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
+        echo
+        printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
+        for i in "${!ROWS[@]}"; do
+            printf '| %s |' "${ROW_LABEL[$i]}"
+            for col in "${COLS[@]}"; do printf ' %s |' "$(md_cell "${ROWS[$i]}" "$col")"; done
+            echo
+        done
+        echo
+        echo "Failure paths (wspcat's exit status and the error line it printed):"
+        echo
+        echo "| check | result | wspcat said |"
+        echo "|---|---|---|"
+        for i in "${!NEG_NAME[@]}"; do
+            local d=${NEG_DETAIL[$i]//|/\\|}
+            # shellcheck disable=SC2016  # backquotes for Markdown
+            printf '| %s | %s | `%s` |\n' "${NEG_NAME[$i]}" "${NEG_RESULT[$i]}" "$d"
+        done
+        echo "<!-- interop:end -->"
+    } >"$gen"
+    local f first=1
+    for f in $DOC; do
+        if [ -f "$f" ] && grep -q '^<!-- interop:begin' "$f" && grep -q '^<!-- interop:end' "$f"; then
+            awk -v gen="$gen" '
+                /^<!-- interop:begin/ { while ((getline l < gen) > 0) print l; close(gen); skip = 1; next }
+                /^<!-- interop:end/ { skip = 0; next }
+                !skip { print }' "$f" >"$TMP/doc.md" && cat "$TMP/doc.md" >"$f"
+            echo "interop: matrix written to $f"
+        elif (( first )) && [ ! -f "$f" ]; then
+            { echo "# Interop with third-party peers"; echo; cat "$gen"; } >"$f"
+            echo "interop: matrix written to $f"
+        fi
+        first=0
+    done
+}
+
+print_matrix
+[ -n "$DOC" ] && write_doc "$PASSED" "$FAILED"
+echo "interop: $(( $(date +%s) - START_S )) s"
+if (( LIMITED > 0 )); then
+    echo "$PASSED passed, $FAILED failed, $LIMITED skipped"
+else
+    echo "$PASSED passed, $FAILED failed"
+fi
+(( FAILED == 0 ))
