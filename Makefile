@@ -38,7 +38,7 @@ check-bearssl:
 $(BUILD):
 	@mkdir -p $(BUILD)
 
-examples: $(EXAMPLES)
+examples: $(EXAMPLES) examples-extra
 peers: $(PEERS)
 
 $(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
@@ -55,10 +55,10 @@ $(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS)))
 
-demo: all
+demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh
 
-test: all unit
+test: $(EXAMPLES) peers unit
 	@BUILD=$(BUILD) bash scripts/run_tests.sh $(UNITS)
 
 clean:

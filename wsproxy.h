@@ -32,24 +32,26 @@
    Each switch hands the bytes after a reply head to the next layer, never drops them.
    A hop without TLS is a pass-through, so every proxy x target cell runs one path.
 
-   A LOOP, IN SHORT
-       wsproxy_config cfg = {0};  cfg.url = "wss://host/chat";
-       cfg.proxy = "http://user:pass@proxy:3128";  cfg.random = wsproxy_os_random;
-       cfg.trust_anchors = ...;   (see wsproxy_pem_trust_anchors)
-       cfg.tls_arena = malloc(n = wsproxy_tls_arena_size(cfg.url, cfg.proxy)); ...
-       if (wsproxy_init(&c, &cfg) != WSPROXY_OK) -> print wsproxy_describe(&c, ...)
-       connect a TCP socket to wsproxy_connect_host(&c) : wsproxy_connect_port(&c)
-       loop:
-         while ((p = wsproxy_send_buf(&c, &n)) != NULL) { w = send(p, n); wsproxy_send_ack(&c, w); }
-         if readable: p = wsproxy_recv_buf(&c, &n); r = recv(p, n);
-                      r > 0 ? wsproxy_recv_ack(&c, r) : wsproxy_socket_closed(&c, r ? errno : 0);
-         while (wsproxy_poll(&c, &ev)) handle ev (TLS, TUNNEL, OPEN, MESSAGE, PING, PONG,
-                                                  CLOSE, ERROR)
-         arm a timer whenever wsproxy_waiting_for(&c) changes; on expiry wsproxy_timeout(&c)
-       poll for POLLOUT only while wsproxy_send_buf() returns data; poll for POLLIN only
-       while wsproxy_recv_buf() offers room (that is the backpressure).
-       After EV_CLOSE or EV_ERROR: flush wsproxy_send_buf() (it may hold the close frame),
-       then close the socket.
+   A LOOP, IN ORDER
+     0 cfg = {0}; cfg.url = "wss://host/chat"; cfg.proxy = "http://user:pass@proxy:3128"
+       (or from wsproxy_proxy_from_env); cfg.random = wsproxy_os_random; TLS: trust
+       anchors (wsproxy_pem_trust_anchors) and tls_arena (wsproxy_tls_arena_size bytes).
+     1 wsproxy_init; connect (non-blocking, TCP_NODELAY) to wsproxy_connect_host:port;
+       on failure wsproxy_socket_closed(c, errno). Arm a timer for wsproxy_waiting_for.
+     2 writable: while (p = wsproxy_send_buf(c,&n)) { w = send(p,n); if EAGAIN stop;
+       wsproxy_send_ack(c,w); }
+     3 readable: p = wsproxy_recv_buf(c,&n); r = recv(p,n); r > 0: wsproxy_recv_ack(c,r);
+       r == 0: wsproxy_socket_closed(c,0); error: wsproxy_socket_closed(c,errno)
+     4 timer: wsproxy_timeout(c)
+     5 after each: while (wsproxy_poll(c,&ev)) handle ev (TLS, TUNNEL, OPEN, MESSAGE,
+       PING, PONG, then one CLOSE or ERROR); flush (2); want writable only while
+       wsproxy_send_buf has bytes, readable only while wsproxy_recv_buf has room (that
+       is the backpressure); re-arm the timer when wsproxy_waiting_for changed.
+     6 after EV_CLOSE or EV_ERROR: flush once more (the close frame), close the socket.
+   Sends: WSPROXY_E_WOULD_BLOCK = buffer full, flush and retry; bigger than the buffer:
+   wsproxy_send_begin + wsproxy_send_data. Memory: sizeof(wsproxy_client) (~40 KiB;
+   shrink WSPROXY_RECV/SEND_BUFFER_BYTES) + wsproxy_tls_arena_size() per connection.
+   examples/: blocking.c, wspcat.c (poll), epoll_many.c (epoll, 10k), libuv_client.c.
 
    TLS
      Each hop (proxy, server) has its own trust anchors and its own no-verify switch.
@@ -795,14 +797,11 @@ struct wsproxy_client {
     char connect_host_[256];
     unsigned connect_port_;
     int via_proxy_;
-    /* the upgrade request, kept until the tunnel is up */
-    char request_[WSPROXY_MAX_REQUEST_BYTES];
     size_t request_len_;
     char accept_[29];
     size_t proto_off_, proto_len_;  /* offered subprotocol list inside request_ */
     char protocol_[WSPROXY_MAX_PROTOCOL_BYTES + 1];
     /* receive side */
-    unsigned char in_[WSPROXY_RECV_BUFFER_BYTES];
     size_t in_start_, in_end_;
     size_t head_scanned_;
     int interim_count_;
@@ -819,7 +818,6 @@ struct wsproxy_client {
     int eof_;                     /* wsproxy_socket_closed was called */
     int eof_error_;
     /* send side */
-    unsigned char out_[WSPROXY_SEND_BUFFER_BYTES];
     size_t out_start_, out_end_;
     uint64_t tx_remaining_;       /* payload bytes of a streamed frame still to come */
     unsigned char tx_mask_[4];
@@ -856,6 +854,11 @@ struct wsproxy_client {
     int target_host_type_;
     char alpn_[16];
 #endif
+    /* the large buffers last: wsproxy_init clears only what comes before them, so
+       their pages become resident as they are used, not at init */
+    char request_[WSPROXY_MAX_REQUEST_BYTES];   /* the upgrade, kept until the tunnel */
+    unsigned char in_[WSPROXY_RECV_BUFFER_BYTES];
+    unsigned char out_[WSPROXY_SEND_BUFFER_BYTES];
 };
 
 #endif /* WSPROXY_H */
@@ -3135,7 +3138,7 @@ WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
 {
     int rc;
     if (!c) return WSPROXY_E_ARGUMENT;
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(wsproxy_client, request_));
     c->rand_used_ = sizeof c->rand_pool_;
     c->info_.socks_reply = -1;
     if (cfg) {
