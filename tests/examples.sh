@@ -14,6 +14,11 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=ex IT_MAX_SECONDS=300 IT_RC_TEXT=0 IT_PEER_STATE=0
+# the shared harness; it unsets every proxy variable: each check sets its own
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 EPOLL_N=${EPOLL_N:-1000}
 BLOCKING=$BUILD/blocking
 EPOLL_MANY=$BUILD/epoll_many
@@ -23,150 +28,26 @@ PROXY_BIN=$BUILD/http_proxy
 SOCKS_BIN=$BUILD/socks_server
 CERTS=tests/certs
 
-PASSED=0
-FAILED=0
-PIDS=()      # peers we started (killed by PID on exit)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-ex.XXXXXX") || exit 1
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        { wait "$pid"; } 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-summary_and_exit() {
-    echo "$PASSED passed, $FAILED failed"
-    if (( FAILED > 0 )); then exit 1; fi
-    exit 0
-}
-
-now_ms() { date +%s%3N; }
-
-# The caller's proxy variables must not steer the examples: each check sets its own.
-unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
-      all_proxy ALL_PROXY no_proxy NO_PROXY
-
 # Peers and epoll_many need a descriptor per connection (the proxy two): raise the
 # soft limit to the hard one before anything starts, so every child inherits it.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-# ---------------------------------------------------------------- checks --
-NAME=
-WHY=()
-begin() { NAME=$1; WHY=(); }
-why() { WHY+=("$1"); }
-
-show_output() {
-    local f label path size
-    echo "    exit status: $RC"
-    for f in OUT ERR; do
-        label=stdout; [[ $f == ERR ]] && label=stderr
-        path=${!f}
-        if [[ -s $path ]]; then
-            size=$(wc -c <"$path")
-            echo "    --- $label ($size bytes)"
-            head -c 2000 "$path" | sed 's/^/    | /'
-            echo
-        else
-            echo "    --- $label: (empty)"
-        fi
-    done
-}
-
-finish() {
-    if (( ${#WHY[@]} == 0 )); then
-        echo "ok - $NAME"
-        PASSED=$((PASSED + 1))
-    else
-        local text=${WHY[0]} w
-        for w in "${WHY[@]:1}"; do text+="; $w"; done
-        echo "FAIL - $NAME: $text"
-        show_output
-        FAILED=$((FAILED + 1))
-    fi
-}
-
-expect_rc() { [[ $RC == "$1" ]] || why "exit status $RC, expected $1"; }
-expect_stdout() {   # exact bytes
-    printf '%s' "$1" >"$TMP/expected"
-    cmp -s "$TMP/expected" "$OUT" || why "stdout is not exactly $(printf '%q' "$1")"
-}
-expect_stdout_file() {   # exact bytes of a file (not shown when they differ)
-    cmp -s "$1" "$OUT" || why "stdout differs from ${1##*/} ($(wc -c <"$1") bytes expected)"
-}
-expect_stdout_has() { grep -qF -- "$1" "$OUT" || why "stdout lacks '$1'"; }
-expect_stderr_has() { grep -qF -- "$1" "$ERR" || why "stderr lacks '$1'"; }
-expect_stdout_bytes() {
-    local n
-    n=$(wc -c <"$OUT")
-    (( n == $1 )) || why "stdout has $n bytes, expected $1"
-}
-expect_ms_between() {
-    (( ELAPSED_MS >= $1 && ELAPSED_MS <= $2 )) || why "took ${ELAPSED_MS} ms (expected $1..$2 ms)"
-}
 # expect_proxy_log NAME MARK TEXT: the proxy's log got TEXT since MARK (lines)
 expect_proxy_log() {
-    tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" 2>/dev/null | tr -d '\r' | grep -qF -- "$3" ||
+    grep -qF -- "$3" <<<"$(log_since "$1" "$2")" ||
         why "$1 log has no new '$3' (the traffic did not go through it)"
 }
-log_mark() { if [[ -f $TMP/$1.log ]]; then wc -l <"$TMP/$1.log"; else echo 0; fi; }
-log_count() { tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" 2>/dev/null | grep -c -- "$3"; }
 
-# ----------------------------------------------------------------- peers --
-# start_peer VAR NAME BINARY [ARGS...]: ephemeral port into VAR, log in $TMP/NAME.log
-start_peer() {
-    local _var=$1 _name=$2 _bin=$3
-    shift 3
-    local _pf=$TMP/$_name.port _port='' _i _pid
-    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" \
-        --max-seconds 300 "$@" >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do          # at most ~10 s
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then
-                printf -v "$_var" '%s' "$_port"
-                return 0
-            fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    begin "start $_name ($_bin $*)"
-    why "no port file ${_pf##*/}"
-    RC=n/a OUT=/dev/null ERR=$TMP/$_name.out
-    finish
-    return 1
-}
-
-OUT=$TMP/stdout
-ERR=$TMP/stderr
-RC=
-ELAPSED_MS=0
-
-# run SECONDS COMMAND...: bounded run, stdin empty
+# run SECONDS COMMAND...: bounded run, stdin empty (the examples, not wspcat)
 run() {
-    local limit=$1 t0
+    local limit=$1
     shift
-    t0=$(now_ms)
-    timeout "$limit" "$@" </dev/null >"$OUT" 2>"$ERR"
-    RC=$?
-    ELAPSED_MS=$(( $(now_ms) - t0 ))
+    run_timed "$limit" /dev/null "$@"
 }
 
 for bin in "$BLOCKING" "$EPOLL_MANY" "$LIBUV_CLIENT" "$ECHO_SERVER" "$PROXY_BIN" "$SOCKS_BIN"; do
     if [[ ! -x $bin ]]; then
-        begin "binary $bin"; why "missing: run make examples-extra peers"; RC=n/a OUT=/dev/null ERR=/dev/null; finish
+        fail_check "binary $bin" "missing: run make examples-extra peers"
         summary_and_exit
     fi
 done

@@ -12,214 +12,17 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
-# wspcat reads proxy variables as curl does: keep the caller's out of these runs
-unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=it IT_MAX_SECONDS=120
+# the shared harness; it unsets every proxy variable, so HTTP_PROXY is set after it
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
 
-PASSED=0
-FAILED=0
-PIDS=()      # peers we started (killed by PID on exit)
-CUR_PID=     # a backgrounded wspcat run, if one is in flight
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-it.XXXXXX") || exit 1
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local pid
-    if [[ -n $CUR_PID ]]; then
-        kill "$CUR_PID" 2>/dev/null
-        { wait "$CUR_PID"; } 2>/dev/null
-    fi
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        { wait "$pid"; } 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-summary_and_exit() {
-    echo "$PASSED passed, $FAILED failed"
-    if (( FAILED > 0 )); then exit 1; fi
-    exit 0
-}
-
-now_ms() { date +%s%3N; }
-
-# ---------------------------------------------------------------- checks --
-# begin NAME; expect_* ...; finish   -> one "ok"/"FAIL" line per check.
-NAME=
-WHY=()
-begin() { NAME=$1; WHY=(); }
-why() { WHY+=("$1"); }
-
-# Relevant output of the last wspcat run, indented, size-limited.
-show_output() {
-    local f label
-    echo "    exit status: $RC"
-    for f in OUT ERR; do
-        label=stdout; [[ $f == ERR ]] && label=stderr
-        local path=${!f}
-        if [[ -s $path ]]; then
-            local size
-            size=$(wc -c <"$path")
-            echo "    --- $label ($size bytes)"
-            head -c 2000 "$path" | sed 's/^/    | /'
-            echo
-        else
-            echo "    --- $label: (empty)"
-        fi
-    done
-}
-
-finish() {
-    if (( ${#WHY[@]} == 0 )); then
-        echo "ok - $NAME"
-        PASSED=$((PASSED + 1))
-    else
-        local text=${WHY[0]} w
-        for w in "${WHY[@]:1}"; do text+="; $w"; done
-        echo "FAIL - $NAME: $text"
-        show_output
-        FAILED=$((FAILED + 1))
-    fi
-}
-
-rc_text() {
-    case $1 in
-        124) echo "124 (killed by timeout 20)" ;;
-        12[5-7]) echo "$1 (could not run wspcat)" ;;
-        1[3-9][0-9]) echo "$1 (killed by signal $(( $1 - 128 )))" ;;
-        *) echo "$1" ;;
-    esac
-}
-
-expect_rc() {
-    [[ $RC == "$1" ]] || why "exit status $(rc_text "$RC"), expected $1"
-}
-expect_stdout() {   # exact bytes
-    printf '%s' "$1" >"$TMP/expected"
-    cmp -s "$TMP/expected" "$OUT" || why "stdout is not exactly $(printf '%q' "$1")"
-}
-expect_stderr_has() {
-    grep -qF -- "$1" "$ERR" || why "stderr lacks '$1'"
-}
-expect_stderr_match() {   # extended regex, whole line
-    grep -qxE -- "$1" "$ERR" || why "no stderr line matches /$1/"
-}
-expect_text_has() {   # expect_text_has LABEL TEXT NEEDLE
-    grep -qF -- "$3" <<<"$2" || why "$1 lacks '$3'"
-}
-expect_text_lacks() {
-    if grep -qF -- "$3" <<<"$2"; then why "$1 contains '$3'"; fi
-}
-# expect_reached PEER MARK TEXT: PEER's log got a request containing TEXT
-# since MARK (proves the traffic really went there).
-expect_reached() {
-    grep -qF -- "$3" <<<"$(log_since "$1" "$2")" || why "$1 log has no new '$3'"
-}
-expect_faster_than() {
-    (( ELAPSED_MS < $1 )) || why "took ${ELAPSED_MS} ms (limit $1 ms)"
-}
-
-# ----------------------------------------------------------------- peers --
-# start_peer VAR NAME BINARY [ARGS...]: start on an ephemeral port, store the
-# port in VAR.  Log in $TMP/NAME.log, stdout+stderr in $TMP/NAME.out.
-start_peer() {
-    local _var=$1 _name=$2 _bin=$3
-    shift 3
-    local _pf=$TMP/$_name.port _port='' _i _pid
-    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" \
-        --max-seconds 120 "$@" >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do          # at most ~10 s
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then
-                printf -v "$_var" '%s' "$_port"
-                return 0
-            fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    begin "start $_name ($_bin $*)"
-    why "no port file ${_pf##*/} (process $(kill -0 "$_pid" 2>/dev/null && echo alive || echo exited))"
-    RC=n/a OUT=/dev/null ERR=$TMP/$_name.out
-    finish
-    return 1
-}
-
-# Number of lines currently in a peer log; log_since NAME MARK prints the rest.
-log_mark() { if [[ -f $TMP/$1.log ]]; then wc -l <"$TMP/$1.log"; else echo 0; fi; }
-log_since() {
-    [[ -f $TMP/$1.log ]] || return 0
-    tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" | tr -d '\r'
-}
-# First request head (lines between "=== request" and "=== end") of a text.
-first_request() {
-    awk '/^=== request/ { if (!seen) { inreq = 1; seen = 1 }; next }
-         /^=== end/ { inreq = 0; next }
-         inreq' <<<"$1"
-}
-
-# ---------------------------------------------------------------- wspcat --
-OUT=$TMP/stdout
-ERR=$TMP/stderr
-RC=
-ELAPSED_MS=0
-
-# run INPUT ARGS...: stdin is INPUT (EOF right after it).
-run() {
-    printf '%s' "$1" >"$TMP/stdin"
-    shift
-    local t0
-    t0=$(now_ms)
-    timeout 20 "$WSPCAT" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
-    RC=$?
-    ELAPSED_MS=$(( $(now_ms) - t0 ))
-}
-
-# run_held INPUT ARGS...: like run, but stdin stays open (no EOF, so wspcat
-# never starts the close itself) until wspcat exits on its own.
-run_held() {
-    printf '%s' "$1" >"$TMP/stdin"
-    shift
-    rm -f "$TMP/fifo"
-    mkfifo "$TMP/fifo" || { RC=fifo; return; }
-    local t0
-    t0=$(now_ms)
-    timeout 20 "$WSPCAT" "$@" <"$TMP/fifo" >"$OUT" 2>"$ERR" &
-    CUR_PID=$!
-    exec 9>"$TMP/fifo"
-    cat "$TMP/stdin" >&9 2>/dev/null
-    wait "$CUR_PID"
-    RC=$?
-    CUR_PID=
-    exec 9>&-
-    ELAPSED_MS=$(( $(now_ms) - t0 ))
-}
-
-# A 127.0.0.1 port where nothing listens.
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-        || echo 1
-}
-
 # ================================================================== main ==
-for bin in "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"; do
-    if [[ ! -x $bin ]]; then
-        echo "FAIL - binaries: $bin is missing or not executable (build first, or set BUILD=dir)"
-        FAILED=$((FAILED + 1))
-    fi
-done
+require_binaries "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"
 (( FAILED == 0 )) || summary_and_exit
 
 SUITE_T0=$(now_ms)
@@ -476,8 +279,7 @@ finish
 begin "big message: 1000000 bytes"
 run $'__big__ 1000000\n' "$WS"
 expect_rc 0
-size=$(wc -c <"$OUT")
-[[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+expect_stdout_bytes 1000001
 [[ $(tail -c 1 "$OUT" | od -An -c | tr -d ' ') == '\n' ]] || why "stdout does not end with a newline"
 # keep show_output small: do not dump the payload on failure
 [[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
@@ -487,8 +289,7 @@ begin "big message through the proxy"
 mp=$(log_mark proxy)
 run $'__big__ 1000000\n' --proxy "http://127.0.0.1:$P" "$WS"
 expect_rc 0
-size=$(wc -c <"$OUT")
-[[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+expect_stdout_bytes 1000001
 expect_reached proxy "$mp" "CONNECT 127.0.0.1:$E HTTP/1.1"
 [[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
 finish

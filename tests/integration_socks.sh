@@ -13,175 +13,16 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=socks-it IT_MAX_SECONDS=120
+# the shared harness; it unsets every proxy variable, so run (wspcat with this shell's
+# environment) sees none of the caller's (see run_env for a controlled one)
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY_BIN=$BUILD/http_proxy
 SOCKS_SERVER=$BUILD/socks_server
-
-PASSED=0
-FAILED=0
-PIDS=()      # peers we started (killed by PID on exit)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-socks-it.XXXXXX") || exit 1
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        { wait "$pid"; } 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-summary_and_exit() {
-    echo "$PASSED passed, $FAILED failed"
-    if (( FAILED > 0 )); then exit 1; fi
-    exit 0
-}
-
-now_ms() { date +%s%3N; }
-
-# ---------------------------------------------------------------- checks --
-# begin NAME; expect_* ...; finish   -> one "ok"/"FAIL" line per check.
-NAME=
-WHY=()
-begin() { NAME=$1; WHY=(); }
-why() { WHY+=("$1"); }
-
-# Relevant output of the last wspcat run, indented, size-limited.
-show_output() {
-    local f label
-    echo "    exit status: $RC"
-    for f in OUT ERR; do
-        label=stdout; [[ $f == ERR ]] && label=stderr
-        local path=${!f}
-        if [[ -s $path ]]; then
-            local size
-            size=$(wc -c <"$path")
-            echo "    --- $label ($size bytes)"
-            head -c 2000 "$path" | sed 's/^/    | /'
-            echo
-        else
-            echo "    --- $label: (empty)"
-        fi
-    done
-}
-
-finish() {
-    if (( ${#WHY[@]} == 0 )); then
-        echo "ok - $NAME"
-        PASSED=$((PASSED + 1))
-    else
-        local text=${WHY[0]} w
-        for w in "${WHY[@]:1}"; do text+="; $w"; done
-        echo "FAIL - $NAME: $text"
-        show_output
-        FAILED=$((FAILED + 1))
-    fi
-}
-
-rc_text() {
-    case $1 in
-        124) echo "124 (killed by timeout 20)" ;;
-        12[5-7]) echo "$1 (could not run wspcat)" ;;
-        1[3-9][0-9]) echo "$1 (killed by signal $(( $1 - 128 )))" ;;
-        *) echo "$1" ;;
-    esac
-}
-
-expect_rc() {
-    [[ $RC == "$1" ]] || why "exit status $(rc_text "$RC"), expected $1"
-}
-expect_stdout() {   # exact bytes
-    printf '%s' "$1" >"$TMP/expected"
-    cmp -s "$TMP/expected" "$OUT" || why "stdout is not exactly $(printf '%q' "$1")"
-}
-expect_stderr_has() {
-    grep -qF -- "$1" "$ERR" || why "stderr lacks '$1'"
-}
-expect_stderr_lacks() {
-    if grep -qF -- "$1" "$ERR"; then why "stderr contains '$1'"; fi
-}
-expect_stdout_lacks() {
-    if grep -qF -- "$1" "$OUT"; then why "stdout contains '$1'"; fi
-}
-expect_text_has() {   # expect_text_has LABEL TEXT NEEDLE
-    grep -qF -- "$3" <<<"$2" || why "$1 lacks '$3'"
-}
-expect_text_lacks() {
-    if grep -qF -- "$3" <<<"$2"; then why "$1 contains '$3'"; fi
-}
-expect_text_match() {   # expect_text_match LABEL TEXT ERE (some line matches)
-    grep -qE -- "$3" <<<"$2" || why "$1 has no line matching /$3/"
-}
-# expect_reached PEER MARK TEXT: PEER's log got a line containing TEXT since MARK
-# (proves the traffic really went there).
-expect_reached() {
-    grep -qF -- "$3" <<<"$(log_since "$1" "$2")" || why "$1 log has no new '$3'"
-}
-# expect_untouched PEER MARK: PEER's log got nothing since MARK.
-expect_untouched() {
-    local rest
-    rest=$(log_since "$1" "$2")
-    [[ -z $rest ]] || why "$1 log got new lines: $(head -n 2 <<<"$rest" | tr '\n' '|')"
-}
-
-# ----------------------------------------------------------------- peers --
-# start_peer VAR NAME BINARY [ARGS...]: start on an ephemeral port, store the
-# port in VAR.  Log in $TMP/NAME.log, stdout+stderr in $TMP/NAME.out.
-start_peer() {
-    local _var=$1 _name=$2 _bin=$3
-    shift 3
-    local _pf=$TMP/$_name.port _port='' _i _pid
-    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" \
-        --max-seconds 120 "$@" >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do          # at most ~10 s
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then
-                printf -v "$_var" '%s' "$_port"
-                return 0
-            fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    begin "start $_name ($_bin $*)"
-    why "no port file ${_pf##*/} (process $(kill -0 "$_pid" 2>/dev/null && echo alive || echo exited))"
-    RC=n/a OUT=/dev/null ERR=$TMP/$_name.out
-    finish
-    return 1
-}
-
-# Number of lines currently in a peer log; log_since NAME MARK prints the rest.
-log_mark() { if [[ -f $TMP/$1.log ]]; then wc -l <"$TMP/$1.log"; else echo 0; fi; }
-log_since() {
-    [[ -f $TMP/$1.log ]] || return 0
-    tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" | tr -d '\r'
-}
-
-# ---------------------------------------------------------------- wspcat --
-OUT=$TMP/stdout
-ERR=$TMP/stderr
-RC=
-
-# run INPUT ARGS...: stdin is INPUT (EOF right after it). Inherits this shell's
-# environment minus every proxy variable (see run_env for a controlled one).
-run() {
-    printf '%s' "$1" >"$TMP/stdin"
-    shift
-    env -u ws_proxy -u WS_PROXY -u wss_proxy -u WSS_PROXY -u http_proxy -u HTTP_PROXY \
-        -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY \
-        timeout 20 "$WSPCAT" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
-    RC=$?
-}
 
 # run_env INPUT [VAR=VALUE]... -- ARGS...: wspcat with exactly PATH and the
 # given variables in its environment.
@@ -191,24 +32,11 @@ run_env() {
     local vars=()
     while (( $# > 0 )) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
     shift
-    env -i PATH="$PATH" "${vars[@]}" timeout 20 "$WSPCAT" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-
-# A 127.0.0.1 port where nothing listens.
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-        || echo 1
+    run_timed 20 "$TMP/stdin" env -i PATH="$PATH" "${vars[@]}" "$WSPCAT" "$@"
 }
 
 # ================================================================== main ==
-for bin in "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY_BIN" "$SOCKS_SERVER"; do
-    if [[ ! -x $bin ]]; then
-        echo "FAIL - binaries: $bin is missing or not executable (build first, or set BUILD=dir)"
-        FAILED=$((FAILED + 1))
-    fi
-done
+require_binaries "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY_BIN" "$SOCKS_SERVER"
 (( FAILED == 0 )) || summary_and_exit
 
 SUITE_T0=$(now_ms)
@@ -273,8 +101,7 @@ begin "socks5h: big message (1000000 bytes) through the tunnel"
 ms=$(log_mark socks)
 run $'__big__ 1000000\n' --proxy "socks5h://127.0.0.1:$S" "ws://localhost:$E/"
 expect_rc 0
-size=$(wc -c <"$OUT")
-[[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+expect_stdout_bytes 1000001
 expect_reached socks "$ms" "host=localhost port=$E"
 [[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
 finish
@@ -431,8 +258,7 @@ begin "drip server: big message through the tunnel"
 ms=$(log_mark sdrip)
 run $'__big__ 100000\n' --proxy "socks5h://127.0.0.1:$SD" "ws://localhost:$E/"
 expect_rc 0
-size=$(wc -c <"$OUT")
-[[ $size -eq 100001 ]] || why "stdout has $size bytes, expected 100001"
+expect_stdout_bytes 100001
 [[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
 finish
 

@@ -16,191 +16,31 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
-# wspcat reads proxy variables as curl does: keep the caller's out of these runs
-unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=tls IT_MAX_SECONDS=180 IT_SHOW_COMMAND=1
+# the shared harness; it unsets every proxy variable, so HTTP_PROXY is set after it
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 CERTS=${CERTS:-tests/certs}
 WSPCAT=$BUILD/wspcat
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
 
-PASSED=0
-FAILED=0
-PIDS=()      # peers we started (killed by PID on exit)
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-tls.XXXXXX") || exit 1
-
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in "${PIDS[@]}"; do
-        { wait "$pid"; } 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-summary_and_exit() {
-    echo "$PASSED passed, $FAILED failed"
-    if (( FAILED > 0 )); then exit 1; fi
-    exit 0
-}
-
-now_ms() { date +%s%3N; }
-
-# ---------------------------------------------------------------- checks --
-NAME=
-WHY=()
-begin() { NAME=$1; WHY=(); }
-why() { WHY+=("$1"); }
-
-show_output() {
-    local f label
-    echo "    command: wspcat$CMDLINE"
-    echo "    exit status: $RC"
-    for f in OUT ERR; do
-        label=stdout; [[ $f == ERR ]] && label=stderr
-        local path=${!f}
-        if [[ -s $path ]]; then
-            local size
-            size=$(wc -c <"$path")
-            echo "    --- $label ($size bytes)"
-            head -c 2000 "$path" | sed 's/^/    | /'
-            echo
-        else
-            echo "    --- $label: (empty)"
-        fi
-    done
-}
-
-finish() {
-    if (( ${#WHY[@]} == 0 )); then
-        echo "ok - $NAME"
-        PASSED=$((PASSED + 1))
-    else
-        local text=${WHY[0]} w
-        for w in "${WHY[@]:1}"; do text+="; $w"; done
-        echo "FAIL - $NAME: $text"
-        show_output
-        FAILED=$((FAILED + 1))
-    fi
-}
-
-rc_text() {
-    case $1 in
-        124) echo "124 (killed by timeout 20)" ;;
-        12[5-7]) echo "$1 (could not run wspcat)" ;;
-        1[3-9][0-9]) echo "$1 (killed by signal $(( $1 - 128 )))" ;;
-        *) echo "$1" ;;
-    esac
-}
-
-expect_rc() {
-    [[ $RC == "$1" ]] || why "exit status $(rc_text "$RC"), expected $1"
-}
-expect_stdout() {   # exact bytes
-    printf '%s' "$1" >"$TMP/expected"
-    cmp -s "$TMP/expected" "$OUT" || why "stdout is not exactly $(printf '%q' "$1")"
-}
-expect_stderr_has() {
-    grep -qF -- "$1" "$ERR" || why "stderr lacks '$1'"
-}
-expect_stderr_lacks() {
-    if grep -qF -- "$1" "$ERR"; then why "stderr contains '$1'"; fi
-}
-expect_text_has() {   # expect_text_has LABEL TEXT NEEDLE
-    grep -qF -- "$3" <<<"$2" || why "$1 lacks '$3'"
-}
-expect_text_lacks() {
-    if grep -qF -- "$3" <<<"$2"; then why "$1 contains '$3'"; fi
-}
-expect_line() {       # expect_line LABEL TEXT LINE: TEXT has exactly this line
-    grep -qxF -- "$3" <<<"$2" || why "$1 has no line '$3'"
-}
-# expect_reached PEER MARK TEXT: PEER's log got TEXT since MARK
-expect_reached() {
-    grep -qF -- "$3" <<<"$(log_since "$1" "$2")" || why "$1 log has no new '$3'"
-}
 # expect_no_request PEER MARK: no request record reached PEER since MARK
 expect_no_request() {
     if grep -qF -- "=== request" <<<"$(log_since "$1" "$2")"; then
         why "$1 received a request (it must not: TLS failed before it)"
     fi
 }
-expect_faster_than() {
-    (( ELAPSED_MS < $1 )) || why "took ${ELAPSED_MS} ms (limit $1 ms)"
-}
 
-# ----------------------------------------------------------------- peers --
-# start_peer VAR NAME BINARY [ARGS...]: start on an ephemeral port, store the
-# port in VAR.  Log in $TMP/NAME.log, stdout+stderr in $TMP/NAME.out.
-start_peer() {
-    local _var=$1 _name=$2 _bin=$3
-    shift 3
-    local _pf=$TMP/$_name.port _port='' _i _pid
-    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" \
-        --max-seconds 180 "$@" >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do          # at most ~10 s
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then
-                printf -v "$_var" '%s' "$_port"
-                return 0
-            fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    begin "start $_name ($_bin $*)"
-    why "no port file ${_pf##*/} (process $(kill -0 "$_pid" 2>/dev/null && echo alive || echo exited))"
-    RC=n/a OUT=/dev/null ERR=$TMP/$_name.out CMDLINE=''
-    finish
-    return 1
-}
 # TLS echo server / HTTPS proxy with tests/certs/CERT.pem + CERT.key
 start_tls_echo()  { local v=$1 n=$2 c=$3; shift 3
     start_peer "$v" "$n" "$ECHO_SERVER" --tls-cert "$CERTS/$c.pem" --tls-key "$CERTS/$c.key" "$@"; }
 start_tls_proxy() { local v=$1 n=$2 c=$3; shift 3
     start_peer "$v" "$n" "$HTTP_PROXY" --tls-cert "$CERTS/$c.pem" --tls-key "$CERTS/$c.key" "$@"; }
 
-log_mark() { if [[ -f $TMP/$1.log ]]; then wc -l <"$TMP/$1.log"; else echo 0; fi; }
-log_since() {
-    [[ -f $TMP/$1.log ]] || return 0
-    tail -n "+$(( $2 + 1 ))" "$TMP/$1.log" | tr -d '\r'
-}
-
-# ---------------------------------------------------------------- wspcat --
-OUT=$TMP/stdout
-ERR=$TMP/stderr
-RC=
-CMDLINE=
-ELAPSED_MS=0
-
-# run INPUT ARGS...: stdin is INPUT (EOF right after it).
-run() {
-    printf '%s' "$1" >"$TMP/stdin"
-    shift
-    local t0 a
-    CMDLINE=''
-    for a in "$@"; do CMDLINE+=" $(printf '%q' "$a")"; done
-    t0=$(now_ms)
-    timeout 20 "$WSPCAT" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR"
-    RC=$?
-    ELAPSED_MS=$(( $(now_ms) - t0 ))
-}
-
 # ================================================================== main ==
-for bin in "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"; do
-    if [[ ! -x $bin ]]; then
-        echo "FAIL - binaries: $bin is missing or not executable (build first, or set BUILD=dir)"
-        FAILED=$((FAILED + 1))
-    fi
-done
+require_binaries "$WSPCAT" "$ECHO_SERVER" "$HTTP_PROXY"
 for f in ca.pem proxy-ca.pem target.pem target.key proxy.pem proxy.key; do
     if [[ ! -f $CERTS/$f ]]; then
         echo "FAIL - certificates: $CERTS/$f is missing (run: bash tests/certs/gen.sh)"
@@ -383,17 +223,7 @@ expect_stdout "__ping__ abc"$'\n'
 finish
 
 begin "server-initiated close 1001 over TLS inside TLS"
-mkfifo "$TMP/fifo"
-printf '%s\n' "__close__ 1001 going away" >"$TMP/stdin"
-CMDLINE=" --cacert $CA --proxy-cacert $PCA --proxy $HTTPS_P $WSS (stdin held open)"
-timeout 20 "$WSPCAT" --cacert "$CA" --proxy-cacert "$PCA" --proxy "$HTTPS_P" "$WSS" \
-    <"$TMP/fifo" >"$OUT" 2>"$ERR" &
-cpid=$!
-exec 9>"$TMP/fifo"
-cat "$TMP/stdin" >&9
-wait "$cpid"
-RC=$?
-exec 9>&-
+run_held $'__close__ 1001 going away\n' --cacert "$CA" --proxy-cacert "$PCA" --proxy "$HTTPS_P" "$WSS"
 expect_rc 0
 expect_stderr_has "closed by server: 1001 going away"
 finish
@@ -404,9 +234,7 @@ big_case() {   # big_case NAME ARGS...
     begin "$name"
     run $'__big__ 1000000\n' "$@"
     expect_rc 0
-    local size
-    size=$(wc -c <"$OUT")
-    [[ $size -eq 1000001 ]] || why "stdout has $size bytes, expected 1000001"
+    expect_stdout_bytes 1000001
     if ! head -c 1000000 "$OUT" | cmp -s - "$TMP/big.expected"; then why "payload differs"; fi
     [[ ${#WHY[@]} -eq 0 ]] || { : >"$OUT"; }
     finish
