@@ -140,6 +140,9 @@
 #ifndef WSPROXY_MAX_DETAIL_BYTES        /* status line / Proxy-Authenticate kept for errors */
 #define WSPROXY_MAX_DETAIL_BYTES 256
 #endif
+#ifndef WSPROXY_DIRECT_RECV_MIN         /* with message_buffer: frame bytes still due from */
+#define WSPROXY_DIRECT_RECV_MIN 1024    /* which recv goes straight into that buffer */
+#endif
 #ifndef WSPROXY_MAX_CERT_BYTES          /* server certificate kept for the iPAddress check */
 #define WSPROXY_MAX_CERT_BYTES 8192
 #endif
@@ -838,6 +841,7 @@ struct wsproxy_client {
     int close_sent_, close_received_;
     int received_any_;
     int tunnel_up_;
+    int direct_recv_;              /* the last wsproxy_recv_buf gave the message buffer */
     int via_socks_;
     wsproxy_socks socks_;          /* the SOCKS handshake, when the proxy is socks* */
 #ifndef WSPROXY_NO_TLS
@@ -3263,6 +3267,15 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
         return p;
     }
 #endif
+    if (c->msg_buf_ && c->rx_in_payload_ && c->in_start_ == c->in_end_ &&
+        c->rx_remaining_ >= WSPROXY_DIRECT_RECV_MIN) {
+        /* the rest of a large frame goes straight into the caller's message buffer:
+           the socket's copy is the only one (max_message <= msg_cap_ bounds it) */
+        c->direct_recv_ = 1;
+        *len = (size_t)c->rx_remaining_;
+        return c->msg_buf_ + c->msg_fill_;
+    }
+    c->direct_recv_ = 0;
     /* keep room for a whole control frame by moving the unread bytes down */
     *len = wsp_in_room_(c);
     return *len ? c->in_ + c->in_end_ : NULL;
@@ -3284,6 +3297,20 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
         return;
     }
 #endif
+    if (c->direct_recv_) {   /* bytes landed in the message buffer (wsproxy_recv_buf) */
+        c->direct_recv_ = 0;
+        if (n > c->rx_remaining_) n = (size_t)c->rx_remaining_;
+        if (n == 0) return;
+        c->received_any_ = 1;
+        if (c->rx_msg_opcode_ == WSPROXY_OP_TEXT &&
+            wsproxy_utf8_validate(&c->rx_utf8_, c->msg_buf_ + c->msg_fill_, n) != n) {
+            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
+            return;
+        }
+        c->msg_fill_ += n;
+        c->rx_remaining_ -= n;
+        return;
+    }
     if (n > sizeof c->in_ - c->in_end_) n = sizeof c->in_ - c->in_end_;
     c->in_end_ += n;
     if (n) c->received_any_ = 1;

@@ -1040,6 +1040,45 @@ static void test_backpressure(void)
 
 static wsproxy_config cfg_dummy_;
 
+/* Large frames with a message buffer: the rest of the payload goes straight from the
+   socket into the caller's buffer (wsproxy_recv_buf hands it out). */
+static unsigned char big_msg_buf[1 << 17];
+static size_t script_big(const unsigned char *sent, size_t sent_len, unsigned char *out)
+{
+    static unsigned char payload[70000];
+    size_t n = srv_101(sent, sent_len, NULL, (char *)out), i;
+    for (i = 0; i < sizeof payload; i++) payload[i] = (unsigned char)('a' + i % 26);
+    n += srv_frame(out + n, 0, WSPROXY_OP_TEXT, payload, 30000);
+    n += srv_frame(out + n, 1, WSPROXY_OP_PING, "mid", 3);
+    n += srv_frame(out + n, 1, WSPROXY_OP_CONTINUATION, payload + 30000, 40000);
+    n += srv_frame(out + n, 1, WSPROXY_OP_BINARY, payload, 5000);
+    payload[3000] = 0xff;   /* invalid UTF-8 deep inside a large text frame */
+    n += srv_frame(out + n, 1, WSPROXY_OP_TEXT, payload, 6000);
+    payload[3000] = 'a' + 3000 % 26;
+    return n;
+}
+
+static void test_direct_placement(void)
+{
+    wsproxy_config cfg;
+    int mode;
+    TEST_CASE("large frames straight into the message buffer");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.message_buffer = big_msg_buf;
+    cfg.message_buffer_len = sizeof big_msg_buf;
+    run3(&cfg, script_big, NULL);
+    CHECK(strncmp(runs[0].log, "OPEN 101 |PING 0 mid|MSG 1 abcdefghijklmnopqrstuvwxyz", 53) == 0);
+    CHECK(strstr(runs[0].log, "LEN 70000|") != NULL && strstr(runs[0].log, "LEN 5000|") != NULL);
+    CHECK(strstr(runs[0].log, "ERROR 1007 WSPROXY_E_WS_INVALID_UTF8|") != NULL);
+    for (mode = 0; mode < 3; mode++) {   /* the 1007 went out, nothing after it */
+        cframe f[4];
+        size_t req_end = head_len(runs[mode].sent, runs[mode].sent_len, 0);
+        int nf = client_frames(&runs[mode], req_end, f, 4);
+        CHECK(nf == 2 && f[0].opcode == WSPROXY_OP_PONG && f[1].opcode == WSPROXY_OP_CLOSE &&
+              (f[1].payload[0] << 8 | f[1].payload[1]) == 1007);
+    }
+}
+
 /* ---- SOCKS: the handshake, then the 101 and frames in the same read ----------------- */
 static const unsigned char *socks_reply;
 static size_t socks_reply_len;
@@ -1184,5 +1223,6 @@ int main(void)
     test_backpressure();
     test_socks();
     test_socks_failures();
+    test_direct_placement();
     return test_summary();
 }
