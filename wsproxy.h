@@ -561,7 +561,9 @@ WSPROXY_DEF int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t 
 WSPROXY_DEF int wsproxy_ping(wsproxy_client *c, const void *data, size_t len);
 WSPROXY_DEF int wsproxy_pong(wsproxy_client *c, const void *data, size_t len);
 /* Starts a frame of payload_len bytes; its payload then goes in through
-   wsproxy_send_data, which takes as much as the send buffer has room for. */
+   wsproxy_send_data, which takes as much as the send buffer has room for. Text
+   streamed this way is not checked for UTF-8 (wsproxy_send checks whole frames): the
+   caller must stream valid text. Control frames cannot be streamed. */
 WSPROXY_DEF int wsproxy_send_begin(wsproxy_client *c, int opcode, uint64_t payload_len,
                                    int fin);
 WSPROXY_DEF size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_t len);
