@@ -1,0 +1,223 @@
+/* bench/e2e.c: rows 4, 5 and 7 of `make bench`, over loopback against the test peers.
+     e2e ARGS [e2e] [tls] [handshake]
+   ARGS: --echo PORT --echo-tls PORT --proxy PORT --proxy-tls PORT --certs DIR
+   Every client runs in this one process, one after the other inside each repetition;
+   the CPU time (user + system of this process) over the message phase is the measure.
+   Before the timed runs each client echoes a few messages with every byte compared. */
+#define _POSIX_C_SOURCE 200809L
+#include "common.h"
+#include "e2e.h"
+
+static int echo_port, echo_tls_port, proxy_port, proxy_tls_port;
+static const char *certs = "tests/certs";
+
+static long count_for(size_t size, int tls)
+{
+    long n = size <= 16 ? 20000 : size <= 4096 ? 12000 : 1500;
+    if (tls) n = size <= 16 ? 12000 : size <= 4096 ? 6000 : 1200;
+    if (bench_quick()) n /= 4;
+    return n;
+}
+
+typedef int (*runner)(const e2e_cfg *, e2e_res *);
+
+/* the library with cfg.random = getrandom() (what wsproxy_os_random could do) */
+static int run_wsproxy_gr(const e2e_cfg *cfg, e2e_res *res)
+{
+    e2e_cfg c = *cfg;
+    c.getrandom_cb = 1;
+    return run_wsproxy(&c, res);
+}
+/* ... and built with 256 KiB buffers */
+static int run_wsproxy_big_gr(const e2e_cfg *cfg, e2e_res *res)
+{
+    e2e_cfg c = *cfg;
+    c.getrandom_cb = 1;
+    return run_wsproxy_big(&c, res);
+}
+
+static void verify(const char *name, runner run, e2e_cfg cfg)
+{
+    e2e_res r;
+    cfg.verify = 1;
+    cfg.count = 3 * cfg.window + 5;
+    if (run(&cfg, &r) != 0) BENCH_FAIL("%s: echo run failed (tls %d proxy %d size %zu)", name, cfg.tls, cfg.proxy, cfg.size);
+}
+
+/* runs the clients in turn, reps times; median CPU seconds per message */
+static double mv[8][64];
+static int mreps;
+
+static void measure(int n, runner *run, const char **names, const e2e_cfg *cfg, double *per_msg)
+{
+    int reps = bench_reps(), r, k;
+    for (k = 0; k < n; k++) verify(names[k], run[k], *cfg);
+    for (r = 0; r < reps; r++)
+        for (k = 0; k < n; k++) {
+            e2e_res res;
+            if (run[k](cfg, &res) != 0) BENCH_FAIL("%s: run failed", names[k]);
+            mv[k][r] = res.cpu / (double)cfg->count;
+        }
+    for (k = 0; k < n; k++) per_msg[k] = median(mv[k], reps);
+    mreps = reps;
+}
+
+/* CPU of client a over client b: the median of the per-repetition ratios (the two ran
+   back to back, so a change of load on this shared machine hits both alike) */
+static double cost_ratio(int a, int b)
+{
+    double q[64];
+    int r;
+    for (r = 0; r < mreps; r++) q[r] = mv[a][r] / mv[b][r];
+    return median(q, mreps);
+}
+
+static e2e_cfg base_cfg(int tls, int proxy, size_t size, int window)
+{
+    e2e_cfg c;
+    memset(&c, 0, sizeof c);
+    c.tls = tls;
+    c.proxy = proxy;
+    c.server_port = tls ? echo_tls_port : echo_port;
+    c.proxy_port = proxy == HOP_HTTPS ? proxy_tls_port : proxy_port;
+    c.size = size;
+    c.window = window;
+    c.count = count_for(size, tls || proxy == HOP_HTTPS);
+    c.certs = certs;
+    return c;
+}
+
+static const size_t SIZES[3] = {16, 4096, 65536};
+static const int WINDOWS[2] = {1, 16};
+
+static void row4(void)
+{
+    int p, s, w;
+    for (p = 0; p < 2; p++)
+        for (s = 0; s < 3; s++)
+            for (w = 0; w < 2; w++) {
+                e2e_cfg cfg = base_cfg(0, p ? HOP_HTTP : HOP_NONE, SIZES[s], WINDOWS[w]);
+                runner run[5] = {run_wsproxy, run_floor, run_lws, run_wsproxy_gr, run_wsproxy_big_gr};
+                const char *names[5] = {"wsproxy", "floor", "libwebsockets", "wsproxy-getrandom", "wsproxy-256k-getrandom"};
+                double t[5], r;
+                char name[96], v1[48], v2[48];
+                fprintf(stderr, "  echo %s, %d in flight, %s\n", fmt_size(SIZES[s]), WINDOWS[w], p ? "http proxy" : "direct");
+                measure(5, run, names, &cfg, t);
+                snprintf(name, sizeof name, "echo %s, %d in flight, %s", fmt_size(SIZES[s]), WINDOWS[w],
+                         p ? "via http proxy" : "direct");
+                snprintf(v1, sizeof v1, "%s/msg", fmt_us(t[0]));
+                snprintf(v2, sizeof v2, "%s/msg", fmt_us(t[1]));
+                r = cost_ratio(0, 1);
+                row_out("4 e2e CPU", name, v1, "floor (no library)", v2, r, "<=1.15", at_most(r, 1.15));
+                snprintf(v2, sizeof v2, "%s/msg", fmt_us(t[2]));
+                row_out("4 e2e CPU", "  same, beside libwebsockets", v1, "libwebsockets 4.1", v2, cost_ratio(0, 2), "", "");
+                snprintf(v1, sizeof v1, "%s/msg", fmt_us(t[3]));
+                snprintf(v2, sizeof v2, "%s/msg", fmt_us(t[1]));
+                row_out("4 e2e CPU", "  fix A: cfg.random = getrandom()", v1, "floor (no library)", v2, cost_ratio(3, 1), "", "");
+                snprintf(v1, sizeof v1, "%s/msg", fmt_us(t[4]));
+                row_out("4 e2e CPU", "  fix A + B: getrandom, 256 KiB buffers", v1, "floor (no library)", v2,
+                        cost_ratio(4, 1), "", "");
+            }
+}
+
+static void row5(void)
+{
+    int p, s, w;
+    double single[3][2][2];   /* [size][window][ours, raw] for TLS inside TLS */
+    for (p = 0; p < 2; p++)
+        for (s = 0; s < 3; s++)
+            for (w = 0; w < 2; w++) {
+                e2e_cfg cfg = base_cfg(1, p ? HOP_HTTPS : HOP_NONE, SIZES[s], WINDOWS[w]);
+                runner run[3] = {run_wsproxy, run_floor, run_wsproxy_gr};
+                const char *names[3] = {"wsproxy", "bearssl", "wsproxy-getrandom"};
+                double t[3], r;
+                char name[96], v1[48], v2[48];
+                fprintf(stderr, "  wss echo %s, %d in flight, %s\n", fmt_size(SIZES[s]), WINDOWS[w], p ? "https proxy" : "direct");
+                measure(3, run, names, &cfg, t);
+                snprintf(name, sizeof name, "wss echo %s, %d in flight, %s", fmt_size(SIZES[s]), WINDOWS[w],
+                         p ? "via https proxy (TLS in TLS)" : "direct");
+                snprintf(v1, sizeof v1, "%s/msg", fmt_us(t[0]));
+                snprintf(v2, sizeof v2, "%s/msg", fmt_us(t[1]));
+                r = cost_ratio(0, 1);
+                row_out("5 TLS CPU", name, v1, "bare BearSSL, same bytes", v2, r, "<=1.05", at_most(r, 1.05));
+                snprintf(v1, sizeof v1, "%s/msg", fmt_us(t[2]));
+                row_out("5 TLS CPU", "  fix A: cfg.random = getrandom()", v1, "bare BearSSL, same bytes", v2,
+                        cost_ratio(2, 1), "", "");
+                if (!p) {
+                    single[s][w][0] = t[0];
+                    single[s][w][1] = t[1];
+                } else {
+                    double q = t[0] / single[s][w][0];
+                    snprintf(name, sizeof name, "  TLS in TLS / TLS, %s, %d in flight", fmt_size(SIZES[s]), WINDOWS[w]);
+                    snprintf(v1, sizeof v1, "%.2fx CPU", q);
+                    snprintf(v2, sizeof v2, "%.2fx CPU", t[1] / single[s][w][1]);
+                    row_out("5 TLS CPU", name, v1, "bare BearSSL's own ratio", v2, q / (t[1] / single[s][w][1]),
+                            "ours<=2.1x", q <= 2.1 ? "met" : "MISSED");
+                }
+            }
+}
+
+static void row7(void)
+{
+    static const struct { int tls, proxy; const char *name; } cells[6] = {
+        {0, HOP_NONE, "ws://, direct"}, {1, HOP_NONE, "wss://, direct"},
+        {0, HOP_HTTP, "ws://, http proxy"}, {1, HOP_HTTP, "wss://, http proxy"},
+        {0, HOP_HTTPS, "ws://, https proxy"}, {1, HOP_HTTPS, "wss://, https proxy"},
+    };
+    int k;
+    for (k = 0; k < 6; k++) {
+        e2e_cfg cfg = base_cfg(cells[k].tls, cells[k].proxy, 16, 1);
+        e2e_res a, b;
+        int theory = 1 + 2 * (cells[k].tls + (cells[k].proxy == HOP_HTTPS)) + (cells[k].proxy != HOP_NONE) + 1;
+        char name[96], v1[64], v2[96];
+        cfg.count = 0;
+        if (run_wsproxy(&cfg, &a) != 0) BENCH_FAIL("wsproxy handshake %s", cells[k].name);
+        if (run_floor(&cfg, &b) != 0) BENCH_FAIL("floor handshake %s", cells[k].name);
+        if (b.hs_flights + 1 != theory) BENCH_FAIL("floor took %d round trips for %s, theory %d", b.hs_flights + 1, cells[k].name, theory);
+        snprintf(name, sizeof name, "handshake %s", cells[k].name);
+        snprintf(v1, sizeof v1, "%d RTT, %zu B out", a.hs_flights + 1, a.hs_bytes);
+        snprintf(v2, sizeof v2, "%d RTT, %zu B out", theory, b.hs_bytes);
+        row_out("7 handshake", name, v1, "minimum (TCP+TLS1.2 full+CONNECT+upgrade; no-library bytes)", v2,
+                (double)a.hs_bytes / (double)b.hs_bytes, "", a.hs_flights + 1 == theory ? "RTT=min" : "RTT>min");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int i, want4 = 0, want5 = 0, want7 = 0;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--echo") && i + 1 < argc) echo_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--echo-tls") && i + 1 < argc) echo_tls_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--proxy") && i + 1 < argc) proxy_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--proxy-tls") && i + 1 < argc) proxy_tls_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--certs") && i + 1 < argc) certs = argv[++i];
+        else if (!strcmp(argv[i], "e2e")) want4 = 1;
+        else if (!strcmp(argv[i], "tls")) want5 = 1;
+        else if (!strcmp(argv[i], "handshake")) want7 = 1;
+        else if (!strcmp(argv[i], "one") && i + 6 < argc) {
+            /* one run, for profilers: one CLIENT SIZE WINDOW TLS PROXY COUNT */
+            const char *who = argv[i + 1];
+            e2e_cfg cfg = base_cfg(atoi(argv[i + 4]), atoi(argv[i + 5]), (size_t)atol(argv[i + 2]), atoi(argv[i + 3]));
+            runner run = !strcmp(who, "wsproxy") ? run_wsproxy : !strcmp(who, "big") ? run_wsproxy_big :
+                         !strcmp(who, "gr") ? run_wsproxy_gr : !strcmp(who, "biggr") ? run_wsproxy_big_gr :
+                         !strcmp(who, "lws") ? run_lws : run_floor;
+            e2e_res r;
+            cfg.count = atol(argv[i + 6]);
+            if (run(&cfg, &r) != 0) return 1;
+            printf("%s: %.3f us CPU/msg, %.3f us wall/msg\n", who, r.cpu / (double)cfg.count * 1e6,
+                   r.wall / (double)cfg.count * 1e6);
+            return 0;
+        }
+        else { fprintf(stderr, "usage: e2e --echo P --echo-tls P --proxy P --proxy-tls P --certs DIR [e2e] [tls] [handshake]\n"); return 2; }
+    }
+    if (!want4 && !want5 && !want7) want4 = want5 = want7 = 1;
+    if (!echo_port || !proxy_port) { fprintf(stderr, "e2e: --echo and --proxy are required\n"); return 2; }
+    if ((want5 || want7) && (!echo_tls_port || !proxy_tls_port)) {
+        fprintf(stderr, "e2e: TLS rows need --echo-tls and --proxy-tls\n");
+        return 2;
+    }
+    if (want7) row7();
+    if (want4) row4();
+    if (want5) row5();
+    return 0;
+}

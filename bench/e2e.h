@@ -1,0 +1,59 @@
+/* bench/e2e.h: the clients that bench/e2e.c runs against the test peers over loopback.
+   Each runner opens its own connection, counts the handshake (bytes written and round
+   trips until the first message may be sent), then runs `count` echo round trips of
+   `size`-byte binary messages in bursts of `window` (the next burst goes when the last
+   echo of the previous one is in; a sliding window drifts between batched and one-by-one
+   exchanges with the scheduling, a burst does not), and reports the CPU time
+   (user + system) of this process over the message phase only. */
+#ifndef BENCH_E2E_H
+#define BENCH_E2E_H
+
+#include <stddef.h>
+
+enum { HOP_NONE = 0, HOP_HTTP = 1, HOP_HTTPS = 2 };
+
+typedef struct {
+    int tls;               /* wss:// (the server port speaks TLS) */
+    int proxy;             /* HOP_NONE, HOP_HTTP or HOP_HTTPS */
+    int server_port;       /* echo server: plain or TLS, as tls says */
+    int proxy_port;
+    size_t size;           /* payload bytes per message */
+    int window;            /* messages in flight */
+    long count;            /* round trips; 0: handshake only */
+    int verify;            /* compare every echoed byte (outside the timed runs) */
+    const char *certs;     /* directory with ca.pem and proxy-ca.pem */
+    int getrandom_cb;      /* wsproxy: cfg.random = getrandom() instead of wsproxy_os_random */
+} e2e_cfg;
+
+typedef struct {
+    double cpu;            /* seconds of CPU over the message phase */
+    double wall;           /* seconds of wall time over the message phase */
+    size_t hs_bytes;       /* bytes written to the socket before the first message */
+    int hs_flights;        /* client flights before the first message (each waits for a reply) */
+    size_t hs_bytes_read;  /* bytes read before the first message */
+} e2e_res;
+
+/* wsproxy.h with its default buffers (16 KiB each way) */
+int run_wsproxy(const e2e_cfg *cfg, e2e_res *res);
+/* the same code, wsproxy.h built with 256 KiB buffers */
+int run_wsproxy_big(const e2e_cfg *cfg, e2e_res *res);
+size_t wsproxy_client_size(void), wsproxy_client_size_big(void);
+/* no WebSocket library: plain sockets (ws://) or bare BearSSL engines (wss://, https://) */
+int run_floor(const e2e_cfg *cfg, e2e_res *res);
+/* libwebsockets (ws:// only here) */
+int run_lws(const e2e_cfg *cfg, e2e_res *res);
+
+/* shared by the runners (bench/e2e_net.c) */
+int net_connect(int port);                 /* blocking TCP to 127.0.0.1, TCP_NODELAY */
+typedef struct {
+    int counting;                          /* handshake phase: count flights and bytes */
+    int last_was_read;
+    size_t bytes, bytes_read;
+    int flights;
+} io_count;
+long net_send(int fd, const void *p, size_t n, io_count *io);   /* one send() */
+int net_send_all(int fd, const void *p, size_t n, io_count *io);
+long net_recv(int fd, void *p, size_t n, io_count *io);         /* one recv(); 0 at EOF */
+void payload_pattern(unsigned char *p, size_t n);               /* byte i = (i * 7 + 3) & 255 */
+
+#endif

@@ -1,0 +1,885 @@
+/* bench/micro.c: rows 1-3 of `make bench`, all in this one process.
+     1. masking (the client's send path) beside memcpy, hot and cold, and beside wslay
+     2. frame decode (the receive path) beside wslay's frame API and beside memcpy
+     3. UTF-8 validation beside memcpy
+   Each comparison runs both sides back to back, BENCH_REPS times (default 5), and
+   reports the medians. The library's functions are called through volatile function
+   pointers (as a separate translation unit would call them), memcpy too. */
+#define _POSIX_C_SOURCE 200809L
+#define WSPROXY_IMPLEMENTATION
+#include "../wsproxy.h"
+
+#include <wslay/wslay.h>
+
+#include "common.h"
+#include "proto.h"
+#include "proto_client.h"
+
+typedef size_t (*mask_fn)(unsigned char *, const unsigned char *, size_t, const unsigned char *,
+                          size_t);
+typedef void *(*copy_fn)(void *, const void *, size_t);
+typedef size_t (*utf8_fn)(uint32_t *, const unsigned char *, size_t);
+
+/* the library's mask loop without the XOR: what plain C stores cost (reference only) */
+static size_t c_copy(unsigned char *dst, const unsigned char *src, size_t len,
+                     const unsigned char *key, size_t offset)
+{
+    size_t i;
+    (void)key;
+    for (i = 0; i + 32 <= len; i += 32) {
+        uint64_t a, b, c, d;
+        memcpy(&a, src + i, 8); memcpy(&b, src + i + 8, 8);
+        memcpy(&c, src + i + 16, 8); memcpy(&d, src + i + 24, 8);
+        memcpy(dst + i, &a, 8); memcpy(dst + i + 8, &b, 8);
+        memcpy(dst + i + 16, &c, 8); memcpy(dst + i + 24, &d, 8);
+    }
+    for (; i < len; i++) dst[i] = src[i];
+    return (offset + len) & 3;
+}
+
+static mask_fn volatile v_lib_mask = wsproxy_mask;
+static mask_fn volatile v_c_copy = c_copy;
+static mask_fn volatile v_proto_mask = proto_mask;
+static copy_fn volatile v_memcpy = memcpy;
+static utf8_fn volatile v_lib_utf8 = wsproxy_utf8_validate;
+static utf8_fn volatile v_proto_utf8 = proto_utf8_validate;
+
+static const size_t SIZES[] = {16, 125, 4096, 65536, 1048576};
+#define NSIZES (sizeof SIZES / sizeof SIZES[0])
+#define COLD_BYTES ((size_t)64 << 20)
+
+static unsigned char *xalloc(size_t n)
+{
+    unsigned char *p = NULL;
+    if (posix_memalign((void **)&p, 64, n ? n : 64) != 0) { fprintf(stderr, "out of memory\n"); exit(2); }
+    memset(p, 0, n);
+    return p;
+}
+
+/* A timed job: run(ctx, iters) does iters units of work and returns seconds. */
+typedef double (*job_fn)(void *ctx, long iters);
+
+/* Iterations that take about target seconds. */
+static long calibrate(job_fn f, void *ctx, double target)
+{
+    long it = 1;
+    if (bench_quick()) target /= 3;
+    for (;;) {
+        double t = f(ctx, it);
+        if (t >= target / 4 || it > (1L << 40)) {
+            double k = t > 0 ? target / t : 2;
+            long n = (long)((double)it * k);
+            return n < 1 ? 1 : n;
+        }
+        it *= 4;
+    }
+}
+
+/* Runs the jobs in turn, rep after rep (so drift and other load hit all alike); the
+   median seconds per iteration of job k goes to t[k]. */
+static double cmp_v[8][64];   /* seconds per iteration of the last compare(), per rep */
+static int cmp_reps;
+
+static void compare(int n, job_fn *f, void **ctx, double target, double *t)
+{
+    long it[8];
+    int r, k, reps = bench_reps();
+    for (k = 0; k < n; k++) it[k] = calibrate(f[k], ctx[k], target / 2);
+    for (r = 0; r < reps; r++)
+        for (k = 0; k < n; k++) cmp_v[k][r] = f[k](ctx[k], it[k]) / (double)it[k];
+    for (k = 0; k < n; k++) t[k] = median(cmp_v[k], reps);
+    cmp_reps = reps;
+}
+
+/* speed of job a over job b: the median of the per-repetition ratios (each pair ran
+   back to back, so a change of load hits both sides of a ratio alike) */
+static double speedup(int a, int b)
+{
+    double q[64];
+    int r;
+    for (r = 0; r < cmp_reps; r++) q[r] = cmp_v[b][r] / cmp_v[a][r];
+    return median(q, cmp_reps);
+}
+
+static void pair(job_fn fa, void *ca, job_fn fb, void *cb, double target, double *ta, double *tb)
+{
+    job_fn f[2];
+    void *c[2];
+    double t[2];
+    f[0] = fa; f[1] = fb; c[0] = ca; c[1] = cb;
+    compare(2, f, c, target, t);
+    *ta = t[0];
+    *tb = t[1];
+}
+
+static void triple(job_fn fa, void *ca, job_fn fb, void *cb, job_fn fc, void *cc, double target,
+                   double *ta, double *tb, double *tc)
+{
+    job_fn f[3];
+    void *c[3];
+    double t[3];
+    f[0] = fa; f[1] = fb; f[2] = fc; c[0] = ca; c[1] = cb; c[2] = cc;
+    compare(3, f, c, target, t);
+    *ta = t[0];
+    *tb = t[1];
+    *tc = t[2];
+}
+
+/* ======================================================================== 1. masking */
+static const unsigned char KEY[4] = {0x37, 0xfa, 0x21, 0x3d};
+
+typedef struct {
+    mask_fn mask;
+    copy_fn copy;
+    size_t size;
+    unsigned char *src, *dst;
+    size_t span;   /* cold: bytes walked per iteration */
+} mem_job;
+
+static double job_hot(void *ctx, long iters)
+{
+    mem_job *j = (mem_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    if (j->mask) {
+        mask_fn f = j->mask;
+        for (k = 0; k < iters; k++) f(j->dst, j->src, j->size, KEY, 0);
+    } else {
+        copy_fn f = j->copy;
+        for (k = 0; k < iters; k++) f(j->dst, j->src, j->size);
+    }
+    return wall_now() - t0;
+}
+
+/* cold: each iteration walks span bytes of src and dst in pieces of size */
+static double job_cold(void *ctx, long iters)
+{
+    mem_job *j = (mem_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    size_t off;
+    for (k = 0; k < iters; k++) {
+        if (j->mask) {
+            mask_fn f = j->mask;
+            for (off = 0; off + j->size <= j->span; off += j->size) f(j->dst + off, j->src + off, j->size, KEY, 0);
+        } else {
+            copy_fn f = j->copy;
+            for (off = 0; off + j->size <= j->span; off += j->size) f(j->dst + off, j->src + off, j->size);
+        }
+    }
+    return wall_now() - t0;
+}
+
+static int fixed_random(void *ctx, unsigned char *dst, size_t len)
+{
+    (void)ctx;
+    bench_fill(dst, len);
+    return 0;
+}
+
+/* A client in memory, handshake done (the 101 fed by hand). */
+static void open_client(wsproxy_client *c, unsigned char *msg_buf, size_t msg_len)
+{
+    wsproxy_config cfg;
+    wsproxy_event ev;
+    const unsigned char *p;
+    char req[4096], accept[29], reply[512];
+    size_t n, total = 0;
+    const char *k;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = "ws://localhost/bench";
+    cfg.random = fixed_random;
+    cfg.message_buffer = msg_buf;
+    cfg.message_buffer_len = msg_len;
+    BENCH_CHECK(wsproxy_init(c, &cfg) == WSPROXY_OK, "wsproxy_init");
+    while ((p = wsproxy_send_buf(c, &n)) != NULL) {
+        BENCH_CHECK(total + n < sizeof req, "request too long");
+        memcpy(req + total, p, n);
+        total += n;
+        wsproxy_send_ack(c, n);
+    }
+    req[total] = 0;
+    k = strstr(req, "Sec-WebSocket-Key: ");
+    BENCH_CHECK(k != NULL, "no key in the request");
+    wsproxy_accept_key(k + 19, 24, accept);
+    n = (size_t)snprintf(reply, sizeof reply,
+                         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    BENCH_CHECK(wsproxy_feed(c, reply, n) == n, "feed 101");
+    BENCH_CHECK(wsproxy_poll(c, &ev) && ev.type == WSPROXY_EV_OPEN, "no OPEN event");
+}
+
+/* the library's send path: frame + mask into its send buffer, then handed out */
+typedef struct { wsproxy_client *c; size_t size; const unsigned char *data; } send_job;
+
+static void drain(wsproxy_client *c)
+{
+    const unsigned char *p;
+    size_t n;
+    while ((p = wsproxy_send_buf(c, &n)) != NULL) wsproxy_send_ack(c, n);
+}
+
+static double job_send_lib(void *ctx, long iters)
+{
+    send_job *j = (send_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        if (wsproxy_send_room(j->c) >= j->size) {
+            if (wsproxy_send_binary(j->c, j->data, j->size) != WSPROXY_OK) BENCH_FAIL("send_binary");
+        } else {
+            size_t off = 0;
+            if (wsproxy_send_begin(j->c, WSPROXY_OP_BINARY, j->size, 1) != WSPROXY_OK) BENCH_FAIL("send_begin");
+            while (off < j->size) {
+                size_t n = wsproxy_send_data(j->c, j->data + off, j->size - off);
+                if (n == 0) drain(j->c);
+                off += n;
+            }
+        }
+        drain(j->c);
+    }
+    return wall_now() - t0;
+}
+
+static ssize_t wslay_sink(const uint8_t *data, size_t len, int flags, void *user)
+{
+    (void)data; (void)flags; (void)user;
+    return (ssize_t)len;
+}
+static int wslay_mask_key(uint8_t *buf, size_t len, void *user)
+{
+    (void)user;
+    bench_fill(buf, len);
+    return 0;
+}
+
+typedef struct { wslay_frame_context_ptr ctx; size_t size; const unsigned char *data; } wslay_send_job;
+
+static double job_send_wslay(void *ctx, long iters)
+{
+    wslay_send_job *j = (wslay_send_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        struct wslay_frame_iocb io;
+        size_t off = 0;
+        memset(&io, 0, sizeof io);
+        io.fin = 1;
+        io.opcode = WSLAY_BINARY_FRAME;
+        io.mask = 1;
+        io.payload_length = j->size;
+        while (off < j->size) {
+            ssize_t r;
+            io.data = j->data + off;
+            io.data_length = j->size - off;
+            r = wslay_frame_send(j->ctx, &io);
+            if (r <= 0) BENCH_FAIL("wslay_frame_send: %zd", r);
+            off += (size_t)r;
+        }
+    }
+    return wall_now() - t0;
+}
+
+static void check_mask(void)
+{
+    unsigned char *a = xalloc(4096 + 64), *b = xalloc(4096 + 64), *s = xalloc(4096 + 64);
+    size_t len, off, al, i;
+    bench_fill(s, 4096 + 64);
+    for (len = 0; len <= 600; len++)
+        for (off = 0; off < 4; off++)
+            for (al = 0; al < 3; al++) {
+                size_t ra = wsproxy_mask(a + al, s + al, len, KEY, off);
+                size_t rb = proto_mask(b + al, s + al, len, KEY, off);
+                BENCH_CHECK(ra == rb && ra == (off + len) % 4, "mask offset");
+                for (i = 0; i < len; i++)
+                    BENCH_CHECK(a[al + i] == (unsigned char)(s[al + i] ^ KEY[(off + i) & 3]) &&
+                                b[al + i] == a[al + i], "mask bytes len %zu off %zu", len, off);
+            }
+    /* in place, and in pieces */
+    memcpy(a, s, 4096);
+    off = 0;
+    for (i = 0; i < 4096; i += 77) off = proto_mask(a + i, a + i, i + 77 <= 4096 ? 77 : 4096 - i, KEY, off);
+    for (i = 0; i < 4096; i++) BENCH_CHECK(a[i] == (unsigned char)(s[i] ^ KEY[i & 3]), "in-place mask");
+    free(a); free(b); free(s);
+}
+
+static void bench_mask(void)
+{
+    unsigned char *src = xalloc(COLD_BYTES), *dst = xalloc(COLD_BYTES);
+    wsproxy_client *c = (wsproxy_client *)xalloc(sizeof *c);
+    struct wslay_frame_callbacks cb = {wslay_sink, NULL, wslay_mask_key};
+    wslay_frame_context_ptr wctx;
+    size_t i;
+    check_mask();
+    bench_fill(src, COLD_BYTES);
+    memset(dst, 1, COLD_BYTES);
+    open_client(c, NULL, 0);
+    BENCH_CHECK(wslay_frame_context_init(&wctx, &cb, NULL) == 0, "wslay init");
+    for (i = 0; i < NSIZES; i++) {
+        size_t n = SIZES[i];
+        mem_job lib = {0}, cpy = {0}, pro = {0};
+        send_job sl;
+        wslay_send_job sw;
+        double t_lib, t_cpy, t_pro, t_ccl, r, r_pro;
+        char name[64], v1[48], v2[48];
+        fprintf(stderr, "  masking %s\n", fmt_size(n));
+        lib.mask = v_lib_mask; lib.size = n; lib.src = src; lib.dst = dst; lib.span = COLD_BYTES;
+        cpy = lib; cpy.mask = NULL; cpy.copy = v_memcpy;
+        pro = lib; pro.mask = v_proto_mask;
+        /* hot */
+        triple(job_hot, &lib, job_hot, &pro, job_hot, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
+        r = speedup(0, 2);
+        r_pro = speedup(1, 2);
+        snprintf(name, sizeof name, "mask %s, hot", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_lib));
+        snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_cpy));
+        row_out("1 mask", name, v1, "memcpy hot", v2, r, n >= 4096 ? ">=0.5" : "",
+                n >= 4096 ? at_least(r, 0.5) : "");
+        snprintf(name, sizeof name, "  prototype proto_mask %s, hot", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_pro));
+        row_out("1 mask", name, v1, "memcpy hot", v2, r_pro, "", "");
+        /* cold: 64 MiB walked */
+        {
+            job_fn f[4] = {job_cold, job_cold, job_cold, job_cold};
+            void *cx[4];
+            double t[4];
+            mem_job ccl = lib;
+            ccl.mask = v_c_copy;
+            cx[0] = &lib; cx[1] = &pro; cx[2] = &cpy; cx[3] = &ccl;
+            compare(4, f, cx, 0.15, t);
+            t_lib = t[0]; t_pro = t[1]; t_cpy = t[2]; t_ccl = t[3];
+        }
+        r = speedup(0, 2);
+        snprintf(name, sizeof name, "mask %s, cold (64 MiB walked)", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_lib));
+        snprintf(v2, sizeof v2, "%s", fmt_bps((double)COLD_BYTES / t_cpy));
+        row_out("1 mask", name, v1, "memcpy cold", v2, r, ">=1.0", at_least(r, 1.0));
+        snprintf(name, sizeof name, "  prototype proto_mask %s, cold", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_pro));
+        row_out("1 mask", name, v1, "memcpy cold", v2, speedup(1, 2), "", "");
+        snprintf(name, sizeof name, "  reference: C copy loop (no XOR) %s, cold", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_ccl));
+        row_out("1 mask", name, v1, "memcpy cold", v2, speedup(3, 2), "", "");
+        /* the send path beside wslay's masking path */
+        sl.c = c; sl.size = n; sl.data = src;
+        sw.ctx = wctx; sw.size = n; sw.data = src;
+        pair(job_send_lib, &sl, job_send_wslay, &sw, 0.05, &t_lib, &t_cpy);
+        r = speedup(0, 1);
+        snprintf(name, sizeof name, "send path %s (frame+mask, hot)", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_lib));
+        snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_cpy));
+        row_out("1 mask", name, v1, "wslay_frame_send", v2, r, "", "");
+    }
+    wslay_frame_context_free(wctx);
+    free(c);
+    free(src);
+    free(dst);
+}
+
+/* ======================================================================== 2. decode */
+typedef struct {
+    unsigned char *buf;
+    size_t len;
+    size_t frames;
+    size_t payload;      /* bytes of payload in the stream */
+    size_t size;         /* payload per frame */
+} stream_t;
+
+static void make_stream(stream_t *s, size_t size, int text)
+{
+    size_t frames = ((size_t)2 << 20) / size, i, hl;
+    unsigned char *p;
+    if (frames < 2) frames = 2;
+    s->frames = frames;
+    s->size = size;
+    s->payload = frames * size;
+    s->len = frames * (size + 10);
+    s->buf = xalloc(s->len);
+    p = s->buf;
+    for (i = 0; i < frames; i++) {
+        size_t k;
+        hl = wsproxy_frame_encode(p, 1, text ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY, NULL, size);
+        p += hl;
+        if (text) {
+            /* JSON-ish ASCII */
+            static const char t[] = "{\"id\":12345,\"name\":\"wsproxy\",\"ok\":true,\"v\":[1,2,3]} ";
+            for (k = 0; k < size; k++) p[k] = (unsigned char)t[k % (sizeof t - 1)];
+        } else {
+            bench_fill(p, size);
+        }
+        p += size;
+    }
+    s->len = (size_t)(p - s->buf);
+}
+
+/* the receive calls, the library's or the prototype's, called through pointers */
+typedef struct {
+    unsigned char *(*recv_buf)(wsproxy_client *, size_t *);
+    void (*recv_ack)(wsproxy_client *, const unsigned char *, size_t);
+    int (*poll)(wsproxy_client *, wsproxy_event *);
+} rx_api;
+
+static void lib_recv_ack(wsproxy_client *c, const unsigned char *p, size_t n)
+{
+    (void)p;
+    wsproxy_recv_ack(c, n);
+}
+static rx_api volatile v_lib_rx = {wsproxy_recv_buf, lib_recv_ack, wsproxy_poll};
+static rx_api volatile v_proto_rx = {proto_recv_buf, proto_recv_ack, proto_poll};
+
+typedef struct {
+    wsproxy_client *c;
+    const stream_t *s;
+    size_t read_size;
+    int proto;
+} dec_job;
+
+static double job_dec_lib(void *ctx, long iters)
+{
+    dec_job *j = (dec_job *)ctx;
+    wsproxy_client *c = j->c;
+    rx_api api = j->proto ? v_proto_rx : v_lib_rx;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        size_t pos = 0, frames = 0, bytes = 0;
+        const unsigned char *in = j->s->buf;
+        size_t len = j->s->len, rs = j->read_size;
+        while (pos < len) {
+            size_t room, n;
+            wsproxy_event ev;
+            unsigned char *p = api.recv_buf(c, &room);
+            if (!p) BENCH_FAIL("recv_buf refused");
+            n = len - pos;
+            if (n > room) n = room;
+            if (n > rs) n = rs;
+            memcpy(p, in + pos, n);   /* what recv() into recv_buf would do */
+            api.recv_ack(c, p, n);
+            pos += n;
+            while (api.poll(c, &ev)) {
+                if (ev.type != WSPROXY_EV_MESSAGE) BENCH_FAIL("event %d (error %d)", ev.type, wsproxy_error(c));
+                bytes += ev.len;
+                frames += (size_t)ev.fin;
+            }
+        }
+        if (frames != j->s->frames || bytes != j->s->payload)
+            BENCH_FAIL("decoded %zu frames %zu bytes, want %zu %zu", frames, bytes, j->s->frames, j->s->payload);
+    }
+    return wall_now() - t0;
+}
+
+typedef struct {
+    const stream_t *s;
+    size_t pos, read_size;
+} wslay_src;
+
+static ssize_t wslay_feed(uint8_t *buf, size_t len, int flags, void *user)
+{
+    wslay_src *w = (wslay_src *)user;
+    size_t n = w->s->len - w->pos;
+    (void)flags;
+    if (n > len) n = len;
+    if (n > w->read_size) n = w->read_size;
+    memcpy(buf, w->s->buf + w->pos, n);
+    w->pos += n;
+    return (ssize_t)n;   /* 0: WSLAY_ERR_WANT_READ */
+}
+
+typedef struct { wslay_frame_context_ptr ctx; wslay_src *src; } wslay_dec_job;
+
+static double job_dec_wslay(void *ctx, long iters)
+{
+    wslay_dec_job *j = (wslay_dec_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        size_t frames = 0, bytes = 0;
+        uint64_t off = 0;
+        j->src->pos = 0;
+        for (;;) {
+            struct wslay_frame_iocb io;
+            ssize_t r = wslay_frame_recv(j->ctx, &io);
+            if (r == WSLAY_ERR_WANT_READ) break;
+            if (r < 0) BENCH_FAIL("wslay_frame_recv %zd", r);
+            bytes += io.data_length;
+            off += io.data_length;
+            if (off == io.payload_length) { frames++; off = 0; }
+        }
+        if (frames != j->src->s->frames || bytes != j->src->s->payload)
+            BENCH_FAIL("wslay decoded %zu frames, want %zu", frames, j->src->s->frames);
+    }
+    return wall_now() - t0;
+}
+
+/* the least any client that copies payloads out must do: one memcpy per payload */
+typedef struct { const stream_t *s; unsigned char *dst; } copy_job;
+
+static double job_dec_memcpy(void *ctx, long iters)
+{
+    copy_job *j = (copy_job *)ctx;
+    copy_fn f = v_memcpy;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        const unsigned char *p = j->s->buf, *end = j->s->buf + j->s->len;
+        while (p < end) {
+            size_t hl = j->s->size < 126 ? 2 : j->s->size <= 0xFFFF ? 4 : 10;
+            f(j->dst, p + hl, j->s->size);
+            p += hl + j->s->size;
+        }
+    }
+    return wall_now() - t0;
+}
+
+/* The prototypes give the same events as the library: random streams of data frames
+   (some fragmented), pings and text, fed in random pieces, zero-copy and copied out. */
+typedef struct { char log[1 << 16]; size_t len; uint64_t hash; } ev_log;
+
+static void log_events(wsproxy_client *c, const rx_api *api, ev_log *lg)
+{
+    wsproxy_event ev;
+    while (api->poll(c, &ev)) {
+        size_t i;
+        uint64_t h = 1469598103934665603ull;
+        for (i = 0; i < ev.len; i++) h = (h ^ ev.data[i]) * 1099511628211ull;
+        lg->hash = lg->hash * 31 + h;
+        if (lg->len + 64 < sizeof lg->log)
+            lg->len += (size_t)snprintf(lg->log + lg->len, 64, "%d/%d/%d/%d/%zu ", ev.type, ev.opcode, ev.first, ev.fin, ev.len);
+        if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) break;
+    }
+}
+
+static void check_proto_decode(void)
+{
+    static unsigned char stream[1 << 21];
+    size_t cap = (1 << 20) + 64;
+    unsigned char *mb[2] = {xalloc(cap), xalloc(cap)};
+    wsproxy_client *c[2] = {(wsproxy_client *)xalloc(sizeof(wsproxy_client)), (wsproxy_client *)xalloc(sizeof(wsproxy_client))};
+    static ev_log lg[2];
+    int round, copy, k;
+    for (round = 0; round < 200; round++) {
+        size_t len = 0, pos;
+        int open = 0, n = 0;
+        rx_api api[2];
+        api[0] = v_lib_rx;
+        api[1] = v_proto_rx;
+        while (len < sizeof stream - 80000 && n++ < 60) {
+            uint64_t r = bench_rand();
+            size_t size = r % 4 == 0 ? r % 126 : r % 4 == 1 ? 126 + (r >> 8) % 400 : r % 4 == 2 ? (r >> 8) % 16 : 1000 + (r >> 8) % 70000;
+            int text = (r >> 40) & 1, fin = ((r >> 41) & 3) != 0, op;
+            if ((r >> 44) % 9 == 0) {   /* a ping between frames */
+                len += wsproxy_frame_encode(stream + len, 1, WSPROXY_OP_PING, NULL, 5);
+                memcpy(stream + len, "ping!", 5);
+                len += 5;
+            }
+            op = open ? WSPROXY_OP_CONTINUATION : text ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY;
+            if (open == 0) open = text ? 1 : 2;
+            len += wsproxy_frame_encode(stream + len, fin, op, NULL, size);
+            if (open == 1) { size_t i; for (i = 0; i < size; i++) stream[len + i] = (unsigned char)('a' + i % 26); }
+            else bench_fill(stream + len, size);
+            if (round % 17 == 3 && n == 30 && open == 1 && size) stream[len + size / 2] = 0xFF;   /* invalid text */
+            len += size;
+            if (fin) open = 0;
+        }
+        for (copy = 0; copy < 2; copy++) {
+            for (k = 0; k < 2; k++) {
+                open_client(c[k], copy ? mb[k] : NULL, cap);
+                memset(&lg[k], 0, sizeof lg[k]);
+            }
+            for (k = 0; k < 2; k++) {
+                uint64_t seed = bench_rng_;
+                pos = 0;
+                while (pos < len && wsproxy_get_state(c[k]) == WSPROXY_STATE_OPEN) {
+                    size_t room, m = 1 + (size_t)(bench_rand() % (round % 3 == 0 ? 1500 : 40000));
+                    unsigned char *p = api[k].recv_buf(c[k], &room);
+                    if (!p) { log_events(c[k], &api[k], &lg[k]); continue; }
+                    if (m > room) m = room;
+                    if (m > len - pos) m = len - pos;
+                    memcpy(p, stream + pos, m);
+                    api[k].recv_ack(c[k], p, m);
+                    pos += m;
+                    log_events(c[k], &api[k], &lg[k]);
+                }
+                if (k == 0) bench_rng_ = seed;   /* the same read sizes for both */
+            }
+            BENCH_CHECK(lg[0].len == lg[1].len && memcmp(lg[0].log, lg[1].log, lg[0].len) == 0 &&
+                        lg[0].hash == lg[1].hash && wsproxy_error(c[0]) == wsproxy_error(c[1]),
+                        "prototype decode differs (round %d, copy %d)", round, copy);
+        }
+    }
+    free(c[0]); free(c[1]); free(mb[0]); free(mb[1]);
+}
+
+static void bench_decode(void)
+{
+    static const size_t reads[2] = {(size_t)-1, 1500};
+    size_t msg_cap = ((size_t)1 << 20) + 64;
+    unsigned char *msg_buf = xalloc(msg_cap), *msg_buf2 = xalloc(msg_cap), *dst = xalloc(msg_cap);
+    wsproxy_client *zc = (wsproxy_client *)xalloc(sizeof *zc);   /* zero-copy chunks */
+    wsproxy_client *cc = (wsproxy_client *)xalloc(sizeof *cc);   /* whole messages, copied out */
+    wsproxy_client *pz = (wsproxy_client *)xalloc(sizeof *pz);   /* prototypes */
+    wsproxy_client *pc = (wsproxy_client *)xalloc(sizeof *pc);
+    size_t i;
+    int text, rd;
+    check_proto_decode();
+    open_client(zc, NULL, 0);
+    open_client(cc, msg_buf, msg_cap);
+    open_client(pz, NULL, 0);
+    open_client(pc, msg_buf2, msg_cap);
+    for (text = 0; text < 2; text++)
+        for (i = 0; i < NSIZES; i++) {
+            stream_t s;
+            make_stream(&s, SIZES[i], text);
+            fprintf(stderr, "  decode %s %s\n", text ? "text" : "binary", fmt_size(SIZES[i]));
+            for (rd = 0; rd < 2; rd++) {
+                struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
+                wslay_src src = {&s, 0, reads[rd]};
+                wslay_dec_job wj;
+                dec_job zj = {zc, &s, reads[rd], 0}, cj = {cc, &s, reads[rd], 0};
+                dec_job pzj = {pz, &s, reads[rd], 1}, pcj = {pc, &s, reads[rd], 1};
+                copy_job mj = {&s, dst};
+                double t_z, t_w, t_c, t_m, t_pz, t_pc, r, r2;
+                char name[96], v1[64], v2[64];
+                const char *how = rd ? "1500-byte reads" : "whole";
+                const char *kind = text ? "text" : "bin";
+                BENCH_CHECK(wslay_frame_context_init(&wj.ctx, &cb, &src) == 0, "wslay init");
+                wj.src = &src;
+                triple(job_dec_lib, &zj, job_dec_lib, &pzj, job_dec_wslay, &wj, 0.05, &t_z, &t_pz, &t_w);
+                r = speedup(0, 2);
+                r2 = speedup(1, 2);
+                snprintf(name, sizeof name, "decode %s %s, %s, zero-copy chunks", kind, fmt_size(s.size), how);
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_z, "fr"),
+                         fmt_bps((double)s.payload / t_z));
+                snprintf(v2, sizeof v2, "%s %s", fmt_rate((double)s.frames / t_w, "fr"),
+                         fmt_bps((double)s.payload / t_w));
+                row_out("2 decode", name, v1, text ? "wslay frame API (no UTF-8 check)" : "wslay frame API",
+                        v2, r, s.size == 16 ? ">=1.5" : "", s.size == 16 ? at_least(r, 1.5) : "");
+                if (s.size <= 4096) {
+                    snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_pz, "fr"),
+                             fmt_bps((double)s.payload / t_pz));
+                    row_out("2 decode", "  prototype proto_poll (whole-frame fast path)", v1,
+                            text ? "wslay frame API (no UTF-8 check)" : "wslay frame API", v2, r2, "", "");
+                }
+                triple(job_dec_lib, &cj, job_dec_lib, &pcj, job_dec_memcpy, &mj, 0.05, &t_c, &t_pc, &t_m);
+                r = speedup(0, 2);
+                r2 = speedup(1, 2);
+                snprintf(name, sizeof name, "decode %s %s, %s, copied out (message_buffer)", kind,
+                         fmt_size(s.size), how);
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_c, "fr"),
+                         fmt_bps((double)s.payload / t_c));
+                snprintf(v2, sizeof v2, "%s", fmt_bps((double)s.payload / t_m));
+                row_out("2 decode", name, v1, "memcpy of each payload", v2, r,
+                        s.size == 65536 ? ">=0.8" : "", s.size == 65536 ? at_least(r, 0.8) : "");
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_pc, "fr"),
+                         fmt_bps((double)s.payload / t_pc));
+                row_out("2 decode", s.size <= 4096 ? "  prototype proto_poll fast path, copied out"
+                                                   : "  prototype direct placement into message_buffer",
+                        v1, "memcpy of each payload", v2, r2, "", "");
+                wslay_frame_context_free(wj.ctx);
+            }
+            free(s.buf);
+        }
+    free(zc); free(cc); free(pz); free(pc); free(msg_buf); free(msg_buf2); free(dst);
+}
+
+/* ======================================================================== 3. UTF-8 */
+static size_t put_cp(unsigned char *p, uint32_t cp)
+{
+    if (cp < 0x80) { p[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) { p[0] = (unsigned char)(0xC0 | cp >> 6); p[1] = (unsigned char)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x10000) {
+        p[0] = (unsigned char)(0xE0 | cp >> 12); p[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        p[2] = (unsigned char)(0x80 | (cp & 63)); return 3;
+    }
+    p[0] = (unsigned char)(0xF0 | cp >> 18); p[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+    p[2] = (unsigned char)(0x80 | ((cp >> 6) & 63)); p[3] = (unsigned char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* random code points of 2, 3 and 4 bytes, evenly mixed; returns the length used */
+static size_t make_mixed(unsigned char *p, size_t cap)
+{
+    size_t n = 0;
+    while (n + 4 <= cap) {
+        uint64_t r = bench_rand();
+        uint32_t cp;
+        switch (r % 3) {
+        case 0: cp = 0x80 + (uint32_t)((r >> 8) % (0x800 - 0x80)); break;
+        case 1:
+            cp = 0x800 + (uint32_t)((r >> 8) % (0x10000 - 0x800 - 0x800));
+            if (cp >= 0xD800) cp += 0x800;   /* no surrogates */
+            break;
+        default: cp = 0x10000 + (uint32_t)((r >> 8) % (0x110000 - 0x10000)); break;
+        }
+        n += put_cp(p + n, cp);
+    }
+    return n;
+}
+
+static void check_utf8(void)
+{
+    unsigned char buf[64 + 8];
+    uint32_t a, b;
+    size_t ra, rb, i, k, len;
+    unsigned long x;
+    /* every 1-, 2- and 3-byte string */
+    for (x = 0; x < (1ul << 24); x++) {
+        buf[0] = (unsigned char)(x >> 16); buf[1] = (unsigned char)(x >> 8); buf[2] = (unsigned char)x;
+        for (len = 1; len <= 3; len++) {
+            if (len < 3 && (x & ((1ul << (8 * (3 - len))) - 1))) continue;
+            a = b = 0;
+            ra = wsproxy_utf8_validate(&a, buf, len);
+            rb = proto_utf8_validate(&b, buf, len);
+            BENCH_CHECK(ra == rb && (ra == len) == (rb == len) &&
+                        (ra != len || wsproxy_utf8_done(a) == proto_utf8_done(b)),
+                        "utf8 %06lx len %zu: lib %zu proto %zu", x, len, ra, rb);
+        }
+    }
+    /* random strings: valid, corrupted, random bytes; whole and split in two */
+    for (k = 0; k < 400000; k++) {
+        size_t n = make_mixed(buf, 8 + bench_rand() % 56), cut;
+        int kind = (int)(k % 3);
+        for (i = 0; i < n && kind; i++)
+            if (kind == 2 || bench_rand() % 16 == 0) buf[i] = (unsigned char)bench_rand();
+        cut = n ? (size_t)(bench_rand() % (n + 1)) : 0;
+        a = b = 0;
+        ra = wsproxy_utf8_validate(&a, buf, cut);
+        rb = proto_utf8_validate(&b, buf, cut);
+        BENCH_CHECK(ra == rb, "utf8 random first part");
+        if (ra == cut) {
+            ra = wsproxy_utf8_validate(&a, buf + cut, n - cut);
+            rb = proto_utf8_validate(&b, buf + cut, n - cut);
+            BENCH_CHECK(ra == rb && (ra != n - cut || wsproxy_utf8_done(a) == proto_utf8_done(b)),
+                        "utf8 random second part");
+        }
+    }
+}
+
+typedef struct { utf8_fn f; copy_fn copy; const unsigned char *p; unsigned char *dst; size_t len; } utf8_job;
+
+static double job_utf8(void *ctx, long iters)
+{
+    utf8_job *j = (utf8_job *)ctx;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        if (j->f) {
+            uint32_t st = 0;
+            if (j->f(&st, j->p, j->len) != j->len || st != 0) BENCH_FAIL("valid text refused");
+        } else {
+            j->copy(j->dst, j->p, j->len);
+        }
+    }
+    return wall_now() - t0;
+}
+
+static void bench_utf8(void)
+{
+    unsigned char *cold = xalloc(COLD_BYTES), *cold_dst = xalloc(COLD_BYTES);
+    unsigned char *mixed = xalloc(65536), *ascii = xalloc(65536), *dst = xalloc(65536);
+    size_t mixed_len = make_mixed(mixed, 65536), i;
+    double t_lib, t_cpy, t_pro, r;
+    char v1[48], v2[48];
+    utf8_job lib, pro, cpy;
+    check_utf8();
+    for (i = 0; i < 65536; i++) ascii[i] = (unsigned char)(' ' + i % 95);
+    for (i = 0; i < COLD_BYTES; i++) cold[i] = (unsigned char)(' ' + i % 95);
+    fprintf(stderr, "  utf-8\n");
+    /* ASCII, hot */
+    lib.f = v_lib_utf8; lib.copy = NULL; lib.p = ascii; lib.dst = dst; lib.len = 65536;
+    pro = lib; pro.f = v_proto_utf8;
+    cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
+    triple(job_utf8, &lib, job_utf8, &pro, job_utf8, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
+    snprintf(v1, sizeof v1, "%s", fmt_bps(65536 / t_lib));
+    snprintf(v2, sizeof v2, "%s", fmt_bps(65536 / t_cpy));
+    row_out("3 utf8", "validate ASCII 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 2), "abs>=16 GB/s",
+            65536 / t_lib >= 16e9 ? "met" : "MISSED");
+    snprintf(v1, sizeof v1, "%s", fmt_bps(65536 / t_pro));
+    row_out("3 utf8", "  prototype proto_utf8 ASCII 64 KiB, hot", v1, "memcpy hot", v2, speedup(1, 2), "", "");
+    /* ASCII, cold */
+    lib.p = cold; lib.len = COLD_BYTES; lib.dst = cold_dst;
+    pro = lib; pro.f = v_proto_utf8;
+    cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
+    pair(job_utf8, &lib, job_utf8, &cpy, 0.15, &t_lib, &t_cpy);
+    r = speedup(0, 1);
+    snprintf(v1, sizeof v1, "%s", fmt_bps(COLD_BYTES / t_lib));
+    snprintf(v2, sizeof v2, "%s", fmt_bps(COLD_BYTES / t_cpy));
+    row_out("3 utf8", "validate ASCII 64 MiB, cold", v1, "memcpy cold", v2, r, ">=1.0", at_least(r, 1.0));
+    /* mixed 2/3/4-byte text, hot */
+    lib.p = mixed; lib.len = mixed_len; lib.dst = dst;
+    pro = lib; pro.f = v_proto_utf8;
+    cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
+    triple(job_utf8, &lib, job_utf8, &pro, job_utf8, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
+    snprintf(v1, sizeof v1, "%s", fmt_bps((double)mixed_len / t_lib));
+    snprintf(v2, sizeof v2, "%s", fmt_bps((double)mixed_len / t_cpy));
+    row_out("3 utf8", "validate mixed 2/3/4-byte 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 2),
+            "abs>=1.5 GB/s", mixed_len / t_lib >= 1.5e9 ? "met" : "MISSED");
+    snprintf(v1, sizeof v1, "%s", fmt_bps((double)mixed_len / t_pro));
+    row_out("3 utf8", "  prototype proto_utf8 mixed 64 KiB, hot", v1, "memcpy hot", v2, speedup(1, 2), "", "");
+    free(cold); free(cold_dst); free(mixed); free(ascii); free(dst);
+}
+
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+/* `micro prof JOB`: a fixed amount of one job, for callgrind or perf:
+     valgrind --tool=callgrind --branch-sim=yes build/bench/micro prof dec-lib-bin
+   JOB: dec-{lib,proto,wslay}-{bin,text} (3 passes over 131072 frames of 16 B),
+        utf8-{lib,proto} (10 x 64 KiB of mixed 2/3/4-byte text),
+        mask16-{lib,proto} (1e6 x 16 B), mask4k-{lib,proto} (1e5 x 4 KiB) */
+static void prof(const char *job)
+{
+    wsproxy_client *c = (wsproxy_client *)xalloc(sizeof *c);
+    stream_t st;
+    unsigned char *a = xalloc(65536), *b = xalloc(65536);
+    int text = strstr(job, "text") != NULL, proto = strstr(job, "proto") != NULL;
+    double t0 = wall_now();
+    if (!strncmp(job, "dec-", 4)) {
+        make_stream(&st, 16, text);
+        if (strstr(job, "wslay")) {
+            struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
+            wslay_src src = {&st, 0, (size_t)-1};
+            wslay_dec_job wj;
+            wslay_frame_context_init(&wj.ctx, &cb, &src);
+            wj.src = &src;
+            job_dec_wslay(&wj, 3);
+        } else {
+            dec_job j;
+            open_client(c, NULL, 0);
+            j.c = c; j.s = &st; j.read_size = (size_t)-1; j.proto = proto;
+            job_dec_lib(&j, 3);
+        }
+        printf("%s: %zu frames in %.3f s\n", job, 3 * st.frames, wall_now() - t0);
+    } else if (!strncmp(job, "utf8-", 5)) {
+        utf8_job u = {0};
+        u.f = proto ? v_proto_utf8 : v_lib_utf8;
+        u.p = a;
+        u.len = make_mixed(a, 65536);
+        job_utf8(&u, 10);
+        printf("%s: %zu bytes in %.3f s\n", job, 10 * u.len, wall_now() - t0);
+    } else if (!strncmp(job, "mask", 4)) {
+        mem_job m = {0};
+        long it = strstr(job, "4k") ? 100000 : 1000000;
+        m.mask = proto ? v_proto_mask : v_lib_mask;
+        m.size = strstr(job, "4k") ? 4096 : 16;
+        m.src = a; m.dst = b;
+        job_hot(&m, it);
+        printf("%s: %ld calls in %.3f s\n", job, it, wall_now() - t0);
+    } else {
+        fprintf(stderr, "micro prof: unknown job %s\n", job);
+        exit(2);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 ? argv[1] : "";
+    proto_utf8_init();
+    if (!strcmp(only, "prof")) { prof(argc > 2 ? argv[2] : "dec-lib-bin"); return 0; }
+    if (!*only || strstr(only, "mask")) bench_mask();
+    if (!*only || strstr(only, "decode")) bench_decode();
+    if (!*only || strstr(only, "utf8")) bench_utf8();
+    return 0;
+}

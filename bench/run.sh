@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/run.sh: runs every benchmark of `make bench` against local test peers and prints
+# one table (also written to $BUILD/bench/results.md). Exits non-zero only when a program
+# fails (a wrong result or a broken run), never because of a time.
+set -u
+BUILD=${BUILD:-build}
+CC=${CC:-cc}
+BENCH_CFLAGS=${BENCH_CFLAGS:--O2 -g}
+B="$BUILD/bench"
+CERTS=tests/certs
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-bench.XXXXXX")
+ROWS="$WORK/rows.tsv"
+OUT="$B/results.md"
+PIDS=()
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_peer NAME VAR BINARY ARGS...: starts it (in this shell, so that its PID is
+# kept for cleanup), waits for its port file, stores the port in VAR.
+start_peer() {
+    local name=$1 var=$2 bin=$3
+    shift 3
+    "$bin" --port 0 --port-file "$WORK/$name.port" --max-seconds 3600 "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
+    if [ ! -s "$WORK/$name.port" ]; then echo "bench: $name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1; fi
+    printf -v "$var" '%s' "$(cat "$WORK/$name.port")"
+}
+
+ECHO='' PROXY='' ECHO_TLS='' PROXY_TLS=''
+start_peer echo ECHO "$BUILD/ws_echo_server"
+start_peer proxy PROXY "$BUILD/http_proxy"
+TLS_ARGS=()
+if "$BUILD/ws_echo_server" --help 2>&1 | grep -q tls-cert && "$BUILD/http_proxy" --help 2>&1 | grep -q tls-cert; then
+    start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-chain.pem --tls-key $CERTS/target.key
+    start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key
+    TLS_ARGS=(--echo-tls "$ECHO_TLS" --proxy-tls "$PROXY_TLS")
+    E2E_SECTIONS=(handshake e2e tls)
+else
+    echo "bench: the test peers have no --tls-cert yet: rows 5, 6 (wss) and 7 (TLS cells) are skipped" >&2
+    E2E_SECTIONS=(e2e)
+fi
+
+fail=0
+run() {   # label, command...
+    echo "== $1" >&2
+    shift
+    if ! "$@" >>"$ROWS"; then echo "bench: FAILED: $*" >&2; fail=1; fi
+}
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(date +%s)
+: >"$ROWS"
+run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"
+run "4, 5, 7: loopback echo and handshakes" "$B/e2e" --echo "$ECHO" --proxy "$PROXY" "${TLS_ARGS[@]}" \
+    --certs $CERTS "${E2E_SECTIONS[@]}"
+if [ ${#TLS_ARGS[@]} -gt 0 ]; then
+    run "6: memory" "$B/mem" --echo "$ECHO" --echo-tls "$ECHO_TLS" --certs $CERTS
+else
+    run "6: memory" "$B/mem"
+fi
+t1=$(date +%s)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+{
+    echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
+    echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
+    echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev)"
+    echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK'); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
+    echo
+    echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"
+    echo "|---|------|-----------|--------|-----------|-------|--------|---------|"
+    awk -F'\t' '$1 == "ROW" {
+        sec = $2; split(sec, a, " "); num = (sec != last) ? a[1] : ""; last = sec;
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", num, $3, $4, $5, $6, $7, $8, $9 }' "$ROWS"
+} >"$OUT"
+cat "$OUT"
+met=$(awk -F'\t' '$1 == "ROW" && $9 == "met"' "$ROWS" | wc -l)
+missed=$(awk -F'\t' '$1 == "ROW" && $9 == "MISSED"' "$ROWS" | wc -l)
+echo
+echo "targets: $met met, $missed missed (a miss is a finding, not a failure); table in $OUT"
+exit $fail

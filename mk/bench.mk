@@ -1,0 +1,42 @@
+# make bench: the performance table of bench/RESULTS.md (issue 9). Not part of CI.
+# It fails on a broken build or a wrong result, never on a time: every row compares,
+# none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions.
+# Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL.
+
+BENCH_DIR    := $(BUILD)/bench
+BENCH_CFLAGS ?= -O2 -g
+BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_wsp_big.c bench/e2e_floor.c
+
+.PHONY: bench bench-build bench-deps
+
+bench: bench-build all
+	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
+
+bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem
+
+bench-deps: check-bearssl
+	@missing=""; \
+	for h in wslay/wslay.h libwebsockets.h; do \
+	  printf '#include <%s>\n' "$$h" | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing $$h"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "bench: missing header(s):$$missing"; \
+	  echo "install them with: sudo apt-get install -y libwslay-dev libwebsockets-dev"; \
+	  exit 1; \
+	fi
+
+$(BENCH_DIR)/micro: bench/micro.c bench/common.h bench/proto.h wsproxy.h | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ bench/micro.c -lwslay -lbearssl
+
+# libwebsockets' headers are not -std=c99 -pedantic clean: that file builds apart
+$(BENCH_DIR)/e2e_lws.o: bench/e2e_lws.c bench/e2e.h bench/common.h | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) -Wall -Wextra $(BENCH_CFLAGS) -c -o $@ bench/e2e_lws.c
+
+$(BENCH_DIR)/e2e: $(BENCH_E2E) $(BENCH_DIR)/e2e_lws.o bench/e2e_wsproxy.inc bench/e2e.h bench/common.h wsproxy.h | bench-deps
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ $(BENCH_E2E) $(BENCH_DIR)/e2e_lws.o -lwebsockets -lbearssl
+
+$(BENCH_DIR)/mem: bench/mem.c bench/common.h wsproxy.h | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ bench/mem.c -lbearssl
