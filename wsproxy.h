@@ -1487,10 +1487,11 @@ WSPROXY_IMPL int wsproxy_parse_response(const char *buf, size_t len, int *minor_
     pos = next;
     for (;;) {
         size_t name_end, vs, ve;
+        /* obsolete line folding: refused as soon as the line's first byte is here, so
+           the verdict does not depend on how much of the line has arrived */
+        if (pos < len && wsp_is_blank_(buf[pos])) return WSPROXY_HTTP_ERROR;
         rc = wsp_scan_line_(buf, len, pos, &end, &next);
         if (rc) {
-            if (rc == WSPROXY_HTTP_INCOMPLETE && pos < len && wsp_is_blank_(buf[pos]))
-                return WSPROXY_HTTP_ERROR;   /* obsolete line folding */
             *num_headers = count;
             return rc;
         }
@@ -2536,6 +2537,11 @@ static int wsp_sel_pac_entry_(wsproxy_pac_list *l, const char *e, size_t len, in
             (!wsp_sel_put_(l->buf_, sizeof l->buf_, &at, ":", 1) ||
              !wsp_sel_put_uint_(l->buf_, sizeof l->buf_, &at, wsp_sel_pac_types_[k].port, 10)))
             return 0;
+        /* what goes out must parse as written ("a::" would become "http://a::80") */
+        if (wsproxy_url_parse(l->buf_ + start, at - start, &u) != WSPROXY_OK) {
+            l->buf_[start] = '\0';
+            return 0;
+        }
     }
     l->off_[l->count] = start;
     l->scheme_[l->count] = scheme;
@@ -2694,9 +2700,21 @@ static void wsp_pem_dn_append_(void *ctx, const void *buf, size_t len)
     d->dn_len += len;
 }
 
+/* BearSSL's X.509 decoder must not be fed once it has finished or failed (it reads
+   through a stopped state): bytes after the certificate's end mark it malformed. */
+typedef struct { br_x509_decoder_context dc; int trailing; } wsp_pem_x509_;
+
+static void wsp_x509_push_(br_x509_decoder_context *dc, int *trailing, const void *buf, size_t len)
+{
+    if (!len) return;
+    if (dc->decoded || dc->err) { *trailing = 1; return; }
+    br_x509_decoder_push(dc, buf, len);
+}
+
 static void wsp_pem_to_x509_(void *ctx, const void *buf, size_t len)
 {
-    br_x509_decoder_push((br_x509_decoder_context *)ctx, buf, len);
+    wsp_pem_x509_ *x = (wsp_pem_x509_ *)ctx;
+    wsp_x509_push_(&x->dc, &x->trailing, buf, len);
 }
 
 WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
@@ -2705,7 +2723,7 @@ WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
                                            wsproxy_pem_result *res)
 {
     br_pem_decoder_context pc;
-    br_x509_decoder_context dc;
+    wsp_pem_x509_ x;
     wsp_pem_mem_ m;
     wsp_pem_dn_ dn;
     int in_cert = 0, in_obj = 0, fits = 1;
@@ -2725,8 +2743,9 @@ WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
             if (in_cert) {
                 memset(&dn, 0, sizeof dn);
                 dn.mem = &m;
-                br_x509_decoder_init(&dc, wsp_pem_dn_append_, &dn);
-                br_pem_decoder_setdest(&pc, wsp_pem_to_x509_, &dc);
+                br_x509_decoder_init(&x.dc, wsp_pem_dn_append_, &dn);
+                x.trailing = 0;
+                br_pem_decoder_setdest(&pc, wsp_pem_to_x509_, &x);
             } else {
                 br_pem_decoder_setdest(&pc, NULL, NULL);
             }
@@ -2735,14 +2754,15 @@ WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
         case BR_PEM_END_OBJ:
             in_obj = 0;
             if (in_cert) {
-                const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
-                int err = br_x509_decoder_last_error(&dc);
+                const br_x509_pkey *pk = br_x509_decoder_get_pkey(&x.dc);
+                int err = br_x509_decoder_last_error(&x.dc);
                 br_x509_trust_anchor ta;
                 in_cert = 0;
+                if (x.trailing) return WSPROXY_E_PEM_SYNTAX;   /* bytes after the DER */
                 if (err == BR_ERR_X509_UNSUPPORTED || (!pk && err == 0)) { res->skipped++; break; }
                 if (err || !pk) return WSPROXY_E_PEM_SYNTAX;
                 memset(&ta, 0, sizeof ta);
-                ta.flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+                ta.flags = br_x509_decoder_isCA(&x.dc) ? BR_X509_TA_CA : 0;
                 ta.dn.data = dn.dn_lost ? NULL : dn.dn;
                 ta.dn.len = dn.dn_len;
                 ta.pkey.key_type = pk->key_type;
@@ -2828,7 +2848,8 @@ static void wsp_x_append_(const br_x509_class **ctx, const unsigned char *buf, s
     h->xc_.vtable->append(&h->xc_.vtable, buf, len);
     if (h->cert_index_ != 0) return;   /* only the server's own certificate matters here */
     if (h->insecure_) {
-        br_x509_decoder_push(&h->u_.dec, buf, len);
+        int trailing = 0;   /* a certificate longer than its DER: the key is still read */
+        wsp_x509_push_(&h->u_.dec, &trailing, buf, len);
     } else if (h->check_ip_) {
         if (len <= sizeof h->u_.ee - h->ee_len_) {
             memcpy(h->u_.ee + h->ee_len_, buf, len);
