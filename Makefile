@@ -6,7 +6,7 @@ BUILD   ?= build
 SAN_CC  ?= clang
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server
+PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server $(BUILD)/evil_server
 EXAMPLES := $(BUILD)/wspcat
 UNITS    := test_pure test_client test_tls test_select
 
@@ -58,7 +58,7 @@ unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(U
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh
 
-test: $(EXAMPLES) peers unit
+test: $(EXAMPLES) peers unit $(BUILD)/test_catalogue $(BUILD)/test_catalogue-san $(BUILD)/adversarial_driver
 	@BUILD=$(BUILD) bash scripts/run_tests.sh $(UNITS)
 
 clean:

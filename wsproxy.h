@@ -452,7 +452,8 @@ typedef struct wsproxy_config {
 
 typedef enum wsproxy_event_type {
     WSPROXY_EV_NONE = 0,
-    WSPROXY_EV_TUNNEL,     /* proxy answered 2xx to CONNECT (status in ev.status) */
+    WSPROXY_EV_TUNNEL,     /* the proxy opened the tunnel: ev.status is the HTTP status
+                              (2xx), 0 for SOCKS */
     WSPROXY_EV_OPEN,       /* 101 accepted; ev.protocol is the chosen subprotocol or "" */
     WSPROXY_EV_MESSAGE,    /* ev.opcode TEXT/BINARY, ev.data/ev.len; ev.first, ev.fin */
     WSPROXY_EV_PING,       /* ev.data/ev.len (the pong is sent automatically) */
@@ -1467,13 +1468,18 @@ WSPROXY_IMPL int wsproxy_parse_response(const char *buf, size_t len, int *minor_
     for (i = 0; i < len && i < 7; i++)
         if (buf[i] != prefix[i]) return WSPROXY_HTTP_ERROR;
     rc = wsp_scan_line_(buf, len, 0, &end, &next);
-    if (rc) {
-        /* a status line that is already wrong need not be complete to be refused */
-        if (rc == WSPROXY_HTTP_INCOMPLETE && len > 8 &&
-            (buf[7] < '0' || buf[7] > '9' || buf[8] != ' '))
-            return WSPROXY_HTTP_ERROR;
-        return rc;
+    if (rc == WSPROXY_HTTP_INCOMPLETE || rc == WSPROXY_HTTP_TOO_LARGE) {
+        /* a status line already wrong in its first bytes is malformed, however much of
+           it has arrived: the verdict must not depend on how TCP split the reply */
+        for (i = 7; i < len && i < 13; i++) {
+            unsigned char ch = (unsigned char)buf[i];
+            if ((i == 7 || i == 10 || i == 11) && (ch < '0' || ch > '9')) return WSPROXY_HTTP_ERROR;
+            if (i == 8 && ch != ' ') return WSPROXY_HTTP_ERROR;
+            if (i == 9 && (ch < '1' || ch > '5')) return WSPROXY_HTTP_ERROR;
+            if (i == 12 && ch != ' ' && ch != '\r' && ch != '\n') return WSPROXY_HTTP_ERROR;
+        }
     }
+    if (rc) return rc;
     /* HTTP/1.x SP 3DIGIT [SP reason] */
     if (end < 12 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ') return WSPROXY_HTTP_ERROR;
     for (i = 9; i < 12; i++)
@@ -2728,8 +2734,8 @@ WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
     wsp_pem_dn_ dn;
     int in_cert = 0, in_obj = 0, fits = 1;
     size_t off = 0;
+    if (res) memset(res, 0, sizeof *res);
     if (!res || (!pem && len)) return WSPROXY_E_ARGUMENT;
-    memset(res, 0, sizeof *res);
     m.mem = mem; m.cap = mem ? mem_len : 0; m.used = 0;
     br_pem_decoder_init(&pc);
     while (off < len) {
@@ -3663,21 +3669,21 @@ static int wsp_poll_frames_(wsproxy_client *c, wsproxy_event *ev)
             if (avail >= 2 && (p[0] == 0x81 || p[0] == 0x82) && p[1] < 126 &&
                 avail >= 2 + (size_t)p[1] && !c->rx_msg_opcode_ && !c->msg_buf_ &&
                 p[1] <= c->max_message_) {
-                size_t n = p[1], i;
+                size_t plen = p[1], i;
                 uint64_t high = 0, w;
                 uint32_t st = 0;
                 if (p[0] == 0x81) {   /* short text: most is ASCII, checked a word at a time */
-                    for (i = 0; i + 8 <= n; i += 8) { memcpy(&w, p + 2 + i, 8); high |= w; }
-                    for (; i < n; i++) high |= p[2 + i];
+                    for (i = 0; i + 8 <= plen; i += 8) { memcpy(&w, p + 2 + i, 8); high |= w; }
+                    for (; i < plen; i++) high |= p[2 + i];
                 }
                 if (p[0] == 0x82 || !(high & 0x8080808080808080ull) ||
-                    (wsproxy_utf8_validate(&st, p + 2, n) == n && st == 0)) {
-                    c->in_start_ += 2 + n;
+                    (wsproxy_utf8_validate(&st, p + 2, plen) == plen && st == 0)) {
+                    c->in_start_ += 2 + plen;
                     ev->type = WSPROXY_EV_MESSAGE;
                     ev->opcode = p[0] & 15;
                     ev->first = ev->fin = 1;
                     ev->data = p + 2;
-                    ev->len = n;
+                    ev->len = plen;
                     return 1;
                 }
                 /* invalid text: the general path below fails it at the right byte */

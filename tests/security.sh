@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Secrets never leave wspcat's mouth: runs build/wspcat --verbose with a proxy URL that
+# carries a password (and target headers with tokens) against the test peers, in the
+# success, 407, refused, handshake-failure and bad-config paths, and checks that neither
+# stdout nor stderr holds the password, its percent-encoded form, the base64 credentials
+# or the header tokens. Peers as in tests/integration.sh (ephemeral ports, port files,
+# our PIDs killed on exit). Ends with "N passed, N failed".
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+WSPCAT=$BUILD/wspcat
+PASSED=0
+FAILED=0
+PIDS=()
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-sec.XXXXXX") || exit 1
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_peer() {   # start_peer VAR NAME BINARY [ARGS...]
+    local _var=$1 _name=$2 _bin=$3 _pf _i _pid _port
+    shift 3
+    _pf=$TMP/$_name.port
+    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" --max-seconds 120 "$@" \
+        >"$TMP/$_name.out" 2>&1 &
+    _pid=$!
+    PIDS+=("$_pid")
+    for (( _i = 0; _i < 200; _i++ )); do
+        if [[ -s $_pf ]]; then
+            _port=$(head -n 1 "$_pf")
+            if [[ $_port =~ ^[0-9]+$ ]]; then printf -v "$_var" '%s' "$_port"; return 0; fi
+        fi
+        kill -0 "$_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "FAIL - start $_name"
+    FAILED=$((FAILED + 1))
+    return 1
+}
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 1
+}
+
+PASS_PLAIN='S3cret-pw!'            # the password as the proxy knows it
+PASS_URL='S3cret-pw%21'            # as written in the URL
+B64=$(printf '%s' "user:$PASS_PLAIN" | base64)
+WRONG_PLAIN='Wr0ng-S3cret'
+B64_WRONG=$(printf '%s' "user:$WRONG_PLAIN" | base64)
+TOKEN='tok-S3cret-123'
+COOKIE='sid-S3cret-456'
+
+# check NAME EXPECTED_RC ARGS...: runs wspcat --verbose, then greps its output.
+check() {
+    local name=$1 want=$2 rc why=() s
+    shift 2
+    printf 'hello\n' | timeout 20 "$WSPCAT" --verbose --timing -H "Authorization: Bearer $TOKEN" \
+        -H "Cookie: $COOKIE" "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    [[ $want == any || $rc == "$want" ]] || why+=("exit $rc, expected $want")
+    for s in "$PASS_PLAIN" "$PASS_URL" "$B64" "$WRONG_PLAIN" "$B64_WRONG" "$TOKEN" "$COOKIE" "Proxy-Authorization"; do
+        if grep -qF -- "$s" "$TMP/out" "$TMP/err"; then why+=("output holds '$s'"); fi
+    done
+    [[ -s $TMP/err ]] || why+=("--verbose printed nothing")
+    if (( ${#why[@]} == 0 )); then
+        echo "ok - $name"
+        PASSED=$((PASSED + 1))
+    else
+        echo "FAIL - $name: ${why[*]}"
+        sed 's/^/    | /' "$TMP/err" | head -n 20
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+for bin in "$WSPCAT" "$BUILD/ws_echo_server" "$BUILD/http_proxy"; do
+    [[ -x $bin ]] || { echo "FAIL - $bin missing (make all)"; echo "0 passed, 1 failed"; exit 1; }
+done
+E='' A='' P=''
+start_peer E echo "$BUILD/ws_echo_server" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+start_peer A auth "$BUILD/http_proxy" --auth "user:$PASS_PLAIN" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+WS=ws://127.0.0.1:$E/echo
+
+check "verbose, auth proxy, success" 0 --proxy "http://user:$PASS_URL@127.0.0.1:$A" "$WS"
+grep -q "^hello$" "$TMP/out" && { echo "ok - the echo came back"; PASSED=$((PASSED + 1)); } \
+    || { echo "FAIL - no echo (the success path did not run)"; FAILED=$((FAILED + 1)); }
+check "verbose, wrong password (407)" 4 --proxy "http://user:$WRONG_PLAIN@127.0.0.1:$A" "$WS"
+check "verbose, proxy refused" 2 --proxy "http://user:$PASS_URL@127.0.0.1:$(free_port)" "$WS"
+check "verbose, bad header with a secret proxy URL" 1 --proxy "http://user:$PASS_URL@127.0.0.1:$A" -H "Bad Header" "$WS"
+check "verbose, handshake fails behind the proxy" 5 --proxy "http://user:$PASS_URL@127.0.0.1:$A" "ws://127.0.0.1:$A/"
+check "verbose, socks5h proxy refused" 2 --proxy "socks5h://user:$PASS_URL@127.0.0.1:$(free_port)" "$WS"
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# wspcat under valgrind against the test peers: every scenario must exit with its usual
+# code and valgrind must find no invalid access, no uninitialised use and no leak
+#   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
+# (exit 99 = valgrind found something; its report is printed).
+# Peers as in tests/integration.sh: ephemeral 127.0.0.1 ports, port files, our PIDs killed
+# on exit. Usage: bash tests/valgrind.sh (BUILD=dir). Ends with "N passed, N failed".
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+WSPCAT=$BUILD/wspcat
+PASSED=0
+FAILED=0
+PIDS=()
+CUR_PID=
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-vg.XXXXXX") || exit 1
+cleanup() {
+    local pid
+    if [[ -n $CUR_PID ]]; then kill "$CUR_PID" 2>/dev/null; { wait "$CUR_PID"; } 2>/dev/null; fi
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if ! command -v valgrind >/dev/null; then
+    echo "FAIL - valgrind is not installed (apt-get install valgrind)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+for bin in "$WSPCAT" "$BUILD/ws_echo_server" "$BUILD/http_proxy" "$BUILD/evil_server"; do
+    [[ -x $bin ]] || { echo "FAIL - $bin missing (make valgrind-test builds it)"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+start_peer() {   # start_peer VAR NAME BINARY [ARGS...]
+    local _var=$1 _name=$2 _bin=$3 _pf _i _pid _port
+    shift 3
+    _pf=$TMP/$_name.port
+    "$_bin" --port 0 --port-file "$_pf" --max-seconds 300 "$@" >"$TMP/$_name.out" 2>&1 &
+    _pid=$!
+    PIDS+=("$_pid")
+    for (( _i = 0; _i < 200; _i++ )); do
+        if [[ -s $_pf ]]; then
+            _port=$(head -n 1 "$_pf")
+            if [[ $_port =~ ^[0-9]+$ ]]; then printf -v "$_var" '%s' "$_port"; return 0; fi
+        fi
+        kill -0 "$_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "FAIL - start $_name"
+    FAILED=$((FAILED + 1))
+    return 1
+}
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 1
+}
+
+VG=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
+    --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes)
+
+# vg NAME EXPECTED_RC INPUT ARGS...: one scenario
+vg() {
+    local name=$1 want=$2 input=$3 rc
+    shift 3
+    printf '%s' "$input" >"$TMP/in"
+    timeout 120 "${VG[@]}" --log-file="$TMP/vg.log" "$WSPCAT" "$@" <"$TMP/in" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    if [[ $rc == "$want" && ! -s $TMP/vg.log ]]; then
+        echo "ok - $name (exit $rc, valgrind clean)"
+        PASSED=$((PASSED + 1))
+    else
+        if [[ $rc == 99 ]]; then echo "FAIL - $name: valgrind found errors"
+        else echo "FAIL - $name: exit $rc, expected $want"; fi
+        head -n 60 "$TMP/vg.log" | sed 's/^/    | /'
+        head -c 800 "$TMP/err" | sed 's/^/    | err: /'
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# vg_held NAME EXPECTED_RC ARGS...: stdin stays open until wspcat exits by itself
+vg_held() {
+    local name=$1 want=$2 rc
+    shift 2
+    rm -f "$TMP/fifo"; mkfifo "$TMP/fifo"
+    timeout 120 "${VG[@]}" --log-file="$TMP/vg.log" "$WSPCAT" "$@" <"$TMP/fifo" >"$TMP/out" 2>"$TMP/err" &
+    CUR_PID=$!
+    exec 9>"$TMP/fifo"
+    printf '%s' "$HELD_INPUT" >&9
+    wait "$CUR_PID"; rc=$?
+    CUR_PID=
+    exec 9>&-
+    if [[ $rc == "$want" && ! -s $TMP/vg.log ]]; then
+        echo "ok - $name (exit $rc, valgrind clean)"; PASSED=$((PASSED + 1))
+    else
+        echo "FAIL - $name: exit $rc, expected $want"
+        head -n 60 "$TMP/vg.log" | sed 's/^/    | /'
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+E='' P='' A='' S403='' DRIP='' JUNK='' CLOSEMID='' SILENT='' L63='' EH='' P407=''
+start_peer E echo "$BUILD/ws_echo_server" || exit 1
+start_peer P proxy "$BUILD/http_proxy" || exit 1
+start_peer A auth "$BUILD/http_proxy" --auth user:pa:ss || exit 1
+start_peer S403 s403 "$BUILD/http_proxy" --mode status403 || exit 1
+start_peer DRIP drip "$BUILD/http_proxy" --mode drip || exit 1
+start_peer JUNK junk "$BUILD/http_proxy" --mode junk || exit 1
+start_peer CLOSEMID closemid "$BUILD/http_proxy" --mode closemid || exit 1
+start_peer SILENT silent "$BUILD/http_proxy" --mode silent || exit 1
+start_peer L63 len63 "$BUILD/evil_server" --mode len63 --mode-seconds 3 || exit 1
+start_peer EH eheader "$BUILD/evil_server" --mode endless-header --mode-seconds 3 || exit 1
+start_peer P407 p407 "$BUILD/evil_server" --mode proxy407-huge --mode-seconds 3 || exit 1
+TLS=''
+start_peer TLS tls "$BUILD/ws_echo_server" --tls-cert tests/certs/target-chain.pem --tls-key tests/certs/target.key || exit 1
+WS=ws://127.0.0.1:$E/echo
+HELLO=$'hello\nworld\n'
+T0=$(date +%s)
+
+vg "direct echo" 0 "$HELLO" "$WS"
+vg "direct echo, --verbose --timing --ping 1" 0 "$HELLO" --verbose --timing --ping 1 "$WS"
+vg "subprotocol offered" 0 "$HELLO" --protocol chat --print-protocol "$WS"
+vg "echo through the proxy" 0 "$HELLO" --proxy "http://127.0.0.1:$P" "$WS"
+vg "echo through the auth proxy" 0 "$HELLO" --proxy "http://user:pa%3Ass@127.0.0.1:$A" -H "Cookie: a=b" "$WS"
+vg "big message 300000 bytes" 0 $'__big__ 300000\n' "$WS"
+vg "long input line streamed (100 KiB)" 0 "$(head -c 102400 /dev/zero | tr '\0' 'y')"$'\n' "$WS"
+vg "server ping answered" 0 $'__ping__ abc\n' "$WS"
+HELD_INPUT=$'__close__ 1001 going away\n'
+vg_held "server-initiated close" 0 "$WS"
+vg "proxy wants auth (407)" 4 "$HELLO" --proxy "http://user:wrong@127.0.0.1:$A" "$WS"
+vg "proxy 403" 3 "$HELLO" --proxy "http://127.0.0.1:$S403" "$WS"
+vg "proxy drips its reply" 0 "$HELLO" --proxy "http://127.0.0.1:$DRIP" "$WS"
+vg "junk after the 200" 5 "$HELLO" --proxy "http://127.0.0.1:$JUNK" "$WS"
+vg "proxy closes mid-reply" 3 "$HELLO" --proxy "http://127.0.0.1:$CLOSEMID" "$WS"
+vg "proxy silent, --timeout 1" 7 "$HELLO" --timeout 1 --proxy "http://127.0.0.1:$SILENT" "$WS"
+vg "proxy refused" 2 "$HELLO" --proxy "http://127.0.0.1:$(free_port)" "$WS"
+vg "server refused" 2 "$HELLO" "ws://127.0.0.1:$(free_port)/"
+vg "bad URL" 1 "$HELLO" "ws://h:99999/"
+vg "bad header" 1 "$HELLO" -H "NoColon" "$WS"
+vg "usage error" 1 "$HELLO"
+vg "wss:// with --cacert" 0 "$HELLO" --cacert tests/certs/ca.pem "wss://127.0.0.1:$TLS/"
+vg "wss:// --insecure" 0 "$HELLO" --insecure "wss://127.0.0.1:$TLS/"
+vg "wss:// untrusted (wrong CA)" 8 "$HELLO" --cacert tests/certs/proxy-ca.pem "wss://127.0.0.1:$TLS/"
+vg "wss:// through the proxy" 0 "$HELLO" --cacert tests/certs/ca.pem --proxy "http://127.0.0.1:$P" "wss://127.0.0.1:$TLS/"
+vg "evil len63" 6 "$HELLO" "ws://127.0.0.1:$L63/"
+vg "evil endless header" 5 "$HELLO" "ws://127.0.0.1:$EH/"
+vg "evil 407 with a 2 GiB body" 4 "$HELLO" --proxy "http://127.0.0.1:$P407" "ws://127.0.0.1:9/"
+
+echo "# valgrind wall time: $(( $(date +%s) - T0 )) s"
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
