@@ -297,7 +297,9 @@ finish
 begin "evil peers: the floods happened"
 grep -qE 'frames [0-9]{4,}' "$TMP/pingflood.log" 2>/dev/null || why "pingflood log shows no flood"
 grep -qE 'frames [0-9]{3,}' "$TMP/endless-fragments.log" 2>/dev/null || why "endless-fragments log shows few frames"
-grep -qE 'frames 2000' "$TMP/closestorm.log" 2>/dev/null || why "closestorm log"
+# the client may close (and the server's later sends fail) before all 2000 frames are
+# out; what matters is that a storm of closes was sent at it
+grep -qE 'frames [0-9]{3,}' "$TMP/closestorm.log" 2>/dev/null || why "closestorm log shows no storm"
 finish
 
 echo "# suite wall time: $(( $(now_ms) - SUITE_T0 )) ms"
