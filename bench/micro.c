@@ -12,7 +12,6 @@
 #include <wslay/wslay.h>
 
 #include "common.h"
-#include "proto.h"
 #include "proto_client.h"
 
 typedef size_t (*mask_fn)(unsigned char *, const unsigned char *, size_t, const unsigned char *,
@@ -39,10 +38,8 @@ static size_t c_copy(unsigned char *dst, const unsigned char *src, size_t len,
 
 static mask_fn volatile v_lib_mask = wsproxy_mask;
 static mask_fn volatile v_c_copy = c_copy;
-static mask_fn volatile v_proto_mask = proto_mask;
 static copy_fn volatile v_memcpy = memcpy;
 static utf8_fn volatile v_lib_utf8 = wsproxy_utf8_validate;
-static utf8_fn volatile v_proto_utf8 = proto_utf8_validate;
 
 static const size_t SIZES[] = {16, 125, 4096, 65536, 1048576};
 #define NSIZES (sizeof SIZES / sizeof SIZES[0])
@@ -282,25 +279,24 @@ static double job_send_wslay(void *ctx, long iters)
 
 static void check_mask(void)
 {
-    unsigned char *a = xalloc(4096 + 64), *b = xalloc(4096 + 64), *s = xalloc(4096 + 64);
+    unsigned char *a = xalloc(4096 + 64), *s = xalloc(4096 + 64);
     size_t len, off, al, i;
     bench_fill(s, 4096 + 64);
     for (len = 0; len <= 600; len++)
         for (off = 0; off < 4; off++)
             for (al = 0; al < 3; al++) {
                 size_t ra = wsproxy_mask(a + al, s + al, len, KEY, off);
-                size_t rb = proto_mask(b + al, s + al, len, KEY, off);
-                BENCH_CHECK(ra == rb && ra == (off + len) % 4, "mask offset");
+                BENCH_CHECK(ra == (off + len) % 4, "mask offset");
                 for (i = 0; i < len; i++)
-                    BENCH_CHECK(a[al + i] == (unsigned char)(s[al + i] ^ KEY[(off + i) & 3]) &&
-                                b[al + i] == a[al + i], "mask bytes len %zu off %zu", len, off);
+                    BENCH_CHECK(a[al + i] == (unsigned char)(s[al + i] ^ KEY[(off + i) & 3]),
+                                "mask bytes len %zu off %zu", len, off);
             }
     /* in place, and in pieces */
     memcpy(a, s, 4096);
     off = 0;
-    for (i = 0; i < 4096; i += 77) off = proto_mask(a + i, a + i, i + 77 <= 4096 ? 77 : 4096 - i, KEY, off);
+    for (i = 0; i < 4096; i += 77) off = wsproxy_mask(a + i, a + i, i + 77 <= 4096 ? 77 : 4096 - i, KEY, off);
     for (i = 0; i < 4096; i++) BENCH_CHECK(a[i] == (unsigned char)(s[i] ^ KEY[i & 3]), "in-place mask");
-    free(a); free(b); free(s);
+    free(a); free(s);
 }
 
 static void bench_mask(void)
@@ -317,49 +313,41 @@ static void bench_mask(void)
     BENCH_CHECK(wslay_frame_context_init(&wctx, &cb, NULL) == 0, "wslay init");
     for (i = 0; i < NSIZES; i++) {
         size_t n = SIZES[i];
-        mem_job lib = {0}, cpy = {0}, pro = {0};
+        mem_job lib = {0}, cpy = {0};
         send_job sl;
         wslay_send_job sw;
-        double t_lib, t_cpy, t_pro, t_ccl, r, r_pro;
+        double t_lib, t_cpy, t_ccl, r;
         char name[64], v1[48], v2[48];
         fprintf(stderr, "  masking %s\n", fmt_size(n));
         lib.mask = v_lib_mask; lib.size = n; lib.src = src; lib.dst = dst; lib.span = COLD_BYTES;
         cpy = lib; cpy.mask = NULL; cpy.copy = v_memcpy;
-        pro = lib; pro.mask = v_proto_mask;
         /* hot */
-        triple(job_hot, &lib, job_hot, &pro, job_hot, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
-        r = speedup(0, 2);
-        r_pro = speedup(1, 2);
+        pair(job_hot, &lib, job_hot, &cpy, 0.05, &t_lib, &t_cpy);
+        r = speedup(0, 1);
         snprintf(name, sizeof name, "mask %s, hot", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_lib));
         snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_cpy));
         row_out("1 mask", name, v1, "memcpy hot", v2, r, n >= 4096 ? ">=0.5" : "",
                 n >= 4096 ? at_least(r, 0.5) : "");
-        snprintf(name, sizeof name, "  prototype proto_mask %s, hot", fmt_size(n));
-        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_pro));
-        row_out("1 mask", name, v1, "memcpy hot", v2, r_pro, "", "");
         /* cold: 64 MiB walked */
         {
-            job_fn f[4] = {job_cold, job_cold, job_cold, job_cold};
-            void *cx[4];
-            double t[4];
+            job_fn f[3] = {job_cold, job_cold, job_cold};
+            void *cx[3];
+            double t[3];
             mem_job ccl = lib;
             ccl.mask = v_c_copy;
-            cx[0] = &lib; cx[1] = &pro; cx[2] = &cpy; cx[3] = &ccl;
-            compare(4, f, cx, 0.15, t);
-            t_lib = t[0]; t_pro = t[1]; t_cpy = t[2]; t_ccl = t[3];
+            cx[0] = &lib; cx[1] = &cpy; cx[2] = &ccl;
+            compare(3, f, cx, 0.15, t);
+            t_lib = t[0]; t_cpy = t[1]; t_ccl = t[2];
         }
-        r = speedup(0, 2);
+        r = speedup(0, 1);
         snprintf(name, sizeof name, "mask %s, cold (64 MiB walked)", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_lib));
         snprintf(v2, sizeof v2, "%s", fmt_bps((double)COLD_BYTES / t_cpy));
         row_out("1 mask", name, v1, "memcpy cold", v2, r, ">=1.0", at_least(r, 1.0));
-        snprintf(name, sizeof name, "  prototype proto_mask %s, cold", fmt_size(n));
-        snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_pro));
-        row_out("1 mask", name, v1, "memcpy cold", v2, speedup(1, 2), "", "");
         snprintf(name, sizeof name, "  reference: C copy loop (no XOR) %s, cold", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_ccl));
-        row_out("1 mask", name, v1, "memcpy cold", v2, speedup(3, 2), "", "");
+        row_out("1 mask", name, v1, "memcpy cold", v2, speedup(2, 1), "", "");
         /* the send path beside wslay's masking path */
         sl.c = c; sl.size = n; sl.data = src;
         sw.ctx = wctx; sw.size = n; sw.data = src;
@@ -716,45 +704,6 @@ static size_t make_mixed(unsigned char *p, size_t cap)
     return n;
 }
 
-static void check_utf8(void)
-{
-    unsigned char buf[64 + 8];
-    uint32_t a, b;
-    size_t ra, rb, i, k, len;
-    unsigned long x;
-    /* every 1-, 2- and 3-byte string */
-    for (x = 0; x < (1ul << 24); x++) {
-        buf[0] = (unsigned char)(x >> 16); buf[1] = (unsigned char)(x >> 8); buf[2] = (unsigned char)x;
-        for (len = 1; len <= 3; len++) {
-            if (len < 3 && (x & ((1ul << (8 * (3 - len))) - 1))) continue;
-            a = b = 0;
-            ra = wsproxy_utf8_validate(&a, buf, len);
-            rb = proto_utf8_validate(&b, buf, len);
-            BENCH_CHECK(ra == rb && (ra == len) == (rb == len) &&
-                        (ra != len || wsproxy_utf8_done(a) == proto_utf8_done(b)),
-                        "utf8 %06lx len %zu: lib %zu proto %zu", x, len, ra, rb);
-        }
-    }
-    /* random strings: valid, corrupted, random bytes; whole and split in two */
-    for (k = 0; k < 400000; k++) {
-        size_t n = make_mixed(buf, 8 + bench_rand() % 56), cut;
-        int kind = (int)(k % 3);
-        for (i = 0; i < n && kind; i++)
-            if (kind == 2 || bench_rand() % 16 == 0) buf[i] = (unsigned char)bench_rand();
-        cut = n ? (size_t)(bench_rand() % (n + 1)) : 0;
-        a = b = 0;
-        ra = wsproxy_utf8_validate(&a, buf, cut);
-        rb = proto_utf8_validate(&b, buf, cut);
-        BENCH_CHECK(ra == rb, "utf8 random first part");
-        if (ra == cut) {
-            ra = wsproxy_utf8_validate(&a, buf + cut, n - cut);
-            rb = proto_utf8_validate(&b, buf + cut, n - cut);
-            BENCH_CHECK(ra == rb && (ra != n - cut || wsproxy_utf8_done(a) == proto_utf8_done(b)),
-                        "utf8 random second part");
-        }
-    }
-}
-
 typedef struct { utf8_fn f; copy_fn copy; const unsigned char *p; unsigned char *dst; size_t len; } utf8_job;
 
 static double job_utf8(void *ctx, long iters)
@@ -778,27 +727,22 @@ static void bench_utf8(void)
     unsigned char *cold = xalloc(COLD_BYTES), *cold_dst = xalloc(COLD_BYTES);
     unsigned char *mixed = xalloc(65536), *ascii = xalloc(65536), *dst = xalloc(65536);
     size_t mixed_len = make_mixed(mixed, 65536), i;
-    double t_lib, t_cpy, t_pro, r;
+    double t_lib, t_cpy, r;
     char v1[48], v2[48];
-    utf8_job lib, pro, cpy;
-    check_utf8();
+    utf8_job lib, cpy;
     for (i = 0; i < 65536; i++) ascii[i] = (unsigned char)(' ' + i % 95);
     for (i = 0; i < COLD_BYTES; i++) cold[i] = (unsigned char)(' ' + i % 95);
     fprintf(stderr, "  utf-8\n");
     /* ASCII, hot */
     lib.f = v_lib_utf8; lib.copy = NULL; lib.p = ascii; lib.dst = dst; lib.len = 65536;
-    pro = lib; pro.f = v_proto_utf8;
     cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
-    triple(job_utf8, &lib, job_utf8, &pro, job_utf8, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
+    pair(job_utf8, &lib, job_utf8, &cpy, 0.05, &t_lib, &t_cpy);
     snprintf(v1, sizeof v1, "%s", fmt_bps(65536 / t_lib));
     snprintf(v2, sizeof v2, "%s", fmt_bps(65536 / t_cpy));
-    row_out("3 utf8", "validate ASCII 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 2), "abs>=16 GB/s",
+    row_out("3 utf8", "validate ASCII 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 1), "abs>=16 GB/s",
             65536 / t_lib >= 16e9 ? "met" : "MISSED");
-    snprintf(v1, sizeof v1, "%s", fmt_bps(65536 / t_pro));
-    row_out("3 utf8", "  prototype proto_utf8 ASCII 64 KiB, hot", v1, "memcpy hot", v2, speedup(1, 2), "", "");
     /* ASCII, cold */
     lib.p = cold; lib.len = COLD_BYTES; lib.dst = cold_dst;
-    pro = lib; pro.f = v_proto_utf8;
     cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
     pair(job_utf8, &lib, job_utf8, &cpy, 0.15, &t_lib, &t_cpy);
     r = speedup(0, 1);
@@ -807,15 +751,12 @@ static void bench_utf8(void)
     row_out("3 utf8", "validate ASCII 64 MiB, cold", v1, "memcpy cold", v2, r, ">=1.0", at_least(r, 1.0));
     /* mixed 2/3/4-byte text, hot */
     lib.p = mixed; lib.len = mixed_len; lib.dst = dst;
-    pro = lib; pro.f = v_proto_utf8;
     cpy = lib; cpy.f = NULL; cpy.copy = v_memcpy;
-    triple(job_utf8, &lib, job_utf8, &pro, job_utf8, &cpy, 0.05, &t_lib, &t_pro, &t_cpy);
+    pair(job_utf8, &lib, job_utf8, &cpy, 0.05, &t_lib, &t_cpy);
     snprintf(v1, sizeof v1, "%s", fmt_bps((double)mixed_len / t_lib));
     snprintf(v2, sizeof v2, "%s", fmt_bps((double)mixed_len / t_cpy));
-    row_out("3 utf8", "validate mixed 2/3/4-byte 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 2),
+    row_out("3 utf8", "validate mixed 2/3/4-byte 64 KiB, hot", v1, "memcpy hot", v2, speedup(0, 1),
             "abs>=1.5 GB/s", mixed_len / t_lib >= 1.5e9 ? "met" : "MISSED");
-    snprintf(v1, sizeof v1, "%s", fmt_bps((double)mixed_len / t_pro));
-    row_out("3 utf8", "  prototype proto_utf8 mixed 64 KiB, hot", v1, "memcpy hot", v2, speedup(1, 2), "", "");
     free(cold); free(cold_dst); free(mixed); free(ascii); free(dst);
 }
 
@@ -827,8 +768,8 @@ static void bench_utf8(void)
 /* `micro prof JOB`: a fixed amount of one job, for callgrind or perf:
      valgrind --tool=callgrind --branch-sim=yes build/bench/micro prof dec-lib-bin
    JOB: dec-{lib,proto,wslay}-{bin,text} (3 passes over 131072 frames of 16 B),
-        utf8-{lib,proto} (10 x 64 KiB of mixed 2/3/4-byte text),
-        mask16-{lib,proto} (1e6 x 16 B), mask4k-{lib,proto} (1e5 x 4 KiB) */
+        utf8-lib (10 x 64 KiB of mixed 2/3/4-byte text),
+        mask16-lib (1e6 x 16 B), mask4k-lib (1e5 x 4 KiB) */
 static void prof(const char *job)
 {
     wsproxy_client *c = (wsproxy_client *)xalloc(sizeof *c);
@@ -854,7 +795,7 @@ static void prof(const char *job)
         printf("%s: %zu frames in %.3f s\n", job, 3 * st.frames, wall_now() - t0);
     } else if (!strncmp(job, "utf8-", 5)) {
         utf8_job u = {0};
-        u.f = proto ? v_proto_utf8 : v_lib_utf8;
+        u.f = v_lib_utf8;
         u.p = a;
         u.len = make_mixed(a, 65536);
         job_utf8(&u, 10);
@@ -862,7 +803,7 @@ static void prof(const char *job)
     } else if (!strncmp(job, "mask", 4)) {
         mem_job m = {0};
         long it = strstr(job, "4k") ? 100000 : 1000000;
-        m.mask = proto ? v_proto_mask : v_lib_mask;
+        m.mask = v_lib_mask;
         m.size = strstr(job, "4k") ? 4096 : 16;
         m.src = a; m.dst = b;
         job_hot(&m, it);
@@ -876,7 +817,6 @@ static void prof(const char *job)
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "";
-    proto_utf8_init();
     if (!strcmp(only, "prof")) { prof(argc > 2 ? argv[2] : "dec-lib-bin"); return 0; }
     if (!*only || strstr(only, "mask")) bench_mask();
     if (!*only || strstr(only, "decode")) bench_decode();

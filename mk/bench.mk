@@ -25,7 +25,7 @@ bench-deps: check-bearssl
 	  exit 1; \
 	fi
 
-$(BENCH_DIR)/micro: bench/micro.c bench/common.h bench/proto.h wsproxy.h | bench-deps
+$(BENCH_DIR)/micro: bench/micro.c bench/common.h wsproxy.h | bench-deps
 	@mkdir -p $(BENCH_DIR)
 	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ bench/micro.c -lwslay -lbearssl
 
