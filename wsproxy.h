@@ -42,7 +42,8 @@
        wsproxy_send_ack(c,w); }
      3 readable: p = wsproxy_recv_buf(c,&n); r = recv(p,n); r > 0: wsproxy_recv_ack(c,r);
        r == 0: wsproxy_socket_closed(c,0); error: wsproxy_socket_closed(c,errno)
-     4 timer: wsproxy_timeout(c)
+     4 timer: wsproxy_timeout(c). Keepalive: wsproxy_ping every N seconds; the client
+       then waits for the pong (WSPROXY_WAIT_PONG) and a dead peer times out.
      5 after each: while (wsproxy_poll(c,&ev)) handle ev (TLS, TUNNEL, OPEN, MESSAGE,
        PING, PONG, then one CLOSE or ERROR); flush (2); want writable only while
        wsproxy_send_buf has bytes, readable only while wsproxy_recv_buf has room (that
@@ -239,6 +240,7 @@ typedef enum wsproxy_err {
     WSPROXY_E_WS_MESSAGE_TOO_BIG,   /* message over the configured maximum  [1009] */
     WSPROXY_E_CONNECTION_LOST,      /* connection ended without a close (1006) */
     WSPROXY_E_CLOSE_TIMEOUT,        /* caller's timer fired waiting for the close reply */
+    WSPROXY_E_PONG_TIMEOUT,         /* caller's timer fired waiting for the pong to a ping */
     /* 600: TLS (BearSSL's code in wsproxy_error_info.tls_error) */
     WSPROXY_E_TLS_PROXY = 600,      /* TLS to an https:// proxy failed */
     WSPROXY_E_TLS_TUNNEL,           /* TLS to the server inside the proxy tunnel failed */
@@ -488,7 +490,8 @@ typedef enum wsproxy_wait {
     WSPROXY_WAIT_NONE = 0,
     WSPROXY_WAIT_PROXY,        /* for the proxy's reply to CONNECT (includes TCP connect) */
     WSPROXY_WAIT_HANDSHAKE,    /* for the server's 101 (includes TCP connect when direct) */
-    WSPROXY_WAIT_CLOSE         /* for the server's close reply */
+    WSPROXY_WAIT_CLOSE,        /* for the server's close reply */
+    WSPROXY_WAIT_PONG          /* open, for the pong to the last ping the caller sent */
 } wsproxy_wait;
 
 typedef enum wsproxy_state {
@@ -576,7 +579,9 @@ WSPROXY_DEF size_t wsproxy_send_room(const wsproxy_client *c);
 WSPROXY_DEF int wsproxy_close(wsproxy_client *c, int code, const char *reason, size_t len);
 
 /* Timers: arm one for what the client waits for; when it fires, call wsproxy_timeout
-   (ignored when the client no longer waits for anything). */
+   (ignored when the client no longer waits for anything). After wsproxy_ping it waits
+   for a pong (any pong ends the wait); its timer firing fails the connection with
+   WSPROXY_E_PONG_TIMEOUT. Keepalive = your interval timer calling wsproxy_ping. */
 WSPROXY_DEF int wsproxy_waiting_for(const wsproxy_client *c);   /* wsproxy_wait */
 WSPROXY_DEF void wsproxy_timeout(wsproxy_client *c);
 
@@ -836,6 +841,7 @@ struct wsproxy_client {
     size_t rand_used_;
     /* control frames waiting for the end of a streamed frame or for room */
     int pong_pending_;
+    int ping_unanswered_;         /* a ping went out and no pong came back since */
     unsigned char pong_[125];
     size_t pong_len_;
     int close_pending_;
@@ -1603,6 +1609,7 @@ static const struct { int code; const char *name, *message; } wsp_errors_[] = {
     {WSPROXY_E_WS_MESSAGE_TOO_BIG, "WSPROXY_E_WS_MESSAGE_TOO_BIG", "message over the size limit"},
     {WSPROXY_E_CONNECTION_LOST, "WSPROXY_E_CONNECTION_LOST", "connection lost without a close frame"},
     {WSPROXY_E_CLOSE_TIMEOUT, "WSPROXY_E_CLOSE_TIMEOUT", "timed out waiting for the close reply"},
+    {WSPROXY_E_PONG_TIMEOUT, "WSPROXY_E_PONG_TIMEOUT", "timed out waiting for the pong to our ping"},
     {WSPROXY_E_TLS_PROXY, "WSPROXY_E_TLS_PROXY", "TLS to the proxy failed"},
     {WSPROXY_E_TLS_TUNNEL, "WSPROXY_E_TLS_TUNNEL", "TLS to the server through the proxy tunnel failed"},
     {WSPROXY_E_TLS_TARGET, "WSPROXY_E_TLS_TARGET", "TLS to the server failed"}
@@ -3614,6 +3621,9 @@ static int wsp_control_(wsproxy_client *c, const wsproxy_frame_header *h, const 
         return 1;
     }
     if (h->opcode == WSPROXY_OP_PONG) {
+        /* any pong proves the peer alive (RFC 6455 5.5.3 lets it answer only the
+           latest of several pings, and servers send unsolicited ones as heartbeats) */
+        c->ping_unanswered_ = 0;
         ev->type = WSPROXY_EV_PONG;
         return 1;
     }
@@ -3850,6 +3860,7 @@ WSPROXY_IMPL int wsproxy_send(wsproxy_client *c, int opcode, const void *data, s
     rc = wsp_write_frame_(c, opcode, fin, d, len);
     if (rc) return rc;
     if (opcode < 8) wsp_after_data_frame_(c, opcode, fin);
+    if (opcode == WSPROXY_OP_PING) c->ping_unanswered_ = 1;
     return WSPROXY_OK;
 }
 
@@ -3943,6 +3954,7 @@ WSPROXY_IMPL int wsproxy_waiting_for(const wsproxy_client *c)
     case WSPROXY_STATE_PROXY: return WSPROXY_WAIT_PROXY;
     case WSPROXY_STATE_HANDSHAKE: return WSPROXY_WAIT_HANDSHAKE;
     case WSPROXY_STATE_CLOSING: return WSPROXY_WAIT_CLOSE;
+    case WSPROXY_STATE_OPEN: return c->ping_unanswered_ ? WSPROXY_WAIT_PONG : WSPROXY_WAIT_NONE;
     default: return WSPROXY_WAIT_NONE;
     }
 }
@@ -3953,6 +3965,10 @@ WSPROXY_IMPL void wsproxy_timeout(wsproxy_client *c)
     case WSPROXY_STATE_PROXY: wsp_fail_(c, WSPROXY_E_PROXY_TIMEOUT); break;
     case WSPROXY_STATE_HANDSHAKE: wsp_fail_(c, WSPROXY_E_HANDSHAKE_TIMEOUT); break;
     case WSPROXY_STATE_CLOSING: wsp_fail_(c, WSPROXY_E_CLOSE_TIMEOUT); break;
+    case WSPROXY_STATE_OPEN:
+        /* a dead peer or path: no close frame, it would only wait behind the ping */
+        if (c->ping_unanswered_) wsp_fail_(c, WSPROXY_E_PONG_TIMEOUT);
+        break;
     default: break;
     }
 }

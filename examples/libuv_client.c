@@ -61,6 +61,7 @@ static int exit_code_for(int err)
     case WSPROXY_E_PROXY_AUTH:
         return 4;
     case WSPROXY_E_PROXY_TIMEOUT: case WSPROXY_E_HANDSHAKE_TIMEOUT: case WSPROXY_E_CLOSE_TIMEOUT:
+    case WSPROXY_E_PONG_TIMEOUT:
         return 7;
     default:
         break;

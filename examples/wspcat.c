@@ -16,7 +16,8 @@
    --verbose logs each stage on stderr with its time (TCP connected, TLS to the proxy,
    tunnel up, TLS to the server, upgraded, closing), never credentials or headers.
    --ping SECONDS sends a ping that often while open; a ping still unanswered when the
-   next is due ends the connection (exit 7).
+   next is due ends the connection (exit 7, WSPROXY_E_PONG_TIMEOUT): the library waits
+   for the pong, wspcat arms that wait's timer for SECONDS.
 
    TLS (wss:// and https:// proxies): each hop verifies its peer against the system
    bundle (/etc/ssl/certs/ca-certificates.crt) unless --cacert (server) or
@@ -35,7 +36,7 @@
      4  the proxy wants authentication (407)
      5  the WebSocket handshake failed
      6  the server broke the WebSocket protocol
-     7  timeout (proxy reply, handshake or close)
+     7  timeout (proxy reply, handshake, close reply or pong)
      8  TLS failed (to the proxy, through the tunnel, or to the server) */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
@@ -70,6 +71,7 @@ static int exit_code_for(int err)
     case WSPROXY_E_PROXY_AUTH:
         return EXIT_PROXY_AUTH;
     case WSPROXY_E_PROXY_TIMEOUT: case WSPROXY_E_HANDSHAKE_TIMEOUT: case WSPROXY_E_CLOSE_TIMEOUT:
+    case WSPROXY_E_PONG_TIMEOUT:
         return EXIT_TIMEOUT;
     default:
         break;
@@ -242,7 +244,7 @@ int main(int argc, char **argv)
     const char *show_proxy = NULL, *proxy_source = NULL;
     static char proxy_buf[WSPROXY_MAX_URL_BYTES + 1];
     unsigned char target_addr[16];
-    int insecure = 0, proxy_insecure = 0, verbose = 0, ping_outstanding = 0;
+    int insecure = 0, proxy_insecure = 0, verbose = 0;
     double ping_every = 0, next_ping = 0;
     unsigned ping_count = 0;
     wsproxy_config cfg;
@@ -381,7 +383,6 @@ int main(int argc, char **argv)
                 if (print_protocol) fprintf(stderr, "protocol: %s\n", ev.protocol);
                 if (ping_every > 0) next_ping = now_ms() + ping_every * 1000;
             } else if (ev.type == WSPROXY_EV_PONG) {
-                ping_outstanding = 0;
                 if (verbose) fprintf(stderr, "* [%8.3f ms] pong %.*s\n", now_ms() - t_start, (int)ev.len, (const char *)ev.data);
             } else if (ev.type == WSPROXY_EV_MESSAGE) {
                 if (write_all(1, ev.data, ev.len) != 0) return EXIT_CONNECT;
@@ -459,7 +460,8 @@ int main(int argc, char **argv)
         wait = wsproxy_waiting_for(c);
         if (wait != last_wait) {
             last_wait = wait;
-            deadline = wait == WSPROXY_WAIT_NONE ? 0 : now_ms() + timeout_s * 1000;
+            deadline = wait == WSPROXY_WAIT_NONE ? 0
+                     : now_ms() + (wait == WSPROXY_WAIT_PONG ? ping_every : timeout_s) * 1000;
         }
         if (deadline) {
             double left = deadline - now_ms();
@@ -470,14 +472,9 @@ int main(int argc, char **argv)
             double left = next_ping - now_ms();
             if (left <= 0) {
                 char payload[32];
-                if (ping_outstanding) {
-                    fprintf(stderr, "wspcat: no pong within %.3g s\n", ping_every);
-                    if (fd >= 0) close(fd);
-                    return EXIT_TIMEOUT;
-                }
                 snprintf(payload, sizeof payload, "%u", ++ping_count);
-                if (wsproxy_ping(c, payload, strlen(payload)) == WSPROXY_OK) {
-                    ping_outstanding = 1;
+                /* while the last ping is unanswered its own timer (above) decides */
+                if (wait != WSPROXY_WAIT_PONG && wsproxy_ping(c, payload, strlen(payload)) == WSPROXY_OK) {
                     if (verbose) fprintf(stderr, "* [%8.3f ms] ping %s\n", now_ms() - t_start, payload);
                 }
                 next_ping = now_ms() + ping_every * 1000;

@@ -276,6 +276,11 @@ cat_run "$TMP/hello" --timeout 1 "$(ws mute-2)"
 expect_rc 7; expect_err WSPROXY_E_CLOSE_TIMEOUT; expect_slower 900; expect_faster 5000
 finish
 
+begin "wspcat --ping 0.5 to a peer that never answers -> exit 7 PONG_TIMEOUT"
+cat_held --timeout 10 --ping 0.5 "$(ws mute-2)"
+expect_rc 7; expect_err WSPROXY_E_PONG_TIMEOUT; expect_slower 900; expect_faster 5000
+finish
+
 begin "wspcat silent -> exit 7 HANDSHAKE_TIMEOUT after --timeout"
 cat_run "$TMP/hello" --timeout 1 "$(ws silent)"
 expect_rc 7; expect_err WSPROXY_E_HANDSHAKE_TIMEOUT; expect_slower 900; expect_faster 5000

@@ -79,6 +79,18 @@ expect_reached echo "$m" "GET /echo HTTP/1.1"
 expect_stdout "__ping__ abc"$'\n'
 finish
 
+begin "direct: --ping 0.2 over 1.2 s of held input: every ping answered, clean exit"
+printf 'hello\n' >"$TMP/stdin"
+set_cmdline --ping 0.2 --verbose "$WS"
+( cat "$TMP/stdin"; sleep 1.2 ) | timeout 20 "$WSPCAT" --ping 0.2 --verbose "$WS" >"$OUT" 2>"$ERR"
+RC=$?
+expect_rc 0
+expect_stdout "hello"$'\n'
+pongs=$(grep -c '] pong ' "$ERR")
+(( pongs >= 3 )) || why "$pongs pongs logged, expected at least 3"
+expect_stderr_lacks "PONG_TIMEOUT"
+finish
+
 # ---- through proxies ---------------------------------------------------------
 begin "proxy: echo through a normal proxy"
 m=$(log_mark proxy)

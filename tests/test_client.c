@@ -701,6 +701,7 @@ static void test_timeouts(void)
     wsproxy_config cfg;
     wsproxy_event ev;
     unsigned char sent[256];
+    size_t n;
     TEST_CASE("proxy timeout");
     base_config(&cfg, "ws://h/", "http://p:1");
     wsproxy_init(&client, &cfg);
@@ -729,6 +730,38 @@ static void test_timeouts(void)
     wsproxy_timeout(&client);
     CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_CLOSE_TIMEOUT);
+
+    TEST_CASE("keepalive: a pong ends the wait, an unanswered ping times out");
+    base_config(&cfg, "ws://h/", NULL);
+    open_direct(&cfg);
+    CHECK_EQ_INT(wsproxy_ping(&client, "k1", 2), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_PONG);
+    drain(&client, sent, sizeof sent);
+    {
+        static const unsigned char text_then_pong[] = {0x81, 0x01, 'x', 0x8a, 0x02, 'k', '1'};
+        CHECK_EQ_INT(wsproxy_feed(&client, text_then_pong, sizeof text_then_pong), sizeof text_then_pong);
+    }
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_MESSAGE);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_PONG);   /* a message is no pong */
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_PONG);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_NONE);
+    wsproxy_timeout(&client);   /* a late timer after the pong: ignored */
+    CHECK_EQ_INT(wsproxy_get_state(&client), WSPROXY_STATE_OPEN);
+    CHECK_EQ_INT(wsproxy_send(&client, WSPROXY_OP_PING, NULL, 0, 1), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_PONG);
+    wsproxy_timeout(&client);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_PONG_TIMEOUT);
+    CHECK_EQ_INT(wsproxy_error_info_get(&client)->close_code, 0);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_NONE);
+    CHECK(wsproxy_send_buf(&client, &n) != NULL && n == 2 + 4);   /* the ping, no close */
+
+    TEST_CASE("keepalive: closing replaces the pong wait");
+    base_config(&cfg, "ws://h/", NULL);
+    open_direct(&cfg);
+    CHECK_EQ_INT(wsproxy_ping(&client, NULL, 0), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_close(&client, 1000, NULL, 0), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_CLOSE);
 }
 
 /* ---- the 101 checks -------------------------------------------------------------------------- */
