@@ -378,20 +378,31 @@ typedef struct wsproxy_tls_hop {
     int insecure_, check_ip_, cert_index_, ee_overflow_, handshake_done_;
     unsigned char ip_[16];
     size_t ip_len_, ee_len_;
+    unsigned char iobuf_[BR_SSL_BUFSIZE_BIDI];
+    /* last, so a hop to a named host ends after dec: only a host given as an IP
+       address needs the certificate kept (WSPROXY_TLS_HOP_BYTES against
+       WSPROXY_TLS_NAMED_HOP_BYTES) */
     union {
         br_x509_decoder_context dec;    /* no-verify mode: the server's key */
         unsigned char ee[WSPROXY_MAX_CERT_BYTES];   /* IP host: the server certificate */
     } u_;
-    unsigned char iobuf_[BR_SSL_BUFSIZE_BIDI];
 } wsproxy_tls_hop;
 
-#define WSPROXY_TLS_HOP_BYTES ((sizeof(wsproxy_tls_hop) + 15u) & ~(size_t)15u)
-/* Arena bytes for a connection with `hops` TLS hops (0, 1 or 2). */
+#define WSPROXY_TLS_ALIGN16_(n) (((size_t)(n) + 15u) & ~(size_t)15u)
+/* One hop whose host is an IP address (any host fits). */
+#define WSPROXY_TLS_HOP_BYTES WSPROXY_TLS_ALIGN16_(sizeof(wsproxy_tls_hop))
+/* One hop whose host is a name: no certificate kept. */
+#define WSPROXY_TLS_NAMED_HOP_BYTES \
+    WSPROXY_TLS_ALIGN16_(offsetof(wsproxy_tls_hop, u_) + sizeof(br_x509_decoder_context))
+/* Arena bytes enough for any connection with `hops` TLS hops (0, 1 or 2), for a
+   static arena; wsproxy_tls_arena_size gives the exact, often smaller, figure. */
 #define WSPROXY_TLS_ARENA_BYTES(hops) ((hops) ? (size_t)(hops) * WSPROXY_TLS_HOP_BYTES + 15u : 0u)
 
 /* Bytes of tls_arena the connection to url through proxy (NULL: direct) needs: 0 for
    ws:// through an http:// proxy, one hop for wss:// or an https:// proxy, two for
-   wss:// through an https:// proxy. 0 also when a URL does not parse. */
+   wss:// through an https:// proxy; a hop is WSPROXY_TLS_NAMED_HOP_BYTES for a host
+   name and WSPROXY_TLS_HOP_BYTES for an IP address; 15 bytes more let the client align
+   the arena. 0 also when a URL does not parse. */
 WSPROXY_DEF size_t wsproxy_tls_arena_size(const char *url, const char *proxy);
 
 typedef struct wsproxy_pem_result {
@@ -2914,7 +2925,7 @@ static int wsp_tls_start_(wsproxy_client *c, wsproxy_tls_hop *h, const char *hos
                           const br_x509_trust_anchor *tas, size_t n, int insecure)
 {
     unsigned char seed[32];
-    memset(h, 0, offsetof(wsproxy_tls_hop, u_));
+    memset(h, 0, offsetof(wsproxy_tls_hop, iobuf_));   /* the buffers need no clearing */
     br_ssl_client_init_full(&h->cc_, &h->xc_, tas, n);
     br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
     if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
@@ -3085,18 +3096,30 @@ static br_ssl_engine_context *wsp_tls_wire_(const wsproxy_client *c)
     return NULL;
 }
 
+static size_t wsp_tls_hop_bytes_(const wsproxy_url *u)
+{
+    return u->host_type == WSPROXY_HOST_NAME ? WSPROXY_TLS_NAMED_HOP_BYTES : WSPROXY_TLS_HOP_BYTES;
+}
+
+/* Arena bytes for these hops (either may be NULL); the same sum wsp_tls_init_ carves. */
+static size_t wsp_tls_need_(const wsproxy_url *proxy_hop, const wsproxy_url *target_hop)
+{
+    size_t need = 0;
+    if (proxy_hop) need += wsp_tls_hop_bytes_(proxy_hop);
+    if (target_hop) need += wsp_tls_hop_bytes_(target_hop);
+    return need ? need + 15u : 0u;
+}
+
 WSPROXY_IMPL size_t wsproxy_tls_arena_size(const char *url, const char *proxy)
 {
     wsproxy_url t, p;
-    int hops = 0;
+    int https_proxy;
     if (!url || wsproxy_url_parse(url, wsp_strnlen_(url, WSPROXY_MAX_URL_BYTES + 1), &t) != WSPROXY_OK)
         return 0;
-    if (t.scheme == WSPROXY_SCHEME_WSS) hops++;
-    if (proxy && proxy[0] &&
+    https_proxy = proxy && proxy[0] &&
         wsproxy_url_parse(proxy, wsp_strnlen_(proxy, WSPROXY_MAX_URL_BYTES + 1), &p) == WSPROXY_OK &&
-        p.scheme == WSPROXY_SCHEME_HTTPS)
-        hops++;
-    return WSPROXY_TLS_ARENA_BYTES(hops);
+        p.scheme == WSPROXY_SCHEME_HTTPS;
+    return wsp_tls_need_(https_proxy ? &p : NULL, t.scheme == WSPROXY_SCHEME_WSS ? &t : NULL);
 }
 
 /* Takes the hops from the arena, aligned to 16 bytes. */
@@ -3106,7 +3129,7 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
     int want_p = proxy && proxy->scheme == WSPROXY_SCHEME_HTTPS;
     int want_t = target->scheme == WSPROXY_SCHEME_WSS;
     unsigned char *a;
-    size_t need = WSPROXY_TLS_ARENA_BYTES(want_p + want_t);
+    size_t need = wsp_tls_need_(want_p ? proxy : NULL, want_t ? target : NULL);
     if (!need) return WSPROXY_OK;
     if (!cfg->tls_arena || cfg->tls_arena_len < need) return WSPROXY_E_TLS_ARENA;
     a = (unsigned char *)cfg->tls_arena;
@@ -3117,7 +3140,7 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
         char host[256];
         int rc;
         c->tls_proxy_ = (wsproxy_tls_hop *)(void *)a;
-        a += WSPROXY_TLS_HOP_BYTES;
+        a += wsp_tls_hop_bytes_(proxy);
         memcpy(host, proxy->host, proxy->host_len);
         host[proxy->host_len] = '\0';
         rc = wsp_tls_start_(c, c->tls_proxy_, host, proxy->host_type, cfg->proxy_trust_anchors,

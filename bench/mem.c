@@ -230,7 +230,9 @@ int main(int argc, char **argv)
         size_t arena = wsproxy_tls_arena_size(cells[i].url, cells[i].proxy), total = sizeof(wsproxy_client) + arena;
         int hops = (cells[i].url[2] == 's') + (cells[i].proxy && cells[i].proxy[4] == 's');
         char name[96], v1[64], v2[96];
-        BENCH_CHECK(arena == WSPROXY_TLS_ARENA_BYTES(hops), "arena size for %s", cells[i].name);
+        /* every host here is a name: no certificate is kept for an IP check */
+        BENCH_CHECK(arena == (hops ? (size_t)hops * WSPROXY_TLS_NAMED_HOP_BYTES + 15u : 0u),
+                    "arena size for %s", cells[i].name);
         snprintf(name, sizeof name, "bytes/connection, %s", cells[i].name);
         snprintf(v1, sizeof v1, "%zu B (%zu + %zu arena)", total, sizeof(wsproxy_client), arena);
         if (hops) {

@@ -882,8 +882,9 @@ static void test_tls_config(void)
     TEST_CASE("tls: arena sizes");
     CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", NULL), 0);
     CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", "http://p:1"), 0);
-    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", NULL), WSPROXY_TLS_ARENA_BYTES(1));
-    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "https://p:1"), WSPROXY_TLS_ARENA_BYTES(2));
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", NULL), WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "https://p:1"), 2 * WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://127.0.0.1/", "https://[::1]:1"), WSPROXY_TLS_ARENA_BYTES(2));
     CHECK_EQ_INT(wsproxy_tls_arena_size("wss://[::1/", NULL), 0);
     CHECK_EQ_INT(wsproxy_tls_arena_size(NULL, NULL), 0);
 }

@@ -407,6 +407,10 @@ static void run_case(const tls_case *tc)
         wsproxy_config cfg;
         scene *s = &sc_;
         char name[160];
+        /* the exact arena on the heap, placed so that the hops end where the allocation
+           does (the client aligns the start to 16 bytes): under ASan an overrun crashes */
+        size_t need = wsproxy_tls_arena_size(tc->url, tc->proxy);
+        unsigned char *heap = (unsigned char *)malloc(need + 1);
         snprintf(name, sizeof name, "%s (%s)", tc->name, mode == 0 ? "whole" : mode == 1 ? "byte" : "random");
         TEST_CASE(name);
         memset(s, 0, sizeof *s);
@@ -415,8 +419,8 @@ static void run_case(const tls_case *tc)
         cfg.url = tc->url;
         cfg.proxy = tc->proxy;
         cfg.random = test_random;
-        cfg.tls_arena = arena;
-        cfg.tls_arena_len = sizeof arena;
+        cfg.tls_arena = heap + 1;
+        cfg.tls_arena_len = need;
         cfg.tls_days = TEST_DAYS;
         if (tc->target_ta) { cfg.trust_anchors = tc->target_ta->tas; cfg.trust_anchors_count = tc->target_ta->n; }
         if (tc->proxy_ta) { cfg.proxy_trust_anchors = tc->proxy_ta->tas; cfg.proxy_trust_anchors_count = tc->proxy_ta->n; }
@@ -440,6 +444,7 @@ static void run_case(const tls_case *tc)
             CHECK(strstr(s->connect_head, "CONNECT ") == s->connect_head);
             CHECK(strstr(s->request_head, "Proxy-Authorization") == NULL);
         }
+        free(heap);
     }
 }
 
@@ -508,32 +513,48 @@ static void test_tls_config(void)
     TEST_CASE("arena sizes");
     CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", NULL), 0);
     CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", "http://p:1"), 0);
-    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", NULL), WSPROXY_TLS_ARENA_BYTES(1));
-    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "http://p:1"), WSPROXY_TLS_ARENA_BYTES(1));
-    CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", "https://p:1"), WSPROXY_TLS_ARENA_BYTES(1));
-    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "https://p:1"), WSPROXY_TLS_ARENA_BYTES(2));
-    /* no more than the engines need: the engine, the validator, the buffer, the
-       certificate kept for the IP check, and a few words */
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", NULL), WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "http://p:1"), WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "socks5h://p:1"), WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("ws://h/", "https://p:1"), WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "https://p:1"), 2 * WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    /* a host given as an IP address keeps the server certificate for the SAN check */
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://10.0.0.1/", NULL), WSPROXY_TLS_ARENA_BYTES(1));
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://[::1]/", "https://10.0.0.1:1"), WSPROXY_TLS_ARENA_BYTES(2));
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://h/", "https://10.0.0.1:1"),
+                 WSPROXY_TLS_HOP_BYTES + WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    CHECK_EQ_INT(wsproxy_tls_arena_size("wss://10.0.0.1/", "https://p:1"),
+                 WSPROXY_TLS_HOP_BYTES + WSPROXY_TLS_NAMED_HOP_BYTES + 15);
+    /* no more than the engines need: the engine, the validator, the buffer, and a few
+       words; plus the certificate kept for the IP check only when the host is an IP */
+    CHECK(WSPROXY_TLS_NAMED_HOP_BYTES <= sizeof(br_ssl_client_context) + sizeof(br_x509_minimal_context) +
+                                         BR_SSL_BUFSIZE_BIDI + sizeof(br_x509_decoder_context) + 128);
     CHECK(sizeof(wsproxy_tls_hop) <= sizeof(br_ssl_client_context) + sizeof(br_x509_minimal_context) +
                                          BR_SSL_BUFSIZE_BIDI + WSPROXY_MAX_CERT_BYTES + 128);
-    printf("# bytes per connection: ws %u, wss %u, ws via https proxy %u, wss via https proxy %u\n",
-           (unsigned)sizeof(wsproxy_client), (unsigned)(sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(1)),
-           (unsigned)(sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(1)),
-           (unsigned)(sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(2)));
+    printf("# bytes per connection: ws %u, wss %u (IP host %u), ws via https proxy %u, wss via https proxy %u\n",
+           (unsigned)sizeof(wsproxy_client),
+           (unsigned)(sizeof(wsproxy_client) + wsproxy_tls_arena_size("wss://h/", NULL)),
+           (unsigned)(sizeof(wsproxy_client) + wsproxy_tls_arena_size("wss://10.0.0.1/", NULL)),
+           (unsigned)(sizeof(wsproxy_client) + wsproxy_tls_arena_size("ws://h/", "https://p:1")),
+           (unsigned)(sizeof(wsproxy_client) + wsproxy_tls_arena_size("wss://h/", "https://p:1")));
 
     TEST_CASE("README memory table");
     {
         /* the README quotes these figures: keep them true */
         size_t len, i;
         char *readme = read_file("README.md", &len);
-        unsigned long want[4], got[4][3];
-        const char *rows[4] = {"| ws:// direct, or", "| wss:// direct, or", "| ws:// through `https://` |",
-                               "| wss:// through `https://` (TLS inside TLS) |"};
-        want[0] = sizeof(wsproxy_client);
-        want[1] = want[2] = sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(1);
-        want[3] = sizeof(wsproxy_client) + WSPROXY_TLS_ARENA_BYTES(2);
-        for (i = 0; i < 4; i++) {
-            const char *row = strstr(readme, rows[i]), *p;
+        enum { ROWS = 6 };
+        unsigned long want[ROWS], got[ROWS][3];
+        static const struct { const char *row, *url, *proxy; } rows[ROWS] = {
+            {"| ws:// direct, or", "ws://h/", NULL},
+            {"| wss:// to a host name, direct or", "wss://h/", NULL},
+            {"| wss:// to an IP address, direct or", "wss://10.0.0.1/", NULL},
+            {"| ws:// through `https://` |", "ws://h/", "https://p:1"},
+            {"| wss:// through `https://` (TLS inside TLS) |", "wss://h/", "https://p:1"},
+            {"| wss:// through `https://`, both hosts IP addresses |", "wss://10.0.0.1/", "https://10.0.0.2:1"}};
+        for (i = 0; i < ROWS; i++) want[i] = sizeof(wsproxy_client) + wsproxy_tls_arena_size(rows[i].url, rows[i].proxy);
+        for (i = 0; i < ROWS; i++) {
+            const char *row = strstr(readme, rows[i].row), *p;
             int k;
             CHECK(row != NULL);
             if (!row) continue;
@@ -560,12 +581,16 @@ static void test_tls_config(void)
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
     CHECK(wsproxy_send_buf(&client, &n) == NULL);
     cfg.tls_arena = arena;
-    cfg.tls_arena_len = WSPROXY_TLS_ARENA_BYTES(1) - 1;
+    cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, NULL) - 1;
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
+    cfg.url = "wss://127.0.0.1/";   /* an IP host needs the bigger hop */
+    cfg.tls_arena_len = wsproxy_tls_arena_size("wss://h/", NULL);
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
+    cfg.url = "wss://h/";
     cfg.proxy = "https://p:1";
-    cfg.tls_arena_len = WSPROXY_TLS_ARENA_BYTES(2) - 1;
+    cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, cfg.proxy) - 1;
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
-    cfg.tls_arena_len = WSPROXY_TLS_ARENA_BYTES(2);
+    cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
     CHECK(wsproxy_send_buf(&client, &n) != NULL && n > 0);   /* a ClientHello */
     CHECK(strcmp(wsproxy_connect_host(&client), "p") == 0);
