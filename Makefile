@@ -53,7 +53,12 @@ $(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
 $(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< -lbearssl
 
-unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS)))
+# the TLS cells again with the smallest TLS output buffer (512-byte records)
+$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
+
+unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
+      $(BUILD)/test_tls-small-san
 
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh

@@ -147,6 +147,9 @@
 #ifndef WSPROXY_MAX_CERT_BYTES          /* server certificate kept for the iPAddress check */
 #define WSPROXY_MAX_CERT_BYTES 8192
 #endif
+#ifndef WSPROXY_TLS_OUTPUT_BUFFER_BYTES /* a TLS hop's outgoing record buffer: 16469 holds */
+#define WSPROXY_TLS_OUTPUT_BUFFER_BYTES 16469   /* a full record (BR_SSL_BUFSIZE_OUTPUT); */
+#endif   /* down to 597 (512-byte records) saves memory and costs record overhead */
 
 #ifdef __cplusplus
 extern "C" {
@@ -378,7 +381,9 @@ typedef struct wsproxy_tls_hop {
     int insecure_, check_ip_, cert_index_, ee_overflow_, handshake_done_;
     unsigned char ip_[16];
     size_t ip_len_, ee_len_;
-    unsigned char iobuf_[BR_SSL_BUFSIZE_BIDI];
+    /* the input buffer stays whole: a server need not honour a smaller fragment length */
+    unsigned char ibuf_[BR_SSL_BUFSIZE_INPUT];
+    unsigned char obuf_[WSPROXY_TLS_OUTPUT_BUFFER_BYTES];
     /* last, so a hop to a named host ends after dec: only a host given as an IP
        address needs the certificate kept (WSPROXY_TLS_HOP_BYTES against
        WSPROXY_TLS_NAMED_HOP_BYTES) */
@@ -911,6 +916,11 @@ typedef char wsproxy_check_recv_buffer_[(WSPROXY_RECV_BUFFER_BYTES >= WSPROXY_MA
 typedef char wsproxy_check_send_buffer_[(WSPROXY_SEND_BUFFER_BYTES >=
                                          2 * WSPROXY_MAX_REQUEST_BYTES) ? 1 : -1];
 typedef char wsproxy_check_line_[(WSPROXY_MAX_LINE_BYTES <= WSPROXY_MAX_HEAD_BYTES) ? 1 : -1];
+#ifndef WSPROXY_NO_TLS
+/* BearSSL needs room for a 512-byte record plus its 85 bytes of header and MAC */
+typedef char wsproxy_check_tls_output_[(WSPROXY_TLS_OUTPUT_BUFFER_BYTES >= 597 &&
+                                        WSPROXY_TLS_OUTPUT_BUFFER_BYTES <= BR_SSL_BUFSIZE_OUTPUT) ? 1 : -1];
+#endif
 
 /* ---- small character helpers --------------------------------------------------- */
 static int wsp_lower_(int ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; }
@@ -2925,13 +2935,13 @@ static int wsp_tls_start_(wsproxy_client *c, wsproxy_tls_hop *h, const char *hos
                           const br_x509_trust_anchor *tas, size_t n, int insecure)
 {
     unsigned char seed[32];
-    memset(h, 0, offsetof(wsproxy_tls_hop, iobuf_));   /* the buffers need no clearing */
+    memset(h, 0, offsetof(wsproxy_tls_hop, ibuf_));   /* the buffers need no clearing */
     br_ssl_client_init_full(&h->cc_, &h->xc_, tas, n);
     br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
     if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
     h->x509_vtable_ = &wsp_x509_vtable_;
     br_ssl_engine_set_x509(&h->cc_.eng, &h->x509_vtable_);
-    br_ssl_engine_set_buffer(&h->cc_.eng, h->iobuf_, sizeof h->iobuf_, 1);
+    br_ssl_engine_set_buffers_bidi(&h->cc_.eng, h->ibuf_, sizeof h->ibuf_, h->obuf_, sizeof h->obuf_);
     h->alpn_[0] = "http/1.1";
     br_ssl_engine_set_protocol_names(&h->cc_.eng, h->alpn_, 1);
     h->insecure_ = insecure;

@@ -8,6 +8,7 @@ for u in "$@"; do
     suites+=("$u" "$BUILD/$u" "$u (ASan+UBSan)" "$BUILD/$u-san")
 done
 suites+=(
+    "test_tls, 512-byte TLS records (ASan+UBSan)" "$BUILD/test_tls-small-san"
     "catalogue of bad inputs" "$BUILD/test_catalogue"
     "catalogue of bad inputs (ASan+UBSan)" "$BUILD/test_catalogue-san"
     "compile tests" "bash scripts/compile_tests.sh"
