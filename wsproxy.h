@@ -3893,7 +3893,7 @@ WSPROXY_IMPL int wsproxy_send(wsproxy_client *c, int opcode, const void *data, s
     rc = wsp_write_frame_(c, opcode, fin, d, len);
     if (rc) return rc;
     if (opcode < 8) wsp_after_data_frame_(c, opcode, fin);
-    if (opcode == WSPROXY_OP_PING) c->ping_unanswered_ = 1;
+    else if (opcode == WSPROXY_OP_PING) c->ping_unanswered_ = 1;
     return WSPROXY_OK;
 }
 

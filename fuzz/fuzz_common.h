@@ -21,32 +21,6 @@
 
 #ifdef __cplusplus
 extern "C"
-/* A plain UTF-8 check written apart from the library: whole code points decoded, then
-   overlongs, surrogates and values over U+10FFFF refused. 1 when s[0..len) is valid and
-   complete. */
-static inline int fuzz_utf8_ok(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned b = s[i], n, k;
-        uint32_t cp;
-        if (b < 0x80) { i++; continue; }
-        if ((b & 0xE0) == 0xC0) { n = 1; cp = b & 0x1F; }
-        else if ((b & 0xF0) == 0xE0) { n = 2; cp = b & 0x0F; }
-        else if ((b & 0xF8) == 0xF0) { n = 3; cp = b & 0x07; }
-        else return 0;
-        if (len - i - 1 < n) return 0;
-        for (k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return 0;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 #endif
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,53 +18,15 @@ MODE_SECONDS=3                 # each evil connection lasts at most this long
 RSS_LIMIT_KB=16384             # the driver: fixed-size client, no per-message memory
 WSPCAT_VMEM_KB=262144          # wspcat: address-space cap (ulimit -v)
 
-PASSED=0
-FAILED=0
-PIDS=()
-CUR_PID=
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-adv.XXXXXX") || exit 1
-cleanup() {
-    local pid
-    if [[ -n $CUR_PID ]]; then kill "$CUR_PID" 2>/dev/null; { wait "$CUR_PID"; } 2>/dev/null; fi
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=adv IT_MAX_SECONDS=600
+# the shared harness: $TMP, PIDS, CUR_PID, cleanup traps, start_peer, begin/why/finish
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
+OUT=$TMP/out ERR=$TMP/err RC=n/a   # what finish shows when a check fails
 
-now_ms() { date +%s%3N; }
-NAME= WHY=()
-begin() { NAME=$1; WHY=(); }
-why() { WHY+=("$1"); }
-finish() {
-    if (( ${#WHY[@]} == 0 )); then echo "ok - $NAME"; PASSED=$((PASSED + 1))
-    else
-        echo "FAIL - $NAME: ${WHY[*]}"
-        [[ -s $TMP/out ]] && head -c 1500 "$TMP/out" | sed 's/^/    | out: /'
-        [[ -s $TMP/err ]] && head -c 1500 "$TMP/err" | sed 's/^/    | err: /'
-        FAILED=$((FAILED + 1))
-    fi
-}
-
-start_evil() {   # start_evil VAR MODE
-    local _var=$1 _mode=$2 _pf=$TMP/$2.port _i _pid _port
-    "$EVIL" --port 0 --port-file "$_pf" --mode "$_mode" --max-seconds 600 \
-        --mode-seconds "$MODE_SECONDS" --log "$TMP/$_mode.log" >"$TMP/$_mode.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then printf -v "$_var" '%s' "$_port"; return 0; fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    begin "start evil_server --mode $_mode"; why "no port file"; finish
-    return 1
-}
+# start_evil VAR NAME MODE: an evil_server in MODE; its log is $TMP/NAME.log
+start_evil() { start_peer "$1" "$2" "$EVIL" --mode "$3" --mode-seconds "$MODE_SECONDS"; }
 
 # ---- the driver ---------------------------------------------------------------------
 # drive ARGS...: runs the driver (hard limit 20 s), facts in $TMP/out
@@ -133,13 +95,13 @@ MODES=(len63 pingflood closestorm endless-fragments stopread mute silent endless
 declare -A PORT=()
 for m in "${MODES[@]}"; do
     p=''
-    start_evil p "$m" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+    start_evil p "$m" "$m" || summary_and_exit
     PORT[$m]=$p
 done
 # a second instance of some modes, so wspcat and the driver never wait for each other
 for m in pingflood stopread silent mute; do
     p=''
-    start_evil p "$m" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+    start_evil p "$m-2" "$m" || summary_and_exit
     PORT[$m-2]=$p
 done
 ws() { echo "ws://127.0.0.1:${PORT[$1]}/"; }
@@ -316,5 +278,4 @@ grep -qE "frames [0-9]{1,3} " "$TMP/closestorm.log" 2>/dev/null && why "a closes
 finish
 
 echo "# suite wall time: $(( $(now_ms) - SUITE_T0 )) ms"
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+summary_and_exit

@@ -10,45 +10,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
 WSPCAT=$BUILD/wspcat
-PASSED=0
-FAILED=0
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-sec.XXXXXX") || exit 1
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start_peer() {   # start_peer VAR NAME BINARY [ARGS...]
-    local _var=$1 _name=$2 _bin=$3 _pf _i _pid _port
-    shift 3
-    _pf=$TMP/$_name.port
-    "$_bin" --port 0 --port-file "$_pf" --log "$TMP/$_name.log" --max-seconds 120 "$@" \
-        >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then printf -v "$_var" '%s' "$_port"; return 0; fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "FAIL - start $_name"
-    FAILED=$((FAILED + 1))
-    return 1
-}
-
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 1
-}
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=sec IT_MAX_SECONDS=120
+# the shared harness: $TMP, PIDS, cleanup traps, start_peer, free_port
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 
 PASS_PLAIN='S3cret-pw!'            # the password as the proxy knows it
 PASS_URL='S3cret-pw%21'            # as written in the URL
@@ -84,8 +50,8 @@ for bin in "$WSPCAT" "$BUILD/ws_echo_server" "$BUILD/http_proxy"; do
     [[ -x $bin ]] || { echo "FAIL - $bin missing (make all)"; echo "0 passed, 1 failed"; exit 1; }
 done
 E='' A='' P=''
-start_peer E echo "$BUILD/ws_echo_server" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
-start_peer A auth "$BUILD/http_proxy" --auth "user:$PASS_PLAIN" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+start_peer E echo "$BUILD/ws_echo_server" || summary_and_exit
+start_peer A auth "$BUILD/http_proxy" --auth "user:$PASS_PLAIN" || summary_and_exit
 WS=ws://127.0.0.1:$E/echo
 
 check "verbose, auth proxy, success" 0 --proxy "http://user:$PASS_URL@127.0.0.1:$A" "$WS"
@@ -97,5 +63,4 @@ check "verbose, bad header with a secret proxy URL" 1 --proxy "http://user:$PASS
 check "verbose, handshake fails behind the proxy" 5 --proxy "http://user:$PASS_URL@127.0.0.1:$A" "ws://127.0.0.1:$A/"
 check "verbose, socks5h proxy refused" 2 --proxy "socks5h://user:$PASS_URL@127.0.0.1:$(free_port)" "$WS"
 
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+summary_and_exit

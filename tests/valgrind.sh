@@ -10,21 +10,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
 WSPCAT=$BUILD/wspcat
-PASSED=0
-FAILED=0
-PIDS=()
-CUR_PID=
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/wsproxy-vg.XXXXXX") || exit 1
-cleanup() {
-    local pid
-    if [[ -n $CUR_PID ]]; then kill "$CUR_PID" 2>/dev/null; { wait "$CUR_PID"; } 2>/dev/null; fi
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=vg IT_MAX_SECONDS=300
+# the shared harness: $TMP, PIDS, CUR_PID, cleanup traps, start_peer, free_port
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 
 if ! command -v valgrind >/dev/null; then
     echo "FAIL - valgrind is not installed (apt-get install valgrind)"
@@ -34,31 +24,6 @@ fi
 for bin in "$WSPCAT" "$BUILD/ws_echo_server" "$BUILD/http_proxy" "$BUILD/evil_server"; do
     [[ -x $bin ]] || { echo "FAIL - $bin missing (make valgrind-test builds it)"; echo "0 passed, 1 failed"; exit 1; }
 done
-
-start_peer() {   # start_peer VAR NAME BINARY [ARGS...]
-    local _var=$1 _name=$2 _bin=$3 _pf _i _pid _port
-    shift 3
-    _pf=$TMP/$_name.port
-    "$_bin" --port 0 --port-file "$_pf" --max-seconds 300 "$@" >"$TMP/$_name.out" 2>&1 &
-    _pid=$!
-    PIDS+=("$_pid")
-    for (( _i = 0; _i < 200; _i++ )); do
-        if [[ -s $_pf ]]; then
-            _port=$(head -n 1 "$_pf")
-            if [[ $_port =~ ^[0-9]+$ ]]; then printf -v "$_var" '%s' "$_port"; return 0; fi
-        fi
-        kill -0 "$_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "FAIL - start $_name"
-    FAILED=$((FAILED + 1))
-    return 1
-}
-
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 1
-}
 
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
     --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes)
@@ -104,19 +69,19 @@ vg_held() {
 }
 
 E='' P='' A='' S403='' DRIP='' JUNK='' CLOSEMID='' SILENT='' L63='' EH='' P407=''
-start_peer E echo "$BUILD/ws_echo_server" || exit 1
-start_peer P proxy "$BUILD/http_proxy" || exit 1
-start_peer A auth "$BUILD/http_proxy" --auth user:pa:ss || exit 1
-start_peer S403 s403 "$BUILD/http_proxy" --mode status403 || exit 1
-start_peer DRIP drip "$BUILD/http_proxy" --mode drip || exit 1
-start_peer JUNK junk "$BUILD/http_proxy" --mode junk || exit 1
-start_peer CLOSEMID closemid "$BUILD/http_proxy" --mode closemid || exit 1
-start_peer SILENT silent "$BUILD/http_proxy" --mode silent || exit 1
-start_peer L63 len63 "$BUILD/evil_server" --mode len63 --mode-seconds 3 || exit 1
-start_peer EH eheader "$BUILD/evil_server" --mode endless-header --mode-seconds 3 || exit 1
-start_peer P407 p407 "$BUILD/evil_server" --mode proxy407-huge --mode-seconds 3 || exit 1
+start_peer E echo "$BUILD/ws_echo_server" || summary_and_exit
+start_peer P proxy "$BUILD/http_proxy" || summary_and_exit
+start_peer A auth "$BUILD/http_proxy" --auth user:pa:ss || summary_and_exit
+start_peer S403 s403 "$BUILD/http_proxy" --mode status403 || summary_and_exit
+start_peer DRIP drip "$BUILD/http_proxy" --mode drip || summary_and_exit
+start_peer JUNK junk "$BUILD/http_proxy" --mode junk || summary_and_exit
+start_peer CLOSEMID closemid "$BUILD/http_proxy" --mode closemid || summary_and_exit
+start_peer SILENT silent "$BUILD/http_proxy" --mode silent || summary_and_exit
+start_peer L63 len63 "$BUILD/evil_server" --mode len63 --mode-seconds 3 || summary_and_exit
+start_peer EH eheader "$BUILD/evil_server" --mode endless-header --mode-seconds 3 || summary_and_exit
+start_peer P407 p407 "$BUILD/evil_server" --mode proxy407-huge --mode-seconds 3 || summary_and_exit
 TLS=''
-start_peer TLS tls "$BUILD/ws_echo_server" --tls-cert tests/certs/target-chain.pem --tls-key tests/certs/target.key || exit 1
+start_peer TLS tls "$BUILD/ws_echo_server" --tls-cert tests/certs/target-chain.pem --tls-key tests/certs/target.key || summary_and_exit
 WS=ws://127.0.0.1:$E/echo
 HELLO=$'hello\nworld\n'
 T0=$(date +%s)
@@ -151,5 +116,4 @@ vg "evil endless header" 5 "$HELLO" "ws://127.0.0.1:$EH/"
 vg "evil 407 with a 2 GiB body" 4 "$HELLO" --proxy "http://127.0.0.1:$P407" "ws://127.0.0.1:9/"
 
 echo "# valgrind wall time: $(( $(date +%s) - T0 )) s"
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+summary_and_exit
