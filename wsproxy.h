@@ -3681,6 +3681,8 @@ static int wsp_control_(wsproxy_client *c, const wsproxy_frame_header *h, const 
         /* echo the code (RFC 6455 5.5.1); a streamed frame in progress must end first */
         c->pong_pending_ = 0;
         wsp_queue_close_(c, len >= 2 ? ev->close_code : 0, NULL, 0);
+        /* the echo's mask needs random bytes: a failed callback is the final event */
+        if (c->state_ == WSPROXY_STATE_FAILED) { memset(ev, 0, sizeof *ev); return 0; }
     }
     c->state_ = WSPROXY_STATE_CLOSED;
     c->final_reported_ = 1;

@@ -284,7 +284,7 @@ static void take_events(run_state *r)
                 FUZZ_CHECK(tunnel_g == TUNNEL_SOCKS && !r->tunneled);
             if (err >= WSPROXY_E_CONNECT_REFUSED && err <= WSPROXY_E_HANDSHAKE_TIMEOUT)
                 FUZZ_CHECK(!r->opened);
-            if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_CLOSE_TIMEOUT)
+            if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_PONG_TIMEOUT)
                 FUZZ_CHECK(r->opened);
             r->final_seen = 1;
             logs(r, "ERROR %s %d|", wsproxy_strerror(err), ev.close_code);

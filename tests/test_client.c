@@ -24,6 +24,13 @@ static int failing_random(void *ctx, unsigned char *dst, size_t len)
     return -1;
 }
 
+/* fixed_random until rng_fail is set, then failing */
+static int rng_fail;
+static int switchable_random(void *ctx, unsigned char *dst, size_t len)
+{
+    return rng_fail ? -1 : fixed_random(ctx, dst, len);
+}
+
 static wsproxy_client client;   /* large: static */
 
 static void base_config(wsproxy_config *cfg, const char *url, const char *proxy)
@@ -686,6 +693,21 @@ static void test_eof_after_close_frame(void)
     wsproxy_socket_closed(&client, 0);
     CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_CLOSE && ev.close_code == 1001);
     CHECK(wsproxy_poll(&client, &ev) == 0);
+
+    TEST_CASE("random source fails while echoing the server's close: ERROR, not CLOSE");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.random = switchable_random;
+    rng_fail = 0;
+    open_direct(&cfg);
+    client.rand_used_ = sizeof client.rand_pool_;   /* the echo's mask must draw anew */
+    rng_fail = 1;
+    n = srv_frame(f, 1, WSPROXY_OP_CLOSE, "\x03\xe9", 2);
+    wsproxy_feed(&client, f, n);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_RANDOM);
+    CHECK_EQ_INT(wsproxy_get_state(&client), WSPROXY_STATE_FAILED);
+    CHECK(wsproxy_poll(&client, &ev) == 0);
+    rng_fail = 0;
 
     TEST_CASE("EOF without close");
     base_config(&cfg, "ws://h/", NULL);
