@@ -96,6 +96,13 @@
 #define WSPROXY_VERSION_MINOR 2
 #define WSPROXY_VERSION_PATCH 0
 
+#ifdef WSPROXY_NO_TLS
+#define WSPROXY_ABI_TLS_ 0u
+#else
+#define WSPROXY_ABI_TLS_ 1u
+#endif
+#define WSPROXY_ABI_FEATURES_ (WSPROXY_ABI_TLS_ | (uint32_t)WSPROXY_MAX_PROTOCOL_BYTES << 4)
+
 #ifndef WSPROXY_DEF
 #ifdef WSPROXY_STATIC
 #define WSPROXY_DEF static
@@ -126,11 +133,20 @@
 #ifndef WSPROXY_MAX_CREDENTIAL_BYTES    /* decoded user or password from a proxy URL */
 #define WSPROXY_MAX_CREDENTIAL_BYTES 255
 #endif
-#ifndef WSPROXY_RECV_BUFFER_BYTES       /* plain-text receive buffer; >= MAX_HEAD_BYTES */
-#define WSPROXY_RECV_BUFFER_BYTES 16384
+#ifndef WSPROXY_RECV_BUFFER_BYTES       /* built-in receive buffer (0: none, the caller */
+#define WSPROXY_RECV_BUFFER_BYTES 16384 /* gives cfg.recv_buffer) */
 #endif
-#ifndef WSPROXY_SEND_BUFFER_BYTES       /* plain-text send buffer; >= MAX_REQUEST_BYTES */
-#define WSPROXY_SEND_BUFFER_BYTES 16384
+#ifndef WSPROXY_SEND_BUFFER_BYTES       /* built-in send buffer (0: none, the caller gives */
+#define WSPROXY_SEND_BUFFER_BYTES 16384 /* cfg.send_buffer, or none for TLS-only cells) */
+#endif
+#ifndef WSPROXY_MIN_RECV_BUFFER         /* smallest receive buffer accepted: a reply head */
+#define WSPROXY_MIN_RECV_BUFFER 256     /* longer than the buffer cannot be read */
+#endif
+#ifndef WSPROXY_MIN_SEND_BUFFER         /* smallest send buffer accepted (a control frame */
+#define WSPROXY_MIN_SEND_BUFFER 256     /* and the requests, written in pieces) */
+#endif
+#ifndef WSPROXY_MAX_MESSAGE_FRAMES      /* most frames one received message may have */
+#define WSPROXY_MAX_MESSAGE_FRAMES 131072   /* (1009 above: bounds empty continuations) */
 #endif
 #ifndef WSPROXY_DEFAULT_MAX_MESSAGE     /* default largest message received (1009 above) */
 #define WSPROXY_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
@@ -155,99 +171,107 @@
 extern "C" {
 #endif
 
-/* ---- error codes, grouped by layer ----------------------------------------- */
+/* ---- errors: one table (code, name, message); the hundreds are the layer ------ */
+#define WSPROXY_ERROR_TABLE(X) \
+    X(WSPROXY_OK, 0, "no error") \
+    /* 100: caller mistakes, reported before any byte is produced */ \
+    X(WSPROXY_E_ARGUMENT, 100, "invalid argument") \
+    X(WSPROXY_E_URL_SYNTAX, 101, "malformed URL") \
+    X(WSPROXY_E_URL_SCHEME, 102, "unsupported URL scheme") \
+    X(WSPROXY_E_URL_HOST, 103, "empty or malformed host in URL") \
+    X(WSPROXY_E_URL_PORT, 104, "port in URL is not 1-65535") \
+    X(WSPROXY_E_URL_FRAGMENT, 105, "fragment (#) not allowed in URL") \
+    X(WSPROXY_E_URL_CHAR, 106, "space, control or non-ASCII byte in URL") \
+    X(WSPROXY_E_URL_USERINFO, 107, "credentials in URL not allowed or badly escaped") \
+    X(WSPROXY_E_URL_TOO_LONG, 108, "URL too long") \
+    X(WSPROXY_E_HEADER_INVALID, 109, "header is not \"Name: value\" or holds CR/LF/NUL") \
+    X(WSPROXY_E_HEADER_RESERVED, 110, "header is written by the library itself") \
+    X(WSPROXY_E_PROTOCOL_INVALID, 111, "subprotocol is not a token or is repeated") \
+    X(WSPROXY_E_REQUEST_TOO_LARGE, 112, "request head too large") \
+    X(WSPROXY_E_UNSUPPORTED, 113, "not supported by this build") \
+    X(WSPROXY_E_STATE, 114, "call not valid in this state") \
+    X(WSPROXY_E_WOULD_BLOCK, 115, "send buffer full, flush and retry") \
+    X(WSPROXY_E_CLOSE_CODE, 116, "close code may not be sent") \
+    X(WSPROXY_E_CLOSE_REASON, 117, "close reason over 123 bytes or not UTF-8") \
+    X(WSPROXY_E_RANDOM, 118, "random source failed") \
+    X(WSPROXY_E_SEND_TOO_LARGE, 119, "frame larger than the send buffer, stream it") \
+    X(WSPROXY_E_TEXT_INVALID, 120, "text to send is not UTF-8") \
+    X(WSPROXY_E_TLS_ARENA, 121, "TLS needs a tls_arena of wsproxy_tls_arena_size() bytes") \
+    X(WSPROXY_E_PEM_SPACE, 122, "not enough room for the trust anchors") \
+    X(WSPROXY_E_PEM_SYNTAX, 123, "malformed PEM or certificate") \
+    X(WSPROXY_E_ABI, 124, "this translation unit was built with other limits or features than the implementation") \
+    X(WSPROXY_E_BUFFER, 125, "a receive or send buffer is missing or below its minimum size") \
+    /* 200: the proxy hop */ \
+    X(WSPROXY_E_PROXY_REFUSED, 200, "proxy connection refused") \
+    X(WSPROXY_E_PROXY_AUTH, 201, "proxy authentication required") \
+    X(WSPROXY_E_PROXY_CONNECT, 202, "proxy connect failed") \
+    X(WSPROXY_E_PROXY_BAD_REPLY, 203, "malformed reply from proxy") \
+    X(WSPROXY_E_PROXY_REPLY_TOO_LARGE, 204, "proxy reply head too large") \
+    X(WSPROXY_E_PROXY_CLOSED, 205, "proxy closed the connection during its reply") \
+    X(WSPROXY_E_PROXY_TIMEOUT, 206, "timed out waiting for the proxy") \
+    /* 300: SOCKS proxies and proxy selection */ \
+    X(WSPROXY_E_SOCKS_GENERAL_FAILURE, 301, "SOCKS proxy: general server failure") \
+    X(WSPROXY_E_SOCKS_NOT_ALLOWED, 302, "SOCKS proxy: connection not allowed by ruleset") \
+    X(WSPROXY_E_SOCKS_NETWORK_UNREACHABLE, 303, "SOCKS proxy: network unreachable") \
+    X(WSPROXY_E_SOCKS_HOST_UNREACHABLE, 304, "SOCKS proxy: host unreachable") \
+    X(WSPROXY_E_SOCKS_CONNECTION_REFUSED, 305, "SOCKS proxy: connection refused by the target") \
+    X(WSPROXY_E_SOCKS_TTL_EXPIRED, 306, "SOCKS proxy: TTL expired") \
+    X(WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED, 307, "SOCKS proxy: command not supported") \
+    X(WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED, 308, "SOCKS proxy: address type not supported") \
+    X(WSPROXY_E_SOCKS_UNKNOWN_REPLY, 309, "SOCKS proxy: unknown reply code") \
+    X(WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD, 310, "SOCKS proxy accepts none of the offered authentication methods") \
+    X(WSPROXY_E_SOCKS_METHOD_NOT_OFFERED, 311, "SOCKS proxy chose an authentication method not offered") \
+    X(WSPROXY_E_SOCKS_AUTH_FAILED, 312, "SOCKS proxy rejected the username/password") \
+    X(WSPROXY_E_SOCKS_BAD_VERSION, 313, "SOCKS proxy reply has a wrong version byte") \
+    X(WSPROXY_E_SOCKS_BAD_REPLY, 314, "malformed SOCKS proxy reply") \
+    X(WSPROXY_E_SOCKS4_REJECTED, 320, "SOCKS4 proxy: request rejected or failed") \
+    X(WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE, 321, "SOCKS4 proxy: cannot reach identd on the client") \
+    X(WSPROXY_E_SOCKS4_IDENTD_MISMATCH, 322, "SOCKS4 proxy: identd user id does not match") \
+    X(WSPROXY_E_SOCKS4_UNKNOWN_REPLY, 323, "SOCKS4 proxy: unknown reply code") \
+    X(WSPROXY_E_SOCKS_NEED_ADDRESS, 340, "socks4:// and socks5:// need the target's address resolved by the caller (or use socks4a:// / socks5h://)") \
+    X(WSPROXY_E_SOCKS4_IPV6, 341, "SOCKS4 cannot reach an IPv6 address") \
+    X(WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG, 342, "SOCKS user or password longer than 255 bytes") \
+    X(WSPROXY_E_SOCKS_HOST_TOO_LONG, 343, "host name too long for SOCKS (over 255 bytes)") \
+    X(WSPROXY_E_PAC_EMPTY, 350, "PAC result has no usable entry") \
+    /* 400: the WebSocket opening handshake */ \
+    X(WSPROXY_E_CONNECT_REFUSED, 400, "connection to server refused") \
+    X(WSPROXY_E_HANDSHAKE_BAD_REPLY, 401, "malformed handshake reply") \
+    X(WSPROXY_E_HANDSHAKE_TOO_LARGE, 402, "handshake reply head too large") \
+    X(WSPROXY_E_HANDSHAKE_STATUS, 403, "server did not answer 101") \
+    X(WSPROXY_E_HANDSHAKE_UPGRADE, 404, "handshake reply lacks Upgrade: websocket") \
+    X(WSPROXY_E_HANDSHAKE_CONNECTION, 405, "handshake reply lacks Connection: upgrade") \
+    X(WSPROXY_E_HANDSHAKE_ACCEPT, 406, "Sec-WebSocket-Accept missing or wrong") \
+    X(WSPROXY_E_HANDSHAKE_PROTOCOL, 407, "server chose a subprotocol not offered") \
+    X(WSPROXY_E_HANDSHAKE_EXTENSION, 408, "server chose an extension not offered") \
+    X(WSPROXY_E_HANDSHAKE_CLOSED, 409, "connection closed during the handshake") \
+    X(WSPROXY_E_HANDSHAKE_TIMEOUT, 410, "timed out waiting for the handshake reply") \
+    /* 500: WebSocket frames from the server (sent close code in brackets) */ \
+    X(WSPROXY_E_WS_RESERVED_BITS, 500, "frame with reserved bits set") \
+    X(WSPROXY_E_WS_OPCODE, 501, "frame with a reserved opcode") \
+    X(WSPROXY_E_WS_MASKED, 502, "server frame is masked") \
+    X(WSPROXY_E_WS_CONTROL_FRAGMENTED, 503, "fragmented control frame") \
+    X(WSPROXY_E_WS_CONTROL_TOO_LONG, 504, "control frame payload over 125 bytes") \
+    X(WSPROXY_E_WS_LENGTH_NONMINIMAL, 505, "frame length not minimally encoded") \
+    X(WSPROXY_E_WS_LENGTH_TOO_BIG, 506, "frame length has the top bit set") \
+    X(WSPROXY_E_WS_CONTINUATION, 507, "continuation frame without a message") \
+    X(WSPROXY_E_WS_EXPECTED_CONTINUATION, 508, "new message before the last one ended") \
+    X(WSPROXY_E_WS_CLOSE_PAYLOAD, 509, "close frame with a 1-byte payload") \
+    X(WSPROXY_E_WS_CLOSE_CODE, 510, "close frame with an invalid code") \
+    X(WSPROXY_E_WS_INVALID_UTF8, 511, "invalid UTF-8 in text or close reason") \
+    X(WSPROXY_E_WS_MESSAGE_TOO_BIG, 512, "message over the size limit") \
+    X(WSPROXY_E_CONNECTION_LOST, 513, "connection lost without a close frame") \
+    X(WSPROXY_E_CLOSE_TIMEOUT, 514, "timed out waiting for the close reply") \
+    X(WSPROXY_E_PONG_TIMEOUT, 515, "timed out waiting for the pong to our ping") \
+    /* 600: TLS (BearSSL's code in wsproxy_error_info.tls_error) */ \
+    X(WSPROXY_E_TLS_PROXY, 600, "TLS to the proxy failed") \
+    X(WSPROXY_E_TLS_TUNNEL, 601, "TLS to the server through the proxy tunnel failed") \
+    X(WSPROXY_E_TLS_TARGET, 602, "TLS to the server failed")
+
 typedef enum wsproxy_err {
-    WSPROXY_OK = 0,
-    /* 100: caller mistakes, reported before any byte is produced */
-    WSPROXY_E_ARGUMENT = 100,       /* NULL pointer, missing random callback, bad value */
-    WSPROXY_E_URL_SYNTAX,           /* not scheme://host[:port][/path][?query] */
-    WSPROXY_E_URL_SCHEME,           /* scheme not known */
-    WSPROXY_E_URL_HOST,             /* empty or malformed host, bad IPv6 literal */
-    WSPROXY_E_URL_PORT,             /* port not 1..65535 */
-    WSPROXY_E_URL_FRAGMENT,         /* '#' in a WebSocket URL (RFC 6455 3) */
-    WSPROXY_E_URL_CHAR,             /* CR, LF, NUL, space, control or non-ASCII byte */
-    WSPROXY_E_URL_USERINFO,         /* credentials where not allowed, or bad %-escape */
-    WSPROXY_E_URL_TOO_LONG,         /* longer than WSPROXY_MAX_URL_BYTES */
-    WSPROXY_E_HEADER_INVALID,       /* not "Name: value", or CR/LF/NUL in it */
-    WSPROXY_E_HEADER_RESERVED,      /* a header the library writes itself */
-    WSPROXY_E_PROTOCOL_INVALID,     /* subprotocol not an HTTP token, or duplicate */
-    WSPROXY_E_REQUEST_TOO_LARGE,    /* request head over WSPROXY_MAX_REQUEST_BYTES */
-    WSPROXY_E_UNSUPPORTED,          /* scheme this build cannot do (TLS, SOCKS) */
-    WSPROXY_E_STATE,                /* call not valid in the current state (not sticky) */
-    WSPROXY_E_WOULD_BLOCK,          /* no room in the send buffer now (not sticky) */
-    WSPROXY_E_CLOSE_CODE,           /* close code the caller may not send */
-    WSPROXY_E_CLOSE_REASON,         /* reason over 123 bytes or not UTF-8 */
-    WSPROXY_E_RANDOM,               /* the random callback failed (sticky) */
-    WSPROXY_E_SEND_TOO_LARGE,       /* frame bigger than the send buffer: stream it */
-    WSPROXY_E_TEXT_INVALID,         /* text message from the caller is not UTF-8 */
-    WSPROXY_E_TLS_ARENA,            /* TLS needed but tls_arena missing or too small */
-    WSPROXY_E_PEM_SPACE,            /* PEM loader: not enough anchors or memory given */
-    WSPROXY_E_PEM_SYNTAX,           /* PEM loader: malformed PEM or certificate */
-    /* 200: the proxy hop */
-    WSPROXY_E_PROXY_REFUSED = 200,  /* caller reported the connect to the proxy failed */
-    WSPROXY_E_PROXY_AUTH,           /* 407 (or 401): proxy authentication required */
-    WSPROXY_E_PROXY_CONNECT,        /* any other non-2xx status to CONNECT */
-    WSPROXY_E_PROXY_BAD_REPLY,      /* garbled reply to CONNECT */
-    WSPROXY_E_PROXY_REPLY_TOO_LARGE,/* reply head over the limits */
-    WSPROXY_E_PROXY_CLOSED,         /* connection ended in the middle of the reply */
-    WSPROXY_E_PROXY_TIMEOUT,        /* caller's timer fired waiting for the reply */
-    /* 300: SOCKS proxies and proxy selection */
-    WSPROXY_E_SOCKS_GENERAL_FAILURE = 301,   /* REP 0x01 general SOCKS server failure */
-    WSPROXY_E_SOCKS_NOT_ALLOWED = 302,   /* REP 0x02 connection not allowed by ruleset */
-    WSPROXY_E_SOCKS_NETWORK_UNREACHABLE = 303,   /* REP 0x03 */
-    WSPROXY_E_SOCKS_HOST_UNREACHABLE = 304,   /* REP 0x04 */
-    WSPROXY_E_SOCKS_CONNECTION_REFUSED = 305,   /* REP 0x05 */
-    WSPROXY_E_SOCKS_TTL_EXPIRED = 306,   /* REP 0x06 */
-    WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED = 307,   /* REP 0x07 */
-    WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED = 308,   /* REP 0x08 address type not supported */
-    WSPROXY_E_SOCKS_UNKNOWN_REPLY = 309,   /* REP 0x09-0xFF (unassigned) */
-    WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD = 310,   /* method reply 0xFF */
-    WSPROXY_E_SOCKS_METHOD_NOT_OFFERED = 311,   /* proxy chose a method we did not offer */
-    WSPROXY_E_SOCKS_AUTH_FAILED = 312,   /* RFC 1929 status not 0: user/pass refused */
-    WSPROXY_E_SOCKS_BAD_VERSION = 313,   /* wrong version byte in a reply */
-    WSPROXY_E_SOCKS_BAD_REPLY = 314,   /* unknown address type in the reply */
-    WSPROXY_E_SOCKS4_REJECTED = 320,   /* CD 0x5B request rejected or failed */
-    WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE = 321,   /* CD 0x5C identd not reachable */
-    WSPROXY_E_SOCKS4_IDENTD_MISMATCH = 322,   /* CD 0x5D identd user-id mismatch */
-    WSPROXY_E_SOCKS4_UNKNOWN_REPLY = 323,   /* CD other than 0x5A-0x5D */
-    WSPROXY_E_SOCKS_NEED_ADDRESS = 340,   /* socks4:// or socks5:// to a host name: the caller must resolve it (or use socks4a:// / socks5h://) */
-    WSPROXY_E_SOCKS4_IPV6 = 341,   /* SOCKS4 cannot carry an IPv6 address */
-    WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG = 342,   /* decoded user or password over 255 bytes */
-    WSPROXY_E_SOCKS_HOST_TOO_LONG = 343,   /* host name over 255 bytes */
-    WSPROXY_E_PAC_EMPTY = 350,   /* PAC result has no usable entry */
-    /* 400: the WebSocket opening handshake */
-    WSPROXY_E_CONNECT_REFUSED = 400,/* caller reported the connect to the server failed */
-    WSPROXY_E_HANDSHAKE_BAD_REPLY,  /* garbled reply head */
-    WSPROXY_E_HANDSHAKE_TOO_LARGE,  /* reply head over the limits */
-    WSPROXY_E_HANDSHAKE_STATUS,     /* status is not 101 */
-    WSPROXY_E_HANDSHAKE_UPGRADE,    /* Upgrade header missing or not websocket */
-    WSPROXY_E_HANDSHAKE_CONNECTION, /* Connection header lacks "upgrade" */
-    WSPROXY_E_HANDSHAKE_ACCEPT,     /* Sec-WebSocket-Accept missing or wrong */
-    WSPROXY_E_HANDSHAKE_PROTOCOL,   /* subprotocol not one offered */
-    WSPROXY_E_HANDSHAKE_EXTENSION,  /* extension not offered */
-    WSPROXY_E_HANDSHAKE_CLOSED,     /* connection ended before the 101 was complete */
-    WSPROXY_E_HANDSHAKE_TIMEOUT,    /* caller's timer fired waiting for the 101 */
-    /* 500: WebSocket frames from the server (sent close code in brackets) */
-    WSPROXY_E_WS_RESERVED_BITS = 500, /* RSV1-3 set, no extension agreed   [1002] */
-    WSPROXY_E_WS_OPCODE,            /* reserved opcode                      [1002] */
-    WSPROXY_E_WS_MASKED,            /* server frame is masked               [1002] */
-    WSPROXY_E_WS_CONTROL_FRAGMENTED,/* control frame without FIN            [1002] */
-    WSPROXY_E_WS_CONTROL_TOO_LONG,  /* control payload over 125 bytes       [1002] */
-    WSPROXY_E_WS_LENGTH_NONMINIMAL, /* length not in its shortest form      [1002] */
-    WSPROXY_E_WS_LENGTH_TOO_BIG,    /* 64-bit length with the top bit set   [1002] */
-    WSPROXY_E_WS_CONTINUATION,      /* continuation without a message       [1002] */
-    WSPROXY_E_WS_EXPECTED_CONTINUATION, /* new message inside a fragmented one [1002] */
-    WSPROXY_E_WS_CLOSE_PAYLOAD,     /* close payload of 1 byte              [1002] */
-    WSPROXY_E_WS_CLOSE_CODE,        /* close code not allowed on the wire   [1002] */
-    WSPROXY_E_WS_INVALID_UTF8,      /* text or close reason not UTF-8       [1007] */
-    WSPROXY_E_WS_MESSAGE_TOO_BIG,   /* message over the configured maximum  [1009] */
-    WSPROXY_E_CONNECTION_LOST,      /* connection ended without a close (1006) */
-    WSPROXY_E_CLOSE_TIMEOUT,        /* caller's timer fired waiting for the close reply */
-    WSPROXY_E_PONG_TIMEOUT,         /* caller's timer fired waiting for the pong to a ping */
-    /* 600: TLS (BearSSL's code in wsproxy_error_info.tls_error) */
-    WSPROXY_E_TLS_PROXY = 600,      /* TLS to an https:// proxy failed */
-    WSPROXY_E_TLS_TUNNEL,           /* TLS to the server inside the proxy tunnel failed */
-    WSPROXY_E_TLS_TARGET            /* TLS to a wss:// server reached directly failed */
+#define WSPROXY_ERR_ENUM_(name, code, message) name = code,
+    WSPROXY_ERROR_TABLE(WSPROXY_ERR_ENUM_)
+#undef WSPROXY_ERR_ENUM_
+    WSPROXY_E_END_
 } wsproxy_err;
 
 /* tls_error values of our own, beside BearSSL's BR_ERR_* codes */
@@ -453,6 +477,18 @@ typedef struct wsproxy_config {
        a name, resolve it and give the address here (wsproxy_needs_target_address). */
     const unsigned char *target_address;  /* 4 or 16 bytes, network order */
     int target_address_type;           /* WSPROXY_HOST_IPV4 or WSPROXY_HOST_IPV6 */
+    /* Buffers (optional; lent for the connection's life). NULL: the built-in ones of
+       WSPROXY_RECV/SEND_BUFFER_BYTES. The receive buffer holds the socket's bytes when
+       no TLS stage is below, else it gathers a reply head; the longest reply head is
+       the smaller of it and WSPROXY_MAX_HEAD_BYTES. The send buffer holds the socket's
+       bytes when no TLS stage is below (then the longest whole frame is its size);
+       above TLS it only holds frames that do not fit in a TLS record, and may be
+       absent (send_buffer NULL with WSPROXY_SEND_BUFFER_BYTES 0). Minimums:
+       WSPROXY_MIN_RECV_BUFFER and WSPROXY_MIN_SEND_BUFFER. */
+    unsigned char *recv_buffer;
+    size_t recv_buffer_len;
+    unsigned char *send_buffer;
+    size_t send_buffer_len;
 #ifndef WSPROXY_NO_TLS
     /* TLS, per hop. Trust anchors must stay valid for the life of the connection. */
     const br_x509_trust_anchor *trust_anchors;        /* for the wss:// server */
@@ -533,10 +569,18 @@ typedef struct wsproxy_error_info {
 
 typedef struct wsproxy_client wsproxy_client;
 
-/* Validates cfg, builds the request heads, and queues the first one (CONNECT when a
-   proxy is set, else the upgrade). On a caller mistake returns the code, leaves the
-   client FAILED with that sticky error, and produces no byte. */
-WSPROXY_DEF int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg);
+/* Validates cfg (every request is written once, unsent, so a caller mistake shows
+   here) and builds the chain of stages for this cell. The first request leaves through
+   wsproxy_send_buf. On a caller mistake returns the code, leaves the client FAILED
+   with that sticky error, and produces no byte.
+   wsproxy_init is a macro: it passes the size and configuration tag this translation
+   unit sees, and a unit whose limits or features (WSPROXY_NO_TLS, buffer sizes, ...)
+   differ from the implementation's gets WSPROXY_E_ABI, with c left untouched. */
+#define WSPROXY_ABI_TAG ((uint32_t)(sizeof(wsproxy_config) * 1009u + sizeof(wsproxy_event) * 31u + \
+                                    sizeof(wsproxy_error_info) * 7u + WSPROXY_ABI_FEATURES_))
+#define wsproxy_init(c, cfg) wsproxy_init_abi_((c), (cfg), sizeof(wsproxy_client), WSPROXY_ABI_TAG)
+WSPROXY_DEF int wsproxy_init_abi_(wsproxy_client *c, const wsproxy_config *cfg, size_t client_size,
+                                  uint32_t abi_tag);
 
 /* Where to open the TCP connection: the proxy when one is set, else the server.
    NUL-terminated host without brackets. */
@@ -611,6 +655,45 @@ WSPROXY_DEF const char *wsproxy_error_message(int code);
 /* One line with name, sentence and details, never secrets. Returns its length
    (truncated to cap-1 like snprintf, always NUL-terminated when cap > 0). */
 WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t cap);
+/* The layer a code belongs to: "none", "caller", "proxy", "socks", "handshake",
+   "websocket", "tls" (its hundreds). */
+WSPROXY_DEF const char *wsproxy_error_layer(int code);
+
+/* Counters of the work the library did, kept only when WSPROXY_STATS is defined (in
+   every translation unit alike); otherwise all zero. Bytes are payload and protocol
+   bytes the library copied (not counting the caller's own recv and send). */
+typedef struct wsproxy_stats {
+    uint64_t copied_in;           /* between stages on the way in (TLS in TLS, ...) */
+    uint64_t copied_in_message;   /* into the caller's message_buffer */
+    uint64_t copied_out;          /* between stages on the way out */
+    uint64_t head_bytes_examined; /* reply-head bytes the head scanner looked at */
+} wsproxy_stats;
+WSPROXY_DEF void wsproxy_stats_get(const wsproxy_client *c, wsproxy_stats *out);
+
+/* ---- the frames stage alone: RFC 6455 frames on bytes the caller already holds ----
+   The client's own codec and message layer, for a caller with its own transport (its
+   own TLS, a test): no copy in, no handshake. */
+typedef struct wsproxy_frames wsproxy_frames;
+/* max_message 0: WSPROXY_DEFAULT_MAX_MESSAGE. message_buffer (optional): whole messages
+   are gathered there, one MESSAGE event each; it must outlive f. */
+WSPROXY_DEF void wsproxy_frames_init(wsproxy_frames *f, uint64_t max_message,
+                                     unsigned char *message_buffer, size_t message_buffer_len);
+/* Reads server frames (unmasked) from data[0..len) in place. Returns 1 with *ev filled
+   (MESSAGE, PING, PONG, CLOSE, or ERROR: ev->close_code is what to answer with, 1002,
+   1007 or 1009, and wsproxy_frames_error the code), or 0 when every byte given was used
+   without an event. *used is the count of bytes consumed in both cases: give the rest
+   again, then new bytes. ev->data points into data, into the message buffer, or into
+   f (a header or control frame that began at the end of an earlier input is kept in f,
+   at most 139 bytes). After CLOSE or ERROR it reads nothing more. Ping and close
+   replies are the caller's (wsproxy_frame_build). */
+WSPROXY_DEF int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
+                                    size_t *used, wsproxy_event *ev);
+WSPROXY_DEF int wsproxy_frames_error(const wsproxy_frames *f);   /* sticky code or 0 */
+/* Writes one whole frame, header and payload masked with key (NULL: unmasked), into
+   out: one pass over the payload. Returns its length, or 0 when cap is too small. */
+WSPROXY_DEF size_t wsproxy_frame_build(unsigned char *out, size_t cap, int fin, int opcode,
+                                       const unsigned char key[4], const void *payload,
+                                       size_t len);
 
 #ifdef __cplusplus
 }
@@ -784,12 +867,15 @@ WSPROXY_DEF const char *wsproxy_pac_next(const wsproxy_pac_list *l, size_t *pos,
 #endif
 
 /* ---- full definitions so sizeof works; fields ending in _ are private --------------- */
+typedef struct wsproxy_socks_rx {   /* the SOCKS reply reader (private) */
+    int version_, phase_, offer_auth_, code_, next_;
+    unsigned char head_[5];        /* the bytes a verdict needs */
+    size_t n_, need_;
+} wsproxy_socks_rx;
+
 struct wsproxy_socks {
-    int version_;                  /* 4 or 5 */
-    int phase_;                    /* WSPROXY_SOCKS_PHASE_* */
+    wsproxy_socks_rx rx_;
     int error_;
-    int code_;                     /* deciding reply byte, -1 none */
-    int offer_auth_;
     int out_which_;                /* 0 none, 1 greeting, 2 auth, 3 connect */
     size_t out_off_;
     unsigned char greet_[4];
@@ -798,7 +884,7 @@ struct wsproxy_socks {
     size_t auth_len_;
     unsigned char connect_[WSPROXY_SOCKS_MAX_REQUEST];
     size_t connect_len_;
-    unsigned char rx_[4 + 1 + 255 + 2];    /* the reply being read */
+    unsigned char rx_bytes_[4 + 1 + 255 + 2];   /* the reply being read */
     size_t rx_len_;
 };
 
@@ -810,84 +896,115 @@ struct wsproxy_pac_list {
     char buf_[WSPROXY_PAC_BUFFER_BYTES];
 };
 
+struct wsproxy_frames {
+    uint64_t max_message_;
+    unsigned char *msg_buf_;
+    size_t msg_cap_, msg_fill_;
+    int in_payload_, fin_;
+    uint64_t remaining_;           /* payload bytes of the current frame still to come */
+    int msg_opcode_;               /* 0 when no data message is open */
+    int msg_delivered_;            /* a chunk of the open message was given out */
+    uint64_t msg_len_, msg_frames_;
+    uint32_t utf8_;
+    int error_, closed_;
+    uint64_t copied_;              /* bytes copied into the message buffer */
+    size_t stage_len_;
+    unsigned char stage_[WSPROXY_FRAME_HEADER_MAX + 125];   /* a header or control frame
+                                      that began at the end of an input */
+};
+
+/* the reply-head scanner of the tunnel and upgrade stages (private) */
+typedef struct wsp_head_ {
+    size_t pos, line, line_start, line_end, examined;
+    int lines;
+} wsp_head_;
+
 /* ---- the client struct: full definition so sizeof works; fields are private ---- */
 struct wsproxy_client {
     int state_;
     int error_;
+    int final_reported_;
     wsproxy_error_info info_;
-    /* configuration */
+    /* what the requests are written from, when they are due (see LIFETIMES) */
     wsproxy_random_fn random_;
     void *random_ctx_;
-    uint64_t max_message_;
-    unsigned char *msg_buf_;
-    size_t msg_cap_;
+    const char *url_, *proxy_, *origin_;
+    const char *const *headers_;
+    const char *const *proxy_headers_;
+    const char *const *protocols_;
+    const unsigned char *target_address_;
+    int target_address_type_;
     char connect_host_[256];
     unsigned connect_port_;
-    int via_proxy_;
-    size_t request_len_;
-    char accept_[29];
-    size_t proto_off_, proto_len_;  /* offered subprotocol list inside request_ */
+    int via_proxy_;                /* for naming errors only: TLS_TUNNEL or TLS_TARGET */
+    /* the chain, bottom (the socket) first: WSP_S_* stage ids */
+    unsigned char chain_[6];
+    int nchain_;
+    int live_;                     /* index of the first protocol stage */
+    /* stage: plain transport (the socket's bytes when no TLS is below) */
+    unsigned char *rbuf_, *sbuf_;
+    size_t rcap_, rs_, re_, scap_, ss_, se_;
+    size_t swipe_;                 /* sbuf_ bytes up to here held a secret: wiped when sent */
+    int recv_lent_;                /* wsproxy_recv_buf gave room not yet acknowledged */
+    size_t held_;                  /* bytes of the stage below FRAMES lent to the last event */
+    /* head buffer: a reply head read from a TLS stage is gathered here */
+    unsigned char *hbuf_;
+    size_t hcap_, hfill_;
+    /* stages tunnel and upgrade: the request being written, the reply being read */
+    int req_;                      /* WSP_REQ_*: which request is due, 0 none */
+    size_t req_off_;               /* bytes of it written so far */
+    wsp_head_ head_;
+    int interim_;                  /* 1xx replies skipped */
+    int status_;                   /* the reply's status */
+    int reply_flags_;              /* WSP_RF_*: what the header lines said */
+    int reply_error_;              /* first fault found in a header line */
+    wsproxy_socks_rx socks_;       /* SOCKS reply reader */
+    char key_[25];                 /* Sec-WebSocket-Key */
+    char accept_[29];              /* the Sec-WebSocket-Accept it must come back with */
     char protocol_[WSPROXY_MAX_PROTOCOL_BYTES + 1];
-    /* receive side */
-    size_t in_start_, in_end_;
-    size_t head_scanned_;
-    int interim_count_;
-    /* frame decoder */
-    int rx_in_payload_;
-    wsproxy_frame_header rx_hdr_;
-    uint64_t rx_remaining_;
-    int rx_msg_opcode_;           /* 0 when no data message is open */
-    int rx_msg_delivered_;        /* a chunk of the open message was given out */
-    uint64_t rx_msg_len_;
-    uint32_t rx_utf8_;
-    size_t msg_fill_;             /* reassembly: bytes gathered so far */
-    int final_reported_;
-    int eof_;                     /* wsproxy_socket_closed was called */
-    int eof_error_;
-    /* send side */
-    size_t out_start_, out_end_;
-    uint64_t tx_remaining_;       /* payload bytes of a streamed frame still to come */
+    /* stage frames: codec and message layer, then the send side */
+    wsproxy_frames rx_;
+    uint64_t tx_remaining_;        /* payload bytes of a streamed frame still to come */
     unsigned char tx_mask_[4];
     size_t tx_mask_off_;
     int tx_in_frame_;
-    int tx_msg_open_;             /* a fragmented message is being sent */
-    uint32_t tx_utf8_;            /* validation state across sent text fragments */
-    int tx_text_;                 /* the message being sent is text */
-    unsigned char rand_pool_[64];   /* random bytes drawn in batches for the masks */
+    int tx_msg_open_;              /* a fragmented message is being sent */
+    int tx_text_;                  /* the message being sent is text */
+    uint32_t tx_utf8_;             /* validation state across sent text fragments */
+    int tx_dead_;                  /* failed: nothing more leaves but a close that is due */
+    unsigned char rand_pool_[64];  /* random bytes drawn in batches for the masks */
     size_t rand_used_;
     /* control frames waiting for the end of a streamed frame or for room */
     int pong_pending_;
-    int ping_unanswered_;         /* a ping went out and no pong came back since */
+    int ping_unanswered_;          /* a ping went out and no pong came back since */
     unsigned char pong_[125];
     size_t pong_len_;
     int close_pending_;
     unsigned char close_[125];
     size_t close_len_;
-    int close_sent_, close_received_;
-    int received_any_;
-    int tunnel_up_;
+    int close_sent_;
+    /* the socket */
+    int eof_, eof_error_, received_any_;
     int direct_recv_;              /* the last wsproxy_recv_buf gave the message buffer */
-    int via_socks_;
-    wsproxy_socks socks_;          /* the SOCKS handshake, when the proxy is socks* */
+    wsproxy_stats stats_;
 #ifndef WSPROXY_NO_TLS
-    wsproxy_tls_hop *tls_proxy_;   /* NULL: the hop to the proxy is plain */
-    wsproxy_tls_hop *tls_target_;  /* NULL: ws:// */
-    int tls_target_started_;
-    int tls_events_;               /* handshakes completed but not yet reported */
-    int in_holds_cipher_;          /* in_ holds server TLS bytes that came with the 200 */
-    const br_x509_trust_anchor *target_tas_;
-    size_t target_tas_n_;
-    int target_insecure_;
+    /* stages TLS: the hops in the arena, and what each is started with */
+    wsproxy_tls_hop *tls_[2];      /* [0] the proxy hop, [1] the server hop */
+    const br_x509_trust_anchor *tas_[2];
+    size_t tas_n_[2];
+    int insecure_[2];
     uint32_t tls_days_, tls_seconds_;
-    char target_host_[256];
-    int target_host_type_;
+    int tls_events_;               /* handshakes done but not yet reported (bit per hop) */
     char alpn_[16];
 #endif
-    /* the large buffers last: wsproxy_init clears only what comes before them, so
+    /* the built-in buffers last: wsproxy_init clears only what comes before them, so
        their pages become resident as they are used, not at init */
-    char request_[WSPROXY_MAX_REQUEST_BYTES];   /* the upgrade, kept until the tunnel */
+#if WSPROXY_RECV_BUFFER_BYTES > 0
     unsigned char in_[WSPROXY_RECV_BUFFER_BYTES];
+#endif
+#if WSPROXY_SEND_BUFFER_BYTES > 0
     unsigned char out_[WSPROXY_SEND_BUFFER_BYTES];
+#endif
 };
 
 #endif /* WSPROXY_H */
@@ -911,15 +1028,48 @@ struct wsproxy_client {
 #endif
 
 /* compile-time checks of the limits against each other */
-typedef char wsproxy_check_recv_buffer_[(WSPROXY_RECV_BUFFER_BYTES >= WSPROXY_MAX_HEAD_BYTES &&
-                                         WSPROXY_RECV_BUFFER_BYTES >= 256) ? 1 : -1];
-typedef char wsproxy_check_send_buffer_[(WSPROXY_SEND_BUFFER_BYTES >=
-                                         2 * WSPROXY_MAX_REQUEST_BYTES) ? 1 : -1];
+typedef char wsproxy_check_recv_buffer_[(WSPROXY_RECV_BUFFER_BYTES == 0 ||
+                                         WSPROXY_RECV_BUFFER_BYTES >= WSPROXY_MIN_RECV_BUFFER) ? 1 : -1];
+typedef char wsproxy_check_send_buffer_[(WSPROXY_SEND_BUFFER_BYTES == 0 ||
+                                         WSPROXY_SEND_BUFFER_BYTES >= WSPROXY_MIN_SEND_BUFFER) ? 1 : -1];
+typedef char wsproxy_check_min_buffers_[(WSPROXY_MIN_RECV_BUFFER >= 140 &&
+                                         WSPROXY_MIN_SEND_BUFFER >= 140) ? 1 : -1];
 typedef char wsproxy_check_line_[(WSPROXY_MAX_LINE_BYTES <= WSPROXY_MAX_HEAD_BYTES) ? 1 : -1];
 #ifndef WSPROXY_NO_TLS
 /* BearSSL needs room for a 512-byte record plus its 85 bytes of header and MAC */
 typedef char wsproxy_check_tls_output_[(WSPROXY_TLS_OUTPUT_BUFFER_BYTES >= 597 &&
                                         WSPROXY_TLS_OUTPUT_BUFFER_BYTES <= BR_SSL_BUFSIZE_OUTPUT) ? 1 : -1];
+#endif
+
+/* ==== the implementation: table of contents ==========================================
+    1. helpers: characters, the wipe the compiler keeps, statistics
+    2. pure functions: SHA-1, base64, UTF-8, frame headers, masking, addresses, URLs
+    3. pure functions: the HTTP/1.x reply head (one incremental scanner)
+    4. errors: one table
+    5. proxy selection: NO_PROXY, environment, SOCKS codec, PAC results
+    6. TLS helpers: iPAddress names, PEM trust anchors, the X.509 wrapper
+    7. the frames stage alone (wsproxy_frames): codec and message layer
+    8. the chain: stage ids, the four ports of a byte stage, the pump
+    9. stage PLAIN (the socket's bytes) and stage TLS (a BearSSL engine)
+   10. the requests, written when due
+   11. stages TUNNEL (HTTP CONNECT, SOCKS) and UPGRADE: the replies
+   12. stage FRAMES on the client: where frames go, control replies
+   13. the client API: init, the byte interface, poll, sending, timers, errors
+   14. the operating system's random source
+   ==================================================================================== */
+
+/* ==== 1. helpers ======================================================================= */
+/* Secrets are wiped through a volatile pointer: stores the optimiser may not remove. */
+static void wsp_wipe_(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+#ifdef WSPROXY_STATS
+#define WSP_STAT_(x) (void)(x)
+#else
+#define WSP_STAT_(x) ((void)0)
 #endif
 
 /* ---- small character helpers --------------------------------------------------- */
@@ -951,6 +1101,13 @@ static int wsp_hexval_(int ch)
 }
 
 static int wsp_is_blank_(int ch) { return ch == ' ' || ch == '\t'; }
+
+static size_t wsp_strnlen_(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n < max && s[n]) n++;
+    return n;
+}
 
 /* ---- SHA-1 ------------------------------------------------------------------------ */
 typedef struct { uint32_t h[5]; uint64_t total; unsigned char block[64]; size_t fill; } wsp_sha1_;
@@ -1460,208 +1617,140 @@ WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
 }
 
 /* ---- HTTP/1.x response head ---------------------------------------------------------
-   Lines end in CRLF or a bare LF. Each byte is checked as it is scanned, so a reply that
-   is wrong from its first bytes fails at once instead of waiting for a whole head. */
-static int wsp_scan_line_(const char *buf, size_t len, size_t pos, size_t *line_end,
-                          size_t *next)
+   One incremental scanner serves the pure wsproxy_parse_response and the client's
+   tunnel and upgrade stages. It resumes where it stopped, so a head fed one byte at a
+   time is scanned once (O(n)), and it judges every byte as it arrives, so a verdict
+   never depends on how the head was split. Lines end in CRLF or a bare LF; a line's
+   content (without its end) is at most WSPROXY_MAX_LINE_BYTES, the whole head with
+   its blank line at most WSPROXY_MAX_HEAD_BYTES. */
+enum { WSP_HEAD_MORE_ = 0, WSP_HEAD_LINE_ = 1, WSP_HEAD_END_ = 2 };
+
+static void wsp_head_reset_(wsp_head_ *h) { memset(h, 0, sizeof *h); }
+
+/* Scans buf[h->pos .. len) (buf holds the head from its first byte). Returns
+   WSP_HEAD_LINE_ with [h->line_start, h->line_end) the completed line, WSP_HEAD_END_
+   at the blank line (h->pos is then the head's length), WSP_HEAD_MORE_, or
+   WSPROXY_HTTP_ERROR / WSPROXY_HTTP_TOO_LARGE. */
+static int wsp_head_scan_(wsp_head_ *h, const char *buf, size_t len)
 {
-    size_t i;
-    for (i = pos; i < len; i++) {
+    static const char prefix[] = "HTTP/1.";
+    size_t i, start;
+    for (i = h->pos; i < len; i++) {
         unsigned char ch = (unsigned char)buf[i];
-        if (i - pos > WSPROXY_MAX_LINE_BYTES) return WSPROXY_HTTP_TOO_LARGE;
-        if (ch == '\n') { *line_end = i; *next = i + 1; return 0; }
-        if (ch == '\r') {
-            if (i + 1 == len) break;
-            if (buf[i + 1] != '\n') return WSPROXY_HTTP_ERROR;
-            if (i - pos > WSPROXY_MAX_LINE_BYTES) return WSPROXY_HTTP_TOO_LARGE;
-            *line_end = i; *next = i + 2;
-            return 0;
+        size_t col = i - h->line;
+        WSP_STAT_(h->examined++);
+        if (h->lines == 0 && i < 13) {
+            /* a status line wrong in its first bytes is malformed however much of it
+               has arrived: "HTTP/1." DIGIT SP [1-5] DIGIT DIGIT (SP / end) */
+            if (i < 7 ? ch != (unsigned char)prefix[i]
+                      : (i == 7 || i == 10 || i == 11) ? (ch < '0' || ch > '9')
+                      : i == 8 ? ch != ' '
+                      : i == 9 ? (ch < '1' || ch > '5')
+                      : (ch != ' ' && ch != '\r' && ch != '\n'))
+                return WSPROXY_HTTP_ERROR;
+        } else if (col == 0 && h->lines > 0 && (ch == ' ' || ch == '\t')) {
+            return WSPROXY_HTTP_ERROR;   /* obsolete line folding */
         }
+        if (i + 1 > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+        if (ch == '\n') { h->line_end = i; break; }
+        if (ch == '\r') {
+            if (i + 1 == len) { h->pos = i; return WSP_HEAD_MORE_; }   /* see what follows */
+            if (buf[i + 1] != '\n') return WSPROXY_HTTP_ERROR;
+            if (i + 2 > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
+            h->line_end = i++;
+            break;
+        }
+        if (col >= WSPROXY_MAX_LINE_BYTES) return WSPROXY_HTTP_TOO_LARGE;
         if ((ch < 0x20 && ch != '\t') || ch == 0x7F) return WSPROXY_HTTP_ERROR;
     }
-    if (len - pos > WSPROXY_MAX_LINE_BYTES || len > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
-    return WSPROXY_HTTP_INCOMPLETE;
+    if (i >= len) { h->pos = len; return WSP_HEAD_MORE_; }
+    start = h->line;
+    h->line_start = start;
+    h->pos = h->line = i + 1;
+    h->lines++;
+    if (h->line_end == start && h->lines > 1) return WSP_HEAD_END_;
+    return WSP_HEAD_LINE_;
+}
+
+/* "HTTP/1.x SP 3DIGIT [SP reason]" (the scanner already checked its first 13 bytes). */
+static int wsp_head_status_(const char *line, size_t len, int *minor, int *status,
+                            const char **reason, size_t *reason_len)
+{
+    if (len < 12 || (len > 12 && line[12] != ' ')) return WSPROXY_HTTP_ERROR;
+    *minor = line[7] - '0';
+    *status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    *reason = line + (len > 12 ? 13 : 12);
+    *reason_len = len > 12 ? len - 13 : 0;
+    return WSPROXY_OK;
+}
+
+/* "Name: value": a token, a colon, the value without surrounding blanks. */
+static int wsp_head_field_(const char *line, size_t len, wsproxy_header *out)
+{
+    size_t name_end, vs, ve;
+    for (name_end = 0; name_end < len && wsp_is_tchar_((unsigned char)line[name_end]); name_end++) {}
+    if (name_end == 0 || name_end == len || line[name_end] != ':') return WSPROXY_HTTP_ERROR;
+    for (vs = name_end + 1; vs < len && wsp_is_blank_(line[vs]); vs++) {}
+    for (ve = len; ve > vs && wsp_is_blank_(line[ve - 1]); ve--) {}
+    out->name = line;
+    out->name_len = name_end;
+    out->value = line + vs;
+    out->value_len = ve - vs;
+    return WSPROXY_OK;
 }
 
 WSPROXY_IMPL int wsproxy_parse_response(const char *buf, size_t len, int *minor_version,
                                         int *status, const char **reason, size_t *reason_len,
                                         wsproxy_header *headers, size_t *num_headers)
 {
-    static const char prefix[] = "HTTP/1.";
-    size_t cap = *num_headers, count = 0, pos, end, next, i;
-    int rc;
+    size_t cap = *num_headers, count = 0;
+    wsp_head_ h;
     if (cap > WSPROXY_MAX_HEADERS) cap = WSPROXY_MAX_HEADERS;
     *num_headers = 0;
-    for (i = 0; i < len && i < 7; i++)
-        if (buf[i] != prefix[i]) return WSPROXY_HTTP_ERROR;
-    rc = wsp_scan_line_(buf, len, 0, &end, &next);
-    if (rc == WSPROXY_HTTP_INCOMPLETE || rc == WSPROXY_HTTP_TOO_LARGE) {
-        /* a status line already wrong in its first bytes is malformed, however much of
-           it has arrived: the verdict must not depend on how TCP split the reply */
-        for (i = 7; i < len && i < 13; i++) {
-            unsigned char ch = (unsigned char)buf[i];
-            if ((i == 7 || i == 10 || i == 11) && (ch < '0' || ch > '9')) return WSPROXY_HTTP_ERROR;
-            if (i == 8 && ch != ' ') return WSPROXY_HTTP_ERROR;
-            if (i == 9 && (ch < '1' || ch > '5')) return WSPROXY_HTTP_ERROR;
-            if (i == 12 && ch != ' ' && ch != '\r' && ch != '\n') return WSPROXY_HTTP_ERROR;
-        }
-    }
-    if (rc) return rc;
-    /* HTTP/1.x SP 3DIGIT [SP reason] */
-    if (end < 12 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ') return WSPROXY_HTTP_ERROR;
-    for (i = 9; i < 12; i++)
-        if (buf[i] < '0' || buf[i] > '9') return WSPROXY_HTTP_ERROR;
-    if (buf[9] < '1' || buf[9] > '5') return WSPROXY_HTTP_ERROR;
-    if (end > 12 && buf[12] != ' ') return WSPROXY_HTTP_ERROR;
-    *minor_version = buf[7] - '0';
-    *status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-    *reason = buf + (end > 12 ? 13 : 12);
-    *reason_len = end > 12 ? end - 13 : 0;
-    pos = next;
+    wsp_head_reset_(&h);
     for (;;) {
-        size_t name_end, vs, ve;
-        /* obsolete line folding: refused as soon as the line's first byte is here, so
-           the verdict does not depend on how much of the line has arrived */
-        if (pos < len && wsp_is_blank_(buf[pos])) return WSPROXY_HTTP_ERROR;
-        rc = wsp_scan_line_(buf, len, pos, &end, &next);
-        if (rc) {
-            *num_headers = count;
-            return rc;
+        int r = wsp_head_scan_(&h, buf, len);
+        const char *line = buf + h.line_start;
+        size_t line_len = h.line_end - h.line_start;
+        if (r == WSP_HEAD_MORE_) { *num_headers = count; return WSPROXY_HTTP_INCOMPLETE; }
+        if (r < 0) { *num_headers = count; return r; }
+        if (r == WSP_HEAD_END_) { *num_headers = count; return (int)h.pos; }
+        if (h.lines == 1) {
+            if (wsp_head_status_(line, line_len, minor_version, status, reason, reason_len))
+                return WSPROXY_HTTP_ERROR;
+        } else {
+            wsproxy_header f;
+            if (wsp_head_field_(line, line_len, &f)) return WSPROXY_HTTP_ERROR;
+            if (count == cap) return WSPROXY_HTTP_TOO_LARGE;
+            headers[count++] = f;
         }
-        if (next > WSPROXY_MAX_HEAD_BYTES) return WSPROXY_HTTP_TOO_LARGE;
-        if (end == pos) break;   /* the empty line ends the head */
-        if (wsp_is_blank_(buf[pos])) return WSPROXY_HTTP_ERROR;
-        for (name_end = pos; name_end < end && wsp_is_tchar_((unsigned char)buf[name_end]); name_end++) {}
-        if (name_end == pos || name_end == end || buf[name_end] != ':') return WSPROXY_HTTP_ERROR;
-        if (count == cap) return WSPROXY_HTTP_TOO_LARGE;
-        for (vs = name_end + 1; vs < end && wsp_is_blank_(buf[vs]); vs++) {}
-        for (ve = end; ve > vs && wsp_is_blank_(buf[ve - 1]); ve--) {}
-        headers[count].name = buf + pos;
-        headers[count].name_len = name_end - pos;
-        headers[count].value = buf + vs;
-        headers[count].value_len = ve - vs;
-        count++;
-        pos = next;
     }
-    *num_headers = count;
-    return (int)next;
 }
 
-/* ---- the client: errors -------------------------------------------------------------- */
+/* ==== 4. errors: one table ============================================================= */
 static const struct { int code; const char *name, *message; } wsp_errors_[] = {
-    {WSPROXY_OK, "WSPROXY_OK", "no error"},
-    {WSPROXY_E_ARGUMENT, "WSPROXY_E_ARGUMENT", "invalid argument"},
-    {WSPROXY_E_URL_SYNTAX, "WSPROXY_E_URL_SYNTAX", "malformed URL"},
-    {WSPROXY_E_URL_SCHEME, "WSPROXY_E_URL_SCHEME", "unsupported URL scheme"},
-    {WSPROXY_E_URL_HOST, "WSPROXY_E_URL_HOST", "empty or malformed host in URL"},
-    {WSPROXY_E_URL_PORT, "WSPROXY_E_URL_PORT", "port in URL is not 1-65535"},
-    {WSPROXY_E_URL_FRAGMENT, "WSPROXY_E_URL_FRAGMENT", "fragment (#) not allowed in URL"},
-    {WSPROXY_E_URL_CHAR, "WSPROXY_E_URL_CHAR", "space, control or non-ASCII byte in URL"},
-    {WSPROXY_E_URL_USERINFO, "WSPROXY_E_URL_USERINFO", "credentials in URL not allowed or badly escaped"},
-    {WSPROXY_E_URL_TOO_LONG, "WSPROXY_E_URL_TOO_LONG", "URL too long"},
-    {WSPROXY_E_HEADER_INVALID, "WSPROXY_E_HEADER_INVALID", "header is not \"Name: value\" or holds CR/LF/NUL"},
-    {WSPROXY_E_HEADER_RESERVED, "WSPROXY_E_HEADER_RESERVED", "header is written by the library itself"},
-    {WSPROXY_E_PROTOCOL_INVALID, "WSPROXY_E_PROTOCOL_INVALID", "subprotocol is not a token or is repeated"},
-    {WSPROXY_E_REQUEST_TOO_LARGE, "WSPROXY_E_REQUEST_TOO_LARGE", "request head too large"},
-    {WSPROXY_E_UNSUPPORTED, "WSPROXY_E_UNSUPPORTED", "not supported by this build"},
-    {WSPROXY_E_STATE, "WSPROXY_E_STATE", "call not valid in this state"},
-    {WSPROXY_E_WOULD_BLOCK, "WSPROXY_E_WOULD_BLOCK", "send buffer full, flush and retry"},
-    {WSPROXY_E_CLOSE_CODE, "WSPROXY_E_CLOSE_CODE", "close code may not be sent"},
-    {WSPROXY_E_CLOSE_REASON, "WSPROXY_E_CLOSE_REASON", "close reason over 123 bytes or not UTF-8"},
-    {WSPROXY_E_RANDOM, "WSPROXY_E_RANDOM", "random source failed"},
-    {WSPROXY_E_SEND_TOO_LARGE, "WSPROXY_E_SEND_TOO_LARGE", "frame larger than the send buffer, stream it"},
-    {WSPROXY_E_TEXT_INVALID, "WSPROXY_E_TEXT_INVALID", "text to send is not UTF-8"},
-    {WSPROXY_E_TLS_ARENA, "WSPROXY_E_TLS_ARENA", "TLS needs a tls_arena of wsproxy_tls_arena_size() bytes"},
-    {WSPROXY_E_PEM_SPACE, "WSPROXY_E_PEM_SPACE", "not enough room for the trust anchors"},
-    {WSPROXY_E_PEM_SYNTAX, "WSPROXY_E_PEM_SYNTAX", "malformed PEM or certificate"},
-    {WSPROXY_E_PROXY_REFUSED, "WSPROXY_E_PROXY_REFUSED", "proxy connection refused"},
-    {WSPROXY_E_PROXY_AUTH, "WSPROXY_E_PROXY_AUTH", "proxy authentication required"},
-    {WSPROXY_E_PROXY_CONNECT, "WSPROXY_E_PROXY_CONNECT", "proxy connect failed"},
-    {WSPROXY_E_PROXY_BAD_REPLY, "WSPROXY_E_PROXY_BAD_REPLY", "malformed reply from proxy"},
-    {WSPROXY_E_PROXY_REPLY_TOO_LARGE, "WSPROXY_E_PROXY_REPLY_TOO_LARGE", "proxy reply head too large"},
-    {WSPROXY_E_PROXY_CLOSED, "WSPROXY_E_PROXY_CLOSED", "proxy closed the connection during its reply"},
-    {WSPROXY_E_PROXY_TIMEOUT, "WSPROXY_E_PROXY_TIMEOUT", "timed out waiting for the proxy"},
-    {WSPROXY_E_SOCKS_GENERAL_FAILURE, "WSPROXY_E_SOCKS_GENERAL_FAILURE", "SOCKS proxy: general server failure"},
-    {WSPROXY_E_SOCKS_NOT_ALLOWED, "WSPROXY_E_SOCKS_NOT_ALLOWED", "SOCKS proxy: connection not allowed by ruleset"},
-    {WSPROXY_E_SOCKS_NETWORK_UNREACHABLE, "WSPROXY_E_SOCKS_NETWORK_UNREACHABLE", "SOCKS proxy: network unreachable"},
-    {WSPROXY_E_SOCKS_HOST_UNREACHABLE, "WSPROXY_E_SOCKS_HOST_UNREACHABLE", "SOCKS proxy: host unreachable"},
-    {WSPROXY_E_SOCKS_CONNECTION_REFUSED, "WSPROXY_E_SOCKS_CONNECTION_REFUSED", "SOCKS proxy: connection refused by the target"},
-    {WSPROXY_E_SOCKS_TTL_EXPIRED, "WSPROXY_E_SOCKS_TTL_EXPIRED", "SOCKS proxy: TTL expired"},
-    {WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED, "WSPROXY_E_SOCKS_COMMAND_NOT_SUPPORTED", "SOCKS proxy: command not supported"},
-    {WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED, "WSPROXY_E_SOCKS_ADDRESS_NOT_SUPPORTED", "SOCKS proxy: address type not supported"},
-    {WSPROXY_E_SOCKS_UNKNOWN_REPLY, "WSPROXY_E_SOCKS_UNKNOWN_REPLY", "SOCKS proxy: unknown reply code"},
-    {WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD, "WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD", "SOCKS proxy accepts none of the offered authentication methods"},
-    {WSPROXY_E_SOCKS_METHOD_NOT_OFFERED, "WSPROXY_E_SOCKS_METHOD_NOT_OFFERED", "SOCKS proxy chose an authentication method not offered"},
-    {WSPROXY_E_SOCKS_AUTH_FAILED, "WSPROXY_E_SOCKS_AUTH_FAILED", "SOCKS proxy rejected the username/password"},
-    {WSPROXY_E_SOCKS_BAD_VERSION, "WSPROXY_E_SOCKS_BAD_VERSION", "SOCKS proxy reply has a wrong version byte"},
-    {WSPROXY_E_SOCKS_BAD_REPLY, "WSPROXY_E_SOCKS_BAD_REPLY", "malformed SOCKS proxy reply"},
-    {WSPROXY_E_SOCKS4_REJECTED, "WSPROXY_E_SOCKS4_REJECTED", "SOCKS4 proxy: request rejected or failed"},
-    {WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE, "WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE", "SOCKS4 proxy: cannot reach identd on the client"},
-    {WSPROXY_E_SOCKS4_IDENTD_MISMATCH, "WSPROXY_E_SOCKS4_IDENTD_MISMATCH", "SOCKS4 proxy: identd user id does not match"},
-    {WSPROXY_E_SOCKS4_UNKNOWN_REPLY, "WSPROXY_E_SOCKS4_UNKNOWN_REPLY", "SOCKS4 proxy: unknown reply code"},
-    {WSPROXY_E_SOCKS_NEED_ADDRESS, "WSPROXY_E_SOCKS_NEED_ADDRESS", "socks4:// and socks5:// need the target's address resolved by the caller (or use socks4a:// / socks5h://)"},
-    {WSPROXY_E_SOCKS4_IPV6, "WSPROXY_E_SOCKS4_IPV6", "SOCKS4 cannot reach an IPv6 address"},
-    {WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG, "WSPROXY_E_SOCKS_CREDENTIAL_TOO_LONG", "SOCKS user or password longer than 255 bytes"},
-    {WSPROXY_E_SOCKS_HOST_TOO_LONG, "WSPROXY_E_SOCKS_HOST_TOO_LONG", "host name too long for SOCKS (over 255 bytes)"},
-    {WSPROXY_E_PAC_EMPTY, "WSPROXY_E_PAC_EMPTY", "PAC result has no usable entry"},
-    {WSPROXY_E_CONNECT_REFUSED, "WSPROXY_E_CONNECT_REFUSED", "connection to server refused"},
-    {WSPROXY_E_HANDSHAKE_BAD_REPLY, "WSPROXY_E_HANDSHAKE_BAD_REPLY", "malformed handshake reply"},
-    {WSPROXY_E_HANDSHAKE_TOO_LARGE, "WSPROXY_E_HANDSHAKE_TOO_LARGE", "handshake reply head too large"},
-    {WSPROXY_E_HANDSHAKE_STATUS, "WSPROXY_E_HANDSHAKE_STATUS", "server did not answer 101"},
-    {WSPROXY_E_HANDSHAKE_UPGRADE, "WSPROXY_E_HANDSHAKE_UPGRADE", "handshake reply lacks Upgrade: websocket"},
-    {WSPROXY_E_HANDSHAKE_CONNECTION, "WSPROXY_E_HANDSHAKE_CONNECTION", "handshake reply lacks Connection: upgrade"},
-    {WSPROXY_E_HANDSHAKE_ACCEPT, "WSPROXY_E_HANDSHAKE_ACCEPT", "Sec-WebSocket-Accept missing or wrong"},
-    {WSPROXY_E_HANDSHAKE_PROTOCOL, "WSPROXY_E_HANDSHAKE_PROTOCOL", "server chose a subprotocol not offered"},
-    {WSPROXY_E_HANDSHAKE_EXTENSION, "WSPROXY_E_HANDSHAKE_EXTENSION", "server chose an extension not offered"},
-    {WSPROXY_E_HANDSHAKE_CLOSED, "WSPROXY_E_HANDSHAKE_CLOSED", "connection closed during the handshake"},
-    {WSPROXY_E_HANDSHAKE_TIMEOUT, "WSPROXY_E_HANDSHAKE_TIMEOUT", "timed out waiting for the handshake reply"},
-    {WSPROXY_E_WS_RESERVED_BITS, "WSPROXY_E_WS_RESERVED_BITS", "frame with reserved bits set"},
-    {WSPROXY_E_WS_OPCODE, "WSPROXY_E_WS_OPCODE", "frame with a reserved opcode"},
-    {WSPROXY_E_WS_MASKED, "WSPROXY_E_WS_MASKED", "server frame is masked"},
-    {WSPROXY_E_WS_CONTROL_FRAGMENTED, "WSPROXY_E_WS_CONTROL_FRAGMENTED", "fragmented control frame"},
-    {WSPROXY_E_WS_CONTROL_TOO_LONG, "WSPROXY_E_WS_CONTROL_TOO_LONG", "control frame payload over 125 bytes"},
-    {WSPROXY_E_WS_LENGTH_NONMINIMAL, "WSPROXY_E_WS_LENGTH_NONMINIMAL", "frame length not minimally encoded"},
-    {WSPROXY_E_WS_LENGTH_TOO_BIG, "WSPROXY_E_WS_LENGTH_TOO_BIG", "frame length has the top bit set"},
-    {WSPROXY_E_WS_CONTINUATION, "WSPROXY_E_WS_CONTINUATION", "continuation frame without a message"},
-    {WSPROXY_E_WS_EXPECTED_CONTINUATION, "WSPROXY_E_WS_EXPECTED_CONTINUATION", "new message before the last one ended"},
-    {WSPROXY_E_WS_CLOSE_PAYLOAD, "WSPROXY_E_WS_CLOSE_PAYLOAD", "close frame with a 1-byte payload"},
-    {WSPROXY_E_WS_CLOSE_CODE, "WSPROXY_E_WS_CLOSE_CODE", "close frame with an invalid code"},
-    {WSPROXY_E_WS_INVALID_UTF8, "WSPROXY_E_WS_INVALID_UTF8", "invalid UTF-8 in text or close reason"},
-    {WSPROXY_E_WS_MESSAGE_TOO_BIG, "WSPROXY_E_WS_MESSAGE_TOO_BIG", "message over the size limit"},
-    {WSPROXY_E_CONNECTION_LOST, "WSPROXY_E_CONNECTION_LOST", "connection lost without a close frame"},
-    {WSPROXY_E_CLOSE_TIMEOUT, "WSPROXY_E_CLOSE_TIMEOUT", "timed out waiting for the close reply"},
-    {WSPROXY_E_PONG_TIMEOUT, "WSPROXY_E_PONG_TIMEOUT", "timed out waiting for the pong to our ping"},
-    {WSPROXY_E_TLS_PROXY, "WSPROXY_E_TLS_PROXY", "TLS to the proxy failed"},
-    {WSPROXY_E_TLS_TUNNEL, "WSPROXY_E_TLS_TUNNEL", "TLS to the server through the proxy tunnel failed"},
-    {WSPROXY_E_TLS_TARGET, "WSPROXY_E_TLS_TARGET", "TLS to the server failed"}
+#define WSP_ERR_ROW_(name, code, message) {code, #name, message},
+    WSPROXY_ERROR_TABLE(WSP_ERR_ROW_)
+#undef WSP_ERR_ROW_
+    {-1, "WSPROXY_E_UNKNOWN", "unknown error"}
 };
 
 static int wsp_error_index_(int code)
 {
     int i;
-    for (i = 0; i < (int)(sizeof wsp_errors_ / sizeof wsp_errors_[0]); i++)
+    for (i = 0; wsp_errors_[i].code >= 0; i++)
         if (wsp_errors_[i].code == code) return i;
-    return -1;
+    return i;   /* the unknown row */
 }
 
-WSPROXY_IMPL const char *wsproxy_strerror(int code)
-{
-    int i = wsp_error_index_(code);
-    return i < 0 ? "WSPROXY_E_UNKNOWN" : wsp_errors_[i].name;
-}
+WSPROXY_IMPL const char *wsproxy_strerror(int code) { return wsp_errors_[wsp_error_index_(code)].name; }
+WSPROXY_IMPL const char *wsproxy_error_message(int code) { return wsp_errors_[wsp_error_index_(code)].message; }
 
-WSPROXY_IMPL const char *wsproxy_error_message(int code)
+WSPROXY_IMPL const char *wsproxy_error_layer(int code)
 {
-    int i = wsp_error_index_(code);
-    return i < 0 ? "unknown error" : wsp_errors_[i].message;
-}
-
-/* The close code a peer fault is answered with (RFC 6455 7.4.1). */
-static int wsp_close_code_for_(int err)
-{
-    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
-    if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
-    return 1002;
+    static const char *const layers[] = {"none", "caller", "proxy", "socks", "handshake", "websocket", "tls"};
+    if (code < 0 || code >= 700 || wsp_errors_[wsp_error_index_(code)].code < 0) return "unknown";
+    return layers[code / 100];
 }
 
 /* Copies network text into a detail field: printable ASCII only, the rest as '?'. */
@@ -1674,293 +1763,6 @@ static void wsp_copy_detail_(char *dst, size_t cap, size_t at, const char *src, 
         dst[at++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '?';
     }
     dst[at] = '\0';
-}
-
-static void wsp_fail_(wsproxy_client *c, int code)
-{
-    if (c->state_ == WSPROXY_STATE_FAILED && c->error_) return;
-    c->state_ = WSPROXY_STATE_FAILED;
-    c->error_ = code;
-    c->info_.code = code;
-    c->pong_pending_ = 0;   /* nothing is answered after a failure */
-}
-
-/* ---- the client: send buffer --------------------------------------------------------- */
-static size_t wsp_out_room_(const wsproxy_client *c)
-{
-    return sizeof c->out_ - (c->out_end_ - c->out_start_);
-}
-
-static unsigned char *wsp_out_reserve_(wsproxy_client *c, size_t n)
-{
-    if (wsp_out_room_(c) < n) return NULL;
-    if (sizeof c->out_ - c->out_end_ < n) {
-        memmove(c->out_, c->out_ + c->out_start_, c->out_end_ - c->out_start_);
-        c->out_end_ -= c->out_start_;
-        c->out_start_ = 0;
-    }
-    return c->out_ + c->out_end_;
-}
-
-static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n)
-{
-    if (c->rand_used_ + n > sizeof c->rand_pool_) {
-        if (c->random_(c->random_ctx_, c->rand_pool_, sizeof c->rand_pool_) != 0) {
-            wsp_fail_(c, WSPROXY_E_RANDOM);
-            return -1;
-        }
-        c->rand_used_ = 0;
-    }
-    memcpy(dst, c->rand_pool_ + c->rand_used_, n);
-    c->rand_used_ += n;
-    return 0;
-}
-
-/* Writes one whole masked frame; the caller checked the room. */
-static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
-                            size_t len)
-{
-    unsigned char key[4], *p;
-    size_t hl;
-    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
-    p = wsp_out_reserve_(c, WSPROXY_FRAME_HEADER_MAX + len);
-    if (!p) p = wsp_out_reserve_(c, len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14));
-    if (!p) return WSPROXY_E_WOULD_BLOCK;
-    hl = wsproxy_frame_encode(p, fin, opcode, key, len);
-    if (len) wsproxy_mask(p + hl, data, len, key, 0);
-    c->out_end_ += hl + len;
-    return WSPROXY_OK;
-}
-
-static size_t wsp_frame_size_(size_t len)
-{
-    return len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14);
-}
-
-/* Control frames that waited for a streamed frame to end or for room. */
-static void wsp_flush_pending_(wsproxy_client *c)
-{
-    if (c->tx_in_frame_) return;
-    if (c->pong_pending_ && wsp_out_room_(c) >= wsp_frame_size_(c->pong_len_)) {
-        if (wsp_write_frame_(c, WSPROXY_OP_PONG, 1, c->pong_, c->pong_len_) == WSPROXY_OK)
-            c->pong_pending_ = 0;
-    }
-    if (c->close_pending_ && !c->pong_pending_ &&
-        wsp_out_room_(c) >= wsp_frame_size_(c->close_len_)) {
-        if (wsp_write_frame_(c, WSPROXY_OP_CLOSE, 1, c->close_, c->close_len_) == WSPROXY_OK) {
-            c->close_pending_ = 0;
-            c->close_sent_ = 1;
-        }
-    }
-}
-
-static void wsp_queue_close_(wsproxy_client *c, int code, const char *reason, size_t len)
-{
-    c->close_len_ = 0;
-    if (code) {
-        c->close_[0] = (unsigned char)(code >> 8);
-        c->close_[1] = (unsigned char)code;
-        if (len) memcpy(c->close_ + 2, reason, len);
-        c->close_len_ = 2 + len;
-    }
-    c->close_pending_ = 1;
-    wsp_flush_pending_(c);
-}
-
-/* A fault of the server's: answer with the RFC's close code, then stop. */
-static void wsp_fail_peer_(wsproxy_client *c, int code)
-{
-    int close_code = wsp_close_code_for_(code);
-    int may_close = !c->close_sent_ && !c->close_pending_ && !c->tx_in_frame_;
-    wsp_fail_(c, code);
-    c->info_.close_code = close_code;
-    if (may_close) wsp_queue_close_(c, close_code, NULL, 0);
-}
-
-/* ---- the client: building the requests --------------------------------------------- */
-typedef struct { char *buf; size_t cap, len; int overflow; } wsp_writer_;
-
-static void wsp_put_(wsp_writer_ *w, const char *s, size_t n)
-{
-    if (w->overflow || w->cap - w->len < n) { w->overflow = 1; return; }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-static void wsp_puts_(wsp_writer_ *w, const char *s) { wsp_put_(w, s, strlen(s)); }
-static void wsp_put_uint_(wsp_writer_ *w, unsigned v)
-{
-    char tmp[12];
-    int n = 0;
-    do { tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    wsp_put_(w, tmp + sizeof tmp - n, (size_t)n);
-}
-static void wsp_put_hostport_(wsp_writer_ *w, const wsproxy_url *u, int with_port)
-{
-    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "[");
-    wsp_put_(w, u->host, u->host_len);
-    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "]");
-    if (with_port) { wsp_puts_(w, ":"); wsp_put_uint_(w, u->port); }
-}
-
-/* Splits "Name: value"; refuses bad names and any CR, LF, NUL or other control byte. */
-static int wsp_split_header_(const char *h, size_t *name_len, const char **value,
-                             size_t *value_len)
-{
-    size_t i = 0, n, ve;
-    while (h[i] && wsp_is_tchar_((unsigned char)h[i])) i++;
-    if (i == 0 || h[i] != ':') return WSPROXY_E_HEADER_INVALID;
-    n = i++;
-    while (wsp_is_blank_(h[i])) i++;
-    for (ve = i; h[ve]; ve++) {
-        unsigned char ch = (unsigned char)h[ve];
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
-        if (ve - i > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
-    }
-    while (ve > i && wsp_is_blank_(h[ve - 1])) ve--;
-    *name_len = n;
-    *value = h + i;
-    *value_len = ve - i;
-    return WSPROXY_OK;
-}
-
-static int wsp_name_in_(const char *name, size_t len, const char *const *list)
-{
-    for (; *list; list++)
-        if (wsp_ieq_(name, len, *list)) return 1;
-    return 0;
-}
-
-/* Writes the caller's headers; skip_list names headers silently dropped, reserved
-   those refused. */
-static int wsp_put_headers_(wsp_writer_ *w, const char *const *headers,
-                            const char *const *reserved, const char *const *skip)
-{
-    if (!headers) return WSPROXY_OK;
-    for (; *headers; headers++) {
-        size_t nlen, vlen;
-        const char *value;
-        int rc = wsp_split_header_(*headers, &nlen, &value, &vlen);
-        if (rc) return rc;
-        if (wsp_name_in_(*headers, nlen, reserved)) return WSPROXY_E_HEADER_RESERVED;
-        if (skip && wsp_name_in_(*headers, nlen, skip)) continue;
-        wsp_put_(w, *headers, nlen);
-        wsp_puts_(w, ": ");
-        wsp_put_(w, value, vlen);
-        wsp_puts_(w, "\r\n");
-    }
-    return WSPROXY_OK;
-}
-
-static size_t wsp_strnlen_(const char *s, size_t max)
-{
-    size_t n = 0;
-    while (n < max && s[n]) n++;
-    return n;
-}
-
-static int wsp_build_upgrade_(wsproxy_client *c, const wsproxy_config *cfg, const wsproxy_url *u)
-{
-    static const char *const reserved_base[] = {
-        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
-        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
-        "content-length", "transfer-encoding", "proxy-authorization", NULL};
-    static const char *const reserved_origin[] = {
-        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
-        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
-        "content-length", "transfer-encoding", "proxy-authorization", "origin", NULL};
-    wsp_writer_ w;
-    unsigned char nonce[16];
-    char key[25];
-    int rc, default_port = (u->scheme == WSPROXY_SCHEME_WSS) ? 443 : 80;
-    w.buf = c->request_; w.cap = sizeof c->request_; w.len = 0; w.overflow = 0;
-    if (cfg->random(cfg->random_ctx, nonce, sizeof nonce) != 0) return WSPROXY_E_RANDOM;
-    wsproxy_base64(nonce, sizeof nonce, key, sizeof key);
-    wsproxy_accept_key(key, 24, c->accept_);
-    wsp_puts_(&w, "GET ");
-    if (u->path_len == 0 || u->path[0] != '/') wsp_puts_(&w, "/");
-    wsp_put_(&w, u->path, u->path_len);
-    wsp_puts_(&w, " HTTP/1.1\r\nHost: ");
-    wsp_put_hostport_(&w, u, u->port != (unsigned)default_port);
-    wsp_puts_(&w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
-    wsp_put_(&w, key, 24);
-    wsp_puts_(&w, "\r\nSec-WebSocket-Version: 13\r\n");
-    if (cfg->protocols && cfg->protocols[0]) {
-        const char *const *p, *const *q;
-        wsp_puts_(&w, "Sec-WebSocket-Protocol: ");
-        c->proto_off_ = w.len;
-        for (p = cfg->protocols; *p; p++) {
-            size_t n = wsp_strnlen_(*p, WSPROXY_MAX_PROTOCOL_BYTES + 1), i;
-            if (n == 0 || n > WSPROXY_MAX_PROTOCOL_BYTES) return WSPROXY_E_PROTOCOL_INVALID;
-            for (i = 0; i < n; i++)
-                if (!wsp_is_tchar_((unsigned char)(*p)[i])) return WSPROXY_E_PROTOCOL_INVALID;
-            for (q = cfg->protocols; q != p; q++)
-                if (strcmp(*q, *p) == 0) return WSPROXY_E_PROTOCOL_INVALID;
-            if (p != cfg->protocols) wsp_puts_(&w, ", ");
-            wsp_put_(&w, *p, n);
-        }
-        c->proto_len_ = w.overflow ? 0 : w.len - c->proto_off_;
-        wsp_puts_(&w, "\r\n");
-    }
-    if (cfg->origin) {
-        size_t i, n = wsp_strnlen_(cfg->origin, WSPROXY_MAX_REQUEST_BYTES + 1);
-        if (n > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
-        for (i = 0; i < n; i++) {
-            unsigned char ch = (unsigned char)cfg->origin[i];
-            if (ch < 0x20 || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
-        }
-        wsp_puts_(&w, "Origin: ");
-        wsp_put_(&w, cfg->origin, n);
-        wsp_puts_(&w, "\r\n");
-    }
-    rc = wsp_put_headers_(&w, cfg->headers, cfg->origin ? reserved_origin : reserved_base, NULL);
-    if (rc) return rc;
-    wsp_puts_(&w, "\r\n");
-    if (w.overflow) return WSPROXY_E_REQUEST_TOO_LARGE;
-    c->request_len_ = w.len;
-    return WSPROXY_OK;
-}
-
-static int wsp_build_connect_(wsproxy_client *c, const wsproxy_config *cfg,
-                              const wsproxy_url *target, const wsproxy_url *proxy)
-{
-    static const char *const reserved[] = {"host", "content-length", "transfer-encoding", NULL};
-    static const char *const skip_auth[] = {"proxy-authorization", NULL};
-    wsp_writer_ w;
-    int rc;
-    w.buf = (char *)c->out_; w.cap = WSPROXY_MAX_REQUEST_BYTES; w.len = 0; w.overflow = 0;
-    wsp_puts_(&w, "CONNECT ");
-    wsp_put_hostport_(&w, target, 1);
-    wsp_puts_(&w, " HTTP/1.1\r\nHost: ");
-    wsp_put_hostport_(&w, target, 1);
-    wsp_puts_(&w, "\r\n");
-    if (proxy->user) {
-        /* user ":" password, percent-decoded, base64 on one line (RFC 7617) */
-        char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 1];
-        char b64[(sizeof cred + 2) / 3 * 4 + 1];
-        size_t ulen, plen = 0, i;
-        if (wsproxy_percent_decode(proxy->user, proxy->user_len, cred,
-                                   WSPROXY_MAX_CREDENTIAL_BYTES, &ulen) != WSPROXY_OK)
-            return WSPROXY_E_URL_USERINFO;
-        for (i = 0; i < ulen; i++)
-            if (cred[i] == ':') return WSPROXY_E_URL_USERINFO;   /* RFC 7617 2 */
-        cred[ulen] = ':';
-        if (proxy->password &&
-            wsproxy_percent_decode(proxy->password, proxy->password_len, cred + ulen + 1,
-                                   WSPROXY_MAX_CREDENTIAL_BYTES, &plen) != WSPROXY_OK)
-            return WSPROXY_E_URL_USERINFO;
-        wsproxy_base64((const unsigned char *)cred, ulen + 1 + plen, b64, sizeof b64);
-        memset(cred, 0, sizeof cred);
-        wsp_puts_(&w, "Proxy-Authorization: Basic ");
-        wsp_puts_(&w, b64);
-        wsp_puts_(&w, "\r\n");
-        memset(b64, 0, sizeof b64);
-    }
-    rc = wsp_put_headers_(&w, cfg->proxy_headers, reserved, proxy->user ? skip_auth : NULL);
-    if (rc) return rc;
-    wsp_puts_(&w, "\r\n");
-    if (w.overflow) return WSPROXY_E_REQUEST_TOO_LARGE;
-    c->out_end_ = w.len;
-    return WSPROXY_OK;
 }
 
 /* ==== proxy selection: NO_PROXY, environment, SOCKS, PAC results ==== */
@@ -2183,6 +1985,9 @@ WSPROXY_IMPL int wsproxy_bypass_proxy(const char *target_url, wsproxy_getenv_fn 
 }
 
 /* ---- SOCKS ------------------------------------------------------------------------------- */
+/* One request builder and one reply reader serve the public codec (wsproxy_socks, which
+   keeps its requests) and the client's tunnel stage (which writes each request when it
+   is due, so no copy of the credentials stays in the client). */
 static int wsp_sel_socks_version_(int scheme)
 {
     if (scheme == WSPROXY_SCHEME_SOCKS4 || scheme == WSPROXY_SCHEME_SOCKS4A) return 4;
@@ -2209,23 +2014,22 @@ static int wsp_sel_credential_(const char *s, size_t len, unsigned char *out, si
     return wsproxy_percent_decode(s, len, (char *)out, 255, out_len);
 }
 
-static void wsp_sel_socks_fail_(wsproxy_socks *s, int code)
-{
-    s->phase_ = WSPROXY_SOCKS_PHASE_FAILED;
-    s->error_ = code;
-    s->out_which_ = 0;
-    memset(s->auth_, 0, sizeof s->auth_);
-}
+/* Validates proxy x target and writes request `which` (WSP_SOCKS_GREETING_, _AUTH_,
+   _CONNECT_; 0 writes nothing) into out (WSPROXY_SOCKS_MAX_REQUEST bytes). The AUTH
+   request holds the password: the caller wipes out after use. */
+enum { WSP_SOCKS_GREETING_ = 1, WSP_SOCKS_AUTH_ = 2, WSP_SOCKS_CONNECT_ = 3 };
 
-static int wsp_sel_socks_init_(wsproxy_socks *s, const wsproxy_url *proxy, const wsproxy_url *target,
-                               const unsigned char *resolved, int resolved_type)
+static int wsp_socks_build_(int which, const wsproxy_url *proxy, const wsproxy_url *target,
+                            const unsigned char *resolved, int resolved_type,
+                            unsigned char *out, size_t *out_len)
 {
-    unsigned char addr[16], user[255], pass[255];
-    size_t ulen = 0, plen = 0, o;
-    int atyp, rc, remote;   /* atyp as SOCKS5 writes it: 1 IPv4, 3 name, 4 IPv6 */
+    unsigned char addr[16], cred[255];
+    size_t ulen = 0, plen = 0, o = 0;
+    int atyp, rc, remote, version;   /* atyp as SOCKS5 writes it: 1 IPv4, 3 name, 4 IPv6 */
+    *out_len = 0;
     if (!proxy || !target || !target->host) return WSPROXY_E_ARGUMENT;
-    s->version_ = wsp_sel_socks_version_(proxy->scheme);
-    if (!s->version_) return WSPROXY_E_URL_SCHEME;
+    version = wsp_sel_socks_version_(proxy->scheme);
+    if (!version) return WSPROXY_E_URL_SCHEME;
     if (target->port < 1 || target->port > 65535) return WSPROXY_E_URL_PORT;
     remote = proxy->scheme == WSPROXY_SCHEME_SOCKS4A || proxy->scheme == WSPROXY_SCHEME_SOCKS5H;
     /* what to name the target with */
@@ -2233,7 +2037,7 @@ static int wsp_sel_socks_init_(wsproxy_socks *s, const wsproxy_url *proxy, const
         if (!wsproxy_parse_ipv4(target->host, target->host_len, addr)) return WSPROXY_E_URL_HOST;
         atyp = 1;
     } else if (target->host_type == WSPROXY_HOST_IPV6) {
-        if (s->version_ == 4) return WSPROXY_E_SOCKS4_IPV6;
+        if (version == 4) return WSPROXY_E_SOCKS4_IPV6;
         if (!wsproxy_parse_ipv6(target->host, target->host_len, addr)) return WSPROXY_E_URL_HOST;
         atyp = 4;
     } else if (remote) {
@@ -2246,79 +2050,160 @@ static int wsp_sel_socks_init_(wsproxy_socks *s, const wsproxy_url *proxy, const
             memcpy(addr, resolved, 4);
             atyp = 1;
         } else if (resolved_type == WSPROXY_HOST_IPV6) {
-            if (s->version_ == 4) return WSPROXY_E_SOCKS4_IPV6;
+            if (version == 4) return WSPROXY_E_SOCKS4_IPV6;
             memcpy(addr, resolved, 16);
             atyp = 4;
         } else {
             return WSPROXY_E_ARGUMENT;
         }
     }
-    rc = wsp_sel_credential_(proxy->user, proxy->user_len, user, &ulen);
-    if (!rc && s->version_ == 5)
-        rc = wsp_sel_credential_(proxy->password, proxy->password_len, pass, &plen);
-    if (rc) {
-        memset(user, 0, sizeof user);
-        return rc;
-    }
-    if (s->version_ == 5) {
-        /* greeting (RFC 1928 3): VER NMETHODS METHODS */
-        s->offer_auth_ = proxy->user != NULL;
-        s->greet_[0] = 5;
-        s->greet_[1] = (unsigned char)(s->offer_auth_ ? 2 : 1);
-        s->greet_[2] = 0x00;
-        s->greet_[3] = 0x02;
-        s->greet_len_ = s->offer_auth_ ? 4 : 3;
-        if (s->offer_auth_) {   /* RFC 1929 2: VER ULEN UNAME PLEN PASSWD */
-            o = 0;
-            s->auth_[o++] = 1;
-            s->auth_[o++] = (unsigned char)ulen;
-            memcpy(s->auth_ + o, user, ulen); o += ulen;
-            s->auth_[o++] = (unsigned char)plen;
-            memcpy(s->auth_ + o, pass, plen); o += plen;
-            s->auth_len_ = o;
-        }
-        /* CONNECT (RFC 1928 4): VER CMD RSV ATYP DST.ADDR DST.PORT */
-        o = 0;
-        s->connect_[o++] = 5;
-        s->connect_[o++] = 1;
-        s->connect_[o++] = 0;
-        s->connect_[o++] = (unsigned char)atyp;
-        if (atyp == 1) { memcpy(s->connect_ + o, addr, 4); o += 4; }
-        else if (atyp == 4) { memcpy(s->connect_ + o, addr, 16); o += 16; }
+    /* the credentials are checked whatever is written, so any request reports them */
+    rc = wsp_sel_credential_(proxy->user, proxy->user_len, cred, &ulen);
+    if (!rc && version == 5) rc = wsp_sel_credential_(proxy->password, proxy->password_len, cred, &plen);
+    wsp_wipe_(cred, sizeof cred);
+    if (rc) return rc;
+    if (which == WSP_SOCKS_GREETING_ && version == 5) {
+        /* RFC 1928 3: VER NMETHODS METHODS; username/password offered with a user */
+        out[o++] = 5;
+        out[o++] = (unsigned char)(proxy->user ? 2 : 1);
+        out[o++] = 0x00;
+        if (proxy->user) out[o++] = 0x02;
+    } else if (which == WSP_SOCKS_AUTH_ && version == 5 && proxy->user) {
+        /* RFC 1929 2: VER ULEN UNAME PLEN PASSWD */
+        out[o++] = 1;
+        wsp_sel_credential_(proxy->user, proxy->user_len, out + o + 1, &ulen);
+        out[o++] = (unsigned char)ulen;
+        o += ulen;
+        wsp_sel_credential_(proxy->password, proxy->password_len, out + o + 1, &plen);
+        out[o++] = (unsigned char)plen;
+        o += plen;
+    } else if (which == WSP_SOCKS_CONNECT_ && version == 5) {
+        /* RFC 1928 4: VER CMD RSV ATYP DST.ADDR DST.PORT */
+        out[o++] = 5;
+        out[o++] = 1;
+        out[o++] = 0;
+        out[o++] = (unsigned char)atyp;
+        if (atyp == 1) { memcpy(out + o, addr, 4); o += 4; }
+        else if (atyp == 4) { memcpy(out + o, addr, 16); o += 16; }
         else {
-            s->connect_[o++] = (unsigned char)target->host_len;
-            memcpy(s->connect_ + o, target->host, target->host_len);
+            out[o++] = (unsigned char)target->host_len;
+            memcpy(out + o, target->host, target->host_len);
             o += target->host_len;
         }
-        s->connect_[o++] = (unsigned char)(target->port >> 8);
-        s->connect_[o++] = (unsigned char)target->port;
-        s->connect_len_ = o;
-        s->phase_ = WSPROXY_SOCKS_PHASE_METHOD;
-        s->out_which_ = 1;
-    } else {
+        out[o++] = (unsigned char)(target->port >> 8);
+        out[o++] = (unsigned char)target->port;
+    } else if (which == WSP_SOCKS_CONNECT_) {
         /* SOCKS4: VN CD DSTPORT DSTIP USERID NUL; 4a: DSTIP 0.0.0.1 then HOST NUL */
-        o = 0;
-        s->connect_[o++] = 4;
-        s->connect_[o++] = 1;
-        s->connect_[o++] = (unsigned char)(target->port >> 8);
-        s->connect_[o++] = (unsigned char)target->port;
-        if (atyp == 1) memcpy(s->connect_ + o, addr, 4);
-        else { s->connect_[o] = 0; s->connect_[o + 1] = 0; s->connect_[o + 2] = 0; s->connect_[o + 3] = 1; }
+        out[o++] = 4;
+        out[o++] = 1;
+        out[o++] = (unsigned char)(target->port >> 8);
+        out[o++] = (unsigned char)target->port;
+        if (atyp == 1) memcpy(out + o, addr, 4);
+        else { out[o] = 0; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 1; }
         o += 4;
-        memcpy(s->connect_ + o, user, ulen); o += ulen;
-        s->connect_[o++] = 0;
+        wsp_sel_credential_(proxy->user, proxy->user_len, out + o, &ulen);
+        o += ulen;
+        out[o++] = 0;
         if (atyp == 3) {
-            memcpy(s->connect_ + o, target->host, target->host_len);
+            memcpy(out + o, target->host, target->host_len);
             o += target->host_len;
-            s->connect_[o++] = 0;
+            out[o++] = 0;
         }
-        s->connect_len_ = o;
-        s->phase_ = WSPROXY_SOCKS_PHASE_CONNECT;
-        s->out_which_ = 3;
     }
-    memset(user, 0, sizeof user);
-    memset(pass, 0, sizeof pass);
+    *out_len = o;
     return WSPROXY_OK;
+}
+
+/* The request a SOCKS handshake starts with: 5 greets, 4 connects at once. */
+static int wsp_socks_first_(const wsproxy_url *proxy)
+{
+    return wsp_sel_socks_version_(proxy->scheme) == 5 ? WSP_SOCKS_GREETING_ : WSP_SOCKS_CONNECT_;
+}
+
+static void wsp_socks_rx_start_(wsproxy_socks_rx *r, const wsproxy_url *proxy)
+{
+    memset(r, 0, sizeof *r);
+    r->version_ = wsp_sel_socks_version_(proxy->scheme);
+    r->offer_auth_ = proxy->user != NULL;
+    r->phase_ = r->version_ == 5 ? WSPROXY_SOCKS_PHASE_METHOD : WSPROXY_SOCKS_PHASE_CONNECT;
+    r->code_ = -1;
+}
+
+/* Takes one reply byte. Returns WSPROXY_SOCKS_NEED_MORE, WSPROXY_SOCKS_SEND (r->next_
+   says which request now), WSPROXY_SOCKS_DONE or an error code. Only the bytes the
+   verdict needs are kept; a failing reply code is reported as soon as its byte is in. */
+static int wsp_socks_rx_byte_(wsproxy_socks_rx *r, unsigned char b)
+{
+    const unsigned char *h = r->head_;
+    size_t n;
+    if (r->n_ < sizeof r->head_) r->head_[r->n_] = b;
+    n = ++r->n_;
+    switch (r->phase_) {
+    case WSPROXY_SOCKS_PHASE_METHOD:   /* VER METHOD */
+        if (h[0] != 5) return WSPROXY_E_SOCKS_BAD_VERSION;
+        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+        r->code_ = h[1];
+        r->n_ = 0;
+        if (h[1] == 0x00) { r->next_ = WSP_SOCKS_CONNECT_; r->phase_ = WSPROXY_SOCKS_PHASE_CONNECT; return WSPROXY_SOCKS_SEND; }
+        if (h[1] == 0x02 && r->offer_auth_) { r->next_ = WSP_SOCKS_AUTH_; r->phase_ = WSPROXY_SOCKS_PHASE_AUTH; return WSPROXY_SOCKS_SEND; }
+        if (h[1] == 0xFF) return WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD;
+        return WSPROXY_E_SOCKS_METHOD_NOT_OFFERED;
+    case WSPROXY_SOCKS_PHASE_AUTH:     /* VER STATUS (RFC 1929: VER is 1) */
+        if (h[0] != 1) return WSPROXY_E_SOCKS_BAD_VERSION;
+        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+        r->code_ = h[1];
+        if (h[1] != 0) return WSPROXY_E_SOCKS_AUTH_FAILED;
+        r->n_ = 0;
+        r->next_ = WSP_SOCKS_CONNECT_;
+        r->phase_ = WSPROXY_SOCKS_PHASE_CONNECT;
+        return WSPROXY_SOCKS_SEND;
+    case WSPROXY_SOCKS_PHASE_CONNECT:
+        if (r->version_ == 4) {        /* VN CD DSTPORT DSTIP; VN is 0 */
+            if (h[0] != 0) return WSPROXY_E_SOCKS_BAD_VERSION;
+            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+            if (n == 2) {
+                r->code_ = h[1];
+                switch (h[1]) {
+                case 0x5A: break;
+                case 0x5B: return WSPROXY_E_SOCKS4_REJECTED;
+                case 0x5C: return WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE;
+                case 0x5D: return WSPROXY_E_SOCKS4_IDENTD_MISMATCH;
+                default: return WSPROXY_E_SOCKS4_UNKNOWN_REPLY;
+                }
+            }
+            r->need_ = 8;
+        } else {                       /* VER REP RSV ATYP BND.ADDR BND.PORT */
+            if (h[0] != 5) return WSPROXY_E_SOCKS_BAD_VERSION;
+            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
+            if (n == 2) {
+                r->code_ = h[1];
+                if (h[1] >= 1 && h[1] <= 8) return 300 + h[1];
+                if (h[1] != 0) return WSPROXY_E_SOCKS_UNKNOWN_REPLY;
+            }
+            if (n < 4) return WSPROXY_SOCKS_NEED_MORE;
+            if (h[3] == 1) r->need_ = 4 + 4 + 2;
+            else if (h[3] == 4) r->need_ = 4 + 16 + 2;
+            else if (h[3] == 3) {
+                if (n < 5) return WSPROXY_SOCKS_NEED_MORE;
+                r->need_ = 4 + 1 + (size_t)h[4] + 2;
+            } else {
+                return WSPROXY_E_SOCKS_BAD_REPLY;
+            }
+        }
+        if (n < r->need_) return WSPROXY_SOCKS_NEED_MORE;
+        r->phase_ = WSPROXY_SOCKS_PHASE_DONE;
+        return WSPROXY_SOCKS_DONE;
+    default:
+        return WSPROXY_E_STATE;
+    }
+}
+
+static void wsp_sel_socks_fail_(wsproxy_socks *s, int code)
+{
+    s->rx_.phase_ = WSPROXY_SOCKS_PHASE_FAILED;
+    s->error_ = code;
+    s->out_which_ = 0;
+    wsp_wipe_(s->auth_, sizeof s->auth_);
 }
 
 WSPROXY_IMPL int wsproxy_socks_init(wsproxy_socks *s, const wsproxy_url *proxy,
@@ -2328,22 +2213,31 @@ WSPROXY_IMPL int wsproxy_socks_init(wsproxy_socks *s, const wsproxy_url *proxy,
     int rc;
     if (!s) return WSPROXY_E_ARGUMENT;
     memset(s, 0, sizeof *s);
-    s->code_ = -1;
-    rc = wsp_sel_socks_init_(s, proxy, target, resolved, resolved_type);
+    s->rx_.code_ = -1;
+    rc = wsp_socks_build_(WSP_SOCKS_GREETING_, proxy, target, resolved, resolved_type,
+                          s->greet_, &s->greet_len_);
+    if (!rc) rc = wsp_socks_build_(WSP_SOCKS_AUTH_, proxy, target, resolved, resolved_type,
+                                   s->auth_, &s->auth_len_);
+    if (!rc) rc = wsp_socks_build_(WSP_SOCKS_CONNECT_, proxy, target, resolved, resolved_type,
+                                   s->connect_, &s->connect_len_);
     if (rc) {
+        wsp_wipe_(s->auth_, sizeof s->auth_);
         memset(s, 0, sizeof *s);
-        s->code_ = -1;
+        s->rx_.code_ = -1;
         wsp_sel_socks_fail_(s, rc);
+        return rc;
     }
-    return rc;
+    wsp_socks_rx_start_(&s->rx_, proxy);
+    s->out_which_ = wsp_socks_first_(proxy);
+    return WSPROXY_OK;
 }
 
 static const unsigned char *wsp_sel_socks_msg_(const wsproxy_socks *s, size_t *len)
 {
     switch (s->out_which_) {
-    case 1: *len = s->greet_len_; return s->greet_;
-    case 2: *len = s->auth_len_; return s->auth_;
-    case 3: *len = s->connect_len_; return s->connect_;
+    case WSP_SOCKS_GREETING_: *len = s->greet_len_; return s->greet_;
+    case WSP_SOCKS_AUTH_: *len = s->auth_len_; return s->auth_;
+    case WSP_SOCKS_CONNECT_: *len = s->connect_len_; return s->connect_;
     default: *len = 0; return NULL;
     }
 }
@@ -2367,88 +2261,11 @@ WSPROXY_IMPL size_t wsproxy_socks_output(wsproxy_socks *s, unsigned char *out, s
     memcpy(out, msg + s->out_off_, n);
     s->out_off_ += n;
     if (s->out_off_ == len) {
-        if (s->out_which_ == 2) memset(s->auth_, 0, sizeof s->auth_);   /* secrets gone */
+        if (s->out_which_ == WSP_SOCKS_AUTH_) wsp_wipe_(s->auth_, sizeof s->auth_);   /* secrets gone */
         s->out_which_ = 0;
         s->out_off_ = 0;
     }
     return n;
-}
-
-static int wsp_sel_socks_queue_(wsproxy_socks *s, int which, int phase)
-{
-    if (which == 3) memset(s->auth_, 0, sizeof s->auth_);   /* no longer needed */
-    s->out_which_ = which;
-    s->out_off_ = 0;
-    s->phase_ = phase;
-    s->rx_len_ = 0;
-    return WSPROXY_SOCKS_SEND;
-}
-
-static int wsp_sel_socks_error_(wsproxy_socks *s, int code)
-{
-    wsp_sel_socks_fail_(s, code);
-    return code;
-}
-
-/* Looks at the reply bytes gathered so far (one more each call). */
-static int wsp_sel_socks_step_(wsproxy_socks *s)
-{
-    const unsigned char *r = s->rx_;
-    size_t n = s->rx_len_, need;
-    switch (s->phase_) {
-    case WSPROXY_SOCKS_PHASE_METHOD:   /* VER METHOD */
-        if (r[0] != 5) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
-        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
-        s->code_ = r[1];
-        if (r[1] == 0x00) return wsp_sel_socks_queue_(s, 3, WSPROXY_SOCKS_PHASE_CONNECT);
-        if (r[1] == 0x02 && s->offer_auth_) return wsp_sel_socks_queue_(s, 2, WSPROXY_SOCKS_PHASE_AUTH);
-        if (r[1] == 0xFF) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_NO_ACCEPTABLE_METHOD);
-        return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_METHOD_NOT_OFFERED);
-    case WSPROXY_SOCKS_PHASE_AUTH:     /* VER STATUS (RFC 1929: VER is 1) */
-        if (r[0] != 1) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
-        if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
-        s->code_ = r[1];
-        if (r[1] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_AUTH_FAILED);
-        return wsp_sel_socks_queue_(s, 3, WSPROXY_SOCKS_PHASE_CONNECT);
-    case WSPROXY_SOCKS_PHASE_CONNECT:
-        if (s->version_ == 4) {        /* VN CD DSTPORT DSTIP; VN is 0 */
-            if (r[0] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
-            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
-            if (n == 2) {
-                s->code_ = r[1];
-                switch (r[1]) {
-                case 0x5A: break;
-                case 0x5B: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_REJECTED);
-                case 0x5C: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_IDENTD_UNREACHABLE);
-                case 0x5D: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_IDENTD_MISMATCH);
-                default: return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS4_UNKNOWN_REPLY);
-                }
-            }
-            need = 8;
-        } else {                       /* VER REP RSV ATYP BND.ADDR BND.PORT */
-            if (r[0] != 5) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_VERSION);
-            if (n < 2) return WSPROXY_SOCKS_NEED_MORE;
-            if (n == 2) {
-                s->code_ = r[1];
-                if (r[1] >= 1 && r[1] <= 8) return wsp_sel_socks_error_(s, 300 + r[1]);
-                if (r[1] != 0) return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_UNKNOWN_REPLY);
-            }
-            if (n < 4) return WSPROXY_SOCKS_NEED_MORE;
-            if (r[3] == 1) need = 4 + 4 + 2;
-            else if (r[3] == 4) need = 4 + 16 + 2;
-            else if (r[3] == 3) {
-                if (n < 5) return WSPROXY_SOCKS_NEED_MORE;
-                need = 4 + 1 + (size_t)r[4] + 2;
-            } else {
-                return wsp_sel_socks_error_(s, WSPROXY_E_SOCKS_BAD_REPLY);
-            }
-        }
-        if (n < need) return WSPROXY_SOCKS_NEED_MORE;
-        s->phase_ = WSPROXY_SOCKS_PHASE_DONE;
-        return WSPROXY_SOCKS_DONE;
-    default:
-        return WSPROXY_E_STATE;
-    }
 }
 
 WSPROXY_IMPL int wsproxy_socks_input(wsproxy_socks *s, const unsigned char *data, size_t len,
@@ -2457,26 +2274,33 @@ WSPROXY_IMPL int wsproxy_socks_input(wsproxy_socks *s, const unsigned char *data
     size_t used = 0;
     if (consumed) *consumed = 0;
     if (!s || !consumed || (!data && len)) return WSPROXY_E_ARGUMENT;
-    if (s->phase_ == WSPROXY_SOCKS_PHASE_FAILED) return s->error_ ? s->error_ : WSPROXY_E_STATE;
-    if (s->phase_ == WSPROXY_SOCKS_PHASE_DONE) return WSPROXY_SOCKS_DONE;
-    if (s->phase_ == 0) return WSPROXY_E_STATE;
+    if (s->rx_.phase_ == WSPROXY_SOCKS_PHASE_FAILED) return s->error_ ? s->error_ : WSPROXY_E_STATE;
+    if (s->rx_.phase_ == WSPROXY_SOCKS_PHASE_DONE) return WSPROXY_SOCKS_DONE;
+    if (s->rx_.phase_ == 0) return WSPROXY_E_STATE;
     if (s->out_which_) return WSPROXY_SOCKS_SEND;   /* take the request first */
     while (used < len) {
         int rc;
-        s->rx_[s->rx_len_++] = data[used++];   /* rx_ holds the longest reply (262) */
-        rc = wsp_sel_socks_step_(s);
-        if (rc != WSPROXY_SOCKS_NEED_MORE) {
-            *consumed = used;
-            return rc;
+        if (s->rx_.n_ == 0) s->rx_len_ = 0;   /* a new reply: rx_ keeps it for wsproxy_socks_bound */
+        s->rx_bytes_[s->rx_len_++] = data[used];   /* 262 bytes hold the longest reply */
+        rc = wsp_socks_rx_byte_(&s->rx_, data[used++]);
+        if (rc == WSPROXY_SOCKS_NEED_MORE) continue;
+        *consumed = used;
+        if (rc == WSPROXY_SOCKS_SEND) {
+            if (s->rx_.next_ == WSP_SOCKS_CONNECT_) wsp_wipe_(s->auth_, sizeof s->auth_);   /* no longer needed */
+            s->out_which_ = s->rx_.next_;
+            s->out_off_ = 0;
+        } else if (rc != WSPROXY_SOCKS_DONE) {
+            wsp_sel_socks_fail_(s, rc);
         }
+        return rc;
     }
     *consumed = used;
     return WSPROXY_SOCKS_NEED_MORE;
 }
 
-WSPROXY_IMPL int wsproxy_socks_phase(const wsproxy_socks *s) { return s ? s->phase_ : 0; }
+WSPROXY_IMPL int wsproxy_socks_phase(const wsproxy_socks *s) { return s ? s->rx_.phase_ : 0; }
 WSPROXY_IMPL int wsproxy_socks_error(const wsproxy_socks *s) { return s ? s->error_ : WSPROXY_E_ARGUMENT; }
-WSPROXY_IMPL int wsproxy_socks_reply_code(const wsproxy_socks *s) { return s ? s->code_ : -1; }
+WSPROXY_IMPL int wsproxy_socks_reply_code(const wsproxy_socks *s) { return s ? s->rx_.code_ : -1; }
 
 WSPROXY_IMPL int wsproxy_socks_bound(const wsproxy_socks *s, char *out, size_t cap, unsigned *port)
 {
@@ -2485,16 +2309,15 @@ WSPROXY_IMPL int wsproxy_socks_bound(const wsproxy_socks *s, char *out, size_t c
     int type;
     if (out && cap) out[0] = '\0';
     if (port) *port = 0;
-    if (!s || s->phase_ != WSPROXY_SOCKS_PHASE_DONE) return -1;
-    if (s->version_ == 4) {
-        a = s->rx_ + 4;
-        if (port) *port = (unsigned)s->rx_[2] << 8 | s->rx_[3];
+    if (!s || s->rx_.phase_ != WSPROXY_SOCKS_PHASE_DONE) return -1;
+    a = s->rx_bytes_ + 4;
+    if (s->rx_.version_ == 4) {
+        if (port) *port = (unsigned)s->rx_bytes_[2] << 8 | s->rx_bytes_[3];
         type = WSPROXY_HOST_IPV4;
     } else {
-        a = s->rx_ + 4;
-        type = s->rx_[3] == 1 ? WSPROXY_HOST_IPV4 : s->rx_[3] == 4 ? WSPROXY_HOST_IPV6
-                                                                   : WSPROXY_HOST_NAME;
-        if (port) *port = (unsigned)s->rx_[s->rx_len_ - 2] << 8 | s->rx_[s->rx_len_ - 1];
+        type = s->rx_bytes_[3] == 1 ? WSPROXY_HOST_IPV4 : s->rx_bytes_[3] == 4 ? WSPROXY_HOST_IPV6
+                                                                             : WSPROXY_HOST_NAME;
+        if (port) *port = (unsigned)s->rx_bytes_[s->rx_len_ - 2] << 8 | s->rx_bytes_[s->rx_len_ - 1];
     }
     if (!out || !cap) return type;
     if (type == WSPROXY_HOST_IPV4) {
@@ -2508,9 +2331,9 @@ WSPROXY_IMPL int wsproxy_socks_bound(const wsproxy_socks *s, char *out, size_t c
             wsp_sel_put_uint_(out, cap, &at, (unsigned)a[2 * i] << 8 | a[2 * i + 1], 16);
         }
     } else {
-        size_t n = s->rx_[4];
+        size_t n = s->rx_bytes_[4];
         if (n >= cap) n = cap - 1;
-        memcpy(out, s->rx_ + 5, n);
+        memcpy(out, s->rx_bytes_ + 5, n);
         out[n] = '\0';
     }
     return type;
@@ -2617,25 +2440,7 @@ WSPROXY_IMPL const char *wsproxy_pac_next(const wsproxy_pac_list *l, size_t *pos
     return url;
 }
 
-/* Room at the end of in_ for plaintext, moving unread bytes down when needed. */
-static size_t wsp_in_room_(wsproxy_client *c)
-{
-    if (c->in_start_ == c->in_end_) {
-        c->in_start_ = c->in_end_ = 0;
-    } else if (c->in_start_ > 0 && c->in_end_ + WSPROXY_FRAME_HEADER_MAX + 125 > sizeof c->in_) {
-        memmove(c->in_, c->in_ + c->in_start_, c->in_end_ - c->in_start_);
-        c->in_end_ -= c->in_start_;
-        c->in_start_ = 0;
-    }
-    return sizeof c->in_ - c->in_end_;
-}
-
-/* ---- TLS: BearSSL engines as pipeline stages ------------------------------------------
-   Up to two client engines. The proxy hop's engine (P) sits on the socket; the target's
-   engine (T) sits on P's plaintext, or on the socket when the proxy hop is plain or
-   there is no proxy. Parsers always read plaintext from in_ and the request builders
-   and the frame encoder always write plaintext to out_; the pumps below move bytes
-   between those buffers and the engines. */
+/* ==== 6. TLS helpers: iPAddress names, PEM trust anchors, the X.509 wrapper ========= */
 #ifndef WSPROXY_NO_TLS
 
 /* DER: reads one tag-length header at p[*pos]; returns 0 with the value's bounds. */
@@ -2930,182 +2735,1298 @@ static const br_x509_class wsp_x509_vtable_ = {
     wsp_x_end_cert_, wsp_x_end_chain_, wsp_x_get_pkey_
 };
 
-/* Prepares a hop's engine and starts its handshake. host_type as in wsproxy_url. */
-static int wsp_tls_start_(wsproxy_client *c, wsproxy_tls_hop *h, const char *host, int host_type,
-                          const br_x509_trust_anchor *tas, size_t n, int insecure)
+#endif /* WSPROXY_NO_TLS */
+
+/* ==== 7. the frames stage alone (wsproxy_frames): codec and message layer =================================== */
+/* UTF-8 validation fused with the copy into a message buffer: one pass over the bytes. */
+static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned char *src,
+                             size_t len)
 {
-    unsigned char seed[32];
-    memset(h, 0, offsetof(wsproxy_tls_hop, ibuf_));   /* the buffers need no clearing */
-    br_ssl_client_init_full(&h->cc_, &h->xc_, tas, n);
-    br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
-    if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
-    h->x509_vtable_ = &wsp_x509_vtable_;
-    br_ssl_engine_set_x509(&h->cc_.eng, &h->x509_vtable_);
-    br_ssl_engine_set_buffers_bidi(&h->cc_.eng, h->ibuf_, sizeof h->ibuf_, h->obuf_, sizeof h->obuf_);
-    h->alpn_[0] = "http/1.1";
-    br_ssl_engine_set_protocol_names(&h->cc_.eng, h->alpn_, 1);
-    h->insecure_ = insecure;
-    if (host_type == WSPROXY_HOST_IPV4) {
-        h->ip_len_ = 4;
-        h->check_ip_ = !insecure && wsproxy_parse_ipv4(host, strlen(host), h->ip_);
-    } else if (host_type == WSPROXY_HOST_IPV6) {
-        h->ip_len_ = 16;
-        h->check_ip_ = !insecure && wsproxy_parse_ipv6(host, strlen(host), h->ip_);
+    uint64_t st;
+    size_t i = 0;
+    if (*state == WSP_UTF8_REJECT_) return 0;
+    st = *state & 63;
+    while (i < len) {
+        size_t end, j;
+        uint64_t before;
+        if (st == 0) {
+            while (i + 32 <= len) {   /* ASCII: copy and check a block at a time */
+                uint64_t a, b, c, d;
+                memcpy(&a, src + i, 8); memcpy(&b, src + i + 8, 8);
+                memcpy(&c, src + i + 16, 8); memcpy(&d, src + i + 24, 8);
+                memcpy(dst + i, &a, 8); memcpy(dst + i + 8, &b, 8);
+                memcpy(dst + i + 16, &c, 8); memcpy(dst + i + 24, &d, 8);
+                if ((a | b | c | d) & 0x8080808080808080ull) break;
+                i += 32;
+            }
+            if (i == len) break;
+        }
+        end = len - i < 32 ? len : i + 32;
+        memcpy(dst + i, src + i, end - i);
+        before = st;
+        for (j = i; j < end; j++)
+            st = wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[src[j]]] >> (st & 63);
+        st &= 63;
+        if (st == WSP_UTF8_REJ_STATE_) {
+            st = before;
+            for (j = i; j < end; j++) {
+                st = (wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[src[j]]] >> (st & 63)) & 63;
+                if (st == WSP_UTF8_REJ_STATE_) break;
+            }
+            *state = WSP_UTF8_REJECT_;
+            return j;
+        }
+        i = end;
     }
-    if (c->random_(c->random_ctx_, seed, sizeof seed) != 0) return WSPROXY_E_RANDOM;
-    br_ssl_engine_inject_entropy(&h->cc_.eng, seed, sizeof seed);
-    memset(seed, 0, sizeof seed);
-    /* an IP literal gets no SNI (RFC 6066 3) and is checked by wsp_x_end_chain_ */
-    if (!br_ssl_client_reset(&h->cc_, host_type == WSPROXY_HOST_NAME ? host : NULL, 0))
-        return -1;
-    return WSPROXY_OK;
+    *state = (uint32_t)st;
+    return len;
 }
 
-static int wsp_tls_target_error_(const wsproxy_client *c)
+/* The close code a peer fault is answered with (RFC 6455 7.4.1). */
+static int wsp_close_code_for_(int err)
 {
+    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
+    if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
+    return 1002;
+}
+
+static int wsp_valid_close_code_(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+WSPROXY_IMPL void wsproxy_frames_init(wsproxy_frames *f, uint64_t max_message,
+                                      unsigned char *message_buffer, size_t message_buffer_len)
+{
+    memset(f, 0, sizeof *f);
+    f->max_message_ = max_message ? max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
+    if (message_buffer && message_buffer_len) {
+        f->msg_buf_ = message_buffer;
+        f->msg_cap_ = message_buffer_len;
+        if (f->max_message_ > message_buffer_len) f->max_message_ = message_buffer_len;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_frames_error(const wsproxy_frames *f) { return f->error_; }
+
+static int wsp_frames_fault_(wsproxy_frames *f, int code, wsproxy_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    f->error_ = code;
+    ev->type = WSPROXY_EV_ERROR;
+    ev->close_code = wsp_close_code_for_(code);
+    return 1;
+}
+
+static void wsp_frames_end_message_(wsproxy_frames *f)
+{
+    f->msg_opcode_ = 0;
+    f->msg_delivered_ = 0;
+    f->msg_len_ = 0;
+    f->msg_frames_ = 0;
+    f->utf8_ = 0;
+    f->msg_fill_ = 0;
+}
+
+/* A whole control frame (payload p, at most 125 bytes) into an event. */
+static int wsp_frames_control_(wsproxy_frames *f, const wsproxy_frame_header *h,
+                               const unsigned char *p, wsproxy_event *ev)
+{
+    size_t len = (size_t)h->payload_len;
+    ev->data = p;
+    ev->len = len;
+    if (h->opcode == WSPROXY_OP_PING) { ev->type = WSPROXY_EV_PING; return 1; }
+    if (h->opcode == WSPROXY_OP_PONG) { ev->type = WSPROXY_EV_PONG; return 1; }
+    if (len == 1) return wsp_frames_fault_(f, WSPROXY_E_WS_CLOSE_PAYLOAD, ev);
+    ev->close_code = 1005;
+    if (len >= 2) {
+        uint32_t st = 0;
+        unsigned code = (unsigned)p[0] << 8 | p[1];
+        if (!wsp_valid_close_code_(code)) return wsp_frames_fault_(f, WSPROXY_E_WS_CLOSE_CODE, ev);
+        if (wsproxy_utf8_validate(&st, p + 2, len - 2) != len - 2 || !wsproxy_utf8_done(st))
+            return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
+        ev->close_code = (int)code;
+        ev->data = p + 2;
+        ev->len = len - 2;
+    }
+    f->closed_ = 1;
+    ev->type = WSPROXY_EV_CLOSE;
+    return 1;
+}
+
+/* A data frame's header was read: the message layer's checks, then its payload. */
+static int wsp_frames_begin_data_(wsproxy_frames *f, const wsproxy_frame_header *h,
+                                  wsproxy_event *ev)
+{
+    if (h->opcode == WSPROXY_OP_CONTINUATION && !f->msg_opcode_)
+        return wsp_frames_fault_(f, WSPROXY_E_WS_CONTINUATION, ev);
+    if (h->opcode != WSPROXY_OP_CONTINUATION) {
+        if (f->msg_opcode_) return wsp_frames_fault_(f, WSPROXY_E_WS_EXPECTED_CONTINUATION, ev);
+        wsp_frames_end_message_(f);
+        f->msg_opcode_ = h->opcode;
+    }
+    /* empty continuation frames cost work and carry nothing: a message may have only so many */
+    if (++f->msg_frames_ > WSPROXY_MAX_MESSAGE_FRAMES)
+        return wsp_frames_fault_(f, WSPROXY_E_WS_MESSAGE_TOO_BIG, ev);
+    if (h->payload_len > f->max_message_ - f->msg_len_)
+        return wsp_frames_fault_(f, WSPROXY_E_WS_MESSAGE_TOO_BIG, ev);   /* before any of it arrives */
+    f->msg_len_ += h->payload_len;
+    f->fin_ = h->fin;
+    f->remaining_ = h->payload_len;
+    f->in_payload_ = 1;
+    return 0;
+}
+
+WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
+                                     size_t *used, wsproxy_event *ev)
+{
+    size_t pos = 0;
+    memset(ev, 0, sizeof *ev);
+    *used = 0;
+    if (f->error_ || f->closed_) return 0;
+    for (;;) {
+        const unsigned char *p = data + pos;
+        size_t avail = len - pos, n;
+        int frame_done, msg_done, text;
+        if (!f->in_payload_) {
+            wsproxy_frame_header h;
+            int r;
+            if (f->stage_len_) {
+                /* a header or control frame began at the end of an earlier input */
+                r = wsproxy_frame_decode(f->stage_, f->stage_len_, &h);
+                while (r == 0 && pos < len) {
+                    f->stage_[f->stage_len_++] = data[pos++];
+                    r = wsproxy_frame_decode(f->stage_, f->stage_len_, &h);
+                }
+                if (r < 0) { *used = pos; return wsp_frames_fault_(f, -r, ev); }
+                if (r == 0) { *used = pos; return 0; }
+                if (h.opcode >= 8) {
+                    size_t want = (size_t)r + (size_t)h.payload_len - f->stage_len_;
+                    if (want > len - pos) want = len - pos;
+                    memcpy(f->stage_ + f->stage_len_, data + pos, want);
+                    f->stage_len_ += want;
+                    pos += want;
+                    *used = pos;
+                    if (f->stage_len_ < (size_t)r + h.payload_len) return 0;
+                    f->stage_len_ = 0;
+                    return wsp_frames_control_(f, &h, f->stage_ + r, ev);
+                }
+                f->stage_len_ = 0;
+            } else {
+                if (avail == 0) { *used = pos; return 0; }
+                /* the common frame first: a whole unfragmented text or binary message of
+                   up to 125 bytes, here already, outside any fragmented message */
+                if (avail >= 2 && (p[0] == 0x81 || p[0] == 0x82) && p[1] < 126 &&
+                    avail >= 2 + (size_t)p[1] && !f->msg_opcode_ && !f->msg_buf_ &&
+                    p[1] <= f->max_message_) {
+                    size_t plen = p[1], i;
+                    uint64_t high = 0, w;
+                    uint32_t st = 0;
+                    if (p[0] == 0x81) {   /* short text: mostly ASCII, checked a word at a time */
+                        for (i = 0; i + 8 <= plen; i += 8) { memcpy(&w, p + 2 + i, 8); high |= w; }
+                        for (; i < plen; i++) high |= p[2 + i];
+                    }
+                    if (p[0] == 0x82 || !(high & 0x8080808080808080ull) ||
+                        (wsproxy_utf8_validate(&st, p + 2, plen) == plen && st == 0)) {
+                        *used = pos + 2 + plen;
+                        ev->type = WSPROXY_EV_MESSAGE;
+                        ev->opcode = p[0] & 15;
+                        ev->first = ev->fin = 1;
+                        ev->data = p + 2;
+                        ev->len = plen;
+                        return 1;
+                    }
+                    /* invalid text: the general path below fails it at the right byte */
+                }
+                r = wsproxy_frame_decode(p, avail, &h);
+                if (r < 0) { *used = pos; return wsp_frames_fault_(f, -r, ev); }
+                if (r == 0 || (h.opcode >= 8 && avail < (size_t)r + (size_t)h.payload_len)) {
+                    memcpy(f->stage_, p, avail);   /* less than a header, or a control frame */
+                    f->stage_len_ = avail;
+                    *used = len;
+                    return 0;
+                }
+                pos += (size_t)r;
+                if (h.opcode >= 8) {
+                    pos += (size_t)h.payload_len;
+                    *used = pos;
+                    return wsp_frames_control_(f, &h, p + r, ev);
+                }
+            }
+            if (wsp_frames_begin_data_(f, &h, ev)) { *used = pos; return 1; }
+            p = data + pos;
+            avail = len - pos;
+        }
+        n = f->remaining_ < avail ? (size_t)f->remaining_ : avail;
+        if (n == 0 && f->remaining_ > 0) { *used = pos; return 0; }
+        text = (f->msg_opcode_ == WSPROXY_OP_TEXT);
+        if (f->msg_buf_) {   /* max_message <= msg_cap_ bounds the fill */
+            unsigned char *dst = f->msg_buf_ + f->msg_fill_;
+            if (text ? wsp_utf8_copy_(&f->utf8_, dst, p, n) != n : (memcpy(dst, p, n), 0)) {
+                *used = pos;
+                return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);   /* at the first bad byte */
+            }
+            WSP_STAT_(f->copied_ += n);
+        } else if (text && wsproxy_utf8_validate(&f->utf8_, p, n) != n) {
+            *used = pos;
+            return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
+        }
+        f->remaining_ -= n;
+        pos += n;
+        frame_done = (f->remaining_ == 0);
+        msg_done = frame_done && f->fin_;
+        if (frame_done) f->in_payload_ = 0;
+        if (msg_done && text && !wsproxy_utf8_done(f->utf8_)) {
+            *used = pos;
+            return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
+        }
+        if (f->msg_buf_) {
+            f->msg_fill_ += n;
+            if (!msg_done) continue;
+            ev->data = f->msg_buf_;
+            ev->len = f->msg_fill_;
+            ev->first = 1;
+        } else {
+            if (n == 0 && !msg_done) continue;
+            ev->data = p;
+            ev->len = n;
+            ev->first = !f->msg_delivered_;
+            f->msg_delivered_ = 1;
+        }
+        ev->type = WSPROXY_EV_MESSAGE;
+        ev->opcode = f->msg_opcode_;
+        ev->fin = msg_done;
+        if (msg_done) wsp_frames_end_message_(f);
+        *used = pos;
+        return 1;
+    }
+}
+
+/* Payload bytes the caller's socket wrote straight into the message buffer (the
+   client's direct path for large frames): what wsproxy_frames_read would do with them,
+   minus the copy. Returns 0 or the fault (then f->error_ is set). */
+static int wsp_frames_direct_(wsproxy_frames *f, size_t n)
+{
+    if (n > f->remaining_) n = (size_t)f->remaining_;
+    if (f->msg_opcode_ == WSPROXY_OP_TEXT &&
+        wsproxy_utf8_validate(&f->utf8_, f->msg_buf_ + f->msg_fill_, n) != n) {
+        f->error_ = WSPROXY_E_WS_INVALID_UTF8;
+        return f->error_;
+    }
+    f->msg_fill_ += n;
+    f->remaining_ -= n;
+    return 0;
+}
+
+WSPROXY_IMPL size_t wsproxy_frame_build(unsigned char *out, size_t cap, int fin, int opcode,
+                                        const unsigned char key[4], const void *payload,
+                                        size_t len)
+{
+    size_t hl = 2 + (len < 126 ? 0 : len <= 0xFFFF ? 2 : 8) + (key ? 4 : 0);
+    if (!out || cap < hl || len > cap - hl || (len && !payload)) return 0;
+    wsproxy_frame_encode(out, fin, opcode, key, len);
+    if (key) wsproxy_mask(out + hl, (const unsigned char *)payload, len, key, 0);
+    else if (len) memcpy(out + hl, payload, len);
+    return hl + len;
+}
+
+/* ==== 8. the chain: stage ids, the four ports of a byte stage, the pump ================================== */
+/* Stage ids, bottom (the socket) to top. A cell's chain holds only the stages it needs:
+     ws://                      PLAIN [TUNNEL] UPGRADE FRAMES
+     ws:// through https://     TLS_PROXY TUNNEL UPGRADE FRAMES
+     wss://                     [PLAIN TUNNEL] TLS_TARGET UPGRADE FRAMES
+     wss:// through https://    TLS_PROXY TUNNEL TLS_TARGET UPGRADE FRAMES
+   PLAIN and TLS are byte stages with BearSSL's four ports; TUNNEL, UPGRADE and FRAMES
+   are protocol stages that read the port "recvapp" of the byte stage below them in
+   place and write into its port "sendapp". Everything above the first protocol stage
+   sleeps: a finished TUNNEL or UPGRADE leaves the chain and wakes what is above it. */
+enum { WSP_S_PLAIN_ = 1, WSP_S_TLS_PROXY_, WSP_S_TUNNEL_, WSP_S_TLS_TARGET_, WSP_S_UPGRADE_,
+       WSP_S_FRAMES_ };
+enum { WSP_RECVREC_, WSP_RECVAPP_, WSP_SENDAPP_, WSP_SENDREC_ };   /* a byte stage's ports */
+/* requests a protocol stage writes: the SOCKS ones (1-3) are WSP_SOCKS_* */
+enum { WSP_REQ_CONNECT_ = 4, WSP_REQ_UPGRADE_ = 5 };
+
+static int wsp_is_tls_stage_(int s) { return s == WSP_S_TLS_PROXY_ || s == WSP_S_TLS_TARGET_; }
+
+static void wsp_fail_(wsproxy_client *c, int code)
+{
+    if (c->state_ == WSPROXY_STATE_FAILED && c->error_) return;
+    c->state_ = WSPROXY_STATE_FAILED;
+    c->error_ = code;
+    c->info_.code = code;
+    c->pong_pending_ = 0;   /* nothing is answered after a failure */
+    c->tx_dead_ = 1;        /* nor sent, but a close frame fail_peer_ queues */
+}
+
+/* ==== 9. stage PLAIN: the socket's bytes in the caller's receive and send buffers ==== */
+static unsigned char *wsp_plain_port_(wsproxy_client *c, int port, size_t *len)
+{
+    switch (port) {
+    case WSP_RECVREC_:
+        if (!c->held_) {
+            if (c->rs_ == c->re_) {
+                c->rs_ = c->re_ = 0;
+            } else if (c->rs_ > 0 && c->rcap_ - c->re_ < c->rcap_ / 2) {
+                /* a head is read in place and must stay contiguous: move it down */
+                memmove(c->rbuf_, c->rbuf_ + c->rs_, c->re_ - c->rs_);
+                c->re_ -= c->rs_;
+                c->rs_ = 0;
+            }
+        }
+        *len = c->rcap_ - c->re_;
+        return *len ? c->rbuf_ + c->re_ : NULL;
+    case WSP_RECVAPP_:
+        *len = c->re_ - c->rs_;
+        return *len ? c->rbuf_ + c->rs_ : NULL;
+    case WSP_SENDAPP_:
+        if (c->ss_ == c->se_) c->ss_ = c->se_ = 0;
+        *len = c->scap_ - c->se_;
+        return *len ? c->sbuf_ + c->se_ : NULL;
+    default:
+        *len = c->se_ - c->ss_;
+        return *len ? c->sbuf_ + c->ss_ : NULL;
+    }
+}
+
+static void wsp_plain_ack_(wsproxy_client *c, int port, size_t n)
+{
+    switch (port) {
+    case WSP_RECVREC_:
+        if (n > c->rcap_ - c->re_) n = c->rcap_ - c->re_;
+        c->re_ += n;
+        break;
+    case WSP_RECVAPP_:
+        if (n > c->re_ - c->rs_) n = c->re_ - c->rs_;
+        c->rs_ += n;
+        if (c->rs_ == c->re_ && !c->held_) c->rs_ = c->re_ = 0;
+        break;
+    case WSP_SENDAPP_:
+        if (n > c->scap_ - c->se_) n = c->scap_ - c->se_;
+        c->se_ += n;
+        break;
+    default:
+        if (n > c->se_ - c->ss_) n = c->se_ - c->ss_;
+        if (c->swipe_ > c->ss_) {   /* a sent request head that held credentials */
+            size_t w = c->swipe_ - c->ss_ < n ? c->swipe_ - c->ss_ : n;
+            wsp_wipe_(c->sbuf_ + c->ss_, w);
+        }
+        c->ss_ += n;
+        if (c->swipe_ <= c->ss_) c->swipe_ = 0;
+        if (c->ss_ == c->se_) { c->ss_ = c->se_ = 0; c->swipe_ = 0; }
+        break;
+    }
+}
+
+/* Room for n bytes at the end of the plain send buffer, moving pending bytes down. */
+static unsigned char *wsp_plain_reserve_(wsproxy_client *c, size_t n)
+{
+    if (c->scap_ - (c->se_ - c->ss_) < n) return NULL;
+    if (c->scap_ - c->se_ < n) {
+        memmove(c->sbuf_, c->sbuf_ + c->ss_, c->se_ - c->ss_);
+        c->se_ -= c->ss_;
+        c->swipe_ = c->swipe_ > c->ss_ ? c->swipe_ - c->ss_ : 0;
+        c->ss_ = 0;
+    }
+    return c->sbuf_ + c->se_;
+}
+
+/* -- the ports of any byte stage: the one interface -- */
+static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len);
+static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n);
+
+static unsigned char *wsp_port_(wsproxy_client *c, int stage, int port, size_t *len)
+{
+    if (stage == WSP_S_PLAIN_) return wsp_plain_port_(c, port, len);
+    return wsp_tls_port_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1, port, len);
+}
+
+static void wsp_ack_(wsproxy_client *c, int stage, int port, size_t n)
+{
+    if (stage == WSP_S_PLAIN_) wsp_plain_ack_(c, port, n);
+    else wsp_tls_ack_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1, port, n);
+}
+
+/* The byte stage the live protocol stage reads from and writes into. */
+static int wsp_below_(const wsproxy_client *c) { return c->chain_[c->live_ - 1]; }
+
+/* Copies what one port offers into another's room. 1 when bytes moved. */
+static int wsp_move_(wsproxy_client *c, int from, int from_port, int to, int to_port)
+{
+    size_t n, room;
+    unsigned char *src = wsp_port_(c, from, from_port, &n), *dst;
+    if (!src || !n) return 0;
+    dst = wsp_port_(c, to, to_port, &room);
+    if (!dst || !room) return 0;
+    if (n > room) n = room;
+    memcpy(dst, src, n);
+    WSP_STAT_(to_port == WSP_RECVREC_ ? (c->stats_.copied_in += n) : (c->stats_.copied_out += n));
+    wsp_ack_(c, to, to_port, n);
+    wsp_ack_(c, from, from_port, n);
+    return 1;
+}
+
+static void wsp_tls_check_(wsproxy_client *c);
+static void wsp_tls_flush_(wsproxy_client *c, int stage);
+static void wsp_staging_drain_(wsproxy_client *c);
+
+/* The generic pump: moves bytes between neighbouring byte stages, up and down, until
+   nothing moves. A plain transport below a TLS stage (the tunnel to a wss:// server is
+   up) leaves the chain once it is empty both ways, so the socket then reads and writes
+   the TLS stage's own buffers. */
+static void wsp_pump_(wsproxy_client *c)
+{
+    int moved;
+    do {
+        int i;
+        moved = 0;
+        if (c->live_ >= 2 && c->chain_[0] == WSP_S_PLAIN_ && c->rs_ == c->re_ &&
+            c->ss_ == c->se_ && !c->recv_lent_) {
+            memmove(c->chain_, c->chain_ + 1, (size_t)--c->nchain_);
+            c->live_--;
+            c->rs_ = c->re_ = c->ss_ = c->se_ = 0;
+            c->rcap_ = 0;   /* the receive memory is the head buffer from now on */
+        }
+        for (i = 0; i + 1 < c->live_; i++) {
+            int lo = c->chain_[i], hi = c->chain_[i + 1];
+            moved |= wsp_move_(c, lo, WSP_RECVAPP_, hi, WSP_RECVREC_);
+            wsp_tls_flush_(c, hi);
+            if (wsp_move_(c, hi, WSP_SENDREC_, lo, WSP_SENDAPP_)) {
+                wsp_tls_flush_(c, lo);
+                moved = 1;
+            }
+        }
+        wsp_tls_check_(c);
+    } while (moved && c->state_ != WSPROXY_STATE_FAILED);
+}
+
+/* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
+#ifndef WSPROXY_NO_TLS
+static br_ssl_engine_context *wsp_eng_(wsproxy_client *c, int hop) { return &c->tls_[hop]->cc_.eng; }
+
+static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
+{
+    br_ssl_engine_context *e = wsp_eng_(c, hop);
+    unsigned char *p;
+    switch (port) {
+    case WSP_RECVREC_: p = br_ssl_engine_recvrec_buf(e, len); break;
+    case WSP_RECVAPP_: p = br_ssl_engine_recvapp_buf(e, len); break;
+    case WSP_SENDAPP_: p = br_ssl_engine_sendapp_buf(e, len); break;
+    default: p = br_ssl_engine_sendrec_buf(e, len); break;
+    }
+    if (!p) *len = 0;
+    return p;
+}
+
+static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
+{
+    br_ssl_engine_context *e = wsp_eng_(c, hop);
+    size_t have;
+    if (!n || !wsp_tls_port_(c, hop, port, &have)) return;
+    if (n > have) n = have;
+    switch (port) {
+    case WSP_RECVREC_: br_ssl_engine_recvrec_ack(e, n); break;
+    case WSP_RECVAPP_: br_ssl_engine_recvapp_ack(e, n); break;
+    case WSP_SENDAPP_: br_ssl_engine_sendapp_ack(e, n); break;
+    default: br_ssl_engine_sendrec_ack(e, n); break;
+    }
+}
+
+/* Room in a TLS stage's record for application bytes (0 when stage is not TLS). */
+static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage)
+{
+    size_t n = 0;
+    if (wsp_is_tls_stage_(stage) &&
+        !br_ssl_engine_sendapp_buf(&c->tls_[stage == WSP_S_TLS_PROXY_ ? 0 : 1]->cc_.eng, &n))
+        n = 0;
+    return n;
+}
+
+/* Closes the record being filled, so its bytes can leave. */
+static void wsp_tls_flush_(wsproxy_client *c, int stage)
+{
+    if (wsp_is_tls_stage_(stage)) br_ssl_engine_flush(wsp_eng_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1), 0);
+}
+
+static int wsp_tls_hop_error_(const wsproxy_client *c, int hop)
+{
+    if (hop == 0) return WSPROXY_E_TLS_PROXY;
     return c->via_proxy_ ? WSPROXY_E_TLS_TUNNEL : WSPROXY_E_TLS_TARGET;
 }
 
-static void wsp_tls_fail_(wsproxy_client *c, int code, int tls_error)
+static void wsp_tls_fail_(wsproxy_client *c, int hop, int tls_error)
 {
     if (c->state_ == WSPROXY_STATE_FAILED) return;
     c->info_.tls_error = tls_error;
-    wsp_fail_(c, code);
+    wsp_fail_(c, wsp_tls_hop_error_(c, hop));
 }
 
-static void wsp_start_target_tls_(wsproxy_client *c)
+/* After the engines ran: a failure, the peer's close_notify, a handshake just done. */
+static void wsp_tls_check_(wsproxy_client *c)
 {
-    int rc = wsp_tls_start_(c, c->tls_target_, c->target_host_, c->target_host_type_,
-                            c->target_tas_, c->target_tas_n_, c->target_insecure_);
-    c->tls_target_started_ = 1;
-    if (rc == WSPROXY_E_RANDOM) wsp_fail_(c, WSPROXY_E_RANDOM);
-    else if (rc) wsp_tls_fail_(c, wsp_tls_target_error_(c), br_ssl_engine_last_error(&c->tls_target_->cc_.eng));
-}
-
-/* Checks an engine after a pump: failure, peer's close_notify, handshake done. */
-static void wsp_tls_check_(wsproxy_client *c, wsproxy_tls_hop *h, int hop)
-{
-    br_ssl_engine_context *e = &h->cc_.eng;
-    unsigned st = br_ssl_engine_current_state(e);
-    if (st == BR_SSL_CLOSED) {
-        int err = br_ssl_engine_last_error(e);
-        if (c->state_ == WSPROXY_STATE_FAILED || c->state_ == WSPROXY_STATE_CLOSED) return;
-        if (err) wsp_tls_fail_(c, hop == WSPROXY_HOP_PROXY ? WSPROXY_E_TLS_PROXY : wsp_tls_target_error_(c), err);
-        else if (!c->eof_) { c->eof_ = 1; c->eof_error_ = 0; }   /* close_notify: the stream ended */
-        return;
-    }
-    if (!h->handshake_done_ && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
-        h->handshake_done_ = 1;
-        c->tls_events_ |= hop;
+    int i;
+    for (i = 0; i < c->live_; i++) {
+        int s = c->chain_[i], hop = s == WSP_S_TLS_PROXY_ ? 0 : 1;
+        wsproxy_tls_hop *h;
+        unsigned st;
+        if (!wsp_is_tls_stage_(s)) continue;
+        h = c->tls_[hop];
+        st = br_ssl_engine_current_state(&h->cc_.eng);
+        if (st == BR_SSL_CLOSED) {
+            int err = br_ssl_engine_last_error(&h->cc_.eng);
+            if (c->state_ == WSPROXY_STATE_FAILED || c->state_ == WSPROXY_STATE_CLOSED) continue;
+            if (err) wsp_tls_fail_(c, hop, err);
+            else if (!c->eof_) c->eof_ = 1;   /* close_notify: the stream ended */
+        } else if (!h->handshake_done_ && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
+            h->handshake_done_ = 1;
+            c->tls_events_ |= 1 << hop;
+        }
     }
 }
 
-/* Moves received bytes up: socket engine -> (P's plaintext) -> T -> in_. */
-static void wsp_tls_pump_in_(wsproxy_client *c)
-{
-    wsproxy_tls_hop *P = c->tls_proxy_, *T = c->tls_target_started_ ? c->tls_target_ : NULL;
-    int progress = 1;
-    while (progress && c->state_ != WSPROXY_STATE_FAILED) {
-        unsigned char *src, *dst;
-        size_t n, room;
-        progress = 0;
-        if (T && c->in_holds_cipher_) {   /* server bytes that came with the CONNECT reply */
-            dst = br_ssl_engine_recvrec_buf(&T->cc_.eng, &room);
-            n = c->in_end_ - c->in_start_;
-            if (dst && room) {
-                if (n > room) n = room;
-                memcpy(dst, c->in_ + c->in_start_, n);
-                br_ssl_engine_recvrec_ack(&T->cc_.eng, n);
-                c->in_start_ += n;
-                progress = 1;
-            }
-            if (c->in_start_ == c->in_end_) { c->in_holds_cipher_ = 0; c->in_start_ = c->in_end_ = 0; }
-        }
-        if (P && (src = br_ssl_engine_recvapp_buf(&P->cc_.eng, &n)) != NULL) {
-            if (T && c->tunnel_up_) {
-                if (!c->in_holds_cipher_ && (dst = br_ssl_engine_recvrec_buf(&T->cc_.eng, &room)) != NULL) {
-                    if (n > room) n = room;
-                    memcpy(dst, src, n);
-                    br_ssl_engine_recvrec_ack(&T->cc_.eng, n);
-                    br_ssl_engine_recvapp_ack(&P->cc_.eng, n);
-                    progress = n > 0;
-                }
-            } else if (!c->tunnel_up_ || !c->tls_target_) {
-                room = wsp_in_room_(c);
-                if (n > room) n = room;
-                memcpy(c->in_ + c->in_end_, src, n);
-                c->in_end_ += n;
-                br_ssl_engine_recvapp_ack(&P->cc_.eng, n);
-                progress = n > 0;
-            }
-        }
-        if (T && !c->in_holds_cipher_ && (src = br_ssl_engine_recvapp_buf(&T->cc_.eng, &n)) != NULL) {
-            room = wsp_in_room_(c);
-            if (n > room) n = room;
-            memcpy(c->in_ + c->in_end_, src, n);
-            c->in_end_ += n;
-            br_ssl_engine_recvapp_ack(&T->cc_.eng, n);
-            progress |= n > 0;
-        }
-        if (P) wsp_tls_check_(c, P, WSPROXY_HOP_PROXY);
-        if (T) wsp_tls_check_(c, T, WSPROXY_HOP_TARGET);
-    }
-}
+/* A TLS stage wakes: its handshake starts with the host of its URL. */
+static void wsp_tls_wake_(wsproxy_client *c, int hop);
 
-/* Moves bytes to send down: out_ -> T -> P -> the socket. */
-static void wsp_tls_pump_out_(wsproxy_client *c)
+/* The hop (0 proxy, 1 server) whose handshake a cut-short stream interrupted, or -1. */
+static int wsp_tls_unfinished_(const wsproxy_client *c)
 {
-    wsproxy_tls_hop *P = c->tls_proxy_, *T = c->tls_target_started_ ? c->tls_target_ : NULL;
-    int progress = 1;
-    if (!P && !c->tls_target_) return;
-    /* through a plain proxy, T starts once the CONNECT has fully left */
-    if (c->tls_target_ && !c->tls_target_started_ && c->tunnel_up_ &&
-        c->out_start_ == c->out_end_ && c->state_ == WSPROXY_STATE_HANDSHAKE) {
-        wsp_start_target_tls_(c);
-        if (c->state_ == WSPROXY_STATE_FAILED) return;
-        T = c->tls_target_;
-        {
-            unsigned char *p = wsp_out_reserve_(c, c->request_len_);
-            if (p) { memcpy(p, c->request_, c->request_len_); c->out_end_ += c->request_len_; }
-        }
+    int i;
+    for (i = 0; i < c->live_; i++) {
+        int s = c->chain_[i];
+        if (wsp_is_tls_stage_(s) && !c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_)
+            return s == WSP_S_TLS_PROXY_ ? 0 : 1;
     }
-    while (progress) {
-        br_ssl_engine_context *top = T ? &T->cc_.eng : P ? &P->cc_.eng : NULL;
-        unsigned char *src, *dst;
-        size_t n, room;
-        progress = 0;
-        if (!top) break;
-        if (c->out_end_ > c->out_start_ && (dst = br_ssl_engine_sendapp_buf(top, &room)) != NULL) {
-            n = c->out_end_ - c->out_start_;
-            if (n > room) n = room;
-            memcpy(dst, c->out_ + c->out_start_, n);
-            br_ssl_engine_sendapp_ack(top, n);
-            c->out_start_ += n;
-            if (c->out_start_ == c->out_end_) { c->out_start_ = c->out_end_ = 0; br_ssl_engine_flush(top, 0); }
-            progress = n > 0;
-        }
-        if (T && P && (src = br_ssl_engine_sendrec_buf(&T->cc_.eng, &n)) != NULL &&
-            (dst = br_ssl_engine_sendapp_buf(&P->cc_.eng, &room)) != NULL) {
-            if (n > room) n = room;
-            memcpy(dst, src, n);
-            br_ssl_engine_sendapp_ack(&P->cc_.eng, n);
-            br_ssl_engine_sendrec_ack(&T->cc_.eng, n);
-            br_ssl_engine_flush(&P->cc_.eng, 0);
-            progress |= n > 0;
-        }
-        if (P) wsp_tls_check_(c, P, WSPROXY_HOP_PROXY);
-        if (T) wsp_tls_check_(c, T, WSPROXY_HOP_TARGET);
-    }
+    return -1;
 }
-
-/* The engine whose records go to the socket, or NULL when out_ itself does. */
-static br_ssl_engine_context *wsp_tls_wire_(const wsproxy_client *c)
+#else
+static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
 {
-    if (c->tls_proxy_) return &c->tls_proxy_->cc_.eng;
-    if (c->tls_target_ && c->tls_target_started_) return &c->tls_target_->cc_.eng;
+    (void)c; (void)hop; (void)port;
+    *len = 0;
     return NULL;
 }
+static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n) { (void)c; (void)hop; (void)port; (void)n; }
+static void wsp_tls_flush_(wsproxy_client *c, int stage) { (void)c; (void)stage; }
+static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage) { (void)c; (void)stage; return 0; }
+static void wsp_tls_check_(wsproxy_client *c) { (void)c; }
+static void wsp_tls_wake_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
+static int wsp_tls_unfinished_(const wsproxy_client *c) { (void)c; return -1; }
+static void wsp_tls_fail_(wsproxy_client *c, int hop, int tls_error) { (void)c; (void)hop; (void)tls_error; }
+#endif
 
+/* ==== 10. the requests: written when due, in pieces, from the caller's configuration = */
+/* A writer that drops its first `skip` bytes and keeps what fits in cap: a request is
+   written into whatever room the stage below has, and resumed there later. total is the
+   whole request's length; cap 0 validates and measures without writing. */
+typedef struct { char *buf; size_t cap, len, skip, total; } wsp_writer_;
+
+static void wsp_put_(wsp_writer_ *w, const char *s, size_t n)
+{
+    w->total += n;
+    if (w->skip >= n) { w->skip -= n; return; }
+    s += w->skip;
+    n -= w->skip;
+    w->skip = 0;
+    if (n > w->cap - w->len) n = w->cap - w->len;
+    if (n) memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+static void wsp_puts_(wsp_writer_ *w, const char *s) { wsp_put_(w, s, strlen(s)); }
+static void wsp_put_uint_(wsp_writer_ *w, unsigned v)
+{
+    char tmp[12];
+    int n = 0;
+    do { tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    wsp_put_(w, tmp + sizeof tmp - n, (size_t)n);
+}
+static void wsp_put_hostport_(wsp_writer_ *w, const wsproxy_url *u, int with_port)
+{
+    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "[");
+    wsp_put_(w, u->host, u->host_len);
+    if (u->host_type == WSPROXY_HOST_IPV6) wsp_puts_(w, "]");
+    if (with_port) { wsp_puts_(w, ":"); wsp_put_uint_(w, u->port); }
+}
+
+static int wsp_parse_url_(const char *s, wsproxy_url *u)
+{
+    return wsproxy_url_parse(s, wsp_strnlen_(s, WSPROXY_MAX_URL_BYTES + 1), u);
+}
+
+/* Splits "Name: value"; refuses bad names and any CR, LF, NUL or other control byte. */
+static int wsp_split_header_(const char *h, size_t *name_len, const char **value,
+                             size_t *value_len)
+{
+    size_t i = 0, n, ve;
+    while (h[i] && wsp_is_tchar_((unsigned char)h[i])) i++;
+    if (i == 0 || h[i] != ':') return WSPROXY_E_HEADER_INVALID;
+    n = i++;
+    while (wsp_is_blank_(h[i])) i++;
+    for (ve = i; h[ve]; ve++) {
+        unsigned char ch = (unsigned char)h[ve];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
+        if (ve - i > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
+    }
+    while (ve > i && wsp_is_blank_(h[ve - 1])) ve--;
+    *name_len = n;
+    *value = h + i;
+    *value_len = ve - i;
+    return WSPROXY_OK;
+}
+
+static int wsp_name_in_(const char *name, size_t len, const char *const *list)
+{
+    for (; *list; list++)
+        if (wsp_ieq_(name, len, *list)) return 1;
+    return 0;
+}
+
+/* Writes the caller's headers; those in skip are silently dropped, reserved refused. */
+static int wsp_put_headers_(wsp_writer_ *w, const char *const *headers,
+                            const char *const *reserved, const char *const *skip)
+{
+    if (!headers) return WSPROXY_OK;
+    for (; *headers; headers++) {
+        size_t nlen, vlen;
+        const char *value;
+        int rc = wsp_split_header_(*headers, &nlen, &value, &vlen);
+        if (rc) return rc;
+        if (wsp_name_in_(*headers, nlen, reserved)) return WSPROXY_E_HEADER_RESERVED;
+        if (skip && wsp_name_in_(*headers, nlen, skip)) continue;
+        wsp_put_(w, *headers, nlen);
+        wsp_puts_(w, ": ");
+        wsp_put_(w, value, vlen);
+        wsp_puts_(w, "\r\n");
+    }
+    return WSPROXY_OK;
+}
+
+/* The upgrade request (RFC 6455 4.1). */
+static int wsp_render_upgrade_(const wsproxy_client *c, wsp_writer_ *w)
+{
+    static const char *const reserved_base[] = {
+        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
+        "content-length", "transfer-encoding", "proxy-authorization", NULL};
+    static const char *const reserved_origin[] = {
+        "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+        "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions",
+        "content-length", "transfer-encoding", "proxy-authorization", "origin", NULL};
+    wsproxy_url u;
+    int rc = wsp_parse_url_(c->url_, &u);
+    unsigned default_port = u.scheme == WSPROXY_SCHEME_WSS ? 443u : 80u;
+    if (rc) return rc;
+    wsp_puts_(w, "GET ");
+    if (u.path_len == 0 || u.path[0] != '/') wsp_puts_(w, "/");
+    wsp_put_(w, u.path, u.path_len);
+    wsp_puts_(w, " HTTP/1.1\r\nHost: ");
+    wsp_put_hostport_(w, &u, u.port != default_port);
+    wsp_puts_(w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    wsp_put_(w, c->key_, 24);
+    wsp_puts_(w, "\r\nSec-WebSocket-Version: 13\r\n");
+    if (c->protocols_ && c->protocols_[0]) {
+        const char *const *p, *const *q;
+        wsp_puts_(w, "Sec-WebSocket-Protocol: ");
+        for (p = c->protocols_; *p; p++) {
+            size_t n = wsp_strnlen_(*p, WSPROXY_MAX_PROTOCOL_BYTES + 1), i;
+            if (n == 0 || n > WSPROXY_MAX_PROTOCOL_BYTES) return WSPROXY_E_PROTOCOL_INVALID;
+            for (i = 0; i < n; i++)
+                if (!wsp_is_tchar_((unsigned char)(*p)[i])) return WSPROXY_E_PROTOCOL_INVALID;
+            for (q = c->protocols_; q != p; q++)
+                if (strcmp(*q, *p) == 0) return WSPROXY_E_PROTOCOL_INVALID;
+            if (p != c->protocols_) wsp_puts_(w, ", ");
+            wsp_put_(w, *p, n);
+        }
+        wsp_puts_(w, "\r\n");
+    }
+    if (c->origin_) {
+        size_t i, n = wsp_strnlen_(c->origin_, WSPROXY_MAX_REQUEST_BYTES + 1);
+        if (n > WSPROXY_MAX_REQUEST_BYTES) return WSPROXY_E_REQUEST_TOO_LARGE;
+        for (i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)c->origin_[i];
+            if (ch < 0x20 || ch == 0x7F) return WSPROXY_E_HEADER_INVALID;
+        }
+        wsp_puts_(w, "Origin: ");
+        wsp_put_(w, c->origin_, n);
+        wsp_puts_(w, "\r\n");
+    }
+    rc = wsp_put_headers_(w, c->headers_, c->origin_ ? reserved_origin : reserved_base, NULL);
+    if (rc) return rc;
+    wsp_puts_(w, "\r\n");
+    return WSPROXY_OK;
+}
+
+/* The CONNECT request (RFC 9110 9.3.6), with Basic credentials from the proxy URL. */
+static int wsp_render_connect_(const wsproxy_client *c, wsp_writer_ *w, int *secret)
+{
+    static const char *const reserved[] = {"host", "content-length", "transfer-encoding", NULL};
+    static const char *const skip_auth[] = {"proxy-authorization", NULL};
+    wsproxy_url target, proxy;
+    int rc = wsp_parse_url_(c->url_, &target);
+    if (!rc) rc = wsp_parse_url_(c->proxy_, &proxy);
+    if (rc) return rc;
+    wsp_puts_(w, "CONNECT ");
+    wsp_put_hostport_(w, &target, 1);
+    wsp_puts_(w, " HTTP/1.1\r\nHost: ");
+    wsp_put_hostport_(w, &target, 1);
+    wsp_puts_(w, "\r\n");
+    if (proxy.user) {
+        /* user ":" password, percent-decoded, base64 on one line (RFC 7617) */
+        char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+        char b64[(sizeof cred + 2) / 3 * 4 + 1];
+        size_t ulen, plen = 0, i;
+        rc = wsproxy_percent_decode(proxy.user, proxy.user_len, cred, WSPROXY_MAX_CREDENTIAL_BYTES, &ulen);
+        for (i = 0; !rc && i < ulen; i++)
+            if (cred[i] == ':') rc = WSPROXY_E_URL_USERINFO;   /* RFC 7617 2 */
+        cred[ulen] = ':';
+        if (!rc && proxy.password)
+            rc = wsproxy_percent_decode(proxy.password, proxy.password_len, cred + ulen + 1,
+                                        WSPROXY_MAX_CREDENTIAL_BYTES, &plen);
+        if (!rc) {
+            wsproxy_base64((const unsigned char *)cred, ulen + 1 + plen, b64, sizeof b64);
+            wsp_puts_(w, "Proxy-Authorization: Basic ");
+            wsp_puts_(w, b64);
+            wsp_puts_(w, "\r\n");
+            *secret = 1;
+        }
+        wsp_wipe_(cred, sizeof cred);
+        wsp_wipe_(b64, sizeof b64);
+        if (rc) return WSPROXY_E_URL_USERINFO;
+    }
+    rc = wsp_put_headers_(w, c->proxy_headers_, reserved, proxy.user ? skip_auth : NULL);
+    if (rc) return rc;
+    wsp_puts_(w, "\r\n");
+    return WSPROXY_OK;
+}
+
+/* A SOCKS request (which: WSP_SOCKS_*), written through the same writer. */
+static int wsp_render_socks_(const wsproxy_client *c, int which, wsp_writer_ *w, int *secret)
+{
+    unsigned char msg[WSPROXY_SOCKS_MAX_REQUEST];
+    size_t len;
+    wsproxy_url target, proxy;
+    int rc = wsp_parse_url_(c->url_, &target);
+    if (!rc) rc = wsp_parse_url_(c->proxy_, &proxy);
+    if (!rc) rc = wsp_socks_build_(which, &proxy, &target, c->target_address_,
+                                   c->target_address_type_, msg, &len);
+    if (!rc) wsp_put_(w, (const char *)msg, len);
+    *secret = which == WSP_SOCKS_AUTH_;
+    wsp_wipe_(msg, sizeof msg);
+    return rc;
+}
+
+static int wsp_render_(const wsproxy_client *c, int req, wsp_writer_ *w, int *secret)
+{
+    *secret = 0;
+    if (req == WSP_REQ_UPGRADE_) return wsp_render_upgrade_(c, w);
+    if (req == WSP_REQ_CONNECT_) return wsp_render_connect_(c, w, secret);
+    return wsp_render_socks_(c, req, w, secret);
+}
+
+/* Validates and measures a request without writing it (wsproxy_init's check). */
+static int wsp_measure_(const wsproxy_client *c, int req)
+{
+    wsp_writer_ w;
+    int secret, rc;
+    memset(&w, 0, sizeof w);
+    rc = wsp_render_(c, req, &w, &secret);
+    if (rc) return rc;
+    return w.total > WSPROXY_MAX_REQUEST_BYTES ? WSPROXY_E_REQUEST_TOO_LARGE : WSPROXY_OK;
+}
+
+/* Writes the due request into the room of the stage below, resuming where the last
+   piece ended. A plain send buffer remembers how far a secret went, to wipe it once sent. */
+static void wsp_write_request_(wsproxy_client *c, int below)
+{
+    wsp_writer_ w;
+    int secret = 0;
+    size_t room;
+    unsigned char *dst = wsp_port_(c, below, WSP_SENDAPP_, &room);
+    if (!dst || !room) return;
+    memset(&w, 0, sizeof w);
+    w.buf = (char *)dst;
+    w.cap = room;
+    w.skip = c->req_off_;
+    if (wsp_render_(c, c->req_, &w, &secret) != WSPROXY_OK) {
+        wsp_fail_(c, WSPROXY_E_ARGUMENT);   /* the configuration changed since init */
+        return;
+    }
+    wsp_ack_(c, below, WSP_SENDAPP_, w.len);
+    if (secret && below == WSP_S_PLAIN_) c->swipe_ = c->se_;
+    c->req_off_ += w.len;
+    if (c->req_off_ >= w.total) { c->req_ = 0; c->req_off_ = 0; }
+}
+
+/* ==== 11. stages TUNNEL and UPGRADE: the replies ===================================== */
+/* What the header lines of a reply said (reply_flags_). */
+enum { WSP_RF_UPGRADE_ = 1, WSP_RF_CONNECTION_ = 2, WSP_RF_ACCEPT_ = 4 };
+
+static void wsp_keep_status_line_(wsproxy_client *c, int status, const char *buf, size_t len)
+{
+    size_t i;
+    c->info_.http_status = status;
+    for (i = 0; i < len && buf[i] != '\r' && buf[i] != '\n'; i++) {}
+    wsp_copy_detail_(c->info_.status_line, sizeof c->info_.status_line, 0, buf, i);
+}
+
+/* Does the comma-separated value hold token (case-insensitive)? */
+static int wsp_value_has_token_(const char *v, size_t len, const char *token)
+{
+    const char *end = v + len;
+    size_t tl = strlen(token);
+    while (v < end) {
+        const char *e = v, *a = v, *b;
+        while (e < end && *e != ',') e++;
+        b = e;
+        while (a < b && wsp_is_blank_(*a)) a++;
+        while (b > a && wsp_is_blank_(b[-1])) b--;
+        if ((size_t)(b - a) == tl && wsp_ieq_(a, tl, token)) return 1;
+        v = e + 1;
+    }
+    return 0;
+}
+
+/* A header line of the 101: what RFC 6455 4.1 asks the client to check. The first
+   fault among accept, extensions and protocol in header order is kept for the end. */
+static void wsp_upgrade_field_(wsproxy_client *c, const wsproxy_header *f)
+{
+    int fault = 0;
+    if (wsp_ieq_(f->name, f->name_len, "upgrade")) {
+        if (wsp_value_has_token_(f->value, f->value_len, "websocket")) c->reply_flags_ |= WSP_RF_UPGRADE_;
+    } else if (wsp_ieq_(f->name, f->name_len, "connection")) {
+        if (wsp_value_has_token_(f->value, f->value_len, "upgrade")) c->reply_flags_ |= WSP_RF_CONNECTION_;
+    } else if (wsp_ieq_(f->name, f->name_len, "sec-websocket-accept")) {
+        if ((c->reply_flags_ & WSP_RF_ACCEPT_) || f->value_len != 28 ||
+            memcmp(f->value, c->accept_, 28) != 0)
+            fault = WSPROXY_E_HANDSHAKE_ACCEPT;
+        c->reply_flags_ |= WSP_RF_ACCEPT_;
+    } else if (wsp_ieq_(f->name, f->name_len, "sec-websocket-extensions")) {
+        if (f->value_len) fault = WSPROXY_E_HANDSHAKE_EXTENSION;
+    } else if (wsp_ieq_(f->name, f->name_len, "sec-websocket-protocol")) {
+        /* one token, one of those offered (compared exactly, RFC 6455 4.1) */
+        const char *const *p;
+        int found = 0;
+        if (c->protocol_[0] || f->value_len == 0 || f->value_len > WSPROXY_MAX_PROTOCOL_BYTES) {
+            fault = WSPROXY_E_HANDSHAKE_PROTOCOL;
+        } else {
+            for (p = c->protocols_; p && *p; p++)
+                if (strlen(*p) == f->value_len && memcmp(*p, f->value, f->value_len) == 0) found = 1;
+            if (!found) fault = WSPROXY_E_HANDSHAKE_PROTOCOL;
+            else {
+                memcpy(c->protocol_, f->value, f->value_len);
+                c->protocol_[f->value_len] = '\0';
+            }
+        }
+    }
+    if (fault && !c->reply_error_) c->reply_error_ = fault;
+}
+
+/* A header line of a proxy's reply: the challenges are kept for the error details. */
+static void wsp_tunnel_field_(wsproxy_client *c, const wsproxy_header *f)
+{
+    char *d = c->info_.proxy_authenticate;
+    size_t at = strlen(d);
+    if (c->status_ != 407 && c->status_ != 401) return;
+    if (!wsp_ieq_(f->name, f->name_len, "proxy-authenticate") &&
+        !(c->status_ == 401 && wsp_ieq_(f->name, f->name_len, "www-authenticate")))
+        return;
+    if (at) wsp_copy_detail_(d, WSPROXY_MAX_DETAIL_BYTES, at, ", ", 2);
+    wsp_copy_detail_(d, WSPROXY_MAX_DETAIL_BYTES, strlen(d), f->value, f->value_len);
+}
+
+static void wsp_reply_reset_(wsproxy_client *c)
+{
+    wsp_head_reset_(&c->head_);
+    c->status_ = 0;
+    c->reply_flags_ = 0;
+    c->reply_error_ = 0;
+    c->hfill_ = 0;
+}
+
+/* Reads a reply head from the stage below: in place from a plain transport, else
+   gathered in the head buffer, never a byte past the head's end. Each line is judged
+   as it completes. Returns 1 when the head is whole (its bytes consumed), 0 when more
+   is needed or the client failed. */
+static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
+{
+    for (;;) {
+        const char *buf;
+        size_t len, have = 0, take = 0;
+        int r;
+        if (below == WSP_S_PLAIN_) {
+            buf = (const char *)c->rbuf_ + c->rs_;
+            len = c->re_ - c->rs_;
+        } else {
+            const unsigned char *p = wsp_port_(c, below, WSP_RECVAPP_, &have);
+            if (!have) return 0;
+            take = have < c->hcap_ - c->hfill_ ? have : c->hcap_ - c->hfill_;
+            if (take) memcpy(c->hbuf_ + c->hfill_, p, take);
+            buf = (const char *)c->hbuf_;
+            len = c->hfill_ + take;
+        }
+        while ((r = wsp_head_scan_(&c->head_, buf, len)) == WSP_HEAD_LINE_) {
+            const char *line = buf + c->head_.line_start;
+            size_t line_len = c->head_.line_end - c->head_.line_start;
+            if (c->head_.lines == 1) {
+                const char *reason;
+                size_t reason_len;
+                int minor;
+                if (wsp_head_status_(line, line_len, &minor, &c->status_, &reason, &reason_len)) {
+                    r = WSPROXY_HTTP_ERROR;
+                    break;
+                }
+                wsp_keep_status_line_(c, c->status_, line, line_len);
+            } else {
+                wsproxy_header f;
+                if (wsp_head_field_(line, line_len, &f)) { r = WSPROXY_HTTP_ERROR; break; }
+                if (c->head_.lines - 1 > WSPROXY_MAX_HEADERS) { r = WSPROXY_HTTP_TOO_LARGE; break; }
+                if (upgrade) wsp_upgrade_field_(c, &f);
+                else wsp_tunnel_field_(c, &f);
+            }
+        }
+        if (r < 0) {
+            c->info_.proxy_authenticate[0] = '\0';
+            wsp_keep_status_line_(c, 0, buf, len < 80 ? len : 80);
+            wsp_fail_(c, r == WSPROXY_HTTP_TOO_LARGE
+                             ? (upgrade ? WSPROXY_E_HANDSHAKE_TOO_LARGE : WSPROXY_E_PROXY_REPLY_TOO_LARGE)
+                             : (upgrade ? WSPROXY_E_HANDSHAKE_BAD_REPLY : WSPROXY_E_PROXY_BAD_REPLY));
+            return 0;
+        }
+        if (r == WSP_HEAD_END_) {
+            if (below == WSP_S_PLAIN_) {
+                wsp_ack_(c, below, WSP_RECVAPP_, c->head_.pos);
+            } else {
+                wsp_ack_(c, below, WSP_RECVAPP_, c->head_.pos - c->hfill_);
+                c->hfill_ = c->head_.pos;
+            }
+            return 1;
+        }
+        if (below == WSP_S_PLAIN_) {
+            if (len == c->rcap_ && c->rs_ == 0) {   /* the buffer is full of an unfinished head */
+                wsp_keep_status_line_(c, 0, buf, 80);
+                wsp_fail_(c, upgrade ? WSPROXY_E_HANDSHAKE_TOO_LARGE : WSPROXY_E_PROXY_REPLY_TOO_LARGE);
+            }
+            return 0;
+        }
+        wsp_ack_(c, below, WSP_RECVAPP_, take);
+        c->hfill_ += take;
+        if (c->hfill_ == c->hcap_) {   /* the head buffer is full of an unfinished head */
+            wsp_keep_status_line_(c, 0, buf, 80);
+            wsp_fail_(c, upgrade ? WSPROXY_E_HANDSHAKE_TOO_LARGE : WSPROXY_E_PROXY_REPLY_TOO_LARGE);
+            return 0;
+        }
+        if (!take) return 0;
+    }
+}
+
+/* The live protocol stage is done: it leaves the chain, and what was asleep above it
+   wakes (a TLS stage starts its handshake, the upgrade stage writes its request). */
+static void wsp_stage_done_(wsproxy_client *c)
+{
+    int i;
+    memmove(c->chain_ + c->live_, c->chain_ + c->live_ + 1, (size_t)(c->nchain_ - c->live_ - 1));
+    c->nchain_--;
+    for (i = c->live_; i < c->nchain_; i++) {
+        int s = c->chain_[i];
+        if (wsp_is_tls_stage_(s)) {
+            wsp_tls_wake_(c, s == WSP_S_TLS_PROXY_ ? 0 : 1);
+            continue;
+        }
+        break;
+    }
+    c->live_ = i;
+    wsp_reply_reset_(c);
+    switch (c->chain_[c->live_]) {
+    case WSP_S_UPGRADE_:
+        c->state_ = WSPROXY_STATE_HANDSHAKE;
+        c->req_ = WSP_REQ_UPGRADE_;
+        c->req_off_ = 0;
+        break;
+    case WSP_S_FRAMES_:
+        c->state_ = WSPROXY_STATE_OPEN;
+        break;
+    default:
+        break;
+    }
+}
+
+/* 1 while the tunnel's request has not wholly left through the socket. A proxy answers
+   what it received, so its reply is read only then: a reply that came early (a broken
+   proxy) waits for the caller's flush, and no verdict depends on when that happened. */
+static int wsp_request_out_(wsproxy_client *c)
+{
+    size_t n;
+    if (c->req_) return 1;
+    wsp_tls_flush_(c, c->chain_[0]);
+    return wsp_port_(c, c->chain_[0], WSP_SENDREC_, &n) != NULL && n > 0;
+}
+
+/* -- stage tunnel, SOCKS: one reply byte at a time, never a byte past the reply -- */
+static int wsp_socks_step_(wsproxy_client *c, wsproxy_event *ev, int below)
+{
+    for (;;) {
+        size_t n, used = 0;
+        const unsigned char *p = wsp_port_(c, below, WSP_RECVAPP_, &n);
+        int rc = WSPROXY_SOCKS_NEED_MORE;
+        if (wsp_request_out_(c)) return 0;
+        while (used < n && rc == WSPROXY_SOCKS_NEED_MORE) rc = wsp_socks_rx_byte_(&c->socks_, p[used++]);
+        wsp_ack_(c, below, WSP_RECVAPP_, used);
+        if (rc == WSPROXY_SOCKS_NEED_MORE) return 0;
+        c->info_.socks_reply = c->socks_.code_;
+        if (rc == WSPROXY_SOCKS_SEND) {
+            c->req_ = c->socks_.next_;
+            c->req_off_ = 0;
+            wsp_write_request_(c, below);
+            continue;
+        }
+        if (rc != WSPROXY_SOCKS_DONE) { wsp_fail_(c, rc); return 0; }
+        wsp_stage_done_(c);
+        ev->type = WSPROXY_EV_TUNNEL;
+        ev->status = 0;
+        return 1;
+    }
+}
+
+/* -- stage tunnel, HTTP CONNECT -- */
+static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
+{
+    for (;;) {
+        int status;
+        if (wsp_request_out_(c) || !wsp_read_head_(c, below, 0)) return 0;
+        status = c->status_;
+        if (status >= 100 && status < 200 && status != 101) {
+            /* interim replies carry nothing for CONNECT: skip a few */
+            if (++c->interim_ > WSPROXY_MAX_INTERIM_REPLIES) { wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY); return 0; }
+            wsp_reply_reset_(c);
+            continue;
+        }
+        if (status == 407 || status == 401) {
+            /* 401 is not what RFC 9110 asks of a proxy, but some send it for bad
+               credentials (tinyproxy 1.11): it is still an authentication failure */
+            wsp_fail_(c, WSPROXY_E_PROXY_AUTH);
+            return 0;
+        }
+        if (status < 200 || status > 299) { wsp_fail_(c, WSPROXY_E_PROXY_CONNECT); return 0; }
+        wsp_stage_done_(c);
+        ev->type = WSPROXY_EV_TUNNEL;
+        ev->status = status;
+        return 1;
+    }
+}
+
+/* -- stage upgrade -- */
+static int wsp_upgrade_step_(wsproxy_client *c, wsproxy_event *ev, int below)
+{
+    int rc = 0;
+    if (c->req_) return 0;   /* a reply before the request is whole is not ours to read */
+    if (!wsp_read_head_(c, below, 1)) return 0;
+    if (c->status_ != 101) rc = WSPROXY_E_HANDSHAKE_STATUS;
+    else if (!(c->reply_flags_ & WSP_RF_UPGRADE_)) rc = WSPROXY_E_HANDSHAKE_UPGRADE;
+    else if (!(c->reply_flags_ & WSP_RF_CONNECTION_)) rc = WSPROXY_E_HANDSHAKE_CONNECTION;
+    else if (c->reply_error_) rc = c->reply_error_;
+    else if (!(c->reply_flags_ & WSP_RF_ACCEPT_)) rc = WSPROXY_E_HANDSHAKE_ACCEPT;
+    if (rc) { wsp_fail_(c, rc); return 0; }
+    wsp_stage_done_(c);
+    ev->type = WSPROXY_EV_OPEN;
+    ev->status = 101;
+    ev->protocol = c->protocol_;
+    return 1;
+}
+
+/* ==== 12. stage FRAMES on the client: where frames go, control replies ================= */
+static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n)
+{
+    if (c->rand_used_ + n > sizeof c->rand_pool_) {
+        if (c->random_(c->random_ctx_, c->rand_pool_, sizeof c->rand_pool_) != 0) {
+            wsp_fail_(c, WSPROXY_E_RANDOM);
+            return -1;
+        }
+        c->rand_used_ = 0;
+    }
+    memcpy(dst, c->rand_pool_ + c->rand_used_, n);
+    c->rand_used_ += n;
+    return 0;
+}
+
+static size_t wsp_frame_size_(size_t len)
+{
+    return len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14);
+}
+
+/* The largest record payload BearSSL sends with this output buffer (its own rule). */
+static size_t wsp_tls_frag_max_(void)
+{
+    unsigned u;
+    for (u = 14; u > 9; u--)
+        if (((size_t)1 << u) + 85 <= (size_t)WSPROXY_TLS_OUTPUT_BUFFER_BYTES) break;
+    return (size_t)1 << (u == 13 ? 12 : u);
+}
+
+/* Above a TLS stage, frames that do not fit in its record wait in the send staging
+   (the plain send buffer, when the caller gave or kept one); it empties first. */
+static void wsp_staging_drain_(wsproxy_client *c)
+{
+    int below = wsp_below_(c);
+    size_t room;
+    unsigned char *dst;
+    if (below == WSP_S_PLAIN_ || c->ss_ == c->se_) return;
+    dst = wsp_port_(c, below, WSP_SENDAPP_, &room);
+    if (!dst || !room) return;
+    if (room > c->se_ - c->ss_) room = c->se_ - c->ss_;
+    memcpy(dst, c->sbuf_ + c->ss_, room);
+    WSP_STAT_(c->stats_.copied_out += room);
+    wsp_ack_(c, below, WSP_SENDAPP_, room);
+    c->ss_ += room;
+    if (c->ss_ == c->se_) c->ss_ = c->se_ = 0;
+}
+
+/* Room for need bytes where the next frame bytes go: straight into the stage below
+   (for wss://, BearSSL's record), or the staging behind it. *into: the stage, or 0. */
+static unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
+{
+    int below = wsp_below_(c);
+    unsigned char *p;
+    size_t room;
+    *into = 0;
+    if (below == WSP_S_PLAIN_) return wsp_plain_reserve_(c, need);
+    wsp_staging_drain_(c);
+    if (c->ss_ == c->se_) {
+        p = wsp_port_(c, below, WSP_SENDAPP_, &room);
+        if (p && room >= need) { *into = below; return p; }
+        if (p) wsp_tls_flush_(c, below);   /* a fresh record may hold it */
+    }
+    return c->scap_ ? wsp_plain_reserve_(c, need) : NULL;
+}
+
+/* The longest frame the stage below or the staging can ever take whole. */
+static size_t wsp_frame_capacity_(const wsproxy_client *c)
+{
+    size_t cap = c->scap_;
+    if (wsp_is_tls_stage_(wsp_below_(c)) && wsp_tls_frag_max_() > cap) cap = wsp_tls_frag_max_();
+    return cap;
+}
+
+static void wsp_frame_commit_(wsproxy_client *c, int into, size_t n)
+{
+    if (into) wsp_ack_(c, into, WSP_SENDAPP_, n);
+    else c->se_ += n;
+}
+
+/* Writes one whole masked frame, or says WOULD_BLOCK. */
+static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
+                            size_t len)
+{
+    unsigned char key[4], *p;
+    int into;
+    size_t hl;
+    p = wsp_frame_room_(c, wsp_frame_size_(len), &into);
+    if (!p) return WSPROXY_E_WOULD_BLOCK;
+    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
+    hl = wsproxy_frame_encode(p, fin, opcode, key, len);
+    if (len) wsproxy_mask(p + hl, data, len, key, 0);
+    wsp_frame_commit_(c, into, hl + len);
+    return WSPROXY_OK;
+}
+
+/* Control frames that waited for a streamed frame to end or for room. */
+static void wsp_flush_pending_(wsproxy_client *c)
+{
+    if (c->tx_in_frame_) return;
+    if (c->pong_pending_ && wsp_write_frame_(c, WSPROXY_OP_PONG, 1, c->pong_, c->pong_len_) == WSPROXY_OK)
+        c->pong_pending_ = 0;
+    if (c->close_pending_ && !c->pong_pending_ &&
+        wsp_write_frame_(c, WSPROXY_OP_CLOSE, 1, c->close_, c->close_len_) == WSPROXY_OK) {
+        c->close_pending_ = 0;
+        c->close_sent_ = 1;
+    }
+}
+
+static void wsp_queue_close_(wsproxy_client *c, int code, const char *reason, size_t len)
+{
+    c->close_len_ = 0;
+    if (code) {
+        c->close_[0] = (unsigned char)(code >> 8);
+        c->close_[1] = (unsigned char)code;
+        if (len) memcpy(c->close_ + 2, reason, len);
+        c->close_len_ = 2 + len;
+    }
+    c->close_pending_ = 1;
+    wsp_flush_pending_(c);
+}
+
+/* A fault of the server's: answer with the RFC's close code, then stop. */
+static void wsp_fail_peer_(wsproxy_client *c, int code)
+{
+    int close_code = wsp_close_code_for_(code);
+    int may_close = !c->close_sent_ && !c->close_pending_ && !c->tx_in_frame_;
+    wsp_fail_(c, code);
+    c->info_.close_code = close_code;
+    if (may_close) {
+        c->tx_dead_ = 0;   /* the close frame is due: it and what precedes it may leave */
+        wsp_queue_close_(c, close_code, NULL, 0);
+    }
+}
+
+/* Gives back the bytes the last event lent out of the stage below frames. */
+static void wsp_release_(wsproxy_client *c)
+{
+    size_t n = c->held_;
+    c->held_ = 0;
+    wsp_ack_(c, wsp_below_(c), WSP_RECVAPP_, n);
+}
+
+/* Frames read in place from the stage below; the event's bytes stay lent until the
+   next wsproxy_poll or wsproxy_recv_buf. */
+static int wsp_frames_step_(wsproxy_client *c, wsproxy_event *ev)
+{
+    int below = wsp_below_(c);
+    for (;;) {
+        size_t n, used;
+        const unsigned char *p = wsp_port_(c, below, WSP_RECVAPP_, &n);
+        if (!wsproxy_frames_read(&c->rx_, p ? p : (const unsigned char *)"", n, &used, ev)) {
+            if (!used) return 0;
+            wsp_ack_(c, below, WSP_RECVAPP_, used);
+            continue;
+        }
+        c->held_ = used;
+        switch (ev->type) {
+        case WSPROXY_EV_PING:
+            if (c->state_ == WSPROXY_STATE_OPEN) {   /* answer only the latest ping */
+                memcpy(c->pong_, ev->data, ev->len);
+                c->pong_len_ = ev->len;
+                c->pong_pending_ = 1;
+                wsp_flush_pending_(c);
+            }
+            return 1;
+        case WSPROXY_EV_PONG:
+            /* any pong proves the peer alive (RFC 6455 5.5.3 lets it answer only the
+               latest of several pings, and servers send unsolicited ones as heartbeats) */
+            c->ping_unanswered_ = 0;
+            return 1;
+        case WSPROXY_EV_CLOSE:
+            c->info_.close_code = ev->close_code;
+            if (!c->close_sent_ && !c->close_pending_) {
+                /* echo the code (RFC 6455 5.5.1); a streamed frame in progress ends first */
+                c->pong_pending_ = 0;
+                wsp_queue_close_(c, ev->close_code == 1005 ? 0 : ev->close_code, NULL, 0);
+                /* the echo's mask needs random bytes: a failed callback is the final event */
+                if (c->state_ == WSPROXY_STATE_FAILED) { memset(ev, 0, sizeof *ev); return 0; }
+            }
+            c->state_ = WSPROXY_STATE_CLOSED;
+            c->final_reported_ = 1;
+            return 1;
+        case WSPROXY_EV_ERROR:
+            wsp_fail_peer_(c, wsproxy_frames_error(&c->rx_));
+            memset(ev, 0, sizeof *ev);
+            return 0;
+        default:
+            return 1;
+        }
+    }
+}
+
+/* ==== 13. the client API ============================================================ */
+/* -- TLS hops: set up at init, woken when the stages below them are done -- */
+#ifndef WSPROXY_NO_TLS
 static size_t wsp_tls_hop_bytes_(const wsproxy_url *u)
 {
     return u->host_type == WSPROXY_HOST_NAME ? WSPROXY_TLS_NAMED_HOP_BYTES : WSPROXY_TLS_HOP_BYTES;
@@ -3124,12 +4045,60 @@ WSPROXY_IMPL size_t wsproxy_tls_arena_size(const char *url, const char *proxy)
 {
     wsproxy_url t, p;
     int https_proxy;
-    if (!url || wsproxy_url_parse(url, wsp_strnlen_(url, WSPROXY_MAX_URL_BYTES + 1), &t) != WSPROXY_OK)
-        return 0;
-    https_proxy = proxy && proxy[0] &&
-        wsproxy_url_parse(proxy, wsp_strnlen_(proxy, WSPROXY_MAX_URL_BYTES + 1), &p) == WSPROXY_OK &&
-        p.scheme == WSPROXY_SCHEME_HTTPS;
+    if (!url || wsp_parse_url_(url, &t) != WSPROXY_OK) return 0;
+    https_proxy = proxy && proxy[0] && wsp_parse_url_(proxy, &p) == WSPROXY_OK &&
+                  p.scheme == WSPROXY_SCHEME_HTTPS;
     return wsp_tls_need_(https_proxy ? &p : NULL, t.scheme == WSPROXY_SCHEME_WSS ? &t : NULL);
+}
+
+/* A hop's engine: BearSSL's full client profile, TLS 1.2, our X.509 wrapper, the seed. */
+static int wsp_tls_setup_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    unsigned char seed[32];
+    memset(h, 0, offsetof(wsproxy_tls_hop, ibuf_));   /* the buffers need no clearing */
+    br_ssl_client_init_full(&h->cc_, &h->xc_, c->tas_[hop], c->tas_n_[hop]);
+    br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
+    if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
+    h->x509_vtable_ = &wsp_x509_vtable_;
+    br_ssl_engine_set_x509(&h->cc_.eng, &h->x509_vtable_);
+    br_ssl_engine_set_buffers_bidi(&h->cc_.eng, h->ibuf_, sizeof h->ibuf_, h->obuf_, sizeof h->obuf_);
+    h->alpn_[0] = "http/1.1";
+    br_ssl_engine_set_protocol_names(&h->cc_.eng, h->alpn_, 1);
+    h->insecure_ = c->insecure_[hop];
+    if (c->random_(c->random_ctx_, seed, sizeof seed) != 0) return WSPROXY_E_RANDOM;
+    br_ssl_engine_inject_entropy(&h->cc_.eng, seed, sizeof seed);
+    wsp_wipe_(seed, sizeof seed);
+    return WSPROXY_OK;
+}
+
+/* Starts the hop's handshake. SNI and the certificate's name are the host of the hop's
+   URL without a trailing dot ("example.com." is example.com); an IP-literal host gets no
+   SNI (RFC 6066 3) and is checked against the certificate's iPAddress names. */
+static int wsp_tls_start_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    wsproxy_url u;
+    char host[256];
+    size_t n;
+    if (wsp_parse_url_(hop ? c->url_ : c->proxy_, &u) != WSPROXY_OK) return -1;
+    n = u.host_len;
+    if (u.host_type == WSPROXY_HOST_NAME && n > 1 && u.host[n - 1] == '.') n--;
+    memcpy(host, u.host, n);
+    host[n] = '\0';
+    if (u.host_type == WSPROXY_HOST_IPV4) {
+        h->ip_len_ = 4;
+        h->check_ip_ = !h->insecure_ && wsproxy_parse_ipv4(host, n, h->ip_);
+    } else if (u.host_type == WSPROXY_HOST_IPV6) {
+        h->ip_len_ = 16;
+        h->check_ip_ = !h->insecure_ && wsproxy_parse_ipv6(host, n, h->ip_);
+    }
+    return br_ssl_client_reset(&h->cc_, u.host_type == WSPROXY_HOST_NAME ? host : NULL, 0) ? 0 : -1;
+}
+
+static void wsp_tls_wake_(wsproxy_client *c, int hop)
+{
+    if (wsp_tls_start_(c, hop) != 0) wsp_tls_fail_(c, hop, br_ssl_engine_last_error(wsp_eng_(c, hop)));
 }
 
 /* Takes the hops from the arena, aligned to 16 bytes. */
@@ -3137,7 +4106,7 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
                          const wsproxy_url *proxy)
 {
     int want_p = proxy && proxy->scheme == WSPROXY_SCHEME_HTTPS;
-    int want_t = target->scheme == WSPROXY_SCHEME_WSS;
+    int want_t = target->scheme == WSPROXY_SCHEME_WSS, rc;
     unsigned char *a;
     size_t need = wsp_tls_need_(want_p ? proxy : NULL, want_t ? target : NULL);
     if (!need) return WSPROXY_OK;
@@ -3146,104 +4115,153 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
     a += (16 - ((uintptr_t)a & 15)) & 15;
     c->tls_days_ = cfg->tls_days;
     c->tls_seconds_ = cfg->tls_seconds;
+    c->tas_[0] = cfg->proxy_trust_anchors;
+    c->tas_n_[0] = cfg->proxy_trust_anchors_count;
+    c->insecure_[0] = cfg->proxy_insecure != 0;
+    c->tas_[1] = cfg->trust_anchors;
+    c->tas_n_[1] = cfg->trust_anchors_count;
+    c->insecure_[1] = cfg->insecure != 0;
     if (want_p) {
-        char host[256];
-        int rc;
-        c->tls_proxy_ = (wsproxy_tls_hop *)(void *)a;
+        c->tls_[0] = (wsproxy_tls_hop *)(void *)a;
         a += wsp_tls_hop_bytes_(proxy);
-        memcpy(host, proxy->host, proxy->host_len);
-        host[proxy->host_len] = '\0';
-        rc = wsp_tls_start_(c, c->tls_proxy_, host, proxy->host_type, cfg->proxy_trust_anchors,
-                            cfg->proxy_trust_anchors_count, cfg->proxy_insecure != 0);
-        if (rc) return rc == WSPROXY_E_RANDOM ? rc : WSPROXY_E_ARGUMENT;
+        if ((rc = wsp_tls_setup_(c, 0)) != 0) return rc;
     }
     if (want_t) {
-        c->tls_target_ = (wsproxy_tls_hop *)(void *)a;
-        memcpy(c->target_host_, target->host, target->host_len);
-        c->target_host_[target->host_len] = '\0';
-        c->target_host_type_ = target->host_type;
-        c->target_tas_ = cfg->trust_anchors;
-        c->target_tas_n_ = cfg->trust_anchors_count;
-        c->target_insecure_ = cfg->insecure != 0;
+        c->tls_[1] = (wsproxy_tls_hop *)(void *)a;
+        if ((rc = wsp_tls_setup_(c, 1)) != 0) return rc;
     }
     return WSPROXY_OK;
 }
-#endif /* WSPROXY_NO_TLS */
+#endif
+
+static unsigned char *wsp_cfg_buffer_(unsigned char *given, size_t given_len, unsigned char *builtin,
+                                      size_t builtin_len, size_t *len)
+{
+    *len = given ? given_len : builtin_len;
+    return given ? given : builtin;
+}
 
 static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
 {
     wsproxy_url target, proxy;
     const wsproxy_url *hop;
-    size_t n;
-    int rc;
+    unsigned char nonce[16], *rmem, *smem;
+    size_t rlen, slen;
+    int rc, n = 0, i, wss, via_proxy, https_proxy = 0, socks = 0;
     if (!cfg || !cfg->url || !cfg->random) return WSPROXY_E_ARGUMENT;
-    n = wsp_strnlen_(cfg->url, WSPROXY_MAX_URL_BYTES + 1);
-    rc = wsproxy_url_parse(cfg->url, n, &target);
+    rc = wsp_parse_url_(cfg->url, &target);
     if (rc) return rc;
     if (target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS)
         return WSPROXY_E_URL_SCHEME;
+    wss = target.scheme == WSPROXY_SCHEME_WSS;
 #ifdef WSPROXY_NO_TLS
-    if (target.scheme == WSPROXY_SCHEME_WSS) return WSPROXY_E_UNSUPPORTED;
+    if (wss) return WSPROXY_E_UNSUPPORTED;
 #endif
     hop = &target;
-    c->via_proxy_ = cfg->proxy && cfg->proxy[0];
-    if (c->via_proxy_) {
-        n = wsp_strnlen_(cfg->proxy, WSPROXY_MAX_URL_BYTES + 1);
-        rc = wsproxy_url_parse(cfg->proxy, n, &proxy);
+    via_proxy = cfg->proxy && cfg->proxy[0];
+    if (via_proxy) {
+        rc = wsp_parse_url_(cfg->proxy, &proxy);
         if (rc) return rc;
         if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS)
             return WSPROXY_E_URL_SCHEME;
+        https_proxy = proxy.scheme == WSPROXY_SCHEME_HTTPS;
 #ifdef WSPROXY_NO_TLS
-        if (proxy.scheme == WSPROXY_SCHEME_HTTPS) return WSPROXY_E_UNSUPPORTED;
+        if (https_proxy) return WSPROXY_E_UNSUPPORTED;
 #endif
-        c->via_socks_ = proxy.scheme != WSPROXY_SCHEME_HTTP && proxy.scheme != WSPROXY_SCHEME_HTTPS;
+        socks = proxy.scheme != WSPROXY_SCHEME_HTTP && !https_proxy;
         hop = &proxy;
     }
-    c->max_message_ = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
-    if (cfg->message_buffer) {
-        if (cfg->message_buffer_len == 0) return WSPROXY_E_ARGUMENT;
-        c->msg_buf_ = cfg->message_buffer;
-        c->msg_cap_ = cfg->message_buffer_len;
-        if (c->max_message_ > c->msg_cap_) c->max_message_ = c->msg_cap_;
-    }
-    rc = wsp_build_upgrade_(c, cfg, &target);
-    if (rc) return rc;
-#ifndef WSPROXY_NO_TLS
-    rc = wsp_tls_init_(c, cfg, &target, c->via_proxy_ ? &proxy : NULL);
-    if (rc) return rc;
+    c->url_ = cfg->url;
+    c->proxy_ = via_proxy ? cfg->proxy : NULL;
+    c->via_proxy_ = via_proxy;
+    c->headers_ = cfg->headers;
+    c->proxy_headers_ = cfg->proxy_headers;
+    c->protocols_ = cfg->protocols;
+    c->origin_ = cfg->origin;
+    c->target_address_ = cfg->target_address;
+    c->target_address_type_ = cfg->target_address_type;
+    if (cfg->message_buffer && cfg->message_buffer_len == 0) return WSPROXY_E_ARGUMENT;
+    wsproxy_frames_init(&c->rx_, cfg->max_message, cfg->message_buffer, cfg->message_buffer_len);
+    if (cfg->random(cfg->random_ctx, nonce, sizeof nonce) != 0) return WSPROXY_E_RANDOM;
+    wsproxy_base64(nonce, sizeof nonce, c->key_, sizeof c->key_);
+    wsproxy_accept_key(c->key_, 24, c->accept_);
+
+    /* the chain of this cell, bottom first */
+    if (https_proxy) c->chain_[n++] = WSP_S_TLS_PROXY_;
+    else if (!wss || via_proxy) c->chain_[n++] = WSP_S_PLAIN_;
+    if (via_proxy) c->chain_[n++] = WSP_S_TUNNEL_;
+    if (wss) c->chain_[n++] = WSP_S_TLS_TARGET_;
+    c->chain_[n++] = WSP_S_UPGRADE_;
+    c->chain_[n++] = WSP_S_FRAMES_;
+
+    /* memory: the caller's buffers, else the built-in ones */
+#if WSPROXY_RECV_BUFFER_BYTES > 0
+    rmem = wsp_cfg_buffer_(cfg->recv_buffer, cfg->recv_buffer_len, c->in_, sizeof c->in_, &rlen);
+#else
+    rmem = wsp_cfg_buffer_(cfg->recv_buffer, cfg->recv_buffer_len, NULL, 0, &rlen);
 #endif
-    if (c->via_socks_) {
-        rc = wsproxy_socks_init(&c->socks_, &proxy, &target, cfg->target_address,
-                                cfg->target_address_type);
-        if (rc) return rc;
-        c->out_end_ = wsproxy_socks_output(&c->socks_, c->out_, sizeof c->out_);
-        c->state_ = WSPROXY_STATE_PROXY;
-    } else if (c->via_proxy_) {
-        rc = wsp_build_connect_(c, cfg, &target, &proxy);
-        if (rc) return rc;
-        c->state_ = WSPROXY_STATE_PROXY;
-    } else {
-        memcpy(c->out_, c->request_, c->request_len_);
-        c->out_end_ = c->request_len_;
-        c->state_ = WSPROXY_STATE_HANDSHAKE;
-#ifndef WSPROXY_NO_TLS
-        if (c->tls_target_) {
-            wsp_start_target_tls_(c);
-            if (c->state_ == WSPROXY_STATE_FAILED) return c->error_;
-        }
+#if WSPROXY_SEND_BUFFER_BYTES > 0
+    smem = wsp_cfg_buffer_(cfg->send_buffer, cfg->send_buffer_len, c->out_, sizeof c->out_, &slen);
+#else
+    smem = wsp_cfg_buffer_(cfg->send_buffer, cfg->send_buffer_len, NULL, 0, &slen);
 #endif
+    if (!rmem || rlen < WSPROXY_MIN_RECV_BUFFER) return WSPROXY_E_BUFFER;
+    if (c->chain_[0] == WSP_S_PLAIN_ && (!smem || slen < WSPROXY_MIN_SEND_BUFFER)) return WSPROXY_E_BUFFER;
+    if (smem && slen && slen < WSPROXY_MIN_SEND_BUFFER) return WSPROXY_E_BUFFER;
+    c->hbuf_ = rmem;
+    c->hcap_ = rlen < WSPROXY_MAX_HEAD_BYTES ? rlen : WSPROXY_MAX_HEAD_BYTES;
+    if (c->chain_[0] == WSP_S_PLAIN_) {
+        c->rbuf_ = rmem;
+        c->rcap_ = rlen;
     }
+    c->sbuf_ = smem;
+    c->scap_ = smem ? slen : 0;
+    c->nchain_ = n;
+    for (i = 0; wsp_is_tls_stage_(c->chain_[i]) || c->chain_[i] == WSP_S_PLAIN_; i++) {}
+    c->live_ = i;
+
+    /* every request is written once here, unsent, so a caller mistake shows now */
+    if (socks) {
+        rc = wsp_measure_(c, WSP_SOCKS_GREETING_);
+        if (!rc) rc = wsp_measure_(c, WSP_SOCKS_AUTH_);
+        if (!rc) rc = wsp_measure_(c, WSP_SOCKS_CONNECT_);
+        if (rc) return rc;
+        wsp_socks_rx_start_(&c->socks_, &proxy);
+        c->req_ = wsp_socks_first_(&proxy);
+    } else if (via_proxy) {
+        rc = wsp_measure_(c, WSP_REQ_CONNECT_);
+        if (rc) return rc;
+        c->req_ = WSP_REQ_CONNECT_;
+    }
+    rc = wsp_measure_(c, WSP_REQ_UPGRADE_);
+    if (rc) return rc;
+    if (!via_proxy) c->req_ = WSP_REQ_UPGRADE_;
+#ifndef WSPROXY_NO_TLS
+    rc = wsp_tls_init_(c, cfg, &target, via_proxy ? &proxy : NULL);
+    if (rc) return rc;
+    for (i = 0; i < c->live_; i++)
+        if (wsp_is_tls_stage_(c->chain_[i]) && wsp_tls_start_(c, c->chain_[i] == WSP_S_TLS_PROXY_ ? 0 : 1))
+            return WSPROXY_E_ARGUMENT;
+#endif
+    c->state_ = via_proxy ? WSPROXY_STATE_PROXY : WSPROXY_STATE_HANDSHAKE;
     memcpy(c->connect_host_, hop->host, hop->host_len);
     c->connect_host_[hop->host_len] = '\0';
     c->connect_port_ = hop->port;
     return WSPROXY_OK;
 }
 
-WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
+WSPROXY_IMPL int wsproxy_init_abi_(wsproxy_client *c, const wsproxy_config *cfg, size_t client_size,
+                                   uint32_t abi)
 {
     int rc;
+    /* a translation unit that saw other limits or features: its struct is not ours */
+    if (client_size != sizeof(wsproxy_client) || abi != WSPROXY_ABI_TAG) return WSPROXY_E_ABI;
     if (!c) return WSPROXY_E_ARGUMENT;
-    memset(c, 0, offsetof(wsproxy_client, request_));
+    memset(c, 0, offsetof(wsproxy_client, stats_) + sizeof c->stats_);
+#ifndef WSPROXY_NO_TLS
+    memset(c->tls_, 0, sizeof c->tls_);
+    c->tls_events_ = 0;
+#endif
     c->rand_used_ = sizeof c->rand_pool_;
     c->info_.socks_reply = -1;
     if (cfg) {
@@ -3252,9 +4270,10 @@ WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
     }
     rc = wsp_init_(c, cfg);
     if (rc) {
-        /* nothing built may leave: the failed client produces no byte */
-        memset(c->out_, 0, c->out_end_);
-        c->out_end_ = 0;
+        /* nothing built may leave: the failed client has no chain, so produces no byte */
+        c->nchain_ = 0;
+        c->live_ = 0;
+        c->req_ = 0;
         wsp_fail_(c, rc);
         c->final_reported_ = 1;   /* the caller has the code already */
     }
@@ -3262,131 +4281,94 @@ WSPROXY_IMPL int wsproxy_init(wsproxy_client *c, const wsproxy_config *cfg)
 }
 
 WSPROXY_IMPL const char *wsproxy_connect_host(const wsproxy_client *c) { return c->connect_host_; }
+WSPROXY_IMPL unsigned wsproxy_connect_port(const wsproxy_client *c) { return c->connect_port_; }
 
 WSPROXY_IMPL int wsproxy_needs_target_address(const char *url, const char *proxy)
 {
     wsproxy_url t, p;
     if (!url || !proxy || !proxy[0]) return 0;
-    if (wsproxy_url_parse(url, wsp_strnlen_(url, WSPROXY_MAX_URL_BYTES + 1), &t) != WSPROXY_OK ||
-        wsproxy_url_parse(proxy, wsp_strnlen_(proxy, WSPROXY_MAX_URL_BYTES + 1), &p) != WSPROXY_OK)
-        return 0;
+    if (wsp_parse_url_(url, &t) != WSPROXY_OK || wsp_parse_url_(proxy, &p) != WSPROXY_OK) return 0;
     return wsproxy_socks_needs_address(&p, &t);
 }
-WSPROXY_IMPL unsigned wsproxy_connect_port(const wsproxy_client *c) { return c->connect_port_; }
 
-/* ---- the client: byte interface -------------------------------------------------------- */
+/* -- the byte interface -- */
+/* Work above the socket's stage: a request, control frames, staging, records to close. */
+static void wsp_push_down_(wsproxy_client *c)
+{
+    int live = c->chain_[c->live_];
+    if (c->req_ && c->state_ != WSPROXY_STATE_FAILED) wsp_write_request_(c, wsp_below_(c));
+    if (live == WSP_S_FRAMES_) {
+        wsp_staging_drain_(c);
+        wsp_flush_pending_(c);
+    }
+    wsp_tls_flush_(c, wsp_below_(c));
+    if (c->live_ > 1) wsp_pump_(c);
+    else wsp_tls_check_(c);
+}
+
 WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len)
 {
-#ifndef WSPROXY_NO_TLS
-    br_ssl_engine_context *wire;
-#endif
     *len = 0;
-    wsp_flush_pending_(c);
-#ifndef WSPROXY_NO_TLS
-    wsp_tls_pump_out_(c);
-    wire = wsp_tls_wire_(c);
-    if (wire) {
-        unsigned char *p = br_ssl_engine_sendrec_buf(wire, len);
-        if (!p) *len = 0;
-        return p;
-    }
-#endif
-    *len = c->out_end_ - c->out_start_;
-    return *len ? c->out_ + c->out_start_ : NULL;
+    if (c->tx_dead_ || !c->nchain_) return NULL;
+    if (c->req_ | c->pong_pending_ | c->close_pending_ || c->chain_[0] != WSP_S_PLAIN_ || c->live_ > 1)
+        wsp_push_down_(c);
+    if (c->tx_dead_) return NULL;
+    return wsp_port_(c, c->chain_[0], WSP_SENDREC_, len);
 }
 
 WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
 {
-#ifndef WSPROXY_NO_TLS
-    br_ssl_engine_context *wire = wsp_tls_wire_(c);
-    if (wire) {
-        size_t have;
-        if (n && br_ssl_engine_sendrec_buf(wire, &have) != NULL) {
-            if (n > have) n = have;
-            br_ssl_engine_sendrec_ack(wire, n);
-        }
-        wsp_flush_pending_(c);
-        wsp_tls_pump_out_(c);
-        return;
-    }
-#endif
-    if (n > c->out_end_ - c->out_start_) n = c->out_end_ - c->out_start_;
-    c->out_start_ += n;
-    if (c->out_start_ == c->out_end_) c->out_start_ = c->out_end_ = 0;
-    wsp_flush_pending_(c);
+    if (!c->nchain_ || !n) return;
+    wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
 }
 
 static int wsp_takes_input_(const wsproxy_client *c)
 {
-    return !c->eof_ && (c->state_ == WSPROXY_STATE_PROXY || c->state_ == WSPROXY_STATE_HANDSHAKE ||
-                        c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
+    return !c->eof_ && c->nchain_ &&
+           (c->state_ == WSPROXY_STATE_PROXY || c->state_ == WSPROXY_STATE_HANDSHAKE ||
+            c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
 }
 
 WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
 {
     *len = 0;
-    if (!wsp_takes_input_(c)) return NULL;
-#ifndef WSPROXY_NO_TLS
-    if (c->tls_proxy_ || c->tls_target_started_) {
-        unsigned char *p;
-        wsp_tls_pump_in_(c);
-        if (c->in_holds_cipher_ || c->state_ == WSPROXY_STATE_FAILED) return NULL;
-        p = br_ssl_engine_recvrec_buf(wsp_tls_wire_(c), len);
-        if (!p) *len = 0;
-        return p;
-    }
-#endif
-    if (c->msg_buf_ && c->rx_in_payload_ && c->in_start_ == c->in_end_ &&
-        c->rx_remaining_ >= WSPROXY_DIRECT_RECV_MIN) {
-        /* the rest of a large frame goes straight into the caller's message buffer:
-           the socket's copy is the only one (max_message <= msg_cap_ bounds it) */
-        c->direct_recv_ = 1;
-        *len = (size_t)c->rx_remaining_;
-        return c->msg_buf_ + c->msg_fill_;
-    }
     c->direct_recv_ = 0;
-    /* keep room for a whole control frame by moving the unread bytes down */
-    *len = wsp_in_room_(c);
-    return *len ? c->in_ + c->in_end_ : NULL;
+    if (!wsp_takes_input_(c)) return NULL;
+    if (c->held_) wsp_release_(c);
+    if (c->chain_[0] == WSP_S_PLAIN_) {
+        if (c->live_ == 1 && c->chain_[1] == WSP_S_FRAMES_ && c->rx_.msg_buf_ && c->rx_.in_payload_ &&
+            c->rs_ == c->re_ && c->rx_.remaining_ >= WSPROXY_DIRECT_RECV_MIN) {
+            /* the rest of a large frame goes straight into the caller's message buffer:
+               the socket's copy is the only one (max_message <= its size bounds it) */
+            c->direct_recv_ = 1;
+            *len = (size_t)c->rx_.remaining_;
+            return c->rx_.msg_buf_ + c->rx_.msg_fill_;
+        }
+    } else if (c->live_ > 1) {
+        wsp_pump_(c);   /* what the socket's stage decrypted moves up, making room */
+    }
+    if (c->state_ == WSPROXY_STATE_FAILED) return NULL;
+    c->recv_lent_ = 1;   /* the socket's stage stays until wsproxy_recv_ack */
+    return wsp_port_(c, c->chain_[0], WSP_RECVREC_, len);
 }
 
 WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
 {
+    c->recv_lent_ = 0;
     if (!wsp_takes_input_(c)) return;
-#ifndef WSPROXY_NO_TLS
-    if (c->tls_proxy_ || c->tls_target_started_) {
-        size_t room;
-        br_ssl_engine_context *wire = wsp_tls_wire_(c);
-        if (n && br_ssl_engine_recvrec_buf(wire, &room) != NULL) {
-            if (n > room) n = room;
-            br_ssl_engine_recvrec_ack(wire, n);
-            c->received_any_ = 1;
-        }
-        wsp_tls_pump_in_(c);
-        return;
-    }
-#endif
     if (c->direct_recv_) {   /* bytes landed in the message buffer (wsproxy_recv_buf) */
         c->direct_recv_ = 0;
-        if (n > c->rx_remaining_) n = (size_t)c->rx_remaining_;
         if (n == 0) return;
         c->received_any_ = 1;
-        if (c->rx_msg_opcode_ == WSPROXY_OP_TEXT &&
-            wsproxy_utf8_validate(&c->rx_utf8_, c->msg_buf_ + c->msg_fill_, n) != n) {
-            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
-            return;
-        }
-        c->msg_fill_ += n;
-        c->rx_remaining_ -= n;
+        if (wsp_frames_direct_(&c->rx_, n)) wsp_fail_peer_(c, c->rx_.error_);
         return;
     }
-    if (n > sizeof c->in_ - c->in_end_) n = sizeof c->in_ - c->in_end_;
-    c->in_end_ += n;
     if (n) c->received_any_ = 1;
-#ifndef WSPROXY_NO_TLS
-    /* through a plain proxy, bytes after the tunnel is up belong to the server's TLS */
-    if (n && c->tls_target_ && c->tunnel_up_) c->in_holds_cipher_ = 1;
-#endif
+    wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
+    if (c->chain_[0] != WSP_S_PLAIN_) {
+        if (c->live_ > 1) wsp_pump_(c);
+        else wsp_tls_check_(c);
+    }
 }
 
 WSPROXY_IMPL size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len)
@@ -3410,22 +4392,14 @@ WSPROXY_IMPL void wsproxy_socket_closed(wsproxy_client *c, int os_error)
 /* Called by poll when the buffered input is used up and the socket has ended. */
 static void wsp_eof_reached_(wsproxy_client *c)
 {
-    int code;
-#ifndef WSPROXY_NO_TLS
+    int code, hop;
+    c->tx_dead_ = 1;   /* the socket is gone: nothing more to send */
     /* a TLS handshake cut short is a TLS failure of its hop */
-    if (!(c->eof_error_ && !c->received_any_)) {
-        if (c->tls_proxy_ && !c->tls_proxy_->handshake_done_) {
-            c->info_.os_error = c->eof_error_;
-            wsp_tls_fail_(c, WSPROXY_E_TLS_PROXY, WSPROXY_TLS_ERR_CLOSED);
-            return;
-        }
-        if (c->tls_target_started_ && !c->tls_target_->handshake_done_) {
-            c->info_.os_error = c->eof_error_;
-            wsp_tls_fail_(c, wsp_tls_target_error_(c), WSPROXY_TLS_ERR_CLOSED);
-            return;
-        }
+    if (!(c->eof_error_ && !c->received_any_) && (hop = wsp_tls_unfinished_(c)) >= 0) {
+        c->info_.os_error = c->eof_error_;
+        wsp_tls_fail_(c, hop, WSPROXY_TLS_ERR_CLOSED);
+        return;
     }
-#endif
     switch (c->state_) {
     case WSPROXY_STATE_PROXY:
         code = (c->eof_error_ && !c->received_any_) ? WSPROXY_E_PROXY_REFUSED : WSPROXY_E_PROXY_CLOSED;
@@ -3445,397 +4419,37 @@ static void wsp_eof_reached_(wsproxy_client *c)
     wsp_fail_(c, code);
 }
 
-/* ---- the client: reply heads ------------------------------------------------------------ */
-static void wsp_keep_status_line_(wsproxy_client *c, int status, const char *buf, size_t len)
-{
-    size_t i;
-    c->info_.http_status = status;
-    for (i = 0; i < len && buf[i] != '\r' && buf[i] != '\n'; i++) {}
-    wsp_copy_detail_(c->info_.status_line, sizeof c->info_.status_line, 0, buf, i);
-}
-
-/* Does any header called name hold token (comma-separated, case-insensitive)? */
-static int wsp_has_token_(const wsproxy_header *h, size_t n, const char *name, const char *token)
-{
-    size_t i, tl = strlen(token);
-    for (i = 0; i < n; i++) {
-        const char *v = h[i].value, *end = v + h[i].value_len;
-        if (!wsp_ieq_(h[i].name, h[i].name_len, name)) continue;
-        while (v < end) {
-            const char *e = v;
-            while (e < end && *e != ',') e++;
-            {
-                const char *a = v, *b = e;
-                while (a < b && wsp_is_blank_(*a)) a++;
-                while (b > a && wsp_is_blank_(b[-1])) b--;
-                if ((size_t)(b - a) == tl && wsp_ieq_(a, tl, token)) return 1;
-            }
-            v = e + 1;
-        }
-    }
-    return 0;
-}
-
-static int wsp_check_101_(wsproxy_client *c, const wsproxy_header *h, size_t n)
-{
-    size_t i;
-    int accepts = 0, protocols = 0;
-    if (!wsp_has_token_(h, n, "upgrade", "websocket")) return WSPROXY_E_HANDSHAKE_UPGRADE;
-    if (!wsp_has_token_(h, n, "connection", "upgrade")) return WSPROXY_E_HANDSHAKE_CONNECTION;
-    for (i = 0; i < n; i++) {
-        if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-accept")) {
-            if (++accepts > 1 || h[i].value_len != 28 || memcmp(h[i].value, c->accept_, 28) != 0)
-                return WSPROXY_E_HANDSHAKE_ACCEPT;
-        } else if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-extensions")) {
-            if (h[i].value_len) return WSPROXY_E_HANDSHAKE_EXTENSION;
-        } else if (wsp_ieq_(h[i].name, h[i].name_len, "sec-websocket-protocol")) {
-            /* one token, one of those offered (compared exactly, RFC 6455 4.1) */
-            const char *offer = c->request_ + c->proto_off_, *end = offer + c->proto_len_;
-            int found = 0;
-            if (++protocols > 1 || h[i].value_len == 0 || h[i].value_len > WSPROXY_MAX_PROTOCOL_BYTES)
-                return WSPROXY_E_HANDSHAKE_PROTOCOL;
-            while (offer < end) {
-                const char *e = offer;
-                while (e < end && *e != ',') e++;
-                if ((size_t)(e - offer) == h[i].value_len && memcmp(offer, h[i].value, h[i].value_len) == 0)
-                    found = 1;
-                offer = e + 2 <= end ? e + 2 : end;
-            }
-            if (!found) return WSPROXY_E_HANDSHAKE_PROTOCOL;
-            memcpy(c->protocol_, h[i].value, h[i].value_len);
-            c->protocol_[h[i].value_len] = '\0';
-        }
-    }
-    if (!accepts) return WSPROXY_E_HANDSHAKE_ACCEPT;
-    return WSPROXY_OK;
-}
-
-/* The proxy opened the tunnel: bytes after its reply already belong to the server. */
-static void wsp_tunnel_up_(wsproxy_client *c, wsproxy_event *ev, int status)
-{
-    c->tunnel_up_ = 1;
-    c->state_ = WSPROXY_STATE_HANDSHAKE;
-#ifndef WSPROXY_NO_TLS
-    if (c->tls_target_) {
-        /* TLS to the server starts once the proxy request is out; the upgrade waits
-           inside it. Server bytes already here go to that engine first. */
-        c->in_holds_cipher_ = c->in_end_ > c->in_start_;
-        wsp_tls_pump_out_(c);
-    } else
-#endif
-    {
-        unsigned char *p = wsp_out_reserve_(c, c->request_len_);
-        if (!p) { wsp_fail_(c, WSPROXY_E_STATE); return; }   /* cannot happen: sizes checked */
-        memcpy(p, c->request_, c->request_len_);
-        c->out_end_ += c->request_len_;
-    }
-    ev->type = WSPROXY_EV_TUNNEL;
-    ev->status = status;
-}
-
-/* The SOCKS handshake: requests out, replies in, never a byte past the reply. */
-static int wsp_poll_socks_(wsproxy_client *c, wsproxy_event *ev)
-{
-    for (;;) {
-        size_t used = 0;
-        int rc = wsproxy_socks_input(&c->socks_, c->in_ + c->in_start_, c->in_end_ - c->in_start_, &used);
-        c->in_start_ += used;
-        if (rc == WSPROXY_SOCKS_SEND) {
-            size_t n = wsproxy_socks_pending(&c->socks_);
-            unsigned char *p = wsp_out_reserve_(c, n);
-            if (!p) return 0;   /* flush first; the request waits in the codec */
-            c->out_end_ += wsproxy_socks_output(&c->socks_, p, n);
-            continue;
-        }
-        if (rc == WSPROXY_SOCKS_NEED_MORE) return 0;
-        c->info_.socks_reply = wsproxy_socks_reply_code(&c->socks_);
-        if (rc != WSPROXY_SOCKS_DONE) {
-            wsp_fail_(c, rc);
-            return 0;
-        }
-        wsp_tunnel_up_(c, ev, 0);
-        return c->state_ != WSPROXY_STATE_FAILED;
-    }
-}
-
-/* Returns 1 with an event, 0 when more bytes are needed. */
-static int wsp_poll_head_(wsproxy_client *c, wsproxy_event *ev)
-{
-    for (;;) {
-        wsproxy_header h[WSPROXY_MAX_HEADERS];
-        size_t nh = WSPROXY_MAX_HEADERS, rlen;
-        const char *buf = (const char *)c->in_ + c->in_start_, *reason;
-        size_t len = c->in_end_ - c->in_start_;
-        int minor = 0, status = 0, r, proxy = (c->state_ == WSPROXY_STATE_PROXY);
-        if (len == 0) return 0;
-#ifndef WSPROXY_NO_TLS
-        if (c->in_holds_cipher_ || (c->tls_target_ && c->tunnel_up_ && !c->tls_target_started_)) return 0;
-#endif
-        r = wsproxy_parse_response(buf, len, &minor, &status, &reason, &rlen, h, &nh);
-        if (r == WSPROXY_HTTP_INCOMPLETE) return 0;
-        if (r < 0) {
-            wsp_keep_status_line_(c, 0, buf, len < 80 ? len : 80);
-            wsp_fail_(c, r == WSPROXY_HTTP_TOO_LARGE
-                             ? (proxy ? WSPROXY_E_PROXY_REPLY_TOO_LARGE : WSPROXY_E_HANDSHAKE_TOO_LARGE)
-                             : (proxy ? WSPROXY_E_PROXY_BAD_REPLY : WSPROXY_E_HANDSHAKE_BAD_REPLY));
-            return 0;
-        }
-        wsp_keep_status_line_(c, status, buf, (size_t)r);
-        if (proxy) {
-            if (status >= 100 && status < 200 && status != 101) {
-                /* interim replies carry nothing for CONNECT: skip a few */
-                if (++c->interim_count_ > WSPROXY_MAX_INTERIM_REPLIES) {
-                    wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY);
-                    return 0;
-                }
-                c->in_start_ += (size_t)r;
-                continue;
-            }
-            if (status == 407 || status == 401) {
-                /* 401 is not what RFC 9110 asks of a proxy, but some send it for bad
-                   credentials (tinyproxy 1.11): it is still an authentication failure */
-                size_t i, at = 0;
-                for (i = 0; i < nh; i++) {
-                    if (!wsp_ieq_(h[i].name, h[i].name_len, "proxy-authenticate") &&
-                        !(status == 401 && wsp_ieq_(h[i].name, h[i].name_len, "www-authenticate")))
-                        continue;
-                    if (at) wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at, ", ", 2);
-                    at = strlen(c->info_.proxy_authenticate);
-                    wsp_copy_detail_(c->info_.proxy_authenticate, WSPROXY_MAX_DETAIL_BYTES, at,
-                                     h[i].value, h[i].value_len);
-                    at = strlen(c->info_.proxy_authenticate);
-                }
-                wsp_fail_(c, WSPROXY_E_PROXY_AUTH);
-                return 0;
-            }
-            if (status < 200 || status > 299) {
-                wsp_fail_(c, WSPROXY_E_PROXY_CONNECT);
-                return 0;
-            }
-            c->in_start_ += (size_t)r;
-            wsp_tunnel_up_(c, ev, status);
-            return c->state_ != WSPROXY_STATE_FAILED;
-        } else {
-            int rc;
-            if (status != 101) { wsp_fail_(c, WSPROXY_E_HANDSHAKE_STATUS); return 0; }
-            rc = wsp_check_101_(c, h, nh);
-            if (rc) { wsp_fail_(c, rc); return 0; }
-            c->in_start_ += (size_t)r;
-            c->state_ = WSPROXY_STATE_OPEN;
-            ev->type = WSPROXY_EV_OPEN;
-            ev->status = 101;
-            ev->protocol = c->protocol_;
-            return 1;
-        }
-    }
-}
-
-/* ---- the client: frames -------------------------------------------------------------------- */
-static int wsp_valid_close_code_(unsigned code)
-{
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-           (code >= 3000 && code <= 4999);
-}
-
-static int wsp_control_(wsproxy_client *c, const wsproxy_frame_header *h, const unsigned char *p,
-                        wsproxy_event *ev)
-{
-    size_t len = (size_t)h->payload_len;
-    ev->data = p;
-    ev->len = len;
-    if (h->opcode == WSPROXY_OP_PING) {
-        if (c->state_ == WSPROXY_STATE_OPEN) {   /* answer only the latest ping */
-            memcpy(c->pong_, p, len);
-            c->pong_len_ = len;
-            c->pong_pending_ = 1;
-            wsp_flush_pending_(c);
-        }
-        ev->type = WSPROXY_EV_PING;
-        return 1;
-    }
-    if (h->opcode == WSPROXY_OP_PONG) {
-        /* any pong proves the peer alive (RFC 6455 5.5.3 lets it answer only the
-           latest of several pings, and servers send unsolicited ones as heartbeats) */
-        c->ping_unanswered_ = 0;
-        ev->type = WSPROXY_EV_PONG;
-        return 1;
-    }
-    /* close */
-    if (len == 1) { wsp_fail_peer_(c, WSPROXY_E_WS_CLOSE_PAYLOAD); return 0; }
-    ev->close_code = 1005;
-    if (len >= 2) {
-        uint32_t st = 0;
-        unsigned code = (unsigned)p[0] << 8 | p[1];
-        if (!wsp_valid_close_code_(code)) { wsp_fail_peer_(c, WSPROXY_E_WS_CLOSE_CODE); return 0; }
-        if (wsproxy_utf8_validate(&st, p + 2, len - 2) != len - 2 || !wsproxy_utf8_done(st)) {
-            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
-            return 0;
-        }
-        ev->close_code = (int)code;
-        ev->data = p + 2;
-        ev->len = len - 2;
-    }
-    c->close_received_ = 1;
-    c->info_.close_code = ev->close_code;
-    if (!c->close_sent_ && !c->close_pending_) {
-        /* echo the code (RFC 6455 5.5.1); a streamed frame in progress must end first */
-        c->pong_pending_ = 0;
-        wsp_queue_close_(c, len >= 2 ? ev->close_code : 0, NULL, 0);
-        /* the echo's mask needs random bytes: a failed callback is the final event */
-        if (c->state_ == WSPROXY_STATE_FAILED) { memset(ev, 0, sizeof *ev); return 0; }
-    }
-    c->state_ = WSPROXY_STATE_CLOSED;
-    c->final_reported_ = 1;
-    ev->type = WSPROXY_EV_CLOSE;
-    return 1;
-}
-
-static void wsp_end_message_(wsproxy_client *c)
-{
-    c->rx_msg_opcode_ = 0;
-    c->rx_msg_delivered_ = 0;
-    c->rx_msg_len_ = 0;
-    c->rx_utf8_ = 0;
-    c->msg_fill_ = 0;
-}
-
-static int wsp_poll_frames_(wsproxy_client *c, wsproxy_event *ev)
-{
-    for (;;) {
-        unsigned char *p = c->in_ + c->in_start_;
-        size_t avail = c->in_end_ - c->in_start_, n;
-        int frame_done, msg_done, text;
-        if (!c->rx_in_payload_) {
-            wsproxy_frame_header h;
-            int r;
-            if (avail == 0) return 0;
-            /* the common frame first: a whole unfragmented text or binary message of
-               up to 125 bytes, already here, outside any fragmented message */
-            if (avail >= 2 && (p[0] == 0x81 || p[0] == 0x82) && p[1] < 126 &&
-                avail >= 2 + (size_t)p[1] && !c->rx_msg_opcode_ && !c->msg_buf_ &&
-                p[1] <= c->max_message_) {
-                size_t plen = p[1], i;
-                uint64_t high = 0, w;
-                uint32_t st = 0;
-                if (p[0] == 0x81) {   /* short text: most is ASCII, checked a word at a time */
-                    for (i = 0; i + 8 <= plen; i += 8) { memcpy(&w, p + 2 + i, 8); high |= w; }
-                    for (; i < plen; i++) high |= p[2 + i];
-                }
-                if (p[0] == 0x82 || !(high & 0x8080808080808080ull) ||
-                    (wsproxy_utf8_validate(&st, p + 2, plen) == plen && st == 0)) {
-                    c->in_start_ += 2 + plen;
-                    ev->type = WSPROXY_EV_MESSAGE;
-                    ev->opcode = p[0] & 15;
-                    ev->first = ev->fin = 1;
-                    ev->data = p + 2;
-                    ev->len = plen;
-                    return 1;
-                }
-                /* invalid text: the general path below fails it at the right byte */
-            }
-            r = wsproxy_frame_decode(p, avail, &h);
-            if (r < 0) { wsp_fail_peer_(c, -r); return 0; }
-            if (r == 0) return 0;
-            if (h.opcode >= 8) {
-                if (avail < (size_t)r + h.payload_len) return 0;   /* control frames whole */
-                c->in_start_ += (size_t)r + (size_t)h.payload_len;
-                if (wsp_control_(c, &h, p + r, ev)) return 1;
-                if (c->state_ == WSPROXY_STATE_FAILED) return 0;
-                continue;
-            }
-            if (h.opcode == WSPROXY_OP_CONTINUATION && !c->rx_msg_opcode_) {
-                wsp_fail_peer_(c, WSPROXY_E_WS_CONTINUATION);
-                return 0;
-            }
-            if (h.opcode != WSPROXY_OP_CONTINUATION) {
-                if (c->rx_msg_opcode_) { wsp_fail_peer_(c, WSPROXY_E_WS_EXPECTED_CONTINUATION); return 0; }
-                wsp_end_message_(c);
-                c->rx_msg_opcode_ = h.opcode;
-            }
-            if (h.payload_len > c->max_message_ - c->rx_msg_len_) {
-                wsp_fail_peer_(c, WSPROXY_E_WS_MESSAGE_TOO_BIG);   /* before any of it arrives */
-                return 0;
-            }
-            c->rx_msg_len_ += h.payload_len;
-            c->rx_hdr_ = h;
-            c->rx_remaining_ = h.payload_len;
-            c->rx_in_payload_ = 1;
-            c->in_start_ += (size_t)r;
-            p += r;
-            avail -= (size_t)r;
-        }
-        n = c->rx_remaining_ < avail ? (size_t)c->rx_remaining_ : avail;
-        if (n == 0 && c->rx_remaining_ > 0) return 0;
-        text = (c->rx_msg_opcode_ == WSPROXY_OP_TEXT);
-        if (text && wsproxy_utf8_validate(&c->rx_utf8_, p, n) != n) {
-            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);   /* at the first bad byte */
-            return 0;
-        }
-        c->rx_remaining_ -= n;
-        c->in_start_ += n;
-        frame_done = (c->rx_remaining_ == 0);
-        msg_done = frame_done && c->rx_hdr_.fin;
-        if (frame_done) c->rx_in_payload_ = 0;
-        if (msg_done && text && !wsproxy_utf8_done(c->rx_utf8_)) {
-            wsp_fail_peer_(c, WSPROXY_E_WS_INVALID_UTF8);
-            return 0;
-        }
-        if (c->msg_buf_) {
-            memcpy(c->msg_buf_ + c->msg_fill_, p, n);   /* max_message <= msg_cap_ */
-            c->msg_fill_ += n;
-            if (!msg_done) continue;
-            ev->data = c->msg_buf_;
-            ev->len = c->msg_fill_;
-            ev->first = 1;
-        } else {
-            if (n == 0 && !msg_done) continue;
-            ev->data = p;
-            ev->len = n;
-            ev->first = !c->rx_msg_delivered_;
-            c->rx_msg_delivered_ = 1;
-        }
-        ev->type = WSPROXY_EV_MESSAGE;
-        ev->opcode = c->rx_msg_opcode_;
-        ev->fin = msg_done;
-        if (msg_done) wsp_end_message_(c);
-        return 1;
-    }
-}
-
 WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
 {
     int got = 0;
     memset(ev, 0, sizeof *ev);
     if (c->final_reported_) return 0;
+    c->recv_lent_ = 0;
+    if (c->held_) wsp_release_(c);
+    if (c->live_ > 1) wsp_pump_(c);
 #ifndef WSPROXY_NO_TLS
-    if (c->tls_proxy_ || c->tls_target_started_) {
-        wsp_tls_pump_in_(c);
-        wsp_tls_pump_out_(c);
-    }
     if (c->tls_events_ && c->state_ != WSPROXY_STATE_FAILED) {
-        int hop = (c->tls_events_ & WSPROXY_HOP_PROXY) ? WSPROXY_HOP_PROXY : WSPROXY_HOP_TARGET;
-        wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_proxy_ : c->tls_target_;
-        const char *alpn = br_ssl_engine_get_selected_protocol(&h->cc_.eng);
+        int hop = (c->tls_events_ & 1) ? 0 : 1;
+        const char *alpn = br_ssl_engine_get_selected_protocol(wsp_eng_(c, hop));
         size_t n = alpn ? wsp_strnlen_(alpn, sizeof c->alpn_ - 1) : 0;
-        c->tls_events_ &= ~hop;
+        c->tls_events_ &= ~(1 << hop);
         memcpy(c->alpn_, alpn ? alpn : "", n);
         c->alpn_[n] = '\0';
         ev->type = WSPROXY_EV_TLS;
-        ev->status = hop;
+        ev->status = hop ? WSPROXY_HOP_TARGET : WSPROXY_HOP_PROXY;
         ev->protocol = c->alpn_;
         return 1;
     }
 #endif
-    switch (c->state_) {
-    case WSPROXY_STATE_PROXY: case WSPROXY_STATE_HANDSHAKE:
-        got = (c->via_socks_ && c->state_ == WSPROXY_STATE_PROXY) ? wsp_poll_socks_(c, ev)
-                                                                  : wsp_poll_head_(c, ev);
-        break;
-    case WSPROXY_STATE_OPEN: case WSPROXY_STATE_CLOSING:
-        got = wsp_poll_frames_(c, ev);
-        break;
-    default:
-        break;
+    if (c->state_ != WSPROXY_STATE_FAILED && c->state_ != WSPROXY_STATE_CLOSED) {
+        int stage = c->chain_[c->live_], below = wsp_below_(c);
+        if (c->req_) wsp_write_request_(c, below);
+        if (stage == WSP_S_TUNNEL_)
+            got = c->socks_.version_ ? wsp_socks_step_(c, ev, below) : wsp_connect_step_(c, ev, below);
+        else if (stage == WSP_S_UPGRADE_)
+            got = wsp_upgrade_step_(c, ev, below);
+        else
+            got = wsp_frames_step_(c, ev);
     }
     if (got) return 1;
     if (c->eof_ && c->state_ != WSPROXY_STATE_FAILED && c->state_ != WSPROXY_STATE_CLOSED)
@@ -3850,7 +4464,7 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
     return 0;
 }
 
-/* ---- the client: sending ---------------------------------------------------------------- */
+/* -- sending -- */
 static int wsp_check_send_(wsproxy_client *c, int opcode, int fin)
 {
     if (c->state_ != WSPROXY_STATE_OPEN || c->close_pending_) return WSPROXY_E_STATE;
@@ -3881,21 +4495,24 @@ WSPROXY_IMPL int wsproxy_send(wsproxy_client *c, int opcode, const void *data, s
 {
     int rc = wsp_check_send_(c, opcode, fin);
     const unsigned char *d = (const unsigned char *)data;
+    uint32_t st;
     if (rc) return rc;
     if (len && !data) return WSPROXY_E_ARGUMENT;
     if (opcode >= 8 && len > 125) return WSPROXY_E_ARGUMENT;
-    if (wsp_frame_size_(len) > sizeof c->out_ || len > sizeof c->out_) return WSPROXY_E_SEND_TOO_LARGE;
-    if (wsp_out_room_(c) < wsp_frame_size_(len)) return WSPROXY_E_WOULD_BLOCK;
-    if (opcode == WSPROXY_OP_TEXT || (opcode == WSPROXY_OP_CONTINUATION && c->tx_text_)) {
-        uint32_t st = opcode == WSPROXY_OP_TEXT ? 0 : c->tx_utf8_;
-        if (wsproxy_utf8_validate(&st, d, len) != len || (fin && !wsproxy_utf8_done(st)))
-            return WSPROXY_E_TEXT_INVALID;
-        c->tx_utf8_ = st;
-    }
+    if (len > wsp_frame_capacity_(c) || wsp_frame_size_(len) > wsp_frame_capacity_(c))
+        return WSPROXY_E_SEND_TOO_LARGE;
+    st = opcode == WSPROXY_OP_TEXT ? 0 : c->tx_utf8_;
+    if ((opcode == WSPROXY_OP_TEXT || (opcode == WSPROXY_OP_CONTINUATION && c->tx_text_)) &&
+        (wsproxy_utf8_validate(&st, d, len) != len || (fin && !wsproxy_utf8_done(st))))
+        return WSPROXY_E_TEXT_INVALID;
     rc = wsp_write_frame_(c, opcode, fin, d, len);
     if (rc) return rc;
-    if (opcode < 8) wsp_after_data_frame_(c, opcode, fin);
-    else if (opcode == WSPROXY_OP_PING) c->ping_unanswered_ = 1;
+    if (opcode < 8) {
+        c->tx_utf8_ = st;
+        wsp_after_data_frame_(c, opcode, fin);
+    } else if (opcode == WSPROXY_OP_PING) {
+        c->ping_unanswered_ = 1;
+    }
     return WSPROXY_OK;
 }
 
@@ -3920,34 +4537,50 @@ WSPROXY_IMPL int wsproxy_send_begin(wsproxy_client *c, int opcode, uint64_t payl
 {
     unsigned char *p;
     size_t hl;
-    int rc = wsp_check_send_(c, opcode, fin);
+    int into, rc = wsp_check_send_(c, opcode, fin);
     if (rc) return rc;
     if (opcode >= 8) return WSPROXY_E_ARGUMENT;   /* control frames go whole */
     if (payload_len >> 63) return WSPROXY_E_ARGUMENT;
-    p = wsp_out_reserve_(c, WSPROXY_FRAME_HEADER_MAX);
+    p = wsp_frame_room_(c, WSPROXY_FRAME_HEADER_MAX, &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
     if (wsp_random_(c, c->tx_mask_, 4) != 0) return WSPROXY_E_RANDOM;
     hl = wsproxy_frame_encode(p, fin, opcode, c->tx_mask_, payload_len);
-    c->out_end_ += hl;
+    wsp_frame_commit_(c, into, hl);
     c->tx_mask_off_ = 0;
     c->tx_remaining_ = payload_len;
     c->tx_in_frame_ = payload_len > 0;
+    if (opcode == WSPROXY_OP_TEXT) c->tx_utf8_ = 0;   /* streamed text is the caller's to keep valid */
     wsp_after_data_frame_(c, opcode, fin);
     return WSPROXY_OK;
 }
 
 WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_t len)
 {
-    size_t n, room;
+    size_t n, room = 0;
     unsigned char *p;
+    int into = 0, below;
     if (!c->tx_in_frame_ || c->state_ == WSPROXY_STATE_FAILED || !data) return 0;
     n = c->tx_remaining_ < len ? (size_t)c->tx_remaining_ : len;
-    room = wsp_out_room_(c);
+    below = wsp_below_(c);
+    if (below == WSP_S_PLAIN_) {
+        p = wsp_plain_reserve_(c, 1);
+        room = p ? c->scap_ - c->se_ : 0;
+    } else {
+        wsp_staging_drain_(c);
+        p = NULL;
+        if (c->ss_ == c->se_) {
+            p = wsp_port_(c, below, WSP_SENDAPP_, &room);
+            into = below;
+        }
+        if (!p && c->scap_ && (p = wsp_plain_reserve_(c, 1)) != NULL) {
+            room = c->scap_ - c->se_;
+            into = 0;
+        }
+    }
+    if (!p || !room || !n) return 0;
     if (n > room) n = room;
-    if (n == 0) return 0;
-    p = wsp_out_reserve_(c, n);
     c->tx_mask_off_ = wsproxy_mask(p, (const unsigned char *)data, n, c->tx_mask_, c->tx_mask_off_);
-    c->out_end_ += n;
+    wsp_frame_commit_(c, into, n);
     c->tx_remaining_ -= n;
     if (c->tx_remaining_ == 0) {
         c->tx_in_frame_ = 0;
@@ -3958,9 +4591,10 @@ WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_
 
 WSPROXY_IMPL size_t wsproxy_send_room(const wsproxy_client *c)
 {
-    size_t room;
+    size_t room = 0, r;
     if (c->state_ != WSPROXY_STATE_OPEN || c->tx_in_frame_ || c->close_pending_) return 0;
-    room = wsp_out_room_(c);
+    if (c->scap_) room = c->scap_ - (c->se_ - c->ss_);
+    if (c->ss_ == c->se_ && (r = wsp_tls_app_room_(c, wsp_below_(c))) > room) room = r;
     if (room < 6) return 0;
     if (room - 6 < 126) return room - 6;
     if (room - 8 <= 0xFFFF) return room - 8;
@@ -3982,7 +4616,7 @@ WSPROXY_IMPL int wsproxy_close(wsproxy_client *c, int code, const char *reason, 
     return WSPROXY_OK;
 }
 
-/* ---- the client: timers and state ---------------------------------------------------------- */
+/* -- timers, state, errors -- */
 WSPROXY_IMPL int wsproxy_waiting_for(const wsproxy_client *c)
 {
     switch (c->state_) {
@@ -4015,6 +4649,12 @@ WSPROXY_IMPL const wsproxy_error_info *wsproxy_error_info_get(const wsproxy_clie
     return &c->info_;
 }
 
+WSPROXY_IMPL void wsproxy_stats_get(const wsproxy_client *c, wsproxy_stats *out)
+{
+    *out = c->stats_;
+    out->copied_in_message = c->rx_.copied_;
+}
+
 static void wsp_append_(char *out, size_t cap, size_t *at, const char *s)
 {
     size_t n = strlen(s);
@@ -4029,10 +4669,8 @@ static void wsp_append_(char *out, size_t cap, size_t *at, const char *s)
 static void wsp_append_uint_(char *out, size_t cap, size_t *at, unsigned v)
 {
     char num[12];
-    wsp_writer_ w;
-    w.buf = num; w.cap = sizeof num - 1; w.len = 0; w.overflow = 0;
-    wsp_put_uint_(&w, v);
-    num[w.len] = '\0';
+    size_t n = 0;
+    wsp_sel_put_uint_(num, sizeof num, &n, v, 10);
     wsp_append_(out, cap, at, num);
 }
 
@@ -4073,7 +4711,9 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
     }
     if (e->socks_reply >= 0 && c->error_ >= 300 && c->error_ < 340) {
         static const char hex[] = "0123456789abcdef";
-        char b[5] = {'0', 'x', hex[(e->socks_reply >> 4) & 15], hex[e->socks_reply & 15], 0};
+        char b[5] = {'0', 'x', 0, 0, 0};
+        b[2] = hex[(e->socks_reply >> 4) & 15];
+        b[3] = hex[e->socks_reply & 15];
         wsp_append_(out, cap, &at, sep);
         wsp_append_(out, cap, &at, "SOCKS reply ");
         wsp_append_(out, cap, &at, b);
@@ -4089,7 +4729,7 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
     return at;
 }
 
-/* ---- the operating system's random source ------------------------------------------------ */
+/* ==== 14. the operating system's random source ====-------------------------------------------- */
 #ifndef WSPROXY_NO_OS_RANDOM
 #if defined(__linux__)
 #include <sys/random.h>

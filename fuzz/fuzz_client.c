@@ -300,7 +300,13 @@ static void take_events(run_state *r)
         }
         drain(r);
     }
-    drain(r);
+    /* the documented loop: after the flush, poll again (a proxy's reply is read only once
+       the request it answers has left) */
+    {
+        unsigned long before = r->sent_total;
+        drain(r);
+        if (r->sent_total != before && !r->final_seen) take_events(r);
+    }
 }
 
 /* Gives the client up to want bytes; returns how many it took. */
@@ -554,12 +560,13 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
         const unsigned char *q = wsproxy_send_buf(&client, &n);
         FUZZ_CHECK(q != NULL && (q[0] == 4 || q[0] == 5));
     }
-    /* the accept value for the key in the upgrade request (kept in the client) */
+    /* the accept value for the key of the upgrade request: the first 16 bytes the
+       client drew from the random stream at init, in base64 */
     {
-        const char *k = strstr(client.request_, "Sec-WebSocket-Key: ");
-        FUZZ_CHECK(k != NULL);
-        memcpy(key, k + 19, 24);
-        key[24] = 0;
+        unsigned char nonce[16];
+        unsigned long k;
+        for (k = 0; k < 16; k++) nonce[k] = (unsigned char)(k * 131 + 7);
+        wsproxy_base64(nonce, 16, key, sizeof key);
         wsproxy_accept_key(key, 24, accept);
     }
     drain(r);

@@ -69,15 +69,15 @@ static void take_events(int *final_code)
     drain();
 }
 
-/* The accept value for the key in the last upgrade request written (or kept). */
+/* The accept value for the key of the upgrade request: the key is the first 16 bytes
+   the client drew from the fixed random stream at init, in base64. */
 static void accept_for_request(char out[29])
 {
-    const char *k = strstr(client.request_, "Sec-WebSocket-Key: ");
+    unsigned char nonce[16];
     char key[25];
-    memset(out, 0, 29);
-    if (!k) return;
-    memcpy(key, k + 19, 24);
-    key[24] = 0;
+    unsigned long i;
+    for (i = 0; i < 16; i++) nonce[i] = (unsigned char)(i * 37 + 11);
+    wsproxy_base64(nonce, 16, key, sizeof key);
     wsproxy_accept_key(key, 24, out);
 }
 
@@ -1205,36 +1205,23 @@ static void test_security(void)
 /* ---- the error-code inventory: enum, names, README table ---------------------------- */
 typedef struct { char name[64]; long value; } enum_entry;
 
+/* The codes as the header's one error table lists them: X(NAME, value, "message"). */
 static size_t read_enum(enum_entry *out, size_t max)
 {
     size_t len, n = 0;
     char *h = read_text("wsproxy.h", &len), *p, *end;
-    long next = 0;
-    p = strstr(h, "typedef enum wsproxy_err {");
-    end = p ? strstr(p, "} wsproxy_err;") : NULL;
+    p = strstr(h, "#define WSPROXY_ERROR_TABLE(X)");
+    end = p ? strstr(p, "typedef enum wsproxy_err {") : NULL;
     if (!p || !end) { free(h); return 0; }
-    while (p < end && n < max) {
-        char *id = strstr(p, "WSPROXY_");
-        size_t k = 0;
-        if (!id || id >= end) break;
-        /* skip identifiers inside comments: a comment starts at the last '/' '*' before */
-        {
-            char *c = id;
-            int in_comment = 0;
-            while (c > p && *c != '\n') { if (c[0] == '/' && c[1] == '*') { in_comment = 1; break; } c--; }
-            if (in_comment) { p = strchr(id, '\n'); if (!p) break; continue; }
+    while ((p = strstr(p, "    X(")) != NULL && p < end && n < max) {
+        char name[64];
+        long value;
+        if (sscanf(p + 6, "%63[A-Z0-9_], %ld,", name, &value) == 2) {
+            memcpy(out[n].name, name, sizeof name);
+            out[n].value = value;
+            n++;
         }
-        while (isalnum((unsigned char)id[k]) || id[k] == '_') k++;
-        if (k >= sizeof out[n].name) break;
-        memcpy(out[n].name, id, k);
-        out[n].name[k] = 0;
-        p = id + k;
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p == '=') next = strtol(p + 1, &p, 0);
-        out[n].value = next++;
-        n++;
-        p = strchr(p, '\n');
-        if (!p) break;
+        p += 6;
     }
     free(h);
     return n;

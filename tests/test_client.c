@@ -143,6 +143,7 @@ static void logf_(run_log *r, const char *fmt, const char *s, size_t n, int num)
 static void take_events(wsproxy_client *c, run_log *r)
 {
     wsproxy_event ev;
+    size_t n;
     while (wsproxy_poll(c, &ev)) {
         switch (ev.type) {
         case WSPROXY_EV_TUNNEL: logf_(r, "TUNNEL %d%.*s|", "", 0, ev.status); break;
@@ -169,7 +170,11 @@ static void take_events(wsproxy_client *c, run_log *r)
         default: logf_(r, "BAD %d%.*s|", "", 0, ev.type); break;
         }
     }
-    r->sent_len += drain(c, r->sent + r->sent_len, sizeof r->sent - r->sent_len);
+    /* the documented loop: after the flush, poll again (a proxy's reply is read only
+       once the request it answers has left) */
+    n = drain(c, r->sent + r->sent_len, sizeof r->sent - r->sent_len);
+    r->sent_len += n;
+    if (n) take_events(c, r);
 }
 
 /* Feeds data in the given mode, taking events after every piece. */
@@ -195,7 +200,10 @@ static void feed(wsproxy_client *c, const unsigned char *data, size_t len, int m
    so the script is a function of what the client sent so far. */
 typedef size_t (*script_fn)(const unsigned char *sent, size_t sent_len, unsigned char *out);
 
-static void run3(const wsproxy_config *cfg, script_fn script, void (*after_open)(wsproxy_client *))
+/* check_sent 0: the script answers requests the client has not sent yet (a failing
+   proxy's replies all in one piece), so a failure may stop a request from leaving in
+   one mode and not in another; the events must still agree. */
+static void run3_(const wsproxy_config *cfg, script_fn script, int check_sent)
 {
     static unsigned char server[1 << 21];
     int mode;
@@ -207,16 +215,23 @@ static void run3(const wsproxy_config *cfg, script_fn script, void (*after_open)
         rng_pos = 0;
         CHECK_EQ_INT(wsproxy_init(&client, cfg), WSPROXY_OK);
         r->sent_len = drain(&client, r->sent, sizeof r->sent);
-        (void)after_open;
         n = script(r->sent, r->sent_len, server);
         feed(&client, server, n, mode, r);
     }
     CHECK(strcmp(runs[0].log, runs[1].log) == 0);
     CHECK(strcmp(runs[0].log, runs[2].log) == 0);
-    CHECK(runs[0].sent_len == runs[1].sent_len && memcmp(runs[0].sent, runs[1].sent, runs[0].sent_len) == 0);
-    CHECK(runs[0].sent_len == runs[2].sent_len && memcmp(runs[0].sent, runs[2].sent, runs[0].sent_len) == 0);
+    if (check_sent) {
+        CHECK(runs[0].sent_len == runs[1].sent_len && memcmp(runs[0].sent, runs[1].sent, runs[0].sent_len) == 0);
+        CHECK(runs[0].sent_len == runs[2].sent_len && memcmp(runs[0].sent, runs[2].sent, runs[0].sent_len) == 0);
+    }
     if (strcmp(runs[0].log, runs[1].log) || strcmp(runs[0].log, runs[2].log))
         fprintf(stderr, "  whole:  %s\n  byte:   %s\n  random: %s\n", runs[0].log, runs[1].log, runs[2].log);
+}
+
+static void run3(const wsproxy_config *cfg, script_fn script, void (*after_open)(wsproxy_client *))
+{
+    (void)after_open;
+    run3_(cfg, script, 1);
 }
 
 static int log_is(const char *expected)
@@ -776,7 +791,7 @@ static void test_timeouts(void)
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_PONG_TIMEOUT);
     CHECK_EQ_INT(wsproxy_error_info_get(&client)->close_code, 0);
     CHECK_EQ_INT(wsproxy_waiting_for(&client), WSPROXY_WAIT_NONE);
-    CHECK(wsproxy_send_buf(&client, &n) != NULL && n == 2 + 4);   /* the ping, no close */
+    CHECK(wsproxy_send_buf(&client, &n) == NULL);   /* failed: nothing more leaves, no close */
 
     TEST_CASE("keepalive: closing replaces the pong wait");
     base_config(&cfg, "ws://h/", NULL);
@@ -1231,10 +1246,12 @@ static void test_socks_failures(void)
     TEST_CASE("describe names the SOCKS reply");
     base_config(&cfg_dummy_, "ws://h/", "socks5h://p");
     wsproxy_init(&client, &cfg_dummy_);
-    wsproxy_feed(&client, "\x05\x00\x05\x05", 4);
     {
+        unsigned char out[256];
         wsproxy_event ev;
-        while (wsproxy_poll(&client, &ev)) {}
+        drain(&client, out, sizeof out);               /* the greeting leaves */
+        wsproxy_feed(&client, "\x05\x00\x05\x05", 4);
+        while (wsproxy_poll(&client, &ev) || drain(&client, out, sizeof out)) {}
     }
     wsproxy_describe(&client, msg, sizeof msg);
     CHECK(strstr(msg, "WSPROXY_E_SOCKS_CONNECTION_REFUSED") && strstr(msg, "SOCKS reply 0x05"));
