@@ -124,67 +124,62 @@ grep -qF "CN = wsproxy test client CA" "$OUT" || why "s_client shows no acceptab
 expect_logged echo-mtls "$m" "=== tls-failed: "
 finish
 
-begin "echo --tls-client-ca: no client certificate -> handshake fails"
-m=$(log_mark echo-mtls)
-curl_to "https://localhost:$EM/" --cacert $C/ca.pem
-expect_fail_rc
-expect_logged echo-mtls "$m" "=== tls-failed: BearSSL error 29 (no client certificate)"
-expect_not_logged echo-mtls "$m" "=== client-cert:"
-finish
+# mtls_refused LABEL PEER WHY CURL-ARGS...: the handshake fails with WHY in PEER's log,
+# no client-cert line, no request anywhere
+mtls_refused() {
+    local label=$1 peer=$2 want=$3 m me
+    shift 3
+    begin "$label"
+    m=$(log_mark "$peer"); me=$(log_mark echo-plain)
+    curl_to "$@"
+    expect_fail_rc
+    expect_logged "$peer" "$m" "=== tls-failed: $want"
+    expect_not_logged "$peer" "$m" "=== client-cert:"
+    expect_not_logged "$peer" "$m" "=== request"
+    expect_untouched echo-plain "$me"
+    finish
+}
+# mtls_accepted LABEL PEER CN GOT-GET CURL-ARGS...: an HTTP answer, "=== client-cert: CN"
+# in PEER's log, and the GET reached the peer whose log is GOT-GET
+mtls_accepted() {
+    local label=$1 peer=$2 cn=$3 got=$4 m mg
+    shift 4
+    begin "$label"
+    m=$(log_mark "$peer"); mg=$(log_mark "$got")
+    curl_to "$@"
+    expect_http_status
+    expect_logged "$peer" "$m" "=== client-cert: $cn"
+    expect_logged "$got" "$mg" "GET / HTTP/1.1"
+    expect_not_logged "$peer" "$m" "=== tls-failed"
+    finish
+}
+NOT_TRUSTED="BearSSL error 62 (client certificate: not trusted"
+NO_CERT="BearSSL error 29 (no client certificate)"
+UNTRUSTED=(client-untrusted.pem client-untrusted.key)
 
+mtls_refused "echo --tls-client-ca: no client certificate -> handshake fails" echo-mtls "$NO_CERT" \
+    "https://localhost:$EM/" --cacert $C/ca.pem
 for k in "client-rsa client-rsa.key wsproxy test client rsa" \
          "client-rsa client-rsa-pkcs1.key wsproxy test client rsa" \
          "client-ec client-ec-sec1.key wsproxy test client ec"; do
     read -r cert key cn <<<"$k"
-    begin "echo --tls-client-ca: $cert ($key) -> ok, CN logged"
-    m=$(log_mark echo-mtls)
-    curl_to "https://localhost:$EM/" --cacert $C/ca.pem --cert "$C/$cert.pem" --key "$C/$key"
-    expect_http_status
-    expect_logged echo-mtls "$m" "=== client-cert: $cn"
-    expect_logged echo-mtls "$m" "=== request"
-    expect_not_logged echo-mtls "$m" "=== tls-failed"
-    finish
+    mtls_accepted "echo --tls-client-ca: $cert ($key) -> ok, CN logged" echo-mtls "$cn" echo-mtls \
+        "https://localhost:$EM/" --cacert $C/ca.pem --cert "$C/$cert.pem" --key "$C/$key"
 done
+mtls_refused "echo --tls-client-ca: certificate from another CA -> handshake fails" echo-mtls "$NOT_TRUSTED" \
+    "https://localhost:$EM/" --cacert $C/ca.pem --cert "$C/${UNTRUSTED[0]}" --key "$C/${UNTRUSTED[1]}"
 
-begin "echo --tls-client-ca: certificate from another CA -> handshake fails"
-m=$(log_mark echo-mtls)
-curl_to "https://localhost:$EM/" --cacert $C/ca.pem --cert $C/client-untrusted.pem --key $C/client-untrusted.key
-expect_fail_rc
-expect_logged echo-mtls "$m" "=== tls-failed: BearSSL error 62 (client certificate: not trusted"
-expect_not_logged echo-mtls "$m" "=== client-cert:"
-finish
-
-begin "proxy --tls-client-ca: no client certificate -> handshake fails, no tunnel"
-m=$(log_mark proxy-mtls); me=$(log_mark echo-plain)
-curl_to "http://127.0.0.1:$E/" -p -x "https://localhost:$PM" --proxy-cacert $C/proxy-ca.pem
-expect_fail_rc
-expect_logged proxy-mtls "$m" "=== tls-failed: BearSSL error 29 (no client certificate)"
-expect_not_logged proxy-mtls "$m" "=== request"
-expect_untouched echo-plain "$me"
-finish
-
+PM_ARGS=("http://127.0.0.1:$E/" -p -x "https://localhost:$PM" --proxy-cacert "$C/proxy-ca.pem")
+mtls_refused "proxy --tls-client-ca: no client certificate -> handshake fails, no tunnel" proxy-mtls \
+    "$NO_CERT" "${PM_ARGS[@]}"
 for k in "client-ec client-ec.key wsproxy test client ec" \
          "client-rsa client-rsa-pkcs1.key wsproxy test client rsa"; do
     read -r cert key cn <<<"$k"
-    begin "proxy --tls-client-ca: $cert ($key) -> CONNECT tunnel to the plain echo server"
-    m=$(log_mark proxy-mtls); me=$(log_mark echo-plain)
-    curl_to "http://127.0.0.1:$E/" -p -x "https://localhost:$PM" --proxy-cacert $C/proxy-ca.pem \
-        --proxy-cert "$C/$cert.pem" --proxy-key "$C/$key"
-    expect_http_status
-    expect_logged proxy-mtls "$m" "=== client-cert: $cn"
-    expect_logged proxy-mtls "$m" "CONNECT 127.0.0.1:$E HTTP/1.1"
-    expect_logged echo-plain "$me" "GET / HTTP/1.1"
-    finish
+    mtls_accepted "proxy --tls-client-ca: $cert ($key) -> CONNECT tunnel to the plain echo server" \
+        proxy-mtls "$cn" echo-plain "${PM_ARGS[@]}" --proxy-cert "$C/$cert.pem" --proxy-key "$C/$key"
 done
-
-begin "proxy --tls-client-ca: certificate from another CA -> handshake fails"
-m=$(log_mark proxy-mtls)
-curl_to "http://127.0.0.1:$E/" -p -x "https://localhost:$PM" --proxy-cacert $C/proxy-ca.pem \
-    --proxy-cert $C/client-untrusted.pem --proxy-key $C/client-untrusted.key
-expect_fail_rc
-expect_logged proxy-mtls "$m" "=== tls-failed: BearSSL error 62 (client certificate: not trusted"
-expect_not_logged proxy-mtls "$m" "=== request"
-finish
+mtls_refused "proxy --tls-client-ca: certificate from another CA -> handshake fails" proxy-mtls \
+    "$NOT_TRUSTED" "${PM_ARGS[@]}" --proxy-cert "$C/${UNTRUSTED[0]}" --proxy-key "$C/${UNTRUSTED[1]}"
 
 begin "peers without --tls-client-ca log no client-cert line (control)"
 m=$(log_mark suite-gcm)
@@ -321,29 +316,13 @@ expect_logged term13-proxy "$m" "=== tls-failed: "
 expect_untouched proxy-plain "$mp"
 finish
 
-begin "terminator --client-ca: no client certificate -> refused"
-m=$(log_mark term-mtls); me=$(log_mark echo-plain)
-curl_to "https://localhost:$TC/" --cacert $C/ca.pem
-expect_fail_rc
-expect_logged term-mtls "$m" "=== tls-failed: "
-expect_untouched echo-plain "$me"
-finish
-
-begin "terminator --client-ca: client-ec -> ok, CN logged, forwarded"
-m=$(log_mark term-mtls); me=$(log_mark echo-plain)
-curl_to "https://localhost:$TC/" --cacert $C/ca.pem --cert $C/client-ec.pem --key $C/client-ec.key
-expect_http_status
-expect_logged term-mtls "$m" "=== client-cert: wsproxy test client ec"
-expect_logged echo-plain "$me" "GET / HTTP/1.1"
-finish
-
-begin "terminator --client-ca: certificate from another CA -> refused"
-m=$(log_mark term-mtls)
-curl_to "https://localhost:$TC/" --cacert $C/ca.pem --cert $C/client-untrusted.pem --key $C/client-untrusted.key
-expect_fail_rc
-expect_logged term-mtls "$m" "=== tls-failed: "
-expect_not_logged term-mtls "$m" "=== client-cert"
-finish
+mtls_refused "terminator --client-ca: no client certificate -> refused" term-mtls "" \
+    "https://localhost:$TC/" --cacert $C/ca.pem
+mtls_accepted "terminator --client-ca: client-ec -> ok, CN logged, forwarded" term-mtls \
+    "wsproxy test client ec" echo-plain "https://localhost:$TC/" --cacert $C/ca.pem \
+    --cert $C/client-ec.pem --key $C/client-ec.key
+mtls_refused "terminator --client-ca: certificate from another CA -> refused" term-mtls "" \
+    "https://localhost:$TC/" --cacert $C/ca.pem --cert "$C/${UNTRUSTED[0]}" --key "$C/${UNTRUSTED[1]}"
 
 begin "terminator --max-version 1.2 --ciphers: TLS 1.2 with that suite only"
 m=$(log_mark term12)
