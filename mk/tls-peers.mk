@@ -2,9 +2,14 @@
 # (tests/peers, BearSSL server engine) with the certificates in tests/certs.
 #   make integration-tls   runs tests/integration_tls.sh (also part of make test)
 #   make tls-certs         regenerates tests/certs (new keys; commit the result)
+#   make tls-peers-selftest proves with openssl s_client, curl and gnutls-cli that the peers'
+#                          --tls-client-ca and --tls-suites, tests/peers/tls_terminator.py and
+#                          the certificates are what they claim (part of ci-extra)
 # The peers link with -lbearssl (see the peer rule in the Makefile).
 
-.PHONY: integration-tls tls-certs
+.PHONY: integration-tls tls-certs tls-peers-selftest
+
+ci-extra: tls-peers-selftest
 
 integration-tls: $(EXAMPLES) $(PEERS)
 	@BUILD=$(BUILD) bash tests/integration_tls.sh
@@ -12,3 +17,5 @@ integration-tls: $(EXAMPLES) $(PEERS)
 tls-certs:
 	bash tests/certs/gen.sh
 
+tls-peers-selftest: $(PEERS)
+	@BUILD=$(BUILD) bash tests/tls_peers_selftest.sh

@@ -2,7 +2,8 @@
  *
  *   http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S] [--max-conns N]
  *              [--auth USER:PASS] [--mode MODE]
- *              [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]
+ *              [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]
+ *               [--tls-client-ca FILE] [--tls-suites NAME]]
  *
  * MODE: normal (default), status403, status502, status407, http10, noreason, headers, drip,
  *       junk, oversize, closemid, silent, refuse-target.
@@ -22,6 +23,9 @@
  * are). Every mode and --auth work the same inside TLS ("drip" sends one record per byte).
  * The log gets "=== sni: NAME" and "=== alpn: NAME" after each request record and
  * "=== tls-failed: WHY" for a failed handshake.
+ * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
+ * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
+ * logs "=== version: TLSv1.2" and "=== suite: 0xXXXX".
  */
 #include "peer_common.h"
 
@@ -470,7 +474,8 @@ static void conn_free(struct pconn *c) {
 static void usage(void) {
     fprintf(stderr, "usage: http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
                     "                  [--max-conns N] [--auth USER:PASS] [--mode MODE]\n"
-                    "                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]\n"
+                    "                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]\n"
+                    "                   [--tls-client-ca FILE] [--tls-suites NAME]]\n"
                     "modes: normal status403 status502 status407 http10 noreason headers drip\n"
                     "       junk oversize closemid silent refuse-target\n");
     exit(2);

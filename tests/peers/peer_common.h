@@ -2,7 +2,16 @@
  * Written independently of wsproxy.h: own SHA-1 (FIPS 180-4), base64 (RFC 4648),
  * HTTP head parsing, bounded byte queues, option parsing and the listen socket.
  * Optional TLS on the listening side (BearSSL server engine, link with -lbearssl):
- * --tls-cert FILE --tls-key FILE [--tls-require-sni NAME]; see "TLS" below.
+ * --tls-cert FILE --tls-key FILE [--tls-require-sni NAME] [--tls-client-ca FILE]
+ * [--tls-suites NAME]; see "TLS" below.
+ * --tls-client-ca FILE: the handshake requires a client certificate that chains to FILE (its
+ * names go in the CertificateRequest, BearSSL's minimal X.509 validator checks the chain);
+ * without one, or with one from another CA, the handshake fails and the log gets
+ * "=== tls-failed: WHY"; on success "=== client-cert: CN" (the certificate's subject CN).
+ * --tls-suites NAME accepts only one family of cipher suites: rsa (static RSA key exchange,
+ * RSA key only), cbc (ECDHE, CBC with HMAC-SHA256/384), cbc-sha1 (ECDHE, CBC with HMAC-SHA1),
+ * 3des (3DES only), gcm (ECDHE AES-GCM), chacha (ECDHE ChaCha20-Poly1305). After every
+ * handshake the log gets "=== version: TLSv1.2" and "=== suite: 0xC02F" (IANA number).
  * Everything is static inline so each peer only keeps what it uses. */
 #ifndef PEER_COMMON_H
 #define PEER_COMMON_H
@@ -453,6 +462,8 @@ struct peer_opts {
     double max_seconds;
     long max_conns;
     const char *tls_cert, *tls_key, *tls_require_sni; /* TLS listener if cert and key are set */
+    const char *tls_client_ca; /* require a client certificate chaining to this CA (PEM) */
+    const char *tls_suites;    /* restrict the cipher suites (see peer_tls_suite_sets) */
 };
 
 static inline void peer_opts_init(struct peer_opts *o) {
@@ -462,6 +473,7 @@ static inline void peer_opts_init(struct peer_opts *o) {
     o->max_seconds = 300;
     o->max_conns = 20000;
     o->tls_cert = o->tls_key = o->tls_require_sni = NULL;
+    o->tls_client_ca = o->tls_suites = NULL;
 }
 
 /* matches "--name VALUE" or "--name=VALUE"; advances *i past the value */
@@ -511,6 +523,8 @@ static inline int peer_common_opt(int argc, char **argv, int *i, struct peer_opt
     if (peer_opt(argc, argv, i, "--tls-cert", &v)) { o->tls_cert = v; return 1; }
     if (peer_opt(argc, argv, i, "--tls-key", &v)) { o->tls_key = v; return 1; }
     if (peer_opt(argc, argv, i, "--tls-require-sni", &v)) { o->tls_require_sni = v; return 1; }
+    if (peer_opt(argc, argv, i, "--tls-client-ca", &v)) { o->tls_client_ca = v; return 1; }
+    if (peer_opt(argc, argv, i, "--tls-suites", &v)) { o->tls_suites = v; return 1; }
     return 0;
 }
 
@@ -608,10 +622,37 @@ static unsigned char peer_scratch[65536];
 
 /* ------------------------------------------------------------------ TLS (BearSSL server) */
 
+/* --tls-suites NAME: the server accepts only these suites (both key types listed; the
+ * engine keeps those the server key can serve). */
+struct peer_tls_suite_set {
+    const char *name;
+    int needs_rsa; /* static RSA key exchange: only with an RSA server key */
+    size_t n;
+    uint16_t ids[6];
+};
+static const struct peer_tls_suite_set peer_tls_suite_sets[] = {
+    { "rsa", 1, 6, { BR_TLS_RSA_WITH_AES_128_GCM_SHA256, BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
+                     BR_TLS_RSA_WITH_AES_128_CBC_SHA256, BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+                     BR_TLS_RSA_WITH_AES_128_CBC_SHA, BR_TLS_RSA_WITH_AES_256_CBC_SHA } },
+    { "cbc", 0, 4, { BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+                     BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 } },
+    { "cbc-sha1", 0, 4, { BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+                          BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA } },
+    { "3des", 0, 3, { BR_TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA, BR_TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,
+                      BR_TLS_RSA_WITH_3DES_EDE_CBC_SHA } },
+    { "gcm", 0, 4, { BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                     BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 } },
+    { "chacha", 0, 2, { BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                        BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 } },
+};
+
 /* Loaded once by peer_tls_setup(); read-only afterwards. */
 struct peer_tls_conf {
     int on;
     const char *require_sni;
+    const struct peer_tls_suite_set *suites; /* NULL: BearSSL's full list */
+    br_x509_trust_anchor *client_tas;        /* --tls-client-ca; NULL: no client certificate asked */
+    size_t client_tas_len;
     br_x509_certificate *chain;
     size_t chain_len;
     int key_type;             /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
@@ -631,6 +672,11 @@ struct peer_tls_policy {
 struct peer_tls {
     br_ssl_server_context sc;
     struct peer_tls_policy pol;
+    br_x509_minimal_context xc; /* validates the client's chain (--tls-client-ca) */
+    br_name_element cn_elt;     /* the client certificate's subject CN, filled by xc */
+    char cn[256];
+    br_ssl_session_parameters params; /* read once after the handshake (for its suite) */
+    int info_logged; /* "=== version/suite/client-cert" written */
     int hs_done;   /* the handshake completed (app data could flow) */
     int tcp_eof;   /* recv() returned 0 */
     int closing;   /* br_ssl_engine_close() was called */
@@ -737,12 +783,61 @@ static inline void peer_x509_dn_sink(void *ctx, const void *buf, size_t len) {
     (void)ctx; (void)buf; (void)len;
 }
 
+static inline unsigned char *peer_memdup(const void *p, size_t n) {
+    unsigned char *q = (unsigned char *)malloc(n ? n : 1);
+    if (!q) { fprintf(stderr, "out of memory\n"); exit(1); }
+    if (n) memcpy(q, p, n);
+    return q;
+}
+
+/* One trust anchor per CERTIFICATE object of --tls-client-ca (DN and key copied). */
+static inline void peer_tls_anchor_cb(void *u, const char *name, unsigned char *der, size_t len) {
+    struct peer_tls_conf *g = (struct peer_tls_conf *)u;
+    br_x509_decoder_context dc;
+    br_x509_trust_anchor *ta, *nt;
+    const br_x509_pkey *pk;
+    struct pbuf dn;
+    if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0) { free(der); return; }
+    memset(&dn, 0, sizeof dn);
+    br_x509_decoder_init(&dc, peer_pem_sink, &dn);
+    br_x509_decoder_push(&dc, der, len);
+    pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk || br_x509_decoder_last_error(&dc) != 0) {
+        fprintf(stderr, "--tls-client-ca: cannot decode a certificate (BearSSL error %d)\n",
+                br_x509_decoder_last_error(&dc));
+        exit(2);
+    }
+    nt = (br_x509_trust_anchor *)realloc(g->client_tas, (g->client_tas_len + 1) * sizeof *nt);
+    if (!nt) { fprintf(stderr, "out of memory\n"); exit(1); }
+    g->client_tas = nt;
+    ta = &nt[g->client_tas_len++];
+    memset(ta, 0, sizeof *ta);
+    ta->dn.data = dn.p ? dn.p : peer_memdup("", 0);
+    ta->dn.len = dn.len;
+    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = peer_memdup(pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta->pkey.key.rsa.e = peer_memdup(pk->key.rsa.e, pk->key.rsa.elen);
+        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+    } else {
+        ta->pkey.key.ec.curve = pk->key.ec.curve;
+        ta->pkey.key.ec.q = peer_memdup(pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+    }
+    free(der);
+}
+
 /* Load --tls-cert / --tls-key; exits with status 2 on any problem. */
 static inline void peer_tls_setup(const struct peer_opts *o) {
     br_x509_decoder_context dc;
     const br_x509_pkey *pk;
     if (!o->tls_cert && !o->tls_key) {
-        if (o->tls_require_sni) { fprintf(stderr, "--tls-require-sni needs --tls-cert and --tls-key\n"); exit(2); }
+        if (o->tls_require_sni || o->tls_client_ca || o->tls_suites) {
+            fprintf(stderr, "--tls-require-sni, --tls-client-ca and --tls-suites need --tls-cert and --tls-key\n");
+            exit(2);
+        }
         return;
     }
     if (!o->tls_cert || !o->tls_key) { fprintf(stderr, "--tls-cert and --tls-key go together\n"); exit(2); }
@@ -766,6 +861,27 @@ static inline void peer_tls_setup(const struct peer_opts *o) {
     }
     peer_tls_g.issuer_key_type = (unsigned)br_x509_decoder_get_signer_key_type(&dc);
     peer_tls_g.require_sni = o->tls_require_sni;
+    if (o->tls_suites) {
+        size_t i, n = sizeof peer_tls_suite_sets / sizeof peer_tls_suite_sets[0];
+        for (i = 0; i < n && strcmp(peer_tls_suite_sets[i].name, o->tls_suites) != 0; i++) {}
+        if (i == n) {
+            fprintf(stderr, "--tls-suites: unknown set '%s' (rsa, cbc, cbc-sha1, 3des, gcm, chacha)\n",
+                    o->tls_suites);
+            exit(2);
+        }
+        if (peer_tls_suite_sets[i].needs_rsa && peer_tls_g.key_type != BR_KEYTYPE_RSA) {
+            fprintf(stderr, "--tls-suites %s needs an RSA server key\n", o->tls_suites);
+            exit(2);
+        }
+        peer_tls_g.suites = &peer_tls_suite_sets[i];
+    }
+    if (o->tls_client_ca) {
+        peer_pem_each(o->tls_client_ca, peer_tls_anchor_cb, &peer_tls_g);
+        if (peer_tls_g.client_tas_len == 0) {
+            fprintf(stderr, "%s: no certificate\n", o->tls_client_ca);
+            exit(2);
+        }
+    }
     peer_tls_g.on = 1;
 }
 
@@ -775,6 +891,19 @@ static inline void peer_tls_teardown(void) {
     free(peer_tls_g.chain);
     peer_tls_g.chain = NULL;
     peer_tls_g.chain_len = 0;
+    for (i = 0; i < peer_tls_g.client_tas_len; i++) {
+        br_x509_trust_anchor *ta = &peer_tls_g.client_tas[i];
+        free(ta->dn.data);
+        if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+            free(ta->pkey.key.rsa.n);
+            free(ta->pkey.key.rsa.e);
+        } else {
+            free(ta->pkey.key.ec.q);
+        }
+    }
+    free(peer_tls_g.client_tas);
+    peer_tls_g.client_tas = NULL;
+    peer_tls_g.client_tas_len = 0;
     peer_tls_g.on = 0;
 }
 
@@ -816,6 +945,22 @@ static inline struct peer_tls *peer_tls_new(void) {
                                    peer_tls_g.issuer_key_type, br_skey_decoder_get_ec(&peer_tls_g.skey));
     br_ssl_engine_set_buffer(&t->sc.eng, t->iobuf, sizeof t->iobuf, 1);
     br_ssl_engine_set_protocol_names(&t->sc.eng, peer_tls_alpn, 1);
+    if (peer_tls_g.suites) br_ssl_engine_set_suites(&t->sc.eng, peer_tls_g.suites->ids, peer_tls_g.suites->n);
+    if (peer_tls_g.client_tas) {
+        /* CertificateRequest names the client CA; the minimal validator checks the chain
+           against it (no name check: a client has none); the engine then verifies the
+           client's CertificateVerify signature. No certificate at all fails the handshake. */
+        static const unsigned char cn_oid[] = { 3, 0x55, 0x04, 0x03 };
+        br_x509_minimal_init_full(&t->xc, peer_tls_g.client_tas, peer_tls_g.client_tas_len);
+        t->cn_elt.oid = cn_oid;
+        t->cn_elt.buf = t->cn;
+        t->cn_elt.len = sizeof t->cn;
+        br_x509_minimal_set_name_elements(&t->xc, &t->cn_elt, 1);
+        br_ssl_engine_set_x509(&t->sc.eng, &t->xc.vtable);
+        br_ssl_engine_set_default_rsavrfy(&t->sc.eng);
+        br_ssl_engine_set_default_ecdsa(&t->sc.eng);
+        br_ssl_server_set_trust_anchor_names_alt(&t->sc, peer_tls_g.client_tas, peer_tls_g.client_tas_len);
+    }
     if (peer_tls_g.require_sni) {
         t->pol.vtable = &peer_tls_pol_class;
         t->pol.inner = t->sc.policy_vtable;
@@ -870,7 +1015,19 @@ static inline const char *peer_tls_err_name(int e) {
     case BR_ERR_INVALID_ALGORITHM: return "invalid algorithm";
     case BR_ERR_BAD_SIGNATURE: return "bad signature";
     case BR_ERR_IO: return "I/O error";
-    default: return "see bearssl_ssl.h";
+    case BR_ERR_WRONG_KEY_USAGE: return "key usage does not allow this use";
+    case BR_ERR_NO_CLIENT_AUTH: return "no client certificate";
+    case BR_ERR_X509_EMPTY_CHAIN: return "client certificate: empty chain";
+    case BR_ERR_X509_BAD_SIGNATURE: return "client certificate: bad signature";
+    case BR_ERR_X509_EXPIRED: return "client certificate: expired or not yet valid";
+    case BR_ERR_X509_NOT_CA: return "client certificate: issuer is not a CA";
+    case BR_ERR_X509_FORBIDDEN_KEY_USAGE: return "client certificate: key usage forbids signing";
+    case BR_ERR_X509_WEAK_PUBLIC_KEY: return "client certificate: weak public key";
+    case BR_ERR_X509_UNSUPPORTED: return "client certificate: unsupported algorithm";
+    case BR_ERR_X509_NOT_TRUSTED: return "client certificate: not trusted (does not chain to --tls-client-ca)";
+    default:
+        if (e >= BR_ERR_X509_OK && e <= BR_ERR_X509_NOT_TRUSTED) return "client certificate: X.509 error (see bearssl_x509.h)";
+        return "see bearssl_ssl.h";
     }
 }
 
@@ -895,6 +1052,35 @@ static inline void peer_tls_log_failure(struct peer_tls *t, const char *why) {
     else
         snprintf(line, sizeof line, "BearSSL error %d (%s)", err, peer_tls_err_name(err));
     peer_log_line("=== tls-failed: ", line, strlen(line));
+}
+
+/* After the handshake, once per connection: "=== version: TLSv1.2", "=== suite: 0xC02F"
+ * and, with --tls-client-ca, "=== client-cert: CN" (the subject CN of the client's
+ * certificate, non-printable bytes as '?'; "(no CN)" without one). */
+static inline void peer_tls_log_handshake(struct peer_tls *t) {
+    char line[300];
+    unsigned v;
+    size_t i;
+    if (t->info_logged) return;
+    t->info_logged = 1;
+    if (!peer_log_fp) return;
+    v = br_ssl_engine_get_version(&t->sc.eng);
+    if (v >= BR_TLS10 && v <= BR_TLS12) snprintf(line, sizeof line, "TLSv1.%u", v - BR_TLS10);
+    else snprintf(line, sizeof line, "0x%04X", v);
+    peer_log_line("=== version: ", line, strlen(line));
+    br_ssl_engine_get_session_parameters(&t->sc.eng, &t->params);
+    snprintf(line, sizeof line, "0x%04X", (unsigned)t->params.cipher_suite);
+    peer_log_line("=== suite: ", line, strlen(line));
+    if (peer_tls_g.client_tas) {
+        if (t->cn_elt.status == 1) {
+            snprintf(line, sizeof line, "%s", t->cn);
+            for (i = 0; line[i]; i++)
+                if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) line[i] = '?';
+        } else {
+            snprintf(line, sizeof line, "(no CN)");
+        }
+        peer_log_line("=== client-cert: ", line, strlen(line));
+    }
 }
 
 /* "=== sni: NAME" and "=== alpn: NAME" (either may be empty); call after the request record */
@@ -926,7 +1112,10 @@ static inline long peer_tls_pump(struct peer_tls *t, int fd, struct pbuf *in, si
         size_t len;
         if (st & BR_SSL_CLOSED) break;
         if (iter >= 256) { t->more = 1; break; } /* let other connections run */
-        if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) t->hs_done = 1;
+        if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) {
+            t->hs_done = 1;
+            peer_tls_log_handshake(t);
+        }
         if ((st & BR_SSL_SENDREC) && !wr_blocked) {
             ssize_t n;
             buf = br_ssl_engine_sendrec_buf(e, &len);

@@ -2,7 +2,8 @@
  *
  *   ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]
  *                  [--max-conns N] [--protocol P]... [--greet TEXT]
- *                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]
+ *                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]
+ *                   [--tls-client-ca FILE] [--tls-suites NAME]]
  *
  * Single-threaded, poll()-based, non-blocking, 127.0.0.1 only. Written independently of
  * wsproxy.h (own SHA-1 / base64 / framing in peer_common.h and below).
@@ -20,6 +21,9 @@
  * top of the plaintext. After each request record the log gets "=== sni: NAME" and
  * "=== alpn: NAME" (empty when the client sent none); a failed handshake logs
  * "=== tls-failed: WHY". --tls-require-sni NAME refuses handshakes whose SNI differs.
+ * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
+ * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
+ * logs "=== version: TLSv1.2" and "=== suite: 0xXXXX".
  */
 #include "peer_common.h"
 
@@ -457,7 +461,8 @@ static void conn_free(struct conn *c) {
 static void usage(void) {
     fprintf(stderr, "usage: ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
                     "                      [--max-conns N] [--protocol P]... [--greet TEXT]\n"
-                    "                      [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]]\n");
+                    "                      [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]\n"
+                    "                       [--tls-client-ca FILE] [--tls-suites NAME]]\n");
     exit(2);
 }
 
