@@ -127,7 +127,9 @@ line2=$(sed -n 2p <<<"$req")
 finish
 
 begin "auth proxy: credentials decoded as user:pa:ss"
-expect_text_has "proxy log" "$plog" "=== decoded-credentials: user:pa:ss"
+# the proxy logs the user and a hash of the password (never the password)
+expect_text_has "proxy log" "$plog" "=== basic-credentials: user=user password-sha256=$(printf '%s' 'pa:ss' | sha256sum | cut -c1-16)"
+expect_text_match "proxy log" "$plog" '^=== auth-ok: Basic conn: [0-9]+$'
 finish
 
 begin "auth proxy: target headers not sent to the proxy"

@@ -253,7 +253,8 @@ run "$HELLO" --cacert "$CA" --proxy-cacert "$PCA" \
 expect_rc 0
 expect_stdout "$HELLO"
 plog=$(log_since proxy-auth "$mp")
-expect_text_has "proxy log" "$plog" "=== decoded-credentials: user:pa:ss"
+expect_text_has "proxy log" "$plog" "=== basic-credentials: user=user password-sha256=$(printf '%s' 'pa:ss' | sha256sum | cut -c1-16)"
+expect_text_match "proxy log" "$plog" '^=== auth-ok: Basic conn: [0-9]+$'
 expect_text_has "proxy log" "$plog" "CONNECT localhost:$T HTTP/1.1"
 tlog=$(log_since target "$mt")
 expect_text_has "target log" "$tlog" "GET /echo HTTP/1.1"
@@ -265,7 +266,7 @@ mp=$(log_mark proxy-auth)
 run "$HELLO" --proxy-cacert "$PCA" --proxy "https://user:pa%3Ass@localhost:$PA" "$WS"
 expect_rc 0
 expect_stdout "$HELLO"
-expect_reached proxy-auth "$mp" "=== decoded-credentials: user:pa:ss"
+expect_reached proxy-auth "$mp" "=== basic-credentials: user=user password-sha256=$(printf '%s' 'pa:ss' | sha256sum | cut -c1-16)"
 finish
 
 begin "https:// auth proxy: wrong password -> exit 4"

@@ -341,8 +341,9 @@ static inline int peer_is_tchar(unsigned char c) {
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static inline int peer_ieq(const char *a, size_t alen, const char *b) {
-    size_t i, blen = strlen(b);
+/* ASCII case-insensitive equality of a[0..alen) and b[0..blen) */
+static inline int peer_mem_ieq(const char *a, size_t alen, const char *b, size_t blen) {
+    size_t i;
     if (alen != blen) return 0;
     for (i = 0; i < alen; i++) {
         unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
@@ -352,6 +353,8 @@ static inline int peer_ieq(const char *a, size_t alen, const char *b) {
     }
     return 1;
 }
+
+static inline int peer_ieq(const char *a, size_t alen, const char *b) { return peer_mem_ieq(a, alen, b, strlen(b)); }
 
 static inline int peer_eq(const char *a, size_t alen, const char *b) {
     return alen == strlen(b) && memcmp(a, b, alen) == 0;
