@@ -558,7 +558,9 @@ print_matrix() {
 versions() {   # one "- name version" line per peer
     local p v
     for p in tinyproxy squid-openssl stunnel4 dante-server microsocks python3-websockets libbearssl-dev; do
-        v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || v="(not from a Debian package)"
+        # one line per installed architecture (libbearssl-dev may be there for several)
+        v=$(dpkg-query -W -f='${Version}\n' "$p" 2>/dev/null | sort -u | paste -sd ' ') || v=
+        [ -n "$v" ] || v="(not from a Debian package)"
         echo "- $p $v"
     done
     echo "- node ws $(cd "$NODE_DIR" && node -e "process.stdout.write(require('ws/package.json').version)") on node $(node --version)"
