@@ -168,6 +168,33 @@ http_access deny CONNECT !to_loopback
 EOF
 }
 
+# auth_access ACL DEFINITION: the lines that let only users matching the ACL through
+auth_access() {
+    printf 'acl %s %s\nhttp_access deny !%s\nhttp_access allow loopback\nhttp_access deny all\n' "$1" "$2" "$1"
+}
+
+# auth_ntlm_squid NAME PORT PROGRAM ACL DEFINITION [VAR=VALUE...]: a squid whose
+# NTLM helper is PROGRAM and whose ACL lets the users through (config already in place
+# under AUTH_DIR/NAME but for squid.conf)
+auth_ntlm_squid() {
+    local name=$1 port=$2 program=$3 acl=$4 def=$5; shift 5
+    {
+        echo "http_port 127.0.0.1:$port"
+        auth_squid_conf "$name"
+        printf 'auth_param ntlm program %s\nauth_param ntlm children 2 startup=1 idle=1\n' "$program"
+        echo "auth_param ntlm keep_alive on"
+        auth_access "$acl" "$def"
+    } >"$AUTH_DIR/$name/squid.conf"
+    auth_squid_start "$name" "$@"
+}
+
+# auth_squid_start NAME [VAR=VALUE...]: squid in the foreground with AUTH_DIR/NAME's
+# config, in an environment with those variables (its helpers inherit them)
+auth_squid_start() {
+    local name=$1; shift
+    auth_spawn "$name" env "$@" squid -N -f "$AUTH_DIR/$name/squid.conf"
+}
+
 auth_squid_dir() {
     mkdir -p "$AUTH_DIR/$1" && chmod 777 "$AUTH_DIR/$1"
 }
@@ -189,11 +216,8 @@ auth_param digest realm $AUTH_DIGEST_REALM
 auth_param digest nonce_garbage_interval 5 minutes
 auth_param digest nonce_max_duration 30 minutes
 auth_param digest nonce_max_count 50
-acl authed proxy_auth REQUIRED
-http_access deny !authed
-http_access allow loopback
-http_access deny all
 EOF
+    auth_access authed "proxy_auth REQUIRED"
 }
 
 auth_start_digest() {   # auth_start_digest PORT TLS_PORT
@@ -209,7 +233,7 @@ auth_start_digest() {   # auth_start_digest PORT TLS_PORT
     } >"$d/squid.conf"
     AUTH_DIGEST_PORT=$1
     AUTH_DIGEST_TLS_PORT=$2
-    auth_spawn digest squid -N -f "$d/squid.conf"
+    auth_squid_start digest
 }
 
 # Squid keeps a client connection open after a 407 unless told not to:
@@ -226,7 +250,7 @@ auth_start_close() {   # auth_start_close PORT
         auth_digest_conf "$d"
     } >"$d/squid.conf"
     AUTH_CLOSE_PORT=$1
-    auth_spawn close squid -N -f "$d/squid.conf"
+    auth_squid_start close
 }
 
 # ntlm_fake_auth runs a real NTLM exchange (type 1, type 2 challenge, type 3) but
@@ -240,19 +264,8 @@ auth_start_ntlm() {   # auth_start_ntlm PORT
     auth_squid_dir ntlm || return 1
     printf '^%s.?\\\\%s.?$\n' "$AUTH_NTLM_DOMAIN" "$AUTH_USER" >"$d/users"
     chmod 644 "$d/users"
-    {
-        echo "http_port 127.0.0.1:$1"
-        auth_squid_conf ntlm
-        echo "auth_param ntlm program $AUTH_SQUID/ntlm_fake_auth"
-        echo "auth_param ntlm children 2 startup=1 idle=1"
-        echo "auth_param ntlm keep_alive on"
-        echo "acl ntlm_user proxy_auth_regex \"$d/users\""
-        echo "http_access deny !ntlm_user"
-        echo "http_access allow loopback"
-        echo "http_access deny all"
-    } >"$d/squid.conf"
     AUTH_NTLM_PORT=$1
-    auth_spawn ntlm squid -N -f "$d/squid.conf"
+    auth_ntlm_squid ntlm "$1" "$AUTH_SQUID/ntlm_fake_auth" ntlm_user "proxy_auth_regex \"$d/users\""
 }
 
 # The same with a helper that checks the password: tests/interop/ntlm_gss_helper.c
@@ -266,19 +279,9 @@ auth_start_ntlm_gss() {   # auth_start_ntlm_gss PORT
     # a copy beside the config: squid's user "proxy" may not reach into the build folder
     cp "$AUTH_NTLM_HELPER" "$d/ntlm_gss_helper" && chmod 755 "$d/ntlm_gss_helper" || return 1
     auth_ntlm_user_file
-    {
-        echo "http_port 127.0.0.1:$1"
-        auth_squid_conf ntlm_gss
-        echo "auth_param ntlm program $d/ntlm_gss_helper"
-        echo "auth_param ntlm children 2 startup=1 idle=1"
-        echo "auth_param ntlm keep_alive on"
-        echo "acl authed proxy_auth REQUIRED"
-        echo "http_access deny !authed"
-        echo "http_access allow loopback"
-        echo "http_access deny all"
-    } >"$d/squid.conf"
     AUTH_NTLM_GSS_PORT=$1
-    auth_spawn ntlm_gss env NTLM_USER_FILE="$AUTH_NTLM_USER_FILE" squid -N -f "$d/squid.conf"
+    auth_ntlm_squid ntlm_gss "$1" "$d/ntlm_gss_helper" authed "proxy_auth REQUIRED" \
+        NTLM_USER_FILE="$AUTH_NTLM_USER_FILE"
 }
 
 # auth_ntlm_user_file: AUTH_NTLM_USER_FILE, gss-ntlmssp's user file (the client's
@@ -376,16 +379,13 @@ auth_start_negotiate() {   # auth_start_negotiate PORT (after auth_start_kdc)
         echo "auth_param negotiate program $AUTH_SQUID/negotiate_kerberos_auth -s HTTP/$AUTH_PROXY_HOST@$AUTH_REALM -k $AUTH_KEYTAB"
         echo "auth_param negotiate children 2 startup=1 idle=1"
         echo "auth_param negotiate keep_alive on"
-        echo "acl authed proxy_auth REQUIRED"
-        echo "http_access deny !authed"
-        echo "http_access allow loopback"
-        echo "http_access deny all"
+        auth_access authed "proxy_auth REQUIRED"
     } >"$d/squid.conf"
     AUTH_NEGOTIATE_PORT=$1
     # the helpers inherit squid's environment: the realm's krb5.conf, the keytab and a
     # replay cache under AUTH_DIR
-    auth_spawn negotiate env KRB5_CONFIG="$KRB5_CONFIG" KRB5_KTNAME="FILE:$AUTH_KEYTAB" \
-        KRB5RCACHEDIR="$AUTH_DIR/krb5/rcache" squid -N -f "$d/squid.conf"
+    auth_squid_start negotiate KRB5_CONFIG="$KRB5_CONFIG" KRB5_KTNAME="FILE:$AUTH_KEYTAB" \
+        KRB5RCACHEDIR="$AUTH_DIR/krb5/rcache"
 }
 
 # auth_seen NAME USER_ERE HOSTPORT: squid NAME logged a CONNECT to HOSTPORT answered

@@ -142,6 +142,39 @@ expect_seen() {   # expect_seen SQUID USER_ERE
 }
 count_auth() { grep -ci "^> Proxy-Authorization: $1 " "$ERR"; }
 
+# digest_checks LABEL SQUID CONNECTIONS CURL_ARGS...: with the right password curl
+# tunnels with Digest on that many connections and SQUID's log names the user; with a
+# wrong one, a 407
+digest_checks() {
+    local label=$1 squid=$2 conns=$3; shift 3
+    begin "$label: curl ${*: -3:1} tunnels (Digest, $conns connection(s), log names $AUTH_USER)"
+    curl_run "$TMP/good.curlrc" "$@"
+    expect_tunnel Digest "$conns"
+    expect_seen "$squid" "^$AUTH_USER\$"
+    finish
+    begin "$label: curl ${*: -3:1} with a wrong password -> 407"
+    curl_run "$TMP/bad.curlrc" "$@"
+    expect_407
+    finish
+}
+
+# ntlm_checks SQUID USER_ERE REFUSED_CURLRC WHY: curl --proxy-ntlm through PX: type 1,
+# challenge, type 3 on one connection, and SQUID's log names the user; then the
+# credentials of REFUSED_CURLRC end in a 407 (WHY says what is wrong with them)
+ntlm_checks() {
+    begin "$1: curl --proxy-ntlm: type 1, challenge, type 3 on one connection"
+    curl_run "$TMP/ntlm-good.curlrc" --proxy-ntlm -x "$PX"
+    expect_tunnel NTLM 1
+    [ "$(count_auth NTLM)" = 2 ] || why "$(count_auth NTLM) NTLM requests, expected 2 (type 1, type 3)"
+    grep -qi '^< Proxy-Authenticate: NTLM <cut>' "$ERR" || why "no NTLM challenge (type 2) in a 407"
+    expect_seen "$1" "$2"
+    finish
+    begin "$1: $4 -> 407"
+    curl_run "$3" --proxy-ntlm -x "$PX"
+    expect_407
+    finish
+}
+
 # probe_run ARGS...: gss_probe ARGS PROXY_HOST PROXY_PORT TARGET (the last three given)
 probe_run() {
     OUT=$TMP/stdout ERR=$TMP/stderr
@@ -185,15 +218,7 @@ EOF
 
 # ------------------------------------------------------------- 1. Digest --
 PX=http://127.0.0.1:$P_DIGEST
-begin "digest: curl --proxy-digest tunnels (Digest on one connection, log names $AUTH_USER)"
-curl_run "$TMP/good.curlrc" --proxy-digest -x "$PX"
-expect_tunnel Digest 1
-expect_seen digest "^$AUTH_USER\$"
-finish
-begin "digest: curl --proxy-digest with a wrong password -> 407"
-curl_run "$TMP/bad.curlrc" --proxy-digest -x "$PX"
-expect_407
-finish
+digest_checks digest digest 1 --proxy-digest -x "$PX"
 begin "digest: no credentials -> 407 with Proxy-Authenticate: Digest realm=\"$AUTH_DIGEST_REALM\""
 OUT=$TMP/stdout ERR=$TMP/stderr
 run_timed 15 /dev/null curl -sS -i --max-time 10 -p -x "$PX" "http://$TARGET/hello.txt"
@@ -203,22 +228,13 @@ finish
 
 # ----------------------------------------------------- 2. NTLM, fake helper --
 PX=http://127.0.0.1:$P_NTLM
-begin "ntlm_fake_auth: curl --proxy-ntlm: type 1, challenge, type 3 on one connection"
-curl_run "$TMP/ntlm-good.curlrc" --proxy-ntlm -x "$PX"
-expect_tunnel NTLM 1
-[ "$(count_auth NTLM)" = 2 ] || why "$(count_auth NTLM) NTLM requests, expected 2 (type 1, type 3)"
-grep -qi '^< Proxy-Authenticate: NTLM <cut>' "$ERR" || why "no NTLM challenge (type 2) in a 407"
-expect_seen ntlm "^$AUTH_NTLM_DOMAIN.?\\\\\\\\$AUTH_USER.?\$"
-finish
-begin "ntlm_fake_auth: another user -> 407 (squid's ACL; the helper checks no password)"
-curl_run "$TMP/ntlm-other.curlrc" --proxy-ntlm -x "$PX"
-expect_407
-finish
-begin "ntlm_fake_auth: a wrong password still passes (ntlm_fake_auth checks none)"
+ntlm_checks ntlm "^$AUTH_NTLM_DOMAIN.?\\\\\\\\$AUTH_USER.?\$" "$TMP/ntlm-other.curlrc" \
+    "ntlm_fake_auth, another user (squid's ACL; the helper checks no password)"
+begin "ntlm: a wrong password still passes (ntlm_fake_auth checks none)"
 curl_run "$TMP/ntlm-bad.curlrc" --proxy-ntlm -x "$PX"
 expect_tunnel NTLM 1
 finish
-begin "ntlm_fake_auth: gss-ntlmssp rejects squid's challenge (49 bytes, no TargetInfo fields)"
+begin "ntlm: gss-ntlmssp rejects squid's challenge (49 bytes, no TargetInfo fields)"
 probe_run -m ntlm -u "$AUTH_NTLM_DOMAIN\\$AUTH_USER" -p "$AUTH_PASS_FILE" 127.0.0.1 "$P_NTLM" "$TARGET"
 expect_rc 4
 expect_stdout_has "challenge: 49 bytes"
@@ -227,16 +243,8 @@ finish
 
 # ---------------------------------------------- 2b. NTLM, password checked --
 PX=http://127.0.0.1:$P_NTLM_GSS
-begin "ntlm_gss: curl --proxy-ntlm on one connection, password checked by gss-ntlmssp"
-curl_run "$TMP/ntlm-good.curlrc" --proxy-ntlm -x "$PX"
-expect_tunnel NTLM 1
-[ "$(count_auth NTLM)" = 2 ] || why "$(count_auth NTLM) NTLM requests, expected 2"
-expect_seen ntlm_gss "^$AUTH_NTLM_DOMAIN\\\\\\\\$AUTH_USER\$"
-finish
-begin "ntlm_gss: curl --proxy-ntlm with a wrong password -> 407"
-curl_run "$TMP/ntlm-bad.curlrc" --proxy-ntlm -x "$PX"
-expect_407
-finish
+ntlm_checks ntlm_gss "^$AUTH_NTLM_DOMAIN\\\\\\\\$AUTH_USER\$" "$TMP/ntlm-bad.curlrc" \
+    "a wrong password (gss-ntlmssp checks it)"
 begin "ntlm_gss: gss_probe (gss-ntlmssp, NTLM_USER_FILE) -> 200 after 3 requests"
 NTLM_USER_FILE=$AUTH_NTLM_USER_FILE probe_run -m ntlm 127.0.0.1 "$P_NTLM_GSS" "$TARGET"
 expect_rc 0
@@ -332,32 +340,16 @@ begin "close: control: the digest squid keeps the connection open after its 407"
 raw_connect "$P_DIGEST" >"$OUT" 2>"$ERR"
 expect_line "raw socket" "$(cat "$OUT")" "HTTP/1.1 407 Proxy Authentication Required | keep-alive | open"
 finish
-begin "close: curl --proxy-anyauth reconnects and tunnels (Digest, 2 connections)"
-curl_run "$TMP/good.curlrc" --proxy-anyauth -x "http://127.0.0.1:$P_CLOSE"
-expect_tunnel Digest 2
-expect_seen close "^$AUTH_USER\$"
-finish
-begin "close: a wrong password -> 407"
-curl_run "$TMP/bad.curlrc" --proxy-anyauth -x "http://127.0.0.1:$P_CLOSE"
-expect_407
-finish
+digest_checks close close 2 --proxy-anyauth -x "http://127.0.0.1:$P_CLOSE"
 
 # ------------------------------------------------- 5. https_port with Digest --
 PX=https://localhost:$P_TLS
 TLS=(--proxy-cacert "$AUTH_CERTS/proxy-ca.pem")
-begin "https_port: curl --proxy-digest over TLS to the proxy"
-curl_run "$TMP/good.curlrc" "${TLS[@]}" --proxy-digest -x "$PX"
-expect_tunnel Digest 1
-grep -q '^\* .*SSL connection using' "$ERR" || why "no TLS to the proxy in curl's trace"
-expect_seen digest "^$AUTH_USER\$"
-finish
-begin "https_port: curl --proxy-anyauth picks Digest"
+digest_checks https_port digest 1 "${TLS[@]}" --proxy-digest -x "$PX"
+begin "https_port: curl --proxy-anyauth picks Digest, over TLS to the proxy"
 curl_run "$TMP/good.curlrc" "${TLS[@]}" --proxy-anyauth -x "$PX"
 expect_tunnel Digest 1
-finish
-begin "https_port: a wrong password -> 407"
-curl_run "$TMP/bad.curlrc" "${TLS[@]}" --proxy-digest -x "$PX"
-expect_407
+grep -q '^\* .*SSL connection using' "$ERR" || why "no TLS to the proxy in curl's trace"
 finish
 
 # ------------------------------------------------------------------ end --
