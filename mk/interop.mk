@@ -38,3 +38,5 @@ $(BUILD)/ntlm_gss_helper: tests/interop/ntlm_gss_helper.c tests/interop/gss_comm
 
 interop-auth: $(BUILD)/gss_probe $(BUILD)/ntlm_gss_helper
 	@BUILD=$(BUILD) bash tests/interop/auth_selftest.sh
+
+ci-extra: interop-auth

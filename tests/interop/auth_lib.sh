@@ -63,7 +63,12 @@ AUTH_NTLM_DOMAIN=WSPDOM
 AUTH_REALM=WSPROXY.TEST
 AUTH_SQUID=/usr/lib/squid
 AUTH_CERTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../certs" && pwd)
-AUTH_NTLM_HELPER=${AUTH_NTLM_HELPER:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/${BUILD:-build}/ntlm_gss_helper}
+# the password-checking NTLM helper (make interop-auth builds it): BUILD/ntlm_gss_helper
+if [ -z "${AUTH_NTLM_HELPER:-}" ]; then
+    AUTH_NTLM_HELPER=${BUILD:-build}/ntlm_gss_helper
+    [[ $AUTH_NTLM_HELPER == /* ]] ||
+        AUTH_NTLM_HELPER=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/$AUTH_NTLM_HELPER
+fi
 
 auth_now_ms() { date +%s%3N; }
 

@@ -24,7 +24,8 @@ IT_NAME=auth-selftest
 . tests/interop/auth_lib.sh
 BUILD=${BUILD:-build}
 PROBE=$BUILD/gss_probe
-AUTH_NTLM_HELPER=$ROOT/$BUILD/ntlm_gss_helper
+AUTH_NTLM_HELPER=$BUILD/ntlm_gss_helper
+[[ $BUILD == /* ]] || AUTH_NTLM_HELPER=$ROOT/$AUTH_NTLM_HELPER
 export LC_ALL=C
 trap 'auth_stop; cleanup' EXIT
 START_MS=$(now_ms)
