@@ -24,6 +24,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 pkgs=(tinyproxy squid-openssl stunnel4 dante-server microsocks python3-websockets openssl util-linux)
+# proxy authentication (tests/interop/auth_lib.sh, auth_selftest.sh, gss_probe.c):
+# curl as the reference client; MIT Kerberos: krb5-kdc (krb5kdc, kdb5_util),
+# krb5-admin-server (only for kadmin.local; its kadmind is never started), krb5-user
+# (kinit), libkrb5-dev (GSSAPI headers); gss-ntlmssp (the NTLM mechanism for GSSAPI);
+# a C compiler for the probe and the NTLM helper
+pkgs+=(curl krb5-kdc krb5-admin-server krb5-user libkrb5-dev gss-ntlmssp gcc libc6-dev)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 need=()
@@ -45,6 +51,8 @@ if [ ${#need[@]} -gt 0 ]; then
     [ $rc = 0 ] && { "${SUDO[@]}" apt-get install -y -q "${need[@]}" >/dev/null || rc=$?; }
     [ $made_policy = 1 ] && "${SUDO[@]}" rm -f "$policy"
     if [ $rc != 0 ]; then echo "install.sh: apt-get failed ($rc)" >&2; exit $rc; fi
+else
+    echo "install.sh: all ${#pkgs[@]} Debian packages already installed: ${pkgs[*]}"
 fi
 
 echo "install.sh: npm ci --prefix tests/interop/node"

@@ -2,11 +2,11 @@
 # Interop with real third-party proxies and servers (make interop; see docs/interop.md).
 #
 # Usage (from anywhere):  bash tests/interop/run.sh
-#   BUILD=dir          where wspcat and interop_driver are (default: build)
-#   INTEROP_DOC=files  where the matrix is written, between the lines "<!-- interop:begin"
-#                      and "<!-- interop:end -->" (default: "docs/interop.md README.md";
-#                      a file without them is left alone, except that a missing first
-#                      file is created; "" = nowhere)
+#   BUILD=dir          where wspcat and interop_driver are (default: build); the report
+#                      (peer versions, the matrix, the failure paths, in Markdown) goes to
+#                      BUILD/interop/report.md. A run changes no tracked file: make
+#                      interop-report (tests/interop/report.sh) copies the last report
+#                      into docs/interop.md and README.md, when asked to.
 #   INTEROP_PYTHON     the Python that has Debian's websockets (default: /usr/bin/python3)
 #   INTEROP_KEEP=1     keep the temporary folder (configs and logs) and print its path
 #
@@ -25,7 +25,7 @@ WSPCAT=$BUILD/wspcat
 DRIVER=$BUILD/interop_driver
 PY=${INTEROP_PYTHON:-/usr/bin/python3}
 NODE_DIR=tests/interop/node
-DOC=${INTEROP_DOC-docs/interop.md README.md}
+REPORT_DIR=$BUILD/interop
 CERTS=tests/certs
 # wspcat reads proxy variables as curl does: keep the caller's out of these runs
 unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy \
@@ -558,7 +558,9 @@ print_matrix() {
 versions() {   # one "- name version" line per peer
     local p v
     for p in tinyproxy squid-openssl stunnel4 dante-server microsocks python3-websockets libbearssl-dev; do
-        v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) || v="(not from a Debian package)"
+        # one line per installed architecture (libbearssl-dev may be there for several)
+        v=$(dpkg-query -W -f='${Version}\n' "$p" 2>/dev/null | sort -u | paste -sd ' ') || v=
+        [ -n "$v" ] || v="(not from a Debian package)"
         echo "- $p $v"
     done
     echo "- node ws $(cd "$NODE_DIR" && node -e "process.stdout.write(require('ws/package.json').version)") on node $(node --version)"
@@ -577,11 +579,13 @@ md_cell() {
     esac
 }
 
-write_doc() {
-    local i col gen
-    gen=$TMP/generated.md
+# write_report PASSED FAILED: REPORT_DIR/report.md, the block that make interop-report
+# puts between the interop:begin and interop:end lines of docs/interop.md and README.md
+write_report() {
+    local i col out=$REPORT_DIR/report.md
+    mkdir -p "$REPORT_DIR" || return 1
     {
-        echo "<!-- interop:begin (written by tests/interop/run.sh; do not edit by hand) -->"
+        echo "<!-- interop:begin (copied from a make interop report by make interop-report; do not edit by hand) -->"
         echo "Last run: $(date -u '+%Y-%m-%d %H:%M UTC'), \`make interop\` ($1 passed, $2 failed, $LIMITED n/a; $(( $(date +%s) - START_S )) s)."
         echo
         echo "Peers:"
@@ -608,25 +612,11 @@ write_doc() {
             printf '| %s | %s | `%s` |\n' "${NEG_NAME[$i]}" "${NEG_RESULT[$i]}" "$d"
         done
         echo "<!-- interop:end -->"
-    } >"$gen"
-    local f first=1
-    for f in $DOC; do
-        if [ -f "$f" ] && grep -q '^<!-- interop:begin' "$f" && grep -q '^<!-- interop:end' "$f"; then
-            awk -v gen="$gen" '
-                /^<!-- interop:begin/ { while ((getline l < gen) > 0) print l; close(gen); skip = 1; next }
-                /^<!-- interop:end/ { skip = 0; next }
-                !skip { print }' "$f" >"$TMP/doc.md" && cat "$TMP/doc.md" >"$f"
-            echo "interop: matrix written to $f"
-        elif (( first )) && [ ! -f "$f" ]; then
-            { echo "# Interop with third-party peers"; echo; cat "$gen"; } >"$f"
-            echo "interop: matrix written to $f"
-        fi
-        first=0
-    done
+    } >"$out.tmp" && mv "$out.tmp" "$out" && echo "interop: report written to $out (make interop-report copies it into the docs)"
 }
 
 print_matrix
-[ -n "$DOC" ] && write_doc "$PASSED" "$FAILED"
+write_report "$PASSED" "$FAILED"
 echo "interop: $(( $(date +%s) - START_S )) s"
 if (( LIMITED > 0 )); then
     echo "$PASSED passed, $FAILED failed, $LIMITED skipped"
