@@ -26,3 +26,15 @@ install: $(BUILD)/wspcat
 
 uninstall:
 	@$(INSTALL_ENV) bash scripts/install.sh uninstall
+
+# tests/packaging.sh: install into a staging folder, build tests/consumer with pkg-config,
+# find_package, add_subdirectory and FetchContent, run it against the echo server, uninstall
+.PHONY: packaging-test check-packaging-tools
+check-packaging-tools:
+	@$(NEED) cmake "cmake: the consumer project of tests/packaging.sh" "has_cmd cmake" \
+	  pkgconf "pkg-config: the consumer project of tests/packaging.sh" "has_cmd pkg-config"
+
+packaging-test: $(BUILD)/wspcat $(BUILD)/ws_echo_server | check-packaging-tools
+	@BUILD=$(BUILD) bash tests/packaging.sh
+
+ci-extra: packaging-test
