@@ -56,6 +56,12 @@ run_consumer() {
     finish
 }
 
+# ---- the version: one home (the header's macros); README and CHANGELOG must name it --------
+begin "README.md and CHANGELOG.md name the header's version $VERSION"
+grep -q "^Version \*\*$VERSION\*\*" README.md || why "README.md has no line 'Version **$VERSION**'"
+grep -q "^## $VERSION\b" CHANGELOG.md || why "CHANGELOG.md has no '## $VERSION' section"
+finish
+
 # ---- make install ------------------------------------------------------------------------
 begin "make install DESTDIR=stage PREFIX=$PREFIX"
 step 120 make --no-print-directory -s install BUILD="$BUILD" DESTDIR="$STAGE" PREFIX="$PREFIX"
