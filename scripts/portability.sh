@@ -68,34 +68,40 @@ elapsed() { echo "== $1: $(( SECONDS - $2 )) s"; }
 
 gccv=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
 
+# linux_units TARGET ARCH COMPILER RUNNER: the unit suites and os_random, built with
+# COMPILER (words) and run through RUNNER (words; empty: directly). With ARCH's BearSSL
+# from Debian's multiarch the TLS suites too; without it (or ARCH "-") the suites that
+# define WSPROXY_NO_TLS themselves.
+linux_units() {
+    local t=$1 arch=$2 cc=$3 runner=$4 d=$PB/$1 units=$UNITS_NO_TLS lib="" u
+    mkdir -p "$d"
+    if [ "$arch" != - ]; then
+        if $NEED --try "libbearssl-dev:$arch" "BearSSL for $arch: test_catalogue and test_tls on $t" \
+                "has_pkg libbearssl-dev:$arch"; then
+            units=$UNITS_TLS lib=-lbearssl
+        else
+            echo "$t: no $arch BearSSL: WSPROXY_NO_TLS builds of $UNITS_NO_TLS only"
+        fi
+    fi
+    for u in $units; do
+        check "$t: build $u" nice -n 10 $cc $W -O1 -o "$d/$u" "tests/$u.c" $lib
+        suite "$t: $u${runner:+ ($runner)}" $runner "$d/$u"
+    done
+    check "$t: build os_random" nice -n 10 $cc $W -I. -o "$d/os_random" tests/portability/os_random.c
+    suite "$t: os_random${runner:+ ($runner)}" $runner "$d/os_random"
+}
+
 # ---- 32-bit x86 -------------------------------------------------------------------------
 t_i386() {
-    local d=$PB/i386 units=$UNITS_TLS tls=1 u
-    mkdir -p "$d"
     tools i386 "gcc-${gccv}-multilib" "gcc -m32: 32-bit x86 builds" "has_pkg gcc-${gccv}-multilib" \
         linux-libc-dev:i386 "Linux headers for i386 (gcc-multilib itself conflicts with cross gcc)" \
         "has_pkg linux-libc-dev:i386" || return
-    if ! $NEED --try libbearssl-dev:i386 "BearSSL for i386: test_catalogue and test_tls in 32 bits" \
-            "has_pkg libbearssl-dev:i386"; then
-        echo "i386: no i386 BearSSL: WSPROXY_NO_TLS builds of $UNITS_NO_TLS only"
-        tls=0 units=$UNITS_NO_TLS
-    fi
-    for u in $units; do
-        if [ $tls = 1 ]; then
-            check "i386: build $u" nice -n 10 gcc -m32 $W -O1 -o "$d/$u" "tests/$u.c" -lbearssl
-        else
-            check "i386: build $u" nice -n 10 gcc -m32 $W -O1 -DWSPROXY_NO_TLS -o "$d/$u" "tests/$u.c"
-        fi
-        suite "i386: $u" "$d/$u"
-    done
-    check "i386: build os_random" nice -n 10 gcc -m32 $W -I. -o "$d/os_random" tests/portability/os_random.c
-    suite "i386: os_random" "$d/os_random"
+    linux_units i386 i386 "gcc -m32" ""
 }
 
 # ---- big-endian: s390x under qemu --------------------------------------------------------
 t_s390x() {
-    local d=$PB/s390x units=$UNITS_TLS tls=1 u cc=s390x-linux-gnu-gcc
-    mkdir -p "$d"
+    local cc=s390x-linux-gnu-gcc
     tools s390x gcc-s390x-linux-gnu "cross gcc for s390x (big-endian, 64-bit)" "has_cmd $cc" \
         libc6-dev-s390x-cross "C library for the s390x cross gcc" \
         "has_file /usr/s390x-linux-gnu/include/stdio.h" \
@@ -103,21 +109,7 @@ t_s390x() {
         return
     check "s390x: the cross compiler targets big-endian" \
         bash -c "$cc -dM -E -x c /dev/null | grep -q '__BYTE_ORDER__ __ORDER_BIG_ENDIAN__'"
-    if ! $NEED --try libbearssl-dev:s390x "BearSSL for s390x: test_catalogue and test_tls big-endian" \
-            "has_pkg libbearssl-dev:s390x"; then
-        echo "s390x: no s390x BearSSL: WSPROXY_NO_TLS builds of $UNITS_NO_TLS only"
-        tls=0 units=$UNITS_NO_TLS
-    fi
-    for u in $units; do
-        if [ $tls = 1 ]; then
-            check "s390x: build $u" nice -n 10 $cc -static $W -O1 -o "$d/$u" "tests/$u.c" -lbearssl
-        else
-            check "s390x: build $u" nice -n 10 $cc -static $W -O1 -DWSPROXY_NO_TLS -o "$d/$u" "tests/$u.c"
-        fi
-        suite "s390x: $u (qemu)" qemu-s390x-static "$d/$u"
-    done
-    check "s390x: build os_random" nice -n 10 $cc -static $W -I. -o "$d/os_random" tests/portability/os_random.c
-    suite "s390x: os_random (qemu)" qemu-s390x-static "$d/os_random"
+    linux_units s390x s390x "$cc -static" qemu-s390x-static
 }
 
 # ---- Windows: mingw-w64 + wine ------------------------------------------------------------
@@ -193,15 +185,8 @@ t_arm() {
 
 # ---- musl libc ---------------------------------------------------------------------------
 t_musl() {
-    local d=$PB/musl u
-    mkdir -p "$d"
     tools musl musl-tools "musl-gcc: builds against musl libc (Alpine's C library)" "has_cmd musl-gcc" || return
-    for u in $UNITS_NO_TLS; do
-        check "musl: build $u" nice -n 10 musl-gcc -static $W -O1 -o "$d/$u" "tests/$u.c"
-        suite "musl: $u" "$d/$u"
-    done
-    check "musl: build os_random" nice -n 10 musl-gcc -static $W -I. -o "$d/os_random" tests/portability/os_random.c
-    suite "musl: os_random" "$d/os_random"
+    linux_units musl - "musl-gcc -static" ""
 }
 
 for t in $TARGETS; do
