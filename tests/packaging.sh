@@ -5,6 +5,7 @@
 #   1. pkg-config (PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_PATH into the staged install)
 #   2. CMake find_package(wsproxy) against the staged install (and its version check)
 #   3. CMake add_subdirectory of this source tree (and FetchContent of it)
+# and the source tree's own CMake build (wspcat, examples, ctest over the unit suites);
 # then `make uninstall` must leave the staging folder empty.
 #
 # Usage (from the repo root):  bash tests/packaging.sh    (make packaging-test builds first)
@@ -151,6 +152,23 @@ begin "FetchContent of the source tree: configures and builds"
 cmake_consumer fc -DWSPROXY_FROM=fetchcontent -DWSPROXY_SOURCE_DIR="$ROOT"
 finish
 run_consumer "FetchContent" "$TMP/fc/consumer"
+
+# ---- the source tree's own CMake build: wspcat, the examples, ctest over the unit suites --
+begin "CMake alone: wspcat and the examples build, ctest runs the unit suites and passes"
+step 300 cmake -S . -B "$TMP/self"
+if [[ $RC == 0 ]]; then
+    step 600 cmake --build "$TMP/self" -j 2
+    [[ $RC == 0 ]] || why "cmake --build failed"
+    for b in wspcat blocking autobahn_client; do
+        [[ -x $TMP/self/$b ]] || why "no $b built"
+    done
+    step 300 ctest --test-dir "$TMP/self" --output-on-failure
+    expect_rc 0
+    expect_stdout_has "100% tests passed, 0 tests failed out of 5"
+else
+    why "cmake configure failed"
+fi
+finish
 
 # ---- uninstall ---------------------------------------------------------------------------
 begin "make uninstall leaves the staging folder empty"
