@@ -10,7 +10,8 @@ PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server $(
 EXAMPLES := $(BUILD)/wspcat
 UNITS    := test_pure test_client test_tls test_select
 
-.PHONY: all examples peers demo test unit compile-tests integration check-bearssl clean ci-extra
+.PHONY: all examples peers demo test unit compile-tests integration check-bearssl check-test-deps \
+        check-sanitizers clean ci-extra
 
 all: examples peers
 
@@ -18,22 +19,31 @@ all: examples peers
 # after `make test`.
 ci-extra:
 
-# BearSSL: wss:// and https:// proxies need it. Install it when we may, else say how.
+# What the builds need from Debian: scripts/need.sh says which package and why, installs it
+# with apt-get in view when it may (root, or sudo without a password), and otherwise stops
+# with the exact command. NO_INSTALL=1: never install, only say.
+NEED := bash scripts/need.sh
+NEED_BEARSSL := libbearssl-dev "BearSSL (TLS: wss://, https:// proxies); wspcat, peers and suites link -lbearssl" "has_header bearssl.h"
+
 check-bearssl:
-	@if [ ! -f /usr/include/bearssl.h ] && [ ! -f /usr/local/include/bearssl.h ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing libbearssl-dev"; \
-	    (apt-get install -y -q libbearssl-dev >/dev/null 2>&1 || \
-	     (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libbearssl-dev >/dev/null)) || \
-	     { echo "could not install BearSSL; run: apt-get install libbearssl-dev"; exit 1; }; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	    echo "installing libbearssl-dev"; \
-	    sudo -n apt-get install -y -q libbearssl-dev >/dev/null || \
-	     { echo "could not install BearSSL; run: sudo apt-get install libbearssl-dev"; exit 1; }; \
-	  else \
-	    echo "BearSSL is missing. Run: sudo apt-get install libbearssl-dev"; exit 1; \
-	  fi; \
-	fi
+	@$(NEED) $(NEED_BEARSSL)
+
+# make test: BearSSL, clang and its sanitizer runtime (ASan+UBSan builds), valgrind, python3
+check-test-deps:
+	@$(NEED) $(NEED_BEARSSL) \
+	  clang "clang: the ASan+UBSan builds of the unit suites" "has_cmd $(SAN_CC)" \
+	  valgrind "valgrind: make test runs wspcat's scenarios under it" "has_cmd valgrind" \
+	  python3 "python3: the loopback suites pick free ports with it" "has_cmd python3"
+	@$(MAKE) --no-print-directory check-sanitizers
+
+# (SAN_CC another compiler than clang: its runtime is that compiler's business)
+check-sanitizers:
+ifneq ($(findstring clang,$(SAN_CC)),)
+	@$(NEED) clang "clang: the ASan+UBSan builds of the unit suites" "has_cmd $(SAN_CC)"
+	@v=$$($(SAN_CC) -dumpversion | cut -d. -f1); \
+	$(NEED) libclang-rt-$$v-dev "clang's sanitizer runtime: the ASan+UBSan builds of the unit suites" \
+	  "has_asan $(SAN_CC)"
+endif
 
 $(BUILD):
 	@mkdir -p $(BUILD)
@@ -41,8 +51,9 @@ $(BUILD):
 examples: $(EXAMPLES) examples-extra
 peers: $(PEERS)
 
+# examples include "wsproxy.h": -I. finds it here, as it is found next to a copied example
 $(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ examples/wspcat.c -lbearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/wspcat.c -lbearssl
 
 $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl
@@ -50,11 +61,11 @@ $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
 # unit suites, plain and under ASan+UBSan
 $(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< -lbearssl
-$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< -lbearssl
 
 # the TLS cells again with the smallest TLS output buffer (512-byte records)
-$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
@@ -63,7 +74,7 @@ unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(U
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh
 
-test: $(EXAMPLES) peers unit $(BUILD)/test_catalogue $(BUILD)/test_catalogue-san $(BUILD)/adversarial_driver
+test: check-test-deps $(EXAMPLES) peers unit $(BUILD)/test_catalogue $(BUILD)/test_catalogue-san $(BUILD)/adversarial_driver
 	@BUILD=$(BUILD) bash scripts/run_tests.sh $(UNITS)
 
 clean:

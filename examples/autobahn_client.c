@@ -1,4 +1,5 @@
 /* autobahn_client: drives an Autobahn|Testsuite fuzzingserver with wsproxy.h.
+   Build, copied next to wsproxy.h: cc -std=c99 -O2 -DWSPROXY_NO_TLS -o autobahn_client autobahn_client.c
 
    autobahn_client [--host H] [--port P] [--agent NAME] [--case N] [--proxy URL]
                    [--timeout SECONDS] [--case-timeout SECONDS] [--max-message BYTES]
@@ -28,7 +29,7 @@
    could not be reached or a service request failed. */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
-#include "../wsproxy.h"
+#include "wsproxy.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /* blocking: the shortest correct wsproxy.h program. One blocking socket, the proxy
    from the environment, one message out, its reply printed, a clean close.
    usage: blocking ws://host[:port]/path [MESSAGE]
+   Build, copied next to wsproxy.h: cc -std=c99 -O2 -o blocking blocking.c
    The proxy is chosen as curl does: ws_proxy, http_proxy, all_proxy (and upper-case
    forms), vetoed by NO_PROXY; none set means direct. http:// and socks4a:// / socks5h://
    proxies work as they are; socks4:// and socks5:// to a host name need the resolved
@@ -9,7 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_NO_TLS               /* no wss://, no https:// proxies: no BearSSL needed */
 #define WSPROXY_IMPLEMENTATION
-#include "../wsproxy.h"
+#include "wsproxy.h"
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* epoll_many: one thread, one epoll set, N concurrent WebSocket connections.
+   Build, copied next to wsproxy.h: cc -std=c99 -O2 -o epoll_many epoll_many.c -lbearssl
 
    epoll_many [-n N] [-m M] [-s SIZE] [--concurrency K] [--proxy URL]
               [--connect-timeout S] [--timeout S] [--no-barrier]
@@ -28,7 +29,7 @@
    M messages intact and closed cleanly (1000); 2 otherwise; 1 for a usage error. */
 #define _GNU_SOURCE                 /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 #define WSPROXY_IMPLEMENTATION
-#include "../wsproxy.h"
+#include "wsproxy.h"
 
 #include <errno.h>
 #include <netdb.h>

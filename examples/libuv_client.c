@@ -1,4 +1,5 @@
 /* libuv_client: wsproxy.h driven by libuv (Debian: libuv1-dev; link -luv -lbearssl).
+   Build, copied next to wsproxy.h: cc -std=c99 -O2 -o libuv_client libuv_client.c -luv -lbearssl
 
    libuv_client [--proxy URL] [--timeout SECONDS] [--cacert FILE] [--insecure]
                 [--sndbuf BYTES] URL [MESSAGE]...
@@ -26,7 +27,7 @@
    3 proxy refused, 4 proxy auth, 5 handshake, 6 protocol, 7 timeout, 8 TLS. */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
-#include "../wsproxy.h"
+#include "wsproxy.h"
 
 #include <errno.h>
 #include <stdio.h>

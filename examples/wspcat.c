@@ -1,4 +1,5 @@
 /* wspcat: a poll()-based WebSocket client built on wsproxy.h.
+   Build, copied next to wsproxy.h: cc -std=c99 -O2 -o wspcat wspcat.c -lbearssl
 
    wspcat [--proxy URL] [-H "Name: value"]... [--proxy-header "Name: value"]...
           [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]
@@ -40,7 +41,7 @@
      8  TLS failed (to the proxy, through the tunnel, or to the server) */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
-#include "../wsproxy.h"
+#include "wsproxy.h"
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 

@@ -12,7 +12,7 @@ CONFORMANCE_ARGS ?=
 autobahn-client: $(BUILD)/autobahn_client
 
 $(BUILD)/autobahn_client: examples/autobahn_client.c wsproxy.h | $(BUILD)
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_NO_TLS -o $@ examples/autobahn_client.c
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_NO_TLS -I. -o $@ examples/autobahn_client.c
 
 conformance: $(BUILD)/autobahn_client $(BUILD)/http_proxy
 	$(PYTHON) tests/conformance/run.py --build $(BUILD) $(CONFORMANCE_ARGS)

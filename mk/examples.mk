@@ -6,32 +6,19 @@ EXAMPLES_EXTRA := $(BUILD)/blocking $(BUILD)/epoll_many $(BUILD)/libuv_client
 
 examples-extra: $(EXAMPLES_EXTRA)
 
-# libuv: only libuv_client needs it. Install it when we may, else say how.
+# libuv: only libuv_client needs it (scripts/need.sh: says why, installs it or says how).
 check-libuv:
-	@if [ ! -f /usr/include/uv.h ] && [ ! -f /usr/local/include/uv.h ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing libuv1-dev"; \
-	    (apt-get install -y -q libuv1-dev >/dev/null 2>&1 || \
-	     (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libuv1-dev >/dev/null)) || \
-	     { echo "could not install libuv; run: apt-get install libuv1-dev"; exit 1; }; \
-	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	    echo "installing libuv1-dev"; \
-	    sudo -n apt-get install -y -q libuv1-dev >/dev/null || \
-	     { echo "could not install libuv; run: sudo apt-get install libuv1-dev"; exit 1; }; \
-	  else \
-	    echo "libuv is missing (uv.h not found). Run: sudo apt-get install libuv1-dev"; exit 1; \
-	  fi; \
-	fi
+	@$(NEED) libuv1-dev "libuv: the libuv_client example" "has_header uv.h"
 
 # blocking.c defines WSPROXY_NO_TLS itself: no BearSSL needed.
 $(BUILD)/blocking: examples/blocking.c wsproxy.h | $(BUILD)
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ examples/blocking.c
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/blocking.c
 
 $(BUILD)/epoll_many: examples/epoll_many.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ examples/epoll_many.c -lbearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/epoll_many.c -lbearssl
 
 $(BUILD)/libuv_client: examples/libuv_client.c wsproxy.h | $(BUILD) check-bearssl check-libuv
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ examples/libuv_client.c -luv -lbearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/libuv_client.c -luv -lbearssl
 
 examples-test: examples-extra peers
 	@BUILD=$(BUILD) bash tests/examples.sh

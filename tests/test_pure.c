@@ -11,8 +11,12 @@
 #define WSPROXY_NO_TLS
 #include "../wsproxy.h"
 #include "test.h"
+#ifdef _WIN32
+#include <windows.h>   /* VirtualAlloc / VirtualProtect: the guard page on Windows */
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #define UC(s) ((const unsigned char *)(s))
 
@@ -36,6 +40,23 @@ static void case_name(const char *prefix, const void *data, size_t len) {
 /* ---- guard page: GUARD_BYTES readable bytes end where a PROT_NONE page starts ---- */
 #define GUARD_BYTES (64u * 1024u)
 static unsigned char *guard_end;
+#ifdef _WIN32
+static void guard_init(void) {   /* the same with Windows' calls: a PAGE_NOACCESS page */
+    SYSTEM_INFO si;
+    size_t page, data;
+    void *p;
+    DWORD old;
+    GetSystemInfo(&si);
+    page = si.dwPageSize ? (size_t)si.dwPageSize : 4096u;
+    data = (GUARD_BYTES + page - 1) / page * page;
+    p = VirtualAlloc(NULL, data + page, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    if (!p) { fprintf(stderr, "VirtualAlloc failed\n"); exit(2); }
+    if (!VirtualProtect((unsigned char *)p + data, page, PAGE_NOACCESS, &old)) {
+        fprintf(stderr, "VirtualProtect failed\n"); exit(2);
+    }
+    guard_end = (unsigned char *)p + data;
+}
+#else
 static void guard_init(void) {
     long pg = sysconf(_SC_PAGESIZE);
     size_t page = pg > 0 ? (size_t)pg : 4096u;
@@ -48,6 +69,7 @@ static void guard_init(void) {
     }
     guard_end = (unsigned char *)p + data;
 }
+#endif
 /* Copies n bytes so that the last one is the last readable byte. */
 static unsigned char *guard_place(const void *src, size_t n) {
     unsigned char *d = guard_end - n;
