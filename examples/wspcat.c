@@ -459,10 +459,11 @@ static int add_to_list(const char *opt, const char **list, int *n, const char *v
     return 0;
 }
 
-/* Applies one option; returns 0, or an exit status (EXIT_OK after --help/--version). */
+/* Applies one option; returns -1 to go on, else the exit status (EXIT_OK after --help
+   and --version). */
 static int apply_option(options *o, const option_spec *s, const char *shown, const char *v)
 {
-    if (s->arg && !v) return EXIT_USAGE;   /* parse_args always gives one */
+    if (s->arg && !v) return EXIT_USAGE;   /* take_option always gives one */
     switch (s->id) {
     case OPT_BINARY: o->binary = 1; break;
     case OPT_LINES: o->lines = 1; break;
@@ -503,7 +504,27 @@ static int apply_option(options *o, const option_spec *s, const char *shown, con
     case OPT_VERSION: print_version(); return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
     default: break;
     }
-    return 0;
+    return -1;
+}
+
+/* Takes s's value (attached to the word, else the next argument) and applies s.
+   Returns -1 to go on, else the exit status. */
+static int take_option(options *o, const option_spec *s, const char *shown, const char *attached,
+                       int argc, char **argv, int *i)
+{
+    const char *v = attached;
+    int rc;
+    if (s->arg && !v) {
+        if (*i + 1 >= argc) {
+            say("wspcat: option '%s' needs a value (%s)", shown, s->arg);
+            usage_hint();
+            return EXIT_USAGE;
+        }
+        v = argv[++*i];
+    }
+    rc = apply_option(o, s, shown, v);
+    if (rc == EXIT_USAGE) usage_hint();
+    return rc;
 }
 
 static const option_spec *find_long(const char *name, size_t len)
@@ -549,7 +570,6 @@ static int parse_args(int argc, char **argv, options *o)
             const char *eq = strchr(a + 2, '=');
             size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
             const option_spec *s = find_long(a + 2, len);
-            const char *v = NULL;
             snprintf(shown, sizeof shown, "--%.*s", (int)(len < 40 ? len : 40), a + 2);
             if (!s) {
                 say("wspcat: unknown option '%s'", shown);
@@ -561,41 +581,20 @@ static int parse_args(int argc, char **argv, options *o)
                 usage_hint();
                 return EXIT_USAGE;
             }
-            if (s->arg) {
-                if (eq) v = eq + 1;
-                else if (i + 1 < argc) v = argv[++i];
-                else {
-                    say("wspcat: option '%s' needs a value (%s)", shown, s->arg);
-                    usage_hint();
-                    return EXIT_USAGE;
-                }
-            }
-            rc = apply_option(o, s, shown, v);
-            if (rc) return rc == EXIT_USAGE ? (usage_hint(), EXIT_USAGE) : rc;
-            if (s->id == OPT_HELP || s->id == OPT_VERSION) return EXIT_OK;
+            rc = take_option(o, s, shown, eq ? eq + 1 : NULL, argc, argv, &i);
+            if (rc >= 0) return rc;
         } else {
             const char *p;
             for (p = a + 1; *p; p++) {
                 const option_spec *s = find_short(*p);
-                const char *v = NULL;
                 snprintf(shown, sizeof shown, "-%c", *p);
                 if (!s) {
                     say("wspcat: unknown option '%s'", shown);
                     usage_hint();
                     return EXIT_USAGE;
                 }
-                if (s->arg) {
-                    if (p[1]) v = p + 1;
-                    else if (i + 1 < argc) v = argv[++i];
-                    else {
-                        say("wspcat: option '%s' needs a value (%s)", shown, s->arg);
-                        usage_hint();
-                        return EXIT_USAGE;
-                    }
-                }
-                rc = apply_option(o, s, shown, v);
-                if (rc) return rc == EXIT_USAGE ? (usage_hint(), EXIT_USAGE) : rc;
-                if (s->id == OPT_HELP || s->id == OPT_VERSION) return EXIT_OK;
+                rc = take_option(o, s, shown, s->arg && p[1] ? p + 1 : NULL, argc, argv, &i);
+                if (rc >= 0) return rc;
                 if (s->arg) break;   /* the rest of the word was the value */
             }
         }
