@@ -1,49 +1,24 @@
-/* wspcat: a poll()-based WebSocket client built on wsproxy.h.
+/* wspcat: a poll()-based WebSocket client built on wsproxy.h, as a command-line tool.
    Build, copied next to wsproxy.h: cc -std=c99 -O2 -o wspcat wspcat.c -lbearssl
 
-   wspcat [--proxy URL] [-H "Name: value"]... [--proxy-header "Name: value"]...
-          [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]
-          [--print-protocol] [--cacert FILE] [--proxy-cacert FILE] [--insecure]
-          [--proxy-insecure] [--verbose] [--ping SECONDS] URL
+   wspcat [options] ws[s]://host[:port][/path]     (wspcat --help lists the options)
 
-   Proxy: --proxy URL (http://, https://, socks4://, socks4a://, socks5://, socks5h://),
-   or else the environment as curl reads it (ws_proxy / http_proxy / all_proxy for
-   ws://, wss_proxy / https_proxy / all_proxy for wss://, see the README), with NO_PROXY
-   or --noproxy LIST applied to either. --proxy "" forces a direct connection.
-   --show-proxy URL prints the proxy that would be used for URL (password masked), or
-   DIRECT, and exits. For socks4:// and socks5:// wspcat resolves the server's name
-   itself and hands the address to the library.
+   Sends each line of standard input as a text message (-b: binary messages) and prints
+   each message that arrives. At the end of its input it keeps reading until the server
+   has been quiet for --linger seconds (default 1), then closes with 1000. The manual
+   page docs/wspcat.1 describes every option, the proxy environment variables and the
+   exit codes:
+     0 success   1 usage   2 connect / connection lost   3 proxy refused the tunnel
+     4 proxy authentication   5 WebSocket handshake   6 WebSocket protocol
+     7 timeout   8 TLS   9 the server closed before --count (or -1) messages arrived
 
-   --verbose logs each stage on stderr with its time (TCP connected, TLS to the proxy,
-   tunnel up, TLS to the server, upgraded, closing), never credentials or headers.
-   --ping SECONDS sends a ping that often while open; a ping still unanswered when the
-   next is due ends the connection (exit 7, WSPROXY_E_PONG_TIMEOUT): the library waits
-   for the pong, wspcat arms that wait's timer for SECONDS.
-
-   TLS (wss:// and https:// proxies): each hop verifies its peer against the system
-   bundle (/etc/ssl/certs/ca-certificates.crt) unless --cacert (server) or
-   --proxy-cacert (proxy) names another PEM file; --insecure and --proxy-insecure turn
-   verification off for that hop only (curl's names).
-
-   Sends each line of standard input as a text message and prints each message that
-   arrives on its own line. At the end of input it closes with 1000, waits for the
-   server's close and exits.
-
-   Exit codes:
-     0  success (the close handshake completed)
-     1  usage or configuration error (bad option, URL or header)
-     2  could not connect, or the connection was lost
-     3  the proxy refused the tunnel (non-2xx, garbled or truncated reply)
-     4  the proxy wants authentication (407)
-     5  the WebSocket handshake failed
-     6  the server broke the WebSocket protocol
-     7  timeout (proxy reply, handshake, close reply or pong)
-     8  TLS failed (to the proxy, through the tunnel, or to the server) */
+   Everything written to standard error is escaped (no control byte, no C1 code point,
+   no invalid UTF-8 reaches a terminal from it), so a server's close reason, a proxy's
+   status line or a header value cannot drive the terminal. Received messages are
+   escaped on standard output with --escape (the default when it is a terminal). */
 #define _POSIX_C_SOURCE 200809L
 #define WSPROXY_IMPLEMENTATION
 #include "wsproxy.h"
-
-#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,19 +26,35 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_LIST 64
-#define MAX_LINE (64u * 1024u * 1024u)
+#define WSPCAT_STR_(x) #x
+#define WSPCAT_STR(x) WSPCAT_STR_(x)
+/* wspcat ships with the library and takes its version */
+#define WSPCAT_VERSION WSPCAT_STR(WSPROXY_VERSION_MAJOR) "." WSPCAT_STR(WSPROXY_VERSION_MINOR) \
+    "." WSPCAT_STR(WSPROXY_VERSION_PATCH)
+
+#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define MAX_LIST 64                               /* -H, --proxy-header, --protocol each */
+#define MAX_LINE_BYTES (64u * 1024u * 1024u)      /* longest input line (one message) */
+#define READ_CHUNK 65536u                         /* stdin read size; -b: largest message */
+#define MAX_FILE_BYTES (4u * 1024u * 1024u)       /* largest file read (--cacert, ...) */
+#define FILE_READ_MS 5000                         /* a file (FIFO) must end within this */
+#define MAX_SECONDS 1000000.0                     /* largest value of a time option */
 
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_PROXY = 3, EXIT_PROXY_AUTH = 4,
-       EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7, EXIT_TLS = 8 };
+       EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7, EXIT_TLS = 8,
+       EXIT_INCOMPLETE = 9 };
 
+/* The exit status for a library error code. New codes from the library (connect
+   failures by cause, "name did not resolve", no trust anchors, 401) map here. */
 static int exit_code_for(int err)
 {
     switch (err) {
@@ -94,17 +85,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: wspcat [--proxy URL] [-H \"Name: value\"]... [--proxy-header \"Name: value\"]...\n"
-            "              [--protocol P]... [--origin O] [--timeout SECONDS] [--timing]\n"
-            "              [--print-protocol] [--cacert FILE] [--proxy-cacert FILE]\n"
-            "              [--insecure] [--proxy-insecure] [--verbose] [--ping SECONDS]\n"
-            "              [--noproxy LIST] ws[s]://host[:port]/path\n"
-            "       wspcat [--proxy URL] [--noproxy LIST] --show-proxy URL\n");
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
     const char *c = (const char *)p;
@@ -120,424 +100,1300 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-#ifndef WSPROXY_NO_TLS
-/* Loads a PEM bundle into trust anchors (memory is kept for the process's life). */
-static int load_anchors(const char *path, const br_x509_trust_anchor **out, size_t *count)
+/* ---- output: a buffered sink and the escaper -------------------------------------- */
+typedef struct {
+    int fd, failed;
+    size_t len;
+    unsigned char buf[16384];
+} sink;
+
+static void sink_flush(sink *s)
 {
-    FILE *f = fopen(path, "rb");
-    char *pem = NULL;
-    size_t len = 0, cap = 0;
-    br_x509_trust_anchor *tas;
+    if (s->len && !s->failed && write_all(s->fd, s->buf, s->len) != 0) s->failed = 1;
+    s->len = 0;
+}
+
+static void sink_put(sink *s, const void *p, size_t n)
+{
+    if (n > sizeof s->buf - s->len) sink_flush(s);
+    if (n >= sizeof s->buf) {
+        if (!s->failed && write_all(s->fd, p, n) != 0) s->failed = 1;
+        return;
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+}
+
+/* An escaper's state: the start of a UTF-8 sequence cut by the end of a chunk. */
+typedef struct {
+    unsigned char b[4];
+    size_t n;
+} esc_state;
+
+/* The UTF-8 sequence at p (n bytes there): its length 1..4 with *cp set when complete
+   and valid (RFC 3629: no overlong form, no surrogate, at most U+10FFFF), 0 when p[0]
+   cannot start one, -1 when it is valid so far but cut short. */
+static int utf8_seq(const unsigned char *p, size_t n, unsigned long *cp)
+{
+    unsigned lo = 0x80, hi = 0xBF, b0 = p[0];
+    unsigned long v;
+    int need, i;
+    if (b0 < 0x80) { *cp = b0; return 1; }
+    if (b0 >= 0xC2 && b0 <= 0xDF) { need = 1; v = b0 & 0x1F; }
+    else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        need = 2; v = b0 & 0x0F;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        need = 3; v = b0 & 0x07;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    for (i = 1; i <= need; i++) {
+        if ((size_t)i >= n) return -1;
+        if (p[i] < lo || p[i] > hi) return 0;
+        lo = 0x80; hi = 0xBF;
+        v = v << 6 | (p[i] & 0x3Fu);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* Code points that change what a terminal shows beyond their own glyph: C0, DEL, C1,
+   and the bidirectional formatting controls (they reorder the text around them). */
+static int cp_is_control(unsigned long cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x061C || cp == 0x200E ||
+           cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static void emit_escaped(sink *s, unsigned long cp, const unsigned char *raw, int len)
+{
+    char e[12];
+    int k;
+    if (len <= 0) {   /* a byte that is no UTF-8 here */
+        k = snprintf(e, sizeof e, "\\x%02x", raw[0]);
+    } else if (cp == '\\') {
+        k = snprintf(e, sizeof e, "\\\\");
+    } else if (cp == '\n' || cp == '\r' || cp == '\t') {
+        k = snprintf(e, sizeof e, "\\%c", cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't');
+    } else if (cp < 0x20 || cp == 0x7F) {
+        k = snprintf(e, sizeof e, "\\x%02lx", cp);
+    } else if (cp_is_control(cp)) {
+        k = snprintf(e, sizeof e, "\\u%04lx", cp);
+    } else {
+        sink_put(s, raw, (size_t)len);
+        return;
+    }
+    sink_put(s, e, (size_t)k);
+}
+
+/* Writes p[0..n) to s with every control byte, C1 or bidi control code point, backslash
+   and byte that is not UTF-8 escaped (\n \r \t \\ \xHH \uHHHH). Chunks of one text go
+   through one st, which keeps a sequence cut at a chunk's end; final = 1 ends the text
+   (a sequence still cut is then escaped byte by byte). */
+static void escape_to(sink *s, esc_state *st, const unsigned char *p, size_t n, int final)
+{
+    size_t i = 0;
+    while (i < n || (final && st->n)) {
+        unsigned char tmp[4];
+        const unsigned char *q = p + i;
+        size_t qn = n - i, used;
+        unsigned long cp = 0;
+        int r;
+        if (st->n) {   /* the carried bytes, then as many new ones as a sequence can take */
+            size_t take = n - i < 4 - st->n ? n - i : 4 - st->n;
+            memcpy(tmp, st->b, st->n);
+            memcpy(tmp + st->n, p + i, take);
+            q = tmp;
+            qn = st->n + take;
+        }
+        r = utf8_seq(q, qn, &cp);
+        if (r < 0 && !final) {   /* cut short: keep it for the next chunk (qn < 4) */
+            memmove(st->b, q, qn);
+            st->n = qn;
+            return;
+        }
+        emit_escaped(s, cp, q, r);
+        used = r > 0 ? (size_t)r : 1;
+        if (st->n) {
+            if (used >= st->n) {
+                i += used - st->n;
+                st->n = 0;
+            } else {
+                memmove(st->b, st->b + used, st->n - used);
+                st->n -= used;
+            }
+        } else {
+            i += used;
+        }
+    }
+}
+
+/* ---- diagnostics: every line to stderr is built here and escaped whole ------------- */
+static sink err_sink = {2, 0, 0, {0}};
+static struct {
+    char buf[4096];
+    size_t len;
+} diag;
+
+static void diag_bytes(const void *p, size_t n)
+{
+    size_t room = sizeof diag.buf - diag.len;
+    if (n > room) n = room;
+    memcpy(diag.buf + diag.len, p, n);
+    diag.len += n;
+}
+
+static void diag_vprintf(const char *fmt, va_list ap)
+{
+    size_t room = sizeof diag.buf - diag.len;
+    int k;
+    if (room < 2) return;
+    k = vsnprintf(diag.buf + diag.len, room, fmt, ap);
+    if (k > 0) diag.len += (size_t)k < room ? (size_t)k : room - 1;
+}
+
+static void diag_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vprintf(fmt, ap);
+    va_end(ap);
+}
+
+static void diag_end(void)
+{
+    esc_state st = {{0}, 0};
+    escape_to(&err_sink, &st, (const unsigned char *)diag.buf, diag.len, 1);
+    sink_put(&err_sink, "\n", 1);
+    sink_flush(&err_sink);
+    diag.len = 0;
+}
+
+/* One line on stderr, escaped. */
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vprintf(fmt, ap);
+    va_end(ap);
+    diag_end();
+}
+
+static const char *plural(unsigned long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* ---- options ---------------------------------------------------------------------- */
+enum {
+    OPT_HEADING = 0, OPT_BINARY, OPT_LINES, OPT_ESCAPE, OPT_NO_ESCAPE, OPT_ONE, OPT_COUNT,
+    OPT_LINGER, OPT_PROXY, OPT_NOPROXY, OPT_SHOW_PROXY, OPT_HEADER, OPT_PROXY_HEADER,
+    OPT_PROTOCOL, OPT_ORIGIN, OPT_CONNECT_TIMEOUT, OPT_MAX_TIME, OPT_TIMEOUT, OPT_PING,
+    OPT_CACERT, OPT_PROXY_CACERT, OPT_INSECURE, OPT_PROXY_INSECURE, OPT_VERBOSE, OPT_TIMING,
+    OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION
+};
+
+typedef struct {
+    int id;               /* OPT_*; OPT_HEADING: a heading line in --help */
+    char short_name;      /* 0: none */
+    const char *name;     /* long name without "--" */
+    const char *arg;      /* the value's name, NULL for a switch */
+    const char *help;     /* '\n' starts a continuation line */
+} option_spec;
+
+/* --help is printed from this table, so the two cannot drift apart; docs/wspcat.1
+   says the same at length. New options (-U/--proxy-user, proxy authentication
+   schemes, --cert/--key per hop) get one line each here and one case in parse_args. */
+static const option_spec options_table[] = {
+    {OPT_HEADING, 0, NULL, NULL, "Input and output:"},
+    {OPT_BINARY, 'b', "binary", NULL, "send stdin as binary messages (one per read) and\n"
+                                      "write received messages raw"},
+    {OPT_LINES, 0, "lines", NULL, "with -b: one message per input line, and a newline\n"
+                                  "after each message received"},
+    {OPT_ESCAPE, 0, "escape", NULL, "escape control bytes and invalid UTF-8 of received\n"
+                                    "messages (default when stdout is a terminal)"},
+    {OPT_NO_ESCAPE, 0, "no-escape", NULL, "write received messages as they are"},
+    {OPT_ONE, '1', "one-message", NULL, "send one message, exit after the first received"},
+    {OPT_COUNT, 0, "count", "N", "exit after N messages received (exit 9 when the\n"
+                                 "server closes before)"},
+    {OPT_LINGER, 0, "linger", "SECONDS", "at end of input, close once the server has been\n"
+                                         "quiet this long (default 1; 0: at once)"},
+    {OPT_HEADING, 0, NULL, NULL, "Connection:"},
+    {OPT_PROXY, 'x', "proxy", "URL", "proxy: http://, https://, socks4://, socks4a://,\n"
+                                     "socks5://, socks5h:// (\"\": none; default: the\n"
+                                     "environment, as curl reads it)"},
+    {OPT_NOPROXY, 0, "noproxy", "LIST", "hosts reached directly (overrides NO_PROXY)"},
+    {OPT_SHOW_PROXY, 0, "show-proxy", "URL", "print the proxy used for URL (password masked)\n"
+                                             "or DIRECT, and exit"},
+    {OPT_HEADER, 'H', "header", "\"Name: value\"", "header for the server (repeatable)"},
+    {OPT_PROXY_HEADER, 0, "proxy-header", "\"Name: value\"", "header for the proxy's CONNECT"},
+    {OPT_PROTOCOL, 0, "protocol", "P", "offer subprotocol P (repeatable)"},
+    {OPT_ORIGIN, 0, "origin", "O", "send Origin: O"},
+    {OPT_CONNECT_TIMEOUT, 0, "connect-timeout", "SECONDS", "give up when connecting (TCP, proxy,\n"
+                                                           "TLS, upgrade) takes longer"},
+    {OPT_MAX_TIME, 0, "max-time", "SECONDS", "give up when the whole run takes longer"},
+    {OPT_TIMEOUT, 0, "timeout", "SECONDS", "wait at most this long for each reply (proxy,\n"
+                                           "upgrade, close; default 10)"},
+    {OPT_PING, 0, "ping", "SECONDS", "send a ping this often; fail when one is unanswered"},
+#ifndef WSPROXY_NO_TLS
+    {OPT_HEADING, 0, NULL, NULL, "TLS:"},
+    {OPT_CACERT, 0, "cacert", "FILE", "PEM file of CAs for the server (default: the\n"
+                                      "system bundle)"},
+    {OPT_PROXY_CACERT, 0, "proxy-cacert", "FILE", "PEM file of CAs for an https:// proxy"},
+    {OPT_INSECURE, 'k', "insecure", NULL, "do not verify the server's certificate"},
+    {OPT_PROXY_INSECURE, 0, "proxy-insecure", NULL, "do not verify the proxy's certificate"},
+#endif
+    {OPT_HEADING, 0, NULL, NULL, "Diagnostics:"},
+    {OPT_VERBOSE, 'v', "verbose", NULL, "log each step on stderr (never credentials)"},
+    {OPT_TIMING, 0, "timing", NULL, "print the handshake time on stderr"},
+    {OPT_PRINT_PROTOCOL, 0, "print-protocol", NULL, "print the chosen subprotocol on stderr"},
+    {OPT_HELP, 'h', "help", NULL, "print this help and exit"},
+    {OPT_VERSION, 'V', "version", NULL, "print the versions and exit"},
+};
+#define OPTION_COUNT (sizeof options_table / sizeof options_table[0])
+
+typedef struct {
+    const char *url, *explicit_proxy, *noproxy, *show_proxy, *origin, *cacert, *proxy_cacert;
+    const char *headers[MAX_LIST + 1], *proxy_headers[MAX_LIST + 1], *protocols[MAX_LIST + 1];
+    int nh, nph, np;
+    double timeout_s, connect_timeout_s, max_time_s, linger_s, ping_s;
+    unsigned long count;
+    int one_message, binary, lines, escape, timing, print_protocol, insecure, proxy_insecure;
+    int verbose;
+    double t_start;   /* when the run started: --connect-timeout and --max-time count from here */
+} options;
+
+static void usage_hint(void)
+{
+    say("wspcat: try 'wspcat --help' for the options");
+}
+
+static void print_help(void)
+{
+    size_t i;
+    printf("Usage: wspcat [options] ws[s]://host[:port][/path]\n"
+           "       wspcat [options] --show-proxy ws[s]://host[:port][/path]\n"
+           "Sends each line of standard input as a message and prints each message received.\n");
+    for (i = 0; i < OPTION_COUNT; i++) {
+        const option_spec *o = &options_table[i];
+        char left[64];
+        const char *h = o->help;
+        int k;
+        if (o->id == OPT_HEADING) { printf("\n%s\n", o->help); continue; }
+        if (o->short_name)
+            k = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->short_name, o->name,
+                         o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            k = snprintf(left, sizeof left, "      --%s%s%s", o->name, o->arg ? " " : "",
+                         o->arg ? o->arg : "");
+        if (k > 29) printf("%s\n%-30s", left, "");
+        else printf("%-30s", left);
+        for (;;) {
+            const char *nl = strchr(h, '\n');
+            if (!nl) { printf("%s\n", h); break; }
+            printf("%.*s\n%-30s", (int)(nl - h), h, "");
+            h = nl + 1;
+        }
+    }
+    printf("\nExit codes: 0 success, 1 usage, 2 connect or connection lost, 3 proxy refused\n"
+           "the tunnel, 4 proxy authentication, 5 WebSocket handshake, 6 WebSocket protocol,\n"
+           "7 timeout, 8 TLS, 9 the server closed before --count (or -1) messages arrived.\n"
+           "Manual: man wspcat (docs/wspcat.1).\n");
+}
+
+static void print_version(void)
+{
+    printf("wspcat %s\n", WSPCAT_VERSION);
+    /* when the library gains WSPROXY_VERSION / wsproxy_version(), print the version of
+       the code linked (wsproxy_version()) beside the header's */
+    printf("library: wsproxy.h %d.%d.%d\n", WSPROXY_VERSION_MAJOR, WSPROXY_VERSION_MINOR,
+           WSPROXY_VERSION_PATCH);
+#ifndef WSPROXY_NO_TLS
+    printf("TLS: BearSSL (TLS 1.2)\n");
+#else
+    printf("TLS: none (built with WSPROXY_NO_TLS)\n");
+#endif
+    /* Optional parts, one line each when linked: "compression: zlib X.Y.Z"
+       (permessage-deflate), "proxy authentication: GSSAPI (MIT Kerberos X.Y)". */
+}
+
+/* A number of seconds: 0 .. MAX_SECONDS, decimals allowed. */
+static int parse_seconds(const char *opt, const char *v, double *out)
+{
+    char *end;
+    double d;
+    errno = 0;
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || errno != 0 || d != d || d < 0 || d > MAX_SECONDS) {
+        say("wspcat: option '%s': '%s' is not a number of seconds (0 to %.0f)", opt, v, MAX_SECONDS);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *v, unsigned long *out)
+{
+    char *end;
+    unsigned long n;
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n == 0 || n > 1000000000ul) {
+        say("wspcat: option '%s': '%s' is not a count (1 to 1000000000)", opt, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int add_to_list(const char *opt, const char **list, int *n, const char *v)
+{
+    if (*n >= MAX_LIST) {
+        say("wspcat: option '%s' given more than %d times", opt, MAX_LIST);
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
+/* Applies one option; returns -1 to go on, else the exit status (EXIT_OK after --help
+   and --version). */
+static int apply_option(options *o, const option_spec *s, const char *shown, const char *v)
+{
+    if (s->arg && !v) return EXIT_USAGE;   /* take_option always gives one */
+    switch (s->id) {
+    case OPT_BINARY: o->binary = 1; break;
+    case OPT_LINES: o->lines = 1; break;
+    case OPT_ESCAPE: o->escape = 1; break;
+    case OPT_NO_ESCAPE: o->escape = 0; break;
+    case OPT_ONE: o->one_message = 1; break;
+    case OPT_COUNT: if (parse_count(shown, v, &o->count)) return EXIT_USAGE; break;
+    case OPT_LINGER: if (parse_seconds(shown, v, &o->linger_s)) return EXIT_USAGE; break;
+    case OPT_PROXY: o->explicit_proxy = v; break;
+    case OPT_NOPROXY: o->noproxy = v; break;
+    case OPT_SHOW_PROXY: o->show_proxy = v; break;
+    case OPT_HEADER: if (add_to_list(shown, o->headers, &o->nh, v)) return EXIT_USAGE; break;
+    case OPT_PROXY_HEADER:
+        if (add_to_list(shown, o->proxy_headers, &o->nph, v)) return EXIT_USAGE;
+        break;
+    case OPT_PROTOCOL: if (add_to_list(shown, o->protocols, &o->np, v)) return EXIT_USAGE; break;
+    case OPT_ORIGIN: o->origin = v; break;
+    case OPT_CONNECT_TIMEOUT:
+        if (parse_seconds(shown, v, &o->connect_timeout_s)) return EXIT_USAGE;
+        break;
+    case OPT_MAX_TIME: if (parse_seconds(shown, v, &o->max_time_s)) return EXIT_USAGE; break;
+    case OPT_TIMEOUT:
+        if (parse_seconds(shown, v, &o->timeout_s)) return EXIT_USAGE;
+        if (o->timeout_s <= 0) {
+            say("wspcat: option '%s' needs a time above 0", shown);
+            return EXIT_USAGE;
+        }
+        break;
+    case OPT_PING: if (parse_seconds(shown, v, &o->ping_s)) return EXIT_USAGE; break;
+    case OPT_CACERT: o->cacert = v; break;
+    case OPT_PROXY_CACERT: o->proxy_cacert = v; break;
+    case OPT_INSECURE: o->insecure = 1; break;
+    case OPT_PROXY_INSECURE: o->proxy_insecure = 1; break;
+    case OPT_VERBOSE: o->verbose = 1; break;
+    case OPT_TIMING: o->timing = 1; break;
+    case OPT_PRINT_PROTOCOL: o->print_protocol = 1; break;
+    case OPT_HELP: print_help(); return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
+    case OPT_VERSION: print_version(); return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
+    default: break;
+    }
+    return -1;
+}
+
+/* Takes s's value (attached to the word, else the next argument) and applies s.
+   Returns -1 to go on, else the exit status. */
+static int take_option(options *o, const option_spec *s, const char *shown, const char *attached,
+                       int argc, char **argv, int *i)
+{
+    const char *v = attached;
+    int rc;
+    if (s->arg && !v) {
+        if (*i + 1 >= argc) {
+            say("wspcat: option '%s' needs a value (%s)", shown, s->arg);
+            usage_hint();
+            return EXIT_USAGE;
+        }
+        v = argv[++*i];
+    }
+    rc = apply_option(o, s, shown, v);
+    if (rc == EXIT_USAGE) usage_hint();
+    return rc;
+}
+
+static const option_spec *find_long(const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (options_table[i].name && strlen(options_table[i].name) == len &&
+            !memcmp(options_table[i].name, name, len))
+            return &options_table[i];
+    return NULL;
+}
+
+static const option_spec *find_short(char c)
+{
+    size_t i;
+    for (i = 0; i < OPTION_COUNT; i++)
+        if (options_table[i].short_name == c) return &options_table[i];
+    return NULL;
+}
+
+/* Parses argv into o. Returns -1 to go on, else the exit status. Messages name the
+   option as written up to any '=', never the value of a string option (it may be a
+   password), nor an unknown option's attached value. Long options take
+   "--name VALUE" or "--name=VALUE"; short ones "-x VALUE" or "-xVALUE", and switches
+   combine ("-bv"). */
+static int parse_args(int argc, char **argv, options *o)
+{
+    int i, only_operands = 0, rc;
+    char shown[64];
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_operands || a[0] != '-' || a[1] == '\0') {
+            if (o->url) {
+                say("wspcat: more than one URL given (argument %d is the second)", i);
+                usage_hint();
+                return EXIT_USAGE;
+            }
+            o->url = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) { only_operands = 1; continue; }
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            const option_spec *s = find_long(a + 2, len);
+            snprintf(shown, sizeof shown, "--%.*s", (int)(len < 40 ? len : 40), a + 2);
+            if (!s) {
+                say("wspcat: unknown option '%s'", shown);
+                usage_hint();
+                return EXIT_USAGE;
+            }
+            if (!s->arg && eq) {
+                say("wspcat: option '%s' takes no value", shown);
+                usage_hint();
+                return EXIT_USAGE;
+            }
+            rc = take_option(o, s, shown, eq ? eq + 1 : NULL, argc, argv, &i);
+            if (rc >= 0) return rc;
+        } else {
+            const char *p;
+            for (p = a + 1; *p; p++) {
+                const option_spec *s = find_short(*p);
+                snprintf(shown, sizeof shown, "-%c", *p);
+                if (!s) {
+                    say("wspcat: unknown option '%s'", shown);
+                    usage_hint();
+                    return EXIT_USAGE;
+                }
+                rc = take_option(o, s, shown, s->arg && p[1] ? p + 1 : NULL, argc, argv, &i);
+                if (rc >= 0) return rc;
+                if (s->arg) break;   /* the rest of the word was the value */
+            }
+        }
+    }
+    return -1;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+#ifndef WSPROXY_NO_TLS   /* every file wspcat reads today is a TLS one */
+/* Reads a whole file of at most MAX_FILE_BYTES, waiting at most FILE_READ_MS for it to
+   end (a FIFO whose writer never stops or never writes). Returns 0 with *out (malloc'd,
+   the caller frees) and *len, or -1 after saying why. what names the option. */
+static int read_file_capped(const char *what, const char *path, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    struct stat st;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    double deadline = now_ms() + FILE_READ_MS;
+    if (fd < 0) {
+        say("wspcat: %s %s: cannot open: %s", what, path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            say("wspcat: %s %s: is a directory", what, path);
+            close(fd);
+            return -1;
+        }
+        if (S_ISREG(st.st_mode) && st.st_size > (off_t)MAX_FILE_BYTES) {
+            say("wspcat: %s %s: larger than %u MiB; not a certificate file", what, path,
+                MAX_FILE_BYTES >> 20);
+            close(fd);
+            return -1;
+        }
+    }
+    for (;;) {
+        ssize_t r;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *p;
+            if (ncap > MAX_FILE_BYTES + 1) ncap = MAX_FILE_BYTES + 1;
+            if (ncap == cap) {
+                say("wspcat: %s %s: more than %u MiB; not a certificate file", what, path,
+                    MAX_FILE_BYTES >> 20);
+                break;
+            }
+            p = (char *)realloc(buf, ncap);
+            if (!p) { say("wspcat: %s %s: out of memory", what, path); break; }
+            buf = p;
+            cap = ncap;
+        }
+        r = read(fd, buf + n, cap - n);
+        if (r > 0) { n += (size_t)r; continue; }
+        if (r == 0) {
+            close(fd);
+            *out = buf;
+            *len = n;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd pf;
+            double left = deadline - now_ms();
+            if (left <= 0) {
+                say("wspcat: %s %s: no end of file after %d s", what, path, FILE_READ_MS / 1000);
+                break;
+            }
+            pf.fd = fd; pf.events = POLLIN; pf.revents = 0;
+            poll(&pf, 1, (int)left + 1);
+            continue;
+        }
+        say("wspcat: %s %s: cannot read: %s", what, path, strerror(errno));
+        break;
+    }
+    close(fd);
+    free(buf);
+    return -1;
+}
+
+typedef struct {
+    br_x509_trust_anchor *anchors;
     unsigned char *mem;
+    size_t count;
+} anchor_set;
+
+/* Loads a PEM bundle into trust anchors. */
+static int load_anchors(const char *what, const char *path, anchor_set *out)
+{
+    char *pem = NULL;
+    size_t len = 0;
     wsproxy_pem_result r;
     int rc;
-    if (!f) { fprintf(stderr, "wspcat: cannot open %s\n", path); return -1; }
-    for (;;) {
-        size_t got;
-        if (cap - len < 65536) {
-            char *p = (char *)realloc(pem, cap = cap ? cap * 2 : 262144);
-            if (!p) { fclose(f); free(pem); return -1; }
-            pem = p;
-        }
-        got = fread(pem + len, 1, cap - len, f);
-        if (got == 0) break;
-        len += got;
-    }
-    fclose(f);
+    if (read_file_capped(what, path, &pem, &len) != 0) return -1;
     rc = wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r);   /* sizes first */
     if (rc == WSPROXY_E_PEM_SYNTAX || r.anchors == 0) {
-        fprintf(stderr, "wspcat: %s: no usable certificates\n", path);
+        say("wspcat: %s %s: no usable certificates", what, path);
         free(pem);
         return -1;
     }
-    tas = (br_x509_trust_anchor *)calloc(r.anchors, sizeof *tas);
-    mem = (unsigned char *)malloc(r.bytes_needed ? r.bytes_needed : 1);
-    if (!tas || !mem ||
-        wsproxy_pem_trust_anchors(pem, len, tas, r.anchors, mem, r.bytes_needed, &r) != WSPROXY_OK) {
-        fprintf(stderr, "wspcat: %s: cannot load certificates\n", path);
-        free(pem); free(tas); free(mem);
+    out->anchors = (br_x509_trust_anchor *)calloc(r.anchors, sizeof *out->anchors);
+    out->mem = (unsigned char *)malloc(r.bytes_needed ? r.bytes_needed : 1);
+    if (!out->anchors || !out->mem ||
+        wsproxy_pem_trust_anchors(pem, len, out->anchors, r.anchors, out->mem, r.bytes_needed,
+                                  &r) != WSPROXY_OK) {
+        say("wspcat: %s %s: cannot load certificates", what, path);
+        free(pem);
         return -1;
     }
     free(pem);
-    *out = tas;
-    *count = r.anchors;
+    out->count = r.anchors;
     return 0;
 }
 #endif
 
-/* Prints a proxy URL with its password masked. */
-static void print_masked(FILE *f, const char *proxy)
+/* ---- proxy choice --------------------------------------------------------------------- */
+/* Prints a URL error without the URL (a proxy URL may hold a password). which names
+   the URL and where it came from. The library will also give the byte offset. */
+static void say_url_error(const char *which, int rc)
 {
-    wsproxy_url u;
-    if (wsproxy_url_parse(proxy, strlen(proxy), &u) == WSPROXY_OK && u.password) {
-        fprintf(f, "%.*s***%s\n", (int)(u.password - proxy), proxy, u.password + u.password_len);
-        return;
-    }
-    fprintf(f, "%s\n", proxy);
+    say("wspcat: %s does not parse: %s: %s", which, wsproxy_strerror(rc), wsproxy_error_message(rc));
 }
 
 /* The proxy for url: explicit (NO_PROXY still applies, as in curl), else the
-   environment. Returns 0 with out set ("" for direct), or an error code. */
-static int choose_proxy(const char *url, const char *explicit_proxy, const char *noproxy,
-                        char *out, size_t cap, const char **source)
+   environment. Returns 0 with out set ("" for direct) and *source naming where it came
+   from, or an error code of the target URL. */
+static int choose_proxy(const options *o, const char *url, char *out, size_t cap,
+                        const char **source)
 {
     int rc, bypass = 0;
-    if (explicit_proxy) {
+    if (o->explicit_proxy) {
         *source = "--proxy";
         out[0] = '\0';
-        if (!explicit_proxy[0]) return WSPROXY_OK;
-        rc = wsproxy_bypass_proxy(url, wsproxy_os_getenv, NULL, noproxy, &bypass);
+        if (!o->explicit_proxy[0]) return WSPROXY_OK;
+        rc = wsproxy_bypass_proxy(url, wsproxy_os_getenv, NULL, o->noproxy, &bypass);
         if (rc != WSPROXY_OK) return rc;
-        if (!bypass) {
-            if (strlen(explicit_proxy) >= cap) return WSPROXY_E_URL_TOO_LONG;
-            strcpy(out, explicit_proxy);
+        if (bypass) {
+            const char *var = NULL;
+            wsproxy_no_proxy_env(wsproxy_os_getenv, NULL, o->noproxy, &var);
+            if (o->verbose)
+                say("* --proxy not used: %s covers the server's host", var ? var : "--noproxy");
+            return WSPROXY_OK;
         }
+        if (strlen(o->explicit_proxy) >= cap) return WSPROXY_E_URL_TOO_LONG;
+        memcpy(out, o->explicit_proxy, strlen(o->explicit_proxy) + 1);
         return WSPROXY_OK;
     } else {
         wsproxy_env_info info;
-        rc = wsproxy_proxy_from_env(url, wsproxy_os_getenv, NULL, noproxy, out, cap, &info);
+        memset(&info, 0, sizeof info);
+        rc = wsproxy_proxy_from_env(url, wsproxy_os_getenv, NULL, o->noproxy, out, cap, &info);
         *source = info.proxy_var;
+        if (rc == WSPROXY_OK && o->verbose && info.bypassed && info.proxy_var)
+            say("* proxy from %s not used: %s covers the server's host", info.proxy_var,
+                info.no_proxy_var ? info.no_proxy_var : "--noproxy");
         return rc;
     }
 }
 
-/* Opens a non-blocking TCP connection; returns the fd, or -1 with *err set. */
-static int start_connect(const char *host, unsigned port, int *err)
+/* Parses a proxy URL as wsproxy_init will take it, its percent-encoded user and
+   password included (a decoded CR, LF or NUL, or a bad escape, is refused). */
+static int parse_proxy_url(const char *proxy, wsproxy_url *u)
+{
+    char scratch[WSPROXY_MAX_CREDENTIAL_BYTES];
+    volatile char *wipe = scratch;
+    size_t n = 0, i;
+    int rc = wsproxy_url_parse(proxy, strlen(proxy), u);
+    if (rc == WSPROXY_OK && u->user)
+        rc = wsproxy_percent_decode(u->user, u->user_len, scratch, sizeof scratch, &n);
+    if (rc == WSPROXY_OK && u->password)
+        rc = wsproxy_percent_decode(u->password, u->password_len, scratch, sizeof scratch, &n);
+    for (i = 0; i < sizeof scratch; i++) wipe[i] = 0;   /* it held the password */
+    return rc;
+}
+
+/* "the proxy URL (from --proxy)" etc. */
+static const char *proxy_label(const char *source, char *buf, size_t cap)
+{
+    if (!source) snprintf(buf, cap, "the proxy URL");
+    else if (source[0] == '-') snprintf(buf, cap, "the proxy URL (%s)", source);
+    else snprintf(buf, cap, "the proxy URL (from $%s)", source);
+    return buf;
+}
+
+/* --show-proxy: the proxy with its password masked, or DIRECT; a proxy URL that does
+   not parse is refused without being printed. */
+static int show_proxy(const options *o)
+{
+    static char proxy[WSPROXY_MAX_URL_BYTES + 1];
+    const char *source = NULL;
+    char label[64];
+    wsproxy_url u;
+    int rc = choose_proxy(o, o->show_proxy, proxy, sizeof proxy, &source);
+    if (rc != WSPROXY_OK) {
+        say_url_error(rc == WSPROXY_E_URL_TOO_LONG ? proxy_label(source, label, sizeof label)
+                                                   : "the URL", rc);
+        return EXIT_USAGE;
+    }
+    if (!proxy[0]) {
+        printf("DIRECT\n");
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
+    }
+    rc = parse_proxy_url(proxy, &u);
+    if (rc != WSPROXY_OK) {
+        say_url_error(proxy_label(source, label, sizeof label), rc);
+        return EXIT_USAGE;
+    }
+    if (u.password)   /* what precedes the password is scheme://user: and what follows is @host... */
+        printf("%.*s***%s\n", (int)(u.password - proxy), proxy, u.password + u.password_len);
+    else
+        printf("%s\n", proxy);
+    if (o->verbose && source) say("* proxy chosen by %s", source);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
+}
+
+/* ---- connecting ---------------------------------------------------------------------- */
+/* Opens a non-blocking TCP connection; returns the fd, or -1 after telling the client why
+   (wsproxy_socket_closed). When the library gains causes of its own (a name that did not
+   resolve, reset, unreachable, timed out), this is the one place that reports them. */
+static int start_connect(wsproxy_client *c, const char *host, unsigned port)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
-    int fd = -1, rc, one = 1;
+    int fd = -1, rc, one = 1, err = ECONNREFUSED;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     snprintf(portstr, sizeof portstr, "%u", port);
     rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "wspcat: cannot resolve %s: %s\n", host, gai_strerror(rc));
-        *err = EHOSTUNREACH;
+        say("wspcat: cannot resolve %s: %s", host, gai_strerror(rc));
+        wsproxy_socket_closed(c, EHOSTUNREACH);
         return -1;
     }
-    *err = ECONNREFUSED;
     for (ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { *err = errno; continue; }
+        if (fd < 0) { err = errno; continue; }
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         /* TLS handshakes write several small records in a row; without this Nagle
            holds the last one back for a delayed ACK (about 40 ms per handshake) */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
-        *err = errno;
+        err = errno;
         close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
+    if (fd < 0) wsproxy_socket_closed(c, err);
     return fd;
 }
 
-int main(int argc, char **argv)
+/* socks4:// and socks5:// carry addresses: wspcat resolves the server's name. */
+static int resolve_target(const char *url, unsigned char addr[16], int *type)
 {
-    static wsproxy_client client;   /* about 40 KiB: keep it off the stack */
-    const char *headers[MAX_LIST + 1], *proxy_headers[MAX_LIST + 1], *protocols[MAX_LIST + 1];
-    int nh = 0, nph = 0, np = 0, timing = 0, print_protocol = 0, i, fd, err = 0;
-    int connecting = 1, stdin_open = 1, closing_sent = 0, last_wait = -1, rc;
-    double timeout_s = 10, t_start, deadline = 0;
-    const char *cacert = NULL, *proxy_cacert = NULL, *explicit_proxy = NULL, *noproxy = NULL;
-    const char *show_proxy = NULL, *proxy_source = NULL;
-    static char proxy_buf[WSPROXY_MAX_URL_BYTES + 1];
-    unsigned char target_addr[16];
-    int insecure = 0, proxy_insecure = 0, verbose = 0;
-    double ping_every = 0, next_ping = 0;
-    unsigned ping_count = 0;
-    wsproxy_config cfg;
-    wsproxy_client *c = &client;
-    char *line = NULL;                /* input not yet sent */
-    size_t line_len = 0, line_cap = 0, streaming_left = 0, streaming_off = 0;
-    memset(&cfg, 0, sizeof cfg);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "--proxy") && has_value) explicit_proxy = argv[++i];
-        else if (!strcmp(a, "--noproxy") && has_value) noproxy = argv[++i];
-        else if (!strcmp(a, "--show-proxy") && has_value) show_proxy = argv[++i];
-        else if ((!strcmp(a, "-H") || !strcmp(a, "--header")) && has_value && nh < MAX_LIST) headers[nh++] = argv[++i];
-        else if (!strcmp(a, "--proxy-header") && has_value && nph < MAX_LIST) proxy_headers[nph++] = argv[++i];
-        else if (!strcmp(a, "--protocol") && has_value && np < MAX_LIST) protocols[np++] = argv[++i];
-        else if (!strcmp(a, "--origin") && has_value) cfg.origin = argv[++i];
-        else if (!strcmp(a, "--timeout") && has_value) timeout_s = atof(argv[++i]);
-        else if (!strcmp(a, "--timing")) timing = 1;
-        else if (!strcmp(a, "--print-protocol")) print_protocol = 1;
-        else if (!strcmp(a, "--cacert") && has_value) cacert = argv[++i];
-        else if (!strcmp(a, "--proxy-cacert") && has_value) proxy_cacert = argv[++i];
-        else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) insecure = 1;
-        else if (!strcmp(a, "--proxy-insecure")) proxy_insecure = 1;
-        else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
-        else if (!strcmp(a, "--ping") && has_value) ping_every = atof(argv[++i]);
-        else if (a[0] == '-' && a[1] != '\0') { usage(); return EXIT_USAGE; }
-        else if (!cfg.url) cfg.url = a;
-        else { usage(); return EXIT_USAGE; }
+    wsproxy_url u;
+    char host[256];
+    struct addrinfo hints, *res = NULL;
+    if (wsproxy_url_parse(url, strlen(url), &u) != WSPROXY_OK) return -1;
+    snprintf(host, sizeof host, "%.*s", (int)u.host_len, u.host);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+        say("wspcat: cannot resolve %s", host);
+        return -1;
     }
-    if (show_proxy) {
-        rc = choose_proxy(show_proxy, explicit_proxy, noproxy, proxy_buf, sizeof proxy_buf, &proxy_source);
-        if (rc != WSPROXY_OK) {
-            fprintf(stderr, "wspcat: %s: %s\n", wsproxy_strerror(rc), wsproxy_error_message(rc));
-            return EXIT_USAGE;
-        }
-        if (proxy_buf[0]) print_masked(stdout, proxy_buf);
-        else printf("DIRECT\n");
-        return EXIT_OK;
+    if (res->ai_family == AF_INET) {
+        memcpy(addr, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, 4);
+        *type = WSPROXY_HOST_IPV4;
+    } else {
+        memcpy(addr, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr, 16);
+        *type = WSPROXY_HOST_IPV6;
     }
-    if (!cfg.url || timeout_s <= 0) { usage(); return EXIT_USAGE; }
-    rc = choose_proxy(cfg.url, explicit_proxy, noproxy, proxy_buf, sizeof proxy_buf, &proxy_source);
-    if (rc != WSPROXY_OK) {
-        fprintf(stderr, "wspcat: %s: %s\n", wsproxy_strerror(rc), wsproxy_error_message(rc));
-        return EXIT_USAGE;
-    }
-    cfg.proxy = proxy_buf[0] ? proxy_buf : NULL;
-    if (cfg.proxy && wsproxy_needs_target_address(cfg.url, cfg.proxy)) {
-        /* socks4:// and socks5:// carry addresses: the caller resolves */
-        wsproxy_url u;
-        char host[256];
-        struct addrinfo hints, *res = NULL;
-        wsproxy_url_parse(cfg.url, strlen(cfg.url), &u);
-        snprintf(host, sizeof host, "%.*s", (int)u.host_len, u.host);
-        memset(&hints, 0, sizeof hints);
-        hints.ai_socktype = SOCK_STREAM;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-            fprintf(stderr, "wspcat: cannot resolve %s\n", host);
-            return EXIT_CONNECT;
-        }
-        if (res->ai_family == AF_INET) {
-            memcpy(target_addr, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr, 4);
-            cfg.target_address_type = WSPROXY_HOST_IPV4;
-        } else {
-            memcpy(target_addr, &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr, 16);
-            cfg.target_address_type = WSPROXY_HOST_IPV6;
-        }
-        cfg.target_address = target_addr;
-        freeaddrinfo(res);
-    }
-    headers[nh] = proxy_headers[nph] = protocols[np] = NULL;
-    cfg.headers = headers;
-    cfg.proxy_headers = proxy_headers;
-    cfg.protocols = protocols;
-    cfg.random = wsproxy_os_random;
-#ifndef WSPROXY_NO_TLS
-    {
-        size_t arena = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
-        if (arena) {
-            const char *t_file = cacert ? cacert : SYSTEM_BUNDLE;
-            const char *p_file = proxy_cacert ? proxy_cacert : SYSTEM_BUNDLE;
-            int wss = strncmp(cfg.url, "wss:", 4) == 0 || strncmp(cfg.url, "WSS:", 4) == 0;
-            int https_proxy = cfg.proxy && (strncmp(cfg.proxy, "https:", 6) == 0 ||
-                                            strncmp(cfg.proxy, "HTTPS:", 6) == 0);
-            cfg.tls_arena = malloc(arena);
-            cfg.tls_arena_len = arena;
-            cfg.insecure = insecure;
-            cfg.proxy_insecure = proxy_insecure;
-            if (!cfg.tls_arena) return EXIT_USAGE;
-            if (wss && !insecure &&
-                load_anchors(t_file, &cfg.trust_anchors, &cfg.trust_anchors_count) != 0)
-                return EXIT_USAGE;
-            if (https_proxy && !proxy_insecure &&
-                load_anchors(p_file, &cfg.proxy_trust_anchors, &cfg.proxy_trust_anchors_count) != 0)
-                return EXIT_USAGE;
-        }
-    }
-#else
-    (void)cacert; (void)proxy_cacert; (void)insecure; (void)proxy_insecure;
-#endif
+    freeaddrinfo(res);
+    return 0;
+}
 
-    rc = wsproxy_init(c, &cfg);
-    if (rc != WSPROXY_OK) {
-        char msg[600];
-        wsproxy_describe(c, msg, sizeof msg);
-        fprintf(stderr, "wspcat: %s\n", msg);
-        return exit_code_for(rc);
+/* ---- a run ------------------------------------------------------------------------------ */
+typedef struct {
+    const options *o;
+    wsproxy_client *c;
+    int fd, connecting, opened, closing_sent, stdin_open, final;
+    double t_start, last_activity;
+    unsigned long sent, received;     /* whole messages */
+    /* input not yet sent: in[0..in_len); a message being streamed is in[0..stream_total)
+       of which stream_left bytes are still to go, then stream_skip bytes (its newline) */
+    char *in;
+    size_t in_len, in_cap, stream_total, stream_left, stream_skip;
+    unsigned long line_no;
+    sink out;
+    esc_state out_esc;
+} session;
+
+static double elapsed(const session *s) { return now_ms() - s->t_start; }
+
+/* *wake becomes the earlier of itself and d (0: none). */
+static void earliest(double *wake, double d)
+{
+    if (d && (!*wake || d < *wake)) *wake = d;
+}
+
+/* A complete message at the start of the input: 1 with its length and the bytes after
+   it that are not part of it (the newline), 0 when more input is needed. */
+static int next_message(const session *s, size_t *len, size_t *skip)
+{
+    const char *nl;
+    if (s->o->binary && !s->o->lines) {   /* one message per read */
+        *len = s->in_len;
+        *skip = 0;
+        return s->in_len > 0;
     }
-    t_start = now_ms();
-    if (verbose && cfg.proxy && proxy_source)
-        fprintf(stderr, "* proxy chosen by %s\n", proxy_source);
-    if (verbose)   /* host and port only: a proxy URL may carry credentials */
-        fprintf(stderr, "* [%8.3f ms] connecting to %s port %u (%s)\n", 0.0, wsproxy_connect_host(c),
-                wsproxy_connect_port(c), cfg.proxy && cfg.proxy[0] ? "proxy" : "server");
-    fd = start_connect(wsproxy_connect_host(c), wsproxy_connect_port(c), &err);
-    if (fd < 0) wsproxy_socket_closed(c, err);
+    nl = s->in_len ? (const char *)memchr(s->in, '\n', s->in_len) : NULL;
+    if (nl) {
+        *len = (size_t)(nl - s->in);
+        *skip = 1;
+        return 1;
+    }
+    if (!s->stdin_open && s->in_len) {   /* a last line without newline */
+        *len = s->in_len;
+        *skip = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void consume_input(session *s, size_t n)
+{
+    memmove(s->in, s->in + n, s->in_len - n);
+    s->in_len -= n;
+}
+
+/* Does wspcat want another message from stdin? */
+static int sending_done(const session *s)
+{
+    return s->closing_sent || (s->o->one_message && s->sent >= 1) ||
+           (s->o->count && s->received >= s->o->count);
+}
+
+/* Queues complete input messages while the client takes them. */
+static void pump_input(session *s)
+{
+    int op = s->o->binary ? WSPROXY_OP_BINARY : WSPROXY_OP_TEXT;
+    for (;;) {
+        size_t len, skip;
+        int rc;
+        if (s->stream_left) {   /* also while closing: the close waits for this frame */
+            size_t k = wsproxy_send_data(s->c, s->in + (s->stream_total - s->stream_left),
+                                         s->stream_left);
+            s->stream_left -= k;
+            if (s->stream_left) return;
+            consume_input(s, s->stream_total + s->stream_skip);
+            s->sent++;
+            s->last_activity = now_ms();
+            continue;
+        }
+        if (wsproxy_get_state(s->c) != WSPROXY_STATE_OPEN || sending_done(s)) return;
+        if (!next_message(s, &len, &skip)) return;
+        s->line_no++;
+        if (op == WSPROXY_OP_TEXT) {
+            uint32_t st = 0;
+            if (wsproxy_utf8_validate(&st, (const unsigned char *)s->in, len) != len ||
+                !wsproxy_utf8_done(st)) {
+                say("wspcat: skipping input line %lu: not UTF-8 (use -b for binary)", s->line_no);
+                consume_input(s, len + skip);
+                continue;
+            }
+        }
+        rc = wsproxy_send(s->c, op, s->in, len, 1);
+        if (rc == WSPROXY_OK) {
+            consume_input(s, len + skip);
+            s->sent++;
+            s->last_activity = now_ms();
+            continue;
+        }
+        if (rc == WSPROXY_E_SEND_TOO_LARGE) {   /* bigger than the send buffer: stream it */
+            rc = wsproxy_send_begin(s->c, op, len, 1);
+            if (rc != WSPROXY_OK) return;
+            s->stream_total = s->stream_left = len;
+            s->stream_skip = skip;
+            continue;
+        }
+        return;   /* WOULD_BLOCK: flush first; anything else: the next poll reports it */
+    }
+}
+
+/* All input read and sent. */
+static int input_done(const session *s)
+{
+    return !s->stdin_open && !s->stream_left && s->in_len == 0;
+}
+
+/* Should stdin be read now? */
+static int want_stdin(const session *s)
+{
+    size_t len, skip;
+    if (!s->stdin_open || wsproxy_get_state(s->c) != WSPROXY_STATE_OPEN || s->stream_left ||
+        sending_done(s))
+        return 0;
+    return !next_message(s, &len, &skip);
+}
+
+/* Reads stdin once; returns -1 on a line too long. */
+static int read_stdin(session *s)
+{
+    ssize_t r;
+    if (s->in_cap - s->in_len < READ_CHUNK) {
+        size_t cap = s->in_cap ? s->in_cap * 2 : 2 * READ_CHUNK;
+        char *p = cap <= MAX_LINE_BYTES + 2 * (size_t)READ_CHUNK ? (char *)realloc(s->in, cap) : NULL;
+        if (!p) {
+            say("wspcat: an input line is longer than %u MiB", MAX_LINE_BYTES >> 20);
+            return -1;
+        }
+        s->in = p;
+        s->in_cap = cap;
+    }
+    r = read(0, s->in + s->in_len, READ_CHUNK);
+    if (r > 0) s->in_len += (size_t)r;
+    else if (r == 0 || (errno != EINTR && errno != EAGAIN)) s->stdin_open = 0;
+    if (!s->stdin_open) s->last_activity = now_ms();
+    return 0;
+}
+
+/* Writes a received message chunk to stdout. */
+static void output_message(session *s, const wsproxy_event *ev)
+{
+    const options *o = s->o;
+    if (ev->first) memset(&s->out_esc, 0, sizeof s->out_esc);
+    if (o->escape) escape_to(&s->out, &s->out_esc, ev->data, ev->len, ev->fin);
+    else sink_put(&s->out, ev->data, ev->len);
+    if (ev->fin && (!o->binary || o->lines)) sink_put(&s->out, "\n", 1);
+}
+
+/* Handles one event; returns 0, or 1 when it was the final one. */
+static int handle_event(session *s, const wsproxy_event *ev)
+{
+    const options *o = s->o;
+    switch (ev->type) {
+    case WSPROXY_EV_TLS:
+        if (o->verbose)
+            say("* [%8.3f ms] TLS to the %s done (ALPN %s)", elapsed(s),
+                ev->status == WSPROXY_HOP_PROXY ? "proxy" : "server",
+                ev->protocol[0] ? ev->protocol : "none");
+        break;
+    case WSPROXY_EV_TUNNEL:
+        if (o->verbose) say("* [%8.3f ms] tunnel up (HTTP %d)", elapsed(s), ev->status);
+        break;
+    case WSPROXY_EV_OPEN:
+        s->opened = 1;
+        s->last_activity = now_ms();
+        if (o->verbose)
+            say("* [%8.3f ms] upgraded (subprotocol %s)", elapsed(s),
+                ev->protocol[0] ? ev->protocol : "none");
+        if (o->timing) say("handshake: %.3f ms", elapsed(s));
+        if (o->print_protocol) say("protocol: %s", ev->protocol);
+        break;
+    case WSPROXY_EV_PING: case WSPROXY_EV_PONG:
+        if (o->verbose) {
+            diag_printf("* [%8.3f ms] %s ", elapsed(s), ev->type == WSPROXY_EV_PING ? "ping" : "pong");
+            diag_bytes(ev->data, ev->len);
+            diag_end();
+        }
+        break;
+    case WSPROXY_EV_MESSAGE:
+        if (o->count && s->received >= o->count) break;   /* beyond --count: dropped */
+        output_message(s, ev);
+        s->last_activity = now_ms();
+        if (ev->fin) s->received++;
+        break;
+    case WSPROXY_EV_CLOSE:
+        if (!s->closing_sent || ev->close_code != 1000) {
+            diag_printf("closed by server: %d ", ev->close_code);
+            diag_bytes(ev->data, ev->len);
+            diag_end();
+        }
+        if (o->count && s->received < o->count) {
+            say("wspcat: the server closed after %lu of %lu %s (%s)", s->received, o->count,
+                plural(o->count, "message", "messages"), o->one_message && o->count == 1 ? "-1" : "--count");
+            s->final = EXIT_INCOMPLETE;
+        } else {
+            if (!o->count && s->received < s->sent)
+                say("wspcat: sent %lu %s, received %lu before the close", s->sent,
+                    plural(s->sent, "message", "messages"), s->received);
+            s->final = EXIT_OK;
+        }
+        return 1;
+    case WSPROXY_EV_ERROR: {
+        char msg[600];
+        wsproxy_describe(s->c, msg, sizeof msg);
+        say("wspcat: %s", msg);
+        s->final = exit_code_for(wsproxy_error(s->c));
+        return 1;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Best effort: what is queued (a close frame) goes out before the socket closes. */
+static void flush_socket(session *s)
+{
+    const unsigned char *p;
+    size_t n;
+    while (s->fd >= 0 && !s->connecting && (p = wsproxy_send_buf(s->c, &n)) != NULL) {
+        ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        wsproxy_send_ack(s->c, (size_t)w);
+    }
+}
+
+/* Starts the close handshake (1000) when the run is done sending: --count reached, or
+   the input ended and the server has been quiet for --linger seconds. */
+static void maybe_close(session *s, double *wake)
+{
+    const options *o = s->o;
+    const char *why = NULL;
+    if (s->closing_sent || wsproxy_get_state(s->c) != WSPROXY_STATE_OPEN) return;
+    if (o->count) {
+        if (s->received >= o->count) why = "message count reached";
+    } else if (input_done(s)) {
+        double due = s->last_activity + o->linger_s * 1000;
+        if (o->linger_s <= 0) why = "end of input";
+        else if (now_ms() >= due) why = "end of input, server quiet";
+        else earliest(wake, due);
+    }
+    if (why && wsproxy_close(s->c, 1000, "", 0) == WSPROXY_OK) {
+        s->closing_sent = 1;
+        if (o->verbose) say("* [%8.3f ms] %s: closing (1000)", elapsed(s), why);
+    }
+}
+
+static int run(const options *o, wsproxy_client *c, const wsproxy_config *cfg)
+{
+    static session sess;
+    session *s = &sess;
+    double lib_deadline = 0, next_ping = 0, connect_deadline = 0, max_deadline = 0;
+    int last_wait = -1, timed_out = 0;
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    s->c = c;
+    s->out.fd = 1;
+    s->stdin_open = 1;
+    s->connecting = 1;
+    s->fd = -1;
+    s->t_start = o->t_start;
+    if (o->connect_timeout_s > 0) connect_deadline = s->t_start + o->connect_timeout_s * 1000;
+    if (o->max_time_s > 0) max_deadline = s->t_start + o->max_time_s * 1000;
+    if (o->verbose)   /* host and port only: a proxy URL may carry credentials */
+        say("* [%8.3f ms] connecting to %s port %u (%s)", elapsed(s), wsproxy_connect_host(c),
+            wsproxy_connect_port(c), cfg->proxy ? "proxy" : "server");
+    /* HOOK: with the library's trace callback, --verbose prints each request and reply
+       head here (Authorization, Proxy-Authorization and Cookie values as ***), through
+       diag_bytes/diag_end so the reply heads are escaped. */
+    s->fd = start_connect(c, wsproxy_connect_host(c), wsproxy_connect_port(c));
 
     for (;;) {
         struct pollfd pfd[2];
         wsproxy_event ev;
         size_t n;
-        int timeout_ms = -1, wait = wsproxy_waiting_for(c), finished = 0;
+        int timeout_ms = -1, wait, finished = 0;
+        double wake = 0, t;
 
         /* events first: they may queue bytes (pong, close echo) */
-        while (wsproxy_poll(c, &ev)) {
-            if (verbose && ev.type == WSPROXY_EV_TLS)
-                fprintf(stderr, "* [%8.3f ms] TLS to the %s done (ALPN %s)\n", now_ms() - t_start,
-                        ev.status == WSPROXY_HOP_PROXY ? "proxy" : "server", ev.protocol[0] ? ev.protocol : "none");
-            if (verbose && ev.type == WSPROXY_EV_TUNNEL)
-                fprintf(stderr, "* [%8.3f ms] tunnel up (HTTP %d)\n", now_ms() - t_start, ev.status);
-            if (verbose && ev.type == WSPROXY_EV_OPEN)
-                fprintf(stderr, "* [%8.3f ms] upgraded (subprotocol %s)\n", now_ms() - t_start,
-                        ev.protocol[0] ? ev.protocol : "none");
-            if (ev.type == WSPROXY_EV_OPEN) {
-                if (timing) fprintf(stderr, "handshake: %.3f ms\n", now_ms() - t_start);
-                if (print_protocol) fprintf(stderr, "protocol: %s\n", ev.protocol);
-                if (ping_every > 0) next_ping = now_ms() + ping_every * 1000;
-            } else if (ev.type == WSPROXY_EV_PONG) {
-                if (verbose) fprintf(stderr, "* [%8.3f ms] pong %.*s\n", now_ms() - t_start, (int)ev.len, (const char *)ev.data);
-            } else if (ev.type == WSPROXY_EV_MESSAGE) {
-                if (write_all(1, ev.data, ev.len) != 0) return EXIT_CONNECT;
-                if (ev.fin && write_all(1, "\n", 1) != 0) return EXIT_CONNECT;
-            } else if (ev.type == WSPROXY_EV_CLOSE) {
-                if (!closing_sent || ev.close_code != 1000)
-                    fprintf(stderr, "closed by server: %d %.*s\n", ev.close_code, (int)ev.len,
-                            (const char *)ev.data);
-                finished = 1;
-            } else if (ev.type == WSPROXY_EV_ERROR) {
-                char msg[600];
-                wsproxy_describe(c, msg, sizeof msg);
-                fprintf(stderr, "wspcat: %s\n", msg);
-                finished = 2;
-            }
+        while (!finished && wsproxy_poll(c, &ev)) finished = handle_event(s, &ev);
+        if (!finished && s->fd >= 0 && s->opened) {
+            pump_input(s);
+            maybe_close(s, &wake);
+            if (s->o->ping_s > 0 && !next_ping) next_ping = now_ms() + o->ping_s * 1000;
         }
-        if (finished) {
-            /* best effort: the close frame (echo or error code) goes out before we leave */
-            const unsigned char *p;
-            while (fd >= 0 && !connecting && (p = wsproxy_send_buf(c, &n)) != NULL) {
-                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-                if (w <= 0) break;
-                wsproxy_send_ack(c, (size_t)w);
-            }
-            if (fd >= 0) close(fd);
-            free(line);
-            return finished == 1 ? EXIT_OK : exit_code_for(wsproxy_error(c));
+        sink_flush(&s->out);
+        if (s->out.failed) {
+            say("wspcat: cannot write to standard output: %s", strerror(errno));
+            s->final = EXIT_CONNECT;
+            finished = 1;
         }
-        if (fd < 0) continue;   /* the failure is reported by the next poll */
+        if (finished) break;
+        if (s->fd < 0) continue;   /* the failure is reported by the next poll */
 
-        /* stdin: send complete lines while the connection is open */
-        if (wsproxy_get_state(c) == WSPROXY_STATE_OPEN) {
-            for (;;) {
-                char *nl;
-                if (streaming_left) {
-                    size_t k = wsproxy_send_data(c, line + streaming_off, streaming_left);
-                    streaming_off += k;
-                    streaming_left -= k;
-                    if (streaming_left) break;
-                    memmove(line, line + streaming_off + 1, line_len - streaming_off - 1);
-                    line_len -= streaming_off + 1;
-                    continue;
-                }
-                nl = line_len ? (char *)memchr(line, '\n', line_len) : NULL;
-                if (!nl) break;
-                n = (size_t)(nl - line);
-                if (n + WSPROXY_FRAME_HEADER_MAX <= WSPROXY_SEND_BUFFER_BYTES) {
-                    rc = wsproxy_send_text(c, line, n);
-                    if (rc == WSPROXY_E_WOULD_BLOCK) break;
-                    if (rc == WSPROXY_E_TEXT_INVALID) fprintf(stderr, "wspcat: skipping a line that is not UTF-8\n");
-                    else if (rc != WSPROXY_OK) break;
-                    memmove(line, nl + 1, line_len - n - 1);
-                    line_len -= n + 1;
-                } else {
-                    /* long line: stream it as one frame */
-                    if (wsproxy_send_begin(c, WSPROXY_OP_TEXT, n, 1) != WSPROXY_OK) break;
-                    streaming_off = 0;
-                    streaming_left = n;
-                }
-            }
-            if (!stdin_open && !streaming_left && !closing_sent &&
-                (line_len == 0 || !memchr(line, '\n', line_len))) {
-                if (line_len) {   /* a last line without newline */
-                    if (wsproxy_send_text(c, line, line_len) == WSPROXY_E_WOULD_BLOCK) goto io;
-                    line_len = 0;
-                }
-                if (wsproxy_close(c, 1000, "", 0) == WSPROXY_OK) {
-                    closing_sent = 1;
-                    if (verbose) fprintf(stderr, "* [%8.3f ms] end of input: closing (1000)\n", now_ms() - t_start);
-                }
-            }
+        t = now_ms();
+        if (max_deadline && t >= max_deadline) {
+            say("wspcat: --max-time %g s reached", o->max_time_s);
+            if (wsproxy_get_state(c) == WSPROXY_STATE_OPEN) wsproxy_close(c, 1001, "", 0);
+            s->final = EXIT_TIMEOUT;
+            break;
         }
-    io:
-        /* timer: armed whenever what the client waits for changes */
+        if (connect_deadline && !s->opened && t >= connect_deadline) {
+            say("wspcat: --connect-timeout %g s reached %s", o->connect_timeout_s,
+                s->connecting ? "before TCP connected" : "before the upgrade completed");
+            timed_out = 1;
+            connect_deadline = 0;
+            if (s->connecting) {
+                wsproxy_socket_closed(c, ETIMEDOUT);
+                close(s->fd);
+                s->fd = -1;
+            } else {
+                wsproxy_timeout(c);
+            }
+            continue;
+        }
+        /* the library's timer: armed whenever what the client waits for changes */
         wait = wsproxy_waiting_for(c);
         if (wait != last_wait) {
             last_wait = wait;
-            deadline = wait == WSPROXY_WAIT_NONE ? 0
-                     : now_ms() + (wait == WSPROXY_WAIT_PONG ? ping_every : timeout_s) * 1000;
+            lib_deadline = wait == WSPROXY_WAIT_NONE ? 0
+                         : t + (wait == WSPROXY_WAIT_PONG ? o->ping_s : o->timeout_s) * 1000;
         }
-        if (deadline) {
-            double left = deadline - now_ms();
-            if (left <= 0) { wsproxy_timeout(c); continue; }
-            timeout_ms = (int)left + 1;
+        if (lib_deadline && t >= lib_deadline) { wsproxy_timeout(c); continue; }
+        if (next_ping && wsproxy_get_state(c) == WSPROXY_STATE_OPEN && t >= next_ping) {
+            char payload[32];
+            static unsigned ping_count;
+            snprintf(payload, sizeof payload, "%u", ++ping_count);
+            /* while the last ping is unanswered its own timer (above) decides */
+            if (wait != WSPROXY_WAIT_PONG && wsproxy_ping(c, payload, strlen(payload)) == WSPROXY_OK &&
+                o->verbose)
+                say("* [%8.3f ms] ping %s", elapsed(s), payload);
+            next_ping = t + o->ping_s * 1000;
+            continue;
         }
-        if (next_ping && wsproxy_get_state(c) == WSPROXY_STATE_OPEN) {
-            double left = next_ping - now_ms();
-            if (left <= 0) {
-                char payload[32];
-                snprintf(payload, sizeof payload, "%u", ++ping_count);
-                /* while the last ping is unanswered its own timer (above) decides */
-                if (wait != WSPROXY_WAIT_PONG && wsproxy_ping(c, payload, strlen(payload)) == WSPROXY_OK) {
-                    if (verbose) fprintf(stderr, "* [%8.3f ms] ping %s\n", now_ms() - t_start, payload);
-                }
-                next_ping = now_ms() + ping_every * 1000;
-                continue;
-            }
-            if (timeout_ms < 0 || left + 1 < timeout_ms) timeout_ms = (int)left + 1;
-        }
-        pfd[0].fd = fd;
+        earliest(&wake, lib_deadline);
+        earliest(&wake, max_deadline);
+        if (!s->opened) earliest(&wake, connect_deadline);
+        if (wsproxy_get_state(c) == WSPROXY_STATE_OPEN) earliest(&wake, next_ping);
+        if (wake) timeout_ms = wake - t > 0 ? (int)(wake - t) + 1 : 0;
+
+        pfd[0].fd = s->fd;
         pfd[0].events = 0;
         pfd[1].fd = -1;
         pfd[1].events = POLLIN;
-        if (connecting) {
+        if (s->connecting) {
             pfd[0].events = POLLOUT;
         } else {
             if (wsproxy_send_buf(c, &n)) pfd[0].events |= POLLOUT;
             if (wsproxy_recv_buf(c, &n)) pfd[0].events |= POLLIN;
-            if (stdin_open && wsproxy_get_state(c) == WSPROXY_STATE_OPEN && !streaming_left &&
-                !(line_len && memchr(line, '\n', line_len)))
-                pfd[1].fd = 0;
+            if (want_stdin(s)) pfd[1].fd = 0;
         }
         if (poll(pfd, 2, timeout_ms) < 0) {
             if (errno == EINTR) continue;
-            perror("poll");
-            return EXIT_CONNECT;
+            say("wspcat: poll: %s", strerror(errno));
+            s->final = EXIT_CONNECT;
+            break;
         }
-        if (connecting && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (s->connecting && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
             int soerr = 0;
             socklen_t sl = sizeof soerr;
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-            if (soerr) { wsproxy_socket_closed(c, soerr); close(fd); fd = -1; continue; }
-            connecting = 0;
-            if (verbose) fprintf(stderr, "* [%8.3f ms] TCP connected\n", now_ms() - t_start);
+            getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+            if (soerr) {
+                wsproxy_socket_closed(c, soerr);
+                close(s->fd);
+                s->fd = -1;
+                continue;
+            }
+            s->connecting = 0;
+            if (o->verbose) say("* [%8.3f ms] TCP connected", elapsed(s));
         }
-        if (!connecting && (pfd[0].revents & POLLOUT)) {
+        if (!s->connecting && (pfd[0].revents & POLLOUT)) {
             const unsigned char *p = wsproxy_send_buf(c, &n);
             if (p) {
-                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
                 if (w > 0) wsproxy_send_ack(c, (size_t)w);
                 else if (w < 0 && errno != EAGAIN && errno != EINTR) wsproxy_socket_closed(c, errno);
             }
         }
-        if (!connecting && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (!s->connecting && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             unsigned char *p = wsproxy_recv_buf(c, &n);
             if (p) {
-                ssize_t r = recv(fd, p, n, 0);
+                ssize_t r = recv(s->fd, p, n, 0);
                 if (r > 0) wsproxy_recv_ack(c, (size_t)r);
                 else if (r == 0) wsproxy_socket_closed(c, 0);
                 else if (errno != EAGAIN && errno != EINTR) wsproxy_socket_closed(c, errno);
             }
         }
-        if (pfd[1].fd == 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r;
-            if (line_cap - line_len < 65536) {
-                size_t cap = line_cap ? line_cap * 2 : 65536;
-                char *nl = cap <= MAX_LINE + 65536 ? (char *)realloc(line, cap) : NULL;
-                if (!nl) { fprintf(stderr, "wspcat: input line too long\n"); return EXIT_USAGE; }
-                line = nl;
-                line_cap = cap;
-            }
-            r = read(0, line + line_len, line_cap - line_len);
-            if (r > 0) line_len += (size_t)r;
-            else if (r == 0 || errno != EINTR) stdin_open = 0;
+        if (pfd[1].fd == 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
+            if (pfd[1].revents & POLLNVAL) s->stdin_open = 0;
+            else if (read_stdin(s) != 0) { s->final = EXIT_USAGE; break; }
         }
     }
+    flush_socket(s);
+    sink_flush(&s->out);
+    if (s->fd >= 0) close(s->fd);
+    free(s->in);
+    if (timed_out) return EXIT_TIMEOUT;
+    return s->final;
+}
+
+int main(int argc, char **argv)
+{
+    static wsproxy_client client;   /* about 40 KiB: keep it off the stack */
+    static options opts;
+    static char proxy_buf[WSPROXY_MAX_URL_BYTES + 1];
+    options *o = &opts;
+    wsproxy_config cfg;
+    wsproxy_url target, proxy_url;
+    const char *proxy_source = NULL;
+    char label[64];
+    unsigned char target_addr[16];
+    int rc;
+#ifndef WSPROXY_NO_TLS
+    anchor_set target_anchors = {NULL, NULL, 0}, proxy_anchors = {NULL, NULL, 0};
+#endif
+
+    memset(&proxy_url, 0, sizeof proxy_url);
+    o->timeout_s = 10;
+    o->linger_s = 1;
+    o->escape = -1;
+    o->t_start = now_ms();   /* loading the CA files counts as connecting */
+    rc = parse_args(argc, argv, o);
+    if (rc >= 0) return rc;
+    if (o->one_message && !o->count) o->count = 1;
+    if (o->escape < 0) o->escape = !o->binary && isatty(1);
+    if (o->lines && !o->binary) o->lines = 0;   /* text mode is always per line */
+    if (o->show_proxy) return show_proxy(o);
+    if (!o->url) {
+        say("wspcat: no URL given");
+        usage_hint();
+        return EXIT_USAGE;
+    }
+
+    /* both URLs are checked here, so an error can say which one is wrong */
+    rc = wsproxy_url_parse(o->url, strlen(o->url), &target);
+    if (rc == WSPROXY_OK && target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS)
+        rc = WSPROXY_E_URL_SCHEME;
+    if (rc != WSPROXY_OK) {
+        say_url_error("the URL", rc);
+        return EXIT_USAGE;
+    }
+    rc = choose_proxy(o, o->url, proxy_buf, sizeof proxy_buf, &proxy_source);
+    if (rc != WSPROXY_OK) {
+        say_url_error(rc == WSPROXY_E_URL_TOO_LONG ? proxy_label(proxy_source, label, sizeof label)
+                                                   : "the URL", rc);
+        return EXIT_USAGE;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.url = o->url;
+    cfg.proxy = proxy_buf[0] ? proxy_buf : NULL;
+    if (cfg.proxy) {
+        rc = parse_proxy_url(cfg.proxy, &proxy_url);
+        if (rc != WSPROXY_OK) {
+            say_url_error(proxy_label(proxy_source, label, sizeof label), rc);
+            return EXIT_USAGE;
+        }
+        if (o->verbose && proxy_source) say("* proxy chosen by %s", proxy_source);
+    }
+    if (cfg.proxy && wsproxy_needs_target_address(cfg.url, cfg.proxy)) {
+        if (resolve_target(cfg.url, target_addr, &cfg.target_address_type) != 0) return EXIT_CONNECT;
+        cfg.target_address = target_addr;
+    }
+    o->headers[o->nh] = o->proxy_headers[o->nph] = o->protocols[o->np] = NULL;
+    cfg.headers = o->headers;
+    cfg.proxy_headers = o->proxy_headers;
+    cfg.protocols = o->protocols;
+    cfg.origin = o->origin;
+    cfg.random = wsproxy_os_random;
+#ifndef WSPROXY_NO_TLS
+    {
+        /* TLS per hop from the parsed schemes (any letter case) */
+        int tls_target = target.scheme == WSPROXY_SCHEME_WSS;
+        int tls_proxy = cfg.proxy && proxy_url.scheme == WSPROXY_SCHEME_HTTPS;
+        size_t arena = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
+        cfg.insecure = o->insecure;
+        cfg.proxy_insecure = o->proxy_insecure;
+        rc = EXIT_OK;
+        if (tls_target && !o->insecure &&
+            load_anchors(o->cacert ? "--cacert" : "the system bundle",
+                         o->cacert ? o->cacert : SYSTEM_BUNDLE, &target_anchors) != 0)
+            rc = EXIT_USAGE;
+        if (rc == EXIT_OK && tls_proxy && !o->proxy_insecure &&
+            load_anchors(o->proxy_cacert ? "--proxy-cacert" : "the system bundle",
+                         o->proxy_cacert ? o->proxy_cacert : SYSTEM_BUNDLE, &proxy_anchors) != 0)
+            rc = EXIT_USAGE;
+        cfg.trust_anchors = target_anchors.anchors;
+        cfg.trust_anchors_count = target_anchors.count;
+        cfg.proxy_trust_anchors = proxy_anchors.anchors;
+        cfg.proxy_trust_anchors_count = proxy_anchors.count;
+        if (rc == EXIT_OK && arena && !(cfg.tls_arena = malloc(arena))) {
+            say("wspcat: out of memory");
+            rc = EXIT_USAGE;
+        }
+        cfg.tls_arena_len = arena;
+        /* HOOK: --cert/--key (and --proxy-cert/--proxy-key) load the client certificate
+           chain and key for their hop here, through read_file_capped. */
+    }
+    if (rc == EXIT_OK)
+#endif
+    {
+        rc = wsproxy_init(&client, &cfg);
+        if (rc != WSPROXY_OK) {
+            char msg[600];
+            wsproxy_describe(&client, msg, sizeof msg);
+            say("wspcat: %s", msg);
+            rc = exit_code_for(rc);
+        } else {
+            rc = run(o, &client, &cfg);
+        }
+    }
+#ifndef WSPROXY_NO_TLS
+    free(cfg.tls_arena);
+    free(target_anchors.anchors);
+    free(target_anchors.mem);
+    free(proxy_anchors.anchors);
+    free(proxy_anchors.mem);
+#endif
+    return rc;
 }

@@ -84,6 +84,7 @@ exit_meaning() {
         6) echo "protocol error from the server" ;;
         7) echo "timeout" ;;
         8) echo "TLS failure" ;;
+        9) echo "the server closed before --count messages arrived" ;;
         124) echo "killed: did not finish within 20 s" ;;
         *) echo "unexpected" ;;
     esac

@@ -15,6 +15,7 @@ suites+=(
     "integration over loopback" "bash tests/integration.sh"
     "TLS integration over loopback" "bash tests/integration_tls.sh"
     "SOCKS and environment over loopback" "bash tests/integration_socks.sh"
+    "wspcat as a tool" "bash tests/wspcat.sh"
     "no secrets in wspcat output" "bash tests/security.sh"
     "adversarial peers" "bash tests/adversarial.sh"
     "integration under valgrind" "bash tests/valgrind.sh"

@@ -25,13 +25,14 @@ HTTP_PROXY_BIN=$BUILD/http_proxy
 SOCKS_SERVER=$BUILD/socks_server
 
 # run_env INPUT [VAR=VALUE]... -- ARGS...: wspcat with exactly PATH and the
-# given variables in its environment.
+# given variables in its environment (and --linger IT_LINGER first, as run).
 run_env() {
     printf '%s' "$1" >"$TMP/stdin"
     shift
     local vars=()
     while (( $# > 0 )) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
     shift
+    if [[ -n $IT_LINGER ]]; then set -- --linger "$IT_LINGER" "$@"; fi
     run_timed 20 "$TMP/stdin" env -i PATH="$PATH" "${vars[@]}" "$WSPCAT" "$@"
 }
 

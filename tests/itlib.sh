@@ -10,6 +10,11 @@
 #                    125-127, signals); 0: it prints the bare number (default 1)
 #   IT_PEER_STATE    1: a peer that wrote no port file is reported alive or exited
 #                    (default 1)
+#   IT_LINGER        run passes --linger IT_LINGER before its arguments (default 0.1; ""
+#                    passes nothing). These suites test routes, not the end-of-input
+#                    policy (tests/wspcat.sh does): wspcat's default of 1 s of quiet
+#                    before it closes would add a second to every run, and the test
+#                    peers answer in order, so a short linger loses nothing.
 # and, before calling run or run_held, WSPCAT (the wspcat binary).
 #
 # Sourcing it unsets every proxy variable (wspcat reads them as curl does: the caller's
@@ -25,6 +30,7 @@ IT_MAX_SECONDS=${IT_MAX_SECONDS:-120}
 IT_SHOW_COMMAND=${IT_SHOW_COMMAND:-0}
 IT_RC_TEXT=${IT_RC_TEXT:-1}
 IT_PEER_STATE=${IT_PEER_STATE:-1}
+IT_LINGER=${IT_LINGER-0.1}
 
 unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy HTTP_PROXY https_proxy HTTPS_PROXY \
       all_proxy ALL_PROXY no_proxy NO_PROXY
@@ -264,6 +270,7 @@ set_cmdline() {
 run() {
     printf '%s' "$1" >"$TMP/stdin"
     shift
+    if [[ -n $IT_LINGER ]]; then set -- --linger "$IT_LINGER" "$@"; fi
     set_cmdline "$@"
     run_timed 20 "$TMP/stdin" "$WSPCAT" "$@"
 }

@@ -28,12 +28,16 @@ done
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
     --errors-for-leak-kinds=definite,indirect,possible --track-origins=yes)
 
+# Every run gets --linger 0.2 first (a later --linger wins): the end-of-input wait is
+# wall time, and wspcat's default of 1 s would add a second to each scenario.
+VG_LINGER=(--linger 0.2)
+
 # vg NAME EXPECTED_RC INPUT ARGS...: one scenario
 vg() {
     local name=$1 want=$2 input=$3 rc
     shift 3
     printf '%s' "$input" >"$TMP/in"
-    timeout 120 "${VG[@]}" --log-file="$TMP/vg.log" "$WSPCAT" "$@" <"$TMP/in" >"$TMP/out" 2>"$TMP/err"
+    timeout 120 "${VG[@]}" --log-file="$TMP/vg.log" "$WSPCAT" "${VG_LINGER[@]}" "$@" <"$TMP/in" >"$TMP/out" 2>"$TMP/err"
     rc=$?
     if [[ $rc == "$want" && ! -s $TMP/vg.log ]]; then
         echo "ok - $name (exit $rc, valgrind clean)"
@@ -68,7 +72,7 @@ vg_held() {
     fi
 }
 
-E='' P='' A='' S403='' DRIP='' JUNK='' CLOSEMID='' SILENT='' L63='' EH='' P407=''
+E='' P='' A='' S403='' DRIP='' JUNK='' CLOSEMID='' SILENT='' L63='' EH='' P407='' CFS='' EVT='' ESIL=''
 start_peer E echo "$BUILD/ws_echo_server" || summary_and_exit
 start_peer P proxy "$BUILD/http_proxy" || summary_and_exit
 start_peer A auth "$BUILD/http_proxy" --auth user:pa:ss || summary_and_exit
@@ -80,6 +84,9 @@ start_peer SILENT silent "$BUILD/http_proxy" --mode silent || summary_and_exit
 start_peer L63 len63 "$BUILD/evil_server" --mode len63 --mode-seconds 3 || summary_and_exit
 start_peer EH eheader "$BUILD/evil_server" --mode endless-header --mode-seconds 3 || summary_and_exit
 start_peer P407 p407 "$BUILD/evil_server" --mode proxy407-huge --mode-seconds 3 || summary_and_exit
+start_peer CFS cfs "$BUILD/evil_server" --mode close-first-slow --mode-seconds 5 || summary_and_exit
+start_peer EVT evtext "$BUILD/evil_server" --mode evil-text --mode-seconds 3 || summary_and_exit
+start_peer ESIL esilent "$BUILD/evil_server" --mode silent --mode-seconds 5 || summary_and_exit
 TLS=''
 start_peer TLS tls "$BUILD/ws_echo_server" --tls-cert tests/certs/target-chain.pem --tls-key tests/certs/target.key || summary_and_exit
 WS=ws://127.0.0.1:$E/echo
@@ -114,6 +121,21 @@ vg "wss:// through the proxy" 0 "$HELLO" --cacert tests/certs/ca.pem --proxy "ht
 vg "evil len63" 6 "$HELLO" "ws://127.0.0.1:$L63/"
 vg "evil endless header" 5 "$HELLO" "ws://127.0.0.1:$EH/"
 vg "evil 407 with a 2 GiB body" 4 "$HELLO" --proxy "http://127.0.0.1:$P407" "ws://127.0.0.1:9/"
+# the tool's own paths (tests/wspcat.sh checks what they print)
+vg "close-first server, --linger 1: echoes kept" 0 "$HELLO" --linger 1 "ws://127.0.0.1:$CFS/"
+vg "close-first server, --linger 0: echoes lost, noted" 0 "$HELLO" --linger 0 "ws://127.0.0.1:$CFS/"
+vg "-1" 0 "$HELLO" -1 "$WS"
+vg "--count 3, server closes after 1 (exit 9)" 9 $'a\n__close__ 1000 bye\n' --count 3 "$WS"
+vg "-b, 100 KiB read by read (streamed)" 0 "$(head -c 102400 /dev/zero | tr '\0' 'y')" -b "$WS"
+vg "escape sequences from the server, --escape -v" 0 "" --escape -v "ws://127.0.0.1:$EVT/"
+vg "--cacert /dev/zero" 1 "$HELLO" --cacert /dev/zero "Wss://127.0.0.1:$TLS/"
+vg "--show-proxy masked" 0 "" --proxy "http://u:pw@proxy:3128" --show-proxy "$WS"
+vg "--show-proxy refused" 1 "" --proxy "http://u:p/w#x@proxy:3128" --show-proxy "$WS"
+vg "unknown option" 1 "" --nonsense "$WS"
+vg "--help" 0 "" --help
+vg "--connect-timeout 1, silent server" 7 "$HELLO" --connect-timeout 1 "ws://127.0.0.1:$ESIL/"
+HELD_INPUT=$'hello\n'
+vg_held "--max-time 1 on an open connection" 7 --max-time 1 "$WS"
 
 echo "# valgrind wall time: $(( $(date +%s) - T0 )) s"
 summary_and_exit

@@ -20,9 +20,24 @@
                          streams bytes
      proxy-endless-header  "HTTP/1.1 200 Connection established" then header lines
                          forever
+     close-first         an echo server that answers a close at once, as Python
+                         websockets does: echoes still queued when the close arrives
+                         (those of messages read in the same batch) are discarded
+     close-first-slow    the same, each echo due 100 ms after its message arrived, so
+                         a close sent right after the messages always wins the race
+     evil-text           sends terminal escape sequences, C1 controls, bidi controls
+                         and invalid UTF-8 in a text message, a binary message, a
+                         ping, an unsolicited pong and its close reason (code 4000)
+     evil-status         answers the upgrade with a 403 whose status line and
+                         WWW-Authenticate value carry escape sequences
+     proxy407-evil       answers any request with a valid 407 whose status line and
+                         Proxy-Authenticate value carry C1 controls (bytes 0x80-0xFF
+                         are allowed there) and bytes that are not UTF-8
    Each connection lasts at most --mode-seconds (default 5), the process at most
    --max-seconds (default 60). The log (--log) gets one line per connection:
-   "conn N mode M sent BYTES frames FRAMES received BYTES". */
+   "conn N mode M sent BYTES frames FRAMES received BYTES", and the close-first modes
+   one more before it: "conn N close-first echoed E discarded D closed C" (C = 1 when
+   the client's close arrived). */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <errno.h>
@@ -108,6 +123,8 @@ typedef struct {
     int fd;
     double deadline;
     unsigned long long sent, received, frames;
+    int nconn;               /* this connection's number (1, 2, ...) */
+    const char *log_file;    /* for the modes that log more than the summary line */
 } conn;
 
 /* Sends all of p unless the deadline passes or the peer goes away: 0 ok, -1 stop. */
@@ -215,6 +232,181 @@ static void drain_until_end(conn *c, int read_it)
     }
 }
 
+/* ---- close-first: an echo server that answers a close before its pending echoes ---- */
+#define CF_MAX_MESSAGE (1u << 20)   /* larger client messages: close 1009 */
+#define CF_MAX_PENDING 4096         /* echoes waiting for their time */
+
+typedef struct {
+    double due;
+    int op;
+    size_t len;
+    unsigned char *data;
+} echo_item;
+
+typedef struct {
+    echo_item q[CF_MAX_PENDING];
+    size_t head, n;
+    unsigned long long echoed, discarded;
+    int closed;
+} echo_queue;
+
+static int send_frame(conn *c, int op, const unsigned char *p, size_t len)
+{
+    static unsigned char f[CF_MAX_MESSAGE + 16];
+    size_t k = frame(f, 1, op, p, len);
+    c->frames++;
+    return send_all(c, f, k);
+}
+
+/* Sends the echoes whose time has come; -1 when the peer went away. */
+static int send_due(conn *c, echo_queue *eq)
+{
+    while (eq->n && eq->q[eq->head].due <= now_s()) {
+        echo_item *it = &eq->q[eq->head];
+        int rc = send_frame(c, it->op, it->data, it->len);
+        free(it->data);
+        eq->head = (eq->head + 1) % CF_MAX_PENDING;
+        eq->n--;
+        if (rc != 0) return -1;
+        eq->echoed++;
+    }
+    return 0;
+}
+
+static void discard_all(echo_queue *eq)
+{
+    while (eq->n) {
+        free(eq->q[eq->head].data);
+        eq->head = (eq->head + 1) % CF_MAX_PENDING;
+        eq->n--;
+        eq->discarded++;
+    }
+}
+
+/* Parses the client's frames in buf[0..*len): queues echoes of whole messages, answers
+   pings, and on a close discards every queued echo and answers the close at once.
+   Returns 1 after the close, -1 on a protocol violation or a dead peer, else 0. */
+static int cf_parse(conn *c, echo_queue *eq, unsigned char *buf, size_t *len, double delay,
+                    unsigned char *msg, size_t *msg_len, int *msg_op)
+{
+    size_t at = 0;
+    for (;;) {
+        size_t avail = *len - at, hl = 2, i;
+        uint64_t plen;
+        unsigned char *p = buf + at, *mask, *pay;
+        int fin, op;
+        if (avail < 2) break;
+        fin = p[0] >> 7;
+        op = p[0] & 15;
+        if (!(p[1] & 0x80)) return -1;   /* client frames are masked */
+        plen = p[1] & 0x7F;
+        if (plen == 126) {
+            if (avail < 4) break;
+            plen = (uint64_t)p[2] << 8 | p[3];
+            hl = 4;
+        } else if (plen == 127) {
+            if (avail < 10) break;
+            for (plen = 0, i = 2; i < 10; i++) plen = plen << 8 | p[i];
+            hl = 10;
+        }
+        if (plen > CF_MAX_MESSAGE) return -1;
+        if (avail < hl + 4 + plen) break;
+        mask = p + hl;
+        pay = p + hl + 4;
+        for (i = 0; i < plen; i++) pay[i] ^= mask[i & 3];
+        at += hl + 4 + (size_t)plen;
+        if (op == 0x8) {   /* close: the pending echoes are dropped, the reply goes now */
+            discard_all(eq);
+            eq->closed = 1;
+            *len -= at;
+            memmove(buf, buf + at, *len);
+            return send_frame(c, 0x8, pay, plen >= 2 ? 2 : 0) == 0 ? 1 : -1;
+        }
+        if (op == 0x9) {
+            if (send_frame(c, 0xA, pay, (size_t)plen) != 0) return -1;
+            continue;
+        }
+        if (op == 0xA) continue;
+        if (op == 0x1 || op == 0x2) *msg_op = op, *msg_len = 0;
+        else if (op != 0x0) return -1;
+        if (*msg_len + plen > CF_MAX_MESSAGE) return -1;
+        memcpy(msg + *msg_len, pay, (size_t)plen);
+        *msg_len += (size_t)plen;
+        if (fin) {
+            echo_item *it;
+            if (eq->n == CF_MAX_PENDING) return -1;
+            it = &eq->q[(eq->head + eq->n) % CF_MAX_PENDING];
+            it->due = now_s() + delay;
+            it->op = *msg_op;
+            it->len = *msg_len;
+            it->data = (unsigned char *)malloc(*msg_len ? *msg_len : 1);
+            if (!it->data) return -1;
+            memcpy(it->data, msg, *msg_len);
+            eq->n++;
+        }
+    }
+    *len -= at;
+    memmove(buf, buf + at, *len);
+    return 0;
+}
+
+static void run_close_first(conn *c, double delay)
+{
+    static unsigned char buf[CF_MAX_MESSAGE + 64], msg[CF_MAX_MESSAGE];
+    static echo_queue eq;
+    size_t len = 0, msg_len = 0;
+    int msg_op = 0x1, rc = 0;
+    memset(&eq, 0, sizeof eq);
+    while (!stop_flag && rc == 0) {
+        struct pollfd pf;
+        double left = c->deadline - now_s(), wait = left;
+        ssize_t r;
+        if (left <= 0) break;
+        if (eq.n && eq.q[eq.head].due - now_s() < wait) wait = eq.q[eq.head].due - now_s();
+        pf.fd = c->fd; pf.events = POLLIN; pf.revents = 0;
+        if (poll(&pf, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0) < 0 && errno != EINTR) break;
+        if (pf.revents & (POLLIN | POLLERR | POLLHUP)) {
+            r = recv(c->fd, buf + len, sizeof buf - len, 0);
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) break;
+            if (r > 0) {
+                len += (size_t)r;
+                c->received += (unsigned long long)r;
+                /* every frame of this batch first, as a server whose handler runs later */
+                rc = cf_parse(c, &eq, buf, &len, delay, msg, &msg_len, &msg_op);
+                if (rc != 0) break;
+            }
+        }
+        if (send_due(c, &eq) != 0) break;
+    }
+    discard_all(&eq);
+    if (rc == 1) drain_until_end(c, 1);   /* the client closes the TCP connection */
+    if (c->log_file) {
+        FILE *f = fopen(c->log_file, "a");
+        if (f) {
+            fprintf(f, "conn %d close-first echoed %llu discarded %llu closed %d\n", c->nconn,
+                    eq.echoed, eq.discarded, eq.closed);
+            fclose(f);
+        }
+    }
+}
+
+/* ---- evil-text: escape sequences in everything a client might print ---------------- */
+static void run_evil_text(conn *c)
+{
+    static const char text[] = "title:\x1b]0;evil-title\x07 clear:\x1b[2J c1:\xc2\x9b" "31m"
+                               " bidi:\xe2\x80\xae end\\\t\r\n";
+    static const char bin[] = "\x9b\x1b[2J\xff\xfe\xc3 end";
+    static const char pong[] = "\x1b]0;pong-title\x07\xff";
+    static const char ping[] = "\x1b[2J ping\x9b";
+    static const char reason[] = "\x0f\xa0\x1b]0;close-title\x07\x1b[2J\xc2\x9b";   /* 4000 + reason */
+    if (send_frame(c, 0x1, (const unsigned char *)text, sizeof text - 1) != 0) return;
+    if (send_frame(c, 0x2, (const unsigned char *)bin, sizeof bin - 1) != 0) return;
+    if (send_frame(c, 0xA, (const unsigned char *)pong, sizeof pong - 1) != 0) return;
+    if (send_frame(c, 0x9, (const unsigned char *)ping, sizeof ping - 1) != 0) return;
+    if (send_frame(c, 0x8, (const unsigned char *)reason, sizeof reason - 1) != 0) return;
+    drain_until_end(c, 1);   /* the client's close reply, then its EOF */
+}
+
 static void run_mode(conn *c, const char *mode)
 {
     static unsigned char buf[70000];
@@ -243,7 +435,27 @@ static void run_mode(conn *c, const char *mode)
         while (send_all(c, buf, 65536) == 0) c->frames++;
         return;
     }
+    if (!strcmp(mode, "proxy407-evil") || !strcmp(mode, "evil-status")) {
+        /* HTTP allows bytes 0x80-0xFF (obs-text) in a reason and a field value, so
+           this 407 is valid; 0x9B is CSI to an 8-bit terminal */
+        static const char p407[] =
+            "HTTP/1.1 407 Proxy Auth \x9b" "2J\xc2\x9b" "31m\xff\r\n"
+            "Proxy-Authenticate: Basic realm=\"\x9b]0;proxy-title\xc2\x9d\xff\"\r\n"
+            "Content-Length: 0\r\n\r\n";
+        static const char s403[] =
+            "HTTP/1.1 403 Forbidden \x1b]0;status-title\x07\x1b[2J\xc2\x9b\r\n"
+            "WWW-Authenticate: Basic realm=\"\x1b]0;www-title\x07\x9b\"\r\n"
+            "Content-Length: 0\r\n\r\n";
+        if (mode[0] == 'p') send_all(c, p407, sizeof p407 - 1);
+        else send_all(c, s403, sizeof s403 - 1);
+        return;
+    }
     if (!key[0] || send_101(c, key) != 0) return;
+    if (!strcmp(mode, "close-first") || !strcmp(mode, "close-first-slow")) {
+        run_close_first(c, strcmp(mode, "close-first") ? 0.1 : 0.0);
+        return;
+    }
+    if (!strcmp(mode, "evil-text")) { run_evil_text(c); return; }
     if (!strcmp(mode, "len63")) {
         static const unsigned char h[] = {0x82, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
         if (send_all(c, h, sizeof h) != 0) return;
@@ -301,7 +513,8 @@ int main(int argc, char **argv)
     int lfd, one = 1, i, nconn = 0;
     struct sigaction act;
     static const char *const modes[] = {"len63", "pingflood", "closestorm", "endless-fragments",
-        "stopread", "mute", "silent", "endless-header", "proxy407-huge", "proxy-endless-header"};
+        "stopread", "mute", "silent", "endless-header", "proxy407-huge", "proxy-endless-header",
+        "close-first", "close-first-slow", "evil-text", "evil-status", "proxy407-evil"};
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--port-file") && i + 1 < argc) port_file = argv[++i];
@@ -361,9 +574,10 @@ int main(int argc, char **argv)
         c.fd = fd;
         c.deadline = now_s() + mode_seconds;
         if (c.deadline > end) c.deadline = end;
+        c.nconn = ++nconn;
+        c.log_file = log_file;
         run_mode(&c, mode);
         close(fd);
-        nconn++;
         if (log_file) {
             FILE *f = fopen(log_file, "a");
             if (f) {
