@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /* wsproxy.h - sans-I/O WebSocket client, direct or through HTTP, HTTPS and SOCKS proxies.
-   Version 0.2.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
+   Version 0.3.0. Single header, C99 (also compiles as C++), no malloc, no sockets,
    no clock, no globals. TLS through BearSSL's engine API. MIT license at the end.
 
    USING IT
@@ -93,8 +94,15 @@
 #endif
 
 #define WSPROXY_VERSION_MAJOR 0
-#define WSPROXY_VERSION_MINOR 2
+#define WSPROXY_VERSION_MINOR 3
 #define WSPROXY_VERSION_PATCH 0
+#define WSPROXY_STR2_(x) #x
+#define WSPROXY_STR_(x) WSPROXY_STR2_(x)
+/* "0.3.0", and 0x000300 (major << 16 | minor << 8 | patch), made from the three above */
+#define WSPROXY_VERSION WSPROXY_STR_(WSPROXY_VERSION_MAJOR) "." WSPROXY_STR_(WSPROXY_VERSION_MINOR) \
+                        "." WSPROXY_STR_(WSPROXY_VERSION_PATCH)
+#define WSPROXY_VERSION_NUMBER ((WSPROXY_VERSION_MAJOR << 16) | (WSPROXY_VERSION_MINOR << 8) | \
+                                WSPROXY_VERSION_PATCH)
 
 #ifdef WSPROXY_NO_TLS
 #define WSPROXY_ABI_TLS_ 0u
@@ -655,6 +663,10 @@ WSPROXY_DEF const char *wsproxy_error_message(int code);
 /* One line with name, sentence and details, never secrets. Returns its length
    (truncated to cap-1 like snprintf, always NUL-terminated when cap > 0). */
 WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t cap);
+/* The implementation's version (WSPROXY_VERSION of the translation unit that defined
+   WSPROXY_IMPLEMENTATION), for a program that wants the library it runs with. */
+WSPROXY_DEF const char *wsproxy_version(void);
+
 /* The layer a code belongs to: "none", "caller", "proxy", "socks", "handshake",
    "websocket", "tls" (its hundreds). */
 WSPROXY_DEF const char *wsproxy_error_layer(int code);
@@ -1745,6 +1757,8 @@ static int wsp_error_index_(int code)
 
 WSPROXY_IMPL const char *wsproxy_strerror(int code) { return wsp_errors_[wsp_error_index_(code)].name; }
 WSPROXY_IMPL const char *wsproxy_error_message(int code) { return wsp_errors_[wsp_error_index_(code)].message; }
+
+WSPROXY_IMPL const char *wsproxy_version(void) { return WSPROXY_VERSION; }
 
 WSPROXY_IMPL const char *wsproxy_error_layer(int code)
 {
@@ -3023,7 +3037,7 @@ WSPROXY_IMPL size_t wsproxy_frame_build(unsigned char *out, size_t cap, int fin,
                                         const unsigned char key[4], const void *payload,
                                         size_t len)
 {
-    size_t hl = 2 + (len < 126 ? 0 : len <= 0xFFFF ? 2 : 8) + (key ? 4 : 0);
+    size_t hl = (size_t)2 + (len < 126 ? 0u : len <= 0xFFFF ? 2u : 8u) + (key ? 4u : 0u);
     if (!out || cap < hl || len > cap - hl || (len && !payload)) return 0;
     wsproxy_frame_encode(out, fin, opcode, key, len);
     if (key) wsproxy_mask(out + hl, (const unsigned char *)payload, len, key, 0);
@@ -3335,9 +3349,9 @@ static void wsp_puts_(wsp_writer_ *w, const char *s) { wsp_put_(w, s, strlen(s))
 static void wsp_put_uint_(wsp_writer_ *w, unsigned v)
 {
     char tmp[12];
-    int n = 0;
+    size_t n = 0;
     do { tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    wsp_put_(w, tmp + sizeof tmp - n, (size_t)n);
+    wsp_put_(w, tmp + sizeof tmp - n, n);
 }
 static void wsp_put_hostport_(wsp_writer_ *w, const wsproxy_url *u, int with_port)
 {
@@ -4731,7 +4745,7 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
 
 /* ==== 14. the operating system's random source ====-------------------------------------------- */
 #ifndef WSPROXY_NO_OS_RANDOM
-#if defined(__linux__)
+#if defined(__linux__) && !defined(__ANDROID__)
 #include <sys/random.h>
 #include <errno.h>
 WSPROXY_IMPL int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len)
@@ -4748,8 +4762,36 @@ WSPROXY_IMPL int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len)
     }
     return 0;
 }
-#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+#elif defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN   /* keeps <winsock.h> out: <winsock2.h> may follow */
+#endif
+#include <windows.h>
+#include <bcrypt.h>
+#ifdef _MSC_VER
+#pragma comment(lib, "bcrypt")
+#endif
+/* Windows' system RNG (link with -lbcrypt when not MSVC) */
+WSPROXY_IMPL int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len)
+{
+    (void)ctx;
+    while (len > 0) {
+        ULONG n = len > 0x40000000u ? 0x40000000u : (ULONG)len;
+        if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, dst, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+            return -1;
+        dst += n;
+        len -= n;
+    }
+    return 0;
+}
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
+      defined(__DragonFly__) || defined(__ANDROID__)
 #include <stdlib.h>
+/* declared here too: <stdlib.h> hides it when a program defines _POSIX_C_SOURCE */
+#ifdef __cplusplus
+extern "C"
+#endif
+void arc4random_buf(void *buf, size_t nbytes);
 WSPROXY_IMPL int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len)
 {
     (void)ctx;

@@ -5,9 +5,8 @@ BUILD=${BUILD:-build}
 mkdir -p "$BUILD/compile"
 pass=0; fail=0
 W="-Wall -Wextra -pedantic -Werror"
-# WCONVERSION=1 adds -Wconversion -Wsign-conversion to every build (make test WCONVERSION=1).
-# Off until the header is clean of them: the default becomes 1 then.
-WCONVERSION=${WCONVERSION:-0}
+# Every build has -Wconversion -Wsign-conversion too; WCONVERSION=0 leaves them out.
+WCONVERSION=${WCONVERSION:-1}
 if [ "$WCONVERSION" = 1 ]; then W="$W -Wconversion -Wsign-conversion"; fi
 echo "# flags: $W"
 
