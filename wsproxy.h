@@ -3697,6 +3697,8 @@ static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
                 else wsp_tunnel_field_(c, &f);
             }
         }
+        WSP_STAT_(c->stats_.head_bytes_examined += c->head_.examined);
+        c->head_.examined = 0;
         if (r < 0) {
             c->info_.proxy_authenticate[0] = '\0';
             wsp_keep_status_line_(c, 0, buf, len < 80 ? len : 80);

@@ -5,6 +5,7 @@
 #define TEST_README_FIGURES 1   /* default limits: the README's memory table (x86-64) must match */
 #endif
 #define WSPROXY_IMPLEMENTATION
+#define WSPROXY_STATS   /* the copies each cell makes are counted and checked */
 #include "../wsproxy.h"
 #include "test.h"
 
@@ -402,6 +403,12 @@ typedef struct {
     const char *target_sni, *proxy_sni;
 } tls_case;
 
+/* Buffers the cases run with: 0 the built-in ones; 1 the caller's, as small as the
+   cells allow: a 512-byte receive buffer, a 512-byte send buffer when the socket's stage
+   is plain, and none when a TLS stage is the socket's (exactly sized on the heap, so an
+   overrun crashes under ASan). */
+static int g_bufmode;
+
 static void run_case(const tls_case *tc)
 {
     char logs[3][2048];
@@ -410,11 +417,15 @@ static void run_case(const tls_case *tc)
         wsproxy_config cfg;
         scene *s = &sc_;
         char name[160];
+        unsigned char *rbuf = NULL, *sbuf = NULL;
+        wsproxy_stats st;
+        int plain_socket = !tc->proxy ? strncmp(tc->url, "wss", 3) != 0 : strncmp(tc->proxy, "https", 5) != 0;
         /* the exact arena on the heap, placed so that the hops end where the allocation
            does (the client aligns the start to 16 bytes): under ASan an overrun crashes */
         size_t need = wsproxy_tls_arena_size(tc->url, tc->proxy);
         unsigned char *heap = (unsigned char *)malloc(need + 1);
-        snprintf(name, sizeof name, "%s (%s)", tc->name, mode == 0 ? "whole" : mode == 1 ? "byte" : "random");
+        snprintf(name, sizeof name, "%s (%s%s)", tc->name, mode == 0 ? "whole" : mode == 1 ? "byte" : "random",
+                 g_bufmode ? ", small caller buffers" : "");
         TEST_CASE(name);
         memset(s, 0, sizeof *s);
         test_seed(99 + (uint64_t)mode);
@@ -429,6 +440,14 @@ static void run_case(const tls_case *tc)
         if (tc->proxy_ta) { cfg.proxy_trust_anchors = tc->proxy_ta->tas; cfg.proxy_trust_anchors_count = tc->proxy_ta->n; }
         cfg.insecure = tc->insecure;
         cfg.proxy_insecure = tc->proxy_insecure;
+        if (g_bufmode) {
+            rbuf = (unsigned char *)malloc(512);
+            sbuf = (unsigned char *)malloc(plain_socket ? 512 : 1);
+            cfg.recv_buffer = rbuf;
+            cfg.recv_buffer_len = 512;
+            cfg.send_buffer = sbuf;
+            cfg.send_buffer_len = plain_socket ? 512 : 0;
+        }
         s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
         s->target_tls = strncmp(tc->url, "wss", 3) == 0;
         if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred);
@@ -441,6 +460,14 @@ static void run_case(const tls_case *tc)
         CHECK(strcmp(ev_log, tc->expect) == 0);
         if (tc->target_sni) CHECK(strcmp(s->target_sni, tc->target_sni) == 0);
         if (tc->proxy_sni) CHECK(strcmp(s->proxy_sni, tc->proxy_sni) == 0);
+        /* copies the library made: none where a TLS stage is the socket's or the tunnel
+           is plain; TLS inside TLS moves the server's records through the proxy's engine */
+        wsproxy_stats_get(&client, &st);
+        if (strstr(tc->expect, "OPEN")) {
+            CHECK_EQ_INT(st.copied_in_message, 0);
+            if (s->proxy == 2 && s->target_tls) CHECK(st.copied_in > 0 && st.copied_out > 0);
+            else CHECK(st.copied_in == 0 && st.copied_out == 0);
+        }
         if (s->proxy && strstr(tc->expect, "OPEN")) {
             /* the proxy never sees the target's name as SNI, and the target never sees
                proxy credentials */
@@ -448,6 +475,8 @@ static void run_case(const tls_case *tc)
             CHECK(strstr(s->request_head, "Proxy-Authorization") == NULL);
         }
         free(heap);
+        free(rbuf);
+        free(sbuf);
     }
 }
 
@@ -483,6 +512,8 @@ static void test_cells(void)
     CASE("wss via http proxy", "wss://localhost/chat", "http://proxy:3128", &cred_target, NULL, &ta_ca, NULL, 0, 0, ok_http, "localhost", NULL);
     CASE("ws via https proxy", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy, NULL, &ta_proxy_ca, 0, 0, ok_https_ws, NULL, "localhost");
     CASE("wss via https proxy (TLS in TLS)", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy, &ta_ca, &ta_proxy_ca, 0, 0, ok_https_wss, "localhost", "localhost");
+    CASE("wss direct, host with a trailing dot", "wss://localhost./chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, ok_direct, "localhost", NULL);
+    CASE("https proxy with a trailing dot", "wss://localhost./chat", "https://localhost.:8443", &cred_target, &cred_proxy, &ta_ca, &ta_proxy_ca, 0, 0, ok_https_wss, "localhost", "localhost");
     CASE("wss via https proxy at an IP", "wss://localhost/chat", "https://127.0.0.1:8443", &cred_target_ec, &cred_proxy, &ta_ca, &ta_proxy_ca, 0, 0, ok_https_wss, "localhost", "");
     /* target hop faults, direct and through the tunnel */
     CASE("target untrusted", "wss://localhost/", NULL, &cred_untrusted, NULL, &ta_ca, NULL, 0, 0, e_untrusted_t, NULL, NULL);
@@ -505,7 +536,9 @@ static void test_cells(void)
     CASE("proxy insecure does not spare the target", "wss://localhost/", "https://localhost:8443", &cred_untrusted, &cred_untrusted, &ta_ca, NULL, 0, 1, e_cross_t, NULL, NULL);
     CASE("target insecure does not spare the proxy", "wss://localhost/", "https://localhost:8443", &cred_untrusted, &cred_untrusted, NULL, &ta_proxy_ca, 1, 0, e_untrusted_p, NULL, NULL);
 #undef CASE
-    for (i = 0; i < n; i++) run_case(&cases[i]);
+    for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
+        for (i = 0; i < n; i++) run_case(&cases[i]);
+    g_bufmode = 0;
 }
 
 /* Caller mistakes with TLS, before any byte. */
@@ -600,6 +633,25 @@ static void test_tls_config(void)
     CHECK(wsproxy_send_buf(&client, &n) != NULL && n > 0);   /* a ClientHello */
     CHECK(strcmp(wsproxy_connect_host(&client), "p") == 0);
     CHECK_EQ_INT(wsproxy_connect_port(&client), 1);
+
+    TEST_CASE("a failed init with an https:// proxy produces no byte (no ClientHello)");
+    {
+        const char *bad_header[] = {"X-Bad: a\r\nInjected: b", NULL};
+        cfg.proxy_headers = bad_header;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_HEADER_INVALID);
+        CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
+        cfg.proxy_headers = NULL;
+        cfg.proxy = "https://user:pa%00ss@p:1";
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_URL_USERINFO);
+        CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
+        cfg.proxy = "https://p:1";
+        cfg.recv_buffer = arena;   /* any memory: too small a receive buffer */
+        cfg.recv_buffer_len = 16;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_BUFFER);
+        CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
+        cfg.recv_buffer = NULL;
+        cfg.recv_buffer_len = 0;
+    }
 }
 
 /* A server that closes during the handshake, and the describe line. */

@@ -1,0 +1,540 @@
+/* The stages of the pipeline alone and together, without TLS: the frames stage on bytes
+   the caller holds (fed whole, one byte at a time, random splits), the reply-head
+   scanner's cost, caller-given buffers of any size at run time, and the defects the
+   review of the first pipeline found, each with the test that catches it. */
+#define _GNU_SOURCE  /* memmem */
+#define WSPROXY_IMPLEMENTATION
+#define WSPROXY_NO_TLS
+#define WSPROXY_STATS
+#include "../wsproxy.h"
+#include "test.h"
+
+static unsigned long rng_pos;
+static int fixed_random(void *ctx, unsigned char *dst, size_t len)
+{
+    size_t i;
+    (void)ctx;
+    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 37 + 11);
+    return 0;
+}
+
+static wsproxy_client client;
+
+static void base_config(wsproxy_config *cfg, const char *url, const char *proxy)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = url;
+    cfg->proxy = proxy;
+    cfg->random = fixed_random;
+    rng_pos = 0;
+}
+
+static size_t drain(unsigned char *out, size_t cap)
+{
+    size_t total = 0, n;
+    const unsigned char *p;
+    while ((p = wsproxy_send_buf(&client, &n)) != NULL) {
+        if (n > cap - total) n = cap - total;
+        if (!n) break;
+        memcpy(out + total, p, n);
+        total += n;
+        wsproxy_send_ack(&client, n);
+    }
+    return total;
+}
+
+/* The 101 for the key the client drew first from the fixed stream. */
+static size_t reply_101(char *out)
+{
+    unsigned char nonce[16];
+    char key[25], accept[29];
+    unsigned long i;
+    for (i = 0; i < 16; i++) nonce[i] = (unsigned char)(i * 37 + 11);
+    wsproxy_base64(nonce, 16, key, sizeof key);
+    wsproxy_accept_key(key, 24, accept);
+    sprintf(out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    return strlen(out);
+}
+
+static size_t srv_frame(unsigned char *out, int fin, int opcode, const void *payload, size_t len)
+{
+    size_t n = 0;
+    out[n++] = (unsigned char)((fin ? 0x80 : 0) | opcode);
+    if (len < 126) out[n++] = (unsigned char)len;
+    else if (len < 65536) { out[n++] = 126; out[n++] = (unsigned char)(len >> 8); out[n++] = (unsigned char)len; }
+    else {
+        int i;
+        out[n++] = 127;
+        for (i = 7; i >= 0; i--) out[n++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    if (len) memcpy(out + n, payload, len);
+    return n + len;
+}
+
+static int open_client(wsproxy_config *cfg)
+{
+    static unsigned char req[8192];
+    char reply[512];
+    size_t n;
+    wsproxy_event ev;
+    if (wsproxy_init(&client, cfg) != WSPROXY_OK) return 0;
+    drain(req, sizeof req);
+    n = reply_101(reply);
+    if (wsproxy_feed(&client, reply, n) != n) return 0;
+    return wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_OPEN;
+}
+
+/* ---- the frames stage alone ------------------------------------------------------------ */
+enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM };
+
+/* Feeds a server stream to a frames stage in the given way; logs every event. */
+static void frames_run(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
+                       size_t msgcap, uint64_t max_message, char *log, size_t logcap)
+{
+    wsproxy_frames f;
+    size_t off = 0;
+    unsigned char msg[4096];
+    size_t msg_len = 0;
+    wsproxy_frames_init(&f, max_message, msgbuf, msgcap);
+    log[0] = 0;
+    while (off < len) {
+        size_t piece = len - off, used, at = 0;
+        wsproxy_event ev;
+        if (mode == FEED_BYTE) piece = 1;
+        else if (mode == FEED_RANDOM) { size_t k = 1 + (size_t)(test_rand() % 23); if (k < piece) piece = k; }
+        for (;;) {
+            int got = wsproxy_frames_read(&f, in + off + at, piece - at, &used, &ev);
+            CHECK(used <= piece - at);
+            at += used;
+            if (!got) { CHECK(at == piece || wsproxy_frames_error(&f) || ev.type == WSPROXY_EV_NONE); break; }
+            /* event data lies in the input, the message buffer, or the stage itself */
+            if (ev.len) CHECK((ev.data >= in && ev.data + ev.len <= in + len) ||
+                              (msgbuf && ev.data >= msgbuf && ev.data + ev.len <= msgbuf + msgcap) ||
+                              ((const unsigned char *)ev.data >= (const unsigned char *)&f &&
+                               ev.data + ev.len <= (const unsigned char *)(&f + 1)));
+            switch (ev.type) {
+            case WSPROXY_EV_MESSAGE:
+                if (ev.first) msg_len = 0;
+                if (msg_len < sizeof msg)
+                    memcpy(msg + msg_len, ev.data, ev.len < sizeof msg - msg_len ? ev.len : sizeof msg - msg_len);
+                msg_len += ev.len;
+                if (ev.fin) {
+                    size_t l = strlen(log);
+                    snprintf(log + l, logcap - l, "MSG %d %.*s|", ev.opcode, (int)(msg_len < 60 ? msg_len : 60), msg);
+                }
+                break;
+            case WSPROXY_EV_PING: { size_t l = strlen(log); snprintf(log + l, logcap - l, "PING %.*s|", (int)ev.len, ev.data); break; }
+            case WSPROXY_EV_PONG: { size_t l = strlen(log); snprintf(log + l, logcap - l, "PONG %.*s|", (int)ev.len, ev.data); break; }
+            case WSPROXY_EV_CLOSE: { size_t l = strlen(log); snprintf(log + l, logcap - l, "CLOSE %d %.*s|", ev.close_code, (int)ev.len, ev.data); break; }
+            case WSPROXY_EV_ERROR: { size_t l = strlen(log); snprintf(log + l, logcap - l, "ERROR %s %d|", wsproxy_strerror(wsproxy_frames_error(&f)), ev.close_code); break; }
+            default: CHECK(0);
+            }
+        }
+        off += piece;
+        if (wsproxy_frames_error(&f)) break;
+    }
+}
+
+static void test_frames_alone(void)
+{
+    static unsigned char stream[200000], msgbuf[70000];
+    static unsigned char big[66000];
+    size_t n = 0, i;
+    int mode, with_buf;
+    char logs[2][3][2048], expected[2048];
+    for (i = 0; i < sizeof big; i++) big[i] = (unsigned char)('a' + i % 26);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_TEXT, "hello", 5);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_BINARY, "\x00\x01\x02", 3);
+    n += srv_frame(stream + n, 0, WSPROXY_OP_TEXT, "fragm", 5);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_PING, "p1", 2);          /* a control frame inside */
+    n += srv_frame(stream + n, 0, WSPROXY_OP_CONTINUATION, "ented \xc3", 7);   /* split code point */
+    n += srv_frame(stream + n, 1, WSPROXY_OP_CONTINUATION, "\xa9", 1);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_BINARY, big, sizeof big); /* 64-bit length form */
+    n += srv_frame(stream + n, 1, WSPROXY_OP_PONG, "", 0);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_TEXT, "", 0);
+    n += srv_frame(stream + n, 1, WSPROXY_OP_CLOSE, "\x03\xe8" "bye", 5);
+    snprintf(expected, sizeof expected, "MSG 1 hello|MSG 2 %.*s|PING p1|MSG 1 fragmented \xc3\xa9|MSG 2 %.60s|PONG |MSG 1 |CLOSE 1000 bye|",
+             3, "\x00\x01\x02", (const char *)big);
+    for (with_buf = 0; with_buf < 2; with_buf++) {
+        for (mode = 0; mode < 3; mode++) {
+            TEST_CASE(with_buf ? "frames alone, message buffer" : "frames alone, chunks");
+            test_seed(77 + (uint64_t)mode);
+            frames_run(stream, n, mode, with_buf ? msgbuf : NULL, with_buf ? sizeof msgbuf : 0, 0,
+                       logs[with_buf][mode], sizeof logs[0][0]);
+        }
+        /* the same events whatever the splits; the binary message's NUL cuts the log */
+        CHECK(strcmp(logs[with_buf][0], logs[with_buf][1]) == 0);
+        CHECK(strcmp(logs[with_buf][0], logs[with_buf][2]) == 0);
+        CHECK(strstr(logs[with_buf][0], "PING p1|MSG 1 fragmented \xc3\xa9|") != NULL);
+        CHECK(strstr(logs[with_buf][0], "|PONG |MSG 1 |CLOSE 1000 bye|") != NULL);
+    }
+    (void)expected;
+
+    TEST_CASE("frames alone: faults at the same byte whatever the splits");
+    {
+        static const struct { const char *name, *bytes; size_t len; const char *log; } bad[] = {
+            {"reserved bit", "\xc1\x00", 2, "ERROR WSPROXY_E_WS_RESERVED_BITS 1002|"},
+            {"masked", "\x81\x81\x00\x00\x00\x00x", 7, "ERROR WSPROXY_E_WS_MASKED 1002|"},
+            {"bad UTF-8", "\x81\x02\xc3\x28", 4, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|"},
+            {"continuation first", "\x80\x00", 2, "ERROR WSPROXY_E_WS_CONTINUATION 1002|"},
+            {"close code 1005", "\x88\x02\x03\xed", 4, "ERROR WSPROXY_E_WS_CLOSE_CODE 1002|"},
+            {"ping too long", "\x89\x7e\x00\x7e", 4, "ERROR WSPROXY_E_WS_CONTROL_TOO_LONG 1002|"},
+        };
+        size_t k;
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            char l[3][256];
+            TEST_CASE(bad[k].name);
+            for (mode = 0; mode < 3; mode++)
+                frames_run((const unsigned char *)bad[k].bytes, bad[k].len, mode, NULL, 0, 0, l[mode], sizeof l[0]);
+            CHECK(strcmp(l[0], bad[k].log) == 0);
+            CHECK(strcmp(l[1], bad[k].log) == 0);
+            CHECK(strcmp(l[2], bad[k].log) == 0);
+        }
+    }
+
+    TEST_CASE("frames alone: the message limit counts the whole message");
+    {
+        char l[256];
+        unsigned char s2[64];
+        size_t m = srv_frame(s2, 0, WSPROXY_OP_TEXT, "12345", 5);
+        m += srv_frame(s2 + m, 1, WSPROXY_OP_CONTINUATION, "67", 2);
+        frames_run(s2, m, FEED_WHOLE, NULL, 0, 6, l, sizeof l);
+        CHECK(strcmp(l, "ERROR WSPROXY_E_WS_MESSAGE_TOO_BIG 1009|") == 0);
+        frames_run(s2, m, FEED_WHOLE, NULL, 0, 7, l, sizeof l);
+        CHECK(strcmp(l, "MSG 1 1234567|") == 0);
+    }
+}
+
+static void test_frame_build(void)
+{
+    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    unsigned char out[200], big[70000], payload[70000];
+    size_t n, i;
+    TEST_CASE("frame_build: RFC 6455 5.7 masked Hello");
+    n = wsproxy_frame_build(out, sizeof out, 1, WSPROXY_OP_TEXT, key, "Hello", 5);
+    CHECK_EQ_INT(n, 11);
+    CHECK_MEM(out, "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11);
+    TEST_CASE("frame_build: unmasked, 126 and 64-bit lengths, too small a buffer");
+    n = wsproxy_frame_build(out, sizeof out, 1, WSPROXY_OP_BINARY, NULL, "Hello", 5);
+    CHECK(n == 7 && memcmp(out, "\x82\x05Hello", 7) == 0);
+    CHECK_EQ_INT(wsproxy_frame_build(out, 10, 1, WSPROXY_OP_TEXT, key, "Hello", 5), 0);
+    for (i = 0; i < sizeof payload; i++) payload[i] = (unsigned char)i;
+    n = wsproxy_frame_build(big, sizeof big, 0, WSPROXY_OP_BINARY, key, payload, 300);
+    CHECK(n == 308 && big[0] == 0x02 && big[1] == (0x80 | 126) && big[2] == 1 && big[3] == 44);
+    for (i = 0; i < 300; i++) if ((big[8 + i] ^ key[i & 3]) != payload[i]) break;
+    CHECK_EQ_INT(i, 300);
+    n = wsproxy_frame_build(big, sizeof big, 1, WSPROXY_OP_BINARY, key, payload, 66000);
+    CHECK(n == 66000 + 14 && big[1] == (0x80 | 127));
+    CHECK_EQ_INT(wsproxy_frame_build(big, 66000 + 13, 1, WSPROXY_OP_BINARY, key, payload, 66000), 0);
+}
+
+/* ---- the reply-head scanner's cost ------------------------------------------------------ */
+static void test_head_cost(void)
+{
+    wsproxy_config cfg;
+    wsproxy_stats st;
+    char head[6000], reply[512];
+    size_t n = 0, i;
+    wsproxy_event ev;
+    TEST_CASE("a head fed one byte at a time is scanned once (O(n))");
+    n = reply_101(reply);
+    memcpy(head, reply, n - 2);   /* the 101 without its blank line, then 60 long headers */
+    n -= 2;
+    for (i = 0; i < 60; i++) n += (size_t)sprintf(head + n, "X-Filler-%02u: %070u\r\n", (unsigned)i, 0u);
+    memcpy(head + n, "\r\n", 2);
+    n += 2;
+    base_config(&cfg, "ws://h/", NULL);
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    {
+        unsigned char req[4096];
+        drain(req, sizeof req);
+    }
+    for (i = 0; i < n; i++) {
+        CHECK_EQ_INT(wsproxy_feed(&client, head + i, 1), 1);
+        if (i + 1 < n) CHECK(!wsproxy_poll(&client, &ev));
+    }
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_OPEN);
+    wsproxy_stats_get(&client, &st);
+    /* each byte is looked at once, a CR at the end of a piece twice: at most 2n */
+    CHECK(st.head_bytes_examined >= n && st.head_bytes_examined <= 2 * n);
+    if (st.head_bytes_examined > 2 * n)
+        fprintf(stderr, "  examined %lu bytes of a %lu-byte head\n", (unsigned long)st.head_bytes_examined, (unsigned long)n);
+}
+
+/* ---- caller-given buffers --------------------------------------------------------------- */
+static void test_caller_buffers(void)
+{
+    static unsigned char big_recv[256 * 1024], big_send[256 * 1024], small_recv[256], small_send[256];
+    static unsigned char msg[64 * 1024], wire[300000];
+    wsproxy_config cfg;
+    wsproxy_event ev;
+    size_t n, i;
+    for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)('A' + i % 26);
+
+    TEST_CASE("256 KiB buffers at run time: a 64 KiB message leaves as one frame, in one piece");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.recv_buffer = big_recv;
+    cfg.recv_buffer_len = sizeof big_recv;
+    cfg.send_buffer = big_send;
+    cfg.send_buffer_len = sizeof big_send;
+    CHECK(open_client(&cfg));
+    CHECK_EQ_INT(wsproxy_send_binary(&client, msg, sizeof msg), WSPROXY_OK);
+    {
+        const unsigned char *p = wsproxy_send_buf(&client, &n);
+        CHECK(p >= big_send && p < big_send + sizeof big_send);   /* the caller's memory */
+        CHECK_EQ_INT(n, sizeof msg + 14);
+        wsproxy_send_ack(&client, n);
+    }
+    TEST_CASE("256 KiB buffers: a 200 KiB message arrives in one read and one event");
+    n = srv_frame(wire, 1, WSPROXY_OP_BINARY, big_recv, 0);
+    {
+        static unsigned char payload[200 * 1024];
+        unsigned char *room;
+        size_t r;
+        for (i = 0; i < sizeof payload; i++) payload[i] = (unsigned char)i;
+        n = srv_frame(wire, 1, WSPROXY_OP_BINARY, payload, sizeof payload);
+        room = wsproxy_recv_buf(&client, &r);
+        CHECK(room >= big_recv && room + r <= big_recv + sizeof big_recv && r >= n);
+        memcpy(room, wire, n);
+        wsproxy_recv_ack(&client, n);
+        CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_MESSAGE && ev.first && ev.fin);
+        CHECK(ev.len == sizeof payload && memcmp(ev.data, payload, ev.len) == 0);
+        CHECK(ev.data >= big_recv && ev.data + ev.len <= big_recv + sizeof big_recv);   /* in place */
+        CHECK(!wsproxy_poll(&client, &ev));
+    }
+
+    TEST_CASE("256-byte buffers in the same program: small frames go, large ones are streamed");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.recv_buffer = small_recv;
+    cfg.recv_buffer_len = sizeof small_recv;
+    cfg.send_buffer = small_send;
+    cfg.send_buffer_len = sizeof small_send;
+    CHECK(open_client(&cfg));
+    CHECK_EQ_INT(wsproxy_send_binary(&client, msg, 200), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_send_binary(&client, msg, 200), WSPROXY_E_WOULD_BLOCK);
+    drain(wire, sizeof wire);
+    CHECK_EQ_INT(wsproxy_send_binary(&client, msg, 300), WSPROXY_E_SEND_TOO_LARGE);
+    CHECK_EQ_INT(wsproxy_send_begin(&client, WSPROXY_OP_BINARY, 1000, 1), WSPROXY_OK);
+    {
+        size_t sent = 0, got = 0;
+        while (sent < 1000) {
+            size_t k = wsproxy_send_data(&client, msg + sent, 1000 - sent);
+            sent += k;
+            got += drain(wire + got, sizeof wire - got);
+            CHECK(k > 0 || got > 0);
+        }
+        got += drain(wire + got, sizeof wire - got);
+        CHECK_EQ_INT(got, 1000 + 8);
+    }
+    TEST_CASE("256-byte buffers: a message larger than the receive buffer still arrives, in chunks");
+    {
+        size_t total = 0, fed = 0;
+        int events = 0;
+        n = srv_frame(wire, 1, WSPROXY_OP_TEXT, msg, 5000);
+        while (fed < n) {
+            size_t k = wsproxy_feed(&client, wire + fed, n - fed);
+            fed += k;
+            while (wsproxy_poll(&client, &ev)) {
+                CHECK(ev.type == WSPROXY_EV_MESSAGE);
+                total += ev.len;
+                events++;
+            }
+            if (!k && fed < n) break;
+        }
+        CHECK_EQ_INT(total, 5000);
+        CHECK(events >= 5000 / 256);
+    }
+
+    TEST_CASE("buffers below the minimum, and none at all when the built-in ones are used");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.recv_buffer = small_recv;
+    cfg.recv_buffer_len = WSPROXY_MIN_RECV_BUFFER - 1;
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_BUFFER);
+    CHECK(wsproxy_send_buf(&client, &n) == NULL);
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.send_buffer = small_send;
+    cfg.send_buffer_len = WSPROXY_MIN_SEND_BUFFER - 1;
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_BUFFER);
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.send_buffer = small_send;
+    cfg.send_buffer_len = 0;   /* "no send buffer": the socket's stage is plain, it needs one */
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_BUFFER);
+
+    TEST_CASE("a reply head longer than the receive buffer");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.recv_buffer = small_recv;
+    cfg.recv_buffer_len = sizeof small_recv;
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    drain(wire, sizeof wire);
+    {
+        char head[600];
+        size_t fed = 0, len;
+        static const char start[] = "HTTP/1.1 101 Switching Protocols\r\nX-Long: ";
+        memcpy(head, start, sizeof start - 1);
+        memset(head + sizeof start - 1, 'x', 400);
+        memcpy(head + sizeof start - 1 + 400, "\r\n\r\n", 4);
+        len = sizeof start - 1 + 404;
+        while (fed < len) {
+            size_t k = wsproxy_feed(&client, head + fed, len - fed);
+            fed += k;
+            if (!k) break;
+        }
+        while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR) {}
+        CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_HANDSHAKE_TOO_LARGE);
+    }
+}
+
+/* ---- the defects of the first pipeline -------------------------------------------------- */
+static void test_defects(void)
+{
+    wsproxy_config cfg;
+    wsproxy_event ev;
+    unsigned char out[8192];
+    size_t n;
+
+    TEST_CASE("defect 2: after the socket closed before the tunnel, no CONNECT is left to send");
+    base_config(&cfg, "ws://h/", "http://p:3128");
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    wsproxy_socket_closed(&client, 111);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_PROXY_REFUSED);
+    CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);   /* flushing once more sends nothing */
+    TEST_CASE("defect 2: nor a half-sent one");
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK(wsproxy_send_buf(&client, &n) != NULL && n > 10);
+    wsproxy_send_ack(&client, 10);
+    wsproxy_socket_closed(&client, 0);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK(wsproxy_send_buf(&client, &n) == NULL);
+    TEST_CASE("defect 2: a protocol fault still sends its close frame");
+    base_config(&cfg, "ws://h/", NULL);
+    CHECK(open_client(&cfg));
+    CHECK_EQ_INT(wsproxy_feed(&client, "\x81\x01\xff", 3), 3);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR && ev.close_code == 1007);
+    n = drain(out, sizeof out);
+    CHECK(n == 8 && out[0] == 0x88 && out[1] == 0x82 && (out[6] ^ out[2]) == 0x03 && (out[7] ^ out[3]) == 0xef);
+
+    TEST_CASE("defect 4: a sent request that held credentials is wiped from the send buffer");
+    {
+        static unsigned char sbuf[1024];
+        const char *b64 = "dXNlcjpwYXNz";   /* user:pass */
+        base_config(&cfg, "ws://h/", "http://user:pass@p:3128");
+        cfg.send_buffer = sbuf;
+        cfg.send_buffer_len = sizeof sbuf;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        n = drain(out, sizeof out);
+        CHECK(n > 0 && memmem(out, n, b64, strlen(b64)) != NULL);   /* it was sent */
+        CHECK(memmem(sbuf, sizeof sbuf, b64, strlen(b64)) == NULL);  /* and is gone */
+        CHECK(memmem(sbuf, sizeof sbuf, "CONNECT", 7) == NULL);
+    }
+    TEST_CASE("defect 4: also when it left in pieces");
+    {
+        static unsigned char sbuf[1024];
+        const unsigned char *p;
+        base_config(&cfg, "ws://h/", "http://user:pass@p:3128");
+        cfg.send_buffer = sbuf;
+        cfg.send_buffer_len = sizeof sbuf;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        while ((p = wsproxy_send_buf(&client, &n)) != NULL) wsproxy_send_ack(&client, n > 7 ? 7 : n);
+        CHECK(memmem(sbuf, sizeof sbuf, "dXNl", 4) == NULL);
+        CHECK(memmem(sbuf, sizeof sbuf, "Proxy-Authorization", 19) == NULL);
+    }
+    TEST_CASE("defect 4: and the SOCKS5 password");
+    {
+        static unsigned char sbuf[1024];
+        base_config(&cfg, "ws://h/", "socks5h://user:s3cretpw@p:1080");
+        cfg.send_buffer = sbuf;
+        cfg.send_buffer_len = sizeof sbuf;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        drain(out, sizeof out);
+        CHECK_EQ_INT(wsproxy_feed(&client, "\x05\x02", 2), 2);
+        CHECK(!wsproxy_poll(&client, &ev));
+        n = drain(out, sizeof out);
+        CHECK(n > 0 && memmem(out, n, "s3cretpw", 8) != NULL);
+        CHECK(memmem(sbuf, sizeof sbuf, "s3cretpw", 8) == NULL);
+        CHECK(memmem(&client, sizeof client, "s3cretpw", 8) == NULL);
+    }
+
+    TEST_CASE("defect 5: a streamed fragment does not leave a stale UTF-8 state");
+    base_config(&cfg, "ws://h/", NULL);
+    CHECK(open_client(&cfg));
+    CHECK_EQ_INT(wsproxy_send(&client, WSPROXY_OP_TEXT, "ab\xc3", 3, 0), WSPROXY_OK);   /* open code point */
+    CHECK_EQ_INT(wsproxy_send_begin(&client, WSPROXY_OP_CONTINUATION, 1, 1), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_send_data(&client, "\xa9", 1), 1);   /* streamed: the caller's to keep valid */
+    CHECK_EQ_INT(wsproxy_send_begin(&client, WSPROXY_OP_TEXT, 3, 0), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_send_data(&client, "new", 3), 3);
+    CHECK_EQ_INT(wsproxy_send(&client, WSPROXY_OP_CONTINUATION, "x", 1, 1), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_send_text(&client, "valid", 5), WSPROXY_OK);
+
+    TEST_CASE("defect 6: endless empty continuation frames end in 1009");
+    base_config(&cfg, "ws://h/", NULL);
+    CHECK(open_client(&cfg));
+    {
+        static unsigned char empties[2 * 4096];
+        unsigned long sent = 0;
+        int failed = 0;
+        size_t k;
+        for (k = 0; k < sizeof empties; k += 2) { empties[k] = 0x00; empties[k + 1] = 0x00; }
+        CHECK_EQ_INT(wsproxy_feed(&client, "\x01\x00", 2), 2);   /* a text message opens */
+        while (!failed && sent < 2ul * WSPROXY_MAX_MESSAGE_FRAMES + 10) {
+            size_t fed = wsproxy_feed(&client, empties, sizeof empties);
+            sent += fed / 2;
+            while (wsproxy_poll(&client, &ev)) {
+                CHECK(ev.type == WSPROXY_EV_ERROR);
+                failed = 1;
+            }
+            if (!fed) break;
+        }
+        CHECK(failed);
+        CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_WS_MESSAGE_TOO_BIG);
+        CHECK_EQ_INT(wsproxy_error_info_get(&client)->close_code, 1009);
+        CHECK(sent <= WSPROXY_MAX_MESSAGE_FRAMES + sizeof empties);
+    }
+
+    TEST_CASE("defect 7: WSPROXY_E_STATE is never sticky");
+    base_config(&cfg, "ws://h/", "http://p:3128");
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(wsproxy_send_text(&client, "early", 5), WSPROXY_E_STATE);
+    CHECK_EQ_INT(wsproxy_error(&client), 0);
+    CHECK_EQ_INT(wsproxy_get_state(&client), WSPROXY_STATE_PROXY);
+    drain(out, sizeof out);
+    CHECK_EQ_INT(wsproxy_feed(&client, "HTTP/1.1 200 OK\r\n\r\n", 19), 19);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_TUNNEL);
+    CHECK(!wsproxy_poll(&client, &ev));
+    CHECK_EQ_INT(wsproxy_error(&client), 0);
+    CHECK_EQ_INT(wsproxy_close(&client, 1000, NULL, 0), WSPROXY_E_STATE);
+    CHECK_EQ_INT(wsproxy_error(&client), 0);
+}
+
+/* ---- the ABI check ---------------------------------------------------------------------- */
+static void test_abi(void)
+{
+    wsproxy_config cfg;
+    TEST_CASE("a translation unit that sees another struct gets WSPROXY_E_ABI, client untouched");
+    base_config(&cfg, "ws://h/", NULL);
+    memset(&client, 0xA5, 64);
+    CHECK_EQ_INT(wsproxy_init_abi_(&client, &cfg, sizeof(wsproxy_client) - 8, WSPROXY_ABI_TAG), WSPROXY_E_ABI);
+    CHECK_EQ_INT(((unsigned char *)&client)[0], 0xA5);
+    CHECK_EQ_INT(wsproxy_init_abi_(&client, &cfg, sizeof(wsproxy_client), WSPROXY_ABI_TAG ^ 1u), WSPROXY_E_ABI);
+    CHECK_EQ_INT(((unsigned char *)&client)[0], 0xA5);
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK(strcmp(wsproxy_strerror(WSPROXY_E_ABI), "WSPROXY_E_ABI") == 0);
+    CHECK(strcmp(wsproxy_error_layer(WSPROXY_E_ABI), "caller") == 0);
+    CHECK(strcmp(wsproxy_error_layer(WSPROXY_E_PROXY_AUTH), "proxy") == 0);
+    CHECK(strcmp(wsproxy_error_layer(WSPROXY_E_WS_MASKED), "websocket") == 0);
+    CHECK(strcmp(wsproxy_error_layer(999), "unknown") == 0);
+    CHECK(strcmp(wsproxy_version(), WSPROXY_VERSION) == 0);
+    CHECK_EQ_INT(WSPROXY_VERSION_NUMBER, (WSPROXY_VERSION_MAJOR << 16) | (WSPROXY_VERSION_MINOR << 8) | WSPROXY_VERSION_PATCH);
+}
+
+int main(void)
+{
+    test_frames_alone();
+    test_frame_build();
+    test_head_cost();
+    test_caller_buffers();
+    test_defects();
+    test_abi();
+    return test_summary();
+}
