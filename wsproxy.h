@@ -168,9 +168,6 @@
 #ifndef WSPROXY_DIRECT_RECV_MIN         /* with message_buffer: frame bytes still due from */
 #define WSPROXY_DIRECT_RECV_MIN 1024    /* which recv goes straight into that buffer */
 #endif
-#ifndef WSPROXY_MAX_CERT_BYTES          /* server certificate kept for the iPAddress check */
-#define WSPROXY_MAX_CERT_BYTES 8192
-#endif
 #ifndef WSPROXY_TLS_OUTPUT_BUFFER_BYTES /* a TLS hop's outgoing record buffer: 16469 holds */
 #define WSPROXY_TLS_OUTPUT_BUFFER_BYTES 16469   /* a full record (BR_SSL_BUFSIZE_OUTPUT); */
 #endif   /* down to 597 (512-byte records) saves memory and costs record overhead */
@@ -209,6 +206,8 @@ extern "C" {
     X(WSPROXY_E_PEM_SYNTAX, 123, "malformed PEM or certificate") \
     X(WSPROXY_E_ABI, 124, "this translation unit was built with other limits or features than the implementation") \
     X(WSPROXY_E_BUFFER, 125, "a receive or send buffer is missing or below its minimum size") \
+    X(WSPROXY_E_TLS_NO_ANCHORS, 126, "a TLS hop verifies its peer but has no trust anchors") \
+    X(WSPROXY_E_PEM_ENCRYPTED, 127, "the private key is encrypted: decrypt it first") \
     /* 200: the proxy hop */ \
     X(WSPROXY_E_PROXY_REFUSED, 200, "proxy connection refused") \
     X(WSPROXY_E_PROXY_AUTH, 201, "proxy authentication required") \
@@ -284,7 +283,14 @@ typedef enum wsproxy_err {
 
 /* tls_error values of our own, beside BearSSL's BR_ERR_* codes */
 #define WSPROXY_TLS_ERR_CLOSED         1024  /* connection ended during the TLS handshake */
-#define WSPROXY_TLS_ERR_CERT_TOO_LARGE 1025  /* certificate over WSPROXY_MAX_CERT_BYTES */
+/* 1025 is retired (a certificate too large to keep: none is kept any more) */
+#define WSPROXY_TLS_ERR_WEAK_SIGNATURE 1026  /* a certificate verified with MD5 or SHA-1 */
+#define WSPROXY_TLS_ERR_EKU            1027  /* leaf's extendedKeyUsage lacks serverAuth */
+#define WSPROXY_TLS_ERR_PLAIN_HTTP     1028  /* the peer answered in plain HTTP, not TLS */
+#define WSPROXY_TLS_ERR_UNREADABLE     1029  /* the leaf certificate could not be read */
+#define WSPROXY_TLS_ERR_NO_SUITE       1030  /* the peer takes none of our cipher suites */
+#define WSPROXY_TLS_ERR_CERT_REQUIRED  1031  /* the peer asked for a client certificate */
+#define WSPROXY_TLS_ERR_CERT_REFUSED   1032  /* the peer refused our client certificate */
 
 /* ---- pure functions: URL ---------------------------------------------------- */
 enum {
@@ -402,44 +408,80 @@ typedef int (*wsproxy_random_fn)(void *ctx, unsigned char *dst, size_t len);
 WSPROXY_DEF int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len);
 
 #ifndef WSPROXY_NO_TLS
+/* A private key for a client certificate (mTLS), as wsproxy_pem_private_key fills it:
+   its numbers point into the caller's memory. */
+typedef struct wsproxy_private_key {
+    int type;                          /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    br_rsa_private_key rsa;
+    br_ec_private_key ec;
+} wsproxy_private_key;
+
+/* Per-hop TLS settings beside the trust anchors (cfg.tls for the server hop, cfg.proxy_tls
+   for the proxy hop; all zero is the default). Everything they point to must stay valid
+   for the life of the connection. */
+typedef struct wsproxy_tls_options {
+    int compat;                        /* 1: also offer ECDHE with AES-CBC (SHA-256/384
+                                          MACs) for an old peer; nothing offers static RSA,
+                                          3DES, RC4 or SHA-1 */
+    const char *server_name;           /* NULL: the URL's host; else the name sent as SNI
+                                          and checked in the certificate (a proxy reached
+                                          by IP whose certificate names it) */
+    const char *const *alpn;           /* NULL-terminated protocol names, at most 4; NULL:
+                                          "http/1.1"; an empty list: no ALPN */
+    const br_x509_certificate *client_chain;   /* mTLS: the client's chain, leaf first */
+    size_t client_chain_len;
+    const wsproxy_private_key *client_key;     /* and its key */
+    const br_ssl_session_parameters *resume;   /* a session from an earlier connection to
+                                          the same peer (wsproxy_tls_session_get) */
+} wsproxy_tls_options;
+
+/* The streaming reader of certificate facts (private): see wsproxy_cert_facts_get. */
+typedef struct wsp_certscan_t_ {
+    uint32_t pos, len, need, end[8];
+    unsigned idx[8];
+    unsigned char kind[8], val[20], ip[16];
+    size_t vlen;
+    int depth, state, tag, lenbytes, vkind, ext, leaf, ip_len;
+    int broken, weak_sig, has_eku, eku_server, ip_match;
+} wsp_certscan_t_;
+
 /* One TLS hop: a BearSSL client engine, its X.509 validator and its buffer. A
    connection needs one per TLS hop (https:// proxy, wss:// server); the client takes
    them from the caller's tls_arena. Fields are private. */
 typedef struct wsproxy_tls_hop {
     br_ssl_client_context cc_;
     br_x509_minimal_context xc_;
-    const br_x509_class *x509_vtable_;  /* wraps xc_: no-verify mode, iPAddress check */
-    const char *alpn_[1];
-    int insecure_, check_ip_, cert_index_, ee_overflow_, handshake_done_;
+    const br_x509_class *x509_vtable_;  /* wraps xc_: policy, no-verify, iPAddress check */
+    const br_ssl_client_certificate_class *ccert_vtable_;   /* notes a certificate request */
+    const br_ssl_client_certificate_class **inner_cc_;      /* BearSSL's handler, or NULL */
+    int cert_requested_, cert_sent_;
+    const char *alpn_[4];
+    int insecure_, check_ip_, cert_index_, handshake_done_, weak_seen_, resumed_;
+    int leaf_;                          /* the leaf's facts: readable 1, EKU 2, serverAuth 4, IP 8 */
     unsigned char ip_[16];
-    size_t ip_len_, ee_len_;
+    size_t ip_len_;
+    unsigned char first_[5];            /* the peer's first bytes: plain HTTP? */
+    size_t first_n_;
+    unsigned char resume_id_[32];       /* the session id offered for resumption */
+    size_t resume_id_len_;
+    wsp_certscan_t_ scan_;                /* the certificate passing through */
+    br_x509_decoder_context dec_;       /* no-verify mode: the server's key */
     /* the input buffer stays whole: a server need not honour a smaller fragment length */
     unsigned char ibuf_[BR_SSL_BUFSIZE_INPUT];
     unsigned char obuf_[WSPROXY_TLS_OUTPUT_BUFFER_BYTES];
-    /* last, so a hop to a named host ends after dec: only a host given as an IP
-       address needs the certificate kept (WSPROXY_TLS_HOP_BYTES against
-       WSPROXY_TLS_NAMED_HOP_BYTES) */
-    union {
-        br_x509_decoder_context dec;    /* no-verify mode: the server's key */
-        unsigned char ee[WSPROXY_MAX_CERT_BYTES];   /* IP host: the server certificate */
-    } u_;
 } wsproxy_tls_hop;
 
 #define WSPROXY_TLS_ALIGN16_(n) (((size_t)(n) + 15u) & ~(size_t)15u)
-/* One hop whose host is an IP address (any host fits). */
+/* One hop, whatever its host (no certificate is kept, IP hosts included). */
 #define WSPROXY_TLS_HOP_BYTES WSPROXY_TLS_ALIGN16_(sizeof(wsproxy_tls_hop))
-/* One hop whose host is a name: no certificate kept. */
-#define WSPROXY_TLS_NAMED_HOP_BYTES \
-    WSPROXY_TLS_ALIGN16_(offsetof(wsproxy_tls_hop, u_) + sizeof(br_x509_decoder_context))
-/* Arena bytes enough for any connection with `hops` TLS hops (0, 1 or 2), for a
-   static arena; wsproxy_tls_arena_size gives the exact, often smaller, figure. */
+#define WSPROXY_TLS_NAMED_HOP_BYTES WSPROXY_TLS_HOP_BYTES   /* the same since 0.3 */
+/* Arena bytes enough for any connection with `hops` TLS hops (0, 1 or 2). */
 #define WSPROXY_TLS_ARENA_BYTES(hops) ((hops) ? (size_t)(hops) * WSPROXY_TLS_HOP_BYTES + 15u : 0u)
 
 /* Bytes of tls_arena the connection to url through proxy (NULL: direct) needs: 0 for
    ws:// through an http:// proxy, one hop for wss:// or an https:// proxy, two for
-   wss:// through an https:// proxy; a hop is WSPROXY_TLS_NAMED_HOP_BYTES for a host
-   name and WSPROXY_TLS_HOP_BYTES for an IP address; 15 bytes more let the client align
-   the arena. 0 also when a URL does not parse. */
+   wss:// through an https:// proxy (WSPROXY_TLS_HOP_BYTES each); 15 bytes more let the
+   client align the arena. 0 also when a URL does not parse. */
 WSPROXY_DEF size_t wsproxy_tls_arena_size(const char *url, const char *proxy);
 
 typedef struct wsproxy_pem_result {
@@ -464,6 +506,31 @@ WSPROXY_DEF int wsproxy_pem_trust_anchors(const char *pem, size_t len,
    the client checks IP-literal hosts with this. */
 WSPROXY_DEF int wsproxy_cert_ip_match(const unsigned char *der, size_t len,
                                       const unsigned char *ip, size_t ip_len);
+
+/* What a DER certificate says that BearSSL's minimal validator does not check, read in
+   one pass without keeping it (the client reads every certificate so as it arrives). */
+typedef struct wsproxy_cert_facts {
+    int readable;          /* 1: the DER was walked to its end */
+    int weak_signature;    /* signed with MD2, MD5 or SHA-1 */
+    int has_eku;           /* it has an extendedKeyUsage extension */
+    int eku_server_auth;   /* which lists serverAuth or anyExtendedKeyUsage */
+    int ip_match;          /* ip (4 or 16 bytes, or NULL) is one of its iPAddress names */
+} wsproxy_cert_facts;
+WSPROXY_DEF void wsproxy_cert_facts_get(const unsigned char *der, size_t len, const unsigned char *ip,
+                                        size_t ip_len, wsproxy_cert_facts *out);
+
+/* Reads a private key from PEM (PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY",
+   unencrypted PKCS#8 "PRIVATE KEY") into key, its numbers in mem (mem_len bytes; call
+   with mem NULL to learn *needed). Returns WSPROXY_OK, WSPROXY_E_PEM_SPACE,
+   WSPROXY_E_PEM_ENCRYPTED or WSPROXY_E_PEM_SYNTAX. The decoding state is wiped. */
+WSPROXY_DEF int wsproxy_pem_private_key(const char *pem, size_t len, wsproxy_private_key *key,
+                                        unsigned char *mem, size_t mem_len, size_t *needed);
+/* Reads the certificates of a PEM file (a client chain, leaf first) as DER into mem:
+   up to max in certs. res->anchors counts the certificates. Same calling pattern and
+   results as wsproxy_pem_trust_anchors. */
+WSPROXY_DEF int wsproxy_pem_certificates(const char *pem, size_t len, br_x509_certificate *certs,
+                                         size_t max, unsigned char *mem, size_t mem_len,
+                                         wsproxy_pem_result *res);
 
 /* A readable reason for a tls_error value ("certificate not trusted", ...). */
 WSPROXY_DEF const char *wsproxy_tls_reason(int tls_error);
@@ -506,8 +573,16 @@ typedef struct wsproxy_config {
     int insecure;                      /* 1: do not verify the server's certificate */
     int proxy_insecure;                /* 1: do not verify the proxy's certificate */
     uint32_t tls_days, tls_seconds;    /* validation time (days since 1 Jan 0 AD, UTC);
-                                          0: BearSSL reads the system clock */
-    void *tls_arena;                   /* wsproxy_tls_arena_size() bytes */
+                                          0: tls_time, else the system clock */
+    /* The time for each hop's certificate check, asked when its handshake starts (the
+       one clock the library would read: without this or tls_days, BearSSL reads time()).
+       Returns 0 with *days (since 1 Jan 0 AD) and *seconds of that day. */
+    int (*tls_time)(void *ctx, uint32_t *days, uint32_t *seconds);
+    void *tls_time_ctx;
+    wsproxy_tls_options tls;           /* the server hop's settings (mTLS, SNI, ALPN, ...) */
+    wsproxy_tls_options proxy_tls;     /* the proxy hop's */
+    void *tls_arena;                   /* wsproxy_tls_arena_size() bytes, for the
+                                          connection's life */
     size_t tls_arena_len;
 #endif
 } wsproxy_config;
@@ -663,6 +738,14 @@ WSPROXY_DEF const char *wsproxy_error_message(int code);
 /* One line with name, sentence and details, never secrets. Returns its length
    (truncated to cap-1 like snprintf, always NUL-terminated when cap > 0). */
 WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t cap);
+#ifndef WSPROXY_NO_TLS
+/* After a hop's handshake (its EV_TLS; hop WSPROXY_HOP_PROXY or WSPROXY_HOP_TARGET): its
+   session parameters in *out, to resume the next connection to the same peer with
+   wsproxy_tls_options.resume (they hold the master secret: keep them as a password), and
+   *resumed (may be NULL) 1 when this handshake resumed a session. WSPROXY_E_STATE before. */
+WSPROXY_DEF int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl_session_parameters *out,
+                                        int *resumed);
+#endif
 /* The implementation's version (WSPROXY_VERSION of the translation unit that defined
    WSPROXY_IMPLEMENTATION), for a program that wants the library it runs with. */
 WSPROXY_DEF const char *wsproxy_version(void);
@@ -1005,7 +1088,10 @@ struct wsproxy_client {
     const br_x509_trust_anchor *tas_[2];
     size_t tas_n_[2];
     int insecure_[2];
+    wsproxy_tls_options tlsopt_[2];
     uint32_t tls_days_, tls_seconds_;
+    int (*tls_time_)(void *ctx, uint32_t *days, uint32_t *seconds);
+    void *tls_time_ctx_;
     int tls_events_;               /* handshakes done but not yet reported (bit per hop) */
     char alpn_[16];
 #endif
@@ -2652,27 +2738,403 @@ WSPROXY_IMPL int wsproxy_pem_trust_anchors(const char *pem, size_t len,
     return fits ? WSPROXY_OK : WSPROXY_E_PEM_SPACE;
 }
 
+/* -- PEM private keys and certificate chains for client certificates -- */
+static void wsp_pem_to_buf_(void *ctx, const void *buf, size_t len)
+{
+    wsp_pem_mem_ *m = (wsp_pem_mem_ *)ctx;
+    wsp_pem_take_(m, buf, len);
+}
+
+static void wsp_pem_to_skey_(void *ctx, const void *buf, size_t len)
+{
+    br_skey_decoder_push((br_skey_decoder_context *)ctx, buf, len);
+}
+
+WSPROXY_IMPL int wsproxy_pem_private_key(const char *pem, size_t len, wsproxy_private_key *key,
+                                         unsigned char *mem, size_t mem_len, size_t *needed)
+{
+    br_pem_decoder_context pc;
+    br_skey_decoder_context sk;
+    wsp_pem_mem_ m;
+    size_t off = 0;
+    int found = 0, in_key = 0, rc = WSPROXY_E_PEM_SYNTAX;
+    if (needed) *needed = 0;
+    if (!key || !needed || (!pem && len)) return WSPROXY_E_ARGUMENT;
+    memset(key, 0, sizeof *key);
+    m.mem = mem; m.cap = mem ? mem_len : 0; m.used = 0;
+    br_pem_decoder_init(&pc);
+    br_skey_decoder_init(&sk);
+    while (off < len && !found) {
+        size_t n = br_pem_decoder_push(&pc, pem + off, len - off);
+        off += n;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ: {
+            const char *name = br_pem_decoder_name(&pc);
+            if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) { rc = WSPROXY_E_PEM_ENCRYPTED; goto out; }
+            in_key = strcmp(name, "RSA PRIVATE KEY") == 0 || strcmp(name, "EC PRIVATE KEY") == 0 ||
+                     strcmp(name, "PRIVATE KEY") == 0;
+            br_pem_decoder_setdest(&pc, in_key ? wsp_pem_to_skey_ : NULL, in_key ? &sk : NULL);
+            break;
+        }
+        case BR_PEM_END_OBJ:
+            found = in_key;
+            break;
+        case BR_PEM_ERROR:
+            goto out;
+        default:
+            if (n == 0) goto out;
+            break;
+        }
+    }
+    if (!found || br_skey_decoder_last_error(&sk) != 0) goto out;
+    key->type = br_skey_decoder_key_type(&sk);
+    if (key->type == BR_KEYTYPE_RSA) {
+        const br_rsa_private_key *k = br_skey_decoder_get_rsa(&sk);
+        key->rsa.n_bitlen = k->n_bitlen;
+        key->rsa.p = wsp_pem_take_(&m, k->p, k->plen);       key->rsa.plen = k->plen;
+        key->rsa.q = wsp_pem_take_(&m, k->q, k->qlen);       key->rsa.qlen = k->qlen;
+        key->rsa.dp = wsp_pem_take_(&m, k->dp, k->dplen);    key->rsa.dplen = k->dplen;
+        key->rsa.dq = wsp_pem_take_(&m, k->dq, k->dqlen);    key->rsa.dqlen = k->dqlen;
+        key->rsa.iq = wsp_pem_take_(&m, k->iq, k->iqlen);    key->rsa.iqlen = k->iqlen;
+    } else if (key->type == BR_KEYTYPE_EC) {
+        const br_ec_private_key *k = br_skey_decoder_get_ec(&sk);
+        key->ec.curve = k->curve;
+        key->ec.x = wsp_pem_take_(&m, k->x, k->xlen);
+        key->ec.xlen = k->xlen;
+    } else {
+        goto out;
+    }
+    *needed = m.used;
+    rc = m.used <= m.cap && mem ? WSPROXY_OK : WSPROXY_E_PEM_SPACE;
+out:
+    wsp_wipe_(&sk, sizeof sk);   /* the key's numbers were in it */
+    wsp_wipe_(&pc, sizeof pc);
+    if (rc != WSPROXY_OK) {
+        size_t keep = *needed;
+        wsp_wipe_(key, sizeof *key);
+        *needed = keep;
+    }
+    return rc;
+}
+
+WSPROXY_IMPL int wsproxy_pem_certificates(const char *pem, size_t len, br_x509_certificate *certs,
+                                          size_t max, unsigned char *mem, size_t mem_len,
+                                          wsproxy_pem_result *res)
+{
+    br_pem_decoder_context pc;
+    wsp_pem_mem_ m;
+    size_t off = 0, start = 0;
+    int in_cert = 0, in_obj = 0, fits = 1;
+    if (res) memset(res, 0, sizeof *res);
+    if (!res || (!pem && len)) return WSPROXY_E_ARGUMENT;
+    m.mem = mem; m.cap = mem ? mem_len : 0; m.used = 0;
+    br_pem_decoder_init(&pc);
+    while (off < len) {
+        size_t n = br_pem_decoder_push(&pc, pem + off, len - off);
+        off += n;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ: {
+            const char *name = br_pem_decoder_name(&pc);
+            in_obj = 1;
+            in_cert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0;
+            start = m.used;
+            br_pem_decoder_setdest(&pc, in_cert ? wsp_pem_to_buf_ : NULL, in_cert ? &m : NULL);
+            break;
+        }
+        case BR_PEM_END_OBJ:
+            in_obj = 0;
+            if (in_cert) {
+                if (m.used == start) return WSPROXY_E_PEM_SYNTAX;
+                if (certs && res->anchors < max && m.mem && m.used <= m.cap) {
+                    certs[res->anchors].data = m.mem + start;
+                    certs[res->anchors].data_len = m.used - start;
+                } else {
+                    fits = 0;
+                }
+                res->anchors++;
+                in_cert = 0;
+            }
+            break;
+        case BR_PEM_ERROR:
+            return WSPROXY_E_PEM_SYNTAX;
+        default:
+            if (n == 0) return WSPROXY_E_PEM_SYNTAX;
+            break;
+        }
+    }
+    if (in_obj) return WSPROXY_E_PEM_SYNTAX;
+    res->bytes_needed = m.used;
+    if (!res->anchors) return WSPROXY_E_PEM_SYNTAX;
+    return fits ? WSPROXY_OK : WSPROXY_E_PEM_SPACE;
+}
+
 WSPROXY_IMPL const char *wsproxy_tls_reason(int e)
 {
-    if (e == 0) return "no error";
-    if (e == WSPROXY_TLS_ERR_CLOSED) return "connection closed during the TLS handshake";
-    if (e == WSPROXY_TLS_ERR_CERT_TOO_LARGE) return "certificate too large to check its IP address";
-    if (e == BR_ERR_X509_NOT_TRUSTED) return "certificate not trusted";
-    if (e == BR_ERR_X509_BAD_SERVER_NAME) return "certificate name mismatch";
-    if (e == BR_ERR_X509_EXPIRED) return "certificate expired or not yet valid";
-    if (e == BR_ERR_X509_EMPTY_CHAIN) return "no certificate sent";
-    if (e >= BR_ERR_X509_OK && e < 64) return "certificate rejected";
-    if (e == BR_ERR_RECV_FATAL_ALERT + 40) return "peer refused the handshake (handshake_failure alert)";
-    if (e == BR_ERR_RECV_FATAL_ALERT + 70) return "peer refused the protocol version";
-    if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT) return "peer sent a fatal alert";
+    static const struct { int code; const char *text; } reasons[] = {
+        {0, "no error"},
+        {WSPROXY_TLS_ERR_CLOSED, "connection closed during the TLS handshake"},
+        {WSPROXY_TLS_ERR_WEAK_SIGNATURE, "a certificate of the chain is signed with SHA-1 or MD5 (refused)"},
+        {WSPROXY_TLS_ERR_EKU, "the certificate's extendedKeyUsage does not allow a TLS server (serverAuth)"},
+        {WSPROXY_TLS_ERR_PLAIN_HTTP, "the peer answered in plain HTTP, not TLS"},
+        {WSPROXY_TLS_ERR_UNREADABLE, "the server certificate could not be read"},
+        {WSPROXY_TLS_ERR_NO_SUITE, "the peer accepts none of our cipher suites (ECDHE with AES-GCM or "
+                                   "ChaCha20; tls_compat adds ECDHE with AES-CBC)"},
+        {WSPROXY_TLS_ERR_CERT_REQUIRED, "the peer asked for a client certificate and none was given"},
+        {WSPROXY_TLS_ERR_CERT_REFUSED, "the peer refused our client certificate"},
+        {BR_ERR_BAD_PARAM, "bad TLS parameter (library bug)"},
+        {BR_ERR_BAD_STATE, "TLS engine in a bad state (library bug)"},
+        {BR_ERR_UNSUPPORTED_VERSION, "the peer wants a TLS version other than 1.2"},
+        {BR_ERR_BAD_VERSION, "record with a wrong TLS version"},
+        {BR_ERR_BAD_LENGTH, "record with an impossible length (not TLS?)"},
+        {BR_ERR_TOO_LARGE, "record too large for the buffer"},
+        {BR_ERR_BAD_MAC, "record failed its integrity check"},
+        {BR_ERR_NO_RANDOM, "no random seed for TLS"},
+        {BR_ERR_UNKNOWN_TYPE, "record of an unknown type (not TLS?)"},
+        {BR_ERR_UNEXPECTED, "unexpected message in the handshake"},
+        {BR_ERR_BAD_CCS, "bad ChangeCipherSpec"},
+        {BR_ERR_BAD_ALERT, "bad alert"},
+        {BR_ERR_BAD_HANDSHAKE, "malformed handshake message"},
+        {BR_ERR_OVERSIZED_ID, "session ID too long"},
+        {BR_ERR_BAD_CIPHER_SUITE, "the peer chose a cipher suite we did not offer"},
+        {BR_ERR_BAD_COMPRESSION, "the peer chose compression"},
+        {BR_ERR_BAD_FRAGLEN, "bad max_fragment_length answer"},
+        {BR_ERR_BAD_SECRENEG, "bad secure renegotiation"},
+        {BR_ERR_EXTRA_EXTENSION, "the peer sent an extension we did not ask for"},
+        {BR_ERR_BAD_SNI, "bad server name"},
+        {BR_ERR_BAD_HELLO_DONE, "bad ServerHelloDone"},
+        {BR_ERR_LIMIT_EXCEEDED, "a handshake limit was exceeded"},
+        {BR_ERR_BAD_FINISHED, "bad Finished message"},
+        {BR_ERR_RESUME_MISMATCH, "the resumed session does not match"},
+        {BR_ERR_INVALID_ALGORITHM, "the peer used an algorithm we did not offer (SHA-1 signature?)"},
+        {BR_ERR_BAD_SIGNATURE, "bad signature in the key exchange"},
+        {BR_ERR_WRONG_KEY_USAGE, "the certificate's key usage does not allow this key exchange"},
+        {BR_ERR_NO_CLIENT_AUTH, "the peer wants a client certificate and none was given"},
+        {BR_ERR_IO, "I/O error"},
+        {BR_ERR_X509_INVALID_VALUE, "certificate: invalid value"},
+        {BR_ERR_X509_TRUNCATED, "certificate: truncated"},
+        {BR_ERR_X509_EMPTY_CHAIN, "no certificate sent"},
+        {BR_ERR_X509_INNER_TRUNC, "certificate: truncated element"},
+        {BR_ERR_X509_BAD_TAG_CLASS, "certificate: malformed (tag class)"},
+        {BR_ERR_X509_BAD_TAG_VALUE, "certificate: malformed (tag)"},
+        {BR_ERR_X509_INDEFINITE_LENGTH, "certificate: malformed (indefinite length)"},
+        {BR_ERR_X509_EXTRA_ELEMENT, "certificate: malformed (extra element)"},
+        {BR_ERR_X509_UNEXPECTED, "certificate: malformed (unexpected element)"},
+        {BR_ERR_X509_NOT_CONSTRUCTED, "certificate: malformed (not constructed)"},
+        {BR_ERR_X509_NOT_PRIMITIVE, "certificate: malformed (not primitive)"},
+        {BR_ERR_X509_PARTIAL_BYTE, "certificate: malformed (partial byte)"},
+        {BR_ERR_X509_BAD_BOOLEAN, "certificate: malformed (boolean)"},
+        {BR_ERR_X509_OVERFLOW, "certificate: malformed (overflow)"},
+        {BR_ERR_X509_BAD_DN, "certificate: malformed name"},
+        {BR_ERR_X509_BAD_TIME, "certificate: malformed time"},
+        {BR_ERR_X509_UNSUPPORTED, "certificate uses an unsupported algorithm or critical feature"},
+        {BR_ERR_X509_LIMIT_EXCEEDED, "certificate too large for the validator"},
+        {BR_ERR_X509_WRONG_KEY_TYPE, "certificate key of the wrong type"},
+        {BR_ERR_X509_BAD_SIGNATURE, "certificate signature does not verify"},
+        {BR_ERR_X509_TIME_UNKNOWN, "no time to check the certificate's validity"},
+        {BR_ERR_X509_EXPIRED, "certificate expired or not yet valid"},
+        {BR_ERR_X509_DN_MISMATCH, "certificate chain out of order (issuer names do not match)"},
+        {BR_ERR_X509_BAD_SERVER_NAME, "certificate name mismatch"},
+        {BR_ERR_X509_CRITICAL_EXTENSION, "certificate has an unknown critical extension"},
+        {BR_ERR_X509_NOT_CA, "an intermediate certificate is not a CA"},
+        {BR_ERR_X509_FORBIDDEN_KEY_USAGE, "certificate key usage forbids this use"},
+        {BR_ERR_X509_WEAK_PUBLIC_KEY, "certificate key too weak (RSA under 2048 bits)"},
+        {BR_ERR_X509_NOT_TRUSTED, "certificate not trusted"},
+        {BR_ERR_RECV_FATAL_ALERT + 40, "the peer refused the handshake (handshake_failure alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 42, "the peer refused our certificate (bad_certificate alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 46, "the peer refused our certificate (certificate_unknown alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 48, "the peer does not trust our certificate (unknown_ca alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 70, "the peer requires TLS 1.3, which BearSSL lacks (protocol_version alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 71, "the peer wants stronger ciphers (insufficient_security alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 112, "the peer does not know the server name we sent (unrecognized_name)"},
+        {BR_ERR_RECV_FATAL_ALERT + 116, "the peer wants a client certificate (certificate_required alert)"},
+        {BR_ERR_RECV_FATAL_ALERT + 120, "the peer accepts none of our ALPN protocols (no_application_protocol)"}
+    };
+    size_t i;
+    for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (reasons[i].code == e) return reasons[i].text;
+    if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT) return "the peer sent a fatal alert";
     if (e >= BR_ERR_SEND_FATAL_ALERT) return "we sent a fatal alert";
-    if (e == BR_ERR_UNSUPPORTED_VERSION) return "TLS version not supported (TLS 1.2 only)";
-    if (e == BR_ERR_BAD_HANDSHAKE || e == BR_ERR_UNEXPECTED) return "handshake failure";
-    if (e == BR_ERR_IO) return "I/O error";
     return "TLS error";
 }
 
-/* -- the X.509 wrapper: BearSSL's minimal validator, plus no-verify and IP checks -- */
+/* -- what a certificate says, read as its bytes stream past: signature algorithm, extended
+   key usage, iPAddress names. BearSSL's minimal validator checks neither EKU nor IP names,
+   and keeping each certificate for a second pass would cost its size per hop. -- */
+enum { WSP_CS_TAG_, WSP_CS_LEN_, WSP_CS_LENX_, WSP_CS_SKIP_, WSP_CS_COLLECT_ };
+enum { WSP_CK_CERT_ = 1, WSP_CK_TBS_, WSP_CK_SIGALG_, WSP_CK_EXTS_WRAP_, WSP_CK_EXTS_, WSP_CK_EXT_,
+       WSP_CK_EXTVAL_, WSP_CK_INNER_ };
+enum { WSP_CV_SIGOID_ = 1, WSP_CV_EXTOID_, WSP_CV_EKUOID_, WSP_CV_IP_ };
+
+static void wsp_certscan_start_(wsp_certscan_t_ *s, int leaf, const unsigned char *ip, size_t ip_len)
+{
+    memset(s, 0, sizeof *s);
+    s->leaf = leaf;
+    if (ip && (ip_len == 4 || ip_len == 16)) {
+        memcpy(s->ip, ip, ip_len);
+        s->ip_len = (unsigned char)ip_len;
+    }
+}
+
+static int wsp_oid_is_(const wsp_certscan_t_ *s, const char *oid, size_t n)
+{
+    return s->vlen == n && memcmp(s->val, oid, n) == 0;
+}
+
+static void wsp_certscan_value_(wsp_certscan_t_ *s)
+{
+    switch (s->vkind) {
+    case WSP_CV_SIGOID_:   /* md2, md5, sha1 with RSA; ecdsa-with-SHA1; dsa-with-sha1 */
+        if (wsp_oid_is_(s, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x02", 9) ||
+            wsp_oid_is_(s, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04", 9) ||
+            wsp_oid_is_(s, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05", 9) ||
+            wsp_oid_is_(s, "\x2a\x86\x48\xce\x3d\x04\x01", 7) ||
+            wsp_oid_is_(s, "\x2a\x86\x48\xce\x38\x04\x03", 7))
+            s->weak_sig = 1;
+        break;
+    case WSP_CV_EXTOID_:   /* 2.5.29.37 extKeyUsage, 2.5.29.17 subjectAltName */
+        s->ext = wsp_oid_is_(s, "\x55\x1d\x25", 3) ? 1 : wsp_oid_is_(s, "\x55\x1d\x11", 3) ? 2 : 0;
+        break;
+    case WSP_CV_EKUOID_:   /* id-kp-serverAuth 1.3.6.1.5.5.7.3.1, anyExtendedKeyUsage 2.5.29.37.0 */
+        if (wsp_oid_is_(s, "\x2b\x06\x01\x05\x05\x07\x03\x01", 8) || wsp_oid_is_(s, "\x55\x1d\x25\x00", 4))
+            s->eku_server = 1;
+        break;
+    case WSP_CV_IP_:
+        if (s->ip_len && s->vlen == (size_t)s->ip_len && memcmp(s->val, s->ip, (size_t)s->ip_len) == 0) s->ip_match = 1;
+        break;
+    default:
+        break;
+    }
+}
+
+/* An element's tag and length are read: descend into it, keep its value, or skip it. */
+static void wsp_certscan_element_(wsp_certscan_t_ *s)
+{
+    int parent = s->depth ? s->kind[s->depth - 1] : 0, push = 0, collect = 0;
+    unsigned idx = s->depth ? s->idx[s->depth - 1]++ : 0;
+    if (s->depth && s->len > s->end[s->depth - 1] - s->pos) { s->broken = 1; return; }
+    switch (parent) {
+    case 0: if (s->tag == 0x30) push = WSP_CK_CERT_; else s->broken = 1; break;
+    case WSP_CK_CERT_:
+        if (idx == 0 && s->tag == 0x30 && s->leaf) push = WSP_CK_TBS_;
+        else if (idx == 1 && s->tag == 0x30) push = WSP_CK_SIGALG_;
+        break;
+    case WSP_CK_SIGALG_: if (idx == 0 && s->tag == 0x06) collect = WSP_CV_SIGOID_; break;
+    case WSP_CK_TBS_: if (s->tag == 0xA3) push = WSP_CK_EXTS_WRAP_; break;
+    case WSP_CK_EXTS_WRAP_: if (s->tag == 0x30) push = WSP_CK_EXTS_; break;
+    case WSP_CK_EXTS_: if (s->tag == 0x30) { push = WSP_CK_EXT_; s->ext = 0; } break;
+    case WSP_CK_EXT_:
+        if (idx == 0 && s->tag == 0x06) collect = WSP_CV_EXTOID_;
+        else if (s->tag == 0x04 && s->ext) {
+            push = WSP_CK_EXTVAL_;   /* the extension's DER, inside the OCTET STRING */
+            if (s->ext == 1) s->has_eku = 1;
+        }
+        break;
+    case WSP_CK_EXTVAL_: if (s->tag == 0x30) push = WSP_CK_INNER_; break;
+    case WSP_CK_INNER_:
+        if (s->ext == 1 && s->tag == 0x06) collect = WSP_CV_EKUOID_;
+        else if (s->ext == 2 && s->tag == 0x87) collect = WSP_CV_IP_;
+        break;
+    default: break;
+    }
+    if (push) {
+        if (s->depth == (int)(sizeof s->end / sizeof s->end[0])) { s->broken = 1; return; }
+        s->kind[s->depth] = (unsigned char)push;
+        s->idx[s->depth] = 0;
+        s->end[s->depth++] = s->pos + s->len;
+        s->state = WSP_CS_TAG_;
+    } else {
+        s->need = s->len;
+        s->vkind = collect;
+        s->vlen = 0;
+        s->state = collect ? WSP_CS_COLLECT_ : WSP_CS_SKIP_;
+        if (!s->need) {
+            if (collect) wsp_certscan_value_(s);
+            s->state = WSP_CS_TAG_;
+        }
+    }
+}
+
+static void wsp_certscan_(wsp_certscan_t_ *s, const unsigned char *p, size_t n)
+{
+    while (!s->broken) {
+        size_t k;
+        while (s->state == WSP_CS_TAG_ && s->depth && s->pos == s->end[s->depth - 1]) s->depth--;
+        if (!n) return;
+        if (s->depth == 0 && s->state == WSP_CS_TAG_ && s->pos) { s->broken = 1; return; }   /* past its end */
+        switch (s->state) {
+        case WSP_CS_TAG_:
+            s->tag = *p;
+            if ((s->tag & 0x1F) == 0x1F) { s->broken = 1; return; }   /* multi-byte tags: not in X.509 */
+            s->state = WSP_CS_LEN_;
+            k = 1;
+            break;
+        case WSP_CS_LEN_:
+            k = 1;
+            if (*p < 0x80) {
+                s->len = *p;
+                s->pos++;
+                p++;
+                n--;
+                wsp_certscan_element_(s);
+                continue;
+            }
+            s->lenbytes = *p & 0x7F;
+            if (s->lenbytes == 0 || s->lenbytes > 3) { s->broken = 1; return; }   /* indefinite, or > 16 MiB */
+            s->len = 0;
+            s->state = WSP_CS_LENX_;
+            break;
+        case WSP_CS_LENX_:
+            s->len = s->len << 8 | *p;
+            s->pos++;
+            p++;
+            n--;
+            if (--s->lenbytes == 0) wsp_certscan_element_(s);
+            continue;
+        default:   /* skip or collect the value */
+            k = n < s->need ? n : (size_t)s->need;
+            if (s->state == WSP_CS_COLLECT_) {
+                size_t room = sizeof s->val - s->vlen, c = k < room ? k : room;
+                memcpy(s->val + s->vlen, p, c);
+                s->vlen += c;
+                if (k > room) s->vlen = sizeof s->val + 1;   /* too long to match anything */
+            }
+            s->need -= (uint32_t)k;
+            if (!s->need) {
+                if (s->state == WSP_CS_COLLECT_) wsp_certscan_value_(s);
+                s->state = WSP_CS_TAG_;
+            }
+            break;
+        }
+        s->pos += (uint32_t)k;
+        p += k;
+        n -= k;
+    }
+}
+
+/* 1 when the certificate was walked to its end and no further. */
+static int wsp_certscan_done_(wsp_certscan_t_ *s)
+{
+    wsp_certscan_(s, NULL, 0);   /* closes what ends here */
+    return !s->broken && s->state == WSP_CS_TAG_ && s->depth == 0 && s->pos > 0;
+}
+
+WSPROXY_IMPL void wsproxy_cert_facts_get(const unsigned char *der, size_t len, const unsigned char *ip,
+                                         size_t ip_len, wsproxy_cert_facts *out)
+{
+    wsp_certscan_t_ s;
+    memset(out, 0, sizeof *out);
+    if (!der) return;
+    wsp_certscan_start_(&s, 1, ip, ip_len);
+    wsp_certscan_(&s, der, len);
+    out->readable = wsp_certscan_done_(&s);
+    out->weak_signature = s.weak_sig;
+    out->has_eku = s.has_eku;
+    out->eku_server_auth = s.eku_server;
+    out->ip_match = s.ip_match;
+}
+
+/* -- the X.509 wrapper: BearSSL's minimal validator (without MD5 and SHA-1), plus the
+   policy it lacks: extendedKeyUsage, iPAddress names, named refusals, no-verify -- */
 static wsproxy_tls_hop *wsp_hop_of_(const br_x509_class *const *ctx)
 {
     return (wsproxy_tls_hop *)(void *)((char *)(void *)(uintptr_t)ctx -
@@ -2683,40 +3145,41 @@ static void wsp_x_start_chain_(const br_x509_class **ctx, const char *server_nam
 {
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     h->cert_index_ = 0;
-    h->ee_len_ = 0;
-    h->ee_overflow_ = 0;
-    h->xc_.vtable->start_chain(&h->xc_.vtable, server_name);
-    if (h->insecure_) br_x509_decoder_init(&h->u_.dec, NULL, NULL);
+    h->weak_seen_ = 0;
+    h->xc_.vtable->start_chain(&h->xc_.vtable, h->insecure_ ? NULL : server_name);
+    if (h->insecure_) br_x509_decoder_init(&h->dec_, NULL, NULL);
 }
 
 static void wsp_x_start_cert_(const br_x509_class **ctx, uint32_t length)
 {
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     h->xc_.vtable->start_cert(&h->xc_.vtable, length);
+    wsp_certscan_start_(&h->scan_, h->cert_index_ == 0, h->check_ip_ ? h->ip_ : NULL, h->ip_len_);
 }
 
 static void wsp_x_append_(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     h->xc_.vtable->append(&h->xc_.vtable, buf, len);
-    if (h->cert_index_ != 0) return;   /* only the server's own certificate matters here */
     if (h->insecure_) {
         int trailing = 0;   /* a certificate longer than its DER: the key is still read */
-        wsp_x509_push_(&h->u_.dec, &trailing, buf, len);
-    } else if (h->check_ip_) {
-        if (len <= sizeof h->u_.ee - h->ee_len_) {
-            memcpy(h->u_.ee + h->ee_len_, buf, len);
-            h->ee_len_ += len;
-        } else {
-            h->ee_overflow_ = 1;
-        }
+        if (h->cert_index_ == 0) wsp_x509_push_(&h->dec_, &trailing, buf, len);
+        return;
     }
+    wsp_certscan_(&h->scan_, buf, len);
 }
 
 static void wsp_x_end_cert_(const br_x509_class **ctx)
 {
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     h->xc_.vtable->end_cert(&h->xc_.vtable);
+    if (!h->insecure_) {
+        int readable = wsp_certscan_done_(&h->scan_);
+        if (h->scan_.weak_sig) h->weak_seen_ = 1;
+        if (h->cert_index_ == 0)   /* the leaf's facts, for end_chain */
+            h->leaf_ = (readable ? 1 : 0) | (h->scan_.has_eku ? 2 : 0) | (h->scan_.eku_server ? 4 : 0) |
+                       (h->scan_.ip_match ? 8 : 0);
+    }
     h->cert_index_++;
 }
 
@@ -2725,12 +3188,12 @@ static unsigned wsp_x_end_chain_(const br_x509_class **ctx)
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     unsigned err = h->xc_.vtable->end_chain(&h->xc_.vtable);
     if (h->insecure_) return 0;   /* the caller turned verification off for this hop */
+    /* BearSSL refuses a signature whose hash it was not given: name why */
+    if (err == BR_ERR_X509_UNSUPPORTED && h->weak_seen_) return WSPROXY_TLS_ERR_WEAK_SIGNATURE;
     if (err) return err;
-    if (h->check_ip_) {
-        if (h->ee_overflow_) return WSPROXY_TLS_ERR_CERT_TOO_LARGE;
-        if (wsproxy_cert_ip_match(h->u_.ee, h->ee_len_, h->ip_, h->ip_len_) != 1)
-            return BR_ERR_X509_BAD_SERVER_NAME;
-    }
+    if (!(h->leaf_ & 1)) return WSPROXY_TLS_ERR_UNREADABLE;
+    if ((h->leaf_ & 2) && !(h->leaf_ & 4)) return WSPROXY_TLS_ERR_EKU;
+    if (h->check_ip_ && !(h->leaf_ & 8)) return BR_ERR_X509_BAD_SERVER_NAME;
     return 0;
 }
 
@@ -2739,7 +3202,7 @@ static const br_x509_pkey *wsp_x_get_pkey_(const br_x509_class *const *ctx, unsi
     wsproxy_tls_hop *h = wsp_hop_of_(ctx);
     if (h->insecure_) {
         if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
-        return br_x509_decoder_get_pkey(&h->u_.dec);
+        return br_x509_decoder_get_pkey(&h->dec_);
     }
     return h->xc_.vtable->get_pkey(&h->xc_.vtable, usages);
 }
@@ -2748,6 +3211,79 @@ static const br_x509_class wsp_x509_vtable_ = {
     sizeof(wsproxy_tls_hop), wsp_x_start_chain_, wsp_x_start_cert_, wsp_x_append_,
     wsp_x_end_cert_, wsp_x_end_chain_, wsp_x_get_pkey_
 };
+
+/* -- the client-certificate handler: BearSSL's single-certificate one (when the caller gave
+   a certificate) behind a wrapper that notes the peer asked, so a refusal can be named -- */
+static wsproxy_tls_hop *wsp_hop_of_cc_(const br_ssl_client_certificate_class *const *ctx)
+{
+    return (wsproxy_tls_hop *)(void *)((char *)(void *)(uintptr_t)ctx -
+                                       offsetof(wsproxy_tls_hop, ccert_vtable_));
+}
+
+static void wsp_cc_start_list_(const br_ssl_client_certificate_class **ctx)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    h->cert_requested_ = 1;
+    if (h->inner_cc_) (*h->inner_cc_)->start_name_list(h->inner_cc_);
+}
+static void wsp_cc_start_name_(const br_ssl_client_certificate_class **ctx, size_t len)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    if (h->inner_cc_) (*h->inner_cc_)->start_name(h->inner_cc_, len);
+}
+static void wsp_cc_append_name_(const br_ssl_client_certificate_class **ctx, const unsigned char *d, size_t len)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    if (h->inner_cc_) (*h->inner_cc_)->append_name(h->inner_cc_, d, len);
+}
+static void wsp_cc_end_name_(const br_ssl_client_certificate_class **ctx)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    if (h->inner_cc_) (*h->inner_cc_)->end_name(h->inner_cc_);
+}
+static void wsp_cc_end_list_(const br_ssl_client_certificate_class **ctx)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    if (h->inner_cc_) (*h->inner_cc_)->end_name_list(h->inner_cc_);
+}
+static void wsp_cc_choose_(const br_ssl_client_certificate_class **ctx, const br_ssl_client_context *cc,
+                           uint32_t auth_types, br_ssl_client_certificate *choices)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    memset(choices, 0, sizeof *choices);   /* no certificate: an empty Certificate message */
+    if (h->inner_cc_) (*h->inner_cc_)->choose(h->inner_cc_, cc, auth_types, choices);
+    h->cert_sent_ = choices->chain_len > 0;
+}
+static uint32_t wsp_cc_keyx_(const br_ssl_client_certificate_class **ctx, unsigned char *data, size_t *len)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    return h->inner_cc_ ? (*h->inner_cc_)->do_keyx(h->inner_cc_, data, len) : 0;
+}
+static size_t wsp_cc_sign_(const br_ssl_client_certificate_class **ctx, int hash_id, size_t hv_len,
+                           unsigned char *data, size_t len)
+{
+    wsproxy_tls_hop *h = wsp_hop_of_cc_(ctx);
+    return h->inner_cc_ ? (*h->inner_cc_)->do_sign(h->inner_cc_, hash_id, hv_len, data, len) : 0;
+}
+
+static const br_ssl_client_certificate_class wsp_ccert_vtable_ = {
+    sizeof(wsproxy_tls_hop), wsp_cc_start_list_, wsp_cc_start_name_, wsp_cc_append_name_,
+    wsp_cc_end_name_, wsp_cc_end_list_, wsp_cc_choose_, wsp_cc_keyx_, wsp_cc_sign_
+};
+
+/* A hop's failure, named from what the engine cannot know: the peer's first bytes (plain
+   HTTP, an alert at once), and whether it had asked for a client certificate. */
+static int wsp_tls_name_error_(const wsproxy_tls_hop *h, int err)
+{
+    if (h->handshake_done_) return err;
+    if (h->first_n_ == 5 && memcmp(h->first_, "HTTP/", 5) == 0) return WSPROXY_TLS_ERR_PLAIN_HTTP;
+    if (err == BR_ERR_RECV_FATAL_ALERT + 40 && h->first_n_ == 5 && h->first_[0] == 21)
+        return WSPROXY_TLS_ERR_NO_SUITE;
+    if (h->cert_requested_ && (err == WSPROXY_TLS_ERR_CLOSED || (err >= BR_ERR_RECV_FATAL_ALERT &&
+                                                              err < BR_ERR_SEND_FATAL_ALERT)))
+        return h->cert_sent_ ? WSPROXY_TLS_ERR_CERT_REFUSED : WSPROXY_TLS_ERR_CERT_REQUIRED;
+    return err;
+}
 
 #endif /* WSPROXY_NO_TLS */
 
@@ -3238,6 +3774,13 @@ static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
     size_t have;
     if (!n || !wsp_tls_port_(c, hop, port, &have)) return;
     if (n > have) n = have;
+    if (port == WSP_RECVREC_ && c->tls_[hop]->first_n_ < 5) {   /* the peer's first bytes */
+        wsproxy_tls_hop *h = c->tls_[hop];
+        const unsigned char *p = wsp_tls_port_(c, hop, port, &have);
+        size_t k = 5 - h->first_n_ < n ? 5 - h->first_n_ : n;
+        memcpy(h->first_ + h->first_n_, p, k);
+        h->first_n_ += k;
+    }
     switch (port) {
     case WSP_RECVREC_: br_ssl_engine_recvrec_ack(e, n); break;
     case WSP_RECVAPP_: br_ssl_engine_recvapp_ack(e, n); break;
@@ -3289,17 +3832,28 @@ static void wsp_tls_check_(wsproxy_client *c)
         if (st == BR_SSL_CLOSED) {
             int err = br_ssl_engine_last_error(&h->cc_.eng);
             if (c->state_ == WSPROXY_STATE_FAILED || c->state_ == WSPROXY_STATE_CLOSED) continue;
-            if (err) wsp_tls_fail_(c, hop, err);
+            if (err) wsp_tls_fail_(c, hop, wsp_tls_name_error_(h, err));
             else if (!c->eof_) c->eof_ = 1;   /* close_notify: the stream ended */
         } else if (!h->handshake_done_ && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
+            br_ssl_session_parameters sp;
             h->handshake_done_ = 1;
             c->tls_events_ |= 1 << hop;
+            br_ssl_engine_get_session_parameters(&h->cc_.eng, &sp);
+            h->resumed_ = h->resume_id_len_ && sp.session_id_len == h->resume_id_len_ &&
+                          memcmp(sp.session_id, h->resume_id_, h->resume_id_len_) == 0;
+            wsp_wipe_(&sp, sizeof sp);
         }
     }
 }
 
 /* A TLS stage wakes: its handshake starts with the host of its URL. */
 static void wsp_tls_wake_(wsproxy_client *c, int hop);
+
+/* The stream ended during the hop's handshake. */
+static void wsp_tls_fail_closed_(wsproxy_client *c, int hop)
+{
+    wsp_tls_fail_(c, hop, wsp_tls_name_error_(c->tls_[hop], WSPROXY_TLS_ERR_CLOSED));
+}
 
 /* The hop (0 proxy, 1 server) whose handshake a cut-short stream interrupted, or -1. */
 static int wsp_tls_unfinished_(const wsproxy_client *c)
@@ -3325,7 +3879,7 @@ static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage) { (void)c; (
 static void wsp_tls_check_(wsproxy_client *c) { (void)c; }
 static void wsp_tls_wake_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
 static int wsp_tls_unfinished_(const wsproxy_client *c) { (void)c; return -1; }
-static void wsp_tls_fail_(wsproxy_client *c, int hop, int tls_error) { (void)c; (void)hop; (void)tls_error; }
+static void wsp_tls_fail_closed_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
 #endif
 
 /* ==== 10. the requests: written when due, in pieces, from the caller's configuration = */
@@ -4067,23 +4621,74 @@ WSPROXY_IMPL size_t wsproxy_tls_arena_size(const char *url, const char *proxy)
     return wsp_tls_need_(https_proxy ? &p : NULL, t.scheme == WSPROXY_SCHEME_WSS ? &t : NULL);
 }
 
-/* A hop's engine: BearSSL's full client profile, TLS 1.2, our X.509 wrapper, the seed. */
+/* A hop's engine, stricter than BearSSL's full profile: TLS 1.2; ECDHE key exchange and
+   AEAD suites in the order a current browser offers them (ECDHE with AES-CBC and SHA-256/384
+   MACs added by tls_compat); no MD5 or SHA-1 anywhere: not offered for signatures, not
+   accepted in certificates (the X.509 engine is not given them); RSA keys of 2048 bits at
+   least; our X.509 wrapper; the client certificate; ALPN; the seed. */
 static int wsp_tls_setup_(wsproxy_client *c, int hop)
 {
+    static const uint16_t suites[] = {
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        /* tls_compat only, from here */
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384
+    };
+    static const br_hash_class *const hashes[] = {
+        &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+    };
     wsproxy_tls_hop *h = c->tls_[hop];
+    br_ssl_engine_context *e = &h->cc_.eng;
+    const wsproxy_tls_options *o = &c->tlsopt_[hop];
     unsigned char seed[32];
+    size_t i, nalpn = 0;
     memset(h, 0, offsetof(wsproxy_tls_hop, ibuf_));   /* the buffers need no clearing */
-    br_ssl_client_init_full(&h->cc_, &h->xc_, c->tas_[hop], c->tas_n_[hop]);
-    br_ssl_engine_set_versions(&h->cc_.eng, BR_TLS12, BR_TLS12);
+    br_ssl_client_zero(&h->cc_);
+    br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
+    br_x509_minimal_init(&h->xc_, &br_sha256_vtable, c->tas_[hop], c->tas_n_[hop]);
+    br_ssl_engine_set_suites(e, suites, o->compat ? 10 : 6);
+    br_ssl_engine_set_default_rsavrfy(e);
+    br_ssl_engine_set_default_ecdsa(e);
+    br_x509_minimal_set_rsa(&h->xc_, br_ssl_engine_get_rsavrfy(e));
+    br_x509_minimal_set_ecdsa(&h->xc_, br_ssl_engine_get_ec(e), br_ssl_engine_get_ecdsa(e));
+    br_x509_minimal_set_minrsa(&h->xc_, 256);
+    for (i = 0; i < sizeof hashes / sizeof hashes[0]; i++) {
+        int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
+        br_ssl_engine_set_hash(e, id, hashes[i]);
+        br_x509_minimal_set_hash(&h->xc_, id, hashes[i]);
+    }
+    br_ssl_engine_set_prf_sha256(e, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(e, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(e);
+    br_ssl_engine_set_default_chapol(e);
+    if (o->compat) br_ssl_engine_set_default_aes_cbc(e);
     if (c->tls_days_) br_x509_minimal_set_time(&h->xc_, c->tls_days_, c->tls_seconds_);
     h->x509_vtable_ = &wsp_x509_vtable_;
-    br_ssl_engine_set_x509(&h->cc_.eng, &h->x509_vtable_);
-    br_ssl_engine_set_buffers_bidi(&h->cc_.eng, h->ibuf_, sizeof h->ibuf_, h->obuf_, sizeof h->obuf_);
-    h->alpn_[0] = "http/1.1";
-    br_ssl_engine_set_protocol_names(&h->cc_.eng, h->alpn_, 1);
+    br_ssl_engine_set_x509(e, &h->x509_vtable_);
+    br_ssl_engine_set_buffers_bidi(e, h->ibuf_, sizeof h->ibuf_, h->obuf_, sizeof h->obuf_);
+    if (o->alpn) {
+        while (nalpn < 4 && o->alpn[nalpn]) { h->alpn_[nalpn] = o->alpn[nalpn]; nalpn++; }
+    } else {
+        h->alpn_[nalpn++] = "http/1.1";
+    }
+    if (nalpn) br_ssl_engine_set_protocol_names(e, h->alpn_, nalpn);
+    if (o->client_chain && o->client_key) {
+        if (o->client_key->type == BR_KEYTYPE_RSA)
+            br_ssl_client_set_single_rsa(&h->cc_, o->client_chain, o->client_chain_len,
+                                         &o->client_key->rsa, br_rsa_pkcs1_sign_get_default());
+        else
+            br_ssl_client_set_single_ec(&h->cc_, o->client_chain, o->client_chain_len, &o->client_key->ec,
+                                        BR_KEYTYPE_SIGN, 0, br_ec_get_default(),
+                                        br_ecdsa_sign_asn1_get_default());
+    }
+    h->inner_cc_ = h->cc_.client_auth_vtable;
+    h->ccert_vtable_ = &wsp_ccert_vtable_;
+    br_ssl_client_set_client_certificate(&h->cc_, &h->ccert_vtable_);
     h->insecure_ = c->insecure_[hop];
     if (c->random_(c->random_ctx_, seed, sizeof seed) != 0) return WSPROXY_E_RANDOM;
-    br_ssl_engine_inject_entropy(&h->cc_.eng, seed, sizeof seed);
+    br_ssl_engine_inject_entropy(e, seed, sizeof seed);
     wsp_wipe_(seed, sizeof seed);
     return WSPROXY_OK;
 }
@@ -4094,22 +4699,53 @@ static int wsp_tls_setup_(wsproxy_client *c, int hop)
 static int wsp_tls_start_(wsproxy_client *c, int hop)
 {
     wsproxy_tls_hop *h = c->tls_[hop];
+    const wsproxy_tls_options *o = &c->tlsopt_[hop];
     wsproxy_url u;
     char host[256];
     size_t n;
-    if (wsp_parse_url_(hop ? c->url_ : c->proxy_, &u) != WSPROXY_OK) return -1;
-    n = u.host_len;
-    if (u.host_type == WSPROXY_HOST_NAME && n > 1 && u.host[n - 1] == '.') n--;
-    memcpy(host, u.host, n);
+    int type, resume = 0;
+    if (o->server_name) {   /* the caller's name: SNI and the certificate check, as a name */
+        n = wsp_strnlen_(o->server_name, 256);
+        if (n == 256) return -1;
+        memcpy(host, o->server_name, n);
+        type = WSPROXY_HOST_NAME;
+    } else {
+        if (wsp_parse_url_(hop ? c->url_ : c->proxy_, &u) != WSPROXY_OK) return -1;
+        n = u.host_len;
+        memcpy(host, u.host, n);
+        type = u.host_type;
+    }
+    if (type == WSPROXY_HOST_NAME && n > 1 && host[n - 1] == '.') n--;
     host[n] = '\0';
-    if (u.host_type == WSPROXY_HOST_IPV4) {
+    if (type == WSPROXY_HOST_IPV4) {
         h->ip_len_ = 4;
         h->check_ip_ = !h->insecure_ && wsproxy_parse_ipv4(host, n, h->ip_);
-    } else if (u.host_type == WSPROXY_HOST_IPV6) {
+    } else if (type == WSPROXY_HOST_IPV6) {
         h->ip_len_ = 16;
         h->check_ip_ = !h->insecure_ && wsproxy_parse_ipv6(host, n, h->ip_);
     }
-    return br_ssl_client_reset(&h->cc_, u.host_type == WSPROXY_HOST_NAME ? host : NULL, 0) ? 0 : -1;
+    if (c->tls_time_) {   /* the caller's clock, read when this handshake starts */
+        uint32_t days = 0, secs = 0;
+        if (c->tls_time_(c->tls_time_ctx_, &days, &secs) == 0) br_x509_minimal_set_time(&h->xc_, days, secs);
+    }
+    if (o->resume && o->resume->session_id_len > 0 && o->resume->session_id_len <= 32) {
+        br_ssl_engine_set_session_parameters(&h->cc_.eng, o->resume);
+        memcpy(h->resume_id_, o->resume->session_id, o->resume->session_id_len);
+        h->resume_id_len_ = o->resume->session_id_len;
+        resume = 1;
+    }
+    return br_ssl_client_reset(&h->cc_, type == WSPROXY_HOST_NAME ? host : NULL, resume) ? 0 : -1;
+}
+
+WSPROXY_IMPL int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl_session_parameters *out,
+                                         int *resumed)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    if (!out) return WSPROXY_E_ARGUMENT;
+    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    br_ssl_engine_get_session_parameters(&h->cc_.eng, out);
+    if (resumed) *resumed = h->resumed_;
+    return WSPROXY_OK;
 }
 
 static void wsp_tls_wake_(wsproxy_client *c, int hop)
@@ -4137,6 +4773,16 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
     c->tas_[1] = cfg->trust_anchors;
     c->tas_n_[1] = cfg->trust_anchors_count;
     c->insecure_[1] = cfg->insecure != 0;
+    c->tlsopt_[0] = cfg->proxy_tls;
+    c->tlsopt_[1] = cfg->tls;
+    c->tls_time_ = cfg->tls_time;
+    c->tls_time_ctx_ = cfg->tls_time_ctx;
+    /* verifying with nothing to trust can only fail, after a round trip: say so now */
+    if ((want_p && !c->insecure_[0] && !c->tas_n_[0]) || (want_t && !c->insecure_[1] && !c->tas_n_[1]))
+        return WSPROXY_E_TLS_NO_ANCHORS;
+    if ((want_p && c->tlsopt_[0].client_chain && !c->tlsopt_[0].client_key) ||
+        (want_t && c->tlsopt_[1].client_chain && !c->tlsopt_[1].client_key))
+        return WSPROXY_E_ARGUMENT;
     if (want_p) {
         c->tls_[0] = (wsproxy_tls_hop *)(void *)a;
         a += wsp_tls_hop_bytes_(proxy);
@@ -4413,7 +5059,7 @@ static void wsp_eof_reached_(wsproxy_client *c)
     /* a TLS handshake cut short is a TLS failure of its hop */
     if (!(c->eof_error_ && !c->received_any_) && (hop = wsp_tls_unfinished_(c)) >= 0) {
         c->info_.os_error = c->eof_error_;
-        wsp_tls_fail_(c, hop, WSPROXY_TLS_ERR_CLOSED);
+        wsp_tls_fail_closed_(c, hop);
         return;
     }
     switch (c->state_) {
@@ -4714,6 +5360,9 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
     if (c->error_ >= 600 && c->error_ < 700) {
         wsp_append_(out, cap, &at, sep);
         wsp_append_(out, cap, &at, wsproxy_tls_reason(e->tls_error));
+        if (e->tls_error == WSPROXY_TLS_ERR_PLAIN_HTTP)
+            wsp_append_(out, cap, &at, c->error_ == WSPROXY_E_TLS_PROXY ? ": is it an http:// proxy?"
+                                                                        : ": is it a ws:// server?");
         wsp_append_(out, cap, &at, "; TLS error ");
         wsp_append_uint_(out, cap, &at, (unsigned)e->tls_error);
         sep = "; ";

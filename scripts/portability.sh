@@ -26,8 +26,8 @@ BUILD=${BUILD:-build}
 PB=$BUILD/portability
 TARGETS=${PORT_TARGETS:-i386 s390x windows arm musl}
 W="-std=c99 -Wall -Wextra -pedantic -Werror"
-UNITS_TLS="test_pure test_client test_select test_catalogue test_tls"
-UNITS_NO_TLS="test_pure test_client test_select"
+UNITS_TLS="test_pure test_client test_select test_catalogue test_tls test_stages"
+UNITS_NO_TLS="test_pure test_client test_select test_stages"
 NEED="bash scripts/need.sh"
 mkdir -p "$PB"
 pass=0 fail=0
@@ -113,24 +113,6 @@ t_s390x() {
 }
 
 # ---- Windows: mingw-w64 + wine ------------------------------------------------------------
-# the C block after the marker line in docs/portability.md
-proposed_windows_random() {
-    awk '/portability.sh applies/ { on = 1; next }
-         on && /^```c/ { code = 1; next }
-         code && /^```/ { exit }
-         code' docs/portability.md
-}
-# patched_header DIR: DIR/wsproxy.h is wsproxy.h with the proposed Windows branch
-patched_header() {
-    local block
-    block=$(proposed_windows_random)
-    [ -n "$block" ] || { echo "no proposed block in docs/portability.md"; return 1; }
-    BLOCK=$block awk '
-        /^#elif defined\(__APPLE__\)/ && !done { print ENVIRON["BLOCK"]; done = 1 }
-        { print }
-        END { if (!done) { print "no #elif defined(__APPLE__) line to insert before" > "/dev/stderr"; exit 1 } }
-    ' wsproxy.h >"$1/wsproxy.h"
-}
 t_windows() {
     local d=$PB/windows cc=x86_64-w64-mingw32-gcc wine=/usr/lib/wine/wine64 u inc=.
     local prefix run_dir
@@ -148,16 +130,9 @@ t_windows() {
     rm -f "$prefix/dosdevices/z:"
     mkdir -p "$run_dir"
     for u in $UNITS_NO_TLS; do
-        check "windows: build $u.exe" nice -n 10 $cc $W -O1 -o "$run_dir/$u.exe" "tests/$u.c"
+        check "windows: build $u.exe" nice -n 10 $cc $W -O1 -o "$run_dir/$u.exe" "tests/$u.c" -lbcrypt
         suite "windows: $u (wine)" bash -c "cd '$run_dir' && '$wine' $u.exe"
     done
-    if ! grep -q BCryptGenRandom wsproxy.h; then
-        mkdir -p "$d/patched"
-        echo "windows: wsproxy.h has no BCryptGenRandom yet: os_random is built against" \
-             "$d/patched/wsproxy.h, a copy with the branch proposed in docs/portability.md"
-        check "windows: patch a copy of the header with the proposed branch" patched_header "$d/patched"
-        inc=$d/patched
-    fi
     check "windows: build os_random.exe" nice -n 10 $cc $W -I"$inc" -o "$run_dir/os_random.exe" \
         tests/portability/os_random.c -lbcrypt
     suite "windows: os_random (wine)" bash -c "cd '$run_dir' && '$wine' os_random.exe"
