@@ -293,7 +293,8 @@ enum {
     OPT_HEADING = 0, OPT_BINARY, OPT_LINES, OPT_ESCAPE, OPT_NO_ESCAPE, OPT_ONE, OPT_COUNT,
     OPT_LINGER, OPT_PROXY, OPT_NOPROXY, OPT_SHOW_PROXY, OPT_HEADER, OPT_PROXY_HEADER,
     OPT_PROTOCOL, OPT_ORIGIN, OPT_CONNECT_TIMEOUT, OPT_MAX_TIME, OPT_TIMEOUT, OPT_PING,
-    OPT_CACERT, OPT_PROXY_CACERT, OPT_INSECURE, OPT_PROXY_INSECURE, OPT_VERBOSE, OPT_TIMING,
+    OPT_CACERT, OPT_PROXY_CACERT, OPT_INSECURE, OPT_PROXY_INSECURE, OPT_CERT, OPT_KEY,
+    OPT_PROXY_CERT, OPT_PROXY_KEY, OPT_TLS_COMPAT, OPT_PROXY_TLS_COMPAT, OPT_VERBOSE, OPT_TIMING,
     OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION
 };
 
@@ -346,6 +347,14 @@ static const option_spec options_table[] = {
     {OPT_PROXY_CACERT, 0, "proxy-cacert", "FILE", "PEM file of CAs for an https:// proxy"},
     {OPT_INSECURE, 'k', "insecure", NULL, "do not verify the server's certificate"},
     {OPT_PROXY_INSECURE, 0, "proxy-insecure", NULL, "do not verify the proxy's certificate"},
+    {OPT_CERT, 0, "cert", "FILE", "client certificate chain (PEM) for the server"},
+    {OPT_KEY, 0, "key", "FILE", "its private key (PEM: PKCS#1, SEC1 or PKCS#8, not\n"
+                                "encrypted)"},
+    {OPT_PROXY_CERT, 0, "proxy-cert", "FILE", "client certificate chain for an https:// proxy"},
+    {OPT_PROXY_KEY, 0, "proxy-key", "FILE", "its private key"},
+    {OPT_TLS_COMPAT, 0, "tls-compat", NULL, "also offer ECDHE with AES-CBC to the server (old\n"
+                                            "peers; never static RSA, 3DES or SHA-1)"},
+    {OPT_PROXY_TLS_COMPAT, 0, "proxy-tls-compat", NULL, "the same for the proxy hop"},
 #endif
     {OPT_HEADING, 0, NULL, NULL, "Diagnostics:"},
     {OPT_VERBOSE, 'v', "verbose", NULL, "log each step on stderr (never credentials)"},
@@ -358,6 +367,8 @@ static const option_spec options_table[] = {
 
 typedef struct {
     const char *url, *explicit_proxy, *noproxy, *show_proxy, *origin, *cacert, *proxy_cacert;
+    const char *cert, *key, *proxy_cert, *proxy_key;
+    int tls_compat, proxy_tls_compat;
     const char *headers[MAX_LIST + 1], *proxy_headers[MAX_LIST + 1], *protocols[MAX_LIST + 1];
     int nh, nph, np;
     double timeout_s, connect_timeout_s, max_time_s, linger_s, ping_s;
@@ -498,6 +509,12 @@ static int apply_option(options *o, const option_spec *s, const char *shown, con
     case OPT_PROXY_CACERT: o->proxy_cacert = v; break;
     case OPT_INSECURE: o->insecure = 1; break;
     case OPT_PROXY_INSECURE: o->proxy_insecure = 1; break;
+    case OPT_CERT: o->cert = v; break;
+    case OPT_KEY: o->key = v; break;
+    case OPT_PROXY_CERT: o->proxy_cert = v; break;
+    case OPT_PROXY_KEY: o->proxy_key = v; break;
+    case OPT_TLS_COMPAT: o->tls_compat = 1; break;
+    case OPT_PROXY_TLS_COMPAT: o->proxy_tls_compat = 1; break;
     case OPT_VERBOSE: o->verbose = 1; break;
     case OPT_TIMING: o->timing = 1; break;
     case OPT_PRINT_PROTOCOL: o->print_protocol = 1; break;
@@ -710,6 +727,66 @@ static int load_anchors(const char *what, const char *path, anchor_set *out)
     return 0;
 }
 #endif
+
+/* A client certificate for one hop: the chain and its key, in memory of their own. */
+typedef struct {
+    br_x509_certificate chain[8];
+    unsigned char *chain_mem, *key_mem;
+    size_t chain_len, key_mem_len;
+    wsproxy_private_key key;
+} client_cert;
+
+/* Loads --cert and --key (or the proxy's pair); names the file, never its contents. */
+static int load_client_cert(const char *cert_opt, const char *cert_path, const char *key_opt,
+                            const char *key_path, client_cert *out)
+{
+    char *pem = NULL;
+    size_t len = 0, need = 0;
+    wsproxy_pem_result r;
+    int rc;
+    if (!cert_path != !key_path) {
+        say("wspcat: %s needs %s", cert_path ? cert_opt : key_opt, cert_path ? key_opt : cert_opt);
+        return -1;
+    }
+    if (!cert_path) return 0;
+    if (read_file_capped(cert_opt, cert_path, &pem, &len) != 0) return -1;
+    rc = wsproxy_pem_certificates(pem, len, NULL, 0, NULL, 0, &r);
+    if (rc == WSPROXY_E_PEM_SPACE && r.anchors <= 8 && (out->chain_mem = (unsigned char *)malloc(r.bytes_needed)))
+        rc = wsproxy_pem_certificates(pem, len, out->chain, 8, out->chain_mem, r.bytes_needed, &r);
+    free(pem);
+    if (rc != WSPROXY_OK) {
+        say("wspcat: %s %s: %s", cert_opt, cert_path, rc == WSPROXY_E_PEM_SPACE ? "more than 8 certificates"
+                                                                             : "no usable certificate");
+        return -1;
+    }
+    out->chain_len = r.anchors;
+    if (read_file_capped(key_opt, key_path, &pem, &len) != 0) return -1;
+    rc = wsproxy_pem_private_key(pem, len, &out->key, NULL, 0, &need);
+    if (rc == WSPROXY_E_PEM_SPACE && (out->key_mem = (unsigned char *)malloc(need)) != NULL) {
+        out->key_mem_len = need;
+        rc = wsproxy_pem_private_key(pem, len, &out->key, out->key_mem, need, &need);
+    }
+    memset(pem, 0, len);   /* the key's text */
+    free(pem);
+    if (rc != WSPROXY_OK) {
+        say("wspcat: %s %s: %s", key_opt, key_path,
+            rc == WSPROXY_E_PEM_ENCRYPTED ? "the key is encrypted (decrypt it: openssl pkey -in FILE)"
+                                          : "no usable private key");
+        return -1;
+    }
+    return 0;
+}
+
+static void free_client_cert(client_cert *cc)
+{
+    if (cc->key_mem) {
+        volatile unsigned char *p = cc->key_mem;   /* the key's numbers: wiped */
+        size_t i;
+        for (i = 0; i < cc->key_mem_len; i++) p[i] = 0;
+    }
+    free(cc->key_mem);
+    free(cc->chain_mem);
+}
 
 /* ---- proxy choice --------------------------------------------------------------------- */
 /* Prints a URL error without the URL (a proxy URL may hold a password). which names
@@ -1292,6 +1369,7 @@ int main(int argc, char **argv)
     int rc;
 #ifndef WSPROXY_NO_TLS
     anchor_set target_anchors = {NULL, NULL, 0}, proxy_anchors = {NULL, NULL, 0};
+    static client_cert target_cert, proxy_cert;
 #endif
 
     memset(&proxy_url, 0, sizeof proxy_url);
@@ -1372,8 +1450,22 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
         }
         cfg.tls_arena_len = arena;
-        /* HOOK: --cert/--key (and --proxy-cert/--proxy-key) load the client certificate
-           chain and key for their hop here, through read_file_capped. */
+        if (rc == EXIT_OK && (load_client_cert("--cert", o->cert, "--key", o->key, &target_cert) != 0 ||
+                              load_client_cert("--proxy-cert", o->proxy_cert, "--proxy-key", o->proxy_key,
+                                               &proxy_cert) != 0))
+            rc = EXIT_USAGE;
+        if (target_cert.chain_len) {
+            cfg.tls.client_chain = target_cert.chain;
+            cfg.tls.client_chain_len = target_cert.chain_len;
+            cfg.tls.client_key = &target_cert.key;
+        }
+        if (proxy_cert.chain_len) {
+            cfg.proxy_tls.client_chain = proxy_cert.chain;
+            cfg.proxy_tls.client_chain_len = proxy_cert.chain_len;
+            cfg.proxy_tls.client_key = &proxy_cert.key;
+        }
+        cfg.tls.compat = o->tls_compat;
+        cfg.proxy_tls.compat = o->proxy_tls_compat;
     }
     if (rc == EXIT_OK)
 #endif
@@ -1394,6 +1486,8 @@ int main(int argc, char **argv)
     free(target_anchors.mem);
     free(proxy_anchors.anchors);
     free(proxy_anchors.mem);
+    free_client_cert(&target_cert);
+    free_client_cert(&proxy_cert);
 #endif
     return rc;
 }

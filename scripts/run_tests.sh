@@ -14,6 +14,7 @@ suites+=(
     "compile tests" "bash scripts/compile_tests.sh"
     "integration over loopback" "bash tests/integration.sh"
     "TLS integration over loopback" "bash tests/integration_tls.sh"
+    "TLS policy over loopback (suites, certificates, mTLS)" "bash tests/integration_tls_policy.sh"
     "SOCKS and environment over loopback" "bash tests/integration_socks.sh"
     "wspcat as a tool" "bash tests/wspcat.sh"
     "no secrets in wspcat output" "bash tests/security.sh"

@@ -1417,6 +1417,10 @@ static void service(struct pconn *c, short rc_, short ru) {
         }
         /* every complete head (a 407 that keeps the connection consumes its head) */
         while (c->state == P_HEAD && !c->dead) {
+            if (g_mode != M_SILENT && peer_head_garbage(pbuf_data(&c->in), pbuf_pending(&c->in))) {
+                LINGER_WITH(c, R_400);
+                break;
+            }
             hlen = peer_head_end(pbuf_data(&c->in), pbuf_pending(&c->in));
             if (hlen > PEER_HEAD_LIMIT || (hlen == 0 && pbuf_pending(&c->in) >= PEER_HEAD_LIMIT)) {
                 LINGER_WITH(c, R_431);

@@ -321,6 +321,12 @@ struct peer_req {
     size_t nh;
 };
 
+/* A request that cannot be HTTP from its first byte (a TLS ClientHello, binary noise):
+ * real servers and proxies answer 400 at once rather than wait for a blank line. */
+static inline int peer_head_garbage(const unsigned char *p, size_t n) {
+    return n > 0 && !(p[0] >= 'A' && p[0] <= 'Z');
+}
+
 /* Length of the head including its blank line ("\r\n\r\n" or bare "\n\n"), or 0 if the
  * terminator has not been seen in buf[0..n). */
 static inline size_t peer_head_end(const unsigned char *buf, size_t n) {

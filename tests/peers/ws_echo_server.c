@@ -409,7 +409,9 @@ static void service(struct conn *c) {
         int blocked;
         if (c->state == ST_HEAD) {
             size_t hlen = peer_head_end(pbuf_data(&c->in), pbuf_pending(&c->in));
-            if (hlen > PEER_HEAD_LIMIT || (hlen == 0 && pbuf_pending(&c->in) >= PEER_HEAD_LIMIT)) {
+            if (peer_head_garbage(pbuf_data(&c->in), pbuf_pending(&c->in))) {
+                reply_status(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            } else if (hlen > PEER_HEAD_LIMIT || (hlen == 0 && pbuf_pending(&c->in) >= PEER_HEAD_LIMIT)) {
                 reply_status(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             } else if (hlen > 0) {
                 handle_head(c, hlen);
