@@ -8,7 +8,7 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 
 PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server $(BUILD)/evil_server
 EXAMPLES := $(BUILD)/wspcat
-UNITS    := test_pure test_client test_tls test_select test_stages
+UNITS    := test_pure test_client test_tls test_select test_stages test_auth
 
 .PHONY: all examples peers demo test unit compile-tests integration check-bearssl check-test-deps \
         check-sanitizers clean ci-extra

@@ -153,6 +153,18 @@
 #ifndef WSPROXY_MIN_SEND_BUFFER         /* smallest send buffer accepted (a control frame */
 #define WSPROXY_MIN_SEND_BUFFER 256     /* and the requests, written in pieces) */
 #endif
+#ifndef WSPROXY_MAX_AUTH_ROUNDS         /* most CONNECT requests of one proxy authentication */
+#define WSPROXY_MAX_AUTH_ROUNDS 4
+#endif
+#ifndef WSPROXY_MAX_CHALLENGE_BYTES     /* a Digest challenge's realm, nonce and opaque */
+#define WSPROXY_MAX_CHALLENGE_BYTES 512
+#endif
+#ifndef WSPROXY_MAX_CHALLENGES          /* Proxy-Authenticate header lines read in one 407 */
+#define WSPROXY_MAX_CHALLENGES 8
+#endif
+#ifndef WSPROXY_MAX_AUTH_BODY_BYTES     /* largest 407 body skipped to answer on the same */
+#define WSPROXY_MAX_AUTH_BODY_BYTES (1024u * 1024u)   /* connection */
+#endif
 #ifndef WSPROXY_MAX_MESSAGE_FRAMES      /* most frames one received message may have */
 #define WSPROXY_MAX_MESSAGE_FRAMES 131072   /* (1009 above: bounds empty continuations) */
 #endif
@@ -210,12 +222,17 @@ extern "C" {
     X(WSPROXY_E_PEM_ENCRYPTED, 127, "the private key is encrypted: decrypt it first") \
     /* 200: the proxy hop */ \
     X(WSPROXY_E_PROXY_REFUSED, 200, "proxy connection refused") \
-    X(WSPROXY_E_PROXY_AUTH, 201, "proxy authentication required") \
+    X(WSPROXY_E_PROXY_AUTH, 201, "proxy authentication required (no credentials were sent)") \
     X(WSPROXY_E_PROXY_CONNECT, 202, "proxy connect failed") \
     X(WSPROXY_E_PROXY_BAD_REPLY, 203, "malformed reply from proxy") \
     X(WSPROXY_E_PROXY_REPLY_TOO_LARGE, 204, "proxy reply head too large") \
     X(WSPROXY_E_PROXY_CLOSED, 205, "proxy closed the connection during its reply") \
     X(WSPROXY_E_PROXY_TIMEOUT, 206, "timed out waiting for the proxy") \
+    X(WSPROXY_E_PROXY_AUTH_REJECTED, 207, "the proxy rejected the credentials") \
+    X(WSPROXY_E_PROXY_AUTH_SCHEME, 208, "the proxy offers only authentication schemes that are not allowed") \
+    X(WSPROXY_E_PROXY_AUTH_ROUNDS, 209, "proxy authentication did not finish within WSPROXY_MAX_AUTH_ROUNDS requests") \
+    X(WSPROXY_E_PROXY_AUTH_TOKEN, 210, "the authentication token callback failed") \
+    X(WSPROXY_E_PROXY_AUTH_CHALLENGE, 211, "the proxy's authentication challenge is malformed or too large") \
     /* 300: SOCKS proxies and proxy selection */ \
     X(WSPROXY_E_SOCKS_GENERAL_FAILURE, 301, "SOCKS proxy: general server failure") \
     X(WSPROXY_E_SOCKS_NOT_ALLOWED, 302, "SOCKS proxy: connection not allowed by ruleset") \
@@ -348,6 +365,51 @@ typedef struct wsproxy_header {
 WSPROXY_DEF int wsproxy_parse_response(const char *buf, size_t len, int *minor_version,
                                        int *status, const char **reason, size_t *reason_len,
                                        wsproxy_header *headers, size_t *num_headers);
+
+/* ---- pure functions: authentication challenges (RFC 9110 11) and Digest (RFC 7616) -- */
+typedef struct wsproxy_auth_challenge {
+    const char *scheme;  size_t scheme_len;    /* slices of the header value */
+    const char *token68; size_t token68_len;   /* "Negotiate <token>": the token; else NULL */
+    const char *params;  size_t params_len;    /* the auth-params, NULL when none */
+} wsproxy_auth_challenge;
+
+/* Reads the next challenge of a Proxy-Authenticate (or WWW-Authenticate) value, starting
+   at *pos (0 for the first): 1 with ch filled and *pos after it, 0 at the end, -1 when
+   the value is malformed. A value may hold several challenges ("Basic realm="a",
+   Digest realm="b", nonce="n""). */
+WSPROXY_DEF int wsproxy_auth_next(const char *value, size_t len, size_t *pos, wsproxy_auth_challenge *ch);
+/* The auth-param name of ch (case-insensitive), unescaped into out (cap bytes with the
+   NUL): 1 found, 0 absent, -1 malformed (or holds CR, LF, NUL), -2 longer than cap - 1. */
+WSPROXY_DEF int wsproxy_auth_param(const wsproxy_auth_challenge *ch, const char *name, char *out,
+                                   size_t cap, size_t *out_len);
+
+/* Proxy authentication schemes a caller allows (wsproxy_config.proxy_auth). */
+enum { WSPROXY_AUTH_BASIC = 1, WSPROXY_AUTH_DIGEST = 2, WSPROXY_AUTH_NTLM = 4, WSPROXY_AUTH_NEGOTIATE = 8,
+       WSPROXY_AUTH_ANY = 15,
+       WSPROXY_AUTH_OTHER = 16 };   /* only in wsproxy_error_info.auth_offered: a scheme unknown here */
+/* "Basic", "Digest", "NTLM", "Negotiate" for one WSPROXY_AUTH_* bit, "other" for
+   WSPROXY_AUTH_OTHER, NULL for anything else. */
+WSPROXY_DEF const char *wsproxy_auth_name(int scheme);
+enum { WSPROXY_DIGEST_MD5 = 1, WSPROXY_DIGEST_MD5_SESS, WSPROXY_DIGEST_SHA256, WSPROXY_DIGEST_SHA256_SESS };
+
+#ifndef WSPROXY_NO_TLS
+/* One Digest response (RFC 7616 3.4.1), the hashes from BearSSL: hex into out (32 or 64
+   characters and a NUL). qop: 0 the legacy form without qop (RFC 2069), 1 auth, 2
+   auth-int (of an empty body). nc is the nonce count. Strings are NUL-terminated but
+   username and password, which have lengths. Digest needs BearSSL's hashes: a
+   WSPROXY_NO_TLS build has no Digest. */
+typedef struct wsproxy_digest {
+    int algorithm, qop;                 /* WSPROXY_DIGEST_*; 0, 1 or 2 */
+    const char *username; size_t username_len;
+    const char *password; size_t password_len;
+    const char *realm, *nonce, *cnonce, *method, *uri;
+    uint32_t nc;
+} wsproxy_digest;
+WSPROXY_DEF int wsproxy_digest_response(const wsproxy_digest *d, char out[65]);
+/* The userhash (RFC 7616 3.4.4): hex of H(user ":" realm). */
+WSPROXY_DEF int wsproxy_digest_userhash(int algorithm, const char *user, size_t user_len, const char *realm,
+                                        char out[65]);
+#endif
 
 /* ---- pure functions: RFC 6455 framing, UTF-8, handshake key ------------------- */
 enum {
@@ -548,6 +610,22 @@ typedef struct wsproxy_config {
     uint64_t max_message;              /* 0: WSPROXY_DEFAULT_MAX_MESSAGE */
     unsigned char *message_buffer;     /* optional: reassemble whole messages here */
     size_t message_buffer_len;         /* (then max_message is at most this) */
+    /* Proxy authentication. proxy_auth: the schemes allowed (WSPROXY_AUTH_*); 0 means
+       Basic alone, sent with the first CONNECT when there is a user (as before 0.3).
+       Allowing more than Basic waits for the proxy's 407 and answers the strongest
+       scheme offered and allowed (Negotiate > NTLM > Digest > Basic), as curl's
+       --proxy-anyauth. The user and password are the proxy URL's (percent-decoded), or
+       proxy_user / proxy_password (as they are, not encoded) when set. */
+    int proxy_auth;
+    const char *proxy_user, *proxy_password;
+    /* NTLM and Negotiate tokens come from the caller (GSSAPI, SSPI): proxy_token is
+       called with the scheme (WSPROXY_AUTH_NTLM or _NEGOTIATE) and the proxy's challenge
+       token in base64 (len 0: start a new exchange), and gives back the next token in
+       base64 (*token, *token_len), which must stay valid until the next call or the end
+       of the tunnel stage. Returns 0, or non-zero to give up (WSPROXY_E_PROXY_AUTH_TOKEN). */
+    int (*proxy_token)(void *ctx, int scheme, const char *challenge, size_t challenge_len,
+                       const char **token, size_t *token_len);
+    void *proxy_token_ctx;
     /* socks4:// and socks5:// send an address, not a name: when the server's host is
        a name, resolve it and give the address here (wsproxy_needs_target_address). */
     const unsigned char *target_address;  /* 4 or 16 bytes, network order */
@@ -598,8 +676,11 @@ typedef enum wsproxy_event_type {
     WSPROXY_EV_CLOSE,      /* close handshake done: ev.close_code (1005: none), ev.data
                               /ev.len the reason; final */
     WSPROXY_EV_ERROR,      /* wsproxy_error() tells; final */
-    WSPROXY_EV_TLS         /* a TLS handshake completed: ev.status is the hop
+    WSPROXY_EV_TLS,        /* a TLS handshake completed: ev.status is the hop
                               (WSPROXY_HOP_PROXY or _TARGET), ev.protocol the ALPN */
+    WSPROXY_EV_RECONNECT   /* proxy authentication goes on, but on a new connection (the
+                              proxy closed, or said it would): close the socket, connect a
+                              new one to wsproxy_connect_host:port, call wsproxy_reconnected */
 } wsproxy_event_type;
 
 enum { WSPROXY_HOP_PROXY = 1, WSPROXY_HOP_TARGET = 2 };
@@ -626,7 +707,8 @@ typedef enum wsproxy_wait {
     WSPROXY_WAIT_PROXY,        /* for the proxy's reply to CONNECT (includes TCP connect) */
     WSPROXY_WAIT_HANDSHAKE,    /* for the server's 101 (includes TCP connect when direct) */
     WSPROXY_WAIT_CLOSE,        /* for the server's close reply */
-    WSPROXY_WAIT_PONG          /* open, for the pong to the last ping the caller sent */
+    WSPROXY_WAIT_PONG,         /* open, for the pong to the last ping the caller sent */
+    WSPROXY_WAIT_RECONNECT     /* for the caller's new connection to the proxy */
 } wsproxy_wait;
 
 typedef enum wsproxy_state {
@@ -648,6 +730,9 @@ typedef struct wsproxy_error_info {
     int os_error;              /* from wsproxy_socket_closed */
     int tls_error;             /* BearSSL's BR_ERR_* or WSPROXY_TLS_ERR_* */
     int socks_reply;           /* the SOCKS reply byte that decided, -1 when none */
+    int auth_scheme;           /* WSPROXY_AUTH_* of the last credentials sent, 0 none */
+    int auth_rounds;           /* CONNECT requests written in the authentication */
+    int auth_offered;          /* WSPROXY_AUTH_* bits of the schemes the last 407 offered */
 } wsproxy_error_info;
 
 typedef struct wsproxy_client wsproxy_client;
@@ -673,6 +758,10 @@ WSPROXY_DEF const char *wsproxy_connect_host(const wsproxy_client *c);
    let the proxy resolve the name. The library itself never resolves. */
 WSPROXY_DEF int wsproxy_needs_target_address(const char *url, const char *proxy);
 WSPROXY_DEF unsigned wsproxy_connect_port(const wsproxy_client *c);
+/* After WSPROXY_EV_RECONNECT: the caller's new connection to the same proxy is there
+   (or connecting); the exchange goes on with the next request. WSPROXY_E_STATE when no
+   reconnect was asked for. */
+WSPROXY_DEF int wsproxy_reconnected(wsproxy_client *c);
 
 /* Bytes to send: pointer and *len, or NULL (and *len = 0) when there are none. */
 WSPROXY_DEF const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len);
@@ -1054,6 +1143,31 @@ struct wsproxy_client {
     int reply_flags_;              /* WSP_RF_*: what the header lines said */
     int reply_error_;              /* first fault found in a header line */
     wsproxy_socks_rx socks_;       /* SOCKS reply reader */
+    const char *head_base_;        /* the last reply head whole, until the next poll */
+    int reply_minor_, reply_close_, reply_keepalive_, reply_chunked_, reply_has_clen_;
+    uint64_t reply_clen_;
+    size_t chal_off_[WSPROXY_MAX_CHALLENGES], chal_len_[WSPROXY_MAX_CHALLENGES];
+    int nchal_;                    /* Proxy-Authenticate values of the 407 being read */
+    /* proxy authentication, in the tunnel stage */
+    int auth_allowed_;             /* WSPROXY_AUTH_* the caller allows */
+    int auth_next_;                /* the scheme the next CONNECT answers with, 0 none */
+    int auth_sent_;                /* the scheme the last CONNECT carried, 0 none */
+    int auth_rounds_;              /* CONNECT requests queued */
+    int auth_reconnect_;           /* waiting for wsproxy_reconnected */
+    int auth_same_conn_;           /* the last CONNECT went on the connection of a 407 */
+    const char *proxy_user_, *proxy_password_;
+    int (*token_fn_)(void *ctx, int scheme, const char *challenge, size_t challenge_len,
+                     const char **token, size_t *token_len);
+    void *token_ctx_;
+    const char *token_;            /* NTLM / Negotiate: the caller's token, base64 */
+    size_t token_len_;
+    int body_mode_, chunk_st_;     /* skipping a 407's body: WSP_BODY_*, chunk parser */
+    uint64_t body_left_, body_seen_;
+    char dig_[WSPROXY_MAX_CHALLENGE_BYTES];   /* Digest: realm, nonce, opaque (NUL after each) */
+    size_t dig_nonce_, dig_opaque_;
+    int dig_alg_, dig_qop_, dig_userhash_, dig_charset_, dig_has_opaque_;
+    uint32_t dig_nc_;
+    char dig_cnonce_[33], dig_resp_[65], dig_user_[65];
     char key_[25];                 /* Sec-WebSocket-Key */
     char accept_[29];              /* the Sec-WebSocket-Accept it must come back with */
     char protocol_[WSPROXY_MAX_PROTOCOL_BYTES + 1];
@@ -1824,6 +1938,235 @@ WSPROXY_IMPL int wsproxy_parse_response(const char *buf, size_t len, int *minor_
         }
     }
 }
+
+/* ---- proxy authentication: challenges (RFC 9110 11) and Digest (RFC 7616) ------------ */
+/* A challenge is a scheme, then a token68 or comma-separated auth-params; one header may
+   hold several challenges, and commas separate both challenges and parameters: an item
+   that is a bare token starts the next challenge. */
+static int wsp_is_token68_(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '+' || ch == '/';
+}
+
+static size_t wsp_skip_ows_(const char *v, size_t len, size_t i)
+{
+    while (i < len && (v[i] == ' ' || v[i] == '\t')) i++;
+    return i;
+}
+
+/* Reads one auth-param at v[*i]: name BWS "=" BWS (token / quoted-string). Returns 1 with
+   the parts (the value's quotes excluded, escapes kept), 0 when the item there is not a
+   parameter (a new challenge, or the end), -1 when malformed. */
+static int wsp_auth_param_at_(const char *v, size_t len, size_t *i, const char **name, size_t *nlen,
+                              const char **val, size_t *vlen, int *quoted)
+{
+    size_t p = *i, n0, n1;
+    n0 = p;
+    while (p < len && wsp_is_tchar_((unsigned char)v[p])) p++;
+    n1 = p;
+    if (n1 == n0) return -1;
+    p = wsp_skip_ows_(v, len, p);
+    if (p >= len || v[p] != '=') return 0;   /* a bare token: the next challenge */
+    p = wsp_skip_ows_(v, len, p + 1);
+    *name = v + n0;
+    *nlen = n1 - n0;
+    *quoted = 0;
+    if (p < len && v[p] == '"') {
+        size_t q = ++p;
+        while (q < len && v[q] != '"') {
+            if (v[q] == '\\') q++;
+            q++;
+        }
+        if (q >= len) return -1;   /* no closing quote */
+        *val = v + p;
+        *vlen = q - p;
+        *quoted = 1;
+        p = q + 1;
+    } else {
+        size_t q = p;
+        while (q < len && wsp_is_tchar_((unsigned char)v[q])) q++;
+        if (q == p) return -1;
+        *val = v + p;
+        *vlen = q - p;
+        p = q;
+    }
+    *i = p;
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_auth_next(const char *v, size_t len, size_t *pos, wsproxy_auth_challenge *ch)
+{
+    size_t i, s0, j, k, e;
+    if (!v || !pos || !ch) return -1;
+    memset(ch, 0, sizeof *ch);
+    i = *pos;
+    while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+    if (i >= len) { *pos = len; return 0; }
+    s0 = i;
+    while (i < len && wsp_is_tchar_((unsigned char)v[i])) i++;
+    if (i == s0) return -1;
+    ch->scheme = v + s0;
+    ch->scheme_len = i - s0;
+    if (i < len && v[i] != ' ' && v[i] != '\t' && v[i] != ',') return -1;
+    j = wsp_skip_ows_(v, len, i);
+    if (j >= len || v[j] == ',') { *pos = j; return 1; }   /* the scheme alone */
+    /* a token68: its characters, then '='s, then the end of the challenge ("abc=" cannot
+       be a parameter: a parameter's value is never empty) */
+    for (k = j; k < len && wsp_is_token68_((unsigned char)v[k]); k++) {}
+    for (e = k; e < len && v[e] == '='; e++) {}
+    if (k > j) {
+        size_t a = wsp_skip_ows_(v, len, e);
+        if (a == len || v[a] == ',') {
+            ch->token68 = v + j;
+            ch->token68_len = e - j;
+            *pos = a;
+            return 1;
+        }
+    }
+    /* auth-params up to the next challenge */
+    ch->params = v + j;
+    for (;;) {
+        const char *nm, *vl;
+        size_t nl, vll, t = j;
+        int q, r = wsp_auth_param_at_(v, len, &t, &nm, &nl, &vl, &vll, &q);
+        if (r < 0) return -1;
+        if (r == 0) break;
+        ch->params_len = t - (size_t)(ch->params - v);
+        j = wsp_skip_ows_(v, len, t);
+        if (j >= len) break;
+        if (v[j] != ',') return -1;
+        while (j < len && (v[j] == ',' || v[j] == ' ' || v[j] == '\t')) j++;
+        if (j >= len) break;
+    }
+    if (!ch->params_len) return -1;
+    *pos = (size_t)(ch->params - v) + ch->params_len;
+    return 1;
+}
+
+WSPROXY_IMPL int wsproxy_auth_param(const wsproxy_auth_challenge *ch, const char *name, char *out,
+                                    size_t cap, size_t *out_len)
+{
+    size_t i = 0, len;
+    const char *v;
+    if (out_len) *out_len = 0;
+    if (!ch || !name || !ch->params) return 0;
+    v = ch->params;
+    len = ch->params_len;
+    while (i < len) {
+        const char *nm, *vl;
+        size_t nl, vll, k, o = 0;
+        int q, r;
+        while (i < len && (v[i] == ',' || v[i] == ' ' || v[i] == '\t')) i++;
+        if (i >= len) break;
+        r = wsp_auth_param_at_(v, len, &i, &nm, &nl, &vl, &vll, &q);
+        if (r != 1) return -1;
+        if (!wsp_ieq_(nm, nl, name)) continue;
+        for (k = 0; k < vll; k++) {   /* unescape a quoted-string */
+            char ch2 = vl[k];
+            if (q && ch2 == '\\' && k + 1 < vll) ch2 = vl[++k];
+            if (ch2 == '\r' || ch2 == '\n' || ch2 == '\0') return -1;
+            if (o + 1 >= cap) return -2;
+            if (out) out[o] = ch2;
+            o++;
+        }
+        if (out && cap) out[o] = '\0';
+        if (out_len) *out_len = o;
+        return 1;
+    }
+    return 0;
+}
+
+#ifndef WSPROXY_NO_TLS
+/* Hex of H(parts joined by ':'), MD5 or SHA-256 per the algorithm. */
+static void wsp_digest_hash_(int alg, const char *const *parts, const size_t *lens, size_t n, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    size_t i, dl;
+    if (alg == WSPROXY_DIGEST_SHA256 || alg == WSPROXY_DIGEST_SHA256_SESS) {
+        br_sha256_context h;
+        br_sha256_init(&h);
+        for (i = 0; i < n; i++) { if (i) br_sha256_update(&h, ":", 1); br_sha256_update(&h, parts[i], lens[i]); }
+        br_sha256_out(&h, d);
+        dl = 32;
+        wsp_wipe_(&h, sizeof h);
+    } else {
+        br_md5_context h;
+        br_md5_init(&h);
+        for (i = 0; i < n; i++) { if (i) br_md5_update(&h, ":", 1); br_md5_update(&h, parts[i], lens[i]); }
+        br_md5_out(&h, d);
+        dl = 16;
+        wsp_wipe_(&h, sizeof h);
+    }
+    for (i = 0; i < dl; i++) { out[2 * i] = hex[d[i] >> 4]; out[2 * i + 1] = hex[d[i] & 15]; }
+    out[2 * dl] = '\0';
+    wsp_wipe_(d, sizeof d);
+}
+
+WSPROXY_IMPL int wsproxy_digest_userhash(int algorithm, const char *user, size_t user_len, const char *realm,
+                                         char out[65])
+{
+    const char *parts[2];
+    size_t lens[2];
+    if (!user || !realm || !out || algorithm < WSPROXY_DIGEST_MD5 || algorithm > WSPROXY_DIGEST_SHA256_SESS)
+        return WSPROXY_E_ARGUMENT;
+    parts[0] = user; lens[0] = user_len;
+    parts[1] = realm; lens[1] = strlen(realm);
+    wsp_digest_hash_(algorithm, parts, lens, 2, out);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_digest_response(const wsproxy_digest *d, char out[65])
+{
+    char ha1[65], ha2[65], body[65], ncs[9];
+    const char *parts[6];
+    size_t lens[6];
+    int sess, rc = WSPROXY_OK;
+    unsigned k;
+    if (!d || !out || !d->username || !d->password || !d->realm || !d->nonce || !d->method || !d->uri ||
+        d->algorithm < WSPROXY_DIGEST_MD5 || d->algorithm > WSPROXY_DIGEST_SHA256_SESS ||
+        d->qop < 0 || d->qop > 2 || ((d->qop || d->algorithm == WSPROXY_DIGEST_MD5_SESS ||
+                                      d->algorithm == WSPROXY_DIGEST_SHA256_SESS) && !d->cnonce))
+        return WSPROXY_E_ARGUMENT;
+    sess = d->algorithm == WSPROXY_DIGEST_MD5_SESS || d->algorithm == WSPROXY_DIGEST_SHA256_SESS;
+    /* A1 = user:realm:password, and for -sess H(A1):nonce:cnonce */
+    parts[0] = d->username; lens[0] = d->username_len;
+    parts[1] = d->realm; lens[1] = strlen(d->realm);
+    parts[2] = d->password; lens[2] = d->password_len;
+    wsp_digest_hash_(d->algorithm, parts, lens, 3, ha1);
+    if (sess) {
+        parts[0] = ha1; lens[0] = strlen(ha1);
+        parts[1] = d->nonce; lens[1] = strlen(d->nonce);
+        parts[2] = d->cnonce; lens[2] = strlen(d->cnonce);
+        wsp_digest_hash_(d->algorithm, parts, lens, 3, ha1);
+    }
+    /* A2 = method:uri, and for auth-int :H(body), the body of a CONNECT being empty */
+    parts[0] = d->method; lens[0] = strlen(d->method);
+    parts[1] = d->uri; lens[1] = strlen(d->uri);
+    if (d->qop == 2) {
+        wsp_digest_hash_(d->algorithm, parts, lens, 0, body);
+        parts[2] = body; lens[2] = strlen(body);
+    }
+    wsp_digest_hash_(d->algorithm, parts, lens, d->qop == 2 ? 3 : 2, ha2);
+    for (k = 0; k < 8; k++) ncs[k] = "0123456789abcdef"[(d->nc >> (28 - 4 * k)) & 15];
+    ncs[8] = '\0';
+    parts[0] = ha1; lens[0] = strlen(ha1);
+    parts[1] = d->nonce; lens[1] = strlen(d->nonce);
+    if (d->qop) {   /* H(HA1:nonce:nc:cnonce:qop:HA2) */
+        parts[2] = ncs; lens[2] = 8;
+        parts[3] = d->cnonce; lens[3] = strlen(d->cnonce);
+        parts[4] = d->qop == 2 ? "auth-int" : "auth"; lens[4] = strlen(parts[4]);
+        parts[5] = ha2; lens[5] = strlen(ha2);
+        wsp_digest_hash_(d->algorithm, parts, lens, 6, out);
+    } else {        /* RFC 2069: H(HA1:nonce:HA2) */
+        parts[2] = ha2; lens[2] = strlen(ha2);
+        wsp_digest_hash_(d->algorithm, parts, lens, 3, out);
+    }
+    wsp_wipe_(ha1, sizeof ha1);   /* as good as the password */
+    return rc;
+}
+#endif
 
 /* ==== 4. errors: one table ============================================================= */
 static const struct { int code; const char *name, *message; } wsp_errors_[] = {
@@ -3724,9 +4067,9 @@ static void wsp_staging_drain_(wsproxy_client *c);
    nothing moves. A plain transport below a TLS stage (the tunnel to a wss:// server is
    up) leaves the chain once it is empty both ways, so the socket then reads and writes
    the TLS stage's own buffers. */
-static void wsp_pump_(wsproxy_client *c)
+static int wsp_pump_(wsproxy_client *c)
 {
-    int moved;
+    int moved, any = 0;
     do {
         int i;
         moved = 0;
@@ -3747,7 +4090,9 @@ static void wsp_pump_(wsproxy_client *c)
             }
         }
         wsp_tls_check_(c);
+        any |= moved;
     } while (moved && c->state_ != WSPROXY_STATE_FAILED);
+    return any;
 }
 
 /* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
@@ -3849,6 +4194,19 @@ static void wsp_tls_check_(wsproxy_client *c)
 /* A TLS stage wakes: its handshake starts with the host of its URL. */
 static void wsp_tls_wake_(wsproxy_client *c, int hop);
 
+static int wsp_tls_start_(wsproxy_client *c, int hop, int again);
+
+/* The proxy hop on a new connection: a new handshake, resuming the last session. */
+static int wsp_tls_restart_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    h->handshake_done_ = 0;
+    h->first_n_ = 0;
+    h->cert_requested_ = h->cert_sent_ = 0;
+    c->tls_events_ &= ~(1 << hop);
+    return wsp_tls_start_(c, hop, 1);
+}
+
 /* The stream ended during the hop's handshake. */
 static void wsp_tls_fail_closed_(wsproxy_client *c, int hop)
 {
@@ -3880,6 +4238,7 @@ static void wsp_tls_check_(wsproxy_client *c) { (void)c; }
 static void wsp_tls_wake_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
 static int wsp_tls_unfinished_(const wsproxy_client *c) { (void)c; return -1; }
 static void wsp_tls_fail_closed_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
+static int wsp_tls_restart_(wsproxy_client *c, int hop) { (void)c; (void)hop; return -1; }
 #endif
 
 /* ==== 10. the requests: written when due, in pieces, from the caller's configuration = */
@@ -4023,33 +4382,44 @@ static int wsp_render_upgrade_(const wsproxy_client *c, wsp_writer_ *w)
     return WSPROXY_OK;
 }
 
-/* The CONNECT request (RFC 9110 9.3.6), with Basic credentials from the proxy URL. */
+/* A quoted-string (RFC 9110 5.6.4): '"' and '\\' escaped. */
+static void wsp_put_quoted_(wsp_writer_ *w, const char *v, size_t n)
+{
+    size_t i;
+    wsp_puts_(w, "\"");
+    for (i = 0; i < n; i++) {
+        if (v[i] == '"' || v[i] == '\\') wsp_puts_(w, "\\");
+        wsp_put_(w, v + i, 1);
+    }
+    wsp_puts_(w, "\"");
+}
+
+static int wsp_auth_creds_(const wsproxy_client *c, char *user, size_t *ulen, char *pass, size_t *plen);
+
+/* The CONNECT request (RFC 9110 9.3.6), with the proxy credentials of the scheme this
+   round answers with (none, Basic, Digest, NTLM or Negotiate). */
 static int wsp_render_connect_(const wsproxy_client *c, wsp_writer_ *w, int *secret)
 {
     static const char *const reserved[] = {"host", "content-length", "transfer-encoding", NULL};
     static const char *const skip_auth[] = {"proxy-authorization", NULL};
-    wsproxy_url target, proxy;
+    wsproxy_url target;
     int rc = wsp_parse_url_(c->url_, &target);
-    if (!rc) rc = wsp_parse_url_(c->proxy_, &proxy);
     if (rc) return rc;
     wsp_puts_(w, "CONNECT ");
     wsp_put_hostport_(w, &target, 1);
     wsp_puts_(w, " HTTP/1.1\r\nHost: ");
     wsp_put_hostport_(w, &target, 1);
     wsp_puts_(w, "\r\n");
-    if (proxy.user) {
-        /* user ":" password, percent-decoded, base64 on one line (RFC 7617) */
-        char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+    if (c->auth_next_ == WSPROXY_AUTH_BASIC) {
+        /* user ":" password, base64 on one line (RFC 7617) */
+        char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 2];
         char b64[(sizeof cred + 2) / 3 * 4 + 1];
-        size_t ulen, plen = 0, i;
-        rc = wsproxy_percent_decode(proxy.user, proxy.user_len, cred, WSPROXY_MAX_CREDENTIAL_BYTES, &ulen);
-        for (i = 0; !rc && i < ulen; i++)
-            if (cred[i] == ':') rc = WSPROXY_E_URL_USERINFO;   /* RFC 7617 2 */
-        cred[ulen] = ':';
-        if (!rc && proxy.password)
-            rc = wsproxy_percent_decode(proxy.password, proxy.password_len, cred + ulen + 1,
-                                        WSPROXY_MAX_CREDENTIAL_BYTES, &plen);
+        size_t ulen, plen = 0;
+        rc = wsp_auth_creds_(c, cred, &ulen, cred + WSPROXY_MAX_CREDENTIAL_BYTES + 1, &plen);
+        if (!rc && memchr(cred, ':', ulen)) rc = WSPROXY_E_URL_USERINFO;   /* RFC 7617 2 */
         if (!rc) {
+            memmove(cred + ulen + 1, cred + WSPROXY_MAX_CREDENTIAL_BYTES + 1, plen);
+            cred[ulen] = ':';
             wsproxy_base64((const unsigned char *)cred, ulen + 1 + plen, b64, sizeof b64);
             wsp_puts_(w, "Proxy-Authorization: Basic ");
             wsp_puts_(w, b64);
@@ -4058,9 +4428,71 @@ static int wsp_render_connect_(const wsproxy_client *c, wsp_writer_ *w, int *sec
         }
         wsp_wipe_(cred, sizeof cred);
         wsp_wipe_(b64, sizeof b64);
-        if (rc) return WSPROXY_E_URL_USERINFO;
+        if (rc) return rc;
+    } else if (c->auth_next_ == WSPROXY_AUTH_DIGEST) {
+        static const char *const alg_names[] = {"", "MD5", "MD5-sess", "SHA-256", "SHA-256-sess"};
+        char user[WSPROXY_MAX_CREDENTIAL_BYTES + 1], pass[WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+        size_t ulen, plen, i;
+        int ascii = 1;
+        rc = wsp_auth_creds_(c, user, &ulen, pass, &plen);
+        wsp_wipe_(pass, sizeof pass);
+        if (rc) { wsp_wipe_(user, sizeof user); return rc; }
+        for (i = 0; i < ulen; i++)
+            if ((unsigned char)user[i] >= 0x80) ascii = 0;
+        wsp_puts_(w, "Proxy-Authorization: Digest ");
+        if (c->dig_userhash_) {
+            wsp_puts_(w, "username=\"");
+            wsp_puts_(w, c->dig_user_);
+            wsp_puts_(w, "\", userhash=true");
+        } else if (!ascii && c->dig_charset_) {   /* RFC 7616 3.4.4: username*, RFC 8187 */
+            wsp_puts_(w, "username*=UTF-8''");
+            for (i = 0; i < ulen; i++) {
+                unsigned char ch = (unsigned char)user[i];
+                if (wsp_is_tchar_(ch) && ch != '%' && ch != '\'' && ch != '*') wsp_put_(w, user + i, 1);
+                else {
+                    char e[3] = {'%', "0123456789ABCDEF"[ch >> 4], "0123456789ABCDEF"[ch & 15]};
+                    wsp_put_(w, e, 3);
+                }
+            }
+        } else {
+            wsp_puts_(w, "username=");
+            wsp_put_quoted_(w, user, ulen);
+        }
+        wsp_wipe_(user, sizeof user);
+        wsp_puts_(w, ", realm=");
+        wsp_put_quoted_(w, c->dig_, strlen(c->dig_));
+        wsp_puts_(w, ", nonce=");
+        wsp_put_quoted_(w, c->dig_ + c->dig_nonce_, strlen(c->dig_ + c->dig_nonce_));
+        wsp_puts_(w, ", uri=\"");
+        wsp_put_hostport_(w, &target, 1);
+        wsp_puts_(w, "\", algorithm=");
+        wsp_puts_(w, alg_names[c->dig_alg_]);
+        wsp_puts_(w, ", response=\"");
+        wsp_puts_(w, c->dig_resp_);
+        wsp_puts_(w, "\"");
+        if (c->dig_has_opaque_ == 1) {
+            wsp_puts_(w, ", opaque=");
+            wsp_put_quoted_(w, c->dig_ + c->dig_opaque_, strlen(c->dig_ + c->dig_opaque_));
+        }
+        if (c->dig_qop_) {
+            char nc[9];
+            unsigned k;
+            for (k = 0; k < 8; k++) nc[k] = "0123456789abcdef"[(c->dig_nc_ >> (28 - 4 * k)) & 15];
+            nc[8] = '\0';
+            wsp_puts_(w, c->dig_qop_ == 2 ? ", qop=auth-int, nc=" : ", qop=auth, nc=");
+            wsp_puts_(w, nc);
+            wsp_puts_(w, ", cnonce=\"");
+            wsp_puts_(w, c->dig_cnonce_);
+            wsp_puts_(w, "\"");
+        }
+        wsp_puts_(w, "\r\n");
+    } else if (c->auth_next_) {
+        wsp_puts_(w, c->auth_next_ == WSPROXY_AUTH_NTLM ? "Proxy-Authorization: NTLM " : "Proxy-Authorization: Negotiate ");
+        wsp_put_(w, c->token_, c->token_len_);
+        wsp_puts_(w, "\r\n");
+        *secret = 1;
     }
-    rc = wsp_put_headers_(w, c->proxy_headers_, reserved, proxy.user ? skip_auth : NULL);
+    rc = wsp_put_headers_(w, c->proxy_headers_, reserved, c->auth_next_ ? skip_auth : NULL);
     if (rc) return rc;
     wsp_puts_(w, "\r\n");
     return WSPROXY_OK;
@@ -4189,14 +4621,37 @@ static void wsp_upgrade_field_(wsproxy_client *c, const wsproxy_header *f)
 }
 
 /* A header line of a proxy's reply: the challenges are kept for the error details. */
-static void wsp_tunnel_field_(wsproxy_client *c, const wsproxy_header *f)
+/* A header line of a proxy's reply: for a 407 (or a proxy's 401) the challenges, kept
+   for the error details and, in place, for the answer; how the body ends; whether the
+   connection stays. */
+static void wsp_tunnel_field_(wsproxy_client *c, const wsproxy_header *f, const char *base)
 {
     char *d = c->info_.proxy_authenticate;
     size_t at = strlen(d);
     if (c->status_ != 407 && c->status_ != 401) return;
+    if (wsp_ieq_(f->name, f->name_len, "content-length")) {
+        uint64_t v = 0;
+        size_t i;
+        for (i = 0; i < f->value_len && f->value[i] >= '0' && f->value[i] <= '9' && v < (1ull << 50); i++)
+            v = v * 10 + (uint64_t)(f->value[i] - '0');
+        if (i != f->value_len || !i || (c->reply_has_clen_ && c->reply_clen_ != v)) c->reply_error_ = 1;
+        c->reply_clen_ = v;
+        c->reply_has_clen_ = 1;
+    } else if (wsp_ieq_(f->name, f->name_len, "transfer-encoding")) {
+        if (wsp_value_has_token_(f->value, f->value_len, "chunked")) c->reply_chunked_ = 1;
+        else c->reply_error_ = 1;   /* a coding we cannot skip */
+    } else if (wsp_ieq_(f->name, f->name_len, "connection") ||
+               wsp_ieq_(f->name, f->name_len, "proxy-connection")) {
+        if (wsp_value_has_token_(f->value, f->value_len, "close")) c->reply_close_ = 1;
+        if (wsp_value_has_token_(f->value, f->value_len, "keep-alive")) c->reply_keepalive_ = 1;
+    }
     if (!wsp_ieq_(f->name, f->name_len, "proxy-authenticate") &&
         !(c->status_ == 401 && wsp_ieq_(f->name, f->name_len, "www-authenticate")))
         return;
+    if (c->nchal_ < WSPROXY_MAX_CHALLENGES) {
+        c->chal_off_[c->nchal_] = (size_t)(f->value - base);
+        c->chal_len_[c->nchal_++] = f->value_len;
+    }
     if (at) wsp_copy_detail_(d, WSPROXY_MAX_DETAIL_BYTES, at, ", ", 2);
     wsp_copy_detail_(d, WSPROXY_MAX_DETAIL_BYTES, strlen(d), f->value, f->value_len);
 }
@@ -4208,6 +4663,9 @@ static void wsp_reply_reset_(wsproxy_client *c)
     c->reply_flags_ = 0;
     c->reply_error_ = 0;
     c->hfill_ = 0;
+    c->nchal_ = 0;
+    c->reply_minor_ = c->reply_close_ = c->reply_keepalive_ = c->reply_chunked_ = c->reply_has_clen_ = 0;
+    c->reply_clen_ = 0;
 }
 
 /* Reads a reply head from the stage below: in place from a plain transport, else
@@ -4237,18 +4695,18 @@ static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
             if (c->head_.lines == 1) {
                 const char *reason;
                 size_t reason_len;
-                int minor;
-                if (wsp_head_status_(line, line_len, &minor, &c->status_, &reason, &reason_len)) {
+                if (wsp_head_status_(line, line_len, &c->reply_minor_, &c->status_, &reason, &reason_len)) {
                     r = WSPROXY_HTTP_ERROR;
                     break;
                 }
                 wsp_keep_status_line_(c, c->status_, line, line_len);
+                if (!upgrade) c->info_.proxy_authenticate[0] = '\0';   /* this reply's challenges only */
             } else {
                 wsproxy_header f;
                 if (wsp_head_field_(line, line_len, &f)) { r = WSPROXY_HTTP_ERROR; break; }
                 if (c->head_.lines - 1 > WSPROXY_MAX_HEADERS) { r = WSPROXY_HTTP_TOO_LARGE; break; }
                 if (upgrade) wsp_upgrade_field_(c, &f);
-                else wsp_tunnel_field_(c, &f);
+                else wsp_tunnel_field_(c, &f, buf);
             }
         }
         WSP_STAT_(c->stats_.head_bytes_examined += c->head_.examined);
@@ -4262,6 +4720,7 @@ static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
             return 0;
         }
         if (r == WSP_HEAD_END_) {
+            c->head_base_ = buf;   /* whole, in place, until this poll returns */
             if (below == WSP_S_PLAIN_) {
                 wsp_ack_(c, below, WSP_RECVAPP_, c->head_.pos);
             } else {
@@ -4356,11 +4815,336 @@ static int wsp_socks_step_(wsproxy_client *c, wsproxy_event *ev, int below)
     }
 }
 
+
+/* -- proxy authentication: the 407 loop -- */
+static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n);
+enum { WSP_BODY_NONE_, WSP_BODY_LENGTH_, WSP_BODY_CHUNKED_ };
+enum { WSP_CH_SIZE_, WSP_CH_EXT_, WSP_CH_DATA_, WSP_CH_DATA_END_, WSP_CH_TRAILER_, WSP_CH_TRAILER_LINE_ };
+
+WSPROXY_IMPL const char *wsproxy_auth_name(int scheme)
+{
+    switch (scheme) {
+    case WSPROXY_AUTH_BASIC: return "Basic";
+    case WSPROXY_AUTH_DIGEST: return "Digest";
+    case WSPROXY_AUTH_NTLM: return "NTLM";
+    case WSPROXY_AUTH_NEGOTIATE: return "Negotiate";
+    case WSPROXY_AUTH_OTHER: return "other";
+    default: return NULL;
+    }
+}
+
+static int wsp_scheme_id_(const wsproxy_auth_challenge *ch)
+{
+    if (wsp_ieq_(ch->scheme, ch->scheme_len, "basic")) return WSPROXY_AUTH_BASIC;
+    if (wsp_ieq_(ch->scheme, ch->scheme_len, "digest")) return WSPROXY_AUTH_DIGEST;
+    if (wsp_ieq_(ch->scheme, ch->scheme_len, "ntlm")) return WSPROXY_AUTH_NTLM;
+    if (wsp_ieq_(ch->scheme, ch->scheme_len, "negotiate")) return WSPROXY_AUTH_NEGOTIATE;
+    return 0;
+}
+
+/* The user and password to answer with: the caller's, else the proxy URL's (decoded). */
+static int wsp_auth_creds_(const wsproxy_client *c, char *user, size_t *ulen, char *pass, size_t *plen)
+{
+    wsproxy_url u;
+    *ulen = *plen = 0;
+    if (c->proxy_user_) {
+        *ulen = wsp_strnlen_(c->proxy_user_, WSPROXY_MAX_CREDENTIAL_BYTES + 1);
+        *plen = c->proxy_password_ ? wsp_strnlen_(c->proxy_password_, WSPROXY_MAX_CREDENTIAL_BYTES + 1) : 0;
+        if (*ulen > WSPROXY_MAX_CREDENTIAL_BYTES || *plen > WSPROXY_MAX_CREDENTIAL_BYTES) return WSPROXY_E_ARGUMENT;
+        memcpy(user, c->proxy_user_, *ulen);
+        if (*plen) memcpy(pass, c->proxy_password_, *plen);
+    } else {
+        if (wsp_parse_url_(c->proxy_, &u) != WSPROXY_OK || !u.user) return WSPROXY_E_ARGUMENT;
+        if (wsproxy_percent_decode(u.user, u.user_len, user, WSPROXY_MAX_CREDENTIAL_BYTES, ulen) ||
+            (u.password && wsproxy_percent_decode(u.password, u.password_len, pass, WSPROXY_MAX_CREDENTIAL_BYTES, plen)))
+            return WSPROXY_E_URL_USERINFO;
+    }
+    return WSPROXY_OK;
+}
+
+static int wsp_has_creds_(const wsproxy_client *c)
+{
+    wsproxy_url u;
+    if (c->proxy_user_) return 1;
+    return wsp_parse_url_(c->proxy_, &u) == WSPROXY_OK && u.user != NULL;
+}
+
+/* Which schemes this client can answer at all. */
+static int wsp_auth_usable_(const wsproxy_client *c)
+{
+    int usable = 0;
+    if (wsp_has_creds_(c)) {
+        usable |= WSPROXY_AUTH_BASIC;
+#ifndef WSPROXY_NO_TLS
+        usable |= WSPROXY_AUTH_DIGEST;
+#endif
+    }
+    if (c->token_fn_) usable |= WSPROXY_AUTH_NTLM | WSPROXY_AUTH_NEGOTIATE;
+    return usable & c->auth_allowed_;
+}
+
+static int wsp_auth_token_(wsproxy_client *c, int scheme, const char *chal, size_t chal_len)
+{
+    const char *tok = NULL;
+    size_t n = 0, i;
+    if (c->token_fn_(c->token_ctx_, scheme, chal ? chal : "", chal ? chal_len : 0, &tok, &n) != 0 || !tok || !n ||
+        n > WSPROXY_MAX_REQUEST_BYTES)
+        return WSPROXY_E_PROXY_AUTH_TOKEN;
+    for (i = 0; i < n; i++)   /* base64: nothing that could end the header line */
+        if (!wsp_is_token68_((unsigned char)tok[i]) && tok[i] != '=') return WSPROXY_E_PROXY_AUTH_TOKEN;
+    c->token_ = tok;
+    c->token_len_ = n;
+    return WSPROXY_OK;
+}
+
+#ifndef WSPROXY_NO_TLS
+/* Takes a Digest challenge: its strings into dig_, the algorithm and qop, a fresh cnonce,
+   the nonce count, then the response itself. 0, or WSPROXY_E_PROXY_AUTH_CHALLENGE. */
+static int wsp_digest_prepare_(wsproxy_client *c, const wsproxy_auth_challenge *ch)
+{
+    static const struct { const char *name; int alg; } algs[] = {
+        {"MD5", WSPROXY_DIGEST_MD5}, {"MD5-sess", WSPROXY_DIGEST_MD5_SESS},
+        {"SHA-256", WSPROXY_DIGEST_SHA256}, {"SHA-256-sess", WSPROXY_DIGEST_SHA256_SESS}};
+    char tmp[64], user[WSPROXY_MAX_CREDENTIAL_BYTES + 1], pass[WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+    char old_nonce[WSPROXY_MAX_CHALLENGE_BYTES];
+    size_t at = 0, n, ulen, plen, i;
+    unsigned char rnd[16];
+    wsproxy_digest d;
+    int rc, alg = WSPROXY_DIGEST_MD5, qop = 0;
+    if (wsproxy_auth_param(ch, "algorithm", tmp, sizeof tmp, &n) == 1) {
+        for (i = 0, alg = 0; i < sizeof algs / sizeof algs[0]; i++)
+            if (wsp_ieq_(tmp, n, algs[i].name)) alg = algs[i].alg;
+        if (!alg) return WSPROXY_E_PROXY_AUTH_CHALLENGE;
+    }
+    if (wsproxy_auth_param(ch, "qop", tmp, sizeof tmp, &n) == 1) {
+        if (wsp_value_has_token_(tmp, n, "auth")) qop = 1;
+        else if (wsp_value_has_token_(tmp, n, "auth-int")) qop = 2;
+        else return WSPROXY_E_PROXY_AUTH_CHALLENGE;
+    } else if (alg == WSPROXY_DIGEST_MD5_SESS || alg == WSPROXY_DIGEST_SHA256_SESS) {
+        return WSPROXY_E_PROXY_AUTH_CHALLENGE;   /* -sess needs a cnonce, so a qop */
+    }
+    memcpy(old_nonce, c->dig_ + c->dig_nonce_, sizeof old_nonce - c->dig_nonce_);
+    /* realm, nonce, opaque, each NUL-terminated in dig_ */
+    if (wsproxy_auth_param(ch, "realm", c->dig_, sizeof c->dig_, &n) != 1) return WSPROXY_E_PROXY_AUTH_CHALLENGE;
+    at = n + 1;
+    c->dig_nonce_ = at;
+    if (wsproxy_auth_param(ch, "nonce", c->dig_ + at, sizeof c->dig_ - at, &n) != 1 || !n)
+        return WSPROXY_E_PROXY_AUTH_CHALLENGE;
+    at += n + 1;
+    c->dig_opaque_ = at;
+    c->dig_has_opaque_ = wsproxy_auth_param(ch, "opaque", c->dig_ + at, sizeof c->dig_ - at, &n);
+    if (c->dig_has_opaque_ < 0) return WSPROXY_E_PROXY_AUTH_CHALLENGE;
+    if (!c->dig_has_opaque_ && at < sizeof c->dig_) c->dig_[at] = '\0';
+    c->dig_userhash_ = wsproxy_auth_param(ch, "userhash", tmp, sizeof tmp, &n) == 1 && wsp_ieq_(tmp, n, "true");
+    c->dig_charset_ = wsproxy_auth_param(ch, "charset", tmp, sizeof tmp, &n) == 1 && wsp_ieq_(tmp, n, "utf-8");
+    c->dig_alg_ = alg;
+    c->dig_qop_ = qop;
+    c->dig_nc_ = strcmp(old_nonce, c->dig_ + c->dig_nonce_) == 0 ? c->dig_nc_ + 1 : 1;
+    if (wsp_random_(c, rnd, sizeof rnd) != 0) return WSPROXY_E_RANDOM;
+    for (i = 0; i < 16; i++) {
+        c->dig_cnonce_[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+        c->dig_cnonce_[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+    }
+    c->dig_cnonce_[32] = '\0';
+    rc = wsp_auth_creds_(c, user, &ulen, pass, &plen);
+    if (!rc) {
+        user[ulen] = '\0';
+        memset(&d, 0, sizeof d);
+        d.algorithm = alg;
+        d.qop = qop;
+        d.username = user;
+        d.username_len = ulen;
+        d.password = pass;
+        d.password_len = plen;
+        d.realm = c->dig_;
+        d.nonce = c->dig_ + c->dig_nonce_;
+        d.cnonce = c->dig_cnonce_;
+        d.method = "CONNECT";
+        d.nc = c->dig_nc_;
+        {
+            wsproxy_url t;
+            wsp_writer_ w;
+            char uri[300];
+            wsp_parse_url_(c->url_, &t);
+            memset(&w, 0, sizeof w);
+            w.buf = uri;
+            w.cap = sizeof uri - 1;
+            wsp_put_hostport_(&w, &t, 1);
+            uri[w.len] = '\0';
+            d.uri = uri;
+            rc = wsproxy_digest_response(&d, c->dig_resp_);
+        }
+        if (!rc && c->dig_userhash_) rc = wsproxy_digest_userhash(alg, user, ulen, c->dig_, c->dig_user_);
+    }
+    wsp_wipe_(user, sizeof user);
+    wsp_wipe_(pass, sizeof pass);
+    return rc;
+}
+
+/* The strength of a Digest challenge: SHA-256 over MD5, qop over none; 0 unusable. */
+static int wsp_digest_rank_(const wsproxy_auth_challenge *ch)
+{
+    char tmp[64];
+    size_t n;
+    int r = 2;
+    if (wsproxy_auth_param(ch, "algorithm", tmp, sizeof tmp, &n) == 1) {
+        if (wsp_ieq_(tmp, n, "SHA-256") || wsp_ieq_(tmp, n, "SHA-256-sess")) r = 4;
+        else if (!wsp_ieq_(tmp, n, "MD5") && !wsp_ieq_(tmp, n, "MD5-sess")) return 0;
+    }
+    if (wsproxy_auth_param(ch, "qop", tmp, sizeof tmp, &n) == 1) r++;
+    return r;
+}
+#endif
+
+/* A 407: which scheme the next CONNECT answers with, and with what. Fails the client
+   with the error that says why not. */
+static void wsp_auth_decide_(wsproxy_client *c)
+{
+    wsproxy_auth_challenge ch, best_digest, token_ch;
+    int offered = 0, stale = 0, usable = wsp_auth_usable_(c), pick = 0, i, rc = WSPROXY_OK, best_rank = 0;
+    int have_token = 0;
+    memset(&best_digest, 0, sizeof best_digest);
+    memset(&token_ch, 0, sizeof token_ch);
+    for (i = 0; i < c->nchal_; i++) {
+        const char *v = c->head_base_ + c->chal_off_[i];
+        size_t pos = 0;
+        int r;
+        while ((r = wsproxy_auth_next(v, c->chal_len_[i], &pos, &ch)) == 1) {
+            int id = wsp_scheme_id_(&ch);
+            offered |= id ? id : WSPROXY_AUTH_OTHER;
+#ifndef WSPROXY_NO_TLS
+            if (id == WSPROXY_AUTH_DIGEST) {
+                char tmp[8];
+                size_t n;
+                int rank = wsp_digest_rank_(&ch);
+                if (rank > best_rank) { best_rank = rank; best_digest = ch; }
+                if (wsproxy_auth_param(&ch, "stale", tmp, sizeof tmp, &n) == 1 && wsp_ieq_(tmp, n, "true")) stale = 1;
+            }
+#endif
+            if ((id == WSPROXY_AUTH_NTLM || id == WSPROXY_AUTH_NEGOTIATE) && id == c->auth_sent_ && ch.token68) {
+                token_ch = ch;
+                have_token = 1;
+            }
+        }
+        if (r < 0) { wsp_fail_(c, WSPROXY_E_PROXY_AUTH_CHALLENGE); return; }
+    }
+    c->info_.auth_offered = offered;
+    if (c->auth_rounds_ >= WSPROXY_MAX_AUTH_ROUNDS) { wsp_fail_(c, WSPROXY_E_PROXY_AUTH_ROUNDS); return; }
+    if (c->auth_sent_) {
+        /* credentials went out: the exchange goes on only where the scheme says so */
+        if (have_token) {
+            pick = c->auth_sent_;
+            rc = wsp_auth_token_(c, pick, token_ch.token68, token_ch.token68_len);
+        } else if (c->auth_sent_ == WSPROXY_AUTH_DIGEST && stale && best_rank) {
+            pick = WSPROXY_AUTH_DIGEST;   /* the nonce expired: the same credentials again */
+        } else {
+            wsp_fail_(c, WSPROXY_E_PROXY_AUTH_REJECTED);
+            return;
+        }
+    } else {
+        int avail = offered & usable;
+        if (!best_rank) avail &= ~WSPROXY_AUTH_DIGEST;
+        if (avail & WSPROXY_AUTH_NEGOTIATE) pick = WSPROXY_AUTH_NEGOTIATE;
+        else if (avail & WSPROXY_AUTH_NTLM) pick = WSPROXY_AUTH_NTLM;
+        else if (avail & WSPROXY_AUTH_DIGEST) pick = WSPROXY_AUTH_DIGEST;
+        else if (avail & WSPROXY_AUTH_BASIC) pick = WSPROXY_AUTH_BASIC;
+        if (!pick) {
+            wsp_fail_(c, offered && !(offered & c->auth_allowed_) ? WSPROXY_E_PROXY_AUTH_SCHEME : WSPROXY_E_PROXY_AUTH);
+            return;
+        }
+        if (pick == WSPROXY_AUTH_NEGOTIATE || pick == WSPROXY_AUTH_NTLM) rc = wsp_auth_token_(c, pick, NULL, 0);
+    }
+#ifndef WSPROXY_NO_TLS
+    if (!rc && pick == WSPROXY_AUTH_DIGEST) rc = wsp_digest_prepare_(c, &best_digest);
+#endif
+    if (rc) { wsp_fail_(c, rc); return; }
+    c->auth_next_ = pick;
+}
+
+/* Skips a 407's body (by Content-Length or chunked) so the next reply starts clean;
+   1 when done, 0 when more bytes are needed (or the client failed). */
+static int wsp_skip_body_(wsproxy_client *c, int below)
+{
+    for (;;) {
+        size_t n, k = 0;
+        const unsigned char *p = wsp_port_(c, below, WSP_RECVAPP_, &n);
+        if (!p || !n) return 0;
+        if (c->body_mode_ == WSP_BODY_LENGTH_) {
+            k = c->body_left_ < n ? (size_t)c->body_left_ : n;
+            c->body_left_ -= k;
+            if (!c->body_left_) c->body_mode_ = WSP_BODY_NONE_;
+        } else {
+            while (k < n && c->body_mode_) {
+                unsigned char ch = p[k];
+                if (c->chunk_st_ == WSP_CH_DATA_) {
+                    size_t m = c->body_left_ < n - k ? (size_t)c->body_left_ : n - k;
+                    k += m;
+                    c->body_left_ -= m;
+                    if (!c->body_left_) c->chunk_st_ = WSP_CH_DATA_END_;
+                    continue;
+                }
+                k++;
+                switch (c->chunk_st_) {
+                case WSP_CH_SIZE_:   /* hex size, then extensions or the line's end */
+                    if (wsp_hexval_(ch) >= 0 && c->body_left_ < (1ull << 40)) {
+                        c->body_left_ = c->body_left_ * 16 + (uint64_t)wsp_hexval_(ch);
+                    } else if (ch == '\n') {
+                        c->chunk_st_ = c->body_left_ ? WSP_CH_DATA_ : WSP_CH_TRAILER_;
+                    } else if (ch == ';' || ch == ' ' || ch == '\t' || ch == '\r') {
+                        c->chunk_st_ = WSP_CH_EXT_;
+                    } else {
+                        wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY);
+                        return 0;
+                    }
+                    break;
+                case WSP_CH_EXT_:
+                    if (ch == '\n') c->chunk_st_ = c->body_left_ ? WSP_CH_DATA_ : WSP_CH_TRAILER_;
+                    break;
+                case WSP_CH_DATA_END_:   /* the CRLF after a chunk's data */
+                    if (ch == '\n') { c->chunk_st_ = WSP_CH_SIZE_; c->body_left_ = 0; }
+                    else if (ch != '\r') { wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY); return 0; }
+                    break;
+                case WSP_CH_TRAILER_:   /* trailer lines, up to an empty one */
+                    if (ch == '\n') c->body_mode_ = WSP_BODY_NONE_;
+                    else if (ch != '\r') c->chunk_st_ = WSP_CH_TRAILER_LINE_;
+                    break;
+                default:   /* in a trailer line */
+                    if (ch == '\n') c->chunk_st_ = WSP_CH_TRAILER_;
+                    break;
+                }
+            }
+        }
+        c->body_seen_ += k;
+        wsp_ack_(c, below, WSP_RECVAPP_, k);
+        if (c->body_seen_ > WSPROXY_MAX_AUTH_BODY_BYTES) {
+            wsp_fail_(c, WSPROXY_E_PROXY_REPLY_TOO_LARGE);
+            return 0;
+        }
+        if (!c->body_mode_) return 1;
+    }
+}
+
+/* The next CONNECT, after a 407 answered on this connection or a new one. */
+static void wsp_auth_queue_(wsproxy_client *c)
+{
+    c->req_ = WSP_REQ_CONNECT_;
+    c->req_off_ = 0;
+    c->auth_sent_ = c->auth_next_;
+    c->info_.auth_scheme = c->auth_sent_;
+    c->info_.auth_rounds = ++c->auth_rounds_;
+    wsp_reply_reset_(c);
+}
+
 /* -- stage tunnel, HTTP CONNECT -- */
 static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
 {
     for (;;) {
         int status;
+        if (c->auth_reconnect_) return 0;
+        if (c->body_mode_) {   /* the rest of a 407, before the next reply */
+            if (!wsp_skip_body_(c, below)) return 0;
+            continue;
+        }
         if (wsp_request_out_(c) || !wsp_read_head_(c, below, 0)) return 0;
         status = c->status_;
         if (status >= 100 && status < 200 && status != 101) {
@@ -4369,11 +5153,32 @@ static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
             wsp_reply_reset_(c);
             continue;
         }
-        if (status == 407 || status == 401) {
+        if (status == 401) {
             /* 401 is not what RFC 9110 asks of a proxy, but some send it for bad
-               credentials (tinyproxy 1.11): it is still an authentication failure */
-            wsp_fail_(c, WSPROXY_E_PROXY_AUTH);
+               credentials (tinyproxy 1.11): an authentication failure, not answered */
+            wsp_fail_(c, c->auth_sent_ ? WSPROXY_E_PROXY_AUTH_REJECTED : WSPROXY_E_PROXY_AUTH);
             return 0;
+        }
+        if (status == 407) {
+            int closing = c->reply_close_ || (c->reply_minor_ == 0 && !c->reply_keepalive_) ||
+                          (!c->reply_has_clen_ && !c->reply_chunked_);   /* a body up to the close */
+            if (c->reply_error_) { wsp_fail_(c, WSPROXY_E_PROXY_BAD_REPLY); return 0; }
+            wsp_auth_decide_(c);
+            if (c->state_ == WSPROXY_STATE_FAILED) return 0;
+            if (closing || (c->reply_has_clen_ && c->reply_clen_ > WSPROXY_MAX_AUTH_BODY_BYTES)) {
+                c->auth_reconnect_ = 1;   /* the proxy closes (or its body is too large to skip) */
+                ev->type = WSPROXY_EV_RECONNECT;
+                ev->status = status;
+                return 1;
+            }
+            c->body_mode_ = c->reply_chunked_ ? WSP_BODY_CHUNKED_ : c->reply_clen_ ? WSP_BODY_LENGTH_ : WSP_BODY_NONE_;
+            c->body_left_ = c->reply_chunked_ ? 0 : c->reply_clen_;
+            c->chunk_st_ = WSP_CH_SIZE_;
+            c->body_seen_ = 0;
+            wsp_auth_queue_(c);
+            c->auth_same_conn_ = 1;
+            wsp_write_request_(c, below);
+            continue;
         }
         if (status < 200 || status > 299) { wsp_fail_(c, WSPROXY_E_PROXY_CONNECT); return 0; }
         wsp_stage_done_(c);
@@ -4696,7 +5501,7 @@ static int wsp_tls_setup_(wsproxy_client *c, int hop)
 /* Starts the hop's handshake. SNI and the certificate's name are the host of the hop's
    URL without a trailing dot ("example.com." is example.com); an IP-literal host gets no
    SNI (RFC 6066 3) and is checked against the certificate's iPAddress names. */
-static int wsp_tls_start_(wsproxy_client *c, int hop)
+static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
 {
     wsproxy_tls_hop *h = c->tls_[hop];
     const wsproxy_tls_options *o = &c->tlsopt_[hop];
@@ -4728,7 +5533,14 @@ static int wsp_tls_start_(wsproxy_client *c, int hop)
         uint32_t days = 0, secs = 0;
         if (c->tls_time_(c->tls_time_ctx_, &days, &secs) == 0) br_x509_minimal_set_time(&h->xc_, days, secs);
     }
-    if (o->resume && o->resume->session_id_len > 0 && o->resume->session_id_len <= 32) {
+    if (again) {   /* a new connection to the same peer: resume the session just made */
+        br_ssl_session_parameters sp;
+        br_ssl_engine_get_session_parameters(&h->cc_.eng, &sp);
+        memcpy(h->resume_id_, sp.session_id, sp.session_id_len);
+        h->resume_id_len_ = sp.session_id_len;
+        resume = sp.session_id_len > 0;
+        wsp_wipe_(&sp, sizeof sp);
+    } else if (o->resume && o->resume->session_id_len > 0 && o->resume->session_id_len <= 32) {
         br_ssl_engine_set_session_parameters(&h->cc_.eng, o->resume);
         memcpy(h->resume_id_, o->resume->session_id, o->resume->session_id_len);
         h->resume_id_len_ = o->resume->session_id_len;
@@ -4750,7 +5562,7 @@ WSPROXY_IMPL int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ss
 
 static void wsp_tls_wake_(wsproxy_client *c, int hop)
 {
-    if (wsp_tls_start_(c, hop) != 0) wsp_tls_fail_(c, hop, br_ssl_engine_last_error(wsp_eng_(c, hop)));
+    if (wsp_tls_start_(c, hop, 0) != 0) wsp_tls_fail_(c, hop, br_ssl_engine_last_error(wsp_eng_(c, hop)));
 }
 
 /* Takes the hops from the arena, aligned to 16 bytes. */
@@ -4842,6 +5654,26 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     c->origin_ = cfg->origin;
     c->target_address_ = cfg->target_address;
     c->target_address_type_ = cfg->target_address_type;
+    c->auth_allowed_ = cfg->proxy_auth ? cfg->proxy_auth : WSPROXY_AUTH_BASIC;
+    if (c->auth_allowed_ & ~WSPROXY_AUTH_ANY) return WSPROXY_E_ARGUMENT;
+#ifdef WSPROXY_NO_TLS
+    if (c->auth_allowed_ == WSPROXY_AUTH_DIGEST) return WSPROXY_E_UNSUPPORTED;   /* no hashes */
+#endif
+    c->proxy_user_ = cfg->proxy_user;
+    c->proxy_password_ = cfg->proxy_password;
+    {
+        const char *cred[2];
+        int k;
+        size_t i;
+        cred[0] = cfg->proxy_user;
+        cred[1] = cfg->proxy_password;
+        for (k = 0; k < 2; k++)
+            for (i = 0; cred[k] && cred[k][i]; i++)
+                if ((unsigned char)cred[k][i] < 0x20 || cred[k][i] == 0x7F || i >= WSPROXY_MAX_CREDENTIAL_BYTES)
+                    return WSPROXY_E_ARGUMENT;   /* nothing that could end a header line */
+    }
+    c->token_fn_ = cfg->proxy_token;
+    c->token_ctx_ = cfg->proxy_token_ctx;
     if (cfg->message_buffer && cfg->message_buffer_len == 0) return WSPROXY_E_ARGUMENT;
     wsproxy_frames_init(&c->rx_, cfg->max_message, cfg->message_buffer, cfg->message_buffer_len);
     if (cfg->random(cfg->random_ctx, nonce, sizeof nonce) != 0) return WSPROXY_E_RANDOM;
@@ -4891,9 +5723,16 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
         wsp_socks_rx_start_(&c->socks_, &proxy);
         c->req_ = wsp_socks_first_(&proxy);
     } else if (via_proxy) {
+        /* Basic alone goes with the first request; more schemes wait for the challenge */
+        if (c->auth_allowed_ == WSPROXY_AUTH_BASIC && wsp_has_creds_(c)) c->auth_next_ = WSPROXY_AUTH_BASIC;
+        /* so does the first token when one token scheme alone is allowed: a round saved */
+        if ((c->auth_allowed_ == WSPROXY_AUTH_NTLM || c->auth_allowed_ == WSPROXY_AUTH_NEGOTIATE) && c->token_fn_) {
+            c->auth_next_ = c->auth_allowed_;
+            if (wsp_auth_token_(c, c->auth_next_, NULL, 0) != WSPROXY_OK) return WSPROXY_E_PROXY_AUTH_TOKEN;
+        }
         rc = wsp_measure_(c, WSP_REQ_CONNECT_);
         if (rc) return rc;
-        c->req_ = WSP_REQ_CONNECT_;
+        wsp_auth_queue_(c);
     }
     rc = wsp_measure_(c, WSP_REQ_UPGRADE_);
     if (rc) return rc;
@@ -4902,7 +5741,7 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     rc = wsp_tls_init_(c, cfg, &target, via_proxy ? &proxy : NULL);
     if (rc) return rc;
     for (i = 0; i < c->live_; i++)
-        if (wsp_is_tls_stage_(c->chain_[i]) && wsp_tls_start_(c, c->chain_[i] == WSP_S_TLS_PROXY_ ? 0 : 1))
+        if (wsp_is_tls_stage_(c->chain_[i]) && wsp_tls_start_(c, c->chain_[i] == WSP_S_TLS_PROXY_ ? 0 : 1, 0))
             return WSPROXY_E_ARGUMENT;
 #endif
     c->state_ = via_proxy ? WSPROXY_STATE_PROXY : WSPROXY_STATE_HANDSHAKE;
@@ -4953,6 +5792,28 @@ WSPROXY_IMPL int wsproxy_needs_target_address(const char *url, const char *proxy
     return wsproxy_socks_needs_address(&p, &t);
 }
 
+WSPROXY_IMPL int wsproxy_reconnected(wsproxy_client *c)
+{
+    if (!c->auth_reconnect_ || c->state_ != WSPROXY_STATE_PROXY) return WSPROXY_E_STATE;
+    c->auth_reconnect_ = c->auth_same_conn_ = 0;
+    c->eof_ = c->eof_error_ = c->received_any_ = c->recv_lent_ = 0;
+    c->body_mode_ = WSP_BODY_NONE_;
+    if (c->chain_[0] == WSP_S_PLAIN_) {
+        c->rs_ = c->re_ = c->ss_ = c->se_ = c->swipe_ = 0;
+    } else if (wsp_tls_restart_(c, 0) != 0) {
+        wsp_fail_(c, WSPROXY_E_TLS_PROXY);
+        return c->error_;
+    }
+    /* a connection-bound exchange (NTLM, a Negotiate context) starts over */
+    if ((c->auth_next_ == WSPROXY_AUTH_NTLM || c->auth_next_ == WSPROXY_AUTH_NEGOTIATE) &&
+        wsp_auth_token_(c, c->auth_next_, NULL, 0) != WSPROXY_OK) {
+        wsp_fail_(c, WSPROXY_E_PROXY_AUTH_TOKEN);
+        return c->error_;
+    }
+    wsp_auth_queue_(c);
+    return WSPROXY_OK;
+}
+
 /* -- the byte interface -- */
 /* Work above the socket's stage: a request, control frames, staging, records to close. */
 static void wsp_push_down_(wsproxy_client *c)
@@ -4971,7 +5832,7 @@ static void wsp_push_down_(wsproxy_client *c)
 WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len)
 {
     *len = 0;
-    if (c->tx_dead_ || !c->nchain_) return NULL;
+    if (c->tx_dead_ || !c->nchain_ || c->auth_reconnect_) return NULL;
     if (c->req_ | c->pong_pending_ | c->close_pending_ || c->chain_[0] != WSP_S_PLAIN_ || c->live_ > 1)
         wsp_push_down_(c);
     if (c->tx_dead_) return NULL;
@@ -4986,7 +5847,7 @@ WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
 
 static int wsp_takes_input_(const wsproxy_client *c)
 {
-    return !c->eof_ && c->nchain_ &&
+    return !c->eof_ && c->nchain_ && !c->auth_reconnect_ &&
            (c->state_ == WSPROXY_STATE_PROXY || c->state_ == WSPROXY_STATE_HANDSHAKE ||
             c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
 }
@@ -5089,6 +5950,7 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
     c->recv_lent_ = 0;
     if (c->held_) wsp_release_(c);
     if (c->live_ > 1) wsp_pump_(c);
+    for (;;) {
 #ifndef WSPROXY_NO_TLS
     if (c->tls_events_ && c->state_ != WSPROXY_STATE_FAILED) {
         int hop = (c->tls_events_ & 1) ? 0 : 1;
@@ -5114,7 +5976,19 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
             got = wsp_frames_step_(c, ev);
     }
     if (got) return 1;
-    if (c->eof_ && c->state_ != WSPROXY_STATE_FAILED && c->state_ != WSPROXY_STATE_CLOSED)
+    /* what a stage consumed may have made room for bytes waiting in a stage below (TLS
+       in TLS): move them and look again, so no event waits behind a quiet socket */
+    if (!(c->live_ > 1 && c->state_ != WSPROXY_STATE_FAILED && wsp_pump_(c))) break;
+    }
+    if (c->eof_ && c->state_ == WSPROXY_STATE_PROXY && c->auth_same_conn_ && !c->auth_reconnect_ &&
+        c->head_.pos == 0 && c->hfill_ == 0 && c->auth_rounds_ < WSPROXY_MAX_AUTH_ROUNDS) {
+        /* the proxy closed after its 407 without saying so: go on on a new connection */
+        c->auth_reconnect_ = 1;
+        ev->type = WSPROXY_EV_RECONNECT;
+        ev->status = 407;
+        return 1;
+    }
+    if (c->eof_ && !c->auth_reconnect_ && c->state_ != WSPROXY_STATE_FAILED && c->state_ != WSPROXY_STATE_CLOSED)
         wsp_eof_reached_(c);
     if (c->state_ == WSPROXY_STATE_FAILED) {
         c->final_reported_ = 1;
@@ -5282,7 +6156,7 @@ WSPROXY_IMPL int wsproxy_close(wsproxy_client *c, int code, const char *reason, 
 WSPROXY_IMPL int wsproxy_waiting_for(const wsproxy_client *c)
 {
     switch (c->state_) {
-    case WSPROXY_STATE_PROXY: return WSPROXY_WAIT_PROXY;
+    case WSPROXY_STATE_PROXY: return c->auth_reconnect_ ? WSPROXY_WAIT_RECONNECT : WSPROXY_WAIT_PROXY;
     case WSPROXY_STATE_HANDSHAKE: return WSPROXY_WAIT_HANDSHAKE;
     case WSPROXY_STATE_CLOSING: return WSPROXY_WAIT_CLOSE;
     case WSPROXY_STATE_OPEN: return c->ping_unanswered_ ? WSPROXY_WAIT_PONG : WSPROXY_WAIT_NONE;
@@ -5350,9 +6224,10 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
         wsp_append_(out, cap, &at, e->status_line);
         sep = "; ";
     }
-    if (e->proxy_authenticate[0] && c->error_ == WSPROXY_E_PROXY_AUTH) {
+    if (e->proxy_authenticate[0] && (c->error_ == WSPROXY_E_PROXY_AUTH ||
+                                     (c->error_ >= WSPROXY_E_PROXY_AUTH_REJECTED && c->error_ <= WSPROXY_E_PROXY_AUTH_CHALLENGE))) {
         wsp_append_(out, cap, &at, sep);
-        wsp_append_(out, cap, &at, "Proxy-Authenticate: ");
+        wsp_append_(out, cap, &at, e->http_status == 401 ? "WWW-Authenticate: " : "Proxy-Authenticate: ");
         wsp_append_(out, cap, &at, e->proxy_authenticate);
         sep = "; ";
     }
