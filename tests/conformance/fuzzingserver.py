@@ -1055,11 +1055,16 @@ class RoundTripCase(Case):
             self.result = ("Echo %d differs from what was sent (binary=%s, %d bytes)."
                            % (self.count, binary, len(payload)))
             self.p.send_close(NORMAL)
-        elif self.count < self.COUNT:
+        else:
+            self.advance(self.COUNT)
+
+    def advance(self, total):
+        """After a good echo: the next message, or OK and a close after the last one."""
+        if self.count < total:
             self.send_one()
         else:
             self.behavior = OK
-            self.result = "All %d echoes came back in time." % self.COUNT
+            self.result = "All %d echoes came back unchanged in time." % total
             self.p.send_close(NORMAL)
 
 
@@ -1160,7 +1165,7 @@ def deflate_count(length, count):
     return min(count, max(DEFLATE_MIN_MESSAGES, DEFLATE_BUDGET // length))
 
 
-class CompressionCase(Case):
+class CompressionCase(RoundTripCase):
     """12.x.y / 13.x.y: COUNT messages of LEN (characters for text, bytes for binary) cut
     one after the other from a corpus (wrapping around), each compressed and, with
     AUTOFRAG, cut into frames of AUTOFRAG compressed bytes; the next one goes out when the
@@ -1221,12 +1226,8 @@ class CompressionCase(Case):
                     self.count, hashlib.sha1(payload).hexdigest(),
                     hashlib.sha1(self.payload).hexdigest()))
             self.p.send_close(NORMAL)
-        elif self.count < self.target:
-            self.send_one()
         else:
-            self.behavior = OK
-            self.result = "All %d echoes came back unchanged in time." % self.count
-            self.p.send_close(NORMAL)
+            self.advance(self.target)
 
     def on_connection_lost(self):
         Case.on_connection_lost(self)
