@@ -5,27 +5,40 @@ It speaks the protocol of Autobahn|Testsuite's fuzzingserver as a client drives 
 
     /getCaseCount                  one text message with the number of cases, then a close
     /runCase?case=N&agent=A        runs case N (1-based, in the suite's order) for agent A
-    /updateReports?agent=A         writes the JSON report, then a close
+    /updateReports?agent=A[&shutdownOnComplete=true]
+                                   writes the JSON report, then a close; with
+                                   shutdownOnComplete the server exits once that
+                                   connection has ended (the suite's semantics)
 
-and re-implements the client cases of sections 1 to 7, 9 and 10 of that suite (framing,
-pings, reserved bits, opcodes, fragmentation, UTF-8, close handling, limits,
-auto-fragmentation), numbered and ordered as the suite does (1.1.1 ... 10.1.1). Section 9
-runs at the suite's sizes and counts (up to 16 MiB messages, 65536-frame messages, 12000
-round trips): they take seconds, so nothing is reduced (REDUCTIONS, also in the report,
-is empty). Frames are written by hand, so anything malformed can be sent.
+and re-implements the client cases of sections 1 to 7, 9, 10, 12 and 13 of that suite
+(framing, pings, reserved bits, opcodes, fragmentation, UTF-8, close handling, limits,
+auto-fragmentation, permessage-deflate with several payloads and with several parameter
+sets), numbered and ordered as the suite does (1.1.1 ... 13.7.18), plus the project's own
+section 16 (permessage-deflate: frame rules, a decompression bomb, RSV1 without
+negotiation, 101 answers a client must refuse). Section 9 runs at the suite's sizes and
+counts (up to 16 MiB messages, 65536-frame messages, 12000 round trips): they take
+seconds, so nothing is reduced. Sections 12 and 13 send 1000 messages per case, as the
+suite does, unless --deflate-budget reduces the count (REDUCTIONS, also in the report,
+says so). Frames are written by hand, so anything malformed can be sent;
+permessage-deflate (RFC 7692) uses Python's zlib (pmd.py).
 
 Each case is judged by the suite's rules: the messages and pongs the client sends back must
 match an expected sequence (OK, or NON-STRICT for an alternative the RFC allows), the close
 must come from the expected side (the client for a protocol violation or invalid UTF-8,
 the server otherwise), cleanly where required, with one of the expected close codes, in
 time. On top of that, any protocol violation by the client (unmasked frame, invalid
-UTF-8 in its text, invalid close code, a frame after its own Close) fails the case.
+UTF-8 in its text, invalid close code, a frame after its own Close, RSV1 where it is not
+allowed, compressed data that does not inflate under the negotiated parameters) fails the
+case. A case that needs permessage-deflate when the client offered none (or nothing the
+case can accept) is UNIMPLEMENTED, as in the suite.
 
     fuzzingserver.py [--port N] [--port-file F] [--report FILE] [--max-seconds S]
                      [--cases PATTERNS] [--exclude PATTERNS] [--list] [--quiet]
+                     [--tls-cert CHAIN --tls-key KEY] [--deflate-budget BYTES]
 
-Listens on 127.0.0.1 only and exits by itself after --max-seconds (default 1200) or on
-SIGTERM/SIGINT, writing the report first.
+With --tls-cert/--tls-key the listener speaks TLS (wss://). Listens on 127.0.0.1 only and
+exits by itself after --max-seconds (default 1200), after an /updateReports with
+shutdownOnComplete=true, or on SIGTERM/SIGINT, writing the report first.
 """
 
 import argparse
@@ -39,21 +52,26 @@ import re
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
 import time
 import traceback
 import urllib.parse
+import zlib
+
+import pmd
 
 OK = "OK"
 NON_STRICT = "NON-STRICT"
 INFORMATIONAL = "INFORMATIONAL"
 FAILED = "FAILED"
+UNIMPLEMENTED = "UNIMPLEMENTED"
 WRONG_CODE = "WRONG CODE"
 UNCLEAN = "UNCLEAN"
 
-RANK = {OK: 0, INFORMATIONAL: 1, NON_STRICT: 2, FAILED: 3}
+RANK = {OK: 0, INFORMATIONAL: 1, NON_STRICT: 2, UNIMPLEMENTED: 3, FAILED: 4}
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SERVER_NAME = "wsproxy-conformance/1"
@@ -71,13 +89,19 @@ SECTIONS = {
     "1": "Framing", "2": "Pings/Pongs", "3": "Reserved Bits", "4": "Opcodes",
     "5": "Fragmentation", "6": "UTF-8 Handling", "7": "Close Handling",
     "9": "Limits/Performance", "10": "Auto-Fragmentation",
+    "12": "WebSocket Compression (different payloads)",
+    "13": "WebSocket Compression (different parameters)",
+    "16": "permessage-deflate: frames, bomb, negotiation (project cases)",
 }
+SUBSECTIONS = {}   # "12.1" ... : what the subsection varies (filled by the builders)
 
 MB = 1 << 20
 KB = 1 << 10
-# Section 9 sizes or counts changed from the suite's, as notes for the report. None: the
-# suite's sizes run in seconds here.
+# Sizes or counts changed from the suite's, as notes for the report. Section 9 runs at the
+# suite's sizes; sections 12 and 13 send fewer messages per case only with --deflate-budget.
 REDUCTIONS = []
+DEFLATE_BUDGET = None       # --deflate-budget: bytes of payload per case in sections 12, 13
+CLIENT_INFLATE_LIMIT = 64 * (1 << 20)   # a client message may inflate to at most this
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -165,13 +189,33 @@ class Case:
         self.result_close = "The TCP connection ended without a closing handshake."
         self.report_time = False
         self.suppress_close = False
+        self.extra = collections.OrderedDict()   # case-specific facts for the report
         self.init()
 
     def init(self):
         pass
 
+    def negotiate(self, offers):
+        """The answer to the client's permessage-deflate offers: None (decline: the suite's
+        default for every case outside sections 12 and 13), or (header value, Deflate or
+        None)."""
+        return None
+
     def on_open(self):
         pass
+
+    def on_client_close(self):
+        """The client's Close frame arrived."""
+        pass
+
+    def not_negotiated(self, why="the client offered no permessage-deflate this case can "
+                                  "accept"):
+        """As the suite's compression cases: without the extension the case cannot run;
+        the server closes at once and the case is UNIMPLEMENTED."""
+        self.behavior = UNIMPLEMENTED
+        self.result = "permessage-deflate was not negotiated: %s." % why
+        self.close_by_server()
+        self.p.send_close(NORMAL)
 
     def on_message(self, payload, binary):
         self.received.append(("message", bytes(payload), binary))
@@ -1011,11 +1055,16 @@ class RoundTripCase(Case):
             self.result = ("Echo %d differs from what was sent (binary=%s, %d bytes)."
                            % (self.count, binary, len(payload)))
             self.p.send_close(NORMAL)
-        elif self.count < self.COUNT:
+        else:
+            self.advance(self.COUNT)
+
+    def advance(self, total):
+        """After a good echo: the next message, or OK and a close after the last one."""
+        if self.count < total:
             self.send_one()
         else:
             self.behavior = OK
-            self.result = "All %d echoes came back in time." % self.COUNT
+            self.result = "All %d echoes came back unchanged in time." % total
             self.p.send_close(NORMAL)
 
 
@@ -1092,6 +1141,534 @@ def build_section10():
     cls.on_connection_lost = on_connection_lost
 
 
+# ---- 12, 13 WebSocket compression ----------------------------------------------------------
+# (payload length, messages, seconds allowed, auto-fragment size) for every subsection, as
+# the suite lists them
+DEFLATE_SIZES = [
+    (16, 1000, 60, 0), (64, 1000, 60, 0), (256, 1000, 120, 0), (1024, 1000, 240, 0),
+    (4096, 1000, 480, 0), (8192, 1000, 480, 0), (16384, 1000, 480, 0), (32768, 1000, 480, 0),
+    (65536, 1000, 480, 0), (131072, 1000, 480, 0),
+    (8192, 1000, 480, 256), (16384, 1000, 480, 256), (32768, 1000, 480, 256),
+    (65536, 1000, 480, 256), (131072, 1000, 480, 256), (131072, 1000, 480, 1024),
+    (131072, 1000, 480, 4096), (131072, 1000, 480, 32768),
+]
+
+
+DEFLATE_MIN_MESSAGES = 10
+
+
+def deflate_count(length, count):
+    """Messages per case: the suite's count, or fewer under --deflate-budget (at least
+    DEFLATE_MIN_MESSAGES)."""
+    if DEFLATE_BUDGET is None:
+        return count
+    return min(count, max(DEFLATE_MIN_MESSAGES, DEFLATE_BUDGET // length))
+
+
+class CompressionCase(RoundTripCase):
+    """12.x.y / 13.x.y: COUNT messages of LEN (characters for text, bytes for binary) cut
+    one after the other from a corpus (wrapping around), each compressed and, with
+    AUTOFRAG, cut into frames of AUTOFRAG compressed bytes; the next one goes out when the
+    echo of the previous one came back equal. ACCEPT answers the client's offers."""
+    LEN = 16
+    COUNT = 1000
+    WAIT = 60
+    AUTOFRAG = 0
+    CORPUS = "json"
+    ACCEPT = None
+
+    def negotiate(self, offers):
+        acc = type(self).ACCEPT(offers)
+        return (acc.header(), acc.deflate()) if acc else None
+
+    def on_open(self):
+        p = self.p
+        self.report_time = True
+        if p.pmd is None:
+            self.not_negotiated("offered %s" % ("; ".join(o.text for o in p.offers) or "nothing"))
+            return
+        self.close_by_server()
+        self.behavior = FAILED
+        self.result = "Case did not finish within %d seconds." % self.WAIT
+        data, text = pmd.corpus(self.CORPUS)
+        self.src = text if text is not None else data
+        self.binary = text is None
+        self.ptr = 0
+        self.count = 0
+        self.target = deflate_count(self.LEN, self.COUNT)
+        self.extra["messages"] = self.target
+        p.close_after(self.WAIT)
+        self.send_one()
+
+    def send_one(self):
+        n = len(self.src)
+        a = self.ptr
+        b = (a + self.LEN) % n
+        m = self.src[a:b] if b > a else self.src[a:] + self.src[:b]
+        self.ptr = b
+        self.payload = m if self.binary else m.encode("utf-8")
+        self.p.send_compressed(self.payload, binary=self.binary, frag_size=self.AUTOFRAG or None)
+        self.count += 1
+
+    def on_message(self, payload, binary):
+        if self.p.state != "OPEN":
+            return
+        if binary != self.binary or payload != self.payload:
+            self.behavior = FAILED
+            if binary != self.binary:
+                self.result = ("Echo %d: the message type differs (got binary %s, expected %s)."
+                               % (self.count, binary, self.binary))
+            elif len(payload) != len(self.payload):
+                self.result = ("Echo %d: the length differs (got %d bytes, expected %d)."
+                               % (self.count, len(payload), len(self.payload)))
+            else:
+                self.result = ("Echo %d: the content differs (SHA-1 %s, expected %s)." % (
+                    self.count, hashlib.sha1(payload).hexdigest(),
+                    hashlib.sha1(self.payload).hexdigest()))
+            self.p.send_close(NORMAL)
+        else:
+            self.advance(self.target)
+
+    def on_connection_lost(self):
+        Case.on_connection_lost(self)
+        if self.behavior == FAILED and self.p.pmd is not None and self.result.startswith("Case did"):
+            if not self.p.close_timer_fired:
+                self.result = ("The connection ended after %d of %d echoes, before the case "
+                               "finished." % (self.count - 1, self.target))
+
+
+def deflate_subsection(sub, title, corpus, accept, what):
+    SUBSECTIONS[sub] = title
+    for i, (length, count, wait, frag) in enumerate(DEFLATE_SIZES, start=1):
+        cid = "%s.%d" % (sub, i)
+        unit = "characters" if corpus in ("json", "html") else "bytes"
+        desc = ("Send %d compressed messages of %d %s each (%s), %s; %s."
+                % (count, length, unit, dict((c[0], c[1]) for c in pmd.CORPORA)[corpus],
+                   "auto-fragmented into frames of %d compressed bytes" % frag if frag
+                   else "one frame each", what))
+        exp = ("Each message is echoed unchanged (same type), one after the other, within "
+               "%d seconds; the server closes with 1000." % wait)
+        CASES.append(type("Case_" + cid.replace(".", "_"), (CompressionCase,), {
+            "ID": cid, "DESCRIPTION": desc, "EXPECTATION": exp, "LEN": length,
+            "COUNT": count, "WAIT": wait, "AUTOFRAG": frag, "CORPUS": corpus,
+            "ACCEPT": staticmethod(accept)}))
+
+
+def build_section12():
+    for j, (name, desc, _gen, binary) in enumerate(pmd.CORPORA, start=1):
+        deflate_subsection("12.%d" % j, "%s (%s)" % (desc, "binary" if binary else "UTF-8"),
+                           name, pmd.accept_first,
+                           "the server accepts the client's first permessage-deflate offer")
+
+
+# The suite's server-side answers of 13.1 ... 13.7 (its accept1 ... accept7): what the
+# server asks of the client. "nct" = client_no_context_takeover, a number =
+# client_max_window_bits=N. The answer also echoes server_no_context_takeover and
+# server_max_window_bits=N when the accepted offer has them.
+DEFLATE_PARAMS = [
+    ("accepts the first offer as it is", lambda o: pmd.accept_first(o)),
+    ("asks for client_no_context_takeover (any offer)",
+     lambda o: pmd.accept_first(o, no_context_takeover=True)),
+    ("asks for client_max_window_bits=9 (only an offer with client_max_window_bits)",
+     lambda o: pmd.accept_first(o, max_window_bits=9)),
+    ("asks for client_max_window_bits=15 (only an offer with client_max_window_bits)",
+     lambda o: pmd.accept_first(o, max_window_bits=15)),
+    ("asks for client_no_context_takeover and client_max_window_bits=9",
+     lambda o: pmd.accept_first(o, True, 9)),
+    ("asks for client_no_context_takeover and client_max_window_bits=15",
+     lambda o: pmd.accept_first(o, True, 15)),
+    ("asks for client_no_context_takeover and client_max_window_bits=9 if an offer allows "
+     "it, else client_no_context_takeover, else nothing",
+     lambda o: pmd.accept_first(o, True, 9) or pmd.accept_first(o, True) or pmd.accept_first(o)),
+]
+
+
+def build_section13():
+    for j, (what, accept) in enumerate(DEFLATE_PARAMS, start=1):
+        deflate_subsection("13.%d" % j, "JSON (UTF-8); the server %s" % what, "json", accept,
+                           "the server " + what)
+
+
+# ---- 16 permessage-deflate: the project's own cases ------------------------------------------
+class NegotiatedCase(Case):
+    """Accepts the client's first offer as it is; UNIMPLEMENTED when there is none."""
+
+    def negotiate(self, offers):
+        acc = pmd.accept_first(offers)
+        return (acc.header(), acc.deflate()) if acc else None
+
+
+def register_deflate(cid, description, expectation, base=NegotiatedCase):
+    def deco(script):
+        def run(c, p):
+            if p.pmd is None:
+                c.not_negotiated("offered %s" % ("; ".join(o.text for o in p.offers) or "nothing"))
+            else:
+                script(c, p)
+        return register(cid, description, expectation, base=base)(run)
+    return deco
+
+
+class BombCase(NegotiatedCase):
+    """16.2.x: a message that inflates to 1 GiB of zeros (about 1 MiB compressed). The first
+    FIRST compressed bytes (they inflate to 64 MiB, beyond the client's limit) go out, then
+    the server pauses PAUSE seconds before it writes the rest. The client must fail with
+    1009 and echo nothing. It is OK when its close arrives during the pause: it inflated as
+    the data arrived and stopped at its limit. NON-STRICT when it fails only once the rest
+    arrived: it waited for the whole frame (16.2.2) or the whole message (16.2.1) before
+    inflating, buffering up to 1 MiB of compressed data. The server notes how much it had
+    written when the close arrived, and when."""
+    FRAGMENTED = True
+    PIECE = 4096          # fragment size (16.2.1)
+    FIRST = 65536         # compressed bytes before the pause
+    PAUSE = 1.0
+
+    def on_open(self):
+        p = self.p
+        if p.pmd is None:
+            self.not_negotiated("offered %s" % ("; ".join(o.text for o in p.offers) or "nothing"))
+            return
+        self.expect([])
+        self.close_by_client([1009])
+        data = pmd.bomb(p.pmd.server_max_window_bits)
+        p.pmd.compressor = None   # the bomb is a stream of its own; the next message starts anew
+        self.start = p.tx_bytes + sum(len(x[0]) for x in p.outq)
+        if self.FRAGMENTED:
+            frames = []
+            for k in range(0, len(data), self.PIECE):
+                piece = data[k:k + self.PIECE]
+                frames.append(frame_header(BINARY if k == 0 else CONT, len(piece),
+                                           k + self.PIECE >= len(data), 4 if k == 0 else 0) + piece)
+            n_first = self.FIRST // self.PIECE
+            first, rest = b"".join(frames[:n_first]), b"".join(frames[n_first:])
+            self.extra["fragments"] = len(frames)
+        else:
+            first = frame_header(BINARY, len(data), True, 4) + data[:self.FIRST]
+            rest = data[self.FIRST:]
+        p.send_raw(first, self.PAUSE)
+        p.send_raw(rest)
+        self.first_len, self.total = len(first), len(first) + len(rest)
+        self.t0 = now()
+        self.at_close = None
+        self.extra.update([("inflated_bytes", 1 << 30), ("compressed_bytes", len(data)),
+                           ("written_before_pause", self.first_len),
+                           ("pause_ms", self.PAUSE * 1000), ("written_bytes", self.total)])
+        p.kill_after(10)
+
+    def on_client_close(self):
+        if self.at_close is None and hasattr(self, "t0"):
+            self.at_close = (self.p.tx_bytes - self.start, now())
+            self.p.discard_queued()
+
+    def on_connection_lost(self):
+        Case.on_connection_lost(self)
+        if not hasattr(self, "t0"):
+            return
+        if self.at_close is None:
+            self.extra["written_when_client_closed"] = None
+            return
+        sent, t_close = self.at_close
+        ms = (t_close - self.t0) * 1000
+        self.extra["written_when_client_closed"] = sent
+        self.extra["ms_to_client_close"] = round(ms, 1)
+        if self.behavior != OK:
+            return
+        if sent <= self.first_len:
+            self.result = ("The client failed the connection %.0f ms after the message began, "
+                           "when %d of %d compressed bytes had been written: it stopped at its "
+                           "limit while the message was still arriving." % (ms, sent, self.total))
+        else:
+            self.behavior = NON_STRICT
+            self.result = ("The client failed the connection only after the rest of the %s "
+                           "had been written (%d of %d bytes, %.0f ms): it waited for the whole "
+                           "%s before inflating." % (
+                               "message" if self.FRAGMENTED else "frame", sent, self.total, ms,
+                               "message" if self.FRAGMENTED else "frame"))
+
+
+class RefusedAnswerCase(Case):
+    """16.4 / 16.5: the 101 carries a Sec-WebSocket-Extensions answer the client must refuse
+    (RFC 6455 4.1 and RFC 7692 5, 7.1): it must fail the connection without using it. The
+    server sends a ping and a text message right after the 101: a pong or an echo means the
+    client accepted the answer. OK when the client ends the connection without either (a
+    Close frame is allowed); FAILED on a pong or an echo, or when it is still open 2 s
+    later."""
+    ANSWER = None    # the header value, or a function of the offers returning (value, why-not)
+
+    def negotiate(self, offers):
+        self.na = None
+        if callable(self.ANSWER):
+            value, self.na = self.ANSWER(offers)
+            if value is None:
+                return None
+            return (value, None)
+        return (self.ANSWER, None)
+
+    def on_open(self):
+        p = self.p
+        if self.na:
+            self.not_negotiated(self.na)
+            return
+        self.expect([])
+        self.close_by_client([PROTOCOL_ERROR, 1010])
+        self.kept_open = False
+        p.send_frame(PING, b"answer refused?")
+        p.send_frame(TEXT, HELLO)
+
+        def still_open():
+            if p.state == "OPEN":
+                self.kept_open = True
+                p.note("client-kept-connection")
+                p.fail_connection()
+        p.call_later(2, still_open)
+
+    def on_connection_lost(self):
+        if self.na:
+            Case.on_connection_lost(self)
+            return
+        p = self.p
+        self.behavior_close = OK
+        if self.received:
+            self.behavior = FAILED
+            self.result = "The client accepted the answer: it sent %s." % ", ".join(
+                x[0] for x in self.received)
+        elif self.kept_open:
+            self.behavior = FAILED
+            self.behavior_close = FAILED
+            self.result = "The client kept the connection open for 2 s."
+            self.result_close = self.result
+        else:
+            self.behavior = OK
+            if p.client_closed:
+                self.result = ("The client refused the answer (it sent a Close frame with %s)."
+                               % p.remote_close_code)
+            else:
+                self.result = "The client refused the answer and ended the connection."
+            self.result_close = "The client ended the connection."
+
+
+def build_section16():
+    SUBSECTIONS["16.1"] = "frame rules with permessage-deflate negotiated"
+    SUBSECTIONS["16.2"] = "decompression bomb"
+    SUBSECTIONS["16.3"] = "RSV1 when nothing was negotiated"
+    SUBSECTIONS["16.4"] = "101 answers every client must refuse"
+    SUBSECTIONS["16.5"] = "101 answers a client must refuse, depending on its offer"
+    fail_1002 = "The client fails the connection at once (1002 or TCP drop)."
+    echo_then_1002 = ("The message is echoed, then the client fails the connection (1002 or "
+                      "TCP drop) without answering. Failing before the echo is NON-STRICT.")
+
+    for n, op, name in ((1, PING, "ping"), (2, PONG, "pong")):
+        @register_deflate("16.1.%d" % n, "Send a compressed text message, then a %s with "
+                          "RSV1 set (control frames are never compressed)." % name, echo_then_1002)
+        def _(c, p, op=op):
+            c.expect([msg(HELLO)], [])
+            c.close_by_client()
+            p.send_compressed(HELLO)
+            p.send_frame(op, b"RSV1 on a control frame", rsv=4)
+            p.kill_after(1)
+
+    @register_deflate("16.1.3", "Send a close frame (1000) with RSV1 set.", fail_1002)
+    def _(c, p):
+        c.expect([])
+        c.close_by_client()
+        p.send_frame(CLOSE, struct.pack("!H", NORMAL), rsv=4)
+        p.kill_after(1)
+
+    @register_deflate("16.1.4", "Send a compressed text message in two fragments with RSV1 on "
+                      "both (RSV1 belongs on the first frame only).", fail_1002)
+    def _(c, p):
+        c.expect([])
+        c.close_by_client()
+        data = p.pmd.compress(b"fragment1fragment2")
+        p.send_frame(TEXT, data[:4], fin=False, rsv=4)
+        p.send_frame(CONT, data[4:], fin=True, rsv=4)
+        p.kill_after(1)
+
+    @register_deflate("16.1.5", "Send an uncompressed text message in two fragments, RSV1 set "
+                      "on the continuation frame only.", fail_1002)
+    def _(c, p):
+        c.expect([])
+        c.close_by_client()
+        p.send_frame(TEXT, b"fragment1", fin=False)
+        p.send_frame(CONT, b"fragment2", fin=True, rsv=4)
+        p.kill_after(1)
+
+    @register_deflate("16.1.6", "Send a compressed text message with RSV1 and RSV2 set "
+                      "(permessage-deflate defines RSV1 only).", fail_1002)
+    def _(c, p):
+        c.expect([])
+        c.close_by_client()
+        p.send_frame(TEXT, p.pmd.compress(HELLO), rsv=6)
+        p.kill_after(1)
+
+    @register_deflate("16.1.7", "Send a text message with RSV1 set whose payload is not "
+                      "DEFLATE data (a block of the reserved type 3).",
+                      "The client fails the connection (1002 or 1007, or TCP drop); nothing "
+                      "is echoed.")
+    def _(c, p):
+        c.expect([])
+        c.close_by_client([PROTOCOL_ERROR, INVALID_PAYLOAD])
+        p.send_frame(TEXT, b"\xff" * 16, rsv=4)
+        p.kill_after(1)
+
+    bad = KOSME + b"\xed\xa0\x80" + b"edited"
+
+    @register_deflate("16.1.8", "Send a compressed text message that inflates to invalid "
+                      "UTF-8 (%s)." % bad.hex(),
+                      "The client fails the connection with 1007 (or TCP drop).")
+    def _(c, p):
+        c.expect([])
+        c.close_by_client([INVALID_PAYLOAD])
+        p.send_frame(TEXT, p.pmd.compress(bad), rsv=4)
+        p.kill_after(1)
+
+    @register_deflate("16.1.9", "Send a compressed text message that ends with a final "
+                      "DEFLATE block (BFINAL=1, no empty sync block; RFC 7692 7.2.3.4).",
+                      "The client echoes the text; the server closes with 1000.")
+    def _(c, p):
+        c.expect([msg(HELLO_UTF8 * 4)])
+        c.close_by_server()
+        z = zlib.compressobj(6, zlib.DEFLATED, -p.pmd.server_max_window_bits, pmd.MEM_LEVEL)
+        p.send_frame(TEXT, z.compress(HELLO_UTF8 * 4) + z.flush(zlib.Z_FINISH), rsv=4)
+        p.close_after(1)
+
+    @register_deflate("16.1.10", "Send an empty compressed text message (payload 0x00) and an "
+                      "empty compressed binary message.",
+                      "The client echoes both, empty; the server closes with 1000.")
+    def _(c, p):
+        c.expect([msg(b""), msg(b"", True)])
+        c.close_by_server()
+        p.send_compressed(b"")
+        p.send_compressed(b"", binary=True)
+        p.close_after(1)
+
+    @register_deflate("16.1.11", "Send a compressed text message in five fragments, the first "
+                      "(with RSV1) and the last empty.",
+                      "The client echoes the whole text; the server closes with 1000.")
+    def _(c, p):
+        text = HELLO_UTF8 * 8
+        c.expect([msg(text)])
+        c.close_by_server()
+        data = p.pmd.compress(text)
+        k = len(data) // 3
+        p.send_frame(TEXT, b"", fin=False, rsv=4)
+        p.send_frame(CONT, data[:k], fin=False)
+        p.send_frame(CONT, data[k:2 * k], fin=False)
+        p.send_frame(CONT, data[2 * k:], fin=False)
+        p.send_frame(CONT, b"", fin=True)
+        p.close_after(1)
+
+    @register_deflate("16.1.12", "Send an uncompressed text message (RSV1 clear), then a "
+                      "compressed one: compression is per message.",
+                      "The client echoes both, in order; the server closes with 1000.")
+    def _(c, p):
+        c.expect([msg(b"plain message"), msg(b"compressed message")])
+        c.close_by_server()
+        p.send_frame(TEXT, b"plain message")
+        p.send_compressed(b"compressed message")
+        p.close_after(1)
+
+    @register_deflate("16.1.13", "Send a 70000-byte binary message compressed at level 0 "
+                      "(stored DEFLATE blocks, two of them).",
+                      "The client echoes it unchanged; the server closes with 1000.")
+    def _(c, p):
+        payload = repeat_to(b"\x00\xfe\x23\xfa\xf0", 70000)
+        c.expect([msg(payload, True)])
+        c.close_by_server()
+        p.send_compressed(payload, binary=True, level=0)
+        p.close_after(2)
+
+    @register_deflate("16.1.14", "Send a compressed text message as frames of one compressed "
+                      "byte each.", "The client echoes the whole text; the server closes "
+                      "with 1000.")
+    def _(c, p):
+        text = HELLO_UTF8 * 16
+        c.expect([msg(text)])
+        c.close_by_server()
+        p.send_compressed(text, frag_size=1)
+        p.close_after(2)
+
+    for n, fragmented in ((1, True), (2, False)):
+        CASES.append(type("Case_16_2_%d" % n, (BombCase,), {
+            "ID": "16.2.%d" % n, "FRAGMENTED": fragmented,
+            "DESCRIPTION": "Send a binary message that inflates to 1 GiB of zeros (about 1 MiB "
+                           "compressed, far beyond the client's message limit) %s: the first "
+                           "64 KiB (64 MiB inflated), a pause of one second, then the rest." % (
+                               "in fragments of 4 KiB" if fragmented else "in one frame"),
+            "EXPECTATION": "The client fails the connection with 1009 during the pause, "
+                           "having inflated no further than its limit, and echoes nothing "
+                           "(failing only once the rest arrived is NON-STRICT)."}))
+
+    @register("16.3.1", "The server declines every offer (answers no extension), then sends "
+              "a compressed text message with RSV1 set.", fail_1002)
+    def _(c, p):
+        c.expect([])
+        c.close_by_client()
+        z = zlib.compressobj(6, zlib.DEFLATED, -15, pmd.MEM_LEVEL)
+        p.send_frame(TEXT, (z.compress(HELLO) + z.flush(zlib.Z_SYNC_FLUSH))[:-4], rsv=4)
+        p.kill_after(1)
+
+    answers = [
+        ("x-wsproxy-unknown", "an extension the client did not offer"),
+        ("permessage-deflate, permessage-deflate", "permessage-deflate twice"),
+        ("permessage-deflate; server_max_window_bits=16", "server_max_window_bits above 15"),
+        ("permessage-deflate; server_max_window_bits=7", "server_max_window_bits below 8"),
+        ("permessage-deflate; client_max_window_bits=16", "client_max_window_bits above 15"),
+        ("permessage-deflate; client_max_window_bits", "client_max_window_bits without the "
+         "value an answer must carry"),
+        ("permessage-deflate; server_max_window_bits=010", "a window-bits value with a "
+         "leading zero"),
+        ("permessage-deflate; x_unknown_param", "a parameter RFC 7692 does not define"),
+        ("permessage-deflate; server_no_context_takeover=1", "a value on a parameter that "
+         "takes none"),
+        ("permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+         "the same parameter twice"),
+    ]
+    for n, (answer, what) in enumerate(answers, start=1):
+        CASES.append(type("Case_16_4_%d" % n, (RefusedAnswerCase,), {
+            "ID": "16.4.%d" % n, "ANSWER": answer,
+            "DESCRIPTION": "The 101 answers 'Sec-WebSocket-Extensions: %s' (%s), whatever the "
+                           "client offered." % (answer, what),
+            "EXPECTATION": "The client fails the connection without using it (no pong, no "
+                           "echo)."}))
+
+    def first_usable(offers):
+        return next((o for o in offers if pmd.usable(o)), None)
+
+    def unoffered_deflate(offers):
+        if offers:
+            return None, "this case needs a client that offers no permessage-deflate"
+        return "permessage-deflate", None
+
+    def unoffered_cmwb(offers):
+        o = first_usable(offers)
+        if o is None or o.accept_max_window_bits:
+            return None, ("this case needs a permessage-deflate offer without "
+                          "client_max_window_bits")
+        return pmd.Accept(o).header() + "; client_max_window_bits=10", None
+
+    def larger_smwb(offers):
+        o = first_usable(offers)
+        if o is None or not (8 <= o.request_max_window_bits < 15):
+            return None, "this case needs an offer with server_max_window_bits below 15"
+        a = pmd.Accept(o).header().replace(
+            "server_max_window_bits=%d" % o.request_max_window_bits,
+            "server_max_window_bits=%d" % (o.request_max_window_bits + 1))
+        return a, None
+
+    for n, (fn, desc) in enumerate([
+            (unoffered_deflate, "permessage-deflate to a client that offered none"),
+            (unoffered_cmwb, "client_max_window_bits=10 to an offer without "
+                             "client_max_window_bits (RFC 7692 7.1.2.2: MUST NOT)"),
+            (larger_smwb, "server_max_window_bits one above the value the client offered "
+                          "(RFC 7692 7.1.2.1: same or smaller)")], start=1):
+        CASES.append(type("Case_16_5_%d" % n, (RefusedAnswerCase,), {
+            "ID": "16.5.%d" % n, "ANSWER": staticmethod(fn),
+            "DESCRIPTION": "The 101 answers %s." % desc,
+            "EXPECTATION": "The client fails the connection without using it (no pong, no "
+                           "echo); UNIMPLEMENTED when its offer does not fit the case."}))
+
+
 def build_cases():
     del CASES[:]
     build_section1()
@@ -1103,6 +1680,9 @@ def build_cases():
     build_section7()
     build_section9()
     build_section10()
+    build_section12()
+    build_section13()
+    build_section16()
     CASES.sort(key=lambda c: case_id_tuple(c.ID))
     return CASES
 
@@ -1110,9 +1690,13 @@ def build_cases():
 # ----------------------------------------------------------------------------- connection
 class Peer:
     """One TCP connection: handshake, then the case (or a service endpoint). Runs in its
-    own thread with a small non-blocking loop (select, timers, an output queue)."""
+    own thread with a small non-blocking loop (select, timers, an output queue). With a
+    TLS context the bytes go through an ssl.SSLObject over memory buffers, so the loop
+    stays the same: each queued piece becomes its own TLS records."""
 
-    def __init__(self, server, sock, addr):
+    TLS_PIECE = 256 * 1024      # plaintext encrypted at once
+
+    def __init__(self, server, sock, addr, tls_context=None):
         self.server = server
         self.sock = sock
         self.addr = addr
@@ -1122,8 +1706,29 @@ class Peer:
         except OSError:
             pass
         self.rbuf = bytearray()
-        self.outq = collections.deque()   # [memoryview, gap after it]
+        self.outq = collections.deque()   # [memoryview, gap after it]: plaintext to send
+        self.rawq = collections.deque()   # memoryviews on their way to the socket
+        self.pending_gap = 0.0
+        self.tx_bytes = 0                 # plaintext bytes handed to the socket (or TLS)
         self.next_send = 0.0
+        self.tls = None
+        if tls_context is not None:
+            self.tls_in = ssl.MemoryBIO()
+            self.tls_out = ssl.MemoryBIO()
+            self.tls = tls_context.wrap_bio(self.tls_in, self.tls_out, server_side=True)
+            self.tls_done = False
+            self.tls_closed = False
+        # permessage-deflate
+        self.offers = []
+        self.extension_answer = None
+        self.pmd = None
+        self.msg_compressed = False
+        self.deflate_stats = collections.OrderedDict(
+            (k, 0) for k in ("client_messages_compressed", "client_messages_plain",
+                             "client_wire_bytes", "client_app_bytes",
+                             "server_messages_compressed", "server_wire_bytes",
+                             "server_app_bytes"))
+        self.shutdown_after = False
         self.timers = []
         self.timer_seq = 0
         self.state = "HANDSHAKE"
@@ -1184,6 +1789,40 @@ class Peer:
         self.tx_frame_stats[opcode] = self.tx_frame_stats.get(opcode, 0) + 1
         raw = frame_header(opcode, len(payload), fin, rsv) + payload
         self.send_data(raw, sync, chopsize)
+
+    def send_compressed(self, payload, binary=False, frag_size=None, level=None):
+        """A message compressed with the negotiated parameters (RSV1 on the first frame),
+        cut into frames of frag_size compressed bytes when it is longer, as the suite's
+        auto-fragmentation does."""
+        op = BINARY if binary else TEXT
+        if level is None:
+            data = self.pmd.compress(payload)
+        else:
+            data = self.pmd.compress(payload, level)
+        st = self.deflate_stats
+        st["server_messages_compressed"] += 1
+        st["server_app_bytes"] += len(payload)
+        st["server_wire_bytes"] += len(data)
+        if not frag_size or len(data) <= frag_size:
+            self.send_frame(op, data, rsv=4)
+            return
+        mv = memoryview(data)
+        parts = []
+        for i in range(0, len(data), frag_size):
+            o = op if i == 0 else CONT
+            self.tx_frame_stats[o] = self.tx_frame_stats.get(o, 0) + 1
+            parts.append(frame_header(o, len(mv[i:i + frag_size]), i + frag_size >= len(data),
+                                      4 if i == 0 else 0))
+            parts.append(mv[i:i + frag_size])
+        self.send_raw(b"".join(parts))
+
+    def discard_queued(self):
+        """Drops what is queued and not yet started (the client has failed the connection
+        and will not read it); a piece already partly on its way is finished."""
+        head = self.outq[0] if self.outq and self.head_started else None
+        self.outq.clear()
+        if head is not None:
+            self.outq.append(head)
 
     def send_message(self, payload, binary=False, frag_size=None):
         op = BINARY if binary else TEXT
@@ -1276,9 +1915,12 @@ class Peer:
                 self.fail_connection()
         self.call_later(delay, run)
 
+    close_timer_fired = False
+
     def close_after(self, delay):
         def run():
             if self.state != "CLOSED":
+                self.close_timer_fired = True
                 self.note("close-timer")
                 self.send_close()
         self.call_later(delay, run)
@@ -1338,7 +1980,17 @@ class Peer:
                 if t >= self.linger_until + 10:   # the client stopped reading: give up
                     self.finish()
                     return
-                if not self.outq or self.write_failed:
+                if (not self.outq and not self.rawq) or self.write_failed:
+                    if (self.tls is not None and self.tls_done and not self.tls_closed
+                            and not self.write_failed):
+                        # close_notify first, then the TCP FIN
+                        self.tls_closed = True
+                        try:
+                            self.tls.unwrap()
+                        except (ssl.SSLError, ValueError):
+                            pass
+                        self.tls_flush()
+                        continue
                     if not self.shut_wr:
                         self.shut_wr = True
                         try:
@@ -1351,11 +2003,14 @@ class Peer:
             elif self.eof:
                 self.connection_ended()
                 return
-            want_write = bool(self.outq) and not self.write_failed
+            if self.pending_gap and not self.rawq:
+                self.next_send = t + self.pending_gap
+                self.pending_gap = 0.0
+            want_write = bool(self.outq or self.rawq) and not self.write_failed
             timeout = 0.5
             if self.timers:
                 timeout = min(timeout, max(0.0, self.timers[0][0] - t))
-            if want_write and t < self.next_send:
+            if want_write and not self.rawq and t < self.next_send:
                 timeout = min(timeout, self.next_send - t)
                 want_write = False
             if self.dropping:
@@ -1376,23 +2031,101 @@ class Peer:
                 self.on_readable()
 
     def on_writable(self):
-        while self.outq:
+        """Writes queued pieces; after a piece with a gap, the next one waits that long
+        (the piece's bytes have left, on TLS as records of their own)."""
+        while True:
+            while self.rawq:
+                mv = self.rawq[0]
+                try:
+                    n = self.sock.send(mv)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    self.write_failed = True
+                    self.outq.clear()
+                    self.rawq.clear()
+                    return
+                if self.tls is None:
+                    self.tx_bytes += n
+                if n < len(mv):
+                    self.rawq[0] = mv[n:]
+                    return
+                self.rawq.popleft()
+            if self.pending_gap > 0:
+                self.next_send = now() + self.pending_gap
+                self.pending_gap = 0.0
+                return
+            if not self.outq or now() < self.next_send:
+                return
             item = self.outq[0]
+            if self.tls is None:
+                self.rawq.append(item[0])
+                self.outq.popleft()
+                self.pending_gap = item[1]
+            else:
+                piece = item[0][:self.TLS_PIECE]
+                try:
+                    self.tls.write(piece)
+                except (ssl.SSLError, ValueError):   # the TLS session has ended
+                    self.write_failed = True
+                    self.outq.clear()
+                    return
+                self.tx_bytes += len(piece)
+                item[0] = item[0][len(piece):]
+                self.head_started = True
+                self.tls_flush()
+                if not len(item[0]):
+                    self.outq.popleft()
+                    self.head_started = False
+                    self.pending_gap = item[1]
+
+    head_started = False
+
+    def tls_flush(self):
+        data = self.tls_out.read()
+        if data:
+            self.rawq.append(memoryview(data))
+
+    def tls_receive(self, raw):
+        """Raw bytes (b"" at EOF) -> (plaintext, eof)."""
+        if raw:
+            self.tls_in.write(raw)
+        else:
+            self.tls_in.write_eof()
+        eof = not raw
+        if not self.tls_done:
             try:
-                n = self.sock.send(item[0])
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.write_failed = True
-                self.outq.clear()
-                return
-            if n < len(item[0]):
-                item[0] = item[0][n:]
-                return
-            self.outq.popleft()
-            if item[1] > 0:
-                self.next_send = now() + item[1]
-                return
+                self.tls.do_handshake()
+                self.tls_done = True
+            except ssl.SSLWantReadError:
+                self.tls_flush()
+                return b"", eof
+            except (ssl.SSLError, OSError) as e:
+                self.tls_flush()
+                self.server.log("TLS handshake with %s:%d failed: %s" % (self.addr[0], self.addr[1], e))
+                self.eof_how = "TLS handshake failed (%s)" % e.__class__.__name__
+                return b"", True
+            self.tls_flush()
+        out = []
+        while True:
+            try:
+                chunk = self.tls.read(1 << 20)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                eof = True
+                self.eof_how = "close_notify"
+                break
+            except (ssl.SSLError, OSError) as e:
+                eof = True
+                self.eof_how = self.eof_how or "TLS ended (%s)" % e.__class__.__name__
+                break
+            if not chunk:
+                eof = True
+                break
+            out.append(chunk)
+        self.tls_flush()
+        return b"".join(out), eof
 
     def on_readable(self):
         try:
@@ -1404,16 +2137,20 @@ class Peer:
             self.eof_how = "reset (%s)" % e.__class__.__name__
             self.note("tcp-reset")
             return
-        if not data:
-            self.eof = True
-            self.eof_how = "fin"
-            self.note("tcp-eof")
-            return
-        self.rbuf += data
-        if self.state == "HANDSHAKE":
-            self.handshake()
+        if self.tls is not None:
+            data, eof = self.tls_receive(data)
         else:
-            self.parse_frames()
+            eof = not data
+        if data:
+            self.rbuf += data
+            if self.state == "HANDSHAKE":
+                self.handshake()
+            else:
+                self.parse_frames()
+        if eof:
+            self.eof = True
+            self.eof_how = self.eof_how or "fin"
+            self.note("tcp-eof")
 
     # ---- opening handshake -------------------------------------------------------------
     def http_error(self, status, text):
@@ -1490,13 +2227,37 @@ class Peer:
             if not self.agent:
                 self.http_error("400 Bad Request", "need agent")
                 return
+            flag = query.get("shutdownOnComplete", ["false"])
+            if len(flag) > 1:
+                self.http_error("400 Bad Request", "shutdownOnComplete given twice")
+                return
+            self.shutdown_after = flag[0].lower() in ("true", "yes")
         elif self.path != "/getCaseCount":
             self.http_error("404 Not Found", "unknown path")
             return
+        if self.path == "/runCase":
+            cls = srv.cases[index - 1]
+            srv.log("%s case %s (%d/%d)" % (self.agent, cls.ID, index, len(srv.cases)))
+            self.case = cls(self)
+        # permessage-deflate offers, read as the suite reads them: one it cannot parse
+        # fails the opening handshake, whatever the case
+        try:
+            self.offers, others = pmd.parse_offers(headers.get("sec-websocket-extensions", []))
+        except ValueError as e:
+            if self.case is not None:
+                self.t_open = now()
+                self.violation("the server refused the permessage-deflate offer: %s" % e)
+            self.http_error("400 Bad Request", "permessage-deflate offer refused: %s" % e)
+            return
+        answer = self.case.negotiate(self.offers) if self.case is not None else None
+        ext_line = ""
+        if answer is not None:
+            self.extension_answer, self.pmd = answer
+            ext_line = "Sec-WebSocket-Extensions: %s\r\n" % self.extension_answer
         accept = base64.b64encode(hashlib.sha1(key[0].encode() + GUID).digest()).decode()
         self.send_raw(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nServer: %s\r\n\r\n"
-                       % (accept, SERVER_NAME)).encode())
+                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%sServer: %s\r\n\r\n"
+                       % (accept, ext_line, SERVER_NAME)).encode())
         self.state = "OPEN"
         self.connection_was_open = True
         self.t_open = now()
@@ -1507,9 +2268,6 @@ class Peer:
             srv.write_report()
             self.send_close()
         else:
-            cls = srv.cases[index - 1]
-            srv.log("%s case %s (%d/%d)" % (self.agent, cls.ID, index, len(srv.cases)))
-            self.case = cls(self)
             self.case.on_open()
         if self.rbuf:
             self.parse_frames()
@@ -1554,8 +2312,14 @@ class Peer:
                 problem = "frame (opcode %d) after the client's own Close frame" % op
             elif not masked:
                 problem = "unmasked frame from the client"
-            elif rsv:
-                problem = "RSV bits set in a client frame"
+            elif rsv and self.pmd is None:
+                problem = "RSV bits set in a client frame (no extension was negotiated)"
+            elif rsv & 3:
+                problem = "RSV2 or RSV3 set in a client frame (permessage-deflate uses RSV1 only)"
+            elif rsv and op >= 8:
+                problem = "RSV1 set on a control frame (opcode %d)" % op
+            elif rsv and op == CONT:
+                problem = "RSV1 set on a continuation frame"
             elif not minimal:
                 problem = "payload length not in its shortest form"
             elif op in (3, 4, 5, 6, 7) or op > 10:
@@ -1579,12 +2343,31 @@ class Peer:
             if op != CONT:
                 self.msg_opcode = op
                 self.msg_parts = []
+                self.msg_compressed = bool(rsv & 4)
             self.msg_parts.append(payload)
             if fin:
                 whole = b"".join(self.msg_parts)
                 binary = self.msg_opcode == BINARY
                 self.msg_opcode = None
                 self.msg_parts = []
+                if self.pmd is not None:
+                    st = self.deflate_stats
+                    st["client_wire_bytes"] += len(whole)
+                    if self.msg_compressed:
+                        st["client_messages_compressed"] += 1
+                        try:
+                            whole = self.pmd.decompress(whole, CLIENT_INFLATE_LIMIT)
+                        except (zlib.error, ValueError) as e:
+                            self.violation("a compressed message from the client does not "
+                                           "inflate with client_max_window_bits=%d%s: %s" % (
+                                               self.pmd.client_max_window_bits,
+                                               " and client_no_context_takeover"
+                                               if self.pmd.client_no_context_takeover else "", e))
+                            self.fail_connection(PROTOCOL_ERROR, b"bad compressed data")
+                            continue
+                    else:
+                        st["client_messages_plain"] += 1
+                    st["client_app_bytes"] += len(whole)
                 if not binary and not is_utf8(whole):
                     self.violation("the client sent a text message that is not UTF-8")
                     self.fail_connection(INVALID_PAYLOAD, b"invalid UTF-8")
@@ -1624,6 +2407,8 @@ class Peer:
         self.remote_close_code = code
         self.remote_close_reason = reason
         self.note("client-close", code=code, reason=preview(reason) if reason else None)
+        if self.case is not None:
+            self.case.on_client_close()
         if self.state == "CLOSING":
             self.cancel(self.close_timer)
             self.close_timer = None
@@ -1647,6 +2432,9 @@ class Peer:
         self.finished = True
         if self.case is not None:
             self.connection_lost()
+        if self.shutdown_after:
+            self.server.log("report generation complete; shutting down (shutdownOnComplete)")
+            self.server.stop.set()
 
     def connection_lost(self):
         if self.finished_case:
@@ -1672,6 +2460,8 @@ def combine(case, violations):
     bc = case.behavior_close
     if b == FAILED or bc in (FAILED, UNCLEAN):
         return FAILED
+    if b == UNIMPLEMENTED:
+        return UNIMPLEMENTED
     close_rank = {OK: OK, INFORMATIONAL: INFORMATIONAL, WRONG_CODE: NON_STRICT}.get(bc, FAILED)
     return b if RANK[b] >= RANK[close_rank] else close_rank
 
@@ -1737,6 +2527,23 @@ class Server:
         ])
         if c.NOTE:
             entry["note"] = c.NOTE
+        deflate = collections.OrderedDict([
+            ("offers", [o.text for o in p.offers]),
+            ("answer", p.extension_answer),
+            ("negotiated", p.pmd.params() if p.pmd else None)])
+        if p.pmd:
+            deflate.update(p.deflate_stats)
+            st = p.deflate_stats
+            if st["client_app_bytes"]:
+                deflate["client_ratio"] = round(st["client_wire_bytes"] / st["client_app_bytes"], 4)
+            if st["server_app_bytes"]:
+                deflate["server_ratio"] = round(st["server_wire_bytes"] / st["server_app_bytes"], 4)
+            if p.pmd.stream_ended:
+                deflate["client_messages_with_final_block"] = p.pmd.stream_ended
+        if p.offers or p.extension_answer:
+            entry["deflate"] = deflate
+        if c.extra:
+            entry["extra"] = c.extra
         with self.lock:
             self.results.setdefault(p.agent, collections.OrderedDict())[c.ID] = entry
         self.log("%s case %s: %s (%s / %s) %d ms" % (p.agent, c.ID, result, c.behavior,
@@ -1749,16 +2556,20 @@ class Server:
             agents = collections.OrderedDict()
             for agent, cases in self.results.items():
                 ordered = sorted(cases.values(), key=lambda e: case_id_tuple(e["id"]))
-                counts = collections.OrderedDict((k, 0) for k in (OK, NON_STRICT, INFORMATIONAL, FAILED))
+                counts = collections.OrderedDict(
+                    (k, 0) for k in (OK, NON_STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED))
                 for e in ordered:
                     counts[e["result"]] += 1
                 agents[agent] = collections.OrderedDict([
                     ("counts", counts), ("cases_run", len(ordered)), ("cases", ordered)])
             doc = collections.OrderedDict([
-                ("suite", "Autobahn|Testsuite fuzzingserver client cases, sections 1-7, 9, 10 "
-                          "(re-implemented in tests/conformance/fuzzingserver.py)"),
+                ("suite", "Autobahn|Testsuite fuzzingserver client cases, sections 1-7, 9, "
+                          "10, 12, 13, and the project's section 16 (re-implemented in "
+                          "tests/conformance/fuzzingserver.py)"),
+                ("transport", "TLS" if self.tls_context else "TCP"),
                 ("case_count", len(self.cases)),
                 ("sections", SECTIONS),
+                ("subsections", SUBSECTIONS),
                 ("reductions", list(REDUCTIONS)),
                 ("agents", agents),
             ])
@@ -1773,6 +2584,12 @@ class Server:
             os.replace(tmp, path)
 
     def serve(self):
+        self.tls_context = None
+        if self.args.tls_cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(self.args.tls_cert, self.args.tls_key)
+            self.tls_context = ctx
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", self.args.port))
@@ -1783,7 +2600,8 @@ class Server:
             with open(tmp, "w") as f:
                 f.write("%d\n" % port)
             os.replace(tmp, self.args.port_file)
-        self.log("listening on 127.0.0.1:%d, %d cases" % (port, len(self.cases)))
+        self.log("listening on 127.0.0.1:%d%s, %d cases" % (
+            port, " (TLS)" if self.tls_context else "", len(self.cases)))
         deadline = now() + self.args.max_seconds
         try:
             while not self.stop.is_set() and now() < deadline:
@@ -1794,7 +2612,7 @@ class Server:
                     sock, addr = ls.accept()
                 except OSError:
                     continue
-                peer = Peer(self, sock, addr)
+                peer = Peer(self, sock, addr, self.tls_context)
                 t = threading.Thread(target=peer.run, daemon=True)
                 t.start()
                 self.threads = [x for x in self.threads if x.is_alive()] + [t]
@@ -1815,7 +2633,20 @@ def main():
     ap.add_argument("--exclude", help="comma-separated case patterns to leave out")
     ap.add_argument("--list", action="store_true", help="print the cases and exit")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--tls-cert", help="certificate chain (PEM): the listener speaks TLS")
+    ap.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
+    ap.add_argument("--deflate-budget", type=int,
+                    help="sections 12 and 13: send at most this many payload bytes per case "
+                         "(at least 10 messages; the suite sends 1000)")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
+    global DEFLATE_BUDGET
+    if args.deflate_budget:
+        DEFLATE_BUDGET = args.deflate_budget
+        REDUCTIONS.append("sections 12 and 13: min(1000, max(%d, %d // message length)) "
+                          "messages per case instead of 1000 (--deflate-budget)"
+                          % (DEFLATE_MIN_MESSAGES, args.deflate_budget))
     srv = Server(args)
     if args.list:
         for i, c in enumerate(srv.cases, start=1):
