@@ -8,9 +8,9 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 
 PEERS    := $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/socks_server $(BUILD)/evil_server
 EXAMPLES := $(BUILD)/wspcat
-UNITS    := test_pure test_client test_tls test_select test_stages test_auth
+UNITS    := test_pure test_client test_tls test_select test_stages test_auth test_deflate
 
-.PHONY: all examples peers demo test unit compile-tests integration check-bearssl check-test-deps \
+.PHONY: all examples peers demo test unit compile-tests integration check-bearssl check-zlib check-test-deps \
         check-sanitizers clean ci-extra
 
 all: examples peers
@@ -24,13 +24,17 @@ ci-extra:
 # with the exact command. NO_INSTALL=1: never install, only say.
 NEED := bash scripts/need.sh
 NEED_BEARSSL := libbearssl-dev "BearSSL (TLS: wss://, https:// proxies); wspcat, peers and suites link -lbearssl" "has_header bearssl.h"
+NEED_ZLIB := zlib1g-dev "zlib: permessage-deflate (WSPROXY_DEFLATE) in wspcat, autobahn_client and the suites" "has_header zlib.h"
 
 check-bearssl:
 	@$(NEED) $(NEED_BEARSSL)
 
+check-zlib:
+	@$(NEED) $(NEED_ZLIB)
+
 # make test: BearSSL, clang and its sanitizer runtime (ASan+UBSan builds), valgrind, python3
 check-test-deps:
-	@$(NEED) $(NEED_BEARSSL) \
+	@$(NEED) $(NEED_BEARSSL) $(NEED_ZLIB) \
 	  clang "clang: the ASan+UBSan builds of the unit suites" "has_cmd $(SAN_CC)" \
 	  valgrind "valgrind: make test runs wspcat's scenarios under it" "has_cmd valgrind" \
 	  python3 "python3: the loopback suites pick free ports with it" "has_cmd python3"
@@ -58,18 +62,23 @@ $(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
 $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl
 
-# unit suites, plain and under ASan+UBSan
-$(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< -lbearssl
-$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
-	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< -lbearssl
+# unit suites, plain and under ASan+UBSan (test_deflate defines WSPROXY_DEFLATE: zlib)
+UNIT_LIBS := -lbearssl -lz
+$(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-zlib
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< $(UNIT_LIBS)
+$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-zlib check-sanitizers
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< $(UNIT_LIBS)
+
+# the client's suite again with permessage-deflate compiled in but not offered: nothing changes
+$(BUILD)/test_client-deflate-san: tests/test_client.c wsproxy.h tests/test.h | $(BUILD) check-zlib check-sanitizers
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_DEFLATE -o $@ $< -lz
 
 # the TLS cells again with the smallest TLS output buffer (512-byte records)
 $(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
-      $(BUILD)/test_tls-small-san
+      $(BUILD)/test_tls-small-san $(BUILD)/test_client-deflate-san
 
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh

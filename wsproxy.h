@@ -109,7 +109,12 @@
 #else
 #define WSPROXY_ABI_TLS_ 1u
 #endif
-#define WSPROXY_ABI_FEATURES_ (WSPROXY_ABI_TLS_ | (uint32_t)WSPROXY_MAX_PROTOCOL_BYTES << 4)
+#ifdef WSPROXY_DEFLATE
+#define WSPROXY_ABI_DEFLATE_ 2u
+#else
+#define WSPROXY_ABI_DEFLATE_ 0u
+#endif
+#define WSPROXY_ABI_FEATURES_ (WSPROXY_ABI_TLS_ | WSPROXY_ABI_DEFLATE_ | (uint32_t)WSPROXY_MAX_PROTOCOL_BYTES << 4)
 
 #ifndef WSPROXY_DEF
 #ifdef WSPROXY_STATIC
@@ -180,6 +185,15 @@
 #ifndef WSPROXY_DIRECT_RECV_MIN         /* with message_buffer: frame bytes still due from */
 #define WSPROXY_DIRECT_RECV_MIN 1024    /* which recv goes straight into that buffer */
 #endif
+#ifndef WSPROXY_INFLATE_CHUNK_BYTES     /* permessage-deflate without message_buffer: */
+#define WSPROXY_INFLATE_CHUNK_BYTES 8192 /* inflated text and binary go out in chunks this big */
+#endif
+#ifndef WSPROXY_ZLIB_INFLATE_STATE_BYTES /* zlib's inflate state beside its window, and */
+#define WSPROXY_ZLIB_INFLATE_STATE_BYTES 8192   /* its deflate state beside window, hash */
+#endif                                    /* and pending buffer (zlib 1.2: 7.1 and 5.9 KiB) */
+#ifndef WSPROXY_ZLIB_DEFLATE_STATE_BYTES
+#define WSPROXY_ZLIB_DEFLATE_STATE_BYTES 8192
+#endif
 #ifndef WSPROXY_TLS_OUTPUT_BUFFER_BYTES /* a TLS hop's outgoing record buffer: 16469 holds */
 #define WSPROXY_TLS_OUTPUT_BUFFER_BYTES 16469   /* a full record (BR_SSL_BUFSIZE_OUTPUT); */
 #endif   /* down to 597 (512-byte records) saves memory and costs record overhead */
@@ -220,6 +234,7 @@ extern "C" {
     X(WSPROXY_E_BUFFER, 125, "a receive or send buffer is missing or below its minimum size") \
     X(WSPROXY_E_TLS_NO_ANCHORS, 126, "a TLS hop verifies its peer but has no trust anchors") \
     X(WSPROXY_E_PEM_ENCRYPTED, 127, "the private key is encrypted: decrypt it first") \
+    X(WSPROXY_E_DEFLATE_ARENA, 128, "permessage-deflate needs a deflate.arena of wsproxy_deflate_arena_size() bytes") \
     /* 200: the proxy hop */ \
     X(WSPROXY_E_PROXY_REFUSED, 200, "proxy connection refused") \
     X(WSPROXY_E_PROXY_AUTH, 201, "proxy authentication required (no credentials were sent)") \
@@ -266,7 +281,7 @@ extern "C" {
     X(WSPROXY_E_HANDSHAKE_CONNECTION, 405, "handshake reply lacks Connection: upgrade") \
     X(WSPROXY_E_HANDSHAKE_ACCEPT, 406, "Sec-WebSocket-Accept missing or wrong") \
     X(WSPROXY_E_HANDSHAKE_PROTOCOL, 407, "server chose a subprotocol not offered") \
-    X(WSPROXY_E_HANDSHAKE_EXTENSION, 408, "server chose an extension not offered") \
+    X(WSPROXY_E_HANDSHAKE_EXTENSION, 408, "the server's Sec-WebSocket-Extensions was not offered or breaks RFC 7692") \
     X(WSPROXY_E_HANDSHAKE_CLOSED, 409, "connection closed during the handshake") \
     X(WSPROXY_E_HANDSHAKE_TIMEOUT, 410, "timed out waiting for the handshake reply") \
     /* 500: WebSocket frames from the server (sent close code in brackets) */ \
@@ -286,6 +301,7 @@ extern "C" {
     X(WSPROXY_E_CONNECTION_LOST, 513, "connection lost without a close frame") \
     X(WSPROXY_E_CLOSE_TIMEOUT, 514, "timed out waiting for the close reply") \
     X(WSPROXY_E_PONG_TIMEOUT, 515, "timed out waiting for the pong to our ping") \
+    X(WSPROXY_E_WS_INFLATE, 516, "a compressed message is not valid DEFLATE data") \
     /* 600: TLS (BearSSL's code in wsproxy_error_info.tls_error) */ \
     X(WSPROXY_E_TLS_PROXY, 600, "TLS to the proxy failed") \
     X(WSPROXY_E_TLS_TUNNEL, 601, "TLS to the server through the proxy tunnel failed") \
@@ -598,6 +614,37 @@ WSPROXY_DEF int wsproxy_pem_certificates(const char *pem, size_t len, br_x509_ce
 WSPROXY_DEF const char *wsproxy_tls_reason(int tls_error);
 #endif
 
+/* ---- permessage-deflate (RFC 7692), in a build with WSPROXY_DEFLATE and zlib ----
+   The offer goes in the upgrade request; the 101's answer is checked strictly. zlib
+   allocates only from deflate.arena (wsproxy_deflate_arena_size bytes), so the library
+   still calls no malloc. Without WSPROXY_DEFLATE these exist, enable fails init with
+   WSPROXY_E_UNSUPPORTED and no zlib header is needed. */
+typedef struct wsproxy_deflate_options {
+    int enable;                        /* 1: offer permessage-deflate */
+    int client_max_window_bits;        /* 0: offered without a value (the server picks
+                                          8-15), -1: not offered, 8-15: offered so */
+    int server_max_window_bits;        /* 0: not offered, 8-15: the largest server window */
+    int client_no_context_takeover;    /* offered: our compressor starts each message anew */
+    int server_no_context_takeover;    /* asked of the server */
+    size_t threshold;                  /* messages shorter go uncompressed (0: none) */
+    int level;                         /* zlib level 1-9, 0: 6 */
+    int mem_level;                     /* zlib memLevel 1-9, 0: 8 */
+    void *arena;                       /* wsproxy_deflate_arena_size() bytes, for the */
+    size_t arena_len;                  /* connection's life */
+} wsproxy_deflate_options;
+
+/* What the 101 settled, after OPEN. Window bits are those each side compresses with;
+   client_window_bits 0 means the client sends every message uncompressed (the server
+   asked for a 256-byte window, which zlib cannot compress with). */
+typedef struct wsproxy_deflate_params {
+    int client_window_bits, server_window_bits;
+    int client_no_context_takeover, server_no_context_takeover;
+} wsproxy_deflate_params;
+
+/* The arena these options need at most (the server may choose any window up to what
+   was offered); 0 when not enabled or not built with WSPROXY_DEFLATE. */
+WSPROXY_DEF size_t wsproxy_deflate_arena_size(const wsproxy_deflate_options *o);
+
 typedef struct wsproxy_config {
     const char *url;                   /* ws:// or wss:// */
     const char *proxy;                 /* NULL or "" for direct; http://[user:pass@]host:port */
@@ -663,6 +710,7 @@ typedef struct wsproxy_config {
                                           connection's life */
     size_t tls_arena_len;
 #endif
+    wsproxy_deflate_options deflate;   /* permessage-deflate (WSPROXY_DEFLATE builds) */
 } wsproxy_config;
 
 typedef enum wsproxy_event_type {
@@ -733,6 +781,8 @@ typedef struct wsproxy_error_info {
     int auth_scheme;           /* WSPROXY_AUTH_* of the last credentials sent, 0 none */
     int auth_rounds;           /* CONNECT requests written in the authentication */
     int auth_offered;          /* WSPROXY_AUTH_* bits of the schemes the last 407 offered */
+    char extension[WSPROXY_MAX_DETAIL_BYTES];   /* HANDSHAKE_EXTENSION: the extension or
+                                          parameter of the 101 at fault, and why */
 } wsproxy_error_info;
 
 typedef struct wsproxy_client wsproxy_client;
@@ -835,6 +885,8 @@ WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t c
 WSPROXY_DEF int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl_session_parameters *out,
                                         int *resumed);
 #endif
+/* After OPEN: 1 with *out filled when permessage-deflate was negotiated, else 0. */
+WSPROXY_DEF int wsproxy_deflate_get(const wsproxy_client *c, wsproxy_deflate_params *out);
 /* The implementation's version (WSPROXY_VERSION of the translation unit that defined
    WSPROXY_IMPLEMENTATION), for a program that wants the library it runs with. */
 WSPROXY_DEF const char *wsproxy_version(void);
@@ -1095,6 +1147,17 @@ struct wsproxy_frames {
     size_t stage_len_;
     unsigned char stage_[WSPROXY_FRAME_HEADER_MAX + 125];   /* a header or control frame
                                       that began at the end of an input */
+#ifdef WSPROXY_DEFLATE
+    void *zin_;                    /* zlib's inflate stream (in the deflate arena), NULL:
+                                      permessage-deflate not negotiated, RSV1 is a fault */
+    unsigned char *zchunk_;        /* inflated bytes go out from here without message_buffer */
+    size_t zchunk_cap_;
+    int compressed_;               /* the open message came with RSV1 */
+    int zin_reset_;                /* server_no_context_takeover: each message a fresh window */
+    int z_tail_;                   /* bytes of the 00 00 ff ff tail fed after the message */
+    int z_ended_;                  /* the DEFLATE stream ended (a block with BFINAL) */
+    uint64_t inflated_;            /* bytes the open message inflated to so far */
+#endif
 };
 
 /* the reply-head scanner of the tunnel and upgrade stages (private) */
@@ -1181,6 +1244,19 @@ struct wsproxy_client {
     int tx_text_;                  /* the message being sent is text */
     uint32_t tx_utf8_;             /* validation state across sent text fragments */
     int tx_dead_;                  /* failed: nothing more leaves but a close that is due */
+#ifdef WSPROXY_DEFLATE
+    /* permessage-deflate: the offer, the answer, the compressor and the arena */
+    wsproxy_deflate_options pmd_opt_;
+    wsproxy_deflate_params pmd_;   /* what the 101 settled */
+    int pmd_seen_;                 /* the 101 accepted permessage-deflate */
+    void *zout_;                   /* zlib's deflate stream; NULL: every message goes plain */
+    unsigned char *zarena_;
+    size_t zarena_len_, zarena_used_;
+    int tx_z_;                     /* the message being sent is compressed */
+    int tx_zstream_;               /* a streamed frame compressed: tx_remaining_ counts its
+                                      input, each wsproxy_send_data writes one wire frame */
+    int tx_zfirst_, tx_zfin_, tx_zopcode_;
+#endif
     unsigned char rand_pool_[64];  /* random bytes drawn in batches for the masks */
     size_t rand_used_;
     /* control frames waiting for the end of a streamed frame or for room */
@@ -1227,6 +1303,9 @@ struct wsproxy_client {
 #define WSPROXY_IMPLEMENTATION_DONE
 
 #include <string.h>
+#ifdef WSPROXY_DEFLATE
+#include <zlib.h>
+#endif
 
 #ifdef WSPROXY_STATIC
 #define WSPROXY_IMPL static
@@ -1489,8 +1568,9 @@ WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *
 WSPROXY_IMPL int wsproxy_utf8_done(uint32_t state) { return state == 0; }
 
 /* ---- frames --------------------------------------------------------------------- */
-WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len,
-                                      wsproxy_frame_header *h)
+/* rsv_ok: the RSV bits an extension gave a meaning (RSV1 = 4 for permessage-deflate);
+   they are still a fault on control frames. */
+static int wsp_frame_decode_(const unsigned char *buf, size_t len, wsproxy_frame_header *h, int rsv_ok)
 {
     unsigned n;
     size_t hl;
@@ -1498,7 +1578,7 @@ WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len,
     if (len < 2) {
         if (len == 1) {   /* what one byte can tell, it tells at once */
             h->fin = buf[0] >> 7; h->rsv = (buf[0] >> 4) & 7; h->opcode = buf[0] & 15;
-            if (h->rsv) return -WSPROXY_E_WS_RESERVED_BITS;
+            if ((h->rsv & ~rsv_ok) || (h->rsv && h->opcode >= 8)) return -WSPROXY_E_WS_RESERVED_BITS;
             if ((h->opcode >= 3 && h->opcode <= 7) || h->opcode >= 11) return -WSPROXY_E_WS_OPCODE;
             if (h->opcode >= 8 && !h->fin) return -WSPROXY_E_WS_CONTROL_FRAGMENTED;
         }
@@ -1510,7 +1590,7 @@ WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len,
     h->masked = buf[1] >> 7;
     n = buf[1] & 127;
     h->payload_len = n;
-    if (h->rsv) return -WSPROXY_E_WS_RESERVED_BITS;
+    if ((h->rsv & ~rsv_ok) || (h->rsv && h->opcode >= 8)) return -WSPROXY_E_WS_RESERVED_BITS;
     if ((h->opcode >= 3 && h->opcode <= 7) || h->opcode >= 11) return -WSPROXY_E_WS_OPCODE;
     if (h->opcode >= 8) {
         if (!h->fin) return -WSPROXY_E_WS_CONTROL_FRAGMENTED;
@@ -1531,6 +1611,11 @@ WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len,
         if (v <= 0xFFFF) return -WSPROXY_E_WS_LENGTH_NONMINIMAL;
     }
     return (int)hl;
+}
+
+WSPROXY_IMPL int wsproxy_frame_decode(const unsigned char *buf, size_t len, wsproxy_frame_header *h)
+{
+    return wsp_frame_decode_(buf, len, h, 0);
 }
 
 WSPROXY_IMPL size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_MAX], int fin,
@@ -3678,7 +3763,7 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
 /* The close code a peer fault is answered with (RFC 6455 7.4.1). */
 static int wsp_close_code_for_(int err)
 {
-    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
+    if (err == WSPROXY_E_WS_INVALID_UTF8 || err == WSPROXY_E_WS_INFLATE) return 1007;
     if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
     return 1002;
 }
@@ -3720,7 +3805,19 @@ static void wsp_frames_end_message_(wsproxy_frames *f)
     f->msg_frames_ = 0;
     f->utf8_ = 0;
     f->msg_fill_ = 0;
+#ifdef WSPROXY_DEFLATE
+    f->compressed_ = 0;
+    f->inflated_ = 0;
+#endif
 }
+
+#ifdef WSPROXY_DEFLATE
+#define WSP_RSV_OK_(f) ((f)->zin_ ? 4 : 0)
+#define WSP_COMPRESSED_(f) ((f)->compressed_)
+#else
+#define WSP_RSV_OK_(f) 0
+#define WSP_COMPRESSED_(f) 0
+#endif
 
 /* A whole control frame (payload p, at most 125 bytes) into an event. */
 static int wsp_frames_control_(wsproxy_frames *f, const wsproxy_frame_header *h,
@@ -3752,17 +3849,26 @@ static int wsp_frames_control_(wsproxy_frames *f, const wsproxy_frame_header *h,
 static int wsp_frames_begin_data_(wsproxy_frames *f, const wsproxy_frame_header *h,
                                   wsproxy_event *ev)
 {
+    uint64_t limit = f->max_message_;
     if (h->opcode == WSPROXY_OP_CONTINUATION && !f->msg_opcode_)
         return wsp_frames_fault_(f, WSPROXY_E_WS_CONTINUATION, ev);
     if (h->opcode != WSPROXY_OP_CONTINUATION) {
         if (f->msg_opcode_) return wsp_frames_fault_(f, WSPROXY_E_WS_EXPECTED_CONTINUATION, ev);
         wsp_frames_end_message_(f);
         f->msg_opcode_ = h->opcode;
+#ifdef WSPROXY_DEFLATE
+        f->compressed_ = (h->rsv & 4) != 0;
+#endif
+    } else if (h->rsv) {
+        return wsp_frames_fault_(f, WSPROXY_E_WS_RESERVED_BITS, ev);   /* RSV1 on the first frame only */
     }
     /* empty continuation frames cost work and carry nothing: a message may have only so many */
     if (++f->msg_frames_ > WSPROXY_MAX_MESSAGE_FRAMES)
         return wsp_frames_fault_(f, WSPROXY_E_WS_MESSAGE_TOO_BIG, ev);
-    if (h->payload_len > f->max_message_ - f->msg_len_)
+    /* compressed, the limit is on the inflated size; the compressed bytes may be a little
+       more than that (stored blocks, flushes), not without end */
+    if (WSP_COMPRESSED_(f)) limit += limit / 8 + 4096;
+    if (h->payload_len > limit - f->msg_len_)
         return wsp_frames_fault_(f, WSPROXY_E_WS_MESSAGE_TOO_BIG, ev);   /* before any of it arrives */
     f->msg_len_ += h->payload_len;
     f->fin_ = h->fin;
@@ -3770,6 +3876,117 @@ static int wsp_frames_begin_data_(wsproxy_frames *f, const wsproxy_frame_header 
     f->in_payload_ = 1;
     return 0;
 }
+
+#ifdef WSPROXY_DEFLATE
+/* Inflates in[0..n) and then, when last, the 00 00 ff ff tail that RFC 7692 7.2.1 has
+   the sender take off, into out[0..cap); *in_used and *made say how far it got. Returns
+   0 or the fault. A block with BFINAL ends the DEFLATE stream (7.2.3.4): bytes after it
+   start a new stream over the same window, and the tail is not fed. */
+static int wsp_inflate_run_(wsproxy_frames *f, const unsigned char *in, size_t n, int last,
+                            size_t *in_used, unsigned char *out, size_t cap, size_t *made)
+{
+    static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
+    z_stream *z = (z_stream *)f->zin_;
+    *in_used = *made = 0;
+    while (*made < cap) {
+        const unsigned char *src = in + *in_used;
+        size_t srcn = n - *in_used, took, gave;
+        uInt ai, ao;
+        int tailing = 0, r;
+        if (srcn && f->z_ended_) {   /* inflateResetKeep: a new stream, the window kept */
+            inflateResetKeep(z);
+            f->z_ended_ = 0;
+        }
+        if (!srcn && last && !f->z_ended_ && f->z_tail_ < 4) {
+            src = tail + f->z_tail_;
+            srcn = (size_t)(4 - f->z_tail_);
+            tailing = 1;
+        }
+        if (f->z_ended_) break;
+        ai = srcn > (1u << 30) ? (1u << 30) : (uInt)srcn;
+        ao = cap - *made > (1u << 30) ? (1u << 30) : (uInt)(cap - *made);
+        z->next_in = (Bytef *)src;
+        z->avail_in = ai;
+        z->next_out = out + *made;
+        z->avail_out = ao;
+        r = inflate(z, Z_SYNC_FLUSH);
+        took = ai - z->avail_in;
+        gave = ao - z->avail_out;
+        if (tailing) f->z_tail_ += (int)took;
+        else *in_used += took;
+        *made += gave;
+        if (r == Z_STREAM_END) f->z_ended_ = 1;
+        else if (r == Z_MEM_ERROR) return WSPROXY_E_DEFLATE_ARENA;
+        else if (r != Z_OK && r != Z_BUF_ERROR) return WSPROXY_E_WS_INFLATE;
+        if (!took && !gave && !f->z_ended_) break;   /* it needs bytes that are not here yet */
+    }
+    return 0;
+}
+
+/* The payload of a compressed message: inflated into the message buffer, or into the
+   chunk buffer and given out from there. The limit is on the inflated size: at the
+   limit one byte more is inflated, into a byte on the stack, to tell 1009, so a
+   decompression bomb costs neither memory nor more CPU than the limit's worth.
+   Returns 1 with *ev (a chunk, the whole message, or a fault), else 0 with all of
+   the payload that is here used; *took counts the payload bytes used. */
+static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t avail, size_t *took,
+                             wsproxy_event *ev)
+{
+    size_t n = f->remaining_ < avail ? (size_t)f->remaining_ : avail, used = 0, made = 0, cap;
+    uint64_t left = f->max_message_ - f->inflated_;
+    int last = f->fin_ && n == f->remaining_, drained, msg_done, rc;
+    unsigned char *dst;
+    if (f->msg_buf_) {   /* max_message <= its size */
+        dst = f->msg_buf_ + f->msg_fill_;
+        cap = (size_t)left;
+    } else {
+        dst = f->zchunk_;
+        cap = f->zchunk_cap_ < left ? f->zchunk_cap_ : (size_t)left;
+    }
+    rc = wsp_inflate_run_(f, p, n, last, &used, dst, cap, &made);
+    if (!rc && made == left) {
+        unsigned char probe;
+        size_t more_used = 0, more = 0;
+        rc = wsp_inflate_run_(f, p + used, n - used, last, &more_used, &probe, 1, &more);
+        used += more_used;
+        if (!rc && more) rc = WSPROXY_E_WS_MESSAGE_TOO_BIG;
+    }
+    f->remaining_ -= used;
+    *took = used;
+    if (rc) return wsp_frames_fault_(f, rc, ev);
+    f->inflated_ += made;
+    if (f->msg_opcode_ == WSPROXY_OP_TEXT && wsproxy_utf8_validate(&f->utf8_, dst, made) != made)
+        return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
+    drained = made < cap || made == left;
+    msg_done = f->fin_ && !f->remaining_ && drained && (f->z_ended_ || f->z_tail_ == 4);
+    f->in_payload_ = !(f->remaining_ == 0 && drained);
+    if (msg_done && f->msg_opcode_ == WSPROXY_OP_TEXT && !wsproxy_utf8_done(f->utf8_))
+        return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
+    if (f->msg_buf_) {
+        f->msg_fill_ += made;
+        if (!msg_done) return 0;
+        ev->data = f->msg_buf_;
+        ev->len = f->msg_fill_;
+        ev->first = 1;
+    } else {
+        if (!made && !msg_done) return 0;
+        ev->data = dst;
+        ev->len = made;
+        ev->first = !f->msg_delivered_;
+        f->msg_delivered_ = 1;
+    }
+    ev->type = WSPROXY_EV_MESSAGE;
+    ev->opcode = f->msg_opcode_;
+    ev->fin = msg_done;
+    if (msg_done) {   /* the window goes on to the next message unless the server said not */
+        if (f->zin_reset_) inflateReset((z_stream *)f->zin_);
+        else if (f->z_ended_) inflateResetKeep((z_stream *)f->zin_);
+        f->z_ended_ = f->z_tail_ = 0;
+        wsp_frames_end_message_(f);
+    }
+    return 1;
+}
+#endif
 
 WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
                                      size_t *used, wsproxy_event *ev)
@@ -3787,10 +4004,10 @@ WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *dat
             int r;
             if (f->stage_len_) {
                 /* a header or control frame began at the end of an earlier input */
-                r = wsproxy_frame_decode(f->stage_, f->stage_len_, &h);
+                r = wsp_frame_decode_(f->stage_, f->stage_len_, &h, WSP_RSV_OK_(f));
                 while (r == 0 && pos < len) {
                     f->stage_[f->stage_len_++] = data[pos++];
-                    r = wsproxy_frame_decode(f->stage_, f->stage_len_, &h);
+                    r = wsp_frame_decode_(f->stage_, f->stage_len_, &h, WSP_RSV_OK_(f));
                 }
                 if (r < 0) { *used = pos; return wsp_frames_fault_(f, -r, ev); }
                 if (r == 0) { *used = pos; return 0; }
@@ -3832,7 +4049,7 @@ WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *dat
                     }
                     /* invalid text: the general path below fails it at the right byte */
                 }
-                r = wsproxy_frame_decode(p, avail, &h);
+                r = wsp_frame_decode_(p, avail, &h, WSP_RSV_OK_(f));
                 if (r < 0) { *used = pos; return wsp_frames_fault_(f, -r, ev); }
                 if (r == 0 || (h.opcode >= 8 && avail < (size_t)r + (size_t)h.payload_len)) {
                     memcpy(f->stage_, p, avail);   /* less than a header, or a control frame */
@@ -3851,6 +4068,17 @@ WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *dat
             p = data + pos;
             avail = len - pos;
         }
+#ifdef WSPROXY_DEFLATE
+        if (f->compressed_) {
+            size_t took;
+            int r = wsp_inflate_step_(f, p, avail, &took, ev);
+            pos += took;
+            *used = pos;
+            if (r) return 1;
+            if (f->in_payload_) return 0;   /* all that is here was used */
+            continue;
+        }
+#endif
         n = f->remaining_ < avail ? (size_t)f->remaining_ : avail;
         if (n == 0 && f->remaining_ > 0) { *used = pos; return 0; }
         text = (f->msg_opcode_ == WSPROXY_OP_TEXT);
@@ -4350,6 +4578,23 @@ static int wsp_render_upgrade_(const wsproxy_client *c, wsp_writer_ *w)
     wsp_puts_(w, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
     wsp_put_(w, c->key_, 24);
     wsp_puts_(w, "\r\nSec-WebSocket-Version: 13\r\n");
+#ifdef WSPROXY_DEFLATE
+    if (c->pmd_opt_.enable) {   /* the offer (RFC 7692 7.1) */
+        const wsproxy_deflate_options *o = &c->pmd_opt_;
+        wsp_puts_(w, "Sec-WebSocket-Extensions: permessage-deflate");
+        if (o->client_max_window_bits >= 0) {
+            wsp_puts_(w, "; client_max_window_bits");
+            if (o->client_max_window_bits) { wsp_puts_(w, "="); wsp_put_uint_(w, (unsigned)o->client_max_window_bits); }
+        }
+        if (o->server_max_window_bits) {
+            wsp_puts_(w, "; server_max_window_bits=");
+            wsp_put_uint_(w, (unsigned)o->server_max_window_bits);
+        }
+        if (o->client_no_context_takeover) wsp_puts_(w, "; client_no_context_takeover");
+        if (o->server_no_context_takeover) wsp_puts_(w, "; server_no_context_takeover");
+        wsp_puts_(w, "\r\n");
+    }
+#endif
     if (c->protocols_ && c->protocols_[0]) {
         const char *const *p, *const *q;
         wsp_puts_(w, "Sec-WebSocket-Protocol: ");
@@ -4585,6 +4830,127 @@ static int wsp_value_has_token_(const char *v, size_t len, const char *token)
     return 0;
 }
 
+#ifdef WSPROXY_DEFLATE
+/* The first fault of the 101's extensions, kept readable: the text at fault and why. */
+static int wsp_pmd_fault_(wsproxy_client *c, const char *text, size_t len, const char *why)
+{
+    char *d = c->info_.extension;
+    if (!d[0]) {
+        wsp_copy_detail_(d, sizeof c->info_.extension, 0, text, len);
+        wsp_copy_detail_(d, sizeof c->info_.extension, strlen(d), why, strlen(why));
+    }
+    return WSPROXY_E_HANDSHAKE_EXTENSION;
+}
+
+/* A window-bits value as RFC 7692 7.1.2 writes it: 8 to 15, no leading zero; a
+   quoted-string holding one is the same value. -1 when it is not one. */
+static int wsp_pmd_bits_(const char *v, size_t n)
+{
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') { v++; n -= 2; }
+    if (n == 1 && v[0] >= '8' && v[0] <= '9') return v[0] - '0';
+    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + v[1] - '0';
+    return -1;
+}
+
+/* One element of the 101's Sec-WebSocket-Extensions: permessage-deflate, once, with
+   only the parameters an answer may have, each once, consistent with the offer. */
+static int wsp_pmd_element_(wsproxy_client *c, const char *e, size_t n)
+{
+    const wsproxy_deflate_options *o = &c->pmd_opt_;
+    size_t i = 0, name_len;
+    int seen = 0;
+    while (n && wsp_is_blank_(e[n - 1])) n--;
+    while (i < n && wsp_is_blank_(e[i])) i++;
+    e += i;
+    n -= i;
+    if (!n) return 0;   /* an empty list element */
+    for (name_len = 0; name_len < n && wsp_is_tchar_((unsigned char)e[name_len]); name_len++) {}
+    if (!name_len) return wsp_pmd_fault_(c, e, n, ": not an extension");
+    if (!wsp_ieq_(e, name_len, "permessage-deflate")) return wsp_pmd_fault_(c, e, name_len, ": not offered");
+    if (!o->enable) return wsp_pmd_fault_(c, e, name_len, ": not offered");
+    if (c->pmd_seen_) return wsp_pmd_fault_(c, e, name_len, ": named twice");
+    c->pmd_seen_ = 1;
+    c->pmd_.server_window_bits = 15;
+    c->pmd_.client_window_bits = o->client_max_window_bits > 0 ? o->client_max_window_bits : 15;
+    i = name_len;
+    for (;;) {
+        size_t p0, pn, v0 = 0, vn = 0;
+        int bits, bit;
+        while (i < n && wsp_is_blank_(e[i])) i++;
+        if (i == n) return 0;
+        if (e[i] != ';') return wsp_pmd_fault_(c, e, n, ": malformed");
+        i++;
+        while (i < n && wsp_is_blank_(e[i])) i++;
+        p0 = i;
+        while (i < n && wsp_is_tchar_((unsigned char)e[i])) i++;
+        pn = i - p0;
+        if (!pn) return wsp_pmd_fault_(c, e, n, ": an empty parameter");
+        while (i < n && wsp_is_blank_(e[i])) i++;
+        if (i < n && e[i] == '=') {
+            i++;
+            while (i < n && wsp_is_blank_(e[i])) i++;
+            v0 = i;
+            if (i < n && e[i] == '"') {
+                for (i++; i < n && e[i] != '"'; i++)
+                    if (e[i] == '\\') i++;
+                if (i >= n) return wsp_pmd_fault_(c, e + p0, n - p0, ": an unclosed quote");
+                i++;
+            } else {
+                while (i < n && wsp_is_tchar_((unsigned char)e[i])) i++;
+            }
+            vn = i - v0;
+            if (!vn) return wsp_pmd_fault_(c, e + p0, i - p0, ": an empty value");
+        }
+        bits = vn ? wsp_pmd_bits_(e + v0, vn) : 0;
+        if (wsp_ieq_(e + p0, pn, "server_no_context_takeover")) bit = 1;
+        else if (wsp_ieq_(e + p0, pn, "client_no_context_takeover")) bit = 2;
+        else if (wsp_ieq_(e + p0, pn, "server_max_window_bits")) bit = 4;
+        else if (wsp_ieq_(e + p0, pn, "client_max_window_bits")) bit = 8;
+        else return wsp_pmd_fault_(c, e + p0, i - p0, ": not a permessage-deflate parameter");
+        if (seen & bit) return wsp_pmd_fault_(c, e + p0, i - p0, ": given twice");
+        seen |= bit;
+        if (bit <= 2 && vn) return wsp_pmd_fault_(c, e + p0, i - p0, ": takes no value");
+        if (bit >= 4 && !vn) return wsp_pmd_fault_(c, e + p0, i - p0, ": needs a value in an answer");
+        if (bit >= 4 && bits < 0) return wsp_pmd_fault_(c, e + p0, i - p0, ": must be 8 to 15");
+        switch (bit) {
+        case 1: c->pmd_.server_no_context_takeover = 1; break;
+        case 2: c->pmd_.client_no_context_takeover = 1; break;
+        case 4:   /* 7.1.2.1: the same as offered or smaller */
+            if (o->server_max_window_bits && bits > o->server_max_window_bits)
+                return wsp_pmd_fault_(c, e + p0, i - p0, ": above the value offered");
+            c->pmd_.server_window_bits = bits;
+            break;
+        default:   /* 7.1.2.2: only when offered, and not above an offered value */
+            if (o->client_max_window_bits < 0) return wsp_pmd_fault_(c, e + p0, i - p0, ": not offered");
+            if (o->client_max_window_bits > 0 && bits > o->client_max_window_bits)
+                return wsp_pmd_fault_(c, e + p0, i - p0, ": above the value offered");
+            c->pmd_.client_window_bits = bits;
+            break;
+        }
+    }
+}
+
+/* A Sec-WebSocket-Extensions line of the 101: elements split at commas outside quotes. */
+static int wsp_pmd_answer_(wsproxy_client *c, const char *v, size_t len)
+{
+    size_t i = 0;
+    while (i <= len) {
+        size_t end = i;
+        int quoted = 0, rc;
+        for (; end < len && (quoted || v[end] != ','); end++) {
+            if (quoted && v[end] == '\\') end++;
+            else if (v[end] == '"') quoted = !quoted;
+        }
+        if (end > len) end = len;
+        if (quoted) return wsp_pmd_fault_(c, v + i, end - i, ": an unclosed quote");
+        rc = wsp_pmd_element_(c, v + i, end - i);
+        if (rc) return rc;
+        i = end + 1;
+    }
+    return 0;
+}
+#endif
+
 /* A header line of the 101: what RFC 6455 4.1 asks the client to check. The first
    fault among accept, extensions and protocol in header order is kept for the end. */
 static void wsp_upgrade_field_(wsproxy_client *c, const wsproxy_header *f)
@@ -4600,7 +4966,14 @@ static void wsp_upgrade_field_(wsproxy_client *c, const wsproxy_header *f)
             fault = WSPROXY_E_HANDSHAKE_ACCEPT;
         c->reply_flags_ |= WSP_RF_ACCEPT_;
     } else if (wsp_ieq_(f->name, f->name_len, "sec-websocket-extensions")) {
-        if (f->value_len) fault = WSPROXY_E_HANDSHAKE_EXTENSION;
+#ifdef WSPROXY_DEFLATE
+        fault = wsp_pmd_answer_(c, f->value, f->value_len);
+#else
+        if (f->value_len) {
+            wsp_copy_detail_(c->info_.extension, sizeof c->info_.extension, 0, f->value, f->value_len);
+            fault = WSPROXY_E_HANDSHAKE_EXTENSION;
+        }
+#endif
     } else if (wsp_ieq_(f->name, f->name_len, "sec-websocket-protocol")) {
         /* one token, one of those offered (compared exactly, RFC 6455 4.1) */
         const char *const *p;
@@ -5188,6 +5561,61 @@ static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
     }
 }
 
+#ifdef WSPROXY_DEFLATE
+/* zlib's allocations come from the deflate arena, one after the other, for the
+   connection's life: nothing is given back, nothing is taken from the heap. */
+static voidpf wsp_zalloc_(voidpf opaque, uInt items, uInt size)
+{
+    wsproxy_client *c = (wsproxy_client *)opaque;
+    size_t n = (size_t)items * size, at = (c->zarena_used_ + 15u) & ~(size_t)15u;
+    if (size && n / size != items) return Z_NULL;
+    if (at > c->zarena_len_ || n > c->zarena_len_ - at) return Z_NULL;
+    c->zarena_used_ = at + n;
+    return c->zarena_ + at;
+}
+static void wsp_zfree_(voidpf opaque, voidpf p) { (void)opaque; (void)p; }
+
+static void *wsp_zstream_(wsproxy_client *c)
+{
+    z_stream *z = (z_stream *)wsp_zalloc_(c, 1, (uInt)sizeof(z_stream));
+    if (z) {
+        memset(z, 0, sizeof *z);
+        z->zalloc = wsp_zalloc_;
+        z->zfree = wsp_zfree_;
+        z->opaque = c;
+    }
+    return z;
+}
+
+/* The 101 accepted permessage-deflate: the inflater with the server's window, the
+   chunk buffer, and the compressor with ours (none for a window of 8 bytes' worth,
+   which zlib cannot compress with: then every message goes uncompressed, as RFC 7692
+   lets a sender choose per message). */
+static int wsp_pmd_open_(wsproxy_client *c)
+{
+    const wsproxy_deflate_options *o = &c->pmd_opt_;
+    z_stream *zi = (z_stream *)wsp_zstream_(c), *zo;
+    if (!zi || inflateInit2(zi, -c->pmd_.server_window_bits) != Z_OK) return WSPROXY_E_DEFLATE_ARENA;
+    c->rx_.zin_ = zi;
+    c->rx_.zin_reset_ = c->pmd_.server_no_context_takeover;
+    if (!c->rx_.msg_buf_) {
+        c->rx_.zchunk_cap_ = WSPROXY_INFLATE_CHUNK_BYTES;
+        c->rx_.zchunk_ = (unsigned char *)wsp_zalloc_(c, 1, (uInt)c->rx_.zchunk_cap_);
+        if (!c->rx_.zchunk_) return WSPROXY_E_DEFLATE_ARENA;
+    }
+    if (c->pmd_.client_window_bits < 9) {
+        c->pmd_.client_window_bits = 0;
+        return WSPROXY_OK;
+    }
+    zo = (z_stream *)wsp_zstream_(c);
+    if (!zo || deflateInit2(zo, o->level ? o->level : 6, Z_DEFLATED, -c->pmd_.client_window_bits,
+                            o->mem_level ? o->mem_level : 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return WSPROXY_E_DEFLATE_ARENA;
+    c->zout_ = zo;
+    return WSPROXY_OK;
+}
+#endif
+
 /* -- stage upgrade -- */
 static int wsp_upgrade_step_(wsproxy_client *c, wsproxy_event *ev, int below)
 {
@@ -5199,6 +5627,9 @@ static int wsp_upgrade_step_(wsproxy_client *c, wsproxy_event *ev, int below)
     else if (!(c->reply_flags_ & WSP_RF_CONNECTION_)) rc = WSPROXY_E_HANDSHAKE_CONNECTION;
     else if (c->reply_error_) rc = c->reply_error_;
     else if (!(c->reply_flags_ & WSP_RF_ACCEPT_)) rc = WSPROXY_E_HANDSHAKE_ACCEPT;
+#ifdef WSPROXY_DEFLATE
+    if (!rc && c->pmd_seen_) rc = wsp_pmd_open_(c);
+#endif
     if (rc) { wsp_fail_(c, rc); return 0; }
     wsp_stage_done_(c);
     ev->type = WSPROXY_EV_OPEN;
@@ -5302,13 +5733,101 @@ static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsign
     return WSPROXY_OK;
 }
 
+#ifdef WSPROXY_DEFLATE
+/* dst[i] = src[i] ^ key[i % 4] with dst <= src, overlapping: forward, each word read
+   before it is written. Compressed payloads are written behind the longest header and
+   land behind the real one in the masking pass they need anyway. */
+static void wsp_mask_move_(unsigned char *dst, const unsigned char *src, size_t n, const unsigned char key[4])
+{
+    unsigned char k8[8];
+    uint64_t k, w;
+    size_t i = 0;
+    memcpy(k8, key, 4);
+    memcpy(k8 + 4, key, 4);
+    memcpy(&k, k8, 8);
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, src + i, 8);
+        w ^= k;
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < n; i++) dst[i] = (unsigned char)(src[i] ^ key[i & 3]);
+}
+
+/* The most compressed bytes len input bytes can become in one frame: zlib's bound for
+   this stream and the sync flush's empty block. */
+static size_t wsp_deflate_bound_(const wsproxy_client *c, size_t len)
+{
+    return (size_t)deflateBound((z_stream *)c->zout_, (uLong)len) + 16;
+}
+
+/* The longest input whose compressed frame surely fits in room bytes. */
+static size_t wsp_deflate_fit_(const wsproxy_client *c, size_t room)
+{
+    size_t lo = 0, hi = room;
+    if (room < 14 + wsp_deflate_bound_(c, 0)) return 0;
+    while (lo < hi) {   /* the bound grows with len: the largest len that fits */
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (14 + wsp_deflate_bound_(c, mid) <= room) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* One compressed frame of len input bytes (RSV1 when it starts the message): deflate
+   with a sync flush writes straight into the frame's room, behind the longest header;
+   the final frame drops the 00 00 ff ff the flush ends with (RFC 7692 7.2.1). */
+static int wsp_write_compressed_(wsproxy_client *c, int opcode, int fin, int first, const unsigned char *data,
+                                 size_t len)
+{
+    z_stream *z = (z_stream *)c->zout_;
+    size_t bound = wsp_deflate_bound_(c, len), clen, hl;
+    unsigned char key[4], *p;
+    int into, r;
+    if (14 + bound > wsp_frame_capacity_(c)) return WSPROXY_E_SEND_TOO_LARGE;
+    p = wsp_frame_room_(c, 14 + bound, &into);
+    if (!p) return WSPROXY_E_WOULD_BLOCK;
+    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
+    z->next_in = (Bytef *)data;
+    z->avail_in = (uInt)len;
+    z->next_out = p + 14;
+    z->avail_out = (uInt)bound;
+    r = deflate(z, Z_SYNC_FLUSH);
+    if ((r != Z_OK && r != Z_BUF_ERROR) || z->avail_in || !z->avail_out) {
+        wsp_fail_(c, WSPROXY_E_DEFLATE_ARENA);   /* zlib broke its own bound: cannot go on */
+        return c->error_;
+    }
+    clen = bound - z->avail_out;
+    if (fin) {
+        if (clen >= 4 && memcmp(p + 14 + clen - 4, "\0\0\xff\xff", 4) == 0) {
+            clen -= 4;
+        } else if (clen == 0) {   /* nothing to flush since the last message: an empty block's start */
+            p[14] = 0;
+            clen = 1;
+        } else {
+            wsp_fail_(c, WSPROXY_E_DEFLATE_ARENA);
+            return c->error_;
+        }
+        if (c->pmd_.client_no_context_takeover) deflateReset(z);
+    }
+    hl = wsproxy_frame_encode(p, fin, opcode, key, clen);
+    if (first) p[0] |= 0x40;   /* RSV1: this message is compressed */
+    wsp_mask_move_(p + hl, p + 14, clen, key);
+    wsp_frame_commit_(c, into, hl + clen);
+    return WSPROXY_OK;
+}
+#endif
+
 /* Control frames that waited for a streamed frame to end or for room. */
 static void wsp_flush_pending_(wsproxy_client *c)
 {
-    if (c->tx_in_frame_) return;
+    int between = 0;   /* a streamed frame is open, but not on the wire */
+#ifdef WSPROXY_DEFLATE
+    between = c->tx_zstream_;   /* compressed, each wsproxy_send_data wrote a whole frame */
+#endif
+    if (c->tx_in_frame_ && !between) return;
     if (c->pong_pending_ && wsp_write_frame_(c, WSPROXY_OP_PONG, 1, c->pong_, c->pong_len_) == WSPROXY_OK)
         c->pong_pending_ = 0;
-    if (c->close_pending_ && !c->pong_pending_ &&
+    if (c->close_pending_ && !c->pong_pending_ && !c->tx_in_frame_ &&
         wsp_write_frame_(c, WSPROXY_OP_CLOSE, 1, c->close_, c->close_len_) == WSPROXY_OK) {
         c->close_pending_ = 0;
         c->close_sent_ = 1;
@@ -5654,6 +6173,24 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     c->origin_ = cfg->origin;
     c->target_address_ = cfg->target_address;
     c->target_address_type_ = cfg->target_address_type;
+#ifdef WSPROXY_DEFLATE
+    if (cfg->deflate.enable) {
+        const wsproxy_deflate_options *o = &cfg->deflate;
+        int cw = o->client_max_window_bits, sw = o->server_max_window_bits;
+        if (cw < -1 || (cw > 0 && cw < 8) || cw > 15 || sw < 0 || (sw > 0 && sw < 8) || sw > 15 ||
+            o->level < 0 || o->level > 9 || o->mem_level < 0 || o->mem_level > 9)
+            return WSPROXY_E_ARGUMENT;
+        if (!o->arena || o->arena_len < wsproxy_deflate_arena_size(o)) return WSPROXY_E_DEFLATE_ARENA;
+        c->pmd_opt_ = *o;
+        {   /* the first allocation on a 16-byte boundary */
+            size_t skew = (size_t)(-(uintptr_t)o->arena & 15u);
+            c->zarena_ = (unsigned char *)o->arena + skew;
+            c->zarena_len_ = o->arena_len - skew;
+        }
+    }
+#else
+    if (cfg->deflate.enable) return WSPROXY_E_UNSUPPORTED;
+#endif
     c->auth_allowed_ = cfg->proxy_auth ? cfg->proxy_auth : WSPROXY_AUTH_BASIC;
     if (c->auth_allowed_ & ~WSPROXY_AUTH_ANY) return WSPROXY_E_ARGUMENT;
 #ifdef WSPROXY_NO_TLS
@@ -5860,6 +6397,7 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
     if (c->held_) wsp_release_(c);
     if (c->chain_[0] == WSP_S_PLAIN_) {
         if (c->live_ == 1 && c->chain_[1] == WSP_S_FRAMES_ && c->rx_.msg_buf_ && c->rx_.in_payload_ &&
+            !WSP_COMPRESSED_(&c->rx_) &&
             c->rs_ == c->re_ && c->rx_.remaining_ >= WSPROXY_DIRECT_RECV_MIN) {
             /* the rest of a large frame goes straight into the caller's message buffer:
                the socket's copy is the only one (max_message <= its size bounds it) */
@@ -6041,6 +6579,20 @@ WSPROXY_IMPL int wsproxy_send(wsproxy_client *c, int opcode, const void *data, s
     if ((opcode == WSPROXY_OP_TEXT || (opcode == WSPROXY_OP_CONTINUATION && c->tx_text_)) &&
         (wsproxy_utf8_validate(&st, d, len) != len || (fin && !wsproxy_utf8_done(st))))
         return WSPROXY_E_TEXT_INVALID;
+#ifdef WSPROXY_DEFLATE
+    if (opcode < 8 && c->zout_) {
+        int first = opcode != WSPROXY_OP_CONTINUATION;
+        int z = first ? len >= c->pmd_opt_.threshold : c->tx_z_;
+        /* a message that fits only uncompressed goes so (RSV1 is per message) */
+        if (z && first && 14 + wsp_deflate_bound_(c, len) > wsp_frame_capacity_(c)) z = 0;
+        rc = z ? wsp_write_compressed_(c, opcode, fin, first, d, len) : wsp_write_frame_(c, opcode, fin, d, len);
+        if (rc) return rc;
+        c->tx_z_ = z && !fin;
+        c->tx_utf8_ = st;
+        wsp_after_data_frame_(c, opcode, fin);
+        return WSPROXY_OK;
+    }
+#endif
     rc = wsp_write_frame_(c, opcode, fin, d, len);
     if (rc) return rc;
     if (opcode < 8) {
@@ -6077,6 +6629,28 @@ WSPROXY_IMPL int wsproxy_send_begin(wsproxy_client *c, int opcode, uint64_t payl
     if (rc) return rc;
     if (opcode >= 8) return WSPROXY_E_ARGUMENT;   /* control frames go whole */
     if (payload_len >> 63) return WSPROXY_E_ARGUMENT;
+#ifdef WSPROXY_DEFLATE
+    if (c->zout_ && (opcode == WSPROXY_OP_CONTINUATION ? c->tx_z_ : payload_len >= c->pmd_opt_.threshold)) {
+        /* compressed: no header yet; each wsproxy_send_data writes a whole frame */
+        int first = opcode != WSPROXY_OP_CONTINUATION;
+        if (payload_len == 0) {
+            rc = wsp_write_compressed_(c, opcode, fin, first, NULL, 0);
+            if (rc) return rc;
+        } else {
+            c->tx_zstream_ = 1;
+            c->tx_zfirst_ = first;
+            c->tx_zfin_ = fin;
+            c->tx_zopcode_ = opcode;
+            c->tx_remaining_ = payload_len;
+            c->tx_in_frame_ = 1;
+        }
+        c->tx_z_ = !fin;
+        if (opcode == WSPROXY_OP_TEXT) c->tx_utf8_ = 0;
+        wsp_after_data_frame_(c, opcode, fin);
+        return WSPROXY_OK;
+    }
+    if (opcode != WSPROXY_OP_CONTINUATION) c->tx_z_ = 0;
+#endif
     p = wsp_frame_room_(c, WSPROXY_FRAME_HEADER_MAX, &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
     if (wsp_random_(c, c->tx_mask_, 4) != 0) return WSPROXY_E_RANDOM;
@@ -6097,6 +6671,33 @@ WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_
     int into = 0, below;
     if (!c->tx_in_frame_ || c->state_ == WSPROXY_STATE_FAILED || !data) return 0;
     n = c->tx_remaining_ < len ? (size_t)c->tx_remaining_ : len;
+#ifdef WSPROXY_DEFLATE
+    if (c->tx_zstream_) {   /* one whole compressed frame of what fits now */
+        size_t k, cap = wsp_frame_capacity_(c), now;
+        int fin;
+        if (!n) return 0;
+        now = c->scap_ ? c->scap_ - (c->se_ - c->ss_) : 0;
+        if (wsp_below_(c) != WSP_S_PLAIN_) {
+            size_t r;
+            wsp_staging_drain_(c);
+            if (c->ss_ == c->se_ && (r = wsp_tls_app_room_(c, wsp_below_(c))) > now) now = r;
+        }
+        k = 14 + wsp_deflate_bound_(c, n) <= now ? n : wsp_deflate_fit_(c, now);
+        if (!k && now < cap) return 0;   /* no room now: flush */
+        if (!k) k = wsp_deflate_fit_(c, cap);
+        fin = c->tx_zfin_ && k == c->tx_remaining_;
+        if (wsp_write_compressed_(c, c->tx_zfirst_ ? c->tx_zopcode_ : WSPROXY_OP_CONTINUATION, fin, c->tx_zfirst_,
+                                  (const unsigned char *)data, k) != WSPROXY_OK)
+            return 0;
+        c->tx_zfirst_ = 0;
+        c->tx_remaining_ -= k;
+        if (c->tx_remaining_ == 0) {
+            c->tx_in_frame_ = c->tx_zstream_ = 0;
+            wsp_flush_pending_(c);
+        }
+        return k;
+    }
+#endif
     below = wsp_below_(c);
     if (below == WSP_S_PLAIN_) {
         p = wsp_plain_reserve_(c, 1);
@@ -6131,6 +6732,9 @@ WSPROXY_IMPL size_t wsproxy_send_room(const wsproxy_client *c)
     if (c->state_ != WSPROXY_STATE_OPEN || c->tx_in_frame_ || c->close_pending_) return 0;
     if (c->scap_) room = c->scap_ - (c->se_ - c->ss_);
     if (c->ss_ == c->se_ && (r = wsp_tls_app_room_(c, wsp_below_(c))) > room) room = r;
+#ifdef WSPROXY_DEFLATE
+    if (c->zout_) return wsp_deflate_fit_(c, room);   /* what fits compressed fits plain too */
+#endif
     if (room < 6) return 0;
     if (room - 6 < 126) return room - 6;
     if (room - 8 <= 0xFFFF) return room - 8;
@@ -6185,6 +6789,41 @@ WSPROXY_IMPL const wsproxy_error_info *wsproxy_error_info_get(const wsproxy_clie
     return &c->info_;
 }
 
+WSPROXY_IMPL size_t wsproxy_deflate_arena_size(const wsproxy_deflate_options *o)
+{
+#ifdef WSPROXY_DEFLATE
+    /* the server may pick any window up to what was offered; zlib's deflate takes
+       2^(w+2) + 2^(mem+9) bytes and inflate 2^w (zlib.h, "Memory usage"), each beside
+       its state; 16 bytes of alignment per allocation (five for deflate, two for
+       inflate, the two streams, the chunk buffer) */
+    size_t sw, cw, mem, n;
+    if (!o || !o->enable) return 0;
+    sw = o->server_max_window_bits > 0 ? (size_t)o->server_max_window_bits : 15u;
+    cw = o->client_max_window_bits > 0 ? (size_t)o->client_max_window_bits : 15u;
+    mem = o->mem_level > 0 ? (size_t)o->mem_level : 8u;
+    n = 15 + 2 * (sizeof(z_stream) + 16) + WSPROXY_INFLATE_CHUNK_BYTES + 16 +
+        WSPROXY_ZLIB_INFLATE_STATE_BYTES + ((size_t)1 << sw) + 2 * 16;
+    if (cw >= 9) n += WSPROXY_ZLIB_DEFLATE_STATE_BYTES + ((size_t)1 << (cw + 2)) + ((size_t)1 << (mem + 9)) + 5 * 16;
+    return n;
+#else
+    (void)o;
+    return 0;
+#endif
+}
+
+WSPROXY_IMPL int wsproxy_deflate_get(const wsproxy_client *c, wsproxy_deflate_params *out)
+{
+#ifdef WSPROXY_DEFLATE
+    if (c->rx_.zin_) {
+        *out = c->pmd_;
+        return 1;
+    }
+#endif
+    (void)c;
+    memset(out, 0, sizeof *out);
+    return 0;
+}
+
 WSPROXY_IMPL void wsproxy_stats_get(const wsproxy_client *c, wsproxy_stats *out)
 {
     *out = c->stats_;
@@ -6229,6 +6868,23 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
         wsp_append_(out, cap, &at, sep);
         wsp_append_(out, cap, &at, e->http_status == 401 ? "WWW-Authenticate: " : "Proxy-Authenticate: ");
         wsp_append_(out, cap, &at, e->proxy_authenticate);
+        sep = "; ";
+    }
+    if (c->error_ == WSPROXY_E_PROXY_AUTH_SCHEME && e->auth_offered) {
+        int bit;
+        const char *comma = "offered: ";
+        wsp_append_(out, cap, &at, sep);
+        for (bit = WSPROXY_AUTH_NEGOTIATE; bit; bit = bit == WSPROXY_AUTH_NEGOTIATE ? WSPROXY_AUTH_OTHER : bit == WSPROXY_AUTH_OTHER ? WSPROXY_AUTH_NTLM : bit >> 1)
+            if (e->auth_offered & bit) {
+                wsp_append_(out, cap, &at, comma);
+                wsp_append_(out, cap, &at, wsproxy_auth_name(bit));
+                comma = ", ";
+            }
+        sep = "; ";
+    }
+    if (e->extension[0] && c->error_ == WSPROXY_E_HANDSHAKE_EXTENSION) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, e->extension);
         sep = "; ";
     }
 #ifndef WSPROXY_NO_TLS

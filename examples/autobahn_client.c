@@ -1,10 +1,13 @@
 /* autobahn_client: drives an Autobahn|Testsuite fuzzingserver with wsproxy.h.
-   Build, copied next to wsproxy.h: cc -std=c99 -O2 -DWSPROXY_NO_TLS -o autobahn_client autobahn_client.c
+   Build, copied next to wsproxy.h:
+     cc -std=c99 -O2 -DWSPROXY_DEFLATE -o autobahn_client autobahn_client.c -lbearssl -lz
 
    autobahn_client [--host H] [--port P] [--agent NAME] [--case N] [--proxy URL]
                    [--tls] [--cacert FILE] [--proxy-cacert FILE] [--no-shutdown]
                    [--timeout SECONDS] [--case-timeout SECONDS] [--max-message BYTES]
                    [--stats] [--quiet] [--features]
+                   [--deflate] [--client-max-window-bits N|none] [--server-max-window-bits N]
+                   [--client-no-context-takeover] [--server-no-context-takeover]
 
    The standard way: GET /getCaseCount (one text message with the count), then for each
    case /runCase?case=N&agent=NAME, then /updateReports?agent=NAME&shutdownOnComplete=true
@@ -19,7 +22,11 @@
 
    --tls speaks wss:// to the server. Trust: --cacert FILE for the server, --proxy-cacert
    FILE for an https:// proxy (PEM bundles; default /etc/ssl/certs/ca-certificates.crt).
-   --features prints what this build can do ("tls" when it has TLS) and exits.
+   --features prints what this build can do, one word a line ("tls", "permessage-deflate")
+   and exits. --deflate offers permessage-deflate ("permessage-deflate;
+   client_max_window_bits"); the other four flags change that offer (none: without
+   client_max_window_bits). Every message it sends is compressed (threshold 0), and
+   --max-message limits the inflated size.
 
    Defaults: 127.0.0.1:9001, agent "wsproxy", all cases, --timeout 5 (opening handshake
    and waiting for the server to end the TCP connection after a close), --case-timeout
@@ -70,6 +77,7 @@ struct options {
     double case_timeout_s;
     size_t max_message;
     int stats, quiet;
+    wsproxy_deflate_options deflate;   /* --deflate and its parameters */
 };
 
 enum { SESSION_COUNT, SESSION_CASE, SESSION_REPORT };
@@ -109,7 +117,9 @@ static void usage(void)
             "usage: autobahn_client [--host H] [--port P] [--agent NAME] [--case N] [--proxy URL]\n"
             "                       [--tls] [--cacert FILE] [--proxy-cacert FILE] [--no-shutdown]\n"
             "                       [--timeout SECONDS] [--case-timeout SECONDS]\n"
-            "                       [--max-message BYTES] [--stats] [--quiet] [--features]\n");
+            "                       [--max-message BYTES] [--stats] [--quiet] [--features]\n"
+            "                       [--deflate] [--client-max-window-bits N|none] [--server-max-window-bits N]\n"
+            "                       [--client-no-context-takeover] [--server-no-context-takeover]\n");
 }
 
 #ifndef WSPROXY_NO_TLS
@@ -277,6 +287,7 @@ static int run_session(const struct options *o, const char *path, int kind, stru
     cfg.message_buffer = g_msgbuf;
     cfg.message_buffer_len = o->max_message;
     cfg.max_message = o->max_message;
+    cfg.deflate = o->deflate;   /* its arena is made once in main */
 #ifndef WSPROXY_NO_TLS
     {
         size_t need = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
@@ -315,13 +326,15 @@ static int run_session(const struct options *o, const char *path, int kind, stru
             if (st != WSPROXY_STATE_OPEN) {
                 echo_pending = 0;   /* failed or closing: it cannot be sent any more */
             } else if (!echo_streaming) {
+                rc = WSPROXY_E_SEND_TOO_LARGE;
                 if (echo_len + WSPROXY_FRAME_HEADER_MAX <= WSPROXY_SEND_BUFFER_BYTES) {
                     rc = wsproxy_send(c, echo_opcode, g_msgbuf, echo_len, 1);
-                    if (rc != WSPROXY_E_WOULD_BLOCK) {
+                    if (rc != WSPROXY_E_WOULD_BLOCK && rc != WSPROXY_E_SEND_TOO_LARGE) {
                         if (rc == WSPROXY_OK) out->echoed++;
                         echo_pending = 0;
                     }
-                } else {
+                }
+                if (rc == WSPROXY_E_SEND_TOO_LARGE) {   /* larger than a frame can be now: stream it */
                     rc = wsproxy_send_begin(c, echo_opcode, echo_len, 1);
                     if (rc == WSPROXY_OK) echo_streaming = 1;
                     else if (rc != WSPROXY_E_WOULD_BLOCK) echo_pending = 0;
@@ -524,11 +537,20 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--features")) {
 #ifndef WSPROXY_NO_TLS
             printf("tls\n");
-#else
-            printf("\n");
+#endif
+#ifdef WSPROXY_DEFLATE
+            printf("permessage-deflate\n");
 #endif
             return 0;
         }
+        else if (!strcmp(a, "--deflate")) o.deflate.enable = 1;
+        else if (!strcmp(a, "--client-max-window-bits") && v) {
+            const char *w = argv[++k];
+            o.deflate.client_max_window_bits = !strcmp(w, "none") ? -1 : atoi(w);
+        }
+        else if (!strcmp(a, "--server-max-window-bits") && v) o.deflate.server_max_window_bits = atoi(argv[++k]);
+        else if (!strcmp(a, "--client-no-context-takeover")) o.deflate.client_no_context_takeover = 1;
+        else if (!strcmp(a, "--server-no-context-takeover")) o.deflate.server_no_context_takeover = 1;
         else if (!strcmp(a, "--timeout") && v) o.timeout_s = atof(argv[++k]);
         else if (!strcmp(a, "--case-timeout") && v) o.case_timeout_s = atof(argv[++k]);
         else if (!strcmp(a, "--max-message") && v) o.max_message = (size_t)strtoull(argv[++k], NULL, 10);
@@ -552,6 +574,20 @@ int main(int argc, char **argv)
         load_trust(o.proxy_cacert ? o.proxy_cacert : SYSTEM_BUNDLE, 1) != 0)
         return 1;
 #endif
+    if (o.deflate.enable) {
+        /* every message compressed (threshold 0), or sections 12 and 13 would test only
+           the inflating side; one arena for the whole run */
+#ifndef WSPROXY_DEFLATE
+        fprintf(stderr, "autobahn_client: built without permessage-deflate (WSPROXY_DEFLATE)\n");
+        return 1;
+#endif
+        o.deflate.arena_len = wsproxy_deflate_arena_size(&o.deflate);
+        o.deflate.arena = malloc(o.deflate.arena_len);
+        if (!o.deflate.arena) {
+            fprintf(stderr, "autobahn_client: cannot allocate %zu bytes\n", o.deflate.arena_len);
+            return 1;
+        }
+    }
     g_msgbuf = (unsigned char *)malloc(o.max_message);
     if (!g_msgbuf) {
         fprintf(stderr, "autobahn_client: cannot allocate %zu bytes\n", o.max_message);

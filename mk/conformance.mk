@@ -15,8 +15,8 @@ CONFORMANCE_ARGS ?=
 
 autobahn-client: $(BUILD)/autobahn_client
 
-$(BUILD)/autobahn_client: examples/autobahn_client.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/autobahn_client.c -lbearssl
+$(BUILD)/autobahn_client: examples/autobahn_client.c wsproxy.h | $(BUILD) check-bearssl check-zlib
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_DEFLATE -I. -o $@ examples/autobahn_client.c -lbearssl -lz
 
 conformance: $(BUILD)/autobahn_client $(BUILD)/http_proxy
 	$(PYTHON) tests/conformance/run.py --build $(BUILD) $(CONFORMANCE_ARGS)

@@ -27,11 +27,15 @@ for cc in gcc clang; do
     check "$cc two units WSPROXY_STATIC" $cc -std=c99 $W -DWSPROXY_NO_TLS \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
     check "$cc two units run" "$BUILD/compile/two"
+    check "$cc C99 with TLS and WSPROXY_DEFLATE" $cc -std=c99 $W -DWSPROXY_DEFLATE tests/compile_one.c \
+        -o "$BUILD/compile/one" -lbearssl -lz
 done
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || continue
     check "$cxx C++11" $cxx -x c++ -std=c++11 $W -DWSPROXY_NO_TLS tests/compile_one.c -o "$BUILD/compile/one"
     check "$cxx C++17 with TLS" $cxx -x c++ -std=c++17 $W tests/compile_one.c -o "$BUILD/compile/one" -lbearssl
+    check "$cxx C++17 with TLS and WSPROXY_DEFLATE" $cxx -x c++ -std=c++17 $W -DWSPROXY_DEFLATE tests/compile_one.c \
+        -o "$BUILD/compile/one" -lbearssl -lz
     check "$cxx two units WSPROXY_STATIC" $cxx -x c++ $W -DWSPROXY_NO_TLS \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
 done

@@ -9,6 +9,7 @@ for u in "$@"; do
 done
 suites+=(
     "test_tls, 512-byte TLS records (ASan+UBSan)" "$BUILD/test_tls-small-san"
+    "test_client with WSPROXY_DEFLATE, not offered (ASan+UBSan)" "$BUILD/test_client-deflate-san"
     "catalogue of bad inputs" "$BUILD/test_catalogue"
     "catalogue of bad inputs (ASan+UBSan)" "$BUILD/test_catalogue-san"
     "compile tests" "bash scripts/compile_tests.sh"
