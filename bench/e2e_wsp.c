@@ -3,8 +3,10 @@
    event; the cheapest way to drive it. Its buffers are the built-in ones
    (WSPROXY_RECV/SEND_BUFFER_BYTES, 16 KiB each) or the caller's, given at run time in
    cfg.recv_buffer / cfg.send_buffer (e2e_cfg.recv_buffer, send_buffer, no_send_buffer).
-   A message goes whole with wsproxy_send_binary when wsproxy_send_room says it fits
-   (after a flush if need be), else it is streamed with send_begin + send_data. */
+   A message goes whole with wsproxy_send_binary (WSPROXY_E_WOULD_BLOCK: flush and
+   retry), or, when it is larger than any frame the buffers take
+   (WSPROXY_E_SEND_TOO_LARGE), streamed with send_begin + send_data, as the header's
+   manual says. */
 #define _DEFAULT_SOURCE
 #define WSPROXY_STATIC
 #define WSPROXY_IMPLEMENTATION
@@ -151,20 +153,28 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
     while (done < cfg->count) {
         long burst_end = sent == done ? (sent + cfg->window < cfg->count ? sent + cfg->window : cfg->count) : sent;
         while (sent < burst_end) {
-            if (wsproxy_send_room(c) >= cfg->size) {
-                if (wsproxy_send_binary(c, payload, cfg->size) != WSPROXY_OK) { fail_(c, "send_binary"); goto out_fd; }
-            } else if (!flushed) {   /* no room now: flush, then look again */
+            int r = wsproxy_send_binary(c, payload, cfg->size);
+            if (r == WSPROXY_E_WOULD_BLOCK && !flushed) {   /* no room now: flush, retry */
                 if (flush_(c, fd, NULL) != 0) { fail_(c, "send"); goto out_fd; }
                 flushed = 1;
                 continue;
-            } else {   /* larger than any frame the buffers take: stream it */
+            }
+            if (r == WSPROXY_E_SEND_TOO_LARGE) {   /* larger than any frame the buffers take: stream it */
                 size_t off = 0;
-                if (wsproxy_send_begin(c, WSPROXY_OP_BINARY, cfg->size, 1) != WSPROXY_OK) { fail_(c, "send_begin"); goto out_fd; }
+                r = wsproxy_send_begin(c, WSPROXY_OP_BINARY, cfg->size, 1);
+                if (r == WSPROXY_E_WOULD_BLOCK) {   /* no room for the header: flush, retry */
+                    if (flush_(c, fd, NULL) != 0) { fail_(c, "send"); goto out_fd; }
+                    r = wsproxy_send_begin(c, WSPROXY_OP_BINARY, cfg->size, 1);
+                }
+                if (r != WSPROXY_OK) { fail_(c, "send_begin"); goto out_fd; }
                 while (off < cfg->size) {
                     size_t n = wsproxy_send_data(c, payload + off, cfg->size - off);
                     if (n == 0 && flush_(c, fd, NULL) != 0) { fail_(c, "send"); goto out_fd; }
                     off += n;
                 }
+            } else if (r != WSPROXY_OK) {
+                fail_(c, "send_binary");
+                goto out_fd;
             }
             flushed = 0;
             sent++;

@@ -57,7 +57,7 @@ t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "${v:-?}"; }   # one line per arch
 {
     echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
