@@ -5,7 +5,7 @@
         and the client (bytes copied into wsproxy_recv_buf, then wsproxy_poll) beside
         wslay's frame API and beside memcpy
      3. UTF-8 validation beside memcpy
-   Each comparison runs both sides back to back, BENCH_REPS times (default 5), and
+   Each comparison runs both sides back to back, BENCH_REPS times (default 7), and
    reports the medians. The library's functions are called through volatile function
    pointers (as a separate translation unit would call them), memcpy too. */
 #define _POSIX_C_SOURCE 200809L
@@ -882,8 +882,9 @@ static void bench_utf8(void)
 
 /* `micro prof JOB`: a fixed amount of one job, for callgrind or perf:
      valgrind --tool=callgrind --toggle-collect='job_*' build/bench/micro prof dec-frames-bin
-   JOB: dec-{frames,client,wslay,memcpy}-{bin,text}[-64k][-copy]: 3 passes over 2 MiB of
-          frames of 16 B (64k: 64 KiB), zero-copy or copied out (copy: message_buffer)
+   JOB: dec-{frames,client,wslay,memcpy}-{bin,text}[-64k][-copy][-1500]: 3 passes over
+          2 MiB of frames of 16 B (64k: 64 KiB), zero-copy or copied out (copy:
+          message_buffer), whole or in 1500-byte reads
         build-{lib,wslay,client}-{16,4k}: 1e6 frames of 16 B or 1e5 of 4 KiB
           (wsproxy_frame_build, wslay_frame_send, send_binary + send_buf/send_ack)
         utf8-lib (10 x 64 KiB of mixed 2/3/4-byte text),
@@ -894,6 +895,7 @@ static void prof(const char *job)
     size_t cap = ((size_t)1 << 20) + 64;
     unsigned char *a = xalloc(cap), *b = xalloc(cap);
     int text = strstr(job, "text") != NULL, copy = strstr(job, "copy") != NULL;
+    size_t rs = strstr(job, "1500") ? 1500 : (size_t)-1;
     double t0 = wall_now();
     bench_fill(key_pool, sizeof key_pool);
     if (!strncmp(job, "dec-", 4)) {
@@ -901,7 +903,7 @@ static void prof(const char *job)
         make_stream(&st, strstr(job, "64k") ? 65536 : 16, text);
         if (strstr(job, "wslay")) {
             struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
-            wslay_src src = {&st, 0, (size_t)-1};
+            wslay_src src = {&st, 0, rs};
             wslay_dec_job wj;
             wslay_frame_context_init(&wj.ctx, &cb, &src);
             wj.src = &src;
@@ -911,12 +913,12 @@ static void prof(const char *job)
             job_dec_memcpy(&mj, 3);
         } else if (strstr(job, "frames")) {
             wsproxy_frames f;
-            frames_job fj = {&f, &st, (size_t)-1, copy ? a : NULL, copy ? cap : 0};
+            frames_job fj = {&f, &st, rs, copy ? a : NULL, copy ? cap : 0};
             job_dec_frames(&fj, 3);
         } else {
             dec_job j;
             open_client(c, copy ? a : NULL, copy ? cap : 0);
-            j.c = c; j.s = &st; j.read_size = (size_t)-1;
+            j.c = c; j.s = &st; j.read_size = rs;
             job_dec_client(&j, 3);
         }
         printf("%s: %zu frames in %.3f s\n", job, 3 * st.frames, wall_now() - t0);
