@@ -55,5 +55,7 @@ long net_send(int fd, const void *p, size_t n, io_count *io);   /* one send() */
 int net_send_all(int fd, const void *p, size_t n, io_count *io);
 long net_recv(int fd, void *p, size_t n, io_count *io);         /* one recv(); 0 at EOF */
 void payload_pattern(unsigned char *p, size_t n);               /* byte i = (i * 7 + 3) & 255 */
+/* the handshake is over: stop counting, copy the counts into res */
+void net_handshake_done(io_count *io, e2e_res *res);
 
 #endif

@@ -143,10 +143,7 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
             else if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) { fail_(c, "handshake"); goto out_fd; }
         }
     }
-    io.counting = 0;
-    res->hs_bytes = io.bytes;
-    res->hs_flights = io.flights;
-    res->hs_bytes_read = io.bytes_read;
+    net_handshake_done(&io, res);
 
     t0 = cpu_now();
     w0 = wall_now();
