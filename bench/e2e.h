@@ -22,7 +22,10 @@ typedef struct {
     long count;            /* round trips; 0: handshake only */
     int verify;            /* compare every echoed byte (outside the timed runs) */
     const char *certs;     /* directory with ca.pem and proxy-ca.pem */
-    int getrandom_cb;      /* wsproxy: cfg.random = getrandom() instead of wsproxy_os_random */
+    /* wsproxy.h: the caller's buffers, given at run time (0: the built-in ones);
+       no_send_buffer: none at all (allowed when a TLS stage is the socket's) */
+    size_t recv_buffer, send_buffer;
+    int no_send_buffer;
 } e2e_cfg;
 
 typedef struct {
@@ -33,11 +36,8 @@ typedef struct {
     size_t hs_bytes_read;  /* bytes read before the first message */
 } e2e_res;
 
-/* wsproxy.h with its default buffers (16 KiB each way) */
+/* wsproxy.h: its built-in buffers (16 KiB each way) or the caller's (cfg) */
 int run_wsproxy(const e2e_cfg *cfg, e2e_res *res);
-/* the same code, wsproxy.h built with 256 KiB buffers */
-int run_wsproxy_big(const e2e_cfg *cfg, e2e_res *res);
-size_t wsproxy_client_size(void), wsproxy_client_size_big(void);
 /* no WebSocket library: plain sockets (ws://) or bare BearSSL engines (wss://, https://) */
 int run_floor(const e2e_cfg *cfg, e2e_res *res);
 /* libwebsockets (ws:// only here) */
@@ -55,5 +55,7 @@ long net_send(int fd, const void *p, size_t n, io_count *io);   /* one send() */
 int net_send_all(int fd, const void *p, size_t n, io_count *io);
 long net_recv(int fd, void *p, size_t n, io_count *io);         /* one recv(); 0 at EOF */
 void payload_pattern(unsigned char *p, size_t n);               /* byte i = (i * 7 + 3) & 255 */
+/* the handshake is over: stop counting, copy the counts into res */
+void net_handshake_done(io_count *io, e2e_res *res);
 
 #endif

@@ -144,10 +144,7 @@ static int floor_plain(const e2e_cfg *cfg, e2e_res *res)
             goto out_fd;
         }
     }
-    io.counting = 0;
-    res->hs_bytes = io.bytes;
-    res->hs_flights = io.flights;
-    res->hs_bytes_read = io.bytes_read;
+    net_handshake_done(&io, res);
 
     t0 = cpu_now();
     w0 = wall_now();
@@ -468,10 +465,7 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
         fprintf(stderr, "bench: raw: upgrade failed\n");
         goto out;
     }
-    io.counting = 0;
-    res->hs_bytes = io.bytes;
-    res->hs_flights = io.flights;
-    res->hs_bytes_read = io.bytes_read;
+    net_handshake_done(&io, res);
     if (cfg->count == 0 || !eng_top(&s)) { rc = cfg->count == 0 ? 0 : -1; goto out; }
 
     /* the same bytes as the WebSocket client sends, built before the clock starts */

@@ -68,3 +68,11 @@ void payload_pattern(unsigned char *p, size_t n)
     size_t i;
     for (i = 0; i < n; i++) p[i] = (unsigned char)(i * 7 + 3);
 }
+
+void net_handshake_done(io_count *io, e2e_res *res)
+{
+    io->counting = 0;
+    res->hs_bytes = io->bytes;
+    res->hs_flights = io->flights;
+    res->hs_bytes_read = io->bytes_read;
+}

@@ -1,265 +1,221 @@
 /* bench/mem.c: row 6 of `make bench`, memory per connection.
-     mem --echo PORT --echo-tls PORT --certs DIR
-   Bytes per connection for each proxy x target cell (sizeof(wsproxy_client) plus
-   wsproxy_tls_arena_size()), beside what bare BearSSL needs per TLS hop; then the
-   client's peak RSS (VmHWM) with 1, 1,000 and 10,000 idle connections open against the
-   local echo server, each count in a fresh child process, ws:// and wss://. Each
-   connection has its own malloc'ed struct and arena, as an application would have. */
+     mem --echo P --echo-tls P --proxy P --proxy-tls P --certs DIR
+         --epoll-many BIN --epoll-many-default BIN
+   Built with -DWSPROXY_RECV_BUFFER_BYTES=0 -DWSPROXY_SEND_BUFFER_BYTES=0: the client
+   struct holds no buffers, the caller gives them at run time (cfg.recv_buffer,
+   cfg.send_buffer). It reports
+     - sizeof(wsproxy_client) so built, beside the default build's (bench/mem_default.c);
+     - each proxy x target cell's whole memory with the smallest buffers the cell
+       allows (struct + wsproxy_tls_arena_size() + a WSPROXY_MIN_RECV_BUFFER receive
+       buffer + a WSPROXY_MIN_SEND_BUFFER send buffer, or none when a TLS stage is the
+       socket's: wss:// direct and https:// proxies), beside bare BearSSL's own client
+       per TLS hop (br_ssl_client_context + br_x509_minimal_context +
+       BR_SSL_BUFSIZE_BIDI) + 8 KiB. Each cell is then opened with exactly those
+       buffers against the test peers and echoes 16 B, 1000 B and 70,000 B messages
+       compared byte for byte, so the figure is one that works;
+     - peak RSS per idle connection from examples/epoll_many: a run with 1 connection
+       and one with 10,000 (-m 0: every connection opens, waits until all are open,
+       then closes), (peak(10,000) - peak(1)) / 9,999. BIN is epoll_many built like
+       this file (its --buffers R,S places each connection's buffers after its struct);
+       the default build (built-in 16 KiB buffers) runs beside it. */
 #define _DEFAULT_SOURCE
 #define WSPROXY_IMPLEMENTATION
 #include "../wsproxy.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "e2e.h"
 
-static int echo_port, echo_tls_port;
-static const char *certs = "tests/certs";
-static br_x509_trust_anchor tas[8];
-static unsigned char tas_mem[16384];
-static size_t ntas;
+#if WSPROXY_RECV_BUFFER_BYTES != 0 || WSPROXY_SEND_BUFFER_BYTES != 0
+#error "bench/mem.c is built without the built-in buffers (mk/bench.mk)"
+#endif
 
-static int random_cb(void *ctx, unsigned char *dst, size_t len)
+size_t mem_default_client_size(void);   /* bench/mem_default.c */
+
+static int echo_port, echo_tls_port, proxy_port, proxy_tls_port;
+static const char *certs = "tests/certs", *epoll_many, *epoll_many_default;
+
+/* ---- the cells, with the smallest buffers each allows -------------------------- */
+static void cells(void)
 {
-    (void)ctx;
-    while (len) {
-        ssize_t r = getrandom(dst, len, 0);
-        if (r <= 0) return -1;
-        dst += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-static void load_anchors(void)
-{
-    char path[512], *pem;
-    FILE *f;
-    long n;
-    wsproxy_pem_result r;
-    snprintf(path, sizeof path, "%s/ca.pem", certs);
-    f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "mem: cannot open %s\n", path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    pem = (char *)malloc((size_t)n);
-    if (!pem || fread(pem, 1, (size_t)n, f) != (size_t)n) exit(2);
-    fclose(f);
-    if (wsproxy_pem_trust_anchors(pem, (size_t)n, tas, 8, tas_mem, sizeof tas_mem, &r) != WSPROXY_OK) exit(2);
-    ntas = r.anchors;
-    free(pem);
-}
-
-static long status_kib(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    size_t fl = strlen(field);
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, field, fl) && line[fl] == ':') { v = atol(line + fl + 1); break; }
-    fclose(f);
-    return v;
-}
-
-typedef struct {
-    wsproxy_client *c;
-    void *arena;
-    int fd, open;
-} conn;
-
-static int start(conn *k, const char *url)
-{
-    wsproxy_config cfg;
-    struct sockaddr_in a;
-    size_t alen = wsproxy_tls_arena_size(url, NULL);
-    int one = 1;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.url = url;
-    cfg.random = random_cb;
-    k->c = (wsproxy_client *)malloc(sizeof *k->c);
-    k->arena = alen ? malloc(alen) : NULL;
-    if (!k->c || (alen && !k->arena)) return -1;
-    cfg.tls_arena = k->arena;
-    cfg.tls_arena_len = alen;
-    cfg.trust_anchors = tas;
-    cfg.trust_anchors_count = ntas;
-    if (wsproxy_init(k->c, &cfg) != WSPROXY_OK) return -1;
-    k->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (k->fd < 0) return -1;
-    setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(k->fd, F_SETFL, fcntl(k->fd, F_GETFL) | O_NONBLOCK);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)wsproxy_connect_port(k->c));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(k->fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) return -1;
-    k->open = 0;
-    return 0;
-}
-
-/* one non-blocking step; returns -1 on failure */
-static int step(conn *k, short revents)
-{
-    const unsigned char *p;
-    unsigned char *q;
-    size_t n;
-    wsproxy_event ev;
-    while ((p = wsproxy_send_buf(k->c, &n)) != NULL) {
-        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EAGAIN || errno == ENOTCONN) break;
-            return -1;
-        }
-        wsproxy_send_ack(k->c, (size_t)w);
-    }
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) && (q = wsproxy_recv_buf(k->c, &n)) != NULL) {
-        ssize_t r = recv(k->fd, q, n, 0);
-        if (r > 0) wsproxy_recv_ack(k->c, (size_t)r);
-        else if (r == 0) wsproxy_socket_closed(k->c, 0);
-        else if (errno != EAGAIN) wsproxy_socket_closed(k->c, errno);
-    }
-    while (wsproxy_poll(k->c, &ev)) {
-        if (ev.type == WSPROXY_EV_OPEN) k->open = 1;
-        if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) return -1;
-    }
-    while ((p = wsproxy_send_buf(k->c, &n)) != NULL) {
-        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) break;
-        wsproxy_send_ack(k->c, (size_t)w);
-    }
-    return 0;
-}
-
-/* child: opens n connections, reports "hwm_kib rss_kib base_kib seconds" on fd out */
-static void child(int n, int tls, int out)
-{
-    char url[128], line[128];
-    conn *ks = (conn *)calloc((size_t)n, sizeof *ks);
-    struct pollfd *pf = (struct pollfd *)calloc(256, sizeof *pf);
-    struct rlimit rl;
-    long base;
-    int i, done = 0;
-    double t0;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
-    snprintf(url, sizeof url, "%s://localhost:%d/idle", tls ? "wss" : "ws", tls ? echo_tls_port : echo_port);
-    base = status_kib("VmRSS");
-    t0 = wall_now();
-    for (i = 0; i < n; i += 256) {   /* batches of 256 handshakes */
-        int m = n - i < 256 ? n - i : 256, j, left = m;
-        for (j = 0; j < m; j++)
-            if (start(&ks[i + j], url) != 0) { fprintf(stderr, "mem: connection %d: %s\n", i + j, strerror(errno)); _exit(3); }
-        while (left > 0) {
-            for (j = 0; j < m; j++) {
-                size_t sn;
-                pf[j].fd = ks[i + j].open ? -1 : ks[i + j].fd;
-                pf[j].events = POLLIN;
-                if (wsproxy_send_buf(ks[i + j].c, &sn)) pf[j].events |= POLLOUT;
-                pf[j].revents = 0;
-            }
-            if (poll(pf, (nfds_t)m, 10000) <= 0) { fprintf(stderr, "mem: handshakes stalled\n"); _exit(3); }
-            for (j = 0; j < m; j++) {
-                conn *k = &ks[i + j];
-                if (k->open || !pf[j].revents) continue;
-                if (step(k, pf[j].revents) != 0) {
-                    char d[300];
-                    wsproxy_describe(k->c, d, sizeof d);
-                    fprintf(stderr, "mem: connection %d failed: %s\n", i + j, d);
-                    _exit(3);
-                }
-                if (k->open) { left--; done++; }
-            }
-        }
-    }
-    snprintf(line, sizeof line, "%ld %ld %ld %.3f %d\n", status_kib("VmHWM"), status_kib("VmRSS"), base,
-             wall_now() - t0, done);
-    if (write(out, line, strlen(line)) < 0) _exit(3);
-    _exit(0);
-}
-
-static int measure(int n, int tls, long *hwm, long *rss, long *base, double *secs)
-{
-    int p[2], st, got;
-    pid_t pid;
-    char buf[256];
-    ssize_t r;
-    if (pipe(p) != 0) return -1;
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) { close(p[0]); child(n, tls, p[1]); }
-    close(p[1]);
-    r = read(p[0], buf, sizeof buf - 1);
-    close(p[0]);
-    waitpid(pid, &st, 0);
-    if (r <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    buf[r] = 0;
-    if (sscanf(buf, "%ld %ld %ld %lf %d", hwm, rss, base, secs, &got) != 5 || got != n) return -1;
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    static const struct { const char *url, *proxy, *name; } cells[6] = {
-        {"ws://h/", NULL, "ws://, direct"}, {"wss://h/", NULL, "wss://, direct"},
-        {"ws://h/", "http://p:1", "ws://, http proxy"}, {"wss://h/", "http://p:1", "wss://, http proxy"},
-        {"ws://h/", "https://p:1", "ws://, https proxy"}, {"wss://h/", "https://p:1", "wss://, https proxy"},
+    static const struct { int tls, proxy; const char *url, *prx, *name; } cell[6] = {
+        {0, HOP_NONE, "ws://h/", NULL, "ws://, direct"}, {1, HOP_NONE, "wss://h/", NULL, "wss://, direct"},
+        {0, HOP_HTTP, "ws://h/", "http://p:1", "ws://, http proxy"}, {1, HOP_HTTP, "wss://h/", "http://p:1", "wss://, http proxy"},
+        {0, HOP_HTTPS, "ws://h/", "https://p:1", "ws://, https proxy"}, {1, HOP_HTTPS, "wss://h/", "https://p:1", "wss://, https proxy"},
     };
+    static const size_t sizes[3] = {16, 1000, 70000};
     size_t bare_hop = sizeof(br_ssl_client_context) + sizeof(br_x509_minimal_context) + BR_SSL_BUFSIZE_BIDI;
-    int i, tls;
-    int counts[3] = {1, 1000, 10000};
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--echo") && i + 1 < argc) echo_port = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--echo-tls") && i + 1 < argc) echo_tls_port = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--certs") && i + 1 < argc) certs = argv[++i];
-        else { fprintf(stderr, "usage: mem --echo P --echo-tls P --certs DIR\n"); return 2; }
-    }
-    if (bench_quick()) counts[2] = 3000;
+    size_t def = mem_default_client_size();
+    char v1[96], v2[96];
+    int i, k;
+    snprintf(v1, sizeof v1, "%zu B", sizeof(wsproxy_client));
+    row_out("6 memory", "sizeof(wsproxy_client), caller buffers (RECV/SEND_BUFFER_BYTES=0)", v1, "limit", "4096 B",
+            (double)sizeof(wsproxy_client) / 4096.0, "<=1.0", sizeof(wsproxy_client) <= 4096 ? "met" : "MISSED");
+    snprintf(v2, sizeof v2, "%zu B", def);
+    row_out("6 memory", "  beside the default build (built-in 16 KiB buffers)", v1, "sizeof, default limits", v2,
+            (double)sizeof(wsproxy_client) / (double)def, "", "");
     for (i = 0; i < 6; i++) {
-        size_t arena = wsproxy_tls_arena_size(cells[i].url, cells[i].proxy), total = sizeof(wsproxy_client) + arena;
-        int hops = (cells[i].url[2] == 's') + (cells[i].proxy && cells[i].proxy[4] == 's');
-        char name[96], v1[64], v2[96];
+        size_t arena = wsproxy_tls_arena_size(cell[i].url, cell[i].prx);
+        int hops = cell[i].tls + (cell[i].proxy == HOP_HTTPS);
+        /* a TLS stage is the socket's: no send buffer is needed */
+        int tls_below = (cell[i].tls && cell[i].proxy == HOP_NONE) || cell[i].proxy == HOP_HTTPS;
+        size_t rb = WSPROXY_MIN_RECV_BUFFER, sb = tls_below ? 0 : WSPROXY_MIN_SEND_BUFFER;
+        size_t total = sizeof(wsproxy_client) + arena + rb + sb, limit = (size_t)hops * bare_hop + 8192;
+        char name[96];
+        e2e_cfg cfg;
         /* every host here is a name: no certificate is kept for an IP check */
         BENCH_CHECK(arena == (hops ? (size_t)hops * WSPROXY_TLS_NAMED_HOP_BYTES + 15u : 0u),
-                    "arena size for %s", cells[i].name);
-        snprintf(name, sizeof name, "bytes/connection, %s", cells[i].name);
-        snprintf(v1, sizeof v1, "%zu B (%zu + %zu arena)", total, sizeof(wsproxy_client), arena);
+                    "arena size for %s", cell[i].name);
+        /* the same buffers, in a real connection through the test peers */
+        memset(&cfg, 0, sizeof cfg);
+        cfg.tls = cell[i].tls;
+        cfg.proxy = cell[i].proxy;
+        cfg.server_port = cell[i].tls ? echo_tls_port : echo_port;
+        cfg.proxy_port = cell[i].proxy == HOP_HTTPS ? proxy_tls_port : proxy_port;
+        cfg.window = 1;
+        cfg.count = 3;
+        cfg.verify = 1;
+        cfg.certs = certs;
+        cfg.recv_buffer = rb;
+        cfg.send_buffer = sb;
+        cfg.no_send_buffer = sb == 0;
+        for (k = 0; k < 3; k++) {
+            e2e_res res;
+            cfg.size = sizes[k];
+            if (run_wsproxy(&cfg, &res) != 0)
+                BENCH_FAIL("%s with a %zu B receive and %zu B send buffer: echo of %zu B failed", cell[i].name, rb, sb, sizes[k]);
+        }
+        snprintf(name, sizeof name, "bytes/connection, %s, smallest buffers", cell[i].name);
+        snprintf(v1, sizeof v1, "%zu B (%zu struct + %zu arena + %zu + %zu buffers)", total, sizeof(wsproxy_client),
+                 arena, rb, sb);
         if (hops) {
-            snprintf(v2, sizeof v2, "%zu B (%d x %zu)", hops * bare_hop, hops, bare_hop);
-            row_out("6 memory", name, v1, "bare BearSSL engines (client+x509 ctx+BIDI buffer)", v2,
-                    (double)total / (double)(hops * bare_hop), "", "");
+            snprintf(v2, sizeof v2, "%zu B (%d x %zu + 8192)", limit, hops, bare_hop);
+            row_out("6 memory", name, v1, "bare BearSSL client per TLS hop + 8 KiB", v2, (double)total / (double)limit,
+                    "<=1.0", total <= limit ? "met" : "MISSED");
         } else {
             row_out("6 memory", name, v1, "-", "-", 0, "", "");
         }
     }
-    if (!echo_port || !echo_tls_port) return 0;
-    load_anchors();
-    for (tls = 0; tls < 2; tls++)
-        for (i = 0; i < 3; i++) {
-            long hwm, rss, base;
-            double secs;
-            char name[96], v1[80], v2[80];
-            size_t nominal = sizeof(wsproxy_client) + (tls ? wsproxy_tls_arena_size("wss://h/", NULL) : 0);
-            fprintf(stderr, "  %d idle %s connections\n", counts[i], tls ? "wss://" : "ws://");
-            if (measure(counts[i], tls, &hwm, &rss, &base, &secs) != 0) BENCH_FAIL("could not open %d connections", counts[i]);
-            snprintf(name, sizeof name, "peak RSS, %d idle %s connections", counts[i], tls ? "wss://" : "ws://");
-            snprintf(v1, sizeof v1, "%.1f MiB (%.1f KiB/conn over base)", (double)hwm / 1024.0,
-                     (double)(hwm - base) / counts[i]);
-            snprintf(v2, sizeof v2, "%.1f KiB/conn", (double)nominal / 1024.0);
-            row_out("6 memory", name, v1, "struct + arena", v2,
-                    counts[i] > 1 ? ((double)(hwm - base) * 1024.0 / counts[i]) / (double)nominal : 0, "", "");
-            (void)rss; (void)secs;
+}
+
+/* ---- idle connections: examples/epoll_many ------------------------------------- */
+/* Runs BIN -n N -m 0 [ARGS] URL; returns its peak RSS in KiB (it must succeed). */
+static long epoll_run(const char *bin, int n, const char *const *args, const char *url)
+{
+    char nbuf[16], out[8192];
+    const char *argv[16];
+    int p[2], st, k = 0, i;
+    size_t got = 0;
+    ssize_t r;
+    pid_t pid;
+    const char *at;
+    snprintf(nbuf, sizeof nbuf, "%d", n);
+    argv[k++] = bin; argv[k++] = "-n"; argv[k++] = nbuf; argv[k++] = "-m"; argv[k++] = "0";
+    for (i = 0; args[i] && k < 14; i++) argv[k++] = args[i];
+    argv[k++] = url;
+    argv[k] = NULL;
+    if (pipe(p) != 0) BENCH_FAIL("pipe");
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    while (got < sizeof out - 1 && (r = read(p[0], out + got, sizeof out - 1 - got)) > 0) got += (size_t)r;
+    out[got] = 0;
+    close(p[0]);
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "ok: every connection opened"))
+        BENCH_FAIL("%s -n %d %s failed:\n%s", bin, n, url, out);
+    at = strstr(out, "peak RSS ");
+    at = at ? strchr(at, '(') : NULL;
+    if (!at) BENCH_FAIL("no peak RSS in the output of %s:\n%s", bin, out);
+    return atol(at + 1);
+}
+
+static void idle(void)
+{
+    static const char *const none[] = {NULL};
+    char ws[96], wss[96], cacert[512], wsmin_s[64], wssmin_s[64];
+    const char *ws_min[3], *ws_4k[3], *wss_min[5], *wss_def[3];
+    int n = bench_quick() ? 3000 : 10000, k;
+    struct {
+        const char *name, *bin, *url;
+        const char *const *args;
+        size_t nominal;     /* struct + arena + buffers */
+        double limit;       /* KiB per connection, 0: none */
+    } run[5];
+    size_t arena = wsproxy_tls_arena_size("wss://h/", NULL), big = mem_default_client_size();
+    snprintf(ws, sizeof ws, "ws://127.0.0.1:%d/", echo_port);
+    snprintf(wss, sizeof wss, "wss://localhost:%d/", echo_tls_port);
+    snprintf(cacert, sizeof cacert, "%s/ca.pem", certs);
+    snprintf(wsmin_s, sizeof wsmin_s, "%d,%d", WSPROXY_MIN_RECV_BUFFER, WSPROXY_MIN_SEND_BUFFER);
+    snprintf(wssmin_s, sizeof wssmin_s, "%d,0", WSPROXY_MIN_RECV_BUFFER);
+    ws_min[0] = "--buffers"; ws_min[1] = wsmin_s; ws_min[2] = NULL;
+    ws_4k[0] = "--buffers"; ws_4k[1] = "4096"; ws_4k[2] = NULL;
+    wss_min[0] = "--buffers"; wss_min[1] = wssmin_s; wss_min[2] = "--cacert"; wss_min[3] = cacert; wss_min[4] = NULL;
+    wss_def[0] = "--cacert"; wss_def[1] = cacert; wss_def[2] = NULL;
+    run[0].name = "ws://, smallest buffers (256 B + 256 B)";
+    run[0].bin = epoll_many; run[0].url = ws; run[0].args = ws_min;
+    run[0].nominal = sizeof(wsproxy_client) + WSPROXY_MIN_RECV_BUFFER + WSPROXY_MIN_SEND_BUFFER; run[0].limit = 6;
+    run[1].name = "  ws://, 4 KiB buffers (4 KiB + 4 KiB)";
+    run[1].bin = epoll_many; run[1].url = ws; run[1].args = ws_4k;
+    run[1].nominal = sizeof(wsproxy_client) + 8192; run[1].limit = 0;
+    run[2].name = "  ws://, default build (built-in 16 KiB buffers)";
+    run[2].bin = epoll_many_default; run[2].url = ws; run[2].args = none;
+    run[2].nominal = big; run[2].limit = 0;
+    run[3].name = "wss://, smallest buffers (256 B, no send buffer)";
+    run[3].bin = epoll_many; run[3].url = wss; run[3].args = wss_min;
+    run[3].nominal = sizeof(wsproxy_client) + arena + WSPROXY_MIN_RECV_BUFFER; run[3].limit = 36;
+    run[4].name = "  wss://, default build (built-in 16 KiB buffers)";
+    run[4].bin = epoll_many_default; run[4].url = wss; run[4].args = wss_def;
+    run[4].nominal = big + arena; run[4].limit = 0;
+    for (k = 0; k < 5; k++) {
+        long one, many;
+        double per;
+        char name[128], v1[96], v2[64];
+        fprintf(stderr, "  %d idle connections: %s\n", n, run[k].name);
+        one = epoll_run(run[k].bin, 1, run[k].args, run[k].url);
+        many = epoll_run(run[k].bin, n, run[k].args, run[k].url);
+        per = (double)(many - one) / (double)(n - 1);
+        snprintf(name, sizeof name, "%speak RSS per idle connection, %d x %s", run[k].name[0] == ' ' ? "  " : "", n,
+                 run[k].name + (run[k].name[0] == ' ' ? 2 : 0));
+        snprintf(v1, sizeof v1, "%.1f KiB (peak %.1f MiB; %.1f MiB with 1)", per, many / 1024.0, one / 1024.0);
+        if (run[k].limit > 0) {
+            snprintf(v2, sizeof v2, "%.1f KiB", run[k].limit);
+            row_out("6 memory", name, v1, "limit", v2, per / run[k].limit, "<=1.0", per <= run[k].limit ? "met" : "MISSED");
+        } else {
+            snprintf(v2, sizeof v2, "%.1f KiB", (double)run[k].nominal / 1024.0);
+            row_out("6 memory", name, v1, "struct + arena + buffers", v2, per * 1024.0 / (double)run[k].nominal, "", "");
         }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--echo") && i + 1 < argc) echo_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--echo-tls") && i + 1 < argc) echo_tls_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--proxy") && i + 1 < argc) proxy_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--proxy-tls") && i + 1 < argc) proxy_tls_port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--certs") && i + 1 < argc) certs = argv[++i];
+        else if (!strcmp(argv[i], "--epoll-many") && i + 1 < argc) epoll_many = argv[++i];
+        else if (!strcmp(argv[i], "--epoll-many-default") && i + 1 < argc) epoll_many_default = argv[++i];
+        else break;
+    }
+    if (i < argc || !echo_port || !echo_tls_port || !proxy_port || !proxy_tls_port || !epoll_many || !epoll_many_default) {
+        fprintf(stderr, "usage: mem --echo P --echo-tls P --proxy P --proxy-tls P --certs DIR"
+                        " --epoll-many BIN --epoll-many-default BIN\n");
+        return 2;
+    }
+    cells();
+    idle();
     return 0;
 }

@@ -1,8 +1,11 @@
 /* bench/micro.c: rows 1-3 of `make bench`, all in this one process.
-     1. masking (the client's send path) beside memcpy, hot and cold, and beside wslay
-     2. frame decode (the receive path) beside wslay's frame API and beside memcpy
+     1. masking and building masked frames (wsproxy_frame_build into the caller's
+        buffer) beside memcpy, hot and cold, and beside wslay_frame_send
+     2. frame decode: the frames stage alone (wsproxy_frames_read on bytes in memory)
+        and the client (bytes copied into wsproxy_recv_buf, then wsproxy_poll) beside
+        wslay's frame API and beside memcpy
      3. UTF-8 validation beside memcpy
-   Each comparison runs both sides back to back, BENCH_REPS times (default 5), and
+   Each comparison runs both sides back to back, BENCH_REPS times (default 7), and
    reports the medians. The library's functions are called through volatile function
    pointers (as a separate translation unit would call them), memcpy too. */
 #define _POSIX_C_SOURCE 200809L
@@ -12,12 +15,15 @@
 #include <wslay/wslay.h>
 
 #include "common.h"
-#include "proto_client.h"
 
 typedef size_t (*mask_fn)(unsigned char *, const unsigned char *, size_t, const unsigned char *,
                           size_t);
 typedef void *(*copy_fn)(void *, const void *, size_t);
 typedef size_t (*utf8_fn)(uint32_t *, const unsigned char *, size_t);
+typedef size_t (*build_fn)(unsigned char *, size_t, int, int, const unsigned char *, const void *,
+                           size_t);
+typedef int (*frames_read_fn)(wsproxy_frames *, const unsigned char *, size_t, size_t *,
+                              wsproxy_event *);
 
 /* the library's mask loop without the XOR: what plain C stores cost (reference only) */
 static size_t c_copy(unsigned char *dst, const unsigned char *src, size_t len,
@@ -40,6 +46,8 @@ static mask_fn volatile v_lib_mask = wsproxy_mask;
 static mask_fn volatile v_c_copy = c_copy;
 static copy_fn volatile v_memcpy = memcpy;
 static utf8_fn volatile v_lib_utf8 = wsproxy_utf8_validate;
+static build_fn volatile v_lib_build = wsproxy_frame_build;
+static frames_read_fn volatile v_frames_read = wsproxy_frames_read;
 
 static const size_t SIZES[] = {16, 125, 4096, 65536, 1048576};
 #define NSIZES (sizeof SIZES / sizeof SIZES[0])
@@ -206,7 +214,35 @@ static void open_client(wsproxy_client *c, unsigned char *msg_buf, size_t msg_le
     BENCH_CHECK(wsproxy_poll(c, &ev) && ev.type == WSPROXY_EV_OPEN, "no OPEN event");
 }
 
-/* the library's send path: frame + mask into its send buffer, then handed out */
+/* Mask keys for wsproxy_frame_build and for wslay alike: 4 bytes at a time from a pool
+   filled before the clock starts (what a caller that draws random bytes in batches
+   does; the client itself keeps a 64-byte pool). */
+static unsigned char key_pool[4096];
+static size_t key_at;
+static const unsigned char *next_key(void)
+{
+    const unsigned char *k = key_pool + key_at;
+    key_at = (key_at + 4) & (sizeof key_pool - 1);
+    return k;
+}
+
+/* wsproxy_frame_build: a whole masked frame into the caller's buffer */
+typedef struct { size_t size; const unsigned char *data; unsigned char *out; size_t cap; } build_job;
+
+static double job_build(void *ctx, long iters)
+{
+    build_job *j = (build_job *)ctx;
+    build_fn f = v_lib_build;
+    size_t want = j->size + (j->size < 126 ? 6 : j->size <= 0xFFFF ? 8 : 14);
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++)
+        if (f(j->out, j->cap, 1, WSPROXY_OP_BINARY, next_key(), j->data, j->size) != want)
+            BENCH_FAIL("wsproxy_frame_build");
+    return wall_now() - t0;
+}
+
+/* the client's send path: frame + mask into its send buffer, then handed out */
 typedef struct { wsproxy_client *c; size_t size; const unsigned char *data; } send_job;
 
 static void drain(wsproxy_client *c)
@@ -222,9 +258,8 @@ static double job_send_lib(void *ctx, long iters)
     double t0 = wall_now();
     long k;
     for (k = 0; k < iters; k++) {
-        if (wsproxy_send_room(j->c) >= j->size) {
-            if (wsproxy_send_binary(j->c, j->data, j->size) != WSPROXY_OK) BENCH_FAIL("send_binary");
-        } else {
+        int r = wsproxy_send_binary(j->c, j->data, j->size);
+        if (r == WSPROXY_E_SEND_TOO_LARGE) {   /* larger than the send buffer: stream it */
             size_t off = 0;
             if (wsproxy_send_begin(j->c, WSPROXY_OP_BINARY, j->size, 1) != WSPROXY_OK) BENCH_FAIL("send_begin");
             while (off < j->size) {
@@ -232,48 +267,63 @@ static double job_send_lib(void *ctx, long iters)
                 if (n == 0) drain(j->c);
                 off += n;
             }
+        } else if (r != WSPROXY_OK) {
+            BENCH_FAIL("send_binary: %d", r);
         }
         drain(j->c);
     }
     return wall_now() - t0;
 }
 
+/* wslay's send callback takes every byte; with a capture buffer it keeps them */
+typedef struct { unsigned char *buf; size_t len, cap; } wslay_sink_t;
+
 static ssize_t wslay_sink(const uint8_t *data, size_t len, int flags, void *user)
 {
-    (void)data; (void)flags; (void)user;
+    wslay_sink_t *s = (wslay_sink_t *)user;
+    (void)flags;
+    if (s && s->buf) {
+        if (s->len + len > s->cap) BENCH_FAIL("wslay capture overflow");
+        memcpy(s->buf + s->len, data, len);
+        s->len += len;
+    }
     return (ssize_t)len;
 }
 static int wslay_mask_key(uint8_t *buf, size_t len, void *user)
 {
     (void)user;
-    bench_fill(buf, len);
+    if (len != 4) BENCH_FAIL("wslay asked for %zu mask bytes", len);
+    memcpy(buf, next_key(), 4);
     return 0;
 }
 
 typedef struct { wslay_frame_context_ptr ctx; size_t size; const unsigned char *data; } wslay_send_job;
+
+static void wslay_send_one(wslay_frame_context_ptr ctx, const unsigned char *data, size_t size)
+{
+    struct wslay_frame_iocb io;
+    size_t off = 0;
+    memset(&io, 0, sizeof io);
+    io.fin = 1;
+    io.opcode = WSLAY_BINARY_FRAME;
+    io.mask = 1;
+    io.payload_length = size;
+    do {
+        ssize_t r;
+        io.data = data + off;
+        io.data_length = size - off;
+        r = wslay_frame_send(ctx, &io);
+        if (r < 0 || (r == 0 && size)) BENCH_FAIL("wslay_frame_send: %zd", r);
+        off += (size_t)r;
+    } while (off < size);
+}
 
 static double job_send_wslay(void *ctx, long iters)
 {
     wslay_send_job *j = (wslay_send_job *)ctx;
     double t0 = wall_now();
     long k;
-    for (k = 0; k < iters; k++) {
-        struct wslay_frame_iocb io;
-        size_t off = 0;
-        memset(&io, 0, sizeof io);
-        io.fin = 1;
-        io.opcode = WSLAY_BINARY_FRAME;
-        io.mask = 1;
-        io.payload_length = j->size;
-        while (off < j->size) {
-            ssize_t r;
-            io.data = j->data + off;
-            io.data_length = j->size - off;
-            r = wslay_frame_send(j->ctx, &io);
-            if (r <= 0) BENCH_FAIL("wslay_frame_send: %zd", r);
-            off += (size_t)r;
-        }
-    }
+    for (k = 0; k < iters; k++) wslay_send_one(j->ctx, j->data, j->size);
     return wall_now() - t0;
 }
 
@@ -299,36 +349,79 @@ static void check_mask(void)
     free(a); free(s);
 }
 
+/* wsproxy_frame_build writes what wslay_frame_send writes with the same key, at every
+   length up to 600, around the 16-bit and 64-bit length forms, and at the bench sizes;
+   a buffer one byte short is refused */
+static void check_build(wslay_frame_context_ptr wctx_capture, wslay_sink_t *cap)
+{
+    static const size_t extra[] = {4096, 65535, 65536, 70000, 1048576};
+    size_t n = (1 << 20) + 64, k, len;
+    unsigned char *src = xalloc(n), *out = xalloc(n);
+    bench_fill(src, n);
+    for (k = 0; k <= 600 + sizeof extra / sizeof extra[0]; k++) {
+        size_t at = key_at, got;
+        len = k <= 600 ? k : extra[k - 601];
+        cap->len = 0;
+        wslay_send_one(wctx_capture, src, len);
+        key_at = at;
+        got = wsproxy_frame_build(out, n, 1, WSPROXY_OP_BINARY, next_key(), src, len);
+        BENCH_CHECK(got == cap->len && memcmp(out, cap->buf, got) == 0,
+                    "frame_build differs from wslay at %zu bytes", len);
+        BENCH_CHECK(wsproxy_frame_build(out, got - 1, 1, WSPROXY_OP_BINARY, KEY, src, len) == 0,
+                    "frame_build wrote into a short buffer");
+    }
+    free(src); free(out);
+}
+
 static void bench_mask(void)
 {
     unsigned char *src = xalloc(COLD_BYTES), *dst = xalloc(COLD_BYTES);
     wsproxy_client *c = (wsproxy_client *)xalloc(sizeof *c);
     struct wslay_frame_callbacks cb = {wslay_sink, NULL, wslay_mask_key};
-    wslay_frame_context_ptr wctx;
+    wslay_sink_t capture = {NULL, 0, 0};
+    wslay_frame_context_ptr wctx, wcap;
     size_t i;
+    bench_fill(key_pool, sizeof key_pool);
     check_mask();
     bench_fill(src, COLD_BYTES);
     memset(dst, 1, COLD_BYTES);
     open_client(c, NULL, 0);
     BENCH_CHECK(wslay_frame_context_init(&wctx, &cb, NULL) == 0, "wslay init");
+    capture.cap = (1 << 20) + 64;
+    capture.buf = xalloc(capture.cap);
+    BENCH_CHECK(wslay_frame_context_init(&wcap, &cb, &capture) == 0, "wslay init");
+    check_build(wcap, &capture);
+    wslay_frame_context_free(wcap);
+    free(capture.buf);
     for (i = 0; i < NSIZES; i++) {
         size_t n = SIZES[i];
         mem_job lib = {0}, cpy = {0};
+        build_job bj;
         send_job sl;
         wslay_send_job sw;
-        double t_lib, t_cpy, t_ccl, r;
-        char name[64], v1[48], v2[48];
+        double t_lib, t_cpy, t_ccl, t_w, t_s, r;
+        char name[80], v1[48], v2[48];
         fprintf(stderr, "  masking %s\n", fmt_size(n));
         lib.mask = v_lib_mask; lib.size = n; lib.src = src; lib.dst = dst; lib.span = COLD_BYTES;
         cpy = lib; cpy.mask = NULL; cpy.copy = v_memcpy;
-        /* hot */
-        pair(job_hot, &lib, job_hot, &cpy, 0.05, &t_lib, &t_cpy);
-        r = speedup(0, 1);
+        bj.size = n; bj.data = src; bj.out = dst; bj.cap = n + 14;
+        /* hot: wsproxy_mask and wsproxy_frame_build beside memcpy of the payload */
+        {
+            job_fn f[3] = {job_hot, job_build, job_hot};
+            void *cx[3];
+            double t[3];
+            cx[0] = &lib; cx[1] = &bj; cx[2] = &cpy;
+            compare(3, f, cx, 0.05, t);
+            t_lib = t[0]; t_s = t[1]; t_cpy = t[2];
+        }
         snprintf(name, sizeof name, "mask %s, hot", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_lib));
         snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_cpy));
-        row_out("1 mask", name, v1, "memcpy hot", v2, r, n >= 4096 ? ">=0.5" : "",
-                n >= 4096 ? at_least(r, 0.5) : "");
+        row_out("1 mask", name, v1, "memcpy hot", v2, speedup(0, 2), "", "");
+        r = speedup(1, 2);
+        snprintf(name, sizeof name, "wsproxy_frame_build %s (masked frame into the caller's buffer, hot)", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_s));
+        row_out("1 mask", name, v1, "memcpy hot", v2, r, n >= 4096 ? ">=0.5" : "", n >= 4096 ? at_least(r, 0.5) : "");
         /* cold: 64 MiB walked */
         {
             job_fn f[3] = {job_cold, job_cold, job_cold};
@@ -348,15 +441,18 @@ static void bench_mask(void)
         snprintf(name, sizeof name, "  reference: C copy loop (no XOR) %s, cold", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)COLD_BYTES / t_ccl));
         row_out("1 mask", name, v1, "memcpy cold", v2, speedup(2, 1), "", "");
-        /* the send path beside wslay's masking path */
+        /* beside wslay's send path: wsproxy_frame_build, and the client's send path */
         sl.c = c; sl.size = n; sl.data = src;
         sw.ctx = wctx; sw.size = n; sw.data = src;
-        pair(job_send_lib, &sl, job_send_wslay, &sw, 0.05, &t_lib, &t_cpy);
-        r = speedup(0, 1);
-        snprintf(name, sizeof name, "send path %s (frame+mask, hot)", fmt_size(n));
+        triple(job_build, &bj, job_send_lib, &sl, job_send_wslay, &sw, 0.05, &t_s, &t_lib, &t_w);
+        r = speedup(0, 2);
+        snprintf(name, sizeof name, "wsproxy_frame_build %s, beside wslay", fmt_size(n));
+        snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_s));
+        snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_w));
+        row_out("1 mask", name, v1, "wslay_frame_send", v2, r, n == 16 ? ">=1.0" : "", n == 16 ? at_least(r, 1.0) : "");
+        snprintf(name, sizeof name, "  client send path %s (send_binary + send_buf/send_ack)", fmt_size(n));
         snprintf(v1, sizeof v1, "%s", fmt_bps((double)n / t_lib));
-        snprintf(v2, sizeof v2, "%s", fmt_bps((double)n / t_cpy));
-        row_out("1 mask", name, v1, "wslay_frame_send", v2, r, "", "");
+        row_out("1 mask", name, v1, "wslay_frame_send", v2, speedup(1, 2), "", "");
     }
     wslay_frame_context_free(wctx);
     free(c);
@@ -400,33 +496,26 @@ static void make_stream(stream_t *s, size_t size, int text)
     s->len = (size_t)(p - s->buf);
 }
 
-/* the receive calls, the library's or the prototype's, called through pointers */
+/* the client's receive calls, through pointers */
 typedef struct {
     unsigned char *(*recv_buf)(wsproxy_client *, size_t *);
-    void (*recv_ack)(wsproxy_client *, const unsigned char *, size_t);
+    void (*recv_ack)(wsproxy_client *, size_t);
     int (*poll)(wsproxy_client *, wsproxy_event *);
 } rx_api;
+static rx_api volatile v_lib_rx = {wsproxy_recv_buf, wsproxy_recv_ack, wsproxy_poll};
 
-static void lib_recv_ack(wsproxy_client *c, const unsigned char *p, size_t n)
-{
-    (void)p;
-    wsproxy_recv_ack(c, n);
-}
-static rx_api volatile v_lib_rx = {wsproxy_recv_buf, lib_recv_ack, wsproxy_poll};
-static rx_api volatile v_proto_rx = {proto_recv_buf, proto_recv_ack, proto_poll};
-
+/* the client: each read copies into wsproxy_recv_buf what recv() would, then polls */
 typedef struct {
     wsproxy_client *c;
     const stream_t *s;
     size_t read_size;
-    int proto;
 } dec_job;
 
-static double job_dec_lib(void *ctx, long iters)
+static double job_dec_client(void *ctx, long iters)
 {
     dec_job *j = (dec_job *)ctx;
     wsproxy_client *c = j->c;
-    rx_api api = j->proto ? v_proto_rx : v_lib_rx;
+    rx_api api = v_lib_rx;
     double t0 = wall_now();
     long k;
     for (k = 0; k < iters; k++) {
@@ -442,7 +531,7 @@ static double job_dec_lib(void *ctx, long iters)
             if (n > room) n = room;
             if (n > rs) n = rs;
             memcpy(p, in + pos, n);   /* what recv() into recv_buf would do */
-            api.recv_ack(c, p, n);
+            api.recv_ack(c, n);
             pos += n;
             while (api.poll(c, &ev)) {
                 if (ev.type != WSPROXY_EV_MESSAGE) BENCH_FAIL("event %d (error %d)", ev.type, wsproxy_error(c));
@@ -452,6 +541,45 @@ static double job_dec_lib(void *ctx, long iters)
         }
         if (frames != j->s->frames || bytes != j->s->payload)
             BENCH_FAIL("decoded %zu frames %zu bytes, want %zu %zu", frames, bytes, j->s->frames, j->s->payload);
+    }
+    return wall_now() - t0;
+}
+
+/* the frames stage alone: wsproxy_frames_read on the bytes where they are, in pieces
+   of read_size (no copy in, no handshake) */
+typedef struct {
+    wsproxy_frames *f;
+    const stream_t *s;
+    size_t read_size;
+    unsigned char *msg_buf;   /* NULL: zero-copy chunks */
+    size_t msg_cap;
+} frames_job;
+
+static double job_dec_frames(void *ctx, long iters)
+{
+    frames_job *j = (frames_job *)ctx;
+    frames_read_fn fr = v_frames_read;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        size_t pos = 0, frames = 0, bytes = 0;
+        const unsigned char *in = j->s->buf;
+        size_t len = j->s->len, rs = j->read_size;
+        wsproxy_frames_init(j->f, 0, j->msg_buf, j->msg_cap);
+        while (pos < len) {
+            size_t n = len - pos < rs ? len - pos : rs, off = 0, used;
+            wsproxy_event ev;
+            while (fr(j->f, in + pos + off, n - off, &used, &ev)) {
+                if (ev.type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev.type, wsproxy_frames_error(j->f));
+                off += used;
+                bytes += ev.len;
+                frames += (size_t)ev.fin;
+            }
+            if (off + used != n) BENCH_FAIL("frames_read left %zu of %zu bytes", n - off - used, n);
+            pos += n;
+        }
+        if (frames != j->s->frames || bytes != j->s->payload)
+            BENCH_FAIL("frames decoded %zu frames %zu bytes, want %zu %zu", frames, bytes, j->s->frames, j->s->payload);
     }
     return wall_now() - t0;
 }
@@ -519,38 +647,36 @@ static double job_dec_memcpy(void *ctx, long iters)
     return wall_now() - t0;
 }
 
-/* The prototypes give the same events as the library: random streams of data frames
-   (some fragmented), pings and text, fed in random pieces, zero-copy and copied out. */
-typedef struct { char log[1 << 16]; size_t len; uint64_t hash; } ev_log;
+/* The frames stage alone gives the same events as the client: random streams of data
+   frames (some fragmented), pings, text (some of it invalid), fed in random pieces,
+   zero-copy and copied out. The frames stage gets the pieces the client took. */
+typedef struct { char log[1 << 16]; size_t len; uint64_t hash; int done; } ev_log;
 
-static void log_events(wsproxy_client *c, const rx_api *api, ev_log *lg)
+static void log_event(ev_log *lg, const wsproxy_event *ev)
 {
-    wsproxy_event ev;
-    while (api->poll(c, &ev)) {
-        size_t i;
-        uint64_t h = 1469598103934665603ull;
-        for (i = 0; i < ev.len; i++) h = (h ^ ev.data[i]) * 1099511628211ull;
-        lg->hash = lg->hash * 31 + h;
-        if (lg->len + 64 < sizeof lg->log)
-            lg->len += (size_t)snprintf(lg->log + lg->len, 64, "%d/%d/%d/%d/%zu ", ev.type, ev.opcode, ev.first, ev.fin, ev.len);
-        if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) break;
-    }
+    size_t i;
+    uint64_t h = 1469598103934665603ull;
+    for (i = 0; i < ev->len; i++) h = (h ^ ev->data[i]) * 1099511628211ull;
+    lg->hash = lg->hash * 31 + h;
+    if (lg->len + 64 < sizeof lg->log)
+        lg->len += (size_t)snprintf(lg->log + lg->len, 64, "%d/%d/%d/%d/%zu/%d ", ev->type, ev->opcode,
+                                    ev->first, ev->fin, ev->len, ev->close_code);
+    if (ev->type == WSPROXY_EV_ERROR || ev->type == WSPROXY_EV_CLOSE) lg->done = 1;
 }
 
-static void check_proto_decode(void)
+static void check_decode(void)
 {
     static unsigned char stream[1 << 21];
+    static size_t pieces[1 << 16];
+    static ev_log lg[2];
     size_t cap = (1 << 20) + 64;
     unsigned char *mb[2] = {xalloc(cap), xalloc(cap)};
-    wsproxy_client *c[2] = {(wsproxy_client *)xalloc(sizeof(wsproxy_client)), (wsproxy_client *)xalloc(sizeof(wsproxy_client))};
-    static ev_log lg[2];
-    int round, copy, k;
+    wsproxy_client *c = (wsproxy_client *)xalloc(sizeof(wsproxy_client));
+    wsproxy_frames f;
+    int round, copy;
     for (round = 0; round < 200; round++) {
-        size_t len = 0, pos;
+        size_t len = 0, pos, np, i;
         int open = 0, n = 0;
-        rx_api api[2];
-        api[0] = v_lib_rx;
-        api[1] = v_proto_rx;
         while (len < sizeof stream - 80000 && n++ < 60) {
             uint64_t r = bench_rand();
             size_t size = r % 4 == 0 ? r % 126 : r % 4 == 1 ? 126 + (r >> 8) % 400 : r % 4 == 2 ? (r >> 8) % 16 : 1000 + (r >> 8) % 70000;
@@ -563,39 +689,46 @@ static void check_proto_decode(void)
             op = open ? WSPROXY_OP_CONTINUATION : text ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY;
             if (open == 0) open = text ? 1 : 2;
             len += wsproxy_frame_encode(stream + len, fin, op, NULL, size);
-            if (open == 1) { size_t i; for (i = 0; i < size; i++) stream[len + i] = (unsigned char)('a' + i % 26); }
+            if (open == 1) { size_t k; for (k = 0; k < size; k++) stream[len + k] = (unsigned char)('a' + k % 26); }
             else bench_fill(stream + len, size);
             if (round % 17 == 3 && n == 30 && open == 1 && size) stream[len + size / 2] = 0xFF;   /* invalid text */
             len += size;
             if (fin) open = 0;
         }
         for (copy = 0; copy < 2; copy++) {
-            for (k = 0; k < 2; k++) {
-                open_client(c[k], copy ? mb[k] : NULL, cap);
-                memset(&lg[k], 0, sizeof lg[k]);
+            wsproxy_event ev;
+            memset(lg, 0, sizeof lg);
+            /* the client: pieces of random size, as far as its receive room goes */
+            open_client(c, copy ? mb[0] : NULL, cap);
+            pos = np = 0;
+            while (pos < len && !lg[0].done && np < sizeof pieces / sizeof pieces[0]) {
+                size_t room, m = 1 + (size_t)(bench_rand() % (round % 3 == 0 ? 1500 : 40000));
+                unsigned char *p = wsproxy_recv_buf(c, &room);
+                BENCH_CHECK(p != NULL, "client refused input (round %d)", round);
+                if (m > room) m = room;
+                if (m > len - pos) m = len - pos;
+                memcpy(p, stream + pos, m);
+                wsproxy_recv_ack(c, m);
+                pieces[np++] = m;
+                pos += m;
+                while (!lg[0].done && wsproxy_poll(c, &ev)) log_event(&lg[0], &ev);
             }
-            for (k = 0; k < 2; k++) {
-                uint64_t seed = bench_rng_;
-                pos = 0;
-                while (pos < len && wsproxy_get_state(c[k]) == WSPROXY_STATE_OPEN) {
-                    size_t room, m = 1 + (size_t)(bench_rand() % (round % 3 == 0 ? 1500 : 40000));
-                    unsigned char *p = api[k].recv_buf(c[k], &room);
-                    if (!p) { log_events(c[k], &api[k], &lg[k]); continue; }
-                    if (m > room) m = room;
-                    if (m > len - pos) m = len - pos;
-                    memcpy(p, stream + pos, m);
-                    api[k].recv_ack(c[k], p, m);
-                    pos += m;
-                    log_events(c[k], &api[k], &lg[k]);
+            /* the frames stage alone, on the same pieces in place */
+            wsproxy_frames_init(&f, 0, copy ? mb[1] : NULL, cap);
+            for (i = 0, pos = 0; i < np && !lg[1].done; pos += pieces[i++]) {
+                size_t off = 0, used;
+                while (!lg[1].done && wsproxy_frames_read(&f, stream + pos + off, pieces[i] - off, &used, &ev)) {
+                    off += used;
+                    log_event(&lg[1], &ev);
                 }
-                if (k == 0) bench_rng_ = seed;   /* the same read sizes for both */
+                BENCH_CHECK(lg[1].done || off + used == pieces[i], "frames_read left bytes (round %d)", round);
             }
             BENCH_CHECK(lg[0].len == lg[1].len && memcmp(lg[0].log, lg[1].log, lg[0].len) == 0 &&
-                        lg[0].hash == lg[1].hash && wsproxy_error(c[0]) == wsproxy_error(c[1]),
-                        "prototype decode differs (round %d, copy %d)", round, copy);
+                        lg[0].hash == lg[1].hash && wsproxy_error(c) == wsproxy_frames_error(&f),
+                        "frames stage and client differ (round %d, copy %d)", round, copy);
         }
     }
-    free(c[0]); free(c[1]); free(mb[0]); free(mb[1]);
+    free(c); free(mb[0]); free(mb[1]);
 }
 
 static void bench_decode(void)
@@ -605,15 +738,12 @@ static void bench_decode(void)
     unsigned char *msg_buf = xalloc(msg_cap), *msg_buf2 = xalloc(msg_cap), *dst = xalloc(msg_cap);
     wsproxy_client *zc = (wsproxy_client *)xalloc(sizeof *zc);   /* zero-copy chunks */
     wsproxy_client *cc = (wsproxy_client *)xalloc(sizeof *cc);   /* whole messages, copied out */
-    wsproxy_client *pz = (wsproxy_client *)xalloc(sizeof *pz);   /* prototypes */
-    wsproxy_client *pc = (wsproxy_client *)xalloc(sizeof *pc);
+    wsproxy_frames fz, fc;
     size_t i;
     int text, rd;
-    check_proto_decode();
+    check_decode();
     open_client(zc, NULL, 0);
     open_client(cc, msg_buf, msg_cap);
-    open_client(pz, NULL, 0);
-    open_client(pc, msg_buf2, msg_cap);
     for (text = 0; text < 2; text++)
         for (i = 0; i < NSIZES; i++) {
             stream_t s;
@@ -623,51 +753,41 @@ static void bench_decode(void)
                 struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
                 wslay_src src = {&s, 0, reads[rd]};
                 wslay_dec_job wj;
-                dec_job zj = {zc, &s, reads[rd], 0}, cj = {cc, &s, reads[rd], 0};
-                dec_job pzj = {pz, &s, reads[rd], 1}, pcj = {pc, &s, reads[rd], 1};
+                frames_job fzj = {&fz, &s, reads[rd], NULL, 0}, fcj = {&fc, &s, reads[rd], msg_buf2, msg_cap};
+                dec_job zj = {zc, &s, reads[rd]}, cj = {cc, &s, reads[rd]};
                 copy_job mj = {&s, dst};
-                double t_z, t_w, t_c, t_m, t_pz, t_pc, r, r2;
-                char name[96], v1[64], v2[64];
+                double t_f, t_z, t_w, t_c, t_m, r;
+                char name[112], v1[64], v2[64];
                 const char *how = rd ? "1500-byte reads" : "whole";
                 const char *kind = text ? "text" : "bin";
+                const char *peer = text ? "wslay frame API (no UTF-8 check)" : "wslay frame API";
                 BENCH_CHECK(wslay_frame_context_init(&wj.ctx, &cb, &src) == 0, "wslay init");
                 wj.src = &src;
-                triple(job_dec_lib, &zj, job_dec_lib, &pzj, job_dec_wslay, &wj, 0.05, &t_z, &t_pz, &t_w);
+                triple(job_dec_frames, &fzj, job_dec_client, &zj, job_dec_wslay, &wj, 0.05, &t_f, &t_z, &t_w);
                 r = speedup(0, 2);
-                r2 = speedup(1, 2);
-                snprintf(name, sizeof name, "decode %s %s, %s, zero-copy chunks", kind, fmt_size(s.size), how);
-                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_z, "fr"),
-                         fmt_bps((double)s.payload / t_z));
-                snprintf(v2, sizeof v2, "%s %s", fmt_rate((double)s.frames / t_w, "fr"),
-                         fmt_bps((double)s.payload / t_w));
-                row_out("2 decode", name, v1, text ? "wslay frame API (no UTF-8 check)" : "wslay frame API",
-                        v2, r, s.size == 16 ? ">=1.5" : "", s.size == 16 ? at_least(r, 1.5) : "");
-                if (s.size <= 4096) {
-                    snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_pz, "fr"),
-                             fmt_bps((double)s.payload / t_pz));
-                    row_out("2 decode", "  prototype proto_poll (whole-frame fast path)", v1,
-                            text ? "wslay frame API (no UTF-8 check)" : "wslay frame API", v2, r2, "", "");
-                }
-                triple(job_dec_lib, &cj, job_dec_lib, &pcj, job_dec_memcpy, &mj, 0.05, &t_c, &t_pc, &t_m);
+                snprintf(name, sizeof name, "decode %s %s, %s: frames stage, zero-copy", kind, fmt_size(s.size), how);
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_f, "fr"), fmt_bps((double)s.payload / t_f));
+                snprintf(v2, sizeof v2, "%s %s", fmt_rate((double)s.frames / t_w, "fr"), fmt_bps((double)s.payload / t_w));
+                row_out("2 decode", name, v1, peer, v2, r, s.size == 16 ? ">=1.5" : "", s.size == 16 ? at_least(r, 1.5) : "");
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_z, "fr"), fmt_bps((double)s.payload / t_z));
+                row_out("2 decode", "  the client: copy into recv_buf, poll, zero-copy chunks", v1, peer, v2,
+                        speedup(1, 2), "", "");
+                triple(job_dec_frames, &fcj, job_dec_client, &cj, job_dec_memcpy, &mj, 0.05, &t_f, &t_c, &t_m);
                 r = speedup(0, 2);
-                r2 = speedup(1, 2);
-                snprintf(name, sizeof name, "decode %s %s, %s, copied out (message_buffer)", kind,
+                snprintf(name, sizeof name, "decode %s %s, %s: frames stage, copied out (message_buffer)", kind,
                          fmt_size(s.size), how);
-                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_c, "fr"),
-                         fmt_bps((double)s.payload / t_c));
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_f, "fr"), fmt_bps((double)s.payload / t_f));
                 snprintf(v2, sizeof v2, "%s", fmt_bps((double)s.payload / t_m));
                 row_out("2 decode", name, v1, "memcpy of each payload", v2, r,
                         s.size == 65536 ? ">=0.8" : "", s.size == 65536 ? at_least(r, 0.8) : "");
-                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_pc, "fr"),
-                         fmt_bps((double)s.payload / t_pc));
-                row_out("2 decode", s.size <= 4096 ? "  prototype proto_poll fast path, copied out"
-                                                   : "  prototype direct placement into message_buffer",
-                        v1, "memcpy of each payload", v2, r2, "", "");
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_c, "fr"), fmt_bps((double)s.payload / t_c));
+                row_out("2 decode", "  the client, copied out (message_buffer)", v1, "memcpy of each payload", v2,
+                        speedup(1, 2), "", "");
                 wslay_frame_context_free(wj.ctx);
             }
             free(s.buf);
         }
-    free(zc); free(cc); free(pz); free(pc); free(msg_buf); free(msg_buf2); free(dst);
+    free(zc); free(cc); free(msg_buf); free(msg_buf2); free(dst);
 }
 
 /* ======================================================================== 3. UTF-8 */
@@ -760,39 +880,68 @@ static void bench_utf8(void)
     free(cold); free(cold_dst); free(mixed); free(ascii); free(dst);
 }
 
-#if defined(__GNUC__)
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE
-#endif
 /* `micro prof JOB`: a fixed amount of one job, for callgrind or perf:
-     valgrind --tool=callgrind --branch-sim=yes build/bench/micro prof dec-lib-bin
-   JOB: dec-{lib,proto,wslay}-{bin,text} (3 passes over 131072 frames of 16 B),
+     valgrind --tool=callgrind --toggle-collect='job_*' build/bench/micro prof dec-frames-bin
+   JOB: dec-{frames,client,wslay,memcpy}-{bin,text}[-64k][-copy][-1500]: 3 passes over
+          2 MiB of frames of 16 B (64k: 64 KiB), zero-copy or copied out (copy:
+          message_buffer), whole or in 1500-byte reads
+        build-{lib,wslay,client}-{16,4k}: 1e6 frames of 16 B or 1e5 of 4 KiB
+          (wsproxy_frame_build, wslay_frame_send, send_binary + send_buf/send_ack)
         utf8-lib (10 x 64 KiB of mixed 2/3/4-byte text),
         mask16-lib (1e6 x 16 B), mask4k-lib (1e5 x 4 KiB) */
 static void prof(const char *job)
 {
     wsproxy_client *c = (wsproxy_client *)xalloc(sizeof *c);
-    stream_t st;
-    unsigned char *a = xalloc(65536), *b = xalloc(65536);
-    int text = strstr(job, "text") != NULL, proto = strstr(job, "proto") != NULL;
+    size_t cap = ((size_t)1 << 20) + 64;
+    unsigned char *a = xalloc(cap), *b = xalloc(cap);
+    int text = strstr(job, "text") != NULL, copy = strstr(job, "copy") != NULL;
+    size_t rs = strstr(job, "1500") ? 1500 : (size_t)-1;
     double t0 = wall_now();
+    bench_fill(key_pool, sizeof key_pool);
     if (!strncmp(job, "dec-", 4)) {
-        make_stream(&st, 16, text);
+        stream_t st;
+        make_stream(&st, strstr(job, "64k") ? 65536 : 16, text);
         if (strstr(job, "wslay")) {
             struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
-            wslay_src src = {&st, 0, (size_t)-1};
+            wslay_src src = {&st, 0, rs};
             wslay_dec_job wj;
             wslay_frame_context_init(&wj.ctx, &cb, &src);
             wj.src = &src;
             job_dec_wslay(&wj, 3);
+        } else if (strstr(job, "memcpy")) {
+            copy_job mj = {&st, b};
+            job_dec_memcpy(&mj, 3);
+        } else if (strstr(job, "frames")) {
+            wsproxy_frames f;
+            frames_job fj = {&f, &st, rs, copy ? a : NULL, copy ? cap : 0};
+            job_dec_frames(&fj, 3);
         } else {
             dec_job j;
-            open_client(c, NULL, 0);
-            j.c = c; j.s = &st; j.read_size = (size_t)-1; j.proto = proto;
-            job_dec_lib(&j, 3);
+            open_client(c, copy ? a : NULL, copy ? cap : 0);
+            j.c = c; j.s = &st; j.read_size = rs;
+            job_dec_client(&j, 3);
         }
         printf("%s: %zu frames in %.3f s\n", job, 3 * st.frames, wall_now() - t0);
+    } else if (!strncmp(job, "build-", 6)) {
+        size_t size = strstr(job, "4k") ? 4096 : 16;
+        long it = size == 16 ? 1000000 : 100000;
+        if (strstr(job, "wslay")) {
+            struct wslay_frame_callbacks cb = {wslay_sink, NULL, wslay_mask_key};
+            wslay_send_job sw;
+            wslay_frame_context_init(&sw.ctx, &cb, NULL);
+            sw.size = size; sw.data = a;
+            job_send_wslay(&sw, it);
+        } else if (strstr(job, "client")) {
+            send_job sl;
+            open_client(c, NULL, 0);
+            sl.c = c; sl.size = size; sl.data = a;
+            job_send_lib(&sl, it);
+        } else {
+            build_job bj;
+            bj.size = size; bj.data = a; bj.out = b; bj.cap = size + 14;
+            job_build(&bj, it);
+        }
+        printf("%s: %ld frames in %.3f s\n", job, it, wall_now() - t0);
     } else if (!strncmp(job, "utf8-", 5)) {
         utf8_job u = {0};
         u.f = v_lib_utf8;
@@ -812,12 +961,13 @@ static void prof(const char *job)
         fprintf(stderr, "micro prof: unknown job %s\n", job);
         exit(2);
     }
+    free(a); free(b); free(c);
 }
 
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "";
-    if (!strcmp(only, "prof")) { prof(argc > 2 ? argv[2] : "dec-lib-bin"); return 0; }
+    if (!strcmp(only, "prof")) { prof(argc > 2 ? argv[2] : "dec-frames-bin"); return 0; }
     if (!*only || strstr(only, "mask")) bench_mask();
     if (!*only || strstr(only, "decode")) bench_decode();
     if (!*only || strstr(only, "utf8")) bench_utf8();

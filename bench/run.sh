@@ -36,16 +36,9 @@ start_peer() {
 ECHO='' PROXY='' ECHO_TLS='' PROXY_TLS=''
 start_peer echo ECHO "$BUILD/ws_echo_server"
 start_peer proxy PROXY "$BUILD/http_proxy"
-TLS_ARGS=()
-if "$BUILD/ws_echo_server" --help 2>&1 | grep -q tls-cert && "$BUILD/http_proxy" --help 2>&1 | grep -q tls-cert; then
-    start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-chain.pem --tls-key $CERTS/target.key
-    start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key
-    TLS_ARGS=(--echo-tls "$ECHO_TLS" --proxy-tls "$PROXY_TLS")
-    E2E_SECTIONS=(handshake e2e tls)
-else
-    echo "bench: the test peers have no --tls-cert yet: rows 5, 6 (wss) and 7 (TLS cells) are skipped" >&2
-    E2E_SECTIONS=(e2e)
-fi
+start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-chain.pem --tls-key $CERTS/target.key
+start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key
+PEERS=(--echo "$ECHO" --proxy "$PROXY" --echo-tls "$ECHO_TLS" --proxy-tls "$PROXY_TLS" --certs $CERTS)
 
 fail=0
 run() {   # label, command...
@@ -58,18 +51,13 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 : >"$ROWS"
 run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"
-run "4, 5, 7: loopback echo and handshakes" "$B/e2e" --echo "$ECHO" --proxy "$PROXY" "${TLS_ARGS[@]}" \
-    --certs $CERTS "${E2E_SECTIONS[@]}"
-if [ ${#TLS_ARGS[@]} -gt 0 ]; then
-    run "6: memory" "$B/mem" --echo "$ECHO" --echo-tls "$ECHO_TLS" --certs $CERTS
-else
-    run "6: memory" "$B/mem"
-fi
+run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" handshake e2e tls
+run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "${v:-?}"; }   # one line per arch
 {
     echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"

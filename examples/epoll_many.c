@@ -3,7 +3,7 @@
 
    epoll_many [-n N] [-m M] [-s SIZE] [--concurrency K] [--proxy URL]
               [--connect-timeout S] [--timeout S] [--no-barrier]
-              [--cacert FILE] [--insecure] URL
+              [--buffers R[,S]] [--cacert FILE] [--insecure] URL
 
    Opens N connections to URL (directly, or through --proxy: http://, https://,
    socks4/4a/5/5h://; for socks4:// and socks5:// the target's name is resolved once
@@ -19,10 +19,16 @@
    wsproxy_waiting_for() (proxy reply and handshake: --connect-timeout, TCP connect
    included; close reply: --timeout), else our own echo deadline (--timeout).
 
-   Memory: one struct conn (the wsproxy_client inside it, ~40 KiB) per connection, in
-   one calloc'd array; a TLS arena more per connection for wss:// or https:// proxies.
-   Build with smaller WSPROXY_RECV_BUFFER_BYTES / WSPROXY_SEND_BUFFER_BYTES to shrink
-   it (docs/event-loop.md has the figures).
+   Memory: one struct conn (the wsproxy_client inside it, ~35 KiB with the built-in
+   16 KiB buffers) per connection, in one calloc'd array; a TLS arena more per
+   connection for wss:// or https:// proxies. --buffers R,S gives each connection a
+   receive buffer of R bytes and a send buffer of S bytes (default S = R) at run time,
+   placed in the array right after its struct (cfg.recv_buffer / cfg.send_buffer);
+   S = 0 means no send buffer, which wss:// direct and https:// proxies allow (the TLS
+   stage is the socket's). Built with -DWSPROXY_RECV_BUFFER_BYTES=0
+   -DWSPROXY_SEND_BUFFER_BYTES=0 the struct has no buffers of its own (~2 KiB); such a
+   build gives every connection 16 KiB buffers unless --buffers says otherwise
+   (docs/event-loop.md has the figures).
    RLIMIT_NOFILE is raised to N + 64 when the hard limit allows it.
 
    Prints the rates and the peak RSS. Exit 0 when every connection opened, echoed its
@@ -52,7 +58,9 @@ static struct {
     size_t size;
     double connect_timeout, timeout;
     int barrier;
-} opt = { 100, 10, 500, 64, 10.0, 10.0, 1 };
+    size_t recv_buf, send_buf;              /* --buffers R,S: bytes per connection */
+    int buffers;                            /* 1: the caller's buffers, 0: built-in */
+} opt = { 100, 10, 500, 64, 10.0, 10.0, 1, 0, 0, 0 };
 
 static struct {
     unsigned launched, inflight, opened, open_now, peak_open, failed_before_open;
@@ -122,12 +130,29 @@ struct conn {
     void *tls_arena;
 };
 
-static struct conn *conns;
+static unsigned char *conns;               /* N slots: a struct conn, then its buffers */
+static size_t conn_stride;
 static int epfd;
 static wsproxy_config cfg;
 static struct sockaddr_storage peer_addr;    /* resolved once: every conn dials the same */
 static socklen_t peer_addr_len;
 static size_t arena_bytes;
+
+static struct conn *conn_at(unsigned i)
+{
+    return (struct conn *)(void *)(conns + (size_t)i * conn_stride);
+}
+
+/* Points cfg at connection i's own buffers (--buffers): right after its struct. */
+static void use_buffers(unsigned i)
+{
+    unsigned char *b = (unsigned char *)conn_at(i) + sizeof(struct conn);
+    if (!opt.buffers) return;
+    cfg.recv_buffer = b;
+    cfg.recv_buffer_len = opt.recv_buf;
+    cfg.send_buffer = b + opt.recv_buf;     /* length 0: no send buffer */
+    cfg.send_buffer_len = opt.send_buf;
+}
 
 static struct conn *conn_of(struct timer *t)
 {
@@ -418,10 +443,11 @@ static void on_io(struct conn *c, uint32_t events)
 
 static void launch(unsigned i)
 {
-    struct conn *c = &conns[i];
+    struct conn *c = conn_at(i);
     struct epoll_event ev;
     int rc;
     c->idx = i;
+    use_buffers(i);
     c->fd = -1;
     c->timer_kind = -1;
     if (arena_bytes) {
@@ -535,7 +561,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: epoll_many [-n N] [-m M] [-s SIZE] [--concurrency K] [--proxy URL]\n"
             "                  [--connect-timeout S] [--timeout S] [--no-barrier]\n"
-            "                  [--cacert FILE] [--insecure] ws[s]://host[:port]/path\n");
+            "                  [--buffers R[,S]] [--cacert FILE] [--insecure] ws[s]://host[:port]/path\n");
 }
 
 int main(int argc, char **argv)
@@ -558,6 +584,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--connect-timeout") && v) opt.connect_timeout = atof(argv[++i]);
         else if (!strcmp(a, "--timeout") && v) opt.timeout = atof(argv[++i]);
         else if (!strcmp(a, "--no-barrier")) opt.barrier = 0;
+        else if (!strcmp(a, "--buffers") && v) {
+            char *end;
+            opt.recv_buf = (size_t)strtoul(argv[++i], &end, 10);
+            opt.send_buf = *end == ',' ? (size_t)strtoul(end + 1, &end, 10) : opt.recv_buf;
+            if (*end || !opt.recv_buf) { usage(); return 1; }
+            opt.buffers = 1;
+        }
         else if (!strcmp(a, "--cacert") && v) cacert = argv[++i];
         else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) insecure = 1;
         else if (a[0] == '-' || cfg.url) { usage(); return 1; }
@@ -582,17 +615,26 @@ int main(int argc, char **argv)
     (void)cacert; (void)insecure;
 #endif
 
-    conns = (struct conn *)calloc(opt.n, sizeof *conns);
+#if WSPROXY_RECV_BUFFER_BYTES == 0 || WSPROXY_SEND_BUFFER_BYTES == 0
+    if (!opt.buffers) {                     /* no built-in buffers: the library's default size */
+        opt.buffers = 1;
+        opt.recv_buf = opt.send_buf = 16384;
+    }
+#endif
+    /* each connection's buffers follow its struct; slots stay 16-byte aligned */
+    conn_stride = (sizeof(struct conn) + (opt.buffers ? opt.recv_buf + opt.send_buf : 0) + 15) & ~(size_t)15;
+    conns = (unsigned char *)calloc(opt.n, conn_stride);
     if (!conns) { fprintf(stderr, "epoll_many: no memory for %u connections\n", opt.n); return 1; }
 
     /* check the configuration once, and resolve the first hop once */
     {
         struct addrinfo hints, *res = NULL;
         char port[8], why[600];
-        if (arena_bytes) { cfg.tls_arena = conns[0].tls_arena = malloc(arena_bytes); cfg.tls_arena_len = arena_bytes; }
-        rc = wsproxy_init(&conns[0].ws, &cfg);
-        free(conns[0].tls_arena);
-        conns[0].tls_arena = NULL;
+        use_buffers(0);
+        if (arena_bytes) { cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes); cfg.tls_arena_len = arena_bytes; }
+        rc = wsproxy_init(&conn_at(0)->ws, &cfg);
+        free(conn_at(0)->tls_arena);
+        conn_at(0)->tls_arena = NULL;
         if (rc == WSPROXY_E_SOCKS_NEED_ADDRESS) {
             /* socks4:// or socks5:// to a host name: the library never resolves names,
                so resolve the target once here and give every connection its address */
@@ -618,22 +660,22 @@ int main(int argc, char **argv)
             cfg.target_address = addr;
             freeaddrinfo(res);
             res = NULL;
-            if (arena_bytes) cfg.tls_arena = conns[0].tls_arena = malloc(arena_bytes);
-            rc = wsproxy_init(&conns[0].ws, &cfg);
-            free(conns[0].tls_arena);
-            conns[0].tls_arena = NULL;
+            if (arena_bytes) cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes);
+            rc = wsproxy_init(&conn_at(0)->ws, &cfg);
+            free(conn_at(0)->tls_arena);
+            conn_at(0)->tls_arena = NULL;
         }
         if (rc != WSPROXY_OK) {
-            wsproxy_describe(&conns[0].ws, why, sizeof why);
+            wsproxy_describe(&conn_at(0)->ws, why, sizeof why);
             fprintf(stderr, "epoll_many: %s\n", why);
             return 1;
         }
         memset(&hints, 0, sizeof hints);
         hints.ai_socktype = SOCK_STREAM;
-        snprintf(port, sizeof port, "%u", wsproxy_connect_port(&conns[0].ws));
-        rc = getaddrinfo(wsproxy_connect_host(&conns[0].ws), port, &hints, &res);
+        snprintf(port, sizeof port, "%u", wsproxy_connect_port(&conn_at(0)->ws));
+        rc = getaddrinfo(wsproxy_connect_host(&conn_at(0)->ws), port, &hints, &res);
         if (rc != 0) {
-            fprintf(stderr, "epoll_many: cannot resolve %s: %s\n", wsproxy_connect_host(&conns[0].ws),
+            fprintf(stderr, "epoll_many: cannot resolve %s: %s\n", wsproxy_connect_host(&conn_at(0)->ws),
                     gai_strerror(rc));
             return 1;
         }
@@ -647,7 +689,7 @@ int main(int argc, char **argv)
 
     printf("epoll_many: %u connections, %u messages of %zu bytes each, %s%s%s, %u connecting at once\n",
            opt.n, opt.m, opt.size, cfg.url, cfg.proxy ? " through proxy " : " direct",
-           cfg.proxy ? wsproxy_connect_host(&conns[0].ws) : "", opt.concurrency);
+           cfg.proxy ? wsproxy_connect_host(&conn_at(0)->ws) : "", opt.concurrency);
     fflush(stdout);
     g.t_start = now_s();
     wheel_tick = now_tick();
@@ -659,9 +701,9 @@ int main(int argc, char **argv)
             g.released = 1;                 /* everyone is open (or failed): start echoing */
             g.t_release = now_s();
             for (k = 0; k < opt.n; k++)
-                if (conns[k].phase == P_WS && wsproxy_get_state(&conns[k].ws) == WSPROXY_STATE_OPEN) {
-                    next_message(&conns[k]);
-                    drive(&conns[k]);
+                if (conn_at(k)->phase == P_WS && wsproxy_get_state(&conn_at(k)->ws) == WSPROXY_STATE_OPEN) {
+                    next_message(conn_at(k));
+                    drive(conn_at(k));
                 }
             continue;
         }
@@ -685,8 +727,10 @@ int main(int argc, char **argv)
            g.echoed_msgs, (unsigned long long)opt.n * opt.m, echo_s > 0 ? echo_s : 0.0,
            echo_s > 0 ? g.echoed_msgs / echo_s : 0.0, g.echoed_conns);
     printf("closed %u/%u cleanly (1000); all done in %.3f s\n", g.clean, opt.n, t_end - g.t_start);
-    printf("peak RSS %.1f MiB (%.1f KiB per connection; sizeof(wsproxy_client) %zu bytes)\n",
-           ru.ru_maxrss / 1024.0, (double)ru.ru_maxrss / opt.n, sizeof(wsproxy_client));
+    printf("peak RSS %.1f MiB (%ld KiB, %.1f KiB per connection; sizeof(wsproxy_client) %zu bytes",
+           ru.ru_maxrss / 1024.0, (long)ru.ru_maxrss, (double)ru.ru_maxrss / opt.n, sizeof(wsproxy_client));
+    if (opt.buffers) printf(", buffers %zu + %zu bytes given)\n", opt.recv_buf, opt.send_buf);
+    else printf(", built-in buffers)\n");
     if (g.clean == opt.n) {
         printf("ok: every connection opened, echoed %u messages and closed cleanly\n", opt.m);
         return 0;

@@ -5,14 +5,14 @@
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS ?= -O2 -g
-BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_wsp_big.c bench/e2e_floor.c
+BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_floor.c
 
 .PHONY: bench bench-build bench-deps
 
 bench: bench-build all
 	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
 
-bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem
+bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many
 
 bench-deps: check-bearssl
 	@missing=""; \
@@ -34,9 +34,21 @@ $(BENCH_DIR)/e2e_lws.o: bench/e2e_lws.c bench/e2e.h bench/common.h | bench-deps
 	@mkdir -p $(BENCH_DIR)
 	$(CC) -Wall -Wextra $(BENCH_CFLAGS) -c -o $@ bench/e2e_lws.c
 
-$(BENCH_DIR)/e2e: $(BENCH_E2E) $(BENCH_DIR)/e2e_lws.o bench/e2e_wsproxy.inc bench/e2e.h bench/common.h wsproxy.h | bench-deps
+$(BENCH_DIR)/e2e: $(BENCH_E2E) $(BENCH_DIR)/e2e_lws.o bench/e2e.h bench/common.h wsproxy.h | bench-deps
 	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ $(BENCH_E2E) $(BENCH_DIR)/e2e_lws.o -lwebsockets -lbearssl
 
-$(BENCH_DIR)/mem: bench/mem.c bench/common.h wsproxy.h | bench-deps
+# row 6: mem and a copy of examples/epoll_many built without the built-in buffers
+# (the caller gives them at run time); the default build/epoll_many runs beside it
+BENCH_NOBUF := -DWSPROXY_RECV_BUFFER_BYTES=0 -DWSPROXY_SEND_BUFFER_BYTES=0
+
+$(BENCH_DIR)/mem_default.o: bench/mem_default.c wsproxy.h | bench-deps
 	@mkdir -p $(BENCH_DIR)
-	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ bench/mem.c -lbearssl
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -c -o $@ bench/mem_default.c
+
+$(BENCH_DIR)/mem: bench/mem.c bench/e2e_wsp.c bench/e2e_net.c $(BENCH_DIR)/mem_default.o bench/e2e.h bench/common.h wsproxy.h | bench-deps
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) $(BENCH_NOBUF) -o $@ bench/mem.c bench/e2e_wsp.c bench/e2e_net.c \
+	  $(BENCH_DIR)/mem_default.o -lbearssl
+
+$(BENCH_DIR)/epoll_many: examples/epoll_many.c wsproxy.h | bench-deps
+	@mkdir -p $(BENCH_DIR)
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) $(BENCH_NOBUF) -I. -o $@ examples/epoll_many.c -lbearssl

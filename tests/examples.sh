@@ -226,6 +226,22 @@ run 60 "$EPOLL_MANY" -n 50 -m 3 -s 100000 --proxy "$PROXY" "$WS"
 expect_epoll 50 3
 finish
 
+begin "epoll_many --buffers 4096,1024: 100 KB messages streamed through caller buffers"
+run 60 "$EPOLL_MANY" -n 50 -m 3 -s 100000 --buffers 4096,1024 "$WS"
+expect_epoll 50 3
+expect_stdout_has "buffers 4096 + 1024 bytes given)"
+finish
+
+begin "epoll_many --buffers 256,0 on ws://: no send buffer is refused at init, exit 1"
+run 20 "$EPOLL_MANY" -n 5 -m 1 --buffers 256,0 "$WS"
+expect_rc 1; expect_stderr_has WSPROXY_E_BUFFER
+finish
+
+begin "epoll_many --buffers 0: usage error, exit 1"
+run 20 "$EPOLL_MANY" -n 5 --buffers 0 "$WS"
+expect_rc 1; expect_stderr_has "usage: epoll_many"
+finish
+
 begin "epoll_many: 50 connections through socks5:// to ws://localhost (target resolved once)"
 mark=$(log_mark socks)
 run 60 "$EPOLL_MANY" -n 50 -m 3 --proxy "socks5://127.0.0.1:$K" "ws://localhost:$E/"
@@ -261,6 +277,12 @@ if (( TLS )); then
     begin "epoll_many: 100 wss:// connections through the proxy"
     run 60 "$EPOLL_MANY" -n 100 -m 3 --cacert "$CERTS/ca.pem" --proxy "$PROXY" "wss://127.0.0.1:$T/"
     expect_epoll 100 3
+    finish
+
+    begin "epoll_many --buffers 256,0: 100 wss:// connections with no send buffer, 20 KB messages"
+    run 60 "$EPOLL_MANY" -n 100 -m 3 -s 20000 --buffers 256,0 --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$T/"
+    expect_epoll 100 3
+    expect_stdout_has "buffers 256 + 0 bytes given)"
     finish
 fi
 
