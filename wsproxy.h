@@ -1147,6 +1147,8 @@ struct wsproxy_frames {
     size_t stage_len_;
     unsigned char stage_[WSPROXY_FRAME_HEADER_MAX + 125];   /* a header or control frame
                                       that began at the end of an input */
+    int plain_;                    /* between messages, nothing staged, no fault, no message
+                                      buffer: the short-frame path may run */
 #ifdef WSPROXY_DEFLATE
     void *zin_;                    /* zlib's inflate stream (in the deflate arena), NULL:
                                       permessage-deflate not negotiated, RSV1 is a fault */
@@ -1305,6 +1307,10 @@ struct wsproxy_client {
 #include <string.h>
 #ifdef WSPROXY_DEFLATE
 #include <zlib.h>
+#endif
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(WSPROXY_NO_SIMD)
+#include <emmintrin.h>   /* ASCII runs of text checked 64 bytes at a time */
+#define WSP_SSE2_ 1
 #endif
 
 #ifdef WSPROXY_STATIC
@@ -1526,16 +1532,43 @@ static const uint64_t wsp_utf8_rows_[12] = {
     0x00061861861861a4ull, 0x00061861861861aaull, 0x0006186186186198ull, 0x00061861861861b0ull
 };
 
+/* Whether n (< 32) bytes are all ASCII: words, the last one overlapping. */
+static int wsp_ascii_(const unsigned char *s, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i;
+    if (n < 8) {
+        for (i = 0; i < n; i++) acc |= s[i];
+        return !(acc & 0x80);
+    }
+    for (i = 0; i + 8 <= n; i += 8) { memcpy(&w, s + i, 8); acc |= w; }
+    memcpy(&w, s + n - 8, 8);
+    acc |= w;
+    return !(acc & 0x8080808080808080ull);
+}
+
 WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *s, size_t len)
 {
     uint64_t st;
     size_t i = 0;
+    int nonascii = 0;   /* the last block went through the table: text that is not ASCII
+                           runs on, so the next block skips the ASCII tries once */
     if (*state == WSP_UTF8_REJECT_) return 0;
     st = *state & 63;
     while (i < len) {
         size_t end, j;
         uint64_t before;
-        if (st == 0) {
+        if (st == 0 && !nonascii) {
+#ifdef WSP_SSE2_
+            while (i + 64 <= len) {
+                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 32));
+                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 48));
+                if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) break;
+                i += 64;
+            }
+#endif
             while (i + 32 <= len) {
                 uint64_t a, b, c, d;
                 memcpy(&a, s + i, 8); memcpy(&b, s + i + 8, 8);
@@ -1543,8 +1576,10 @@ WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *
                 if ((a | b | c | d) & 0x8080808080808080ull) break;
                 i += 32;
             }
+            if (len - i < 32 && wsp_ascii_(s + i, len - i)) break;   /* an ASCII tail */
             if (i == len) break;
         }
+        nonascii = !nonascii && st == 0;   /* skip the tries once after a table block */
         end = len - i < 32 ? len : i + 32;
         before = st;
         for (j = i; j < end; j++)
@@ -1653,7 +1688,11 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
     uint32_t k32;
     uint64_t kw;
     unsigned shift = (unsigned)(offset & 3) * 8;
-    size_t i = 0;
+    size_t i = 0, lead = (size_t)(-(uintptr_t)dst & 15u);
+    if (len >= 128 && lead) {   /* 16-byte aligned stores from here: none crosses a cache line */
+        for (; i < lead; i++) dst[i] = (unsigned char)(src[i] ^ key[(offset + i) & 3]);
+        return wsproxy_mask(dst + lead, src + lead, len - lead, key, (offset + lead) & 3);
+    }
     memcpy(&k32, key, 4);
     /* rotate the key word so that its first byte in memory is key[offset % 4]; which
        way depends on the byte order, a constant the compiler folds */
@@ -1661,6 +1700,21 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
                                                            : (k32 << shift | k32 >> (32 - shift));
     memcpy(kb, &k32, 4);
     kw = (uint64_t)k32 * 0x100000001ull;   /* both halves equal: byte order is moot */
+#ifdef WSP_SSE2_
+    {
+        __m128i kv = _mm_set1_epi64x((long long)kw);
+        for (; i + 64 <= len; i += 64) {   /* all loads before the stores: dst may be src */
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
+            __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_xor_si128(a, kv));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), _mm_xor_si128(b, kv));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), _mm_xor_si128(c, kv));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), _mm_xor_si128(d, kv));
+        }
+    }
+#endif
     for (; i + 64 <= len; i += 64) {   /* all loads before the stores: dst may be src */
         uint64_t a, b, c, d, e, f, g, h;
         memcpy(&a, src + i, 8);      memcpy(&b, src + i + 8, 8);
@@ -3728,7 +3782,21 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
         size_t end, j;
         uint64_t before;
         if (st == 0) {
-            while (i + 32 <= len) {   /* ASCII: copy and check a block at a time */
+#ifdef WSP_SSE2_
+            while (i + 64 <= len) {   /* ASCII: 64 bytes checked and copied at a time */
+                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
+                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
+                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
+                if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) break;
+                _mm_storeu_si128((__m128i *)(void *)(dst + i), a);
+                _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), b);
+                _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), c);
+                _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), d);
+                i += 64;
+            }
+#endif
+            while (i + 32 <= len) {
                 uint64_t a, b, c, d;
                 memcpy(&a, src + i, 8); memcpy(&b, src + i + 8, 8);
                 memcpy(&c, src + i + 16, 8); memcpy(&d, src + i + 24, 8);
@@ -3736,6 +3804,10 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
                 memcpy(dst + i + 16, &c, 8); memcpy(dst + i + 24, &d, 8);
                 if ((a | b | c | d) & 0x8080808080808080ull) break;
                 i += 32;
+            }
+            if (len - i < 32 && wsp_ascii_(src + i, len - i)) {   /* an ASCII tail */
+                memcpy(dst + i, src + i, len - i);
+                break;
             }
             if (i == len) break;
         }
@@ -3774,6 +3846,13 @@ static int wsp_valid_close_code_(unsigned code)
            (code >= 3000 && code <= 4999);
 }
 
+/* Whether the short-frame path may run: kept after every call that changes the state. */
+static void wsp_frames_recheck_(wsproxy_frames *f)
+{
+    f->plain_ = !(f->msg_opcode_ | f->in_payload_ | f->error_ | f->closed_) && !f->stage_len_ && !f->msg_buf_ &&
+                f->max_message_ >= 125;
+}
+
 WSPROXY_IMPL void wsproxy_frames_init(wsproxy_frames *f, uint64_t max_message,
                                       unsigned char *message_buffer, size_t message_buffer_len)
 {
@@ -3784,6 +3863,7 @@ WSPROXY_IMPL void wsproxy_frames_init(wsproxy_frames *f, uint64_t max_message,
         f->msg_cap_ = message_buffer_len;
         if (f->max_message_ > message_buffer_len) f->max_message_ = message_buffer_len;
     }
+    wsp_frames_recheck_(f);
 }
 
 WSPROXY_IMPL int wsproxy_frames_error(const wsproxy_frames *f) { return f->error_; }
@@ -3988,8 +4068,78 @@ static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t a
 }
 #endif
 
+/* The common frame: a whole unfragmented text or binary message of up to 125 bytes,
+   here already, outside any message, with no message buffer and nothing staged, binary
+   or ASCII text. Its event is filled and the bytes it used returned; 0 sends the caller
+   down the general path (which validates other text, and fails invalid text at the
+   right byte). It calls nothing, so the common case needs no stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WSP_INLINE_ __inline__ __attribute__((always_inline))
+#else
+#define WSP_INLINE_
+#endif
+
+static WSP_INLINE_ size_t wsp_frames_fast_(const wsproxy_frames *f, const unsigned char *p, size_t avail,
+                                           wsproxy_event *ev)
+{
+    size_t plen;
+    unsigned b0;
+    if (!f->plain_ || avail < 2) return 0;
+    b0 = p[0];
+    plen = p[1];
+    if (b0 - 0x81u > 1u || plen >= 126 || avail < 2 + plen) return 0;   /* 0x81 or 0x82, short, here */
+    if (b0 == 0x81 && plen) {   /* short text: mostly ASCII, checked a word at a time */
+        const unsigned char *q = p + 2;
+        uint64_t high = 0, w;
+        size_t i;
+        if (plen >= 8) {   /* the first and the last word (overlapping), then any between */
+            memcpy(&high, q, 8);
+            memcpy(&w, q + plen - 8, 8);
+            high |= w;
+            for (i = 8; i + 8 < plen; i += 8) { memcpy(&w, q + i, 8); high |= w; }
+        } else {
+            for (i = 0; i < plen; i++) high |= q[i];
+        }
+        if (high & 0x8080808080808080ull) return 0;   /* not ASCII: the general path checks it */
+    }
+    ev->type = WSPROXY_EV_MESSAGE;
+    ev->opcode = (int)(b0 & 15);
+    ev->first = ev->fin = 1;
+    ev->data = p + 2;
+    ev->len = plen;
+    ev->status = ev->close_code = 0;
+    ev->protocol = NULL;
+    return 2 + plen;
+}
+
+static int wsp_frames_read_all_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
+                                wsproxy_event *ev);
+
+/* Everything but the short-frame path; out of line, so the common case needs no frame. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
+                                 wsproxy_event *ev)
+{
+    int r = wsp_frames_read_all_(f, data, len, used, ev);
+    wsp_frames_recheck_(f);
+    return r;
+}
+
 WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
                                      size_t *used, wsproxy_event *ev)
+{
+    size_t n = wsp_frames_fast_(f, data, len, ev);
+    if (n) {
+        *used = n;
+        return 1;
+    }
+    return wsp_frames_read_slow_(f, data, len, used, ev);
+}
+
+static int wsp_frames_read_all_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
+                                wsproxy_event *ev)
 {
     size_t pos = 0;
     memset(ev, 0, sizeof *ev);
@@ -4025,30 +4175,6 @@ WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *dat
                 f->stage_len_ = 0;
             } else {
                 if (avail == 0) { *used = pos; return 0; }
-                /* the common frame first: a whole unfragmented text or binary message of
-                   up to 125 bytes, here already, outside any fragmented message */
-                if (avail >= 2 && (p[0] == 0x81 || p[0] == 0x82) && p[1] < 126 &&
-                    avail >= 2 + (size_t)p[1] && !f->msg_opcode_ && !f->msg_buf_ &&
-                    p[1] <= f->max_message_) {
-                    size_t plen = p[1], i;
-                    uint64_t high = 0, w;
-                    uint32_t st = 0;
-                    if (p[0] == 0x81) {   /* short text: mostly ASCII, checked a word at a time */
-                        for (i = 0; i + 8 <= plen; i += 8) { memcpy(&w, p + 2 + i, 8); high |= w; }
-                        for (; i < plen; i++) high |= p[2 + i];
-                    }
-                    if (p[0] == 0x82 || !(high & 0x8080808080808080ull) ||
-                        (wsproxy_utf8_validate(&st, p + 2, plen) == plen && st == 0)) {
-                        *used = pos + 2 + plen;
-                        ev->type = WSPROXY_EV_MESSAGE;
-                        ev->opcode = p[0] & 15;
-                        ev->first = ev->fin = 1;
-                        ev->data = p + 2;
-                        ev->len = plen;
-                        return 1;
-                    }
-                    /* invalid text: the general path below fails it at the right byte */
-                }
                 r = wsp_frame_decode_(p, avail, &h, WSP_RSV_OK_(f));
                 if (r < 0) { *used = pos; return wsp_frames_fault_(f, -r, ev); }
                 if (r == 0 || (h.opcode >= 8 && avail < (size_t)r + (size_t)h.payload_len)) {
@@ -6480,7 +6606,30 @@ static void wsp_eof_reached_(wsproxy_client *c)
     wsp_fail_(c, code);
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev);
+
 WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
+{
+    if (c->state_ == WSPROXY_STATE_OPEN && c->live_ == 1 && c->chain_[0] == WSP_S_PLAIN_) {
+        /* the common case first: a short message in the socket's bytes (ws://, open) */
+        size_t n;
+        c->recv_lent_ = 0;
+        c->rs_ += c->held_;   /* give back what the last event lent */
+        c->held_ = 0;
+        if (c->rs_ == c->re_) c->rs_ = c->re_ = 0;
+        n = wsp_frames_fast_(&c->rx_, c->rbuf_ + c->rs_, c->re_ - c->rs_, ev);
+        if (n) {
+            c->held_ = n;
+            return 1;
+        }
+    }
+    return wsp_poll_(c, ev);
+}
+
+static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev)
 {
     int got = 0;
     memset(ev, 0, sizeof *ev);

@@ -536,8 +536,63 @@ static void test_abi(void)
     CHECK_EQ_INT(WSPROXY_VERSION_NUMBER, (WSPROXY_VERSION_MAJOR << 16) | (WSPROXY_VERSION_MINOR << 8) | WSPROXY_VERSION_PATCH);
 }
 
+/* The short-frame path (a whole text or binary frame of up to 125 bytes between
+   messages) and the general one must agree: every state change between them. */
+static void test_short_frame_path(void)
+{
+    static const unsigned char stream[] = {
+        0x81, 0x03, 'a', 'b', 'c',                  /* ASCII text: the short path */
+        0x81, 0x02, 0xc3, 0xa9,                     /* text that is not ASCII: the general path */
+        0x01, 0x02, 'x', 'y',                       /* a fragmented message begins */
+        0x89, 0x00,                                 /* a ping between its fragments */
+        0x82, 0x01, 0x00,                           /* a new message inside it: a fault */
+    };
+    static const unsigned char after[] = {0x80, 0x01, 'z', 0x82, 0x01, 0x07, 0x81, 0x03, 'o', 0xff, 'k'};
+    wsproxy_frames f;
+    wsproxy_event ev;
+    size_t used, pos = 0;
+    int events = 0;
+    TEST_CASE("the short-frame path and the general path agree");
+    wsproxy_frames_init(&f, 0, NULL, 0);
+    while (wsproxy_frames_read(&f, stream + pos, sizeof stream - pos, &used, &ev)) {
+        pos += used;
+        events++;
+        if (events == 1) CHECK(ev.type == WSPROXY_EV_MESSAGE && ev.len == 3 && ev.first && ev.fin && ev.status == 0);
+        if (events == 2) CHECK(ev.type == WSPROXY_EV_MESSAGE && ev.len == 2 && ev.first && ev.fin);
+        if (events == 3) CHECK(ev.type == WSPROXY_EV_MESSAGE && ev.len == 2 && ev.first && !ev.fin);
+        if (events == 4) CHECK(ev.type == WSPROXY_EV_PING);
+        if (events == 5) CHECK(ev.type == WSPROXY_EV_ERROR && wsproxy_frames_error(&f) == WSPROXY_E_WS_EXPECTED_CONTINUATION);
+        if (ev.type == WSPROXY_EV_ERROR) break;
+    }
+    CHECK_EQ_INT(events, 5);
+    CHECK_EQ_INT(wsproxy_frames_read(&f, stream, 5, &used, &ev), 0);   /* after a fault, nothing */
+
+    TEST_CASE("short frames after a fragmented message, and invalid short text");
+    wsproxy_frames_init(&f, 0, NULL, 0);
+    CHECK_EQ_INT(wsproxy_frames_read(&f, stream + 9, 4, &used, &ev), 1);   /* fragment 1 */
+    pos = 0;
+    events = 0;
+    while (wsproxy_frames_read(&f, after + pos, sizeof after - pos, &used, &ev)) {
+        pos += used;
+        events++;
+        if (events == 1) CHECK(ev.type == WSPROXY_EV_MESSAGE && ev.fin && !ev.first && ev.len == 1);
+        if (events == 2) CHECK(ev.type == WSPROXY_EV_MESSAGE && ev.opcode == WSPROXY_OP_BINARY && ev.first && ev.fin);
+        if (events == 3) {
+            CHECK(ev.type == WSPROXY_EV_ERROR && wsproxy_frames_error(&f) == WSPROXY_E_WS_INVALID_UTF8 && ev.close_code == 1007);
+            break;
+        }
+    }
+    CHECK_EQ_INT(events, 3);
+
+    TEST_CASE("a short frame over max_message goes the general way and fails");
+    wsproxy_frames_init(&f, 2, NULL, 0);
+    CHECK_EQ_INT(wsproxy_frames_read(&f, stream, 5, &used, &ev), 1);
+    CHECK(ev.type == WSPROXY_EV_ERROR && wsproxy_frames_error(&f) == WSPROXY_E_WS_MESSAGE_TOO_BIG);
+}
+
 int main(void)
 {
+    test_short_frame_path();
     test_frames_alone();
     test_frame_build();
     test_head_cost();
