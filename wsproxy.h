@@ -248,6 +248,9 @@ extern "C" {
     X(WSPROXY_E_PROXY_AUTH_ROUNDS, 209, "proxy authentication did not finish within WSPROXY_MAX_AUTH_ROUNDS requests") \
     X(WSPROXY_E_PROXY_AUTH_TOKEN, 210, "the authentication token callback failed") \
     X(WSPROXY_E_PROXY_AUTH_CHALLENGE, 211, "the proxy's authentication challenge is malformed or too large") \
+    X(WSPROXY_E_PROXY_UNREACHABLE, 212, "no route to the proxy (host or network unreachable)") \
+    X(WSPROXY_E_PROXY_RESET, 213, "the proxy reset the connection") \
+    X(WSPROXY_E_PROXY_NAME, 214, "the proxy's host name did not resolve") \
     /* 300: SOCKS proxies and proxy selection */ \
     X(WSPROXY_E_SOCKS_GENERAL_FAILURE, 301, "SOCKS proxy: general server failure") \
     X(WSPROXY_E_SOCKS_NOT_ALLOWED, 302, "SOCKS proxy: connection not allowed by ruleset") \
@@ -284,6 +287,9 @@ extern "C" {
     X(WSPROXY_E_HANDSHAKE_EXTENSION, 408, "the server's Sec-WebSocket-Extensions was not offered or breaks RFC 7692") \
     X(WSPROXY_E_HANDSHAKE_CLOSED, 409, "connection closed during the handshake") \
     X(WSPROXY_E_HANDSHAKE_TIMEOUT, 410, "timed out waiting for the handshake reply") \
+    X(WSPROXY_E_CONNECT_UNREACHABLE, 411, "no route to the server (host or network unreachable)") \
+    X(WSPROXY_E_CONNECT_RESET, 412, "the server reset the connection") \
+    X(WSPROXY_E_CONNECT_NAME, 413, "the server's host name did not resolve") \
     /* 500: WebSocket frames from the server (sent close code in brackets) */ \
     X(WSPROXY_E_WS_RESERVED_BITS, 500, "frame with reserved bits set") \
     X(WSPROXY_E_WS_OPCODE, 501, "frame with a reserved opcode") \
@@ -351,6 +357,8 @@ typedef struct wsproxy_url {
    Userinfo is accepted only for proxy schemes; proxy URLs take no path but "/".
    Returns WSPROXY_OK or a WSPROXY_E_URL_* code; u is filled only on success. */
 WSPROXY_DEF int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u);
+/* The same, and on failure *error_at (may be NULL) is the byte offset of the fault. */
+WSPROXY_DEF int wsproxy_url_parse_at(const char *s, size_t len, wsproxy_url *u, size_t *error_at);
 
 /* Percent-decodes in[0..len) into out (cap bytes). Refuses a bad escape and a decoded
    CR, LF or NUL. Returns WSPROXY_OK or WSPROXY_E_URL_USERINFO; *out_len gets the length. */
@@ -783,7 +791,10 @@ typedef struct wsproxy_error_info {
     int auth_offered;          /* WSPROXY_AUTH_* bits of the schemes the last 407 offered */
     char extension[WSPROXY_MAX_DETAIL_BYTES];   /* HANDSHAKE_EXTENSION: the extension or
                                           parameter of the 101 at fault, and why */
+    int url_which;             /* a URL error at init: WSPROXY_URL_TARGET or _PROXY, 0 none */
+    size_t url_error_at;       /* and the byte offset of the fault in that URL */
 } wsproxy_error_info;
+enum { WSPROXY_URL_TARGET = 1, WSPROXY_URL_PROXY = 2 };
 
 typedef struct wsproxy_client wsproxy_client;
 
@@ -824,12 +835,20 @@ WSPROXY_DEF void wsproxy_recv_ack(wsproxy_client *c, size_t n);
 /* Copies what fits; returns the count taken (less than len means: poll, then retry). */
 WSPROXY_DEF size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len);
 
-/* The socket ended: os_error 0 for an orderly EOF, else the OS error (for example
-   ECONNREFUSED from connect). Bytes already received are still processed by
-   wsproxy_poll; once they are used up, the matching sticky error is set (unless the
-   close handshake completed): PROXY_REFUSED / CONNECT_REFUSED when os_error != 0 and
-   nothing was received, else PROXY_CLOSED, HANDSHAKE_CLOSED or CONNECTION_LOST. */
+/* The socket ended: os_error 0 for an orderly EOF, else the OS error (errno, or the
+   WSAGetLastError value on Windows: ECONNREFUSED from connect, ECONNRESET from recv).
+   Bytes already received are still processed by wsproxy_poll; once they are used up,
+   the sticky error names the cause (unless the close handshake completed): before
+   anything was received, refused (PROXY_REFUSED / CONNECT_REFUSED), unreachable
+   (PROXY_UNREACHABLE / CONNECT_UNREACHABLE) or timed out (PROXY_TIMEOUT /
+   HANDSHAKE_TIMEOUT); a reset at any time before OPEN is PROXY_RESET (the TCP peer is
+   the proxy) or CONNECT_RESET; else PROXY_CLOSED, HANDSHAKE_CLOSED or CONNECTION_LOST.
+   The OS error stays in wsproxy_error_info.os_error and wsproxy_describe names it. */
 WSPROXY_DEF void wsproxy_socket_closed(wsproxy_client *c, int os_error);
+/* The caller's resolver could not turn wsproxy_connect_host into an address: the client
+   fails with WSPROXY_E_PROXY_NAME (a proxy is set) or WSPROXY_E_CONNECT_NAME. detail is
+   the resolver's own code (getaddrinfo's EAI_*), kept in wsproxy_error_info.os_error. */
+WSPROXY_DEF void wsproxy_name_failed(wsproxy_client *c, int detail);
 
 /* Processes received bytes until one event is ready. Returns 1 with *ev filled, or 0
    when nothing is ready (feed more bytes, or the client is finished). A final event
@@ -1305,6 +1324,7 @@ struct wsproxy_client {
 #define WSPROXY_IMPLEMENTATION_DONE
 
 #include <string.h>
+#include <errno.h>   /* the OS errors wsproxy_socket_closed names */
 #ifdef WSPROXY_DEFLATE
 #include <zlib.h>
 #endif
@@ -1857,17 +1877,18 @@ static int wsp_valid_escapes_(const char *s, size_t len)
     return 1;
 }
 
-WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
+#define WSP_URL_FAIL_(code, pos) do { if (error_at) *error_at = (pos); return (code); } while (0)
+WSPROXY_IMPL int wsproxy_url_parse_at(const char *s, size_t len, wsproxy_url *u, size_t *error_at)
 {
     wsproxy_url r;
     size_t i, scheme_end = 0, auth_start, auth_end, host_start, host_end, at;
     int is_ws, found = 0;
     unsigned k;
     if (!s || !u) return WSPROXY_E_ARGUMENT;
-    if (len > WSPROXY_MAX_URL_BYTES) return WSPROXY_E_URL_TOO_LONG;
+    if (len > WSPROXY_MAX_URL_BYTES) WSP_URL_FAIL_(WSPROXY_E_URL_TOO_LONG, (size_t)WSPROXY_MAX_URL_BYTES);
     for (i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch <= 0x20 || ch >= 0x7F) return WSPROXY_E_URL_CHAR;
+        if (ch <= 0x20 || ch >= 0x7F) WSP_URL_FAIL_(WSPROXY_E_URL_CHAR, i);
     }
     memset(&r, 0, sizeof r);
     /* scheme: ALPHA *(ALPHA / DIGIT / "+" / "-" / ".") "://" */
@@ -1881,12 +1902,12 @@ WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
     if (found) {
         for (k = 0; k < sizeof wsp_schemes_ / sizeof wsp_schemes_[0]; k++)
             if (wsp_ieq_(s, scheme_end, wsp_schemes_[k].name)) break;
-        if (k == sizeof wsp_schemes_ / sizeof wsp_schemes_[0]) return WSPROXY_E_URL_SCHEME;
+        if (k == sizeof wsp_schemes_ / sizeof wsp_schemes_[0]) WSP_URL_FAIL_(WSPROXY_E_URL_SCHEME, 0);
         auth_start = scheme_end + 3;
     } else {
         /* no "scheme://": a proxy written as host:port, taken as http:// like curl */
         for (i = 0; i < len; i++)
-            if (s[i] == ':' && i + 1 < len && s[i + 1] == '/') return WSPROXY_E_URL_SYNTAX;
+            if (s[i] == ':' && i + 1 < len && s[i + 1] == '/') WSP_URL_FAIL_(WSPROXY_E_URL_SYNTAX, i);
         k = 2;
         auth_start = 0;
     }
@@ -1902,7 +1923,7 @@ WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
     host_start = auth_start;
     if (at != auth_end) {
         size_t colon = at;
-        if (is_ws) return WSPROXY_E_URL_USERINFO;
+        if (is_ws) WSP_URL_FAIL_(WSPROXY_E_URL_USERINFO, at);
         for (i = auth_start; i < at; i++)
             if (s[i] == ':') { colon = i; break; }
         r.user = s + auth_start;
@@ -1911,34 +1932,34 @@ WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
             r.password = s + colon + 1;
             r.password_len = at - colon - 1;
         }
-        if (!wsp_valid_escapes_(s + auth_start, at - auth_start)) return WSPROXY_E_URL_USERINFO;
+        if (!wsp_valid_escapes_(s + auth_start, at - auth_start)) WSP_URL_FAIL_(WSPROXY_E_URL_USERINFO, auth_start);
         host_start = at + 1;
     }
     /* host */
     if (host_start < auth_end && s[host_start] == '[') {
         unsigned char a6[16];
         for (host_end = host_start + 1; host_end < auth_end && s[host_end] != ']'; host_end++) {}
-        if (host_end == auth_end) return WSPROXY_E_URL_HOST;
+        if (host_end == auth_end) WSP_URL_FAIL_(WSPROXY_E_URL_HOST, host_start);
         if (!wsproxy_parse_ipv6(s + host_start + 1, host_end - host_start - 1, a6))
-            return WSPROXY_E_URL_HOST;
+            WSP_URL_FAIL_(WSPROXY_E_URL_HOST, host_start + 1);
         r.host = s + host_start + 1;
         r.host_len = host_end - host_start - 1;
         r.host_type = WSPROXY_HOST_IPV6;
         i = host_end + 1;
-        if (i < auth_end && s[i] != ':') return WSPROXY_E_URL_HOST;
+        if (i < auth_end && s[i] != ':') WSP_URL_FAIL_(WSPROXY_E_URL_HOST, i);
     } else {
         unsigned char a4[4];
         int numeric = 1;
         for (host_end = host_start; host_end < auth_end && s[host_end] != ':'; host_end++) {
             int ch = (unsigned char)s[host_end];
-            if (!wsp_is_host_char_(ch)) return WSPROXY_E_URL_HOST;
+            if (!wsp_is_host_char_(ch)) WSP_URL_FAIL_(WSPROXY_E_URL_HOST, host_end);
             if (!((ch >= '0' && ch <= '9') || ch == '.')) numeric = 0;
         }
-        if (host_end == host_start || host_end - host_start > 253) return WSPROXY_E_URL_HOST;
+        if (host_end == host_start || host_end - host_start > 253) WSP_URL_FAIL_(WSPROXY_E_URL_HOST, host_start);
         r.host = s + host_start;
         r.host_len = host_end - host_start;
         if (wsproxy_parse_ipv4(r.host, r.host_len, a4)) r.host_type = WSPROXY_HOST_IPV4;
-        else if (numeric) return WSPROXY_E_URL_HOST;   /* 1.2.3, 01.2.3.4, 999.1.1.1 */
+        else if (numeric) WSP_URL_FAIL_(WSPROXY_E_URL_HOST, host_start);   /* 1.2.3, 01.2.3.4, 999.1.1.1 */
         i = host_end;
     }
     /* port */
@@ -1947,24 +1968,29 @@ WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
         size_t p = i + 1;
         if (p < auth_end) {
             for (; p < auth_end; p++) {
-                if (s[p] < '0' || s[p] > '9') return WSPROXY_E_URL_PORT;
+                if (s[p] < '0' || s[p] > '9') WSP_URL_FAIL_(WSPROXY_E_URL_PORT, p);
                 v = v * 10 + (unsigned long)(s[p] - '0');
-                if (v > 65535) return WSPROXY_E_URL_PORT;
+                if (v > 65535) WSP_URL_FAIL_(WSPROXY_E_URL_PORT, i + 1);
             }
-            if (v == 0) return WSPROXY_E_URL_PORT;
+            if (v == 0) WSP_URL_FAIL_(WSPROXY_E_URL_PORT, i + 1);
             r.port = (unsigned)v;
             r.port_explicit = 1;
         }
     }
     /* path and query */
     for (i = auth_end; i < len; i++)
-        if (s[i] == '#') return WSPROXY_E_URL_FRAGMENT;
+        if (s[i] == '#') WSP_URL_FAIL_(WSPROXY_E_URL_FRAGMENT, i);
     r.path = s + auth_end;
     r.path_len = len - auth_end;
     if (!is_ws && !(r.path_len == 0 || (r.path_len == 1 && r.path[0] == '/')))
-        return WSPROXY_E_URL_SYNTAX;   /* a proxy URL names a host, nothing more */
+        WSP_URL_FAIL_(WSPROXY_E_URL_SYNTAX, auth_end);   /* a proxy URL names a host, nothing more */
     *u = r;
     return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_url_parse(const char *s, size_t len, wsproxy_url *u)
+{
+    return wsproxy_url_parse_at(s, len, u, NULL);
 }
 
 /* ---- HTTP/1.x response head ---------------------------------------------------------
@@ -4633,6 +4659,18 @@ static int wsp_parse_url_(const char *s, wsproxy_url *u)
     return wsproxy_url_parse(s, wsp_strnlen_(s, WSPROXY_MAX_URL_BYTES + 1), u);
 }
 
+/* A URL of the configuration: on a fault, which URL and where go in the details. */
+static int wsp_parse_cfg_url_(wsproxy_client *c, const char *s, wsproxy_url *u, int which)
+{
+    size_t at = 0;
+    int rc = wsproxy_url_parse_at(s, wsp_strnlen_(s, WSPROXY_MAX_URL_BYTES + 1), u, &at);
+    if (rc) {
+        c->info_.url_which = which;
+        c->info_.url_error_at = at;
+    }
+    return rc;
+}
+
 /* Splits "Name: value"; refuses bad names and any CR, LF, NUL or other control byte. */
 static int wsp_split_header_(const char *h, size_t *name_len, const char **value,
                              size_t *value_len)
@@ -6268,10 +6306,12 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     size_t rlen, slen;
     int rc, n = 0, i, wss, via_proxy, https_proxy = 0, socks = 0;
     if (!cfg || !cfg->url || !cfg->random) return WSPROXY_E_ARGUMENT;
-    rc = wsp_parse_url_(cfg->url, &target);
+    rc = wsp_parse_cfg_url_(c, cfg->url, &target, WSPROXY_URL_TARGET);
     if (rc) return rc;
-    if (target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS)
+    if (target.scheme != WSPROXY_SCHEME_WS && target.scheme != WSPROXY_SCHEME_WSS) {
+        c->info_.url_which = WSPROXY_URL_TARGET;
         return WSPROXY_E_URL_SCHEME;
+    }
     wss = target.scheme == WSPROXY_SCHEME_WSS;
 #ifdef WSPROXY_NO_TLS
     if (wss) return WSPROXY_E_UNSUPPORTED;
@@ -6279,10 +6319,12 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     hop = &target;
     via_proxy = cfg->proxy && cfg->proxy[0];
     if (via_proxy) {
-        rc = wsp_parse_url_(cfg->proxy, &proxy);
+        rc = wsp_parse_cfg_url_(c, cfg->proxy, &proxy, WSPROXY_URL_PROXY);
         if (rc) return rc;
-        if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS)
+        if (proxy.scheme == WSPROXY_SCHEME_WS || proxy.scheme == WSPROXY_SCHEME_WSS) {
+            c->info_.url_which = WSPROXY_URL_PROXY;
             return WSPROXY_E_URL_SCHEME;
+        }
         https_proxy = proxy.scheme == WSPROXY_SCHEME_HTTPS;
 #ifdef WSPROXY_NO_TLS
         if (https_proxy) return WSPROXY_E_UNSUPPORTED;
@@ -6576,6 +6618,61 @@ WSPROXY_IMPL void wsproxy_socket_closed(wsproxy_client *c, int os_error)
     c->eof_error_ = os_error;
 }
 
+/* What an OS error says about a connection: refused, reset, unreachable, timed out. */
+enum { WSP_OS_OTHER_, WSP_OS_REFUSED_, WSP_OS_RESET_, WSP_OS_UNREACHABLE_, WSP_OS_TIMEDOUT_ };
+static int wsp_os_kind_(int err)
+{
+#ifdef _WIN32
+    switch (err) {   /* WSAGetLastError values */
+    case 10061: return WSP_OS_REFUSED_;
+    case 10054: case 10053: return WSP_OS_RESET_;
+    case 10065: case 10051: case 10050: return WSP_OS_UNREACHABLE_;
+    case 10060: return WSP_OS_TIMEDOUT_;
+    default: break;
+    }
+#endif
+#ifdef ECONNREFUSED
+    if (err == ECONNREFUSED) return WSP_OS_REFUSED_;
+#endif
+#ifdef ECONNRESET
+    if (err == ECONNRESET) return WSP_OS_RESET_;
+#endif
+#ifdef EPIPE
+    if (err == EPIPE) return WSP_OS_RESET_;
+#endif
+#ifdef EHOSTUNREACH
+    if (err == EHOSTUNREACH) return WSP_OS_UNREACHABLE_;
+#endif
+#ifdef ENETUNREACH
+    if (err == ENETUNREACH) return WSP_OS_UNREACHABLE_;
+#endif
+#ifdef ENETDOWN
+    if (err == ENETDOWN) return WSP_OS_UNREACHABLE_;
+#endif
+#ifdef EHOSTDOWN
+    if (err == EHOSTDOWN) return WSP_OS_UNREACHABLE_;
+#endif
+#ifdef ETIMEDOUT
+    if (err == ETIMEDOUT) return WSP_OS_TIMEDOUT_;
+#endif
+    return WSP_OS_OTHER_;
+}
+
+static const char *wsp_os_kind_name_(int err)
+{
+    static const char *const names[] = {"os error", "connection refused", "connection reset",
+                                        "host or network unreachable", "connection timed out"};
+    return names[wsp_os_kind_(err)];
+}
+
+WSPROXY_IMPL void wsproxy_name_failed(wsproxy_client *c, int detail)
+{
+    if (c->state_ != WSPROXY_STATE_PROXY && c->state_ != WSPROXY_STATE_HANDSHAKE) return;
+    if (c->received_any_ && !c->auth_reconnect_) return;   /* the name resolved long ago */
+    c->info_.os_error = detail;
+    wsp_fail_(c, c->via_proxy_ ? WSPROXY_E_PROXY_NAME : WSPROXY_E_CONNECT_NAME);
+}
+
 /* Called by poll when the buffered input is used up and the socket has ended. */
 static void wsp_eof_reached_(wsproxy_client *c)
 {
@@ -6588,13 +6685,24 @@ static void wsp_eof_reached_(wsproxy_client *c)
         return;
     }
     switch (c->state_) {
-    case WSPROXY_STATE_PROXY:
-        code = (c->eof_error_ && !c->received_any_) ? WSPROXY_E_PROXY_REFUSED : WSPROXY_E_PROXY_CLOSED;
+    case WSPROXY_STATE_PROXY: {
+        int kind = wsp_os_kind_(c->eof_error_);
+        code = WSPROXY_E_PROXY_CLOSED;
+        if (kind == WSP_OS_RESET_) code = WSPROXY_E_PROXY_RESET;
+        else if (c->eof_error_ && !c->received_any_)
+            code = kind == WSP_OS_UNREACHABLE_ ? WSPROXY_E_PROXY_UNREACHABLE
+                 : kind == WSP_OS_TIMEDOUT_ ? WSPROXY_E_PROXY_TIMEOUT : WSPROXY_E_PROXY_REFUSED;
         break;
-    case WSPROXY_STATE_HANDSHAKE:
-        code = (c->eof_error_ && !c->received_any_ && !c->via_proxy_) ? WSPROXY_E_CONNECT_REFUSED
-                                                                       : WSPROXY_E_HANDSHAKE_CLOSED;
+    }
+    case WSPROXY_STATE_HANDSHAKE: {
+        int kind = wsp_os_kind_(c->eof_error_);
+        code = WSPROXY_E_HANDSHAKE_CLOSED;
+        if (kind == WSP_OS_RESET_) code = c->via_proxy_ ? WSPROXY_E_PROXY_RESET : WSPROXY_E_CONNECT_RESET;
+        else if (c->eof_error_ && !c->received_any_ && !c->via_proxy_)
+            code = kind == WSP_OS_UNREACHABLE_ ? WSPROXY_E_CONNECT_UNREACHABLE
+                 : kind == WSP_OS_TIMEDOUT_ ? WSPROXY_E_HANDSHAKE_TIMEOUT : WSPROXY_E_CONNECT_REFUSED;
         break;
+    }
     case WSPROXY_STATE_OPEN: case WSPROXY_STATE_CLOSING:
         code = WSPROXY_E_CONNECTION_LOST;
         c->info_.close_code = 1006;
@@ -7064,10 +7172,27 @@ WSPROXY_IMPL size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t 
         wsp_append_(out, cap, &at, b);
         sep = "; ";
     }
-    if (e->os_error) {
+    if (c->error_ >= WSPROXY_E_URL_SYNTAX && c->error_ <= WSPROXY_E_URL_TOO_LONG && e->url_which) {
         wsp_append_(out, cap, &at, sep);
-        wsp_append_(out, cap, &at, "os error ");
+        wsp_append_(out, cap, &at, e->url_which == WSPROXY_URL_PROXY ? "in the proxy URL" : "in the server URL");
+        if (c->error_ != WSPROXY_E_URL_SCHEME || e->url_error_at) {
+            wsp_append_(out, cap, &at, " at byte ");
+            wsp_append_uint_(out, cap, &at, (unsigned)e->url_error_at);
+        }
+        sep = "; ";
+    }
+    if (c->error_ == WSPROXY_E_PROXY_NAME || c->error_ == WSPROXY_E_CONNECT_NAME) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, "resolver code ");
+        if (e->os_error < 0) wsp_append_(out, cap, &at, "-");
         wsp_append_uint_(out, cap, &at, (unsigned)(e->os_error < 0 ? -e->os_error : e->os_error));
+        sep = "; ";
+    } else if (e->os_error) {
+        wsp_append_(out, cap, &at, sep);
+        wsp_append_(out, cap, &at, wsp_os_kind_name_(e->os_error));
+        wsp_append_(out, cap, &at, wsp_os_kind_(e->os_error) ? " (os error " : " ");
+        wsp_append_uint_(out, cap, &at, (unsigned)(e->os_error < 0 ? -e->os_error : e->os_error));
+        if (wsp_os_kind_(e->os_error)) wsp_append_(out, cap, &at, ")");
         sep = "; ";
     }
     if (sep[0] == ';') wsp_append_(out, cap, &at, ")");

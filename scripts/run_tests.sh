@@ -18,6 +18,7 @@ suites+=(
     "TLS policy over loopback (suites, certificates, mTLS)" "bash tests/integration_tls_policy.sh"
     "SOCKS and environment over loopback" "bash tests/integration_socks.sh"
     "wspcat as a tool" "bash tests/wspcat.sh"
+    "the README's event-loop sample, built and run" "bash tests/readme_sample.sh"
     "no secrets in wspcat output" "bash tests/security.sh"
     "adversarial peers" "bash tests/adversarial.sh"
     "integration under valgrind" "bash tests/valgrind.sh"

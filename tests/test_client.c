@@ -688,6 +688,93 @@ static void test_socket_closed(void)
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_HANDSHAKE_CLOSED);
 }
 
+/* Connect failures named after their cause, for the proxy and for a direct server
+   (issue 15): refused, reset, unreachable, timed out, a name that did not resolve. */
+static void test_connect_causes(void)
+{
+    static const struct { const char *proxy; int err, received, code; const char *text; } cases[] = {
+        {"http://p:1", ECONNREFUSED, 0, WSPROXY_E_PROXY_REFUSED, "connection refused (os error"},
+        {"http://p:1", EHOSTUNREACH, 0, WSPROXY_E_PROXY_UNREACHABLE, "host or network unreachable (os error"},
+        {"http://p:1", ENETUNREACH, 0, WSPROXY_E_PROXY_UNREACHABLE, "no route to the proxy"},
+        {"http://p:1", ETIMEDOUT, 0, WSPROXY_E_PROXY_TIMEOUT, "connection timed out (os error"},
+        {"http://p:1", ECONNRESET, 0, WSPROXY_E_PROXY_RESET, "connection reset (os error"},
+        {"http://p:1", ECONNRESET, 1, WSPROXY_E_PROXY_RESET, "the proxy reset the connection"},
+        {"http://p:1", EACCES, 0, WSPROXY_E_PROXY_REFUSED, "os error"},
+        {NULL, ECONNREFUSED, 0, WSPROXY_E_CONNECT_REFUSED, "connection refused (os error"},
+        {NULL, EHOSTUNREACH, 0, WSPROXY_E_CONNECT_UNREACHABLE, "no route to the server"},
+        {NULL, ETIMEDOUT, 0, WSPROXY_E_HANDSHAKE_TIMEOUT, "connection timed out"},
+        {NULL, ECONNRESET, 0, WSPROXY_E_CONNECT_RESET, "the server reset the connection"},
+        {NULL, ECONNRESET, 1, WSPROXY_E_CONNECT_RESET, "connection reset"},
+        {"socks5h://p:1", ECONNRESET, 0, WSPROXY_E_PROXY_RESET, "connection reset"},
+    };
+    size_t i;
+    wsproxy_config cfg;
+    wsproxy_event ev;
+    char msg[300];
+    TEST_CASE("connect failures named after their cause");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        base_config(&cfg, "ws://h/", cases[i].proxy);
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        if (cases[i].received) wsproxy_feed(&client, "HTTP/1.1 1", 10);
+        wsproxy_socket_closed(&client, cases[i].err);
+        while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR) {}
+        CHECK_EQ_INT(wsproxy_error(&client), cases[i].code);
+        CHECK_EQ_INT(wsproxy_error_info_get(&client)->os_error, cases[i].err);
+        wsproxy_describe(&client, msg, sizeof msg);
+        if (!strstr(msg, cases[i].text)) fprintf(stderr, "  case %u: %s\n", (unsigned)i, msg);
+        CHECK(strstr(msg, cases[i].text) != NULL);
+    }
+
+    TEST_CASE("a name that did not resolve");
+    base_config(&cfg, "ws://h/", "http://proxy.invalid:3128");
+    wsproxy_init(&client, &cfg);
+    wsproxy_name_failed(&client, -2);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_PROXY_NAME);
+    wsproxy_describe(&client, msg, sizeof msg);
+    CHECK(strstr(msg, "the proxy's host name did not resolve") && strstr(msg, "resolver code -2"));
+    CHECK(wsproxy_send_buf(&client, &i) == NULL);   /* nothing goes out */
+    base_config(&cfg, "ws://server.invalid/", NULL);
+    wsproxy_init(&client, &cfg);
+    wsproxy_name_failed(&client, -2);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_ERROR);
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_CONNECT_NAME);
+}
+
+/* URL errors say which URL and where, and never print it (a password may be in it). */
+static void test_url_error_places(void)
+{
+    static const struct { const char *url, *proxy; int code, which; size_t at; } cases[] = {
+        {"ws://example.com/", "http://alice:pa/ss#w0rd@proxy:3128", WSPROXY_E_URL_PORT, WSPROXY_URL_PROXY, 13},
+        {"ws://example.com:99999/", NULL, WSPROXY_E_URL_PORT, WSPROXY_URL_TARGET, 17},
+        {"ws://exa mple.com/", NULL, WSPROXY_E_URL_CHAR, WSPROXY_URL_TARGET, 8},
+        {"ws://example.com/#frag", NULL, WSPROXY_E_URL_FRAGMENT, WSPROXY_URL_TARGET, 17},
+        {"ws://example.com/", "http://u:p@proxy:3128/path", WSPROXY_E_URL_SYNTAX, WSPROXY_URL_PROXY, 21},
+        {"ws://example.com/", "http://u:p%zz@proxy:3128", WSPROXY_E_URL_USERINFO, WSPROXY_URL_PROXY, 7},
+        {"http://example.com/", NULL, WSPROXY_E_URL_SCHEME, WSPROXY_URL_TARGET, 0},
+        {"ws://example.com/", "ftp://u:secret@p:1", WSPROXY_E_URL_SCHEME, WSPROXY_URL_PROXY, 0},
+    };
+    size_t i;
+    char msg[300];
+    TEST_CASE("URL errors name the URL and the byte");
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wsproxy_config cfg;
+        base_config(&cfg, cases[i].url, cases[i].proxy);
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), cases[i].code);
+        CHECK_EQ_INT(wsproxy_error_info_get(&client)->url_which, cases[i].which);
+        CHECK_EQ_INT(wsproxy_error_info_get(&client)->url_error_at, cases[i].at);
+        wsproxy_describe(&client, msg, sizeof msg);
+        CHECK(strstr(msg, cases[i].which == WSPROXY_URL_PROXY ? "in the proxy URL" : "in the server URL") != NULL);
+        CHECK(!strstr(msg, "w0rd") && !strstr(msg, "secret") && !strstr(msg, "pa/ss"));
+    }
+    {
+        wsproxy_url u;
+        size_t at = 99;
+        CHECK_EQ_INT(wsproxy_url_parse_at("ws://h:0/", 9, &u, &at), WSPROXY_E_URL_PORT);
+        CHECK_EQ_INT(at, 7);
+    }
+}
+
 /* Opens a direct client and returns after OPEN; leaves what it sent drained. */
 static void open_direct(wsproxy_config *cfg)
 {
@@ -1293,6 +1380,8 @@ int main(void)
     test_connect_reply_forms();
     test_proxy_failures();
     test_socket_closed();
+    test_connect_causes();
+    test_url_error_places();
     test_eof_after_close_frame();
     test_timeouts();
     test_handshake_checks();
