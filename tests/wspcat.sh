@@ -567,9 +567,9 @@ run "" --pasword=sEc1 "$WS"
 expect_rc 1
 expect_stderr_has "unknown option '--pasword'"
 expect_stderr_lacks "sEc"
-run "" -UsEc1 "$WS"
+run "" -QsEc1 "$WS"
 expect_rc 1
-expect_stderr_has "unknown option '-U'"
+expect_stderr_has "unknown option '-Q'"
 expect_stderr_lacks "sEc"
 finish
 
