@@ -564,27 +564,6 @@ expect_no_secret() {
 }
 # conns PEER MARK: how many TCP connections PEER got since MARK
 conns() { log_since "$1" "$2" | grep -o '^=== request conn: [0-9]*' | sort -u | wc -l; }
-# ntlm_challenge: a valid NTLM CHALLENGE (type 2) message in base64, with the target
-# information that gss-ntlmssp wants (MS-NLMP 2.2.1.2, 2.2.2.1), for the scripted NTLM
-# proxy: it checks the client's message types; the NTLMv2 answer itself goes unchecked
-ntlm_challenge() {
-    python3 - <<'PY'
-import base64, struct, time
-def av(t, v): return struct.pack('<HH', t, len(v)) + v
-u = lambda s: s.encode('utf-16-le')
-target = u('WSPDOM')
-stamp = struct.pack('<Q', int((time.time() + 11644473600) * 10000000))
-info = (av(2, u('WSPDOM')) + av(1, u('PROXY')) + av(4, u('wspdom.test')) +
-        av(3, u('proxy.wspdom.test')) + av(7, stamp) + av(0, b''))
-# UNICODE, REQUEST_TARGET, NTLM, TARGET_TYPE_DOMAIN, EXTENDED_SESSIONSECURITY,
-# TARGET_INFO, VERSION, 128, 56
-flags = 0x1 | 0x4 | 0x200 | 0x10000 | 0x80000 | 0x800000 | 0x2000000 | 0x20000000 | 0x80000000
-msg = b'NTLMSSP\0' + struct.pack('<I', 2) + struct.pack('<HHI', len(target), len(target), 56)
-msg += struct.pack('<I', flags) + bytes(range(1, 9)) + bytes(8)
-msg += struct.pack('<HHI', len(info), len(info), 56 + len(target)) + bytes([10, 0, 0x61, 0x4a, 0, 0, 0, 15])
-print(base64.b64encode(msg + target + info).decode())
-PY
-}
 # on_tty_password ARGS...: wspcat with /dev/tty a pseudo-terminal (and stderr on it),
 # stdin $TMP/stdin, stdout $OUT; types $TTY_PASSWORD (from the environment, never an
 # argument) once "password" shows on the terminal. What the terminal showed goes to
