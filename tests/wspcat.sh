@@ -737,6 +737,13 @@ expect_stderr_has "wspcat: the proxy offers only schemes you did not allow: Nego
 expect_no_secret
 finish
 
+begin "Basic alone (sent unasked) to a Digest-only proxy: exit 4, named as a scheme not allowed, not as a wrong password"
+run $'hi\n' -U "alice:$PW" -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 4
+expect_stderr_has "wspcat: the proxy offers only schemes you did not allow: Digest (allowed: Basic; it refused the Basic credentials sent with request 1); see --proxy-anyauth"
+expect_no_secret
+finish
+
 begin "a proxy that answers every Digest response with stale=true: exit 4 after 4 requests"
 m=$(log_mark pstale)
 run $'hi\n' -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PSTALE" "$WS"
