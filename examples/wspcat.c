@@ -1389,8 +1389,8 @@ static void say_failure(const wsproxy_client *c, const options *o)
             say("wspcat: this GSSAPI has no %s mechanism%s", gss_state.scheme == WSPROXY_AUTH_NTLM ? "NTLMSSP" : "SPNEGO",
                 gss_state.scheme == WSPROXY_AUTH_NTLM ? " (NTLM needs the gss-ntlmssp package)" : "");
         else if (gss_state.scheme == WSPROXY_AUTH_NEGOTIATE)
-            say("wspcat: Negotiate uses your Kerberos ticket for HTTP/%s: kinit gets one, klist shows it",
-                gss_state.host);
+            say("wspcat: Negotiate needs your Kerberos ticket (kinit gets one, klist shows it) and a service "
+                "principal HTTP/%s in the realm (the proxy's host as the proxy URL names it)", gss_state.host);
         else if (gss_state.scheme == WSPROXY_AUTH_NTLM && !gss_state.user)
             say("wspcat: NTLM needs a user: -U USER@DOMAIN (or gss-ntlmssp's NTLM_USER_FILE)");
 #endif

@@ -888,7 +888,7 @@ if (( GSS )); then
     expect_rc 4
     expect_stderr_has "WSPROXY_E_PROXY_AUTH_TOKEN"
     expect_stderr_match "wspcat: no Negotiate token: gss_[a-z_]+: .+"
-    expect_stderr_has "wspcat: Negotiate uses your Kerberos ticket for HTTP/localhost: kinit gets one"
+    expect_stderr_has "wspcat: Negotiate needs your Kerberos ticket (kinit gets one, klist shows it) and a service principal HTTP/localhost"
     expect_stderr_lacks "no terminal"
     expect_untouched ptokens "$m"
     finish
