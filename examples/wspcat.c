@@ -1224,9 +1224,9 @@ static int gss_prepare(gss_auth *g, int scheme)
         major = gss_import_name(&minor, &b, GSS_C_NT_HOSTBASED_SERVICE, &g->target);
         if (GSS_ERROR(major)) { gss_fail(g, "gss_import_name", major, minor, GSS_C_NO_OID); return -1; }
     }
-    if (g->cred_scheme == scheme) return 0;
+    if (g->cred_scheme == scheme) return 0;   /* a new connection keeps the credentials */
     if (g->cred != GSS_C_NO_CREDENTIAL) gss_release_cred(&minor, &g->cred);
-    g->cred_scheme = scheme;
+    g->cred_scheme = 0;
     if (scheme == WSPROXY_AUTH_NEGOTIATE) {
         gss_OID_set_desc spnego = {1, &oid_spnego}, krb5 = {1, &oid_krb5};
         major = gss_acquire_cred(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &spnego, GSS_C_INITIATE, &g->cred,
@@ -1252,6 +1252,7 @@ static int gss_prepare(gss_auth *g, int scheme)
             return -1;
         }
     }
+    g->cred_scheme = scheme;
     return 0;
 }
 

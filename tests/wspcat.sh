@@ -615,7 +615,7 @@ no_tty() {
 GSS=0
 "$WSPCAT" --version | grep -q 'NTLM and Negotiate (GSSAPI: ' && GSS=1
 NTLM_CHALLENGE=$(ntlm_challenge)
-PB='' PD='' PBD='' PCL='' PCS='' P10='' PCH='' PTOK='' PSTALE='' P401='' PMAL='' SK=''
+PB='' PD='' PBD='' PCL='' PTC='' PCS='' P10='' PCH='' PTOK='' PSTALE='' P401='' PMAL='' SK=''
 start_peer PB     pbasic   "$HTTP_PROXY_BIN" --auth "alice:$PW"                                        || summary_and_exit
 start_peer PD     pdigest  "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest \
     --digest-algorithm SHA-256 --digest-opaque op-7                                                     || summary_and_exit
@@ -624,6 +624,8 @@ start_peer PCL    pclose   "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes d
 start_peer PCS    psilentc "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest \
     --close-after-407-silent                                                                            || summary_and_exit
 start_peer P10    phttp10  "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --http10-407     || summary_and_exit
+start_peer PTC    ptlsclose "$HTTP_PROXY_BIN" --tls-cert "$CERTS/proxy.pem" --tls-key "$CERTS/proxy.key" \
+    --auth "alice:$PW" --auth-schemes digest --close-after-407                                         || summary_and_exit
 start_peer PCH    pchunked "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --407-body chunked \
     --407-body-bytes 300                                                                                || summary_and_exit
 start_peer PTOK   ptokens  "$HTTP_PROXY_BIN" --auth-schemes negotiate,ntlm \
@@ -696,6 +698,19 @@ for case in "pclose:$PCL:2:Connection: close" "psilentc:$PCS:3:a silent close" "
     expect_no_secret
     finish
 done
+
+begin "an https:// proxy that closes after its 407: a new connection and a new TLS handshake, then Digest"
+m=$(log_mark ptlsclose)
+run $'hi\n' --linger 0 -v -U "alice:$PW" --proxy-digest --proxy-cacert "$CERTS/proxy-ca.pem" \
+    -x "https://localhost:$PTC" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_stderr_has "the proxy closes the connection after its 407: connecting again for request 2"
+(( $(grep -c 'TLS to the proxy done' "$ERR") == 2 )) || why "not two TLS handshakes with the proxy"
+expect_reached ptlsclose "$m" "=== auth-ok: Digest"
+(( $(conns ptlsclose "$m") == 2 )) || why "$(conns ptlsclose "$m") connections, expected 2"
+expect_no_secret
+finish
 
 begin "a 407 with a chunked body (with a false 200 in it) is skipped: Digest on the same connection"
 m=$(log_mark pchunked)
