@@ -69,18 +69,21 @@ expect_safe() {   # expect_safe LABEL FILE [CR_OK]
     u=$(unsafe "$2" "${3:-0}")
     [[ -z $u ]] || why "$1 is not terminal-safe: $u"
 }
-# on_tty OUTFILE ARGS...: wspcat with stdout and stderr on a pseudo-terminal (stdin
-# /dev/null); what the terminal got goes to OUTFILE; sets RC.
-on_tty() {
-    local outfile=$1
-    shift
-    python3 - "$outfile" "$WSPCAT" "$@" <<'PY'
+# pty_run TTYFILE STDIN STDOUT ARGS...: wspcat ARGS on a pseudo-terminal, which is its
+# controlling terminal (/dev/tty) and its stderr; stdin from the file STDIN, stdout to
+# the file STDOUT or, when STDOUT is "-", to the terminal too. With TTY_PASSWORD in the
+# environment (never an argument), that is typed, and Enter, once "password" shows on
+# the terminal. What the terminal got goes to TTYFILE; sets RC. At most 15 s.
+pty_run() {
+    python3 - "$@" <<'PY'
 import os, pty, select, signal, sys, time
-outfile, argv = sys.argv[1], sys.argv[2:]
+ttyfile, stdin, stdout, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+password = os.environ.get('TTY_PASSWORD')
 pid, fd = pty.fork()
 if pid == 0:
-    null = os.open('/dev/null', os.O_RDONLY)
-    os.dup2(null, 0)
+    os.dup2(os.open(stdin, os.O_RDONLY), 0)
+    if stdout != '-':
+        os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
     os.execv(argv[0], argv)
 got, end = b'', time.time() + 15
 while time.time() < end:
@@ -96,13 +99,23 @@ while time.time() < end:
     if not chunk:
         break
     got += chunk
+    if password is not None and b'password' in got:
+        os.write(fd, password.encode() + b'\n')
+        password = None
 if time.time() >= end:
     os.kill(pid, signal.SIGKILL)
 _, status = os.waitpid(pid, 0)
-open(outfile, 'wb').write(got)
+open(ttyfile, 'wb').write(got)
 sys.exit(os.waitstatus_to_exitcode(status))
 PY
     RC=$?
+}
+# on_tty OUTFILE ARGS...: wspcat with stdout and stderr on a pseudo-terminal (stdin
+# /dev/null); what the terminal got goes to OUTFILE; sets RC.
+on_tty() {
+    local outfile=$1
+    shift
+    pty_run "$outfile" /dev/null - "$WSPCAT" "$@"
 }
 # max_rss_run LIMIT ARGS...: like run_timed with empty stdin, under /usr/bin/time;
 # RSS_KB gets wspcat's maximum resident set.
@@ -562,47 +575,19 @@ expect_no_secret() {
         fi
     done
 }
-# conns PEER MARK: how many TCP connections PEER got since MARK
-conns() { log_since "$1" "$2" | grep -o '^=== request conn: [0-9]*' | sort -u | wc -l; }
-# on_tty_password ARGS...: wspcat with /dev/tty a pseudo-terminal (and stderr on it),
-# stdin $TMP/stdin, stdout $OUT; types $TTY_PASSWORD (from the environment, never an
-# argument) once "password" shows on the terminal. What the terminal showed goes to
-# $ERR; RC is wspcat's status.
+# expect_conns PEER MARK N: PEER got N TCP connections since MARK
+expect_conns() {
+    local n
+    n=$(log_since "$1" "$2" | grep -o '^=== request conn: [0-9]*' | sort -u | wc -l)
+    (( n == $3 )) || why "$n connections to $1, expected $3"
+}
+# on_tty_password ARGS...: wspcat with a pseudo-terminal as /dev/tty and stderr, stdin
+# $TMP/stdin, stdout $OUT; the password is typed at the prompt. What the terminal
+# showed goes to $ERR; RC is wspcat's status.
 on_tty_password() {
     set_cmdline "$@"
     CMDLINE+=" (password typed on a pty)"
-    TTY_PASSWORD=$PW python3 - "$TMP/stdin" "$OUT" "$ERR" "$WSPCAT" "$@" <<'PY'
-import os, pty, select, signal, sys, time
-stdin, out, err, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.dup2(os.open(stdin, os.O_RDONLY), 0)
-    os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
-    os.execv(argv[0], argv)
-got, typed, end = b'', False, time.time() + 15
-while time.time() < end:
-    ready, _, _ = select.select([fd], [], [], 0.2)
-    if not ready:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        continue
-    try:
-        chunk = os.read(fd, 65536)
-    except OSError:
-        break
-    if not chunk:
-        break
-    got += chunk
-    if not typed and b'password' in got:
-        os.write(fd, os.environ['TTY_PASSWORD'].encode() + b'\n')
-        typed = True
-if time.time() >= end:
-    os.kill(pid, signal.SIGKILL)
-_, status = os.waitpid(pid, 0)
-open(err, 'wb').write(got)
-sys.exit(os.waitstatus_to_exitcode(status))
-PY
-    RC=$?
+    TTY_PASSWORD=$PW pty_run "$ERR" "$TMP/stdin" "$OUT" "$WSPCAT" "$@"
 }
 # no_tty ARGS...: wspcat in a session of its own, without a controlling terminal
 no_tty() {
@@ -665,7 +650,7 @@ expect_stdout $'hi\n'
 expect_reached pdigest "$m" "=== digest-param: algorithm=SHA-256"
 expect_reached pdigest "$m" "=== digest-param: opaque=op-7"
 expect_reached pdigest "$m" "=== auth-ok: Digest conn:"
-(( $(conns pdigest "$m") == 1 )) || why "$(conns pdigest "$m") connections, expected 1"
+expect_conns pdigest "$m" 1
 expect_stderr_match '\* \[ *[0-9.]+ ms\] tunnel up \(HTTP 200\) after 2 requests, authenticated with Digest'
 expect_no_secret
 finish
@@ -694,7 +679,7 @@ for case in "pclose:$PCL:2:Connection: close" "psilentc:$PCS:3:a silent close" "
     expect_stdout $'hi\n'
     expect_stderr_has "the proxy closes the connection after its 407: connecting again for request $req"
     expect_reached "$peer" "$m" "=== auth-ok: Digest"
-    (( $(conns "$peer" "$m") == 2 )) || why "$(conns "$peer" "$m") connections, expected 2"
+    expect_conns "$peer" "$m" 2
     expect_no_secret
     finish
 done
@@ -708,7 +693,7 @@ expect_stdout $'hi\n'
 expect_stderr_has "the proxy closes the connection after its 407: connecting again for request 2"
 (( $(grep -c 'TLS to the proxy done' "$ERR") == 2 )) || why "not two TLS handshakes with the proxy"
 expect_reached ptlsclose "$m" "=== auth-ok: Digest"
-(( $(conns ptlsclose "$m") == 2 )) || why "$(conns ptlsclose "$m") connections, expected 2"
+expect_conns ptlsclose "$m" 2
 expect_no_secret
 finish
 
@@ -718,7 +703,7 @@ run $'hi\n' --linger 0 -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PCH" 
 expect_rc 0
 expect_stdout $'hi\n'
 expect_reached pchunked "$m" "=== auth-ok: Digest"
-(( $(conns pchunked "$m") == 1 )) || why "$(conns pchunked "$m") connections, expected 1"
+expect_conns pchunked "$m" 1
 finish
 
 begin "a wrong password, Digest: exit 4, the proxy rejected these credentials (Digest, round 2)"
@@ -888,7 +873,7 @@ if (( GSS )); then
     expect_stdout $'hi\n'
     expect_reached ptokens "$m" "=== auth-round: 2 conn:"
     expect_reached ptokens "$m" "=== auth-ok: NTLM"
-    (( $(conns ptokens "$m") == 1 )) || why "$(conns ptokens "$m") connections, expected 1"
+    expect_conns ptokens "$m" 1
     expect_stderr_has "* proxy authentication: NTLM (its first token goes with the first CONNECT)"
     expect_no_secret
     finish
