@@ -844,7 +844,6 @@ static int load_anchors(const char *what, const char *path, anchor_set *out)
     out->count = r.anchors;
     return 0;
 }
-#endif
 
 /* A client certificate for one hop: the chain and its key, in memory of their own. */
 typedef struct {
@@ -905,6 +904,7 @@ static void free_client_cert(client_cert *cc)
     free(cc->key_mem);
     free(cc->chain_mem);
 }
+#endif
 
 /* ---- the password prompt -------------------------------------------------------------- */
 /* While echo is off: the terminal and its settings, put back by a signal that ends
