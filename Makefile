@@ -55,9 +55,23 @@ $(BUILD):
 examples: $(EXAMPLES) examples-extra
 peers: $(PEERS)
 
+# wspcat's NTLM and Negotiate proxy authentication use GSSAPI (Debian libkrb5-dev) when
+# the build finds it (pkg-config krb5-gssapi, else the header); without it wspcat has
+# Basic and Digest, and says so in --version. make WSPCAT_GSSAPI=0: build without it.
+WSPCAT_GSSAPI ?= auto
+ifeq ($(WSPCAT_GSSAPI),auto)
+  ifeq ($(shell pkg-config --exists krb5-gssapi 2>/dev/null && echo y),y)
+    WSPCAT_GSS_CFLAGS := -DWSPCAT_GSSAPI $(shell pkg-config --cflags krb5-gssapi)
+    WSPCAT_GSS_LIBS := $(shell pkg-config --libs krb5-gssapi)
+  else ifneq ($(wildcard /usr/include/gssapi/gssapi.h),)
+    WSPCAT_GSS_CFLAGS := -DWSPCAT_GSSAPI
+    WSPCAT_GSS_LIBS := -lgssapi_krb5
+  endif
+endif
+
 # examples include "wsproxy.h": -I. finds it here, as it is found next to a copied example
 $(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -o $@ examples/wspcat.c -lbearssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) $(WSPCAT_GSS_CFLAGS) -I. -o $@ examples/wspcat.c -lbearssl $(WSPCAT_GSS_LIBS)
 
 $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl

@@ -1,5 +1,8 @@
 /* wspcat: a poll()-based WebSocket client built on wsproxy.h, as a command-line tool.
    Build, copied next to wsproxy.h: cc -std=c99 -O2 -o wspcat wspcat.c -lbearssl
+   With NTLM and Negotiate proxy authentication (GSSAPI: Debian's libkrb5-dev, and
+   gss-ntlmssp at run time for NTLM):
+     cc -std=c99 -O2 -DWSPCAT_GSSAPI -o wspcat wspcat.c -lbearssl -lgssapi_krb5
 
    wspcat [options] ws[s]://host[:port][/path]     (wspcat --help lists the options)
 
@@ -26,14 +29,24 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef WSPCAT_GSSAPI   /* NTLM and Negotiate tokens (see "proxy authentication" below) */
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#ifndef WSPCAT_GSSAPI_NAME
+#define WSPCAT_GSSAPI_NAME "MIT Kerberos"   /* what --version says the GSSAPI is */
+#endif
+#endif
 
 #define WSPCAT_STR_(x) #x
 #define WSPCAT_STR(x) WSPCAT_STR_(x)
@@ -60,7 +73,8 @@ static int exit_code_for(int err)
     switch (err) {
     case WSPROXY_E_PROXY_REFUSED: case WSPROXY_E_CONNECT_REFUSED: case WSPROXY_E_CONNECTION_LOST:
         return EXIT_CONNECT;
-    case WSPROXY_E_PROXY_AUTH:
+    case WSPROXY_E_PROXY_AUTH: case WSPROXY_E_PROXY_AUTH_REJECTED: case WSPROXY_E_PROXY_AUTH_SCHEME:
+    case WSPROXY_E_PROXY_AUTH_ROUNDS: case WSPROXY_E_PROXY_AUTH_TOKEN: case WSPROXY_E_PROXY_AUTH_CHALLENGE:
         return EXIT_PROXY_AUTH;
     case WSPROXY_E_PROXY_TIMEOUT: case WSPROXY_E_HANDSHAKE_TIMEOUT: case WSPROXY_E_CLOSE_TIMEOUT:
     case WSPROXY_E_PONG_TIMEOUT:
@@ -294,8 +308,9 @@ enum {
     OPT_LINGER, OPT_PROXY, OPT_NOPROXY, OPT_SHOW_PROXY, OPT_HEADER, OPT_PROXY_HEADER,
     OPT_PROTOCOL, OPT_ORIGIN, OPT_CONNECT_TIMEOUT, OPT_MAX_TIME, OPT_TIMEOUT, OPT_PING,
     OPT_CACERT, OPT_PROXY_CACERT, OPT_INSECURE, OPT_PROXY_INSECURE, OPT_CERT, OPT_KEY,
-    OPT_PROXY_CERT, OPT_PROXY_KEY, OPT_TLS_COMPAT, OPT_PROXY_TLS_COMPAT, OPT_VERBOSE, OPT_TIMING,
-    OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION
+    OPT_PROXY_CERT, OPT_PROXY_KEY, OPT_TLS_COMPAT, OPT_PROXY_TLS_COMPAT, OPT_PROXY_USER,
+    OPT_PROXY_BASIC, OPT_PROXY_DIGEST, OPT_PROXY_NTLM, OPT_PROXY_NEGOTIATE, OPT_PROXY_ANYAUTH,
+    OPT_VERBOSE, OPT_TIMING, OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION
 };
 
 typedef struct {
@@ -307,8 +322,8 @@ typedef struct {
 } option_spec;
 
 /* --help is printed from this table, so the two cannot drift apart; docs/wspcat.1
-   says the same at length. New options (-U/--proxy-user, proxy authentication
-   schemes, --cert/--key per hop) get one line each here and one case in parse_args. */
+   says the same at length. A new option gets one line here and one case in
+   apply_option. */
 static const option_spec options_table[] = {
     {OPT_HEADING, 0, NULL, NULL, "Input and output:"},
     {OPT_BINARY, 'b', "binary", NULL, "send stdin as binary messages (one per read) and\n"
@@ -356,6 +371,17 @@ static const option_spec options_table[] = {
                                             "peers; never static RSA, 3DES or SHA-1)"},
     {OPT_PROXY_TLS_COMPAT, 0, "proxy-tls-compat", NULL, "the same for the proxy hop"},
 #endif
+    {OPT_HEADING, 0, NULL, NULL, "Proxy authentication (the schemes given add up):"},
+    {OPT_PROXY_USER, 'U', "proxy-user", "USER[:PASSWORD]", "the proxy's user (HTTP, or SOCKS5 RFC 1929);\n"
+                                                           "without :PASSWORD it is asked on the terminal"},
+    {OPT_PROXY_BASIC, 0, "proxy-basic", NULL, "allow Basic (the default; alone it goes with the\n"
+                                              "first CONNECT)"},
+    {OPT_PROXY_DIGEST, 0, "proxy-digest", NULL, "allow Digest (RFC 7616)"},
+    {OPT_PROXY_NTLM, 0, "proxy-ntlm", NULL, "allow NTLM (GSSAPI with gss-ntlmssp)"},
+    {OPT_PROXY_NEGOTIATE, 0, "proxy-negotiate", NULL, "allow Negotiate (Kerberos through GSSAPI, the\n"
+                                                      "ticket from kinit)"},
+    {OPT_PROXY_ANYAUTH, 0, "proxy-anyauth", NULL, "allow every scheme this wspcat has; the proxy's\n"
+                                                  "407 decides (the strongest offered wins)"},
     {OPT_HEADING, 0, NULL, NULL, "Diagnostics:"},
     {OPT_VERBOSE, 'v', "verbose", NULL, "log each step on stderr (never credentials)"},
     {OPT_TIMING, 0, "timing", NULL, "print the handshake time on stderr"},
@@ -375,6 +401,11 @@ typedef struct {
     unsigned long count;
     int one_message, binary, lines, escape, timing, print_protocol, insecure, proxy_insecure;
     int verbose;
+    /* proxy authentication: -U's user and password (in wspcat's own buffers, wiped at
+       the end; the command line's copy is blanked) and the --proxy-* schemes */
+    const char *proxy_user, *proxy_password;   /* NULL: not given */
+    int proxy_auth;                            /* WSPROXY_AUTH_* bits; 0: none given */
+    int proxy_has_user;                        /* -U or the proxy URL gives a user */
     double t_start;   /* when the run started: --connect-timeout and --max-time count from here */
 } options;
 
@@ -428,8 +459,18 @@ static void print_version(void)
 #else
     printf("TLS: none (built with WSPROXY_NO_TLS)\n");
 #endif
-    /* Optional parts, one line each when linked: "compression: zlib X.Y.Z"
-       (permessage-deflate), "proxy authentication: GSSAPI (MIT Kerberos X.Y)". */
+    /* Optional parts, one line each: "compression: zlib X.Y.Z" (permessage-deflate)
+       when it comes, and the proxy authentication schemes (GSSAPI when linked) */
+#if defined WSPCAT_GSSAPI && !defined WSPROXY_NO_TLS
+    printf("proxy authentication: Basic, Digest, NTLM and Negotiate (GSSAPI: %s)\n", WSPCAT_GSSAPI_NAME);
+#elif defined WSPCAT_GSSAPI
+    printf("proxy authentication: Basic, NTLM and Negotiate (GSSAPI: %s; no Digest without TLS)\n",
+           WSPCAT_GSSAPI_NAME);
+#elif !defined WSPROXY_NO_TLS
+    printf("proxy authentication: Basic, Digest (built without GSSAPI)\n");
+#else
+    printf("proxy authentication: Basic (built without GSSAPI, and without TLS for Digest)\n");
+#endif
 }
 
 /* A number of seconds: 0 .. MAX_SECONDS, decimals allowed. */
@@ -468,6 +509,77 @@ static int add_to_list(const char *opt, const char **list, int *n, const char *v
         return -1;
     }
     list[(*n)++] = v;
+    return 0;
+}
+
+/* -U's user and password: the longest either may be (the library's limit) */
+static char proxy_user_buf[WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+static char proxy_password_buf[WSPROXY_MAX_CREDENTIAL_BYTES + 1];
+
+/* A wipe the compiler keeps (a plain memset before free or exit may be dropped). */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+/* -U USER[:PASSWORD]: split at the first ':' into wspcat's buffers, then blank the
+   password in the command line itself, so that ps and /proc show it no longer (it was
+   visible until now: the terminal prompt, without :PASSWORD, avoids even that).
+   "-U :" (no user), as curl takes it, gives no credentials. Messages never show the
+   password. */
+static int take_proxy_user(options *o, const char *shown, const char *v)
+{
+    const char *colon = strchr(v, ':');
+    size_t ulen = colon ? (size_t)(colon - v) : strlen(v), plen = colon ? strlen(colon + 1) : 0, i;
+    o->proxy_user = o->proxy_password = NULL;
+    if (ulen > WSPROXY_MAX_CREDENTIAL_BYTES || plen > WSPROXY_MAX_CREDENTIAL_BYTES) {
+        say("wspcat: option '%s': the user and the password may have at most %d bytes each", shown,
+            WSPROXY_MAX_CREDENTIAL_BYTES);
+        return -1;
+    }
+    for (i = 0; i < ulen + (colon ? 1 + plen : 0); i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F) {
+            say("wspcat: option '%s': the user or the password holds a control character", shown);
+            return -1;
+        }
+    memcpy(proxy_user_buf, v, ulen);
+    proxy_user_buf[ulen] = '\0';
+    if (colon) {
+        memcpy(proxy_password_buf, colon + 1, plen);
+        proxy_password_buf[plen] = '\0';
+        /* argv's strings are the program's to change (C99 5.1.2.2.1) */
+        wipe((char *)colon + 1, plen);
+    }
+    if (ulen) {
+        o->proxy_user = proxy_user_buf;
+        if (colon) o->proxy_password = proxy_password_buf;
+    }
+    return 0;
+}
+
+/* --proxy-ntlm and --proxy-negotiate need GSSAPI; --proxy-digest needs BearSSL's
+   hashes. What this build can answer: */
+#ifdef WSPROXY_NO_TLS
+#define WSPCAT_DIGEST 0
+#else
+#define WSPCAT_DIGEST WSPROXY_AUTH_DIGEST
+#endif
+#ifdef WSPCAT_GSSAPI
+#define WSPCAT_TOKENS (WSPROXY_AUTH_NTLM | WSPROXY_AUTH_NEGOTIATE)
+#else
+#define WSPCAT_TOKENS 0
+#endif
+#define WSPCAT_SCHEMES (WSPROXY_AUTH_BASIC | WSPCAT_DIGEST | WSPCAT_TOKENS)
+
+static int allow_scheme(options *o, const char *shown, int scheme)
+{
+    if (!(scheme & WSPCAT_SCHEMES)) {
+        say("wspcat: option '%s': this wspcat was built without %s (see wspcat --version)", shown,
+            scheme == WSPROXY_AUTH_DIGEST ? "TLS, which Digest's hashes come with" : "GSSAPI");
+        return -1;
+    }
+    o->proxy_auth |= scheme;
     return 0;
 }
 
@@ -515,6 +627,12 @@ static int apply_option(options *o, const option_spec *s, const char *shown, con
     case OPT_PROXY_KEY: o->proxy_key = v; break;
     case OPT_TLS_COMPAT: o->tls_compat = 1; break;
     case OPT_PROXY_TLS_COMPAT: o->proxy_tls_compat = 1; break;
+    case OPT_PROXY_USER: if (take_proxy_user(o, shown, v)) return EXIT_USAGE; break;
+    case OPT_PROXY_BASIC: o->proxy_auth |= WSPROXY_AUTH_BASIC; break;
+    case OPT_PROXY_DIGEST: if (allow_scheme(o, shown, WSPROXY_AUTH_DIGEST)) return EXIT_USAGE; break;
+    case OPT_PROXY_NTLM: if (allow_scheme(o, shown, WSPROXY_AUTH_NTLM)) return EXIT_USAGE; break;
+    case OPT_PROXY_NEGOTIATE: if (allow_scheme(o, shown, WSPROXY_AUTH_NEGOTIATE)) return EXIT_USAGE; break;
+    case OPT_PROXY_ANYAUTH: o->proxy_auth |= WSPCAT_SCHEMES; break;
     case OPT_VERBOSE: o->verbose = 1; break;
     case OPT_TIMING: o->timing = 1; break;
     case OPT_PRINT_PROTOCOL: o->print_protocol = 1; break;
@@ -726,7 +844,6 @@ static int load_anchors(const char *what, const char *path, anchor_set *out)
     out->count = r.anchors;
     return 0;
 }
-#endif
 
 /* A client certificate for one hop: the chain and its key, in memory of their own. */
 typedef struct {
@@ -786,6 +903,83 @@ static void free_client_cert(client_cert *cc)
     }
     free(cc->key_mem);
     free(cc->chain_mem);
+}
+#endif
+
+/* ---- the password prompt -------------------------------------------------------------- */
+/* While echo is off: the terminal and its settings, put back by a signal that ends
+   wspcat (Ctrl-C at the prompt must not leave the terminal silent). */
+static volatile sig_atomic_t tty_fd = -1;
+static struct termios tty_saved;
+
+static void tty_restore_and_die(int sig)
+{
+    if (tty_fd >= 0) tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);   /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Asks for -U's password on the controlling terminal (/dev/tty, whatever standard
+   input and output are), with echo off, as curl and ssh do. Returns 0 with the
+   password in out (cap bytes), or -1 after saying why. */
+static int ask_password(const char *user, char *out, size_t cap)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    static sink tty;
+    struct sigaction sa, old[sizeof sigs / sizeof sigs[0]];
+    struct termios quiet;
+    esc_state st = {{0}, 0};
+    size_t n = 0, i;
+    int fd, rc = -1, too_long = 0, bad = 0;
+    char ch = 0;
+    fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 || tcgetattr(fd, &tty_saved) != 0) {
+        say("wspcat: -U %s: no password given, and no terminal to ask for it (/dev/tty: %s); "
+            "give it as -U USER:PASSWORD", user, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    quiet = tty_saved;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+    quiet.c_lflag |= ECHONL;   /* the Enter key still moves to the next line */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tty_restore_and_die;
+    sigemptyset(&sa.sa_mask);
+    tty_fd = fd;
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, &old[i]);
+    if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0) {
+        /* the prompt only once echo is off: nothing typed after it is shown */
+        tty.fd = fd;
+        tty.failed = 0;
+        tty.len = 0;
+        sink_put(&tty, "Enter proxy password for user '", 31);
+        escape_to(&tty, &st, (const unsigned char *)user, strlen(user), 1);
+        sink_put(&tty, "': ", 3);
+        sink_flush(&tty);
+        for (;;) {
+            ssize_t r = read(fd, &ch, 1);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;   /* end of file (Ctrl-D) or an error: no password */
+            if (ch == '\n' || ch == '\r') { rc = 0; break; }
+            if ((unsigned char)ch < 0x20 || ch == 0x7F) bad = 1;
+            if (n + 1 < cap) out[n++] = ch;
+            else too_long = 1;
+        }
+        tcsetattr(fd, TCSAFLUSH, &tty_saved);
+    }
+    tty_fd = -1;
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &old[i], NULL);
+    close(fd);
+    wipe(&ch, 1);
+    out[n] = '\0';
+    if (rc != 0) say("wspcat: -U %s: no password read from the terminal", user);
+    else if (too_long) say("wspcat: -U %s: the password has more than %d bytes", user, (int)cap - 1);
+    else if (bad) say("wspcat: -U %s: the password holds a control character", user);
+    if (rc != 0 || too_long || bad) {
+        wipe(out, cap);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- proxy choice --------------------------------------------------------------------- */
@@ -856,6 +1050,53 @@ static const char *proxy_label(const char *source, char *buf, size_t cap)
     return buf;
 }
 
+/* Appends s[0..n) to out (cap bytes), percent-encoding all but RFC 3986's unreserved
+   characters when pct. Returns -1 when it does not fit. */
+static int put_part(char *out, size_t cap, size_t *at, const char *s, size_t n, int pct)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        int plain = !pct || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        if (*at + (plain ? 1 : 3) >= cap) return -1;
+        if (plain) {
+            out[(*at)++] = (char)ch;
+        } else {
+            out[(*at)++] = '%';
+            out[(*at)++] = "0123456789ABCDEF"[ch >> 4];
+            out[(*at)++] = "0123456789ABCDEF"[ch & 15];
+        }
+    }
+    out[*at] = '\0';
+    return 0;
+}
+
+/* The proxy URL (parsed in u) with its userinfo replaced by -U's user and password,
+   percent-encoded, or with mask by user:*** for the eye. SOCKS proxies take their
+   credentials from the URL only, so -U reaches them this way. Returns -1 when the
+   result would not fit in cap bytes. */
+static int proxy_with_user(const char *proxy, const wsproxy_url *u, const char *user, const char *password,
+                           int mask, char *out, size_t cap)
+{
+    const char *sep = strstr(proxy, "://"), *rest;
+    size_t at = 0, head = sep && sep < u->host ? (size_t)(sep + 3 - proxy) : 0;
+    rest = proxy + head;
+    if (u->user) {   /* the URL's own userinfo goes: what follows its '@' stays */
+        rest = u->password ? u->password + u->password_len : u->user + u->user_len;
+        if (*rest != '@') return -1;
+        rest++;
+    }
+    if (put_part(out, cap, &at, proxy, head, 0) || put_part(out, cap, &at, user, strlen(user), 1) ||
+        (password && (put_part(out, cap, &at, ":", 1, 0) ||
+                      put_part(out, cap, &at, mask ? "***" : password, mask ? 3 : strlen(password), !mask))) ||
+        put_part(out, cap, &at, "@", 1, 0) || put_part(out, cap, &at, rest, strlen(rest), 0)) {
+        wipe(out, cap);
+        return -1;
+    }
+    return 0;
+}
+
 /* --show-proxy: the proxy with its password masked, or DIRECT; a proxy URL that does
    not parse is refused without being printed. */
 static int show_proxy(const options *o)
@@ -879,23 +1120,319 @@ static int show_proxy(const options *o)
         say_url_error(proxy_label(source, label, sizeof label), rc);
         return EXIT_USAGE;
     }
-    if (u.password)   /* what precedes the password is scheme://user: and what follows is @host... */
+    if (o->proxy_user) {   /* -U's credentials, shown in the URL with the password masked */
+        char shown[WSPROXY_MAX_URL_BYTES + 1];
+        if (proxy_with_user(proxy, &u, o->proxy_user, o->proxy_password, 1, shown, sizeof shown) != 0) {
+            say_url_error(proxy_label(source, label, sizeof label), WSPROXY_E_URL_TOO_LONG);
+            return EXIT_USAGE;
+        }
+        printf("%s\n", shown);
+    } else if (u.password) {   /* what precedes the password is scheme://user: and what follows is @host... */
         printf("%.*s***%s\n", (int)(u.password - proxy), proxy, u.password + u.password_len);
-    else
+    } else {
         printf("%s\n", proxy);
+    }
     if (o->verbose && source) say("* proxy chosen by %s", source);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
 }
 
+/* ---- proxy authentication: NTLM and Negotiate tokens from GSSAPI ----------------------- */
+#ifdef WSPCAT_GSSAPI
+/* The library runs the exchange (one CONNECT per token, the proxy's challenge in each
+   407, a new exchange on a new connection) and asks gss_token for each token; GSSAPI
+   makes them. Tokens travel in base64, both ways.
+   - Negotiate: the SPNEGO mechanism (RFC 4178), the target name HTTP@<proxy host> as a
+     host-based service (Kerberos makes it the principal HTTP/<proxy host>@REALM), and
+     the user's Kerberos ticket (kinit) as credentials. SPNEGO is limited to Kerberos 5:
+     with the gss-ntlmssp package installed it would otherwise fall back to NTLM
+     without saying so when there is no ticket.
+   - NTLM: the NTLMSSP mechanism of gss-ntlmssp, with -U's user (DOMAIN\user or
+     user@DOMAIN) and password; without -U, gss-ntlmssp's own defaults (the file named
+     by NTLM_USER_FILE, or winbind). */
+static gss_OID_desc oid_spnego = {6, (void *)"\x2b\x06\x01\x05\x05\x02"};             /* 1.3.6.1.5.5.2 */
+static gss_OID_desc oid_krb5 = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};  /* 1.2.840.113554.1.2.2 */
+static gss_OID_desc oid_ntlmssp = {10, (void *)"\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"}; /* 1.3.6.1.4.1.311.2.2.10 */
+
+typedef struct {
+    const char *host;                /* the proxy's host name, for the target name */
+    const char *user, *password;     /* -U, for NTLM (user NULL: gss-ntlmssp's defaults) */
+    gss_name_t target;
+    gss_cred_id_t cred;              /* the credentials of cred_scheme */
+    int cred_scheme;
+    gss_ctx_id_t ctx;                /* the exchange under way */
+    int scheme;                      /* its scheme (WSPROXY_AUTH_NTLM or _NEGOTIATE) */
+    OM_uint32 major;                 /* the last call's GSSAPI status */
+    char *token;                     /* the last token in base64: the library reads it
+                                        until the next call */
+    char error[600];                 /* why the last call failed, for the error message */
+} gss_auth;
+
+/* Appends GSSAPI's texts for a status to g->error (a status may have several). */
+static void gss_status_text(gss_auth *g, OM_uint32 status, int type, gss_OID mech)
+{
+    OM_uint32 minor, more = 0;
+    gss_buffer_desc text;
+    do {
+        size_t at = strlen(g->error);
+        if (GSS_ERROR(gss_display_status(&minor, status, type, mech, &more, &text))) return;
+        snprintf(g->error + at, sizeof g->error - at, ": %.*s", (int)text.length, (const char *)text.value);
+        gss_release_buffer(&minor, &text);
+    } while (more);
+}
+
+static void gss_fail(gss_auth *g, const char *call, OM_uint32 major, OM_uint32 minor, gss_OID mech)
+{
+    g->major = major;
+    snprintf(g->error, sizeof g->error, "%s", call);
+    gss_status_text(g, major, GSS_C_GSS_CODE, GSS_C_NO_OID);
+    if (minor) gss_status_text(g, minor, GSS_C_MECH_CODE, mech);
+}
+
+/* Decodes n bytes of base64 (padding optional) into out: the byte count, or -1 when
+   it is not base64. */
+static long base64_decode(const char *s, size_t n, unsigned char *out)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned long v = 0;
+    size_t i, o = 0;
+    int bits = 0;
+    for (i = 0; i < n && s[i] != '='; i++) {
+        const char *p = s[i] ? strchr(abc, s[i]) : NULL;
+        if (!p) return -1;
+        v = (v << 6 | (unsigned long)(p - abc)) & 0xFFFFFF;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(v >> bits);
+        }
+    }
+    for (; i < n; i++)
+        if (s[i] != '=') return -1;
+    return (long)o;
+}
+
+/* The target name and the credentials of scheme, once. */
+static int gss_prepare(gss_auth *g, int scheme)
+{
+    OM_uint32 major, minor;
+    if (g->target == GSS_C_NO_NAME) {
+        char name[300];
+        gss_buffer_desc b;
+        snprintf(name, sizeof name, "HTTP@%s", g->host);
+        b.value = name;
+        b.length = strlen(name);
+        major = gss_import_name(&minor, &b, GSS_C_NT_HOSTBASED_SERVICE, &g->target);
+        if (GSS_ERROR(major)) { gss_fail(g, "gss_import_name", major, minor, GSS_C_NO_OID); return -1; }
+    }
+    if (g->cred_scheme == scheme) return 0;   /* a new connection keeps the credentials */
+    if (g->cred != GSS_C_NO_CREDENTIAL) gss_release_cred(&minor, &g->cred);
+    g->cred_scheme = 0;
+    if (scheme == WSPROXY_AUTH_NEGOTIATE) {
+        gss_OID_set_desc spnego = {1, &oid_spnego}, krb5 = {1, &oid_krb5};
+        major = gss_acquire_cred(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &spnego, GSS_C_INITIATE, &g->cred,
+                                 NULL, NULL);
+        if (GSS_ERROR(major)) { gss_fail(g, "gss_acquire_cred", major, minor, &oid_spnego); return -1; }
+        major = gss_set_neg_mechs(&minor, g->cred, &krb5);
+        if (GSS_ERROR(major)) { gss_fail(g, "gss_set_neg_mechs", major, minor, &oid_spnego); return -1; }
+    } else if (g->user) {
+        gss_OID_set_desc ntlm = {1, &oid_ntlmssp};
+        gss_buffer_desc b, pw;
+        gss_name_t name;
+        b.value = (void *)g->user;
+        b.length = strlen(g->user);
+        major = gss_import_name(&minor, &b, GSS_C_NT_USER_NAME, &name);
+        if (GSS_ERROR(major)) { gss_fail(g, "gss_import_name", major, minor, GSS_C_NO_OID); return -1; }
+        pw.value = (void *)(g->password ? g->password : "");
+        pw.length = strlen((const char *)pw.value);
+        major = gss_acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &ntlm, GSS_C_INITIATE,
+                                               &g->cred, NULL, NULL);
+        gss_release_name(&minor, &name);
+        if (GSS_ERROR(major)) {
+            gss_fail(g, "gss_acquire_cred_with_password", major, minor, &oid_ntlmssp);
+            return -1;
+        }
+    }
+    g->cred_scheme = scheme;
+    return 0;
+}
+
+/* cfg.proxy_token: the next token for scheme, given the proxy's challenge (base64, len
+   bytes; 0: start a new exchange). Returns 0 with *token, or -1 with g->error set. */
+static int gss_token(void *ctx, int scheme, const char *challenge, size_t len, const char **token,
+                     size_t *token_len)
+{
+    gss_auth *g = (gss_auth *)ctx;
+    gss_OID mech = scheme == WSPROXY_AUTH_NEGOTIATE ? &oid_spnego : &oid_ntlmssp;
+    gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
+    OM_uint32 major, minor;
+    unsigned char *bytes = NULL;
+    int rc = -1;
+    if (g->token) {
+        wipe(g->token, strlen(g->token));
+        free(g->token);
+        g->token = NULL;
+    }
+    g->error[0] = '\0';
+    g->major = GSS_S_COMPLETE;
+    g->scheme = scheme;
+    if (len == 0) {   /* a new exchange (a new connection): the old context goes */
+        if (g->ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&minor, &g->ctx, GSS_C_NO_BUFFER);
+        if (gss_prepare(g, scheme) != 0) return -1;
+    } else {
+        long n = (bytes = (unsigned char *)malloc(len)) ? base64_decode(challenge, len, bytes) : -1;
+        if (n < 0) {
+            snprintf(g->error, sizeof g->error, "the proxy's challenge is not base64");
+            free(bytes);
+            return -1;
+        }
+        in.value = bytes;
+        in.length = (size_t)n;
+    }
+    major = gss_init_sec_context(&minor, g->cred, &g->ctx, g->target, mech, 0, GSS_C_INDEFINITE,
+                                 GSS_C_NO_CHANNEL_BINDINGS, len ? &in : GSS_C_NO_BUFFER, NULL, &out, NULL, NULL);
+    if (GSS_ERROR(major)) {
+        gss_fail(g, "gss_init_sec_context", major, minor, mech);
+    } else if (out.length == 0) {
+        snprintf(g->error, sizeof g->error, "GSSAPI has no further token, yet the proxy asks for one");
+    } else {
+        size_t cap = (out.length + 2) / 3 * 4 + 1;
+        if ((g->token = (char *)malloc(cap)) != NULL && wsproxy_base64((const unsigned char *)out.value, out.length,
+                                                                      g->token, cap)) {
+            *token = g->token;
+            *token_len = strlen(g->token);
+            rc = 0;
+        } else {
+            snprintf(g->error, sizeof g->error, "out of memory");
+        }
+    }
+    gss_release_buffer(&minor, &out);
+    free(bytes);
+    return rc;
+}
+
+static void gss_end(gss_auth *g)
+{
+    OM_uint32 minor;
+    if (g->ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&minor, &g->ctx, GSS_C_NO_BUFFER);
+    if (g->cred != GSS_C_NO_CREDENTIAL) gss_release_cred(&minor, &g->cred);
+    if (g->target != GSS_C_NO_NAME) gss_release_name(&minor, &g->target);
+    if (g->token) wipe(g->token, strlen(g->token));
+    free(g->token);
+    g->token = NULL;
+}
+
+static gss_auth gss_state;
+#endif
+
+/* The schemes of bits (WSPROXY_AUTH_*), strongest first: "Negotiate, NTLM". */
+static const char *scheme_list(int bits, char *buf, size_t cap)
+{
+    static const int order[] = {WSPROXY_AUTH_NEGOTIATE, WSPROXY_AUTH_NTLM, WSPROXY_AUTH_DIGEST,
+                                WSPROXY_AUTH_BASIC, WSPROXY_AUTH_OTHER};
+    size_t i, at = 0;
+    buf[0] = '\0';
+    for (i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (bits & order[i]) {
+            int k = snprintf(buf + at, cap - at, "%s%s", at ? ", " : "",
+                             order[i] == WSPROXY_AUTH_OTHER ? "others" : wsproxy_auth_name(order[i]));
+            if (k > 0) at += (size_t)k < cap - at ? (size_t)k : cap - at - 1;
+        }
+    return buf;
+}
+
+/* A failed run: the library's line (its error, the proxy's status line and challenges),
+   then for proxy authentication what happened, in words. Nothing here holds a
+   credential. */
+static void say_failure(const wsproxy_client *c, const options *o)
+{
+    const wsproxy_error_info *e = wsproxy_error_info_get(c);
+    const char *scheme = wsproxy_auth_name(e->auth_scheme);
+    char msg[600], offered[64], allowed[64];
+    wsproxy_describe(c, msg, sizeof msg);
+    say("wspcat: %s", msg);
+    scheme_list(e->auth_offered, offered, sizeof offered);
+    scheme_list(o->proxy_auth ? o->proxy_auth : WSPROXY_AUTH_BASIC, allowed, sizeof allowed);
+    switch (wsproxy_error(c)) {
+    case WSPROXY_E_PROXY_AUTH:
+        if (offered[0])
+            say("wspcat: no credentials were sent; the proxy offers %s%s", offered,
+                o->proxy_has_user ? "" : " (give a user with -U USER)");
+        else
+            say("wspcat: no credentials were sent%s", o->proxy_has_user ? "" : " (give a user with -U USER)");
+        break;
+    case WSPROXY_E_PROXY_AUTH_REJECTED:
+        if (e->auth_offered && !(e->auth_offered & e->auth_scheme)) {
+            /* credentials sent unasked (Basic alone, or the first NTLM or Negotiate
+               token) and a 407 that does not even offer their scheme */
+            say("wspcat: the proxy offers only schemes you did not allow: %s (allowed: %s; it refused the %s "
+                "credentials sent with request %d)%s", offered, allowed, scheme ? scheme : "", e->auth_rounds,
+                (e->auth_offered & ~WSPCAT_SCHEMES) ? "" : "; see --proxy-anyauth");
+            break;
+        }
+        say("wspcat: the proxy rejected these credentials (%s, round %d)", scheme ? scheme : "none",
+            e->auth_rounds);
+        break;
+    case WSPROXY_E_PROXY_AUTH_SCHEME:
+        say("wspcat: the proxy offers only schemes you did not allow: %s (allowed: %s%s)", offered, allowed,
+            (e->auth_offered & (WSPROXY_AUTH_NTLM | WSPROXY_AUTH_NEGOTIATE) & ~WSPCAT_SCHEMES)
+                ? "; this wspcat was built without GSSAPI, so without NTLM and Negotiate"
+                : "; see --proxy-anyauth");
+        break;
+    case WSPROXY_E_PROXY_AUTH_ROUNDS:
+        say("wspcat: the proxy still asked for authentication after %d requests (%s); wspcat gives up",
+            e->auth_rounds, scheme ? scheme : "no credentials");
+        break;
+    case WSPROXY_E_PROXY_AUTH_TOKEN:
+#ifdef WSPCAT_GSSAPI
+        say("wspcat: no %s token: %s", wsproxy_auth_name(gss_state.scheme) ? wsproxy_auth_name(gss_state.scheme) : "",
+            gss_state.error[0] ? gss_state.error : "the token callback failed");
+        if (GSS_ROUTINE_ERROR(gss_state.major) == GSS_S_BAD_MECH)
+            say("wspcat: this GSSAPI has no %s mechanism%s", gss_state.scheme == WSPROXY_AUTH_NTLM ? "NTLMSSP" : "SPNEGO",
+                gss_state.scheme == WSPROXY_AUTH_NTLM ? " (NTLM needs the gss-ntlmssp package)" : "");
+        else if (gss_state.scheme == WSPROXY_AUTH_NEGOTIATE)
+            say("wspcat: Negotiate needs your Kerberos ticket (kinit gets one, klist shows it) and a service "
+                "principal HTTP/%s in the realm (the proxy's host as the proxy URL names it)", gss_state.host);
+        else if (gss_state.scheme == WSPROXY_AUTH_NTLM && !gss_state.user)
+            say("wspcat: NTLM needs a user: -U USER@DOMAIN (or gss-ntlmssp's NTLM_USER_FILE)");
+#endif
+        break;
+    case WSPROXY_E_PROXY_AUTH_CHALLENGE:
+        say("wspcat: the proxy's authentication challenge is malformed (%s)",
+            e->proxy_authenticate[0] ? "as shown above" : "too large to keep");
+        break;
+    default:
+        break;
+    }
+}
+
 /* ---- connecting ---------------------------------------------------------------------- */
-/* Opens a non-blocking TCP connection; returns the fd, or -1 after telling the client why
-   (wsproxy_socket_closed). When the library gains causes of its own (a name that did not
-   resolve, reset, unreachable, timed out), this is the one place that reports them. */
-static int start_connect(wsproxy_client *c, const char *host, unsigned port)
+/* A non-blocking TCP socket connecting to sa: the fd, or -1 with errno set. */
+static int open_tcp(const struct sockaddr *sa, socklen_t len)
+{
+    int one = 1, err, fd = socket(sa->sa_family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    /* TLS handshakes write several small records in a row; without this Nagle holds
+       the last one back for a delayed ACK (about 40 ms per handshake) */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, sa, len) == 0 || errno == EINPROGRESS) return fd;
+    err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+/* Opens a non-blocking TCP connection; returns the fd with the address it went to in
+   *addr (a proxy that closes after its 407 is reached there again), or -1 after
+   telling the client why (wsproxy_socket_closed). When the library gains causes of
+   its own (a name that did not resolve, reset, unreachable, timed out), this is the
+   one place that reports them. */
+static int start_connect(wsproxy_client *c, const char *host, unsigned port, struct sockaddr_storage *addr,
+                         socklen_t *addr_len)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
-    int fd = -1, rc, one = 1, err = ECONNREFUSED;
+    int fd = -1, rc, err = ECONNREFUSED;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -907,16 +1444,14 @@ static int start_connect(wsproxy_client *c, const char *host, unsigned port)
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) { err = errno; continue; }
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        /* TLS handshakes write several small records in a row; without this Nagle
-           holds the last one back for a delayed ACK (about 40 ms per handshake) */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
+        if (ai->ai_addrlen > sizeof *addr) continue;
+        fd = open_tcp(ai->ai_addr, ai->ai_addrlen);
+        if (fd >= 0) {
+            memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+            *addr_len = ai->ai_addrlen;
+            break;
+        }
         err = errno;
-        close(fd);
-        fd = -1;
     }
     freeaddrinfo(res);
     if (fd < 0) wsproxy_socket_closed(c, err);
@@ -948,11 +1483,73 @@ static int resolve_target(const char *url, unsigned char addr[16], int *type)
     return 0;
 }
 
+/* ---- proxy authentication: the configuration -------------------------------------------- */
+/* -U and the --proxy-* schemes into cfg. An HTTP(S) proxy gets -U's user and password
+   as cfg.proxy_user / proxy_password (they win over the proxy URL's), the schemes as
+   cfg.proxy_auth, and with GSSAPI the token callback. A SOCKS proxy takes credentials
+   from its URL only: proxy (cap bytes, parsed in u) is rewritten with -U's, percent-
+   encoded, and parsed again. A missing password is asked on the terminal when
+   something may need it: Basic, Digest, NTLM or SOCKS5 (Negotiate takes the Kerberos
+   ticket, SOCKS4 sends no password). Returns EXIT_OK or EXIT_USAGE. */
+static int setup_proxy_auth(options *o, wsproxy_config *cfg, wsproxy_url *u, char *proxy, size_t cap)
+{
+    static char with_user[WSPROXY_MAX_URL_BYTES + 1];
+    int http = u->scheme == WSPROXY_SCHEME_HTTP || u->scheme == WSPROXY_SCHEME_HTTPS;
+    int socks5 = u->scheme == WSPROXY_SCHEME_SOCKS5 || u->scheme == WSPROXY_SCHEME_SOCKS5H;
+    int password_used = socks5 || (http && (!o->proxy_auth || (o->proxy_auth & ~WSPROXY_AUTH_NEGOTIATE)));
+    char allowed[64];
+    o->proxy_has_user = o->proxy_user != NULL || u->user != NULL;
+    if (o->proxy_user && !o->proxy_password && password_used) {
+        if (ask_password(o->proxy_user, proxy_password_buf, sizeof proxy_password_buf) != 0) return EXIT_USAGE;
+        o->proxy_password = proxy_password_buf;
+        o->t_start = now_ms();   /* the time spent at the prompt is not connection time */
+    }
+    if (http) {
+        cfg->proxy_auth = o->proxy_auth;
+        cfg->proxy_user = o->proxy_user;
+        cfg->proxy_password = o->proxy_password;
+#ifdef WSPCAT_GSSAPI
+        if (o->proxy_auth & WSPCAT_TOKENS) {
+            static char host[256];
+            snprintf(host, sizeof host, "%.*s", (int)u->host_len, u->host);
+            gss_state.host = host;
+            gss_state.user = o->proxy_user;
+            gss_state.password = o->proxy_password;
+            cfg->proxy_token = gss_token;
+            cfg->proxy_token_ctx = &gss_state;
+        }
+#endif
+        if (o->verbose && (o->proxy_auth || o->proxy_has_user))
+            say("* proxy authentication: %s%s", scheme_list(o->proxy_auth ? o->proxy_auth : WSPROXY_AUTH_BASIC,
+                                                            allowed, sizeof allowed),
+                !o->proxy_auth || o->proxy_auth == WSPROXY_AUTH_BASIC ? " (sent with the first CONNECT)"
+                : o->proxy_auth == WSPROXY_AUTH_NTLM || o->proxy_auth == WSPROXY_AUTH_NEGOTIATE
+                    ? " (its first token goes with the first CONNECT)" : " (answering the proxy's 407)");
+        return EXIT_OK;
+    }
+    if (!o->proxy_user) return EXIT_OK;
+    if (proxy_with_user(proxy, u, o->proxy_user, socks5 ? o->proxy_password : NULL, 0, with_user,
+                        sizeof with_user) != 0 || strlen(with_user) >= cap) {
+        say("wspcat: the proxy URL with -U's user and password is longer than %d bytes", WSPROXY_MAX_URL_BYTES);
+        wipe(with_user, sizeof with_user);
+        return EXIT_USAGE;
+    }
+    memcpy(proxy, with_user, strlen(with_user) + 1);
+    wipe(with_user, sizeof with_user);
+    if (parse_proxy_url(proxy, u) != WSPROXY_OK) {
+        say_url_error("the proxy URL with -U's user and password", WSPROXY_E_URL_USERINFO);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 /* ---- a run ------------------------------------------------------------------------------ */
 typedef struct {
     const options *o;
     wsproxy_client *c;
     int fd, connecting, opened, closing_sent, stdin_open, final;
+    struct sockaddr_storage addr;     /* where fd connects to */
+    socklen_t addr_len;
     double t_start, last_activity;
     unsigned long sent, received;     /* whole messages */
     /* input not yet sent: in[0..in_len); a message being streamed is in[0..stream_total)
@@ -1103,6 +1700,22 @@ static void output_message(session *s, const wsproxy_event *ev)
     if (ev->fin && (!o->binary || o->lines)) sink_put(&s->out, "\n", 1);
 }
 
+/* WSPROXY_EV_RECONNECT: the proxy closes the connection after its 407 (or said it
+   would). The authentication goes on over a new connection to the same address, still
+   under --connect-timeout. */
+static void reconnect(session *s)
+{
+    if (s->o->verbose)
+        say("* [%8.3f ms] the proxy closes the connection after its 407: connecting again for request %d",
+            elapsed(s), wsproxy_error_info_get(s->c)->auth_rounds + 1);
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+    if (wsproxy_reconnected(s->c) != WSPROXY_OK) return;   /* the next poll says why */
+    s->connecting = 1;
+    s->fd = open_tcp((const struct sockaddr *)&s->addr, s->addr_len);
+    if (s->fd < 0) wsproxy_socket_closed(s->c, errno);
+}
+
 /* Handles one event; returns 0, or 1 when it was the final one. */
 static int handle_event(session *s, const wsproxy_event *ev)
 {
@@ -1115,7 +1728,18 @@ static int handle_event(session *s, const wsproxy_event *ev)
                 ev->protocol[0] ? ev->protocol : "none");
         break;
     case WSPROXY_EV_TUNNEL:
-        if (o->verbose) say("* [%8.3f ms] tunnel up (HTTP %d)", elapsed(s), ev->status);
+        if (o->verbose) {
+            const wsproxy_error_info *e = wsproxy_error_info_get(s->c);
+            if (e->auth_scheme)
+                say("* [%8.3f ms] tunnel up (HTTP %d) after %d %s, authenticated with %s", elapsed(s), ev->status,
+                    e->auth_rounds, plural((unsigned long)e->auth_rounds, "request", "requests"),
+                    wsproxy_auth_name(e->auth_scheme));
+            else
+                say("* [%8.3f ms] tunnel up (HTTP %d)", elapsed(s), ev->status);
+        }
+        break;
+    case WSPROXY_EV_RECONNECT:
+        reconnect(s);
         break;
     case WSPROXY_EV_OPEN:
         s->opened = 1;
@@ -1156,13 +1780,10 @@ static int handle_event(session *s, const wsproxy_event *ev)
             s->final = EXIT_OK;
         }
         return 1;
-    case WSPROXY_EV_ERROR: {
-        char msg[600];
-        wsproxy_describe(s->c, msg, sizeof msg);
-        say("wspcat: %s", msg);
+    case WSPROXY_EV_ERROR:
+        say_failure(s->c, o);
         s->final = exit_code_for(wsproxy_error(s->c));
         return 1;
-    }
     default:
         break;
     }
@@ -1224,7 +1845,7 @@ static int run(const options *o, wsproxy_client *c, const wsproxy_config *cfg)
     /* HOOK: with the library's trace callback, --verbose prints each request and reply
        head here (Authorization, Proxy-Authorization and Cookie values as ***), through
        diag_bytes/diag_end so the reply heads are escaped. */
-    s->fd = start_connect(c, wsproxy_connect_host(c), wsproxy_connect_port(c));
+    s->fd = start_connect(c, wsproxy_connect_host(c), wsproxy_connect_port(c), &s->addr, &s->addr_len);
 
     for (;;) {
         struct pollfd pfd[2];
@@ -1413,6 +2034,11 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         if (o->verbose && proxy_source) say("* proxy chosen by %s", proxy_source);
+        rc = setup_proxy_auth(o, &cfg, &proxy_url, proxy_buf, sizeof proxy_buf);
+        if (rc != EXIT_OK) {
+            wipe(proxy_password_buf, sizeof proxy_password_buf);
+            return rc;
+        }
     }
     if (cfg.proxy && wsproxy_needs_target_address(cfg.url, cfg.proxy)) {
         if (resolve_target(cfg.url, target_addr, &cfg.target_address_type) != 0) return EXIT_CONNECT;
@@ -1472,9 +2098,7 @@ int main(int argc, char **argv)
     {
         rc = wsproxy_init(&client, &cfg);
         if (rc != WSPROXY_OK) {
-            char msg[600];
-            wsproxy_describe(&client, msg, sizeof msg);
-            say("wspcat: %s", msg);
+            say_failure(&client, o);
             rc = exit_code_for(rc);
         } else {
             rc = run(o, &client, &cfg);
@@ -1489,5 +2113,11 @@ int main(int argc, char **argv)
     free_client_cert(&target_cert);
     free_client_cert(&proxy_cert);
 #endif
+#ifdef WSPCAT_GSSAPI
+    gss_end(&gss_state);
+#endif
+    /* the password's copies: -U's (or the prompt's), and a SOCKS URL made with it */
+    wipe(proxy_password_buf, sizeof proxy_password_buf);
+    wipe(proxy_buf, sizeof proxy_buf);
     return rc;
 }

@@ -82,7 +82,7 @@ adversarial: $(BUILD)/evil_server $(BUILD)/adversarial_driver $(BUILD)/wspcat
 	@BUILD=$(BUILD) bash tests/adversarial.sh
 
 # ---- valgrind --------------------------------------------------------------------------
-valgrind-test: $(BUILD)/wspcat $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/evil_server
+valgrind-test: $(BUILD)/wspcat $(BUILD)/ws_echo_server $(BUILD)/http_proxy $(BUILD)/evil_server $(BUILD)/socks_server
 	@BUILD=$(BUILD) bash tests/valgrind.sh
 
 # ---- static analysis --------------------------------------------------------------------

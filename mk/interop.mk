@@ -1,9 +1,10 @@
-# Interop with real third-party peers: tinyproxy, squid (plain, Basic auth, https_port),
-# stunnel in front of tinyproxy, dante and microsocks (SOCKS5/4a, user/pass), against
-# echo servers on Python websockets and node ws, ws:// and wss://. See docs/interop.md.
+# Interop with real third-party peers: tinyproxy, squid (plain, Basic auth, https_port;
+# Digest, NTLM, Negotiate with a local KDC, closing after 407), stunnel in front of
+# tinyproxy, dante and microsocks (SOCKS5/4a, user/pass), against echo servers on Python
+# websockets and node ws, ws:// and wss://. See docs/interop.md.
 #   make interop            runs tests/interop/run.sh (installs nothing: says what is
 #                           missing and exits non-zero; bash tests/interop/install.sh
-#                           installs it all)
+#                           installs it all); wspcat must be built with GSSAPI
 #   make interop-report     copies the last run's report (build/interop/report.md) into
 #                           docs/interop.md and README.md; make interop itself changes no
 #                           tracked file
@@ -16,7 +17,7 @@
 $(BUILD)/interop_driver: tests/interop/interop_driver.c wsproxy.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ tests/interop/interop_driver.c -lbearssl
 
-interop: $(BUILD)/wspcat $(BUILD)/interop_driver
+interop: $(BUILD)/wspcat $(BUILD)/interop_driver $(BUILD)/ntlm_gss_helper
 	@BUILD=$(BUILD) bash tests/interop/run.sh
 
 ci-extra: interop

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The harness shared by tests/integration.sh, tests/integration_tls.sh,
-# tests/integration_socks.sh and tests/examples.sh; sourced by them, never run.
+# tests/integration_socks.sh, tests/examples.sh, tests/wspcat.sh and tests/valgrind.sh;
+# sourced by them, never run.
 #
 # The suite cd's to the repo root and sets, before sourcing:
 #   IT_NAME          the temp dir is ${TMPDIR:-/tmp}/wsproxy-$IT_NAME.XXXXXX (required)
@@ -302,4 +303,27 @@ free_port() {
     python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
         || echo 1
+}
+
+# ntlm_challenge: a valid NTLM CHALLENGE (type 2) message in base64, with the target
+# information that gss-ntlmssp wants (MS-NLMP 2.2.1.2, 2.2.2.1), for the scripted NTLM
+# proxy (tests/peers/http_proxy.c --token-round), which checks the client's message
+# types; the NTLMv2 answer itself goes unchecked
+ntlm_challenge() {
+    python3 - <<'PY'
+import base64, struct, time
+def av(t, v): return struct.pack('<HH', t, len(v)) + v
+u = lambda s: s.encode('utf-16-le')
+target = u('WSPDOM')
+stamp = struct.pack('<Q', int((time.time() + 11644473600) * 10000000))
+info = (av(2, u('WSPDOM')) + av(1, u('PROXY')) + av(4, u('wspdom.test')) +
+        av(3, u('proxy.wspdom.test')) + av(7, stamp) + av(0, b''))
+# UNICODE, REQUEST_TARGET, NTLM, TARGET_TYPE_DOMAIN, EXTENDED_SESSIONSECURITY,
+# TARGET_INFO, VERSION, 128, 56
+flags = 0x1 | 0x4 | 0x200 | 0x10000 | 0x80000 | 0x800000 | 0x2000000 | 0x20000000 | 0x80000000
+msg = b'NTLMSSP\0' + struct.pack('<I', 2) + struct.pack('<HHI', len(target), len(target), 56)
+msg += struct.pack('<I', flags) + bytes(range(1, 9)) + bytes(8)
+msg += struct.pack('<HHI', len(info), len(info), 56 + len(target)) + bytes([10, 0, 0x61, 0x4a, 0, 0, 0, 15])
+print(base64.b64encode(msg + target + info).decode())
+PY
 }

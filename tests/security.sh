@@ -62,5 +62,9 @@ check "verbose, proxy refused" 2 --proxy "http://user:$PASS_URL@127.0.0.1:$(free
 check "verbose, bad header with a secret proxy URL" 1 --proxy "http://user:$PASS_URL@127.0.0.1:$A" -H "Bad Header" "$WS"
 check "verbose, handshake fails behind the proxy" 5 --proxy "http://user:$PASS_URL@127.0.0.1:$A" "ws://127.0.0.1:$A/"
 check "verbose, socks5h proxy refused" 2 --proxy "socks5h://user:$PASS_URL@127.0.0.1:$(free_port)" "$WS"
+check "verbose, -U user:password, success" 0 -U "user:$PASS_PLAIN" --proxy "http://127.0.0.1:$A" "$WS"
+check "verbose, -U wrong password, --proxy-anyauth (407, then rejected)" 4 -U "user:$WRONG_PLAIN" --proxy-anyauth \
+    --proxy "http://127.0.0.1:$A" "$WS"
+check "verbose, -U with socks5h, proxy refused" 2 -U "user:$PASS_PLAIN" --proxy "socks5h://127.0.0.1:$(free_port)" "$WS"
 
 summary_and_exit

@@ -3,7 +3,12 @@
 # answers a close before its echoes), -1 and --count with exit 9, binary round trips,
 # escaping of everything a server controls, --show-proxy never printing a password,
 # mixed-case schemes loading their CA files, capped file reads, --help / --version /
-# option errors, --connect-timeout and --max-time, and the manual page.
+# option errors, --connect-timeout and --max-time, the manual page, and proxy
+# authentication (issue 14): -U with Basic, Digest, --proxy-anyauth, proxies that close
+# after their 407, 407 bodies, every exit-4 sentence, the password prompt on a pty and
+# without a terminal, -U blanked from /proc/PID/cmdline, SOCKS5 with -U, and with
+# GSSAPI NTLM through gss-ntlmssp and Negotiate without a ticket (a build without
+# GSSAPI is checked to refuse them instead).
 #
 # Usage (from the repo root):  bash tests/wspcat.sh      (BUILD=dir for the binaries)
 # Peers: tests/peers on ephemeral 127.0.0.1 ports (port files), killed by PID on exit.
@@ -18,6 +23,13 @@ IT_NAME=wspcat IT_MAX_SECONDS=120 IT_SHOW_COMMAND=1 IT_LINGER=''
 # shellcheck source=tests/itlib.sh disable=SC1091
 . "$ROOT/tests/itlib.sh"
 WSPCAT=$BUILD/wspcat
+# A failed check prints the command line: every test password holds "sEc", and is
+# masked there
+set_cmdline() {
+    CMDLINE=''
+    (( $# == 0 )) || printf -v CMDLINE ' %q' "$@"
+    CMDLINE=$(sed -E 's/sEc[^ @]*/<secret>/g' <<<"$CMDLINE")
+}
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY_BIN=$BUILD/http_proxy
 EVIL=$BUILD/evil_server
@@ -57,18 +69,21 @@ expect_safe() {   # expect_safe LABEL FILE [CR_OK]
     u=$(unsafe "$2" "${3:-0}")
     [[ -z $u ]] || why "$1 is not terminal-safe: $u"
 }
-# on_tty OUTFILE ARGS...: wspcat with stdout and stderr on a pseudo-terminal (stdin
-# /dev/null); what the terminal got goes to OUTFILE; sets RC.
-on_tty() {
-    local outfile=$1
-    shift
-    python3 - "$outfile" "$WSPCAT" "$@" <<'PY'
+# pty_run TTYFILE STDIN STDOUT ARGS...: wspcat ARGS on a pseudo-terminal, which is its
+# controlling terminal (/dev/tty) and its stderr; stdin from the file STDIN, stdout to
+# the file STDOUT or, when STDOUT is "-", to the terminal too. With TTY_PASSWORD in the
+# environment (never an argument), that is typed, and Enter, once "password" shows on
+# the terminal. What the terminal got goes to TTYFILE; sets RC. At most 15 s.
+pty_run() {
+    python3 - "$@" <<'PY'
 import os, pty, select, signal, sys, time
-outfile, argv = sys.argv[1], sys.argv[2:]
+ttyfile, stdin, stdout, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+password = os.environ.get('TTY_PASSWORD')
 pid, fd = pty.fork()
 if pid == 0:
-    null = os.open('/dev/null', os.O_RDONLY)
-    os.dup2(null, 0)
+    os.dup2(os.open(stdin, os.O_RDONLY), 0)
+    if stdout != '-':
+        os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
     os.execv(argv[0], argv)
 got, end = b'', time.time() + 15
 while time.time() < end:
@@ -84,13 +99,23 @@ while time.time() < end:
     if not chunk:
         break
     got += chunk
+    if password is not None and b'password' in got:
+        os.write(fd, password.encode() + b'\n')
+        password = None
 if time.time() >= end:
     os.kill(pid, signal.SIGKILL)
 _, status = os.waitpid(pid, 0)
-open(outfile, 'wb').write(got)
+open(ttyfile, 'wb').write(got)
 sys.exit(os.waitstatus_to_exitcode(status))
 PY
     RC=$?
+}
+# on_tty OUTFILE ARGS...: wspcat with stdout and stderr on a pseudo-terminal (stdin
+# /dev/null); what the terminal got goes to OUTFILE; sets RC.
+on_tty() {
+    local outfile=$1
+    shift
+    pty_run "$outfile" /dev/null - "$WSPCAT" "$@"
 }
 # max_rss_run LIMIT ARGS...: like run_timed with empty stdin, under /usr/bin/time;
 # RSS_KB gets wspcat's maximum resident set.
@@ -531,6 +556,359 @@ expect_rc 1
 expect_stderr_match "wspcat: --cacert .*/none.pem: cannot open: No such file or directory"
 finish
 
+# ---- proxy authentication: -U, the schemes, reconnects, what exit 4 says -------------------
+# The test proxy (tests/peers/http_proxy.c) in its authentication modes. The password
+# holds ':' (wspcat splits -U at the first one) and "%41" (never decoded: -U is taken
+# as it is), and "sEc" as above, so any piece of it in an output is caught.
+PW='sEc9-pw:x%41'
+PW_WRONG='sEc8-wrong'
+B64_PW=$(printf 'alice:%s' "$PW" | base64)
+PW_SHA=$(printf '%s' "$PW" | sha256sum | cut -c1-16)
+# expect_no_secret: neither output holds a password, a piece of one, or Basic
+# credentials (when one does, it is masked before the failure shows the output)
+expect_no_secret() {
+    local f
+    for f in "$OUT" "$ERR"; do
+        if grep -qF -e sEc -e "$B64_PW" -e "Proxy-Authorization" -e "response=" "$f"; then
+            why "${f##*/} holds a secret (a password, credentials or a Proxy-Authorization value)"
+            sed -i -E -e 's/sEc[^ @]*/<secret>/g' -e "s|$B64_PW|<secret>|g" "$f"
+        fi
+    done
+}
+# expect_conns PEER MARK N: PEER got N TCP connections since MARK
+expect_conns() {
+    local n
+    n=$(log_since "$1" "$2" | grep -o '^=== request conn: [0-9]*' | sort -u | wc -l)
+    (( n == $3 )) || why "$n connections to $1, expected $3"
+}
+# on_tty_password ARGS...: wspcat with a pseudo-terminal as /dev/tty and stderr, stdin
+# $TMP/stdin, stdout $OUT; the password is typed at the prompt. What the terminal
+# showed goes to $ERR; RC is wspcat's status.
+on_tty_password() {
+    set_cmdline "$@"
+    CMDLINE+=" (password typed on a pty)"
+    TTY_PASSWORD=$PW pty_run "$ERR" "$TMP/stdin" "$OUT" "$WSPCAT" "$@"
+}
+# no_tty ARGS...: wspcat in a session of its own, without a controlling terminal
+no_tty() {
+    printf '%s' "$1" >"$TMP/stdin"
+    shift
+    set_cmdline "$@"
+    CMDLINE+=" (no terminal: setsid)"
+    run_timed 20 "$TMP/stdin" setsid -w "$WSPCAT" "$@"
+}
+GSS=0
+"$WSPCAT" --version | grep -q 'NTLM and Negotiate (GSSAPI: ' && GSS=1
+NTLM_CHALLENGE=$(ntlm_challenge)
+PB='' PD='' PBD='' PCL='' PTC='' PCS='' P10='' PCH='' PTOK='' PSTALE='' P401='' PMAL='' SK=''
+start_peer PB     pbasic   "$HTTP_PROXY_BIN" --auth "alice:$PW"                                        || summary_and_exit
+start_peer PD     pdigest  "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest \
+    --digest-algorithm SHA-256 --digest-opaque op-7                                                     || summary_and_exit
+start_peer PBD    pbd      "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes basic,digest            || summary_and_exit
+start_peer PCL    pclose   "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --close-after-407 || summary_and_exit
+start_peer PCS    psilentc "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest \
+    --close-after-407-silent                                                                            || summary_and_exit
+start_peer P10    phttp10  "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --http10-407     || summary_and_exit
+start_peer PTC    ptlsclose "$HTTP_PROXY_BIN" --tls-cert "$CERTS/proxy.pem" --tls-key "$CERTS/proxy.key" \
+    --auth "alice:$PW" --auth-schemes digest --close-after-407                                         || summary_and_exit
+start_peer PCH    pchunked "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --407-body chunked \
+    --407-body-bytes 300                                                                                || summary_and_exit
+start_peer PTOK   ptokens  "$HTTP_PROXY_BIN" --auth-schemes negotiate,ntlm \
+    --token-scheme Negotiate --token-round '*:' \
+    --token-scheme NTLM --token-round "*:$NTLM_CHALLENGE" --token-round '*:'                           || summary_and_exit
+start_peer PSTALE pstale   "$HTTP_PROXY_BIN" --auth "alice:$PW" --auth-schemes digest --digest-stale 100 || summary_and_exit
+start_peer P401   p401     "$HTTP_PROXY_BIN" --auth "alice:$PW" --status401                             || summary_and_exit
+start_peer PMAL   pmalformed "$EVIL" --mode proxy407-malformed --mode-seconds 3                         || summary_and_exit
+start_peer SK     socks    "$BUILD/socks_server" --auth "alice:$PW"                                     || summary_and_exit
+
+begin "-U user:password (Basic, the default): echo; the proxy got the password exactly; -v names the scheme, never the password or the Proxy-Authorization value"
+m=$(log_mark pbasic)
+run $'hi\n' --linger 0 -v -U "alice:$PW" -x "http://127.0.0.1:$PB" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_stderr_has "* proxy authentication: Basic (sent with the first CONNECT)"
+expect_stderr_match '\* \[ *[0-9.]+ ms\] tunnel up \(HTTP 200\) after 1 request, authenticated with Basic'
+expect_reached pbasic "$m" "=== basic-credentials: user=alice password-sha256=$PW_SHA"
+expect_reached pbasic "$m" "=== auth-ok: Basic"
+expect_no_secret
+finish
+
+begin "-U wins over the proxy URL's credentials"
+m=$(log_mark pbasic)
+run $'hi\n' --linger 0 -U "alice:$PW" -x "http://bob:sEc7-old@127.0.0.1:$PB" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_reached pbasic "$m" "=== auth-ok: Basic"
+expect_no_secret
+finish
+
+begin "-U --proxy-digest: a first CONNECT without credentials, Digest (SHA-256, opaque) on the same connection"
+m=$(log_mark pdigest)
+run $'hi\n' --linger 0 -v -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_reached pdigest "$m" "=== digest-param: algorithm=SHA-256"
+expect_reached pdigest "$m" "=== digest-param: opaque=op-7"
+expect_reached pdigest "$m" "=== auth-ok: Digest conn:"
+expect_conns pdigest "$m" 1
+expect_stderr_match '\* \[ *[0-9.]+ ms\] tunnel up \(HTTP 200\) after 2 requests, authenticated with Digest'
+expect_no_secret
+finish
+
+for opts in "--proxy-anyauth" "--proxy-basic --proxy-digest"; do
+    begin "$opts: the proxy offers Basic first, then Digest: Digest is picked, no Basic credentials sent"
+    m=$(log_mark pbd)
+    # shellcheck disable=SC2086  # the options split on purpose
+    run $'hi\n' --linger 0 -U "alice:$PW" $opts -x "http://127.0.0.1:$PBD" "$WS"
+    expect_rc 0
+    expect_stdout $'hi\n'
+    expect_reached pbd "$m" "=== auth-ok: Digest"
+    (( $(log_count pbd "$m" '=== basic-credentials') == 0 )) || why "Basic credentials were sent"
+    expect_no_secret
+    finish
+done
+
+# a proxy that closes without saying so gets the Digest answer on the old connection
+# first (request 2, lost), then again on the new one (request 3)
+for case in "pclose:$PCL:2:Connection: close" "psilentc:$PCS:3:a silent close" "phttp10:$P10:2:HTTP/1.0"; do
+    IFS=: read -r peer port req how <<<"$case"
+    begin "the proxy closes after its 407 ($how): wspcat connects again, Digest on the second connection"
+    m=$(log_mark "$peer")
+    run $'hi\n' --linger 0 -v --connect-timeout 5 -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$port" "$WS"
+    expect_rc 0
+    expect_stdout $'hi\n'
+    expect_stderr_has "the proxy closes the connection after its 407: connecting again for request $req"
+    expect_reached "$peer" "$m" "=== auth-ok: Digest"
+    expect_conns "$peer" "$m" 2
+    expect_no_secret
+    finish
+done
+
+begin "an https:// proxy that closes after its 407: a new connection and a new TLS handshake, then Digest"
+m=$(log_mark ptlsclose)
+run $'hi\n' --linger 0 -v -U "alice:$PW" --proxy-digest --proxy-cacert "$CERTS/proxy-ca.pem" \
+    -x "https://localhost:$PTC" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_stderr_has "the proxy closes the connection after its 407: connecting again for request 2"
+(( $(grep -c 'TLS to the proxy done' "$ERR") == 2 )) || why "not two TLS handshakes with the proxy"
+expect_reached ptlsclose "$m" "=== auth-ok: Digest"
+expect_conns ptlsclose "$m" 2
+expect_no_secret
+finish
+
+begin "a 407 with a chunked body (with a false 200 in it) is skipped: Digest on the same connection"
+m=$(log_mark pchunked)
+run $'hi\n' --linger 0 -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PCH" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_reached pchunked "$m" "=== auth-ok: Digest"
+expect_conns pchunked "$m" 1
+finish
+
+begin "a wrong password, Digest: exit 4, the proxy rejected these credentials (Digest, round 2)"
+run $'hi\n' -v -U "alice:$PW_WRONG" --proxy-digest -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH_REJECTED"
+expect_stderr_has "wspcat: the proxy rejected these credentials (Digest, round 2)"
+expect_safe stderr "$ERR"
+expect_no_secret
+finish
+
+begin "a wrong password, Basic: exit 4, rejected (Basic, round 1)"
+run $'hi\n' -v -U "alice:$PW_WRONG" -x "http://127.0.0.1:$PB" "$WS"
+expect_rc 4
+expect_stderr_has "wspcat: the proxy rejected these credentials (Basic, round 1)"
+expect_no_secret
+finish
+
+begin "no credentials, --proxy-anyauth: exit 4, no credentials were sent, the offered schemes named"
+run $'hi\n' --proxy-anyauth -x "http://127.0.0.1:$PBD" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH:"
+expect_stderr_has "wspcat: no credentials were sent; the proxy offers Digest, Basic (give a user with -U USER)"
+finish
+
+begin "only Negotiate and NTLM offered, --proxy-digest: exit 4, the offered schemes listed"
+run $'hi\n' -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PTOK" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH_SCHEME"
+expect_stderr_has "wspcat: the proxy offers only schemes you did not allow: Negotiate, NTLM (allowed: Digest"
+expect_no_secret
+finish
+
+begin "Basic alone (sent unasked) to a Digest-only proxy: exit 4, named as a scheme not allowed, not as a wrong password"
+run $'hi\n' -U "alice:$PW" -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 4
+expect_stderr_has "wspcat: the proxy offers only schemes you did not allow: Digest (allowed: Basic; it refused the Basic credentials sent with request 1); see --proxy-anyauth"
+expect_no_secret
+finish
+
+begin "a proxy that answers every Digest response with stale=true: exit 4 after 4 requests"
+m=$(log_mark pstale)
+run $'hi\n' -U "alice:$PW" --proxy-digest -x "http://127.0.0.1:$PSTALE" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH_ROUNDS"
+expect_stderr_has "wspcat: the proxy still asked for authentication after 4 requests (Digest)"
+(( $(log_count pstale "$m" '=== auth-stale') == 3 )) || why "$(log_count pstale "$m" '=== auth-stale') stale answers, expected 3"
+expect_no_secret
+finish
+
+begin "a malformed challenge: exit 4, named, shown escaped"
+run $'hi\n' -U "alice:$PW" --proxy-anyauth -x "http://127.0.0.1:$PMAL" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_PROXY_AUTH_CHALLENGE"
+expect_stderr_has "wspcat: the proxy's authentication challenge is malformed (as shown above)"
+expect_stderr_has 'Proxy-Authenticate: Digest realm="evil", nonce="no end'
+expect_no_secret
+finish
+
+begin "a proxy that answers 401: exit 4, its WWW-Authenticate named, rejected (Basic, round 1)"
+run $'hi\n' -U "alice:$PW" -x "http://127.0.0.1:$P401" "$WS"
+expect_rc 4
+expect_stderr_has 'WWW-Authenticate: Basic realm="wsproxy-test"'
+expect_stderr_has "wspcat: the proxy rejected these credentials (Basic, round 1)"
+expect_no_secret
+finish
+
+begin "-U without a password and no terminal: exit 1, said, nothing sent"
+m=$(log_mark pdigest)
+no_tty $'hi\n' -U alice --proxy-digest -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 1
+expect_stderr_has "wspcat: -U alice: no password given, and no terminal to ask for it"
+expect_untouched pdigest "$m"
+finish
+
+begin "-U without a password on a terminal: asked with echo off, the typed password works, never shown"
+m=$(log_mark pdigest)
+printf 'hi\n' >"$TMP/stdin"
+on_tty_password -v --linger 0 -U alice --proxy-digest -x "http://127.0.0.1:$PD" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+expect_stderr_has "Enter proxy password for user 'alice': "
+expect_reached pdigest "$m" "=== auth-ok: Digest"
+expect_no_secret
+finish
+
+begin "--connect-timeout counts from after the password prompt"
+printf 'hi\n' >"$TMP/stdin"
+on_tty_password --linger 0 --connect-timeout 1 -U alice -x "http://127.0.0.1:$PB" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+finish
+
+begin "the password given with -U is blanked from wspcat's command line (/proc/PID/cmdline)"
+no_run
+rm -f "$TMP/fifo"
+mkfifo "$TMP/fifo"
+"$WSPCAT" --max-time 10 -U "alice:$PW" -x "http://127.0.0.1:$PB" "$WS" <"$TMP/fifo" >"$OUT" 2>"$ERR" &
+held=$!
+exec 9>"$TMP/fifo"
+printf 'hi\n' >&9
+for (( i = 0; i < 100; i++ )); do [[ -s $OUT ]] && break; sleep 0.05; done
+tr '\0' ' ' <"/proc/$held/cmdline" >"$TMP/cmdline" 2>/dev/null
+exec 9>&-
+wait "$held"
+RC=$?
+expect_rc 0
+expect_stdout $'hi\n'
+grep -qF -- "-U alice:" "$TMP/cmdline" || why "the command line was not read"
+grep -qF sEc "$TMP/cmdline" && why "the password is still in the command line"
+finish
+
+begin "socks5h:// with -U: the RFC 1929 user and password (percent-encoded into the URL, decoded by the library)"
+m=$(log_mark socks)
+run $'hi\n' --linger 0 -v -U "alice:$PW" -x "socks5h://127.0.0.1:$SK" "$WS"
+expect_rc 0
+expect_stdout $'hi\n'
+log_since socks "$m" | grep -qxF "=== decoded-credentials: alice:$PW" || why "the SOCKS server did not get -U's user and password"
+expect_no_secret
+finish
+
+begin "socks5:// with a wrong -U password: exit 4; without one and no terminal: exit 1"
+run $'hi\n' -U "alice:$PW_WRONG" -x "socks5://127.0.0.1:$SK" "$WS"
+expect_rc 4
+expect_stderr_has "WSPROXY_E_SOCKS_AUTH_FAILED"
+expect_no_secret
+no_tty $'hi\n' -U alice -x "socks5://127.0.0.1:$SK" "$WS"
+expect_rc 1
+expect_stderr_has "no terminal to ask for it"
+finish
+
+begin "--show-proxy with -U: the user shown, the password masked (HTTP and SOCKS)"
+run "" -U "alice:$PW" --proxy 'socks5h://bob:sEc7-old@proxy:1080' --show-proxy ws://example.com/
+expect_rc 0
+expect_stdout $'socks5h://alice:***@proxy:1080\n'
+expect_no_secret
+run "" -U 'al ice' --proxy 'http://proxy:3128' --show-proxy ws://example.com/
+expect_rc 0
+expect_stdout $'http://al%20ice@proxy:3128\n'
+finish
+
+begin "-U with a control character or longer than 255 bytes: exit 1, the password not shown"
+run "" -U $'alice:sEc6\x01x' -x "http://127.0.0.1:$PB" "$WS"
+expect_rc 1
+expect_stderr_has "option '-U': the user or the password holds a control character"
+run "" --proxy-user "alice:sEc6$(printf 'y%.0s' {1..300})" -x "http://127.0.0.1:$PB" "$WS"
+expect_rc 1
+expect_stderr_has "option '--proxy-user': the user and the password may have at most 255 bytes each"
+expect_no_secret
+finish
+
+begin "--version names the proxy authentication schemes of this build"
+run "" --version
+expect_rc 0
+if (( GSS )); then
+    expect_stdout_has "proxy authentication: Basic, Digest, NTLM and Negotiate (GSSAPI: MIT Kerberos)"
+else
+    expect_stdout_has "proxy authentication: Basic, Digest (built without GSSAPI)"
+fi
+finish
+
+if (( GSS )); then
+    begin "--proxy-ntlm -U DOMAIN\\user (GSSAPI, gss-ntlmssp): type 1 with the first CONNECT, type 3 on the same connection"
+    m=$(log_mark ptokens)
+    run $'hi\n' --linger 0 -v -U "WSPDOM\\alice:$PW" --proxy-ntlm -x "http://127.0.0.1:$PTOK" "$WS"
+    expect_rc 0
+    expect_stdout $'hi\n'
+    expect_reached ptokens "$m" "=== auth-round: 2 conn:"
+    expect_reached ptokens "$m" "=== auth-ok: NTLM"
+    expect_conns ptokens "$m" 1
+    expect_stderr_has "* proxy authentication: NTLM (its first token goes with the first CONNECT)"
+    expect_no_secret
+    finish
+
+    begin "--proxy-negotiate without a Kerberos ticket: no password asked, exit 4 with GSSAPI's reason and the kinit hint"
+    printf '[libdefaults]\n    default_realm = WSPROXY.TEST\n' >"$TMP/krb5.conf"
+    m=$(log_mark ptokens)
+    printf 'hi\n' >"$TMP/stdin"
+    set_cmdline -U alice --proxy-negotiate -x "http://localhost:$PTOK" "$WS"
+    run_timed 20 "$TMP/stdin" env KRB5CCNAME="FILE:$TMP/no-ccache" KRB5_CONFIG="$TMP/krb5.conf" \
+        setsid -w "$WSPCAT" -U alice --proxy-negotiate -x "http://localhost:$PTOK" "$WS"
+    expect_rc 4
+    expect_stderr_has "WSPROXY_E_PROXY_AUTH_TOKEN"
+    expect_stderr_match "wspcat: no Negotiate token: gss_[a-z_]+: .+"
+    expect_stderr_has "wspcat: Negotiate needs your Kerberos ticket (kinit gets one, klist shows it) and a service principal HTTP/localhost"
+    expect_stderr_lacks "no terminal"
+    expect_untouched ptokens "$m"
+    finish
+else
+    begin "built without GSSAPI: --proxy-ntlm and --proxy-negotiate are refused, named (exit 1)"
+    run "" --proxy-ntlm -x "http://127.0.0.1:$PTOK" "$WS"
+    expect_rc 1
+    expect_stderr_has "option '--proxy-ntlm': this wspcat was built without GSSAPI"
+    run "" --proxy-negotiate -x "http://127.0.0.1:$PTOK" "$WS"
+    expect_rc 1
+    expect_stderr_has "option '--proxy-negotiate': this wspcat was built without GSSAPI"
+    finish
+
+    begin "built without GSSAPI: --proxy-anyauth against Negotiate and NTLM says why they are not allowed"
+    run $'hi\n' -U "alice:$PW" --proxy-anyauth -x "http://127.0.0.1:$PTOK" "$WS"
+    expect_rc 4
+    expect_stderr_has "this wspcat was built without GSSAPI, so without NTLM and Negotiate"
+    finish
+fi
+
 # ---- command line -------------------------------------------------------------------------
 begin "--help: usage on stdout, exit 0, stderr empty"
 run "" --help
@@ -567,9 +945,9 @@ run "" --pasword=sEc1 "$WS"
 expect_rc 1
 expect_stderr_has "unknown option '--pasword'"
 expect_stderr_lacks "sEc"
-run "" -UsEc1 "$WS"
+run "" -QsEc1 "$WS"
 expect_rc 1
-expect_stderr_has "unknown option '-U'"
+expect_stderr_has "unknown option '-Q'"
 expect_stderr_lacks "sEc"
 finish
 

@@ -3,7 +3,7 @@
 # Digest (http_port and https_port), with NTLM (ntlm_fake_auth), with Negotiate
 # (negotiate_kerberos_auth) against a MIT Kerberos KDC made here from nothing, and a
 # squid that closes the connection after every 407. Sourced (by
-# tests/interop/auth_selftest.sh, later by run.sh), never run. See docs/interop.md.
+# tests/interop/auth_selftest.sh and tests/interop/run.sh), never run. See docs/interop.md.
 #
 # Everything lives under one folder the caller names (auth_init DIR); nothing is
 # written to /etc. Every daemon listens on 127.0.0.1 on a port the caller gives (free a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Self-check of the authenticating proxies of tests/interop/auth_lib.sh, with curl as
-# the client (the reference: wsproxy.h cannot do these schemes yet) and
+# the client (the reference; tests/interop/run.sh runs wspcat through the same proxies) and
 # tests/interop/gss_probe.c as a GSSAPI client. All on 127.0.0.1, under a mktemp folder.
 #
 #   bash tests/interop/auth_selftest.sh     (make interop-auth builds the two C programs

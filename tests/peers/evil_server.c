@@ -33,6 +33,8 @@
      proxy407-evil       answers any request with a valid 407 whose status line and
                          Proxy-Authenticate value carry C1 controls (bytes 0x80-0xFF
                          are allowed there) and bytes that are not UTF-8
+     proxy407-malformed  answers any request with a 407 whose Digest challenge has a
+                         quoted string that never ends (RFC 9110 11.2: not a challenge)
    Each connection lasts at most --mode-seconds (default 5), the process at most
    --max-seconds (default 60). The log (--log) gets one line per connection:
    "conn N mode M sent BYTES frames FRAMES received BYTES", and the close-first modes
@@ -450,6 +452,13 @@ static void run_mode(conn *c, const char *mode)
         else send_all(c, s403, sizeof s403 - 1);
         return;
     }
+    if (!strcmp(mode, "proxy407-malformed")) {
+        static const char p407[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                                   "Proxy-Authenticate: Digest realm=\"evil\", nonce=\"no end\r\n"
+                                   "Content-Length: 0\r\n\r\n";
+        send_all(c, p407, sizeof p407 - 1);
+        return;
+    }
     if (!key[0] || send_101(c, key) != 0) return;
     if (!strcmp(mode, "close-first") || !strcmp(mode, "close-first-slow")) {
         run_close_first(c, strcmp(mode, "close-first") ? 0.1 : 0.0);
@@ -514,7 +523,7 @@ int main(int argc, char **argv)
     struct sigaction act;
     static const char *const modes[] = {"len63", "pingflood", "closestorm", "endless-fragments",
         "stopread", "mute", "silent", "endless-header", "proxy407-huge", "proxy-endless-header",
-        "close-first", "close-first-slow", "evil-text", "evil-status", "proxy407-evil"};
+        "close-first", "close-first-slow", "evil-text", "evil-status", "proxy407-evil", "proxy407-malformed"};
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--port-file") && i + 1 < argc) port_file = argv[++i];
