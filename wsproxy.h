@@ -5567,6 +5567,12 @@ static void wsp_auth_decide_(wsproxy_client *c)
     }
     c->info_.auth_offered = offered;
     if (c->auth_rounds_ >= WSPROXY_MAX_AUTH_ROUNDS) { wsp_fail_(c, WSPROXY_E_PROXY_AUTH_ROUNDS); return; }
+    if (c->auth_sent_ && !(offered & c->auth_sent_)) {
+        /* what went out (Basic, or a first token, with the first CONNECT) is not even
+           offered: the proxy wants another scheme, which was not allowed */
+        wsp_fail_(c, WSPROXY_E_PROXY_AUTH_SCHEME);
+        return;
+    }
     if (c->auth_sent_) {
         /* credentials went out: the exchange goes on only where the scheme says so */
         if (have_token) {
@@ -5579,17 +5585,23 @@ static void wsp_auth_decide_(wsproxy_client *c)
             return;
         }
     } else {
-        int avail = offered & usable;
+        int avail = offered & usable, token_failed = 0;
         if (!best_rank) avail &= ~WSPROXY_AUTH_DIGEST;
-        if (avail & WSPROXY_AUTH_NEGOTIATE) pick = WSPROXY_AUTH_NEGOTIATE;
-        else if (avail & WSPROXY_AUTH_NTLM) pick = WSPROXY_AUTH_NTLM;
-        else if (avail & WSPROXY_AUTH_DIGEST) pick = WSPROXY_AUTH_DIGEST;
-        else if (avail & WSPROXY_AUTH_BASIC) pick = WSPROXY_AUTH_BASIC;
+        for (;;) {   /* the strongest; a token scheme whose callback fails gives way (as curl) */
+            pick = (avail & WSPROXY_AUTH_NEGOTIATE) ? WSPROXY_AUTH_NEGOTIATE
+                 : (avail & WSPROXY_AUTH_NTLM) ? WSPROXY_AUTH_NTLM
+                 : (avail & WSPROXY_AUTH_DIGEST) ? WSPROXY_AUTH_DIGEST
+                 : (avail & WSPROXY_AUTH_BASIC) ? WSPROXY_AUTH_BASIC : 0;
+            if (pick != WSPROXY_AUTH_NEGOTIATE && pick != WSPROXY_AUTH_NTLM) break;
+            if (wsp_auth_token_(c, pick, NULL, 0) == WSPROXY_OK) break;
+            token_failed = 1;
+            avail &= ~pick;
+        }
         if (!pick) {
-            wsp_fail_(c, offered && !(offered & c->auth_allowed_) ? WSPROXY_E_PROXY_AUTH_SCHEME : WSPROXY_E_PROXY_AUTH);
+            wsp_fail_(c, token_failed ? WSPROXY_E_PROXY_AUTH_TOKEN
+                         : offered && !(offered & c->auth_allowed_) ? WSPROXY_E_PROXY_AUTH_SCHEME : WSPROXY_E_PROXY_AUTH);
             return;
         }
-        if (pick == WSPROXY_AUTH_NEGOTIATE || pick == WSPROXY_AUTH_NTLM) rc = wsp_auth_token_(c, pick, NULL, 0);
     }
 #ifndef WSPROXY_NO_TLS
     if (!rc && pick == WSPROXY_AUTH_DIGEST) rc = wsp_digest_prepare_(c, &best_digest);
@@ -6777,8 +6789,10 @@ static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev)
     }
     if (c->eof_ && c->state_ == WSPROXY_STATE_PROXY && c->auth_same_conn_ && !c->auth_reconnect_ &&
         c->head_.pos == 0 && c->hfill_ == 0 && c->auth_rounds_ < WSPROXY_MAX_AUTH_ROUNDS) {
-        /* the proxy closed after its 407 without saying so: go on on a new connection */
+        /* the proxy closed after its 407 without saying so: go on on a new connection;
+           the request written on the dead one got no answer and does not count */
         c->auth_reconnect_ = 1;
+        c->auth_rounds_--;
         ev->type = WSPROXY_EV_RECONNECT;
         ev->status = 407;
         return 1;

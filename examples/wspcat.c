@@ -1361,7 +1361,11 @@ static void say_failure(const wsproxy_client *c, const options *o)
             say("wspcat: no credentials were sent%s", o->proxy_has_user ? "" : " (give a user with -U USER)");
         break;
     case WSPROXY_E_PROXY_AUTH_REJECTED:
-        if (e->auth_offered && !(e->auth_offered & e->auth_scheme)) {
+        say("wspcat: the proxy rejected these credentials (%s, round %d)", scheme ? scheme : "none",
+            e->auth_rounds);
+        break;
+    case WSPROXY_E_PROXY_AUTH_SCHEME:
+        if (e->auth_scheme && !(e->auth_offered & e->auth_scheme)) {
             /* credentials sent unasked (Basic alone, or the first NTLM or Negotiate
                token) and a 407 that does not even offer their scheme */
             say("wspcat: the proxy offers only schemes you did not allow: %s (allowed: %s; it refused the %s "
@@ -1369,10 +1373,6 @@ static void say_failure(const wsproxy_client *c, const options *o)
                 (e->auth_offered & ~WSPCAT_SCHEMES) ? "" : "; see --proxy-anyauth");
             break;
         }
-        say("wspcat: the proxy rejected these credentials (%s, round %d)", scheme ? scheme : "none",
-            e->auth_rounds);
-        break;
-    case WSPROXY_E_PROXY_AUTH_SCHEME:
         say("wspcat: the proxy offers only schemes you did not allow: %s (allowed: %s%s)", offered, allowed,
             (e->auth_offered & (WSPROXY_AUTH_NTLM | WSPROXY_AUTH_NEGOTIATE) & ~WSPCAT_SCHEMES)
                 ? "; this wspcat was built without GSSAPI, so without NTLM and Negotiate"

@@ -359,6 +359,36 @@ static int s_huge_body(int round, int conn, const char *head, char *reply, size_
     return 0;
 }
 
+static int s_negotiate_or_digest(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn;
+    if (round == 1) {
+        snprintf(reply, cap, R407("Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\", qop=auth\r\n"
+                                  "Content-Length: 0\r\n\r\n", ""));
+        return 0;
+    }
+    if (!digest_ok(head, "wsp", "n1", 0)) return -1;
+    snprintf(reply, cap, "HTTP/1.1 200 OK\r\n\r\n");
+    return 0;
+}
+static int s_digest_only(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn; (void)head; (void)round;
+    snprintf(reply, cap, R407("Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\"\r\nContent-Length: 0\r\n\r\n", ""));
+    return 0;
+}
+static int s_silent_after_407(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    if (round == 1) {   /* keep-alive 407 ... */
+        snprintf(reply, cap, R407("Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\"\r\nContent-Length: 0\r\n\r\n", ""));
+        return 0;
+    }
+    if (round == 2) return conn == 1 ? 1 : -1;   /* ... then the answer on it is a silent close */
+    if (conn != 2 || !digest_ok(head, "wsp", "n1", 0)) return -1;
+    snprintf(reply, cap, "HTTP/1.1 200 OK\r\n\r\n");
+    return 0;
+}
+
 /* The caller's token callback: a script of its own. */
 static int token_calls;
 static int test_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
@@ -418,7 +448,11 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
         }
         if (hlen && strstr(head, "\r\n\r\n") && roff == rlen && !g_close_next) {
             round++;
-            if (sc->answer(round, conn, head, reply, sizeof reply) != 0) {
+            int a = sc->answer(round, conn, head, reply, sizeof reply);
+            if (a == 1) {   /* the proxy hangs up without a word */
+                reply[0] = 0;
+                g_close_next = 1;
+            } else if (a != 0) {
                 snprintf(result, sizeof result, "proxy refused round %d: %.60s", round, head);
                 return result;
             }
@@ -452,7 +486,8 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
                 CHECK_EQ_INT(wsproxy_reconnected(&client), WSPROXY_OK);
                 CHECK_EQ_INT(wsproxy_reconnected(&client), WSPROXY_E_STATE);
             } else if (ev.type == WSPROXY_EV_TUNNEL) {
-                snprintf(result, sizeof result, "TUNNEL %d after %d rounds, %d connections", ev.status, round, conn);
+                snprintf(result, sizeof result, "TUNNEL %d after %d rounds, %d connections, %d counted", ev.status, round,
+                         conn, wsproxy_error_info_get(&client)->auth_rounds);
                 return result;
             } else if (ev.type == WSPROXY_EV_ERROR) {
                 const wsproxy_error_info *info = wsproxy_error_info_get(&client);
@@ -510,26 +545,34 @@ static void test_loop(void)
     static const scenario forever = {"a token exchange that never ends", s_ntlm_forever};
     static const scenario basic = {"Basic alone: sent with the first CONNECT", s_basic_first};
     static const scenario http10 = {"HTTP/1.0 407, body until the close: a new connection", s_http10_silent};
-    run_scenario(&digest, WSPROXY_AUTH_ANY, NULL, "TUNNEL 200 after 2 rounds, 1 connections", 0);
-    run_scenario(&sha, WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 3 rounds, 1 connections", 0);
-    run_scenario(&closing, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 2 connections", 1);
-    run_scenario(&ntlm, WSPROXY_AUTH_NTLM, test_token, "TUNNEL 200 after 2 rounds, 1 connections", 0);
-    run_scenario(&neg, WSPROXY_AUTH_ANY, test_token, "TUNNEL 200 after 2 rounds, 1 connections", 0);
+    run_scenario(&digest, WSPROXY_AUTH_ANY, NULL, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
+    run_scenario(&sha, WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 3 rounds, 1 connections, 3 counted", 0);
+    run_scenario(&closing, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 2 connections, 2 counted", 1);
+    run_scenario(&ntlm, WSPROXY_AUTH_NTLM, test_token, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
+    run_scenario(&neg, WSPROXY_AUTH_ANY, test_token, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
     run_scenario(&rejected, WSPROXY_AUTH_DIGEST, NULL, "ERROR WSPROXY_E_PROXY_AUTH_REJECTED", 0);
     run_scenario(&only_neg, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "ERROR WSPROXY_E_PROXY_AUTH_SCHEME offered 12", 0);
     run_scenario(&only_neg, WSPROXY_AUTH_ANY, NULL, "ERROR WSPROXY_E_PROXY_AUTH", 0);   /* allowed, but no token callback */
     run_scenario(&only_neg, WSPROXY_AUTH_ANY, failing_token, "ERROR WSPROXY_E_PROXY_AUTH_TOKEN", 0);
     run_scenario(&forever, WSPROXY_AUTH_NTLM, test_token, "ERROR WSPROXY_E_PROXY_AUTH_ROUNDS", 0);
-    run_scenario(&basic, 0, NULL, "TUNNEL 200 after 1 rounds, 1 connections", 0);
-    run_scenario(&http10, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_NEGOTIATE, NULL, "TUNNEL 200 after 2 rounds, 2 connections", 1);
+    run_scenario(&basic, 0, NULL, "TUNNEL 200 after 1 rounds, 1 connections, 1 counted", 0);
+    run_scenario(&http10, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_NEGOTIATE, NULL, "TUNNEL 200 after 2 rounds, 2 connections, 2 counted", 1);
     {
         static const scenario unknown = {"only a scheme unknown here", s_unknown_only};
         static const scenario bad_chunk = {"a 407 whose chunked body is malformed", s_bad_chunk};
         static const scenario huge = {"a 407 body too large to skip: a new connection", s_huge_body};
         run_scenario(&unknown, WSPROXY_AUTH_ANY, test_token, "ERROR WSPROXY_E_PROXY_AUTH_SCHEME offered 16", 0);
         run_scenario(&bad_chunk, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "ERROR WSPROXY_E_PROXY_BAD_REPLY", 0);
-        run_scenario(&huge, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 2 connections", 1);
+        run_scenario(&huge, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 2 connections, 2 counted", 1);
         run_scenario(&ntlm, WSPROXY_AUTH_NTLM, failing_token, "init WSPROXY_E_PROXY_AUTH_TOKEN", 0);
+    }
+    {
+        static const scenario fallback = {"a failed Negotiate token gives way to Digest", s_negotiate_or_digest};
+        static const scenario not_offered = {"Basic sent first, the proxy offers only Digest", s_digest_only};
+        static const scenario silent = {"a silent close after a 407: the unanswered request does not count", s_silent_after_407};
+        run_scenario(&fallback, WSPROXY_AUTH_ANY, failing_token, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
+        run_scenario(&not_offered, 0, NULL, "ERROR WSPROXY_E_PROXY_AUTH_SCHEME offered 2", 0);
+        run_scenario(&silent, WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 3 rounds, 2 connections, 2 counted", 1);
     }
     TEST_CASE("scheme names");
     CHECK(strcmp(wsproxy_auth_name(WSPROXY_AUTH_NEGOTIATE), "Negotiate") == 0);
