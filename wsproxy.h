@@ -10,79 +10,122 @@
        #define WSPROXY_IMPLEMENTATION
        #include "wsproxy.h"
 
-   Link with -lbearssl. Define WSPROXY_STATIC before including to make every function
-   static (a private copy per translation unit). Define WSPROXY_NO_TLS (in every
-   translation unit alike) to build without BearSSL: ws:// only; wss:// and https://
-   proxies then fail with WSPROXY_E_UNSUPPORTED.
+   Link with -lbearssl. Build switches (the same in every translation unit: a unit
+   that differs gets WSPROXY_E_ABI from wsproxy_init):
+     WSPROXY_STATIC    every function static (a private copy per translation unit)
+     WSPROXY_NO_TLS    no BearSSL: ws:// only; wss:// and https:// proxies fail with
+                       WSPROXY_E_UNSUPPORTED; no Digest proxy authentication
+     WSPROXY_DEFLATE   permessage-deflate (RFC 7692) with zlib: link -lz
+     WSPROXY_STATS     count the bytes the library copies (wsproxy_stats_get)
+     WSPROXY_RECV_BUFFER_BYTES / WSPROXY_SEND_BUFFER_BYTES  the built-in buffers (16 KiB
+                       each; 0: none, given per connection in cfg.recv_buffer/send_buffer)
+   Every limit is a macro with a default (the "limits" block below); define it before the
+   include.
 
    THE MODEL
    ---------
-   The client never touches a socket. You own the socket, the loop, the clock and
-   the memory (one wsproxy_client struct per connection, sizeof works, plus a TLS
-   arena when a hop uses TLS). The client:
+   The client never touches a socket. You own the socket, the loop, the clock and the
+   memory: one wsproxy_client per connection (sizeof works), plus a TLS arena when a
+   hop uses TLS and a deflate arena for permessage-deflate. The client:
      - takes bytes your socket received       wsproxy_recv_buf() + wsproxy_recv_ack()
                                               (or wsproxy_feed(), which copies)
      - gives bytes your socket must send      wsproxy_send_buf() + wsproxy_send_ack()
      - reports events                         wsproxy_poll()
      - says what it waits for (for timers)    wsproxy_waiting_for() + wsproxy_timeout()
-     - learns of transport failure / EOF      wsproxy_socket_closed()
+     - learns of transport failure / EOF      wsproxy_socket_closed(), wsproxy_name_failed()
 
-   Pipeline (bytes in):
-     socket -> [TLS to an https:// proxy] -> CONNECT reply | SOCKS reply
-            -> [TLS to a wss:// server] -> 101 reply -> frames -> events
-   Each switch hands the bytes after a reply head to the next layer, never drops them.
-   A hop without TLS is a pass-through, so every proxy x target cell runs one path.
+   THE PIPELINE
+   ------------
+   wsproxy_init builds a chain of stages for the cell (which proxy, which target), from
+   the socket up; a cell has only the stages it needs:
+       ws://                         PLAIN [TUNNEL] UPGRADE FRAMES
+       wss://                        TLS_TARGET UPGRADE FRAMES        (direct)
+       wss:// via http://, socks     PLAIN TUNNEL TLS_TARGET UPGRADE FRAMES
+       ws:// via https://            TLS_PROXY TUNNEL UPGRADE FRAMES
+       wss:// via https://           TLS_PROXY TUNNEL TLS_TARGET UPGRADE FRAMES
+   TUNNEL is the CONNECT exchange (with proxy authentication) or the SOCKS handshake,
+   UPGRADE the opening handshake, FRAMES RFC 6455 (and permessage-deflate). A TLS stage
+   is a BearSSL engine whose four buffers are the stage's ports; a protocol stage reads
+   its reply in place from the stage below and leaves the chain when done, so the
+   bytes after a reply head go to the next stage, never dropped. Payload copies: ws://
+   receives with none (events point into the receive buffer) and sends with one (the
+   masking pass); over TLS the record layer is the buffer; TLS inside TLS adds one
+   copy each way, between the two engines. wsproxy_frames_* is the FRAMES stage alone,
+   for bytes you already hold (your own TLS, a test).
 
    A LOOP, IN ORDER
      0 cfg = {0}; cfg.url = "wss://host/chat"; cfg.proxy = "http://user:pass@proxy:3128"
        (or from wsproxy_proxy_from_env); cfg.random = wsproxy_os_random; TLS: trust
        anchors (wsproxy_pem_trust_anchors) and tls_arena (wsproxy_tls_arena_size bytes).
-     1 wsproxy_init; connect (non-blocking, TCP_NODELAY) to wsproxy_connect_host:port;
-       on failure wsproxy_socket_closed(c, errno). Arm a timer for wsproxy_waiting_for.
+     1 wsproxy_init; resolve wsproxy_connect_host (failed: wsproxy_name_failed);
+       connect (non-blocking, TCP_NODELAY) to it and wsproxy_connect_port; on failure
+       wsproxy_socket_closed(c, errno). Arm a timer for wsproxy_waiting_for.
      2 writable: while (p = wsproxy_send_buf(c,&n)) { w = send(p,n); if EAGAIN stop;
        wsproxy_send_ack(c,w); }
      3 readable: p = wsproxy_recv_buf(c,&n); r = recv(p,n); r > 0: wsproxy_recv_ack(c,r);
-       r == 0: wsproxy_socket_closed(c,0); error: wsproxy_socket_closed(c,errno)
+       r == 0: wsproxy_socket_closed(c,0); EAGAIN: nothing; error: wsproxy_socket_closed(c,errno)
      4 timer: wsproxy_timeout(c). Keepalive: wsproxy_ping every N seconds; the client
        then waits for the pong (WSPROXY_WAIT_PONG) and a dead peer times out.
      5 after each: while (wsproxy_poll(c,&ev)) handle ev (TLS, TUNNEL, OPEN, MESSAGE,
-       PING, PONG, then one CLOSE or ERROR); flush (2); want writable only while
-       wsproxy_send_buf has bytes, readable only while wsproxy_recv_buf has room (that
-       is the backpressure); re-arm the timer when wsproxy_waiting_for changed.
+       PING, PONG, RECONNECT, then one CLOSE or ERROR); flush (2); want writable only
+       while wsproxy_send_buf has bytes, readable only while wsproxy_recv_buf has room
+       (that is the backpressure); re-arm the timer when wsproxy_waiting_for changed.
+       EV_RECONNECT (the proxy closes during authentication): close the socket, connect
+       a new one to the same host and port, call wsproxy_reconnected(c).
      6 after EV_CLOSE or EV_ERROR: flush once more (the close frame), close the socket.
-   Sends: WSPROXY_E_WOULD_BLOCK = buffer full, flush and retry; bigger than the buffer:
-   wsproxy_send_begin + wsproxy_send_data. Memory: sizeof(wsproxy_client) (~40 KiB;
-   shrink WSPROXY_RECV/SEND_BUFFER_BYTES) + wsproxy_tls_arena_size() per connection.
-   examples/: blocking.c, wspcat.c (poll), epoll_many.c (epoll, 10k), libuv_client.c.
+   Sends: WSPROXY_E_WOULD_BLOCK = no room now, flush and retry; a frame larger than the
+   send buffer (WSPROXY_E_SEND_TOO_LARGE): wsproxy_send_begin + wsproxy_send_data;
+   wsproxy_send_room says what fits now. examples/: blocking.c, wspcat.c (poll),
+   epoll_many.c (epoll, 10k connections), libuv_client.c, autobahn_client.c.
+
+   MEMORY
+     sizeof(wsproxy_client) is 36 KiB with the built-in 16 KiB buffers, 3.4 KiB without
+     (then cfg.recv_buffer, at least WSPROXY_MIN_RECV_BUFFER, and cfg.send_buffer; a
+     TLS-only cell may have no send buffer). A TLS hop takes 41,600 bytes of tls_arena
+     (wsproxy_tls_arena_size, WSPROXY_TLS_ARENA_BYTES(hops) fits any cell).
+     permessage-deflate takes wsproxy_deflate_arena_size bytes (313 KiB for zlib's
+     defaults, 28 KiB for 9-bit windows and mem_level 1). message_buffer, when given,
+     receives whole messages. Nothing else is allocated.
 
    TLS
-     Each hop (proxy, server) has its own trust anchors and its own no-verify switch.
-     SNI and the certificate name are the proxy's host for the proxy hop and the
-     server's host for the server hop; an IP-literal host gets no SNI and is checked
-     against the certificate's iPAddress subjectAltName. ALPN offers http/1.1. TLS 1.2
-     only (BearSSL has no TLS 1.3). Entropy comes from cfg.random.
+     Each hop (proxy, server) has its own trust anchors, no-verify switch and options
+     (cfg.proxy_tls, cfg.tls: server name, ALPN, client certificate and key, session
+     resumption, tls_compat). Verification is on by default on both hops. SNI and the
+     name checked are the hop's host; an IP-literal host gets no SNI and is checked
+     against the certificate's iPAddress names. Policy: TLS 1.2 (BearSSL has no 1.3),
+     ECDHE with AEAD suites (tls_compat adds ECDHE-CBC with SHA-2 MACs), no MD5 or SHA-1
+     signatures, RSA keys of 2048 bits and up, serverAuth EKU. Every refusal is named
+     per hop (wsproxy_tls_reason). Entropy comes from cfg.random.
 
-   CHOOSING A PROXY
+   PROXIES AND AUTHENTICATION
      cfg.proxy takes http://, https://, socks4://, socks4a://, socks5://, socks5h://
      URLs. wsproxy_proxy_from_env() picks one from the environment as curl does
      (ws_proxy, http_proxy, all_proxy ...; NO_PROXY through wsproxy_no_proxy_match()),
      wsproxy_pac_parse() reads a PAC result list. The library never resolves names:
      for socks4:// and socks5:// give the server's address in cfg.target_address
-     (wsproxy_needs_target_address() says when).
+     (wsproxy_needs_target_address() says when). cfg.proxy_auth allows Basic, Digest,
+     NTLM and Negotiate (the last two through your cfg.proxy_token callback: GSSAPI,
+     SSPI); the 407 loop answers the strongest scheme offered and allowed, on the same
+     connection or, when the proxy closes, on a new one (EV_RECONNECT).
 
    LIFETIMES
-     Strings in wsproxy_config are read during wsproxy_init() only: both request heads
-     are built and validated there. Trust anchors and the TLS arena must outlive the
-     connection. Pointers in a wsproxy_event and from wsproxy_recv_buf/wsproxy_send_buf
-     stay valid until the next call of any wsproxy_* function on that client.
+     Requests are written when due, a piece at a time, from your configuration: the
+     strings and arrays in wsproxy_config (URLs, headers, protocols, origin, proxy
+     credentials) must stay valid and unchanged until WSPROXY_EV_OPEN (or the final
+     event); wsproxy_init checks them all at once, so a mistake fails there and no byte
+     goes out. Trust anchors, the arenas, caller buffers and message_buffer must outlive
+     the connection. Pointers in a wsproxy_event and from wsproxy_recv_buf /
+     wsproxy_send_buf stay valid until the next call of any wsproxy_* function on that
+     client; message_buffer is written only inside wsproxy_poll.
 
    ERRORS
      One sticky error per client: wsproxy_error(c) gives the code, wsproxy_error_info_get(c)
-     the details (HTTP status and Proxy-Authenticate, close code, OS error, TLS error),
-     wsproxy_strerror(code) a name, wsproxy_describe() one readable line.
-     Caller mistakes (bad URL, bad header, wrong call order) fail at once and produce
-     no byte. Peer faults send the RFC 6455 close frame (1002, 1007, 1009) and end in
-     one WSPROXY_EV_ERROR.
+     the details (HTTP status and Proxy-Authenticate, close code, OS error, TLS error,
+     the URL and byte of a URL error, the extension at fault), wsproxy_strerror(code) a
+     name, wsproxy_error_message(code) a sentence, wsproxy_describe() one readable line
+     that never holds a secret. Caller mistakes (bad URL, bad header, wrong call order)
+     fail at once and produce no byte. Peer faults send the RFC 6455 close frame (1002,
+     1007, 1009) and end in one WSPROXY_EV_ERROR.
 */
 #ifndef WSPROXY_H
 #define WSPROXY_H
