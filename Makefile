@@ -70,11 +70,11 @@ ifeq ($(WSPCAT_GSSAPI),auto)
 endif
 
 # examples include "wsproxy.h": -I. finds it here, as it is found next to a copied example
-$(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) $(WSPCAT_GSS_CFLAGS) -I. -o $@ examples/wspcat.c -lbearssl $(WSPCAT_GSS_LIBS)
+$(BUILD)/wspcat: examples/wspcat.c wsproxy.h | $(BUILD) check-bearssl check-zlib
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_DEFLATE $(WSPCAT_GSS_CFLAGS) -I. -o $@ examples/wspcat.c -lbearssl -lz $(WSPCAT_GSS_LIBS)
 
-$(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
-	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl
+$(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl check-zlib
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl -lz
 
 # unit suites, plain and under ASan+UBSan (test_deflate defines WSPROXY_DEFLATE: zlib)
 UNIT_LIBS := -lbearssl -lz

@@ -762,7 +762,15 @@ typedef struct wsproxy_config {
     size_t tls_arena_len;
 #endif
     wsproxy_deflate_options deflate;   /* permessage-deflate (WSPROXY_DEFLATE builds) */
+    /* Optional trace of the HTTP heads (a -v): each line of the CONNECT and upgrade
+       requests as they go out and of their replies as they are read, without its line
+       end; an empty line ends a head. Credentials never appear: the values of
+       Authorization, Proxy-Authorization, Cookie and Set-Cookie are "***". Reply lines
+       are the peer's bytes as received: escape them before printing. */
+    void (*trace)(void *ctx, int what, const char *line, size_t len);   /* WSPROXY_TRACE_* */
+    void *trace_ctx;
 } wsproxy_config;
+enum { WSPROXY_TRACE_PROXY_REQUEST = 1, WSPROXY_TRACE_PROXY_REPLY, WSPROXY_TRACE_REQUEST, WSPROXY_TRACE_REPLY };
 
 typedef enum wsproxy_event_type {
     WSPROXY_EV_NONE = 0,
@@ -1243,6 +1251,8 @@ struct wsproxy_client {
     const char *const *headers_;
     const char *const *proxy_headers_;
     const char *const *protocols_;
+    void (*trace_)(void *ctx, int what, const char *line, size_t len);
+    void *trace_ctx_;
     const unsigned char *target_address_;
     int target_address_type_;
     char connect_host_[256];
@@ -4668,7 +4678,7 @@ static int wsp_tls_restart_(wsproxy_client *c, int hop) { (void)c; (void)hop; re
 /* A writer that drops its first `skip` bytes and keeps what fits in cap: a request is
    written into whatever room the stage below has, and resumed there later. total is the
    whole request's length; cap 0 validates and measures without writing. */
-typedef struct { char *buf; size_t cap, len, skip, total; } wsp_writer_;
+typedef struct { char *buf; size_t cap, len, skip, total; int redact; } wsp_writer_;
 
 static void wsp_put_(wsp_writer_ *w, const char *s, size_t n)
 {
@@ -4742,6 +4752,9 @@ static int wsp_name_in_(const char *name, size_t len, const char *const *list)
     return 0;
 }
 
+/* Headers whose values a trace never shows. */
+static const char *const wsp_secret_headers_[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", NULL};
+
 /* Writes the caller's headers; those in skip are silently dropped, reserved refused. */
 static int wsp_put_headers_(wsp_writer_ *w, const char *const *headers,
                             const char *const *reserved, const char *const *skip)
@@ -4756,7 +4769,8 @@ static int wsp_put_headers_(wsp_writer_ *w, const char *const *headers,
         if (skip && wsp_name_in_(*headers, nlen, skip)) continue;
         wsp_put_(w, *headers, nlen);
         wsp_puts_(w, ": ");
-        wsp_put_(w, value, vlen);
+        if (w->redact && wsp_name_in_(*headers, nlen, wsp_secret_headers_)) wsp_puts_(w, "***");
+        else wsp_put_(w, value, vlen);
         wsp_puts_(w, "\r\n");
     }
     return WSPROXY_OK;
@@ -4862,7 +4876,12 @@ static int wsp_render_connect_(const wsproxy_client *c, wsp_writer_ *w, int *sec
     wsp_puts_(w, " HTTP/1.1\r\nHost: ");
     wsp_put_hostport_(w, &target, 1);
     wsp_puts_(w, "\r\n");
-    if (c->auth_next_ == WSPROXY_AUTH_BASIC) {
+    if (c->auth_next_ && w->redact) {   /* a trace: the scheme, never the credentials */
+        static const char *const names[] = {"", "Basic", "Digest", "", "NTLM", "", "", "", "Negotiate"};
+        wsp_puts_(w, "Proxy-Authorization: ");
+        wsp_puts_(w, names[c->auth_next_ & 15]);
+        wsp_puts_(w, " ***\r\n");
+    } else if (c->auth_next_ == WSPROXY_AUTH_BASIC) {
         /* user ":" password, base64 on one line (RFC 7617) */
         char cred[2 * WSPROXY_MAX_CREDENTIAL_BYTES + 2];
         char b64[(sizeof cred + 2) / 3 * 4 + 1];
@@ -4985,6 +5004,44 @@ static int wsp_measure_(const wsproxy_client *c, int req)
     return w.total > WSPROXY_MAX_REQUEST_BYTES ? WSPROXY_E_REQUEST_TOO_LARGE : WSPROXY_OK;
 }
 
+/* The trace of a request head, line by line, credentials replaced. */
+static void wsp_trace_request_(wsproxy_client *c, int req)
+{
+    char buf[WSPROXY_MAX_REQUEST_BYTES];
+    wsp_writer_ w;
+    int secret, what = req == WSP_REQ_CONNECT_ ? WSPROXY_TRACE_PROXY_REQUEST : WSPROXY_TRACE_REQUEST;
+    size_t i, start = 0;
+    memset(&w, 0, sizeof w);
+    w.buf = buf;
+    w.cap = sizeof buf;
+    w.redact = 1;
+    if (wsp_render_(c, req, &w, &secret) != WSPROXY_OK) return;
+    for (i = 0; i + 1 < w.len; i++)
+        if (buf[i] == '\r' && buf[i + 1] == '\n') {
+            c->trace_(c->trace_ctx_, what, buf + start, i - start);
+            start = i + 2;
+            i++;
+        }
+    wsp_wipe_(buf, sizeof buf);
+}
+
+/* A line of a reply head for the trace (an empty one ends the head). */
+static void wsp_trace_line_(wsproxy_client *c, int upgrade, const char *line, size_t len)
+{
+    int what = upgrade ? WSPROXY_TRACE_REPLY : WSPROXY_TRACE_PROXY_REPLY;
+    size_t n = 0;
+    while (n < len && line[n] != ':') n++;
+    if (n < len && c->head_.lines > 1 && wsp_name_in_(line, n, wsp_secret_headers_)) {
+        char red[80];
+        if (n > sizeof red - 6) n = sizeof red - 6;
+        memcpy(red, line, n);
+        memcpy(red + n, ": ***", 5);
+        c->trace_(c->trace_ctx_, what, red, n + 5);
+    } else {
+        c->trace_(c->trace_ctx_, what, line, len);
+    }
+}
+
 /* Writes the due request into the room of the stage below, resuming where the last
    piece ended. A plain send buffer remembers how far a secret went, to wipe it once sent. */
 static void wsp_write_request_(wsproxy_client *c, int below)
@@ -4994,6 +5051,8 @@ static void wsp_write_request_(wsproxy_client *c, int below)
     size_t room;
     unsigned char *dst = wsp_port_(c, below, WSP_SENDAPP_, &room);
     if (!dst || !room) return;
+    if (c->trace_ && c->req_off_ == 0 && (c->req_ == WSP_REQ_CONNECT_ || c->req_ == WSP_REQ_UPGRADE_))
+        wsp_trace_request_(c, c->req_);
     memset(&w, 0, sizeof w);
     w.buf = (char *)dst;
     w.cap = room;
@@ -5272,6 +5331,7 @@ static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
         while ((r = wsp_head_scan_(&c->head_, buf, len)) == WSP_HEAD_LINE_) {
             const char *line = buf + c->head_.line_start;
             size_t line_len = c->head_.line_end - c->head_.line_start;
+            if (c->trace_) wsp_trace_line_(c, upgrade, line, line_len);
             if (c->head_.lines == 1) {
                 const char *reason;
                 size_t reason_len;
@@ -5300,6 +5360,7 @@ static int wsp_read_head_(wsproxy_client *c, int below, int upgrade)
             return 0;
         }
         if (r == WSP_HEAD_END_) {
+            if (c->trace_) c->trace_(c->trace_ctx_, upgrade ? WSPROXY_TRACE_REPLY : WSPROXY_TRACE_PROXY_REPLY, "", 0);
             c->head_base_ = buf;   /* whole, in place, until this poll returns */
             if (below == WSP_S_PLAIN_) {
                 wsp_ack_(c, below, WSP_RECVAPP_, c->head_.pos);
@@ -6394,6 +6455,8 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     c->proxy_headers_ = cfg->proxy_headers;
     c->protocols_ = cfg->protocols;
     c->origin_ = cfg->origin;
+    c->trace_ = cfg->trace;
+    c->trace_ctx_ = cfg->trace_ctx;
     c->target_address_ = cfg->target_address;
     c->target_address_type_ = cfg->target_address_type;
 #ifdef WSPROXY_DEFLATE

@@ -310,7 +310,7 @@ enum {
     OPT_CACERT, OPT_PROXY_CACERT, OPT_INSECURE, OPT_PROXY_INSECURE, OPT_CERT, OPT_KEY,
     OPT_PROXY_CERT, OPT_PROXY_KEY, OPT_TLS_COMPAT, OPT_PROXY_TLS_COMPAT, OPT_PROXY_USER,
     OPT_PROXY_BASIC, OPT_PROXY_DIGEST, OPT_PROXY_NTLM, OPT_PROXY_NEGOTIATE, OPT_PROXY_ANYAUTH,
-    OPT_VERBOSE, OPT_TIMING, OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION
+    OPT_VERBOSE, OPT_TIMING, OPT_PRINT_PROTOCOL, OPT_HELP, OPT_VERSION, OPT_COMPRESS
 };
 
 typedef struct {
@@ -382,8 +382,14 @@ static const option_spec options_table[] = {
                                                       "ticket from kinit)"},
     {OPT_PROXY_ANYAUTH, 0, "proxy-anyauth", NULL, "allow every scheme this wspcat has; the proxy's\n"
                                                   "407 decides (the strongest offered wins)"},
+#ifdef WSPROXY_DEFLATE
+    {OPT_HEADING, 0, NULL, NULL, "Compression:"},
+    {OPT_COMPRESS, 0, "compress", NULL, "offer permessage-deflate (RFC 7692); -v shows what\n"
+                                        "the server settled"},
+#endif
     {OPT_HEADING, 0, NULL, NULL, "Diagnostics:"},
-    {OPT_VERBOSE, 'v', "verbose", NULL, "log each step on stderr (never credentials)"},
+    {OPT_VERBOSE, 'v', "verbose", NULL, "log each step and the HTTP heads on stderr\n"
+                                        "(credentials and cookies as ***)"},
     {OPT_TIMING, 0, "timing", NULL, "print the handshake time on stderr"},
     {OPT_PRINT_PROTOCOL, 0, "print-protocol", NULL, "print the chosen subprotocol on stderr"},
     {OPT_HELP, 'h', "help", NULL, "print this help and exit"},
@@ -400,7 +406,7 @@ typedef struct {
     double timeout_s, connect_timeout_s, max_time_s, linger_s, ping_s;
     unsigned long count;
     int one_message, binary, lines, escape, timing, print_protocol, insecure, proxy_insecure;
-    int verbose;
+    int verbose, compress;
     /* proxy authentication: -U's user and password (in wspcat's own buffers, wiped at
        the end; the command line's copy is blanked) and the --proxy-* schemes */
     const char *proxy_user, *proxy_password;   /* NULL: not given */
@@ -459,8 +465,12 @@ static void print_version(void)
 #else
     printf("TLS: none (built with WSPROXY_NO_TLS)\n");
 #endif
-    /* Optional parts, one line each: "compression: zlib X.Y.Z" (permessage-deflate)
-       when it comes, and the proxy authentication schemes (GSSAPI when linked) */
+    /* Optional parts, one line each: compression, proxy authentication (GSSAPI when linked) */
+#ifdef WSPROXY_DEFLATE
+    printf("compression: permessage-deflate with zlib %s\n", zlibVersion());
+#else
+    printf("compression: none (built without WSPROXY_DEFLATE)\n");
+#endif
 #if defined WSPCAT_GSSAPI && !defined WSPROXY_NO_TLS
     printf("proxy authentication: Basic, Digest, NTLM and Negotiate (GSSAPI: %s)\n", WSPCAT_GSSAPI_NAME);
 #elif defined WSPCAT_GSSAPI
@@ -636,6 +646,7 @@ static int apply_option(options *o, const option_spec *s, const char *shown, con
     case OPT_VERBOSE: o->verbose = 1; break;
     case OPT_TIMING: o->timing = 1; break;
     case OPT_PRINT_PROTOCOL: o->print_protocol = 1; break;
+    case OPT_COMPRESS: o->compress = 1; break;
     case OPT_HELP: print_help(); return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
     case OPT_VERSION: print_version(); return fflush(stdout) == 0 ? EXIT_OK : EXIT_CONNECT;
     default: break;
@@ -1717,6 +1728,18 @@ static void reconnect(session *s)
 }
 
 /* Handles one event; returns 0, or 1 when it was the final one. */
+/* -v: each line of the HTTP heads as the library traces them (credentials already
+   "***"); the peer's lines are escaped like every other server byte on stderr. */
+static void trace_head(void *ctx, int what, const char *line, size_t len)
+{
+    int sent = what == WSPROXY_TRACE_PROXY_REQUEST || what == WSPROXY_TRACE_REQUEST;
+    int proxy = what == WSPROXY_TRACE_PROXY_REQUEST || what == WSPROXY_TRACE_PROXY_REPLY;
+    (void)ctx;
+    diag_printf("%s %s ", proxy ? "proxy" : "server", sent ? ">" : "<");
+    diag_bytes(line, len);
+    diag_end();
+}
+
 static int handle_event(session *s, const wsproxy_event *ev)
 {
     const options *o = s->o;
@@ -1747,6 +1770,16 @@ static int handle_event(session *s, const wsproxy_event *ev)
         if (o->verbose)
             say("* [%8.3f ms] upgraded (subprotocol %s)", elapsed(s),
                 ev->protocol[0] ? ev->protocol : "none");
+        if (o->verbose && o->compress) {
+            wsproxy_deflate_params dp;
+            if (wsproxy_deflate_get(s->c, &dp))
+                say("* permessage-deflate: server window %d bits%s, client window %d bits%s%s", dp.server_window_bits,
+                    dp.server_no_context_takeover ? " (no context takeover)" : "", dp.client_window_bits,
+                    dp.client_no_context_takeover ? " (no context takeover)" : "",
+                    dp.client_window_bits ? "" : " (0: wspcat sends uncompressed)");
+            else
+                say("* permessage-deflate: declined by the server");
+        }
         if (o->timing) say("handshake: %.3f ms", elapsed(s));
         if (o->print_protocol) say("protocol: %s", ev->protocol);
         break;
@@ -1842,9 +1875,6 @@ static int run(const options *o, wsproxy_client *c, const wsproxy_config *cfg)
     if (o->verbose)   /* host and port only: a proxy URL may carry credentials */
         say("* [%8.3f ms] connecting to %s port %u (%s)", elapsed(s), wsproxy_connect_host(c),
             wsproxy_connect_port(c), cfg->proxy ? "proxy" : "server");
-    /* HOOK: with the library's trace callback, --verbose prints each request and reply
-       head here (Authorization, Proxy-Authorization and Cookie values as ***), through
-       diag_bytes/diag_end so the reply heads are escaped. */
     s->fd = start_connect(c, wsproxy_connect_host(c), wsproxy_connect_port(c), &s->addr, &s->addr_len);
 
     for (;;) {
@@ -2050,6 +2080,18 @@ int main(int argc, char **argv)
     cfg.protocols = o->protocols;
     cfg.origin = o->origin;
     cfg.random = wsproxy_os_random;
+    if (o->verbose) cfg.trace = trace_head;
+#ifdef WSPROXY_DEFLATE
+    if (o->compress) {   /* every message compressed; zlib's memory from one arena */
+        cfg.deflate.enable = 1;
+        cfg.deflate.arena_len = wsproxy_deflate_arena_size(&cfg.deflate);
+        if (!(cfg.deflate.arena = malloc(cfg.deflate.arena_len))) {
+            say("wspcat: out of memory");
+            wipe(proxy_password_buf, sizeof proxy_password_buf);
+            return EXIT_USAGE;
+        }
+    }
+#endif
 #ifndef WSPROXY_NO_TLS
     {
         /* TLS per hop from the parsed schemes (any letter case) */
@@ -2104,6 +2146,7 @@ int main(int argc, char **argv)
             rc = run(o, &client, &cfg);
         }
     }
+    free(cfg.deflate.arena);
 #ifndef WSPROXY_NO_TLS
     free(cfg.tls_arena);
     free(target_anchors.anchors);

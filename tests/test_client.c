@@ -741,6 +741,50 @@ static void test_connect_causes(void)
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_CONNECT_NAME);
 }
 
+/* The trace of the heads (wspcat -v): every line, in order, no credential. */
+static char trace_log[8192];
+static void trace_cb(void *ctx, int what, const char *line, size_t len)
+{
+    size_t at = strlen(trace_log);
+    (void)ctx;
+    snprintf(trace_log + at, sizeof trace_log - at, "%d%c%.*s\n", what,
+             what == WSPROXY_TRACE_PROXY_REQUEST || what == WSPROXY_TRACE_REQUEST ? '>' : '<', (int)len, line);
+}
+
+static void test_trace(void)
+{
+    static const char *const headers[] = {"Authorization: Bearer tok123", "Cookie: sid=abc", "X-Ok: 1", NULL};
+    static const char *const pheaders[] = {"X-P: 2", NULL};
+    wsproxy_config cfg;
+    wsproxy_event ev;
+    unsigned char req[4096];
+    char reply[1024];
+    size_t rl, n;
+    TEST_CASE("the trace shows every head line and no credential");
+    base_config(&cfg, "ws://example.com/chat", "http://alice:s3cret@proxy:3128");
+    cfg.headers = headers;
+    cfg.proxy_headers = pheaders;
+    cfg.trace = trace_cb;
+    trace_log[0] = 0;
+    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    rl = drain(&client, req, sizeof req);
+    CHECK(contains(req, rl, "Proxy-Authorization: Basic YWxpY2U6czNjcmV0", 41));   /* the wire has them */
+    wsproxy_feed(&client, "HTTP/1.1 200 OK\r\nVia: 1.1 p\r\n\r\n", 31);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_TUNNEL);
+    rl = drain(&client, req, sizeof req);
+    n = srv_101(req, rl, "Set-Cookie: sid=def\r\n", reply);
+    wsproxy_feed(&client, reply, n);
+    CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_OPEN);
+    CHECK(strstr(trace_log, "1>CONNECT example.com:80 HTTP/1.1\n1>Host: example.com:80\n1>Proxy-Authorization: Basic ***\n1>X-P: 2\n1>\n") != NULL);
+    CHECK(strstr(trace_log, "2<HTTP/1.1 200 OK\n2<Via: 1.1 p\n2<\n") != NULL);
+    CHECK(strstr(trace_log, "3>GET /chat HTTP/1.1\n") != NULL);
+    CHECK(strstr(trace_log, "3>Authorization: ***\n3>Cookie: ***\n3>X-Ok: 1\n3>\n") != NULL);
+    CHECK(strstr(trace_log, "4<HTTP/1.1 101 Switching Protocols\n") != NULL);
+    CHECK(strstr(trace_log, "4<Set-Cookie: ***\n") != NULL);
+    CHECK(!strstr(trace_log, "s3cret") && !strstr(trace_log, "YWxpY2U6czNjcmV0") && !strstr(trace_log, "tok123") &&
+          !strstr(trace_log, "sid=abc") && !strstr(trace_log, "sid=def"));
+}
+
 /* URL errors say which URL and where, and never print it (a password may be in it). */
 static void test_url_error_places(void)
 {
@@ -1382,6 +1426,7 @@ int main(void)
     test_socket_closed();
     test_connect_causes();
     test_url_error_places();
+    test_trace();
     test_eof_after_close_frame();
     test_timeouts();
     test_handshake_checks();

@@ -154,6 +154,9 @@ start_peer PS   ptls     "$HTTP_PROXY_BIN" --tls-cert "$CERTS/proxy.pem" --tls-k
     || summary_and_exit
 WS=ws://127.0.0.1:$E/echo
 FIVE=$'one\ntwo\nthree\nfour\nfive\n'
+ED='' PA=''
+start_peer ED   echodef  "$ECHO_SERVER" --deflate                           || summary_and_exit
+start_peer PA   pauth    "$HTTP_PROXY_BIN" --auth alice:sEc9pw              || summary_and_exit
 
 # ---- end of input: --linger -------------------------------------------------------------
 begin "close-first server, default --linger: every echo arrives, exit 0"
@@ -356,6 +359,39 @@ run $'x\n' -v --proxy "http://127.0.0.1:$P407E" "$WS"
 expect_rc 4
 expect_stderr_has "407"
 expect_safe stderr "$ERR"
+finish
+
+# ---- -v: the HTTP heads, never a credential; --compress ---------------------------------
+begin "-v shows each head line of both hops; credentials and cookies as ***"
+run $'x\n' -v -U alice:sEc9pw -H 'Authorization: Bearer sEc7tok' -H 'Cookie: sid=sEc8' \
+    --proxy "http://127.0.0.1:$PA" "$WS"
+expect_rc 0
+expect_stderr_has "proxy > CONNECT 127.0.0.1:$E HTTP/1.1"
+expect_stderr_has "proxy > Proxy-Authorization: Basic ***"
+expect_stderr_has "proxy < HTTP/1.1 200"
+expect_stderr_has "server > GET /echo HTTP/1.1"
+expect_stderr_has "server > Authorization: ***"
+expect_stderr_has "server > Cookie: ***"
+expect_stderr_has "server < HTTP/1.1 101 Switching Protocols"
+expect_stderr_lacks "sEc"
+finish
+
+begin "--compress: permessage-deflate settled, every message compressed both ways, -v says so"
+m=$(log_mark echodef)
+run "$FIVE" -v --compress "ws://127.0.0.1:$ED/echo"
+expect_rc 0
+expect_stdout "$FIVE"
+expect_stderr_has "server > Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
+expect_stderr_has "* permessage-deflate: server window 15 bits, client window 15 bits"
+n=$(log_count echodef "$m" '=== rsv1-message: ')
+[[ $n == 5 ]] || why "the server inflated $n messages, not 5"
+finish
+
+begin "--compress against a server without it: declined, said with -v, the echo still works"
+run $'plain\n' -v --compress "$WS"
+expect_rc 0
+expect_stdout $'plain\n'
+expect_stderr_has "permessage-deflate: declined by the server"
 finish
 
 # ---- --show-proxy and passwords ---------------------------------------------------------
@@ -564,12 +600,14 @@ PW='sEc9-pw:x%41'
 PW_WRONG='sEc8-wrong'
 B64_PW=$(printf 'alice:%s' "$PW" | base64)
 PW_SHA=$(printf '%s' "$PW" | sha256sum | cut -c1-16)
-# expect_no_secret: neither output holds a password, a piece of one, or Basic
-# credentials (when one does, it is masked before the failure shows the output)
+# expect_no_secret: neither output holds a password, a piece of one, Basic credentials
+# or a Proxy-Authorization value other than the trace's "SCHEME ***" (when one does, it
+# is masked before the failure shows the output)
 expect_no_secret() {
     local f
     for f in "$OUT" "$ERR"; do
-        if grep -qF -e sEc -e "$B64_PW" -e "Proxy-Authorization" -e "response=" "$f"; then
+        if grep -qF -e sEc -e "$B64_PW" -e "response=" "$f" ||
+           grep -v -E 'Proxy-Authorization: (Basic|Digest|NTLM|Negotiate) \*\*\*'$'\r''?$' "$f" | grep -qF "Proxy-Authorization"; then
             why "${f##*/} holds a secret (a password, credentials or a Proxy-Authorization value)"
             sed -i -E -e 's/sEc[^ @]*/<secret>/g' -e "s|$B64_PW|<secret>|g" "$f"
         fi

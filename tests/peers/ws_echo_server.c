@@ -1,7 +1,7 @@
 /* ws_echo_server: RFC 6455 echo server used as a test peer.
  *
  *   ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]
- *                  [--max-conns N] [--protocol P]... [--greet TEXT]
+ *                  [--max-conns N] [--protocol P]... [--greet TEXT] [--deflate]
  *                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]
  *                   [--tls-client-ca FILE] [--tls-suites NAME]]
  *
@@ -16,6 +16,11 @@
  *   "__ping__ PAYLOAD"       server sends ping(PAYLOAD), then echoes the message as usual
  *   "__big__ N"              server sends a binary message of N bytes (byte i = i & 0xff)
  *
+ * --deflate: answer a permessage-deflate offer (RFC 7692) with "permessage-deflate" (window
+ * 15, context kept), inflate messages that come with RSV1 and send every echo compressed
+ * (zlib, raw DEFLATE, sync flush, tail removed). The log gets "=== deflate: OFFER" for the
+ * offer accepted and "=== rsv1-message: LEN" (inflated length) per compressed message.
+ *
  * With --tls-cert/--tls-key the listener speaks TLS (BearSSL server engine, one per
  * connection; RSA or EC key; ALPN "http/1.1" offered). The WebSocket logic is unchanged on
  * top of the plaintext. After each request record the log gets "=== sni: NAME" and
@@ -26,6 +31,8 @@
  * logs "=== version: TLSv1.2" and "=== suite: 0xXXXX".
  */
 #include "peer_common.h"
+
+#include <zlib.h>
 
 #define WS_MSG_LIMIT (64u * 1024u * 1024u) /* max reassembled message (1009 beyond) */
 #define WS_OUT_HIGH (8u * 1024u * 1024u)   /* stop reading while more is queued */
@@ -55,12 +62,16 @@ struct conn {
     unsigned char ctl[125];
     size_t ctl_len;
     struct peer_tls *tls; /* NULL on a plain listener */
+    int pmd;              /* permessage-deflate settled */
+    int msg_rsv1;         /* the message being received is compressed */
+    z_stream zin, zout;
     int again;            /* TLS: plaintext was pulled, service again without waiting */
 };
 
 static const char *g_protocols[WS_MAX_PROTOCOLS];
 static size_t g_nprotocols = 0;
 static const char *g_greet = NULL;
+static int g_deflate = 0;
 
 static struct conn *g_conns = NULL;
 static size_t g_nconns = 0;
@@ -97,7 +108,30 @@ static size_t frame_header(unsigned char *h, int fin, int op, uint64_t len) {
 
 static int queue_frame(struct conn *c, int op, const void *payload, size_t len) {
     unsigned char h[14];
-    size_t hl = frame_header(h, 1, op, len);
+    size_t hl;
+    if (c->pmd && (op == 0x1 || op == 0x2)) {   /* compressed, RSV1 */
+        size_t cap = len + len / 8 + 64, n;
+        unsigned char *z = malloc(cap);
+        if (!z) { c->dead = 1; return -1; }
+        c->zout.next_in = (Bytef *)payload;
+        c->zout.avail_in = (uInt)len;
+        c->zout.next_out = z;
+        c->zout.avail_out = (uInt)cap;
+        deflate(&c->zout, Z_SYNC_FLUSH);
+        n = cap - c->zout.avail_out;
+        if (n >= 4) n -= 4;
+        else { z[0] = 0; n = 1; }
+        hl = frame_header(h, 1, op, n);
+        h[0] |= 0x40;
+        if (pbuf_reserve(&c->out, hl + n) < 0 || queue(c, h, hl) < 0 || queue(c, z, n) < 0) {
+            free(z);
+            c->dead = 1;
+            return -1;
+        }
+        free(z);
+        return 0;
+    }
+    hl = frame_header(h, 1, op, len);
     if (pbuf_reserve(&c->out, hl + len) < 0) { c->dead = 1; return -1; }
     if (queue(c, h, hl) < 0) return -1;
     return queue(c, payload, len);
@@ -190,6 +224,21 @@ static void handle_head(struct conn *c, size_t hlen) {
         queue(c, proto, proto_len);
         queue_str(c, "\r\n");
     }
+    for (i = 0; g_deflate && !c->pmd && i < r.nh; i++) {
+        if (!peer_ieq(r.h[i].name, r.h[i].nlen, "Sec-WebSocket-Extensions")) continue;
+        if (r.h[i].vlen >= 18 && peer_ieq(r.h[i].val, 18, "permessage-deflate")) {
+            peer_log_line("=== deflate: ", r.h[i].val, r.h[i].vlen);
+            memset(&c->zin, 0, sizeof c->zin);
+            memset(&c->zout, 0, sizeof c->zout);
+            if (inflateInit2(&c->zin, -15) != Z_OK ||
+                deflateInit2(&c->zout, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+                c->dead = 1;
+                return;
+            }
+            c->pmd = 1;
+            queue_str(c, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        }
+    }
     queue_str(c, "\r\n");
     if (g_greet) queue_frame(c, 0x1, g_greet, strlen(g_greet));
     pbuf_consume(&c->in, hlen); /* anything after the head is frame data */
@@ -274,7 +323,31 @@ static void frame_done(struct conn *c) {
         return;
     default: /* data or continuation */
         if (!c->f_fin) return;
-        if (c->state == ST_OPEN) handle_message(c, c->msg_op, pbuf_data(&c->msg), pbuf_pending(&c->msg));
+        if (c->state == ST_OPEN && c->msg_rsv1) {   /* inflate it with the tail put back */
+            struct pbuf plain = {0};
+            int pass;
+            for (pass = 0; pass < 2 && !c->dead; pass++) {
+                c->zin.next_in = pass ? (Bytef *)"\0\0\xff\xff" : pbuf_data(&c->msg);
+                c->zin.avail_in = (uInt)(pass ? 4 : pbuf_pending(&c->msg));
+                do {
+                    int zr;
+                    if (pbuf_reserve(&plain, 65536) < 0) { c->dead = 1; break; }
+                    c->zin.next_out = plain.p + plain.len;
+                    c->zin.avail_out = 65536;
+                    zr = inflate(&c->zin, Z_SYNC_FLUSH);
+                    plain.len += 65536 - c->zin.avail_out;
+                    if ((zr != Z_OK && zr != Z_BUF_ERROR) || plain.len > WS_MSG_LIMIT) { fail(c, 1007); break; }
+                } while (c->zin.avail_out == 0);
+            }
+            if (c->state == ST_OPEN) {
+                char num[32];
+                snprintf(num, sizeof num, "%zu", pbuf_pending(&plain));
+                peer_log_line("=== rsv1-message: ", num, strlen(num));
+                handle_message(c, c->msg_op, pbuf_data(&plain), pbuf_pending(&plain));
+            }
+            pbuf_free(&plain);
+        } else if (c->state == ST_OPEN) handle_message(c, c->msg_op, pbuf_data(&c->msg), pbuf_pending(&c->msg));
+        c->msg_rsv1 = 0;
         c->msg_op = 0;
         c->msg.off = c->msg.len = 0;
         if (c->msg.cap > (1u << 20)) pbuf_free(&c->msg);
@@ -300,7 +373,10 @@ static void process_frames(struct conn *c) {
             else if (len7 == 127) need += 8;
             if (masked) need += 4;
             if (avail < need) return;
-            if ((p[0] & 0x70) != 0 || !masked) { fail(c, 1002); return; }
+            if (((p[0] & 0x70) != 0 && !(c->pmd && (p[0] & 0x70) == 0x40 && (op == 1 || op == 2))) || !masked) {
+                fail(c, 1002);   /* RSV1 only on a message's first frame, when settled */
+                return;
+            }
             if (op != 0 && op != 1 && op != 2 && op != 8 && op != 9 && op != 10) { fail(c, 1002); return; }
             if (len7 == 126) {
                 len = ((uint64_t)p[2] << 8) | p[3];
@@ -324,7 +400,10 @@ static void process_frames(struct conn *c) {
                     fail(c, 1009);
                     return;
                 }
-                if (op != 0) c->msg_op = op;
+                if (op != 0) {
+                    c->msg_op = op;
+                    c->msg_rsv1 = (p[0] & 0x40) != 0;
+                }
                 if (pbuf_reserve(&c->msg, (size_t)len) < 0) { c->dead = 1; return; }
             }
             pbuf_consume(&c->in, need);
@@ -456,6 +535,11 @@ static void conn_free(struct conn *c) {
     pbuf_free(&c->in);
     pbuf_free(&c->out);
     pbuf_free(&c->msg);
+    if (c->pmd) {
+        inflateEnd(&c->zin);
+        deflateEnd(&c->zout);
+        c->pmd = 0;
+    }
 }
 
 /* ------------------------------------------------------------------ main loop */
@@ -485,6 +569,7 @@ int main(int argc, char **argv) {
             continue;
         }
         if (peer_opt(argc, argv, &i, "--greet", &v)) { g_greet = v; continue; }
+        if (strcmp(argv[i], "--deflate") == 0) { g_deflate = 1; continue; }
         usage();
     }
 
