@@ -4108,10 +4108,14 @@ static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t a
         size_t more_used = 0, more = 0;
         rc = wsp_inflate_run_(f, p + used, n - used, last, &more_used, &probe, 1, &more);
         used += more_used;
-        if (!rc && more) rc = WSPROXY_E_WS_MESSAGE_TOO_BIG;
+        if (more) rc = WSPROXY_E_WS_MESSAGE_TOO_BIG;   /* the byte past the limit came before any fault */
     }
     f->remaining_ -= used;
     *took = used;
+    /* what was inflated before a fault comes first in the stream: bad text in it is the
+       fault, however the bytes were split */
+    if (rc && made && f->msg_opcode_ == WSPROXY_OP_TEXT && wsproxy_utf8_validate(&f->utf8_, dst, made) != made)
+        rc = WSPROXY_E_WS_INVALID_UTF8;
     if (rc) return wsp_frames_fault_(f, rc, ev);
     f->inflated_ += made;
     if (f->msg_opcode_ == WSPROXY_OP_TEXT && wsproxy_utf8_validate(&f->utf8_, dst, made) != made)

@@ -66,12 +66,13 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_PROXY = 3, EXIT_PROXY
        EXIT_HANDSHAKE = 5, EXIT_PROTOCOL = 6, EXIT_TIMEOUT = 7, EXIT_TLS = 8,
        EXIT_INCOMPLETE = 9 };
 
-/* The exit status for a library error code. New codes from the library (connect
-   failures by cause, "name did not resolve", no trust anchors, 401) map here. */
+/* The exit status for a library error code. */
 static int exit_code_for(int err)
 {
     switch (err) {
     case WSPROXY_E_PROXY_REFUSED: case WSPROXY_E_CONNECT_REFUSED: case WSPROXY_E_CONNECTION_LOST:
+    case WSPROXY_E_PROXY_UNREACHABLE: case WSPROXY_E_PROXY_RESET: case WSPROXY_E_PROXY_NAME:
+    case WSPROXY_E_CONNECT_UNREACHABLE: case WSPROXY_E_CONNECT_RESET: case WSPROXY_E_CONNECT_NAME:
         return EXIT_CONNECT;
     case WSPROXY_E_PROXY_AUTH: case WSPROXY_E_PROXY_AUTH_REJECTED: case WSPROXY_E_PROXY_AUTH_SCHEME:
     case WSPROXY_E_PROXY_AUTH_ROUNDS: case WSPROXY_E_PROXY_AUTH_TOKEN: case WSPROXY_E_PROXY_AUTH_CHALLENGE:
@@ -1435,9 +1436,8 @@ static int open_tcp(const struct sockaddr *sa, socklen_t len)
 
 /* Opens a non-blocking TCP connection; returns the fd with the address it went to in
    *addr (a proxy that closes after its 407 is reached there again), or -1 after
-   telling the client why (wsproxy_socket_closed). When the library gains causes of
-   its own (a name that did not resolve, reset, unreachable, timed out), this is the
-   one place that reports them. */
+   telling the client why: wsproxy_name_failed for a name that did not resolve,
+   wsproxy_socket_closed with the OS error otherwise (the library names the cause). */
 static int start_connect(wsproxy_client *c, const char *host, unsigned port, struct sockaddr_storage *addr,
                          socklen_t *addr_len)
 {
@@ -1451,7 +1451,7 @@ static int start_connect(wsproxy_client *c, const char *host, unsigned port, str
     rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) {
         say("wspcat: cannot resolve %s: %s", host, gai_strerror(rc));
-        wsproxy_socket_closed(c, EHOSTUNREACH);
+        wsproxy_name_failed(c, rc);
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {

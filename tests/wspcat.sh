@@ -394,6 +394,24 @@ expect_stdout $'plain\n'
 expect_stderr_has "permessage-deflate: declined by the server"
 finish
 
+begin "a server name that does not resolve: exit 2, named as such, nothing sent"
+run $'x\n' ws://no-such-host.invalid/
+expect_rc 2
+expect_stderr_has "WSPROXY_E_CONNECT_NAME: the server's host name did not resolve"
+finish
+
+begin "a proxy name that does not resolve: exit 2, the proxy's name named"
+run $'x\n' -x http://no-such-proxy.invalid:3128 "$WS"
+expect_rc 2
+expect_stderr_has "WSPROXY_E_PROXY_NAME: the proxy's host name did not resolve"
+finish
+
+begin "a refused connect to the proxy is named as refused (errno given to the library)"
+run $'x\n' -x "http://127.0.0.1:$(free_port)" "$WS"
+expect_rc 2
+expect_stderr_has "connection refused (os error"
+finish
+
 # ---- --show-proxy and passwords ---------------------------------------------------------
 # Every password below is made of pieces holding "sEc", so any piece of one in the
 # output is caught; the user name and host hold no "sEc".
