@@ -157,7 +157,7 @@ typedef struct {
     unsigned char want[WANT_CAP];
     size_t want_len;
     int want_overflow;
-    size_t want_msg_start[64];
+    size_t want_msg_start[64], want_msg_end[64];
     int want_msg_op[64];
     size_t want_msgs;                  /* complete messages */
     int want_open;                     /* a message is being handed over */
@@ -215,7 +215,7 @@ static void want_end(run_state *r)
 {
     if (!r->want_open || r->want_overflow) return;
     r->want_open = 0;
-    r->want_msgs++;
+    r->want_msg_end[r->want_msgs++] = r->want_len;
 }
 
 static void drain(run_state *r)
@@ -603,7 +603,7 @@ static void check_sent(const run_state *r)
                 size_t start, end;
                 FUZZ_CHECK(msgs < r->want_msgs);
                 start = r->want_msg_start[msgs];
-                end = msgs + 1 < r->want_msgs ? r->want_msg_start[msgs + 1] : r->want_len;
+                end = r->want_msg_end[msgs];
                 FUZZ_CHECK(msg_op == r->want_msg_op[msgs]);
                 check_message(&zs, msg_z, payload, plen, r->want + start, end - start);
                 if (msg_z && ANSWERS[answer_g].cnct) FUZZ_CHECK(inflateReset(&zs) == Z_OK);
