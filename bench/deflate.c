@@ -248,9 +248,33 @@ static size_t unmask_frame(unsigned char *f, size_t n, unsigned char **pay, size
     return hl + len;
 }
 
-/* ---- compress ---------------------------------------------------------------------------- */
-typedef struct { double lib, zlib, ratio, wire; } compress_result;
+/* zlib alone compressing the messages, CPU per message */
+static double time_zlib_compress(const unsigned char *msgs, size_t size, size_t count)
+{
+    double t0;
+    size_t i;
+    deflateReset(&zd);
+    t0 = cpu_now();
+    for (i = 0; i < count; i++) zlib_compress(msgs + i * size, size);
+    return (cpu_now() - t0) / (double)count;
+}
 
+/* medians of both sides and of the per-repetition ratios */
+typedef struct { double lib, zlib, ratio, wire; } compress_result;
+static compress_result summarize(const double *lib, const double *zl, int reps)
+{
+    compress_result res;
+    double rt[64];
+    int r;
+    for (r = 0; r < reps; r++) rt[r] = lib[r] / zl[r];
+    res.lib = median(lib, reps);
+    res.zlib = median(zl, reps);
+    res.ratio = median(rt, reps);
+    res.wire = 0;
+    return res;
+}
+
+/* ---- compress ---------------------------------------------------------------------------- */
 static void lib_answer_default(wsproxy_deflate_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -261,7 +285,7 @@ static compress_result bench_compress(int kind, size_t size)
     size_t count = message_count(size), i, wire = 0;
     unsigned char *msgs = make_messages(kind, size, count);
     wsproxy_deflate_options opt;
-    double lib[64], zl[64], rt[64];
+    double lib[64], zl[64];
     int reps = bench_reps(), r;
     compress_result res;
     lib_answer_default(&opt);
@@ -282,8 +306,6 @@ static compress_result bench_compress(int kind, size_t size)
                     "%s %zu message %zu: the library's payload is not zlib's (%zu vs %zu bytes)", kind_tag[kind],
                     size, i, plen, zlen);
     }
-    res.wire = (double)wire / (double)(size * count);
-
     for (r = 0; r < reps; r++) {
         double t0, t1;
         const unsigned char *p;
@@ -296,16 +318,10 @@ static compress_result bench_compress(int kind, size_t size)
         }
         t1 = cpu_now();
         lib[r] = (t1 - t0) / (double)count;
-        deflateReset(&zd);
-        t0 = cpu_now();
-        for (i = 0; i < count; i++) zlib_compress(msgs + i * size, size);
-        t1 = cpu_now();
-        zl[r] = (t1 - t0) / (double)count;
-        rt[r] = lib[r] / zl[r];
+        zl[r] = time_zlib_compress(msgs, size, count);
     }
-    res.lib = median(lib, reps);
-    res.zlib = median(zl, reps);
-    res.ratio = median(rt, reps);
+    res = summarize(lib, zl, reps);
+    res.wire = (double)wire / (double)(size * count);
     free(msgs);
     return res;
 }
@@ -355,7 +371,7 @@ static compress_result bench_inflate(int kind, size_t size)
     unsigned char *stream = (unsigned char *)malloc(count * (size + size / 8 + 64) + 4096);
     size_t *plen = (size_t *)malloc(count * sizeof *plen), *poff = (size_t *)malloc(count * sizeof *poff);
     wsproxy_deflate_options opt;
-    double lib[64], zl[64], rt[64];
+    double lib[64], zl[64];
     int reps = bench_reps(), r;
     compress_result res;
     static const unsigned char tail[4] = {0, 0, 0xff, 0xff};
@@ -393,11 +409,8 @@ static compress_result bench_inflate(int kind, size_t size)
         }
         t1 = cpu_now();
         zl[r] = (t1 - t0) / (double)count;
-        rt[r] = lib[r] / zl[r];
     }
-    res.lib = median(lib, reps);
-    res.zlib = median(zl, reps);
-    res.ratio = median(rt, reps);
+    res = summarize(lib, zl, reps);
     res.wire = (double)zl_total / (double)(size * count);
     free(msgs);
     free(stream);

@@ -160,6 +160,19 @@ static void zmsg(int opcode, const unsigned char *p, size_t n, int frames)
     }
 }
 
+/* A seed of one compressed message in one frame (RSV1), after the 101 of `flags`. */
+static void zseed(int flags, unsigned param, unsigned split, int opcode, const unsigned char *p, size_t n,
+                  const char *name)
+{
+    static unsigned char out[1 << 16];
+    size_t len;
+    begin(flags, param, split);
+    z_start(flags & 15);
+    len = z_message(p, n, out, sizeof out);
+    frame(1, 1, opcode, out, len);
+    finish(name);
+}
+
 /* ---- payloads ------------------------------------------------------------------------ */
 static unsigned char text_buf[40000], bin_buf[40000];
 
@@ -259,18 +272,10 @@ static void fault_seeds(void)
     size_t n;
     int i;
 
-    /* a bomb: 1 MiB of zeros in about a kilobyte, against a max_message of 301 */
-    begin(A_PLAIN | F_SMALL_MAX, 100, 0);
-    z_start(A_PLAIN);
-    n = z_message(zeros, sizeof zeros, out, sizeof out);
-    frame(1, 1, 2, out, n);
-    finish("bomb-small-max");
-    /* the same bomb into a message buffer of 1000 + 40 * 200 bytes */
-    begin(A_PLAIN | F_MSGBUF, 40, 31);
-    z_start(A_PLAIN);
-    n = z_message(zeros, sizeof zeros, out, sizeof out);
-    frame(1, 1, 2, out, n);
-    finish("bomb-msgbuf");
+    /* a bomb: 1 MiB of zeros in about a kilobyte, against a max_message of 301, then
+       into a message buffer of 1000 + 40 * 200 bytes */
+    zseed(A_PLAIN | F_SMALL_MAX, 100, 0, 2, zeros, sizeof zeros, "bomb-small-max");
+    zseed(A_PLAIN | F_MSGBUF, 40, 31, 2, zeros, sizeof zeros, "bomb-msgbuf");
 
     /* bad DEFLATE data: a block of the reserved type 3 */
     begin(A_PLAIN, 0, 0);
@@ -313,24 +318,15 @@ static void fault_seeds(void)
     finish("rsv1-ping");
 
     /* compressed text that inflates to bad UTF-8 (a lone continuation byte at 50) */
-    begin(A_PLAIN, 0, 0);
     {
         unsigned char t[120];
         memcpy(t, text_buf, sizeof t);
         for (i = 0; i < (int)sizeof t; i++) if (t[i] & 0x80) t[i] = 'a';
         t[50] = 0x80;
-        z_start(A_PLAIN);
-        n = z_message(t, sizeof t, out, sizeof out);
-        frame(1, 1, 1, out, n);
+        zseed(A_PLAIN, 0, 0, 1, t, sizeof t, "inflate-bad-utf8");
     }
-    finish("inflate-bad-utf8");
-
     /* compressed text ending inside a code point, in chunks without a message buffer */
-    begin(A_PLAIN, 0, 3);
-    z_start(A_PLAIN);
-    n = z_message((const unsigned char *)"caf\xc3", 4, out, sizeof out);
-    frame(1, 1, 1, out, n);
-    finish("inflate-cut-code-point");
+    zseed(A_PLAIN, 0, 3, 1, (const unsigned char *)"caf\xc3", 4, "inflate-cut-code-point");
 
     /* Two faults in what one inflate call makes: bad UTF-8 (a lone continuation byte
        after 20 letters) and, later in the stream, bad DEFLATE data (a block of type 3)
@@ -348,11 +344,7 @@ static void fault_seeds(void)
         out[n + 4] = 0x07;   /* BFINAL, type 3: reserved */
         frame(1, 1, 1, out, n + 5);
         finish("regress-fault-order-inflate");
-        begin(A_PLAIN | F_SMALL_MAX, 10, 0);
-        z_start(A_PLAIN);
-        n = z_message(t, sizeof t, out, sizeof out);
-        frame(1, 1, 1, out, n);
-        finish("regress-fault-order-limit");
+        zseed(A_PLAIN | F_SMALL_MAX, 10, 0, 1, t, sizeof t, "regress-fault-order-limit");
     }
 
     /* a message inflating to more than one chunk (WSPROXY_INFLATE_CHUNK_BYTES) */

@@ -21,9 +21,9 @@
 #   - the server saw 24 data messages, all 24 with RSV1 (the client compressed each);
 #   - the 1 MiB JSON message took under half its size on the wire both ways
 #     (the server compressed its echoes too).
-# Installs nothing: a missing peer is named with the command that installs it (exit 2).
-# Daemons run on 127.0.0.1 on free ports, each in its own process group, stopped by PID.
-# The last line is "N passed, N failed".
+# Installs nothing: a missing peer is named with the command that installs it (a
+# failure). Daemons run on 127.0.0.1 on free ports in the foreground, stopped by their
+# PIDs on exit (tests/itlib.sh). The last line is "N passed, N failed".
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
@@ -33,52 +33,38 @@ PY=${INTEROP_PYTHON:-/usr/bin/python3}
 NODE_DIR=tests/interop/node
 CERTS=tests/certs
 OUT_DIR=$BUILD/interop-deflate
-unset ws_proxy WS_PROXY wss_proxy WSS_PROXY http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY \
-      no_proxy NO_PROXY
 export LC_ALL=C
-PASSED=0
-FAILED=0
+# the shared harness: PASSED/FAILED, summary_and_exit, free_port, the proxy variables
+# unset, and an EXIT trap that stops exactly the PIDs in PIDS
+# shellcheck disable=SC2034  # read by tests/itlib.sh
+IT_NAME=interop-deflate
+# shellcheck source=tests/itlib.sh disable=SC1091
+. "$ROOT/tests/itlib.sh"
 
 missing=()
 command -v squid >/dev/null 2>&1 || missing+=(squid-openssl)
 command -v microsocks >/dev/null 2>&1 || missing+=(microsocks)
-command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
 if [ ! -x "$PY" ] || ! "$PY" -c 'import websockets' >/dev/null 2>&1; then missing+=(python3-websockets); fi
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
-if (( ${#missing[@]} > 0 )) || [ ! -f "$NODE_DIR/node_modules/ws/package.json" ]; then
-    echo "interop-deflate: peers are missing: ${missing[*]:-} $([ -f "$NODE_DIR/node_modules/ws/package.json" ] || echo "node ws in $NODE_DIR")"
+[ -f "$NODE_DIR/node_modules/ws/package.json" ] || missing+=("node ws in $NODE_DIR (npm ci --prefix $NODE_DIR)")
+if (( ${#missing[@]} > 0 )); then
+    echo "interop-deflate: peers are missing: ${missing[*]}"
     echo "  as root: bash tests/interop/install.sh"
-    echo "0 passed, 1 failed"
-    exit 2
+    FAILED=1
+    summary_and_exit
 fi
-if [ ! -x "$DRIVER" ]; then echo "interop-deflate: $DRIVER is missing (make interop-deflate)"; exit 2; fi
+require_binaries "$DRIVER"
+(( FAILED == 0 )) || summary_and_exit
 
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR" || exit 1
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 chmod 755 "$OUT_DIR"
-PGIDS=()
-# shellcheck disable=SC2317  # the EXIT trap
-cleanup() {
-    local pid i alive
-    for pid in "${PGIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; done
-    for (( i = 0; i < 50; i++ )); do
-        alive=0
-        for pid in "${PGIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
-        (( alive )) || break
-        sleep 0.1
-    done
-    for pid in "${PGIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
-    for pid in "${PGIDS[@]}"; do { wait "$pid"; } 2>/dev/null; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-start() {   # start NAME CMD...: in its own process group, output in OUT_DIR/NAME.out
+start() {   # start NAME CMD...: output in OUT_DIR/NAME.out, stopped on exit by its PID
     local name=$1; shift
-    setsid "$@" >"$OUT_DIR/$name.out" 2>&1 </dev/null &
-    PGIDS+=("$!")
+    "$@" >"$OUT_DIR/$name.out" 2>&1 </dev/null &
+    PIDS+=("$!")
     eval "PID_$name=$!"
 }
 
@@ -92,23 +78,19 @@ wait_for() {   # wait_for NAME TEST...: up to ~15 s for TEST to hold while NAME 
     echo "FAIL - start $name ($(kill -0 "${!pidvar}" 2>/dev/null && echo running || echo exited))"
     tail -n 15 "$OUT_DIR/$name.out" | sed 's/^/    | /'
     FAILED=$((FAILED + 1))
-    return 1
+    summary_and_exit
 }
 listening() { (: >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ------------------------------------------------------------------ the peers --
 start py "$PY" tests/interop/deflate_server.py "$CERTS/target-chain.pem" "$CERTS/target.key" "$OUT_DIR/py.ports"
 start node node "$NODE_DIR/deflate_server.js" "$CERTS/target-ec-chain.pem" "$CERTS/target-ec.key" "$OUT_DIR/node.ports"
-if ! wait_for py test -s "$OUT_DIR/py.ports" || ! wait_for node test -s "$OUT_DIR/node.ports"; then
-    echo "$PASSED passed, $FAILED failed"; exit 1
-fi
+wait_for py test -s "$OUT_DIR/py.ports"
+wait_for node test -s "$OUT_DIR/node.ports"
 read -r PY_WS PY_WSS < <(sed 's/ws=//; s/wss=//' "$OUT_DIR/py.ports")
 read -r NODE_WS NODE_WSS < <(sed 's/ws=//; s/wss=//' "$OUT_DIR/node.ports")
-read -r SQUID_PORT MS_PORT < <("$PY" -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+SQUID_PORT=$(free_port)
+MS_PORT=$(free_port)
 
 mkdir -p "$OUT_DIR/squid"; chmod 777 "$OUT_DIR/squid"
 {
@@ -134,8 +116,8 @@ mkdir -p "$OUT_DIR/squid"; chmod 777 "$OUT_DIR/squid"
 } >"$OUT_DIR/squid/squid.conf"
 start squid squid -N -f "$OUT_DIR/squid/squid.conf"
 start microsocks microsocks -i 127.0.0.1 -p "$MS_PORT"
-wait_for squid listening "$SQUID_PORT" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
-wait_for microsocks listening "$MS_PORT" || { echo "$PASSED passed, $FAILED failed"; exit 1; }
+wait_for squid listening "$SQUID_PORT"
+wait_for microsocks listening "$MS_PORT"
 echo "interop-deflate: websockets ws=$PY_WS wss=$PY_WSS ($(head -n 1 "$OUT_DIR/py.out")), ws ws=$NODE_WS wss=$NODE_WSS ($(head -n 1 "$OUT_DIR/node.out")), squid $SQUID_PORT, microsocks $MS_PORT"
 
 # ---------------------------------------------------------------- expectations --
@@ -154,7 +136,7 @@ declare -A EXPECT=(
 : >"$OUT_DIR/results.txt"
 # cell SERVER SCHEME ROUTE OFFER
 cell() {
-    local server=$1 scheme=$2 route=$3 offer=$4 port proxy='' id url log line why='' params
+    local server=$1 scheme=$2 route=$3 offer=$4 port proxy='' id url log line why='' params srv
     case $server,$scheme in
         py,ws) port=$PY_WS ;; py,wss) port=$PY_WSS ;; node,ws) port=$NODE_WS ;; node,wss) port=$NODE_WSS ;;
     esac
@@ -183,7 +165,7 @@ cell() {
     elif [ -z "$line" ]; then why="the server logged no connection for /deflate/$id"
     elif ! grep -q 'offer: permessage-deflate' <<<"$line"; then why="no permessage-deflate in the offer the server saw"
     elif ! grep -q 'answer: permessage-deflate' <<<"$line"; then why="the server did not answer permessage-deflate"
-    elif ! grep -q "| params $params |" <<<"$line"; then why="client settled '$params', the server: $(sed 's/.*| params \([^|]*\) |.*/\1/' <<<"$line")"
+    elif ! grep -q "| params $params |" <<<"$line"; then srv=${line#*| params }; why="client settled '$params', the server '${srv%% |*}'"
     elif [ "$params" != "${EXPECT[$server,$offer]}" ]; then why="settled '$params', this server gives '${EXPECT[$server,$offer]}' for offer $offer"
     elif ! grep -q '| messages 24 rsv1 24$' <<<"$line"; then why="server saw: ${line##*| }, expected messages 24 rsv1 24"
     elif [ -z "$big_out" ] || (( big_out * 2 >= 1048576 || big_in * 2 >= 1048576 )); then
@@ -217,5 +199,4 @@ for server in py node; do
 done
 
 echo "interop-deflate: logs and results.txt in $OUT_DIR"
-echo "$PASSED passed, $FAILED failed"
-(( FAILED == 0 ))
+summary_and_exit

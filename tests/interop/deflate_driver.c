@@ -265,26 +265,29 @@ static int anchors_from(const char *path, const br_x509_trust_anchor **out, size
 }
 #endif
 
+/* A non-blocking connect to the first address of host (the suite's peers are on the
+   loopback); -1 with *err when it cannot start. */
 static int tcp_connect(const char *host, unsigned port, int *err)
 {
-    struct addrinfo hints, *res = NULL, *ai;
-    char ps[16];
-    int s = -1, one = 1;
+    struct addrinfo hints, *ai = NULL;
+    char service[16];
+    int s, one = 1;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
-    snprintf(ps, sizeof ps, "%u", port);
+    snprintf(service, sizeof service, "%u", port);
     *err = EHOSTUNREACH;
-    if (getaddrinfo(host, ps, &hints, &res) != 0) return -1;
-    for (ai = res; ai; ai = ai->ai_next) {
-        if ((s = socket(ai->ai_family, SOCK_STREAM, 0)) < 0) { *err = errno; continue; }
-        fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+    if (getaddrinfo(host, service, &hints, &ai) != 0 || !ai) return -1;
+    s = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (s >= 0) {
+        fcntl(s, F_SETFL, O_NONBLOCK);
         setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) break;
-        *err = errno;
-        close(s);
-        s = -1;
+        if (connect(s, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            close(s);
+            s = -1;
+        }
     }
-    freeaddrinfo(res);
+    if (s < 0) *err = errno;
+    freeaddrinfo(ai);
     return s;
 }
 

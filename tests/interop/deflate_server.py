@@ -15,15 +15,16 @@ When a connection ends it prints one line, what the suite checks:
 where OFFER and ANSWER are the Sec-WebSocket-Extensions request and response headers,
 params what websockets' own permessage-deflate object settled (client window, server
 window, client/server no_context_takeover), messages the data messages received and
-rsv1 how many of them arrived compressed (RSV1 on their first frame).
+rsv1 how many of them arrived compressed (RSV1 on their first frame), both counted by
+websockets' permessage-deflate decoder, which sees every data frame (messages -1:
+permessage-deflate was not negotiated).
 """
 import asyncio
-import os
-import signal
-import ssl
 import sys
 
 import websockets
+
+import echo_server  # tests/interop/echo_server.py: its main() serves ws:// and wss://
 from websockets import frames
 from websockets.extensions import permessage_deflate
 
@@ -42,53 +43,28 @@ def _counting_decode(self, frame, *, max_size=None):
 permessage_deflate.PerMessageDeflate.decode = _counting_decode
 
 
-def describe(ws, path, messages):
+def describe(ws, path):
     pmd = [e for e in ws.extensions if isinstance(e, permessage_deflate.PerMessageDeflate)]
     if pmd:
         e = pmd[0]
         params = "cw=%d sw=%d cnct=%d snct=%d" % (
             e.remote_max_window_bits or 15, e.local_max_window_bits or 15,
             int(e.remote_no_context_takeover), int(e.local_no_context_takeover))
-        rsv1 = getattr(e, "wsp_rsv1", 0)
+        messages, rsv1 = getattr(e, "wsp_first", 0), getattr(e, "wsp_rsv1", 0)
     else:
-        params = "none"
-        rsv1 = 0
+        params, messages, rsv1 = "none", -1, 0
     return "conn %s | offer: %s | answer: %s | params %s | messages %d rsv1 %d" % (
         path, ws.request_headers.get("Sec-WebSocket-Extensions", "-"),
         ws.response_headers.get("Sec-WebSocket-Extensions", "-"), params, messages, rsv1)
 
 
 async def echo(ws, path=None):
-    path = path or getattr(ws, "path", "?")
-    messages = 0
     try:
-        async for message in ws:
-            messages += 1
-            await ws.send(message)
-    except websockets.ConnectionClosed:
-        pass
+        await echo_server.echo(ws, path)
     finally:
-        print(describe(ws, path, messages), flush=True)
-
-
-async def main(cert, key, portfile):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    plain = await websockets.serve(echo, "127.0.0.1", 0, max_size=4 << 20)
-    tls = await websockets.serve(echo, "127.0.0.1", 0, ssl=ctx, max_size=4 << 20)
-    ports = (plain.sockets[0].getsockname()[1], tls.sockets[0].getsockname()[1])
-    tmp = portfile + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("ws=%d wss=%d\n" % ports)
-    os.rename(tmp, portfile)
-    stop = asyncio.get_running_loop().create_future()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
-    await stop
-    plain.close()
-    tls.close()
+        print(describe(ws, path or getattr(ws, "path", "?")), flush=True)
 
 
 if __name__ == "__main__":
     print("websockets", websockets.__version__, "python", sys.version.split()[0], flush=True)
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(echo_server.main(*sys.argv[1:4], handler=echo, max_size=4 << 20))

@@ -30,7 +30,7 @@ function params(pmd) {
     `cnct=${p.client_no_context_takeover ? 1 : 0} snct=${p.server_no_context_takeover ? 1 : 0}`;
 }
 
-function attach(server) {
+function serveDeflate(server) {
   const wss = new WebSocketServer({ server, perMessageDeflate: true, maxPayload: 4 << 20 });
   wss.on('headers', (headers, req) => {
     const h = headers.find((l) => /^sec-websocket-extensions:/i.test(l));
@@ -38,36 +38,31 @@ function attach(server) {
   });
   wss.on('connection', (ws, req) => {
     const pmd = ws._extensions['permessage-deflate'];
-    let messages = 0;
-    let rsv1 = 0;
+    const seen = { messages: 0, rsv1: 0 };
     if (pmd) {
       const decompress = pmd.decompress.bind(pmd);
       pmd.decompress = (data, fin, cb) => {
-        if (!pmd.wspInMessage) rsv1++;   // the first frame of a compressed message
+        if (!pmd.wspInMessage) seen.rsv1++;   // the first frame of a compressed message
         pmd.wspInMessage = !fin;
         return decompress(data, fin, cb);
       };
     }
     ws.on('message', (data, isBinary) => {
-      messages++;
+      seen.messages++;
       ws.send(data, { binary: isBinary });
     });
-    ws.on('close', () => {
-      console.log(`conn ${req.url} | offer: ${req.headers['sec-websocket-extensions'] || '-'} | ` +
-        `answer: ${req.wspAnswer} | params ${params(pmd)} | messages ${messages} rsv1 ${rsv1}`);
-    });
+    ws.on('close', () => console.log(`conn ${req.url} | offer: ${req.headers['sec-websocket-extensions'] || '-'} | ` +
+      `answer: ${req.wspAnswer} | params ${params(pmd)} | messages ${seen.messages} rsv1 ${seen.rsv1}`));
     ws.on('error', (err) => console.log(`${req.url}: error ${err.message}`));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-(async () => {
-  console.log(`ws ${require('ws/package.json').version} node ${process.version}`);
-  const ports = await Promise.all([
-    attach(http.createServer()),
-    attach(https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) })),
-  ]);
-  fs.writeFileSync(portfile + '.tmp', `ws=${ports[0]} wss=${ports[1]}\n`);
-  fs.renameSync(portfile + '.tmp', portfile);
-})();
+console.log(`ws ${require('ws/package.json').version} node ${process.version}`);
+const servers = [http.createServer(), https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) })];
+servers.forEach(serveDeflate);
+Promise.all(servers.map((s) => new Promise((listening) => s.listen(0, '127.0.0.1', listening)))).then(() => {
+  const [plain, tls] = servers.map((s) => s.address().port);
+  fs.writeFileSync(`${portfile}.tmp`, `ws=${plain} wss=${tls}\n`);
+  fs.renameSync(`${portfile}.tmp`, portfile);
+});
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
