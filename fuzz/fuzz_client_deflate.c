@@ -252,8 +252,10 @@ static int expected_close_code(int err)
    Known (the seeds regress-fault-order-*): when one inflate call's output holds bad
    UTF-8 and the same call also hits bad DEFLATE data or the size limit, the library
    reports the later fault (WS_INFLATE 1007 or MESSAGE_TOO_BIG 1009), while fed byte by
-   byte it reports the bad UTF-8 (1007) that came first. Until the library validates
-   what it inflated before a fault, these three are logged as one (-1);
+   byte it reports the bad UTF-8 (1007) that came first; and when the one-byte probe
+   past the size limit and bad DEFLATE data come out of one inflate call, it reports
+   WS_INFLATE where byte by byte it reports MESSAGE_TOO_BIG. Until the library orders
+   its faults as the stream does, these three are logged as one (-1);
    -DFUZZ_STRICT_FAULT_ORDER logs them exactly. */
 static int logged_error(int err)
 {

@@ -345,6 +345,15 @@ static void fault_seeds(void)
         frame(1, 1, 1, out, n + 5);
         finish("regress-fault-order-inflate");
         zseed(A_PLAIN | F_SMALL_MAX, 10, 0, 1, t, sizeof t, "regress-fault-order-limit");
+        /* the limit (max_message 4) passed by "abcde", then bad data in the next block:
+           the one-byte probe past the limit and the fault come out of one inflate call */
+        begin(A_PLAIN | F_SMALL_MAX, 1, 0);
+        z_start(A_PLAIN);
+        n = z_message((const unsigned char *)"abcde", 5, out, sizeof out);
+        out[n] = 0x00; out[n + 1] = 0x00; out[n + 2] = 0xff; out[n + 3] = 0xff;
+        out[n + 4] = 0x07;
+        frame(1, 1, 1, out, n + 5);
+        finish("regress-fault-order-probe");
     }
 
     /* a message inflating to more than one chunk (WSPROXY_INFLATE_CHUNK_BYTES) */
