@@ -53,6 +53,7 @@ t0=$(date +%s)
 run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"
 run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" handshake e2e tls
 run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"
+run "8: permessage-deflate (in memory; node's ws beside)" "$B/deflate" --node-script bench/deflate_ws.js --work "$B/deflate-corpus"
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -62,7 +63,7 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
     echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
     echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
-    echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev)"
+    echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), node $(node --version 2>/dev/null || echo '-')"
     echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK'); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
     echo
     echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"

@@ -12,7 +12,7 @@ BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_floor.c
 bench: bench-build all
 	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
 
-bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many
+bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many $(BENCH_DIR)/deflate
 
 bench-deps: check-bearssl
 	@missing=""; \
@@ -52,3 +52,9 @@ $(BENCH_DIR)/mem: bench/mem.c bench/e2e_wsp.c bench/e2e_net.c $(BENCH_DIR)/mem_d
 $(BENCH_DIR)/epoll_many: examples/epoll_many.c wsproxy.h | bench-deps
 	@mkdir -p $(BENCH_DIR)
 	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) $(BENCH_NOBUF) -I. -o $@ examples/epoll_many.c -lbearssl
+
+# row 8: permessage-deflate in memory (WSPROXY_DEFLATE, zlib) beside zlib alone, and
+# node's ws through bench/deflate_ws.js (tests/interop/node: npm ci)
+$(BENCH_DIR)/deflate: bench/deflate.c bench/common.h wsproxy.h | check-zlib
+	@mkdir -p $(BENCH_DIR)
+	$(CC) -std=c99 $(WARN) $(BENCH_CFLAGS) -o $@ bench/deflate.c -lz

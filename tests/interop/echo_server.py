@@ -26,11 +26,13 @@ async def echo(ws, path=None):
         pass
 
 
-async def main(cert, key, portfile):
+async def main(cert, key, portfile, handler=echo, **serve_options):
+    """Serves handler (tests/interop/deflate_server.py passes its own, and options for
+    websockets.serve) until SIGTERM or SIGINT."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    plain = await websockets.serve(echo, "127.0.0.1", 0)
-    tls = await websockets.serve(echo, "127.0.0.1", 0, ssl=ctx)
+    plain = await websockets.serve(handler, "127.0.0.1", 0, **serve_options)
+    tls = await websockets.serve(handler, "127.0.0.1", 0, ssl=ctx, **serve_options)
     ports = (plain.sockets[0].getsockname()[1], tls.sockets[0].getsockname()[1])
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:
