@@ -6091,7 +6091,15 @@ static int wsp_write_compressed_(wsproxy_client *c, int opcode, int fin, int fir
             wsp_fail_(c, WSPROXY_E_DEFLATE_ARENA);
             return c->error_;
         }
-        if (c->pmd_.client_no_context_takeover) deflateReset(z);
+        if (c->pmd_.client_no_context_takeover) {
+            deflateReset(z);
+            if (first && clen >= len) {   /* it did not shrink: plain is smaller, and no window remembers it */
+                hl = wsproxy_frame_encode(p, fin, opcode, key, len);
+                if (len) wsproxy_mask(p + hl, data, len, key, 0);
+                wsp_frame_commit_(c, into, hl + len);
+                return WSPROXY_OK;
+            }
+        }
     }
     hl = wsproxy_frame_encode(p, fin, opcode, key, clen);
     if (first) p[0] |= 0x40;   /* RSV1: this message is compressed */

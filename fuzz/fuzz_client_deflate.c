@@ -248,24 +248,6 @@ static int expected_close_code(int err)
     return -1;
 }
 
-/* The error as the run's log shows it, compared between the two ways of feeding.
-   Known (the seeds regress-fault-order-*): when one inflate call's output holds bad
-   UTF-8 and the same call also hits bad DEFLATE data or the size limit, the library
-   reports the later fault (WS_INFLATE 1007 or MESSAGE_TOO_BIG 1009), while fed byte by
-   byte it reports the bad UTF-8 (1007) that came first; and when the one-byte probe
-   past the size limit and bad DEFLATE data come out of one inflate call, it reports
-   WS_INFLATE where byte by byte it reports MESSAGE_TOO_BIG. Until the library orders
-   its faults as the stream does, these three are logged as one (-1);
-   -DFUZZ_STRICT_FAULT_ORDER logs them exactly. */
-static int logged_error(int err)
-{
-#ifndef FUZZ_STRICT_FAULT_ORDER
-    if (err == WSPROXY_E_WS_INFLATE || err == WSPROXY_E_WS_INVALID_UTF8 || err == WSPROXY_E_WS_MESSAGE_TOO_BIG)
-        return -1;
-#endif
-    return err;
-}
-
 static int valid_wire_close(int code)
 {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
@@ -364,8 +346,7 @@ static void take_events(run_state *r)
             /* the arena is sized for the offer: zlib never runs out of it */
             FUZZ_CHECK(err != WSPROXY_E_DEFLATE_ARENA);
             r->final_seen = 1;
-            if (logged_error(err) != err) logs(r, "ERROR bad-message|");
-            else logs(r, "ERROR %s %d|", wsproxy_strerror(err), ev.close_code);
+            logs(r, "ERROR %s %d|", wsproxy_strerror(err), ev.close_code);
             break;
         }
         default:
@@ -693,7 +674,7 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     r->stalled = 0;
     drain(r);
     r->end_error = wsproxy_error(&client);
-    logs(r, "end state=%d err=%d|", wsproxy_get_state(&client), logged_error(r->end_error));
+    logs(r, "end state=%d err=%d|", wsproxy_get_state(&client), r->end_error);   /* the seeds regress-fault-order-*: faults in stream order, however fed */
     free(buf);
     free(arena);
     arena = NULL;
@@ -720,9 +701,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (int)runs[1].log_len, runs[1].log);
         FUZZ_CHECK(!"event logs differ between chunked and byte-by-byte feeding");
     }
-    /* the close frame carries the fault's code: the known case above may differ there */
-    if ((runs[0].sent_total != runs[1].sent_total || runs[0].sent_hash != runs[1].sent_hash) &&
-        (runs[0].end_error == runs[1].end_error || logged_error(runs[0].end_error) != logged_error(runs[1].end_error))) {
+    if (runs[0].sent_total != runs[1].sent_total || runs[0].sent_hash != runs[1].sent_hash) {
         fprintf(stderr, "sent %zu vs %zu bytes\n", runs[0].sent_total, runs[1].sent_total);
         FUZZ_CHECK(!"written bytes differ between chunked and byte-by-byte feeding");
     }
