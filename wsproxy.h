@@ -973,6 +973,7 @@ typedef struct wsproxy_stats {
     uint64_t copied_in_message;   /* into the caller's message_buffer */
     uint64_t copied_out;          /* between stages on the way out */
     uint64_t head_bytes_examined; /* reply-head bytes the head scanner looked at */
+    uint64_t deflate_arena_used;  /* bytes of deflate.arena zlib took (kept in any build) */
 } wsproxy_stats;
 WSPROXY_DEF void wsproxy_stats_get(const wsproxy_client *c, wsproxy_stats *out);
 
@@ -7217,6 +7218,9 @@ WSPROXY_IMPL void wsproxy_stats_get(const wsproxy_client *c, wsproxy_stats *out)
 {
     *out = c->stats_;
     out->copied_in_message = c->rx_.copied_;
+#ifdef WSPROXY_DEFLATE
+    out->deflate_arena_used = c->zarena_used_;
+#endif
 }
 
 static void wsp_append_(char *out, size_t cap, size_t *at, const char *s)
