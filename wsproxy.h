@@ -6667,6 +6667,12 @@ static void wsp_push_down_(wsproxy_client *c)
 
 WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len)
 {
+    if (c->state_ == WSPROXY_STATE_OPEN && c->live_ == 1 && c->chain_[0] == WSP_S_PLAIN_ &&
+        !(c->pong_pending_ | c->close_pending_ | c->tx_dead_)) {
+        /* the common case first: ws://, open, nothing waiting to be written */
+        *len = c->se_ - c->ss_;
+        return *len ? c->sbuf_ + c->ss_ : NULL;
+    }
     *len = 0;
     if (c->tx_dead_ || !c->nchain_ || c->auth_reconnect_) return NULL;
     if (c->req_ | c->pong_pending_ | c->close_pending_ || c->chain_[0] != WSP_S_PLAIN_ || c->live_ > 1)
@@ -6677,6 +6683,12 @@ WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *le
 
 WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
 {
+    if (c->state_ == WSPROXY_STATE_OPEN && c->live_ == 1 && c->chain_[0] == WSP_S_PLAIN_ && !c->swipe_) {
+        if (n > c->se_ - c->ss_) n = c->se_ - c->ss_;   /* ws://, open, no secret left to wipe */
+        c->ss_ += n;
+        if (c->ss_ == c->se_) c->ss_ = c->se_ = 0;
+        return;
+    }
     if (!c->nchain_ || !n) return;
     wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
 }
