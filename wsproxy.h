@@ -4505,6 +4505,29 @@ static void wsp_staging_drain_(wsproxy_client *c);
    nothing moves. A plain transport below a TLS stage (the tunnel to a wss:// server is
    up) leaves the chain once it is empty both ways, so the socket then reads and writes
    the TLS stage's own buffers. */
+/* A TLS stage woken above another (after the tunnel) takes no records while its
+   handshake is not done and what it wrote (the ClientHello) has not left the socket:
+   bytes that came with the tunnel's reply must not fail it before its hello is out,
+   or what is written would depend on how the socket's bytes were split. */
+static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
+{
+#ifndef WSPROXY_NO_TLS
+    int s = c->chain_[idx], k;
+    size_t n;
+    if (!wsp_is_tls_stage_(s) || c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_) return 0;
+    for (k = 0; k <= idx; k++) {
+        if (c->chain_[k] == WSP_S_PLAIN_) {
+            if (c->se_ > c->ss_) return 1;
+        } else if (wsp_is_tls_stage_(c->chain_[k]) && wsp_port_(c, c->chain_[k], WSP_SENDREC_, &n) && n) {
+            return 1;
+        }
+    }
+#else
+    (void)c; (void)idx;
+#endif
+    return 0;
+}
+
 static int wsp_pump_(wsproxy_client *c)
 {
     int moved, any = 0;
@@ -4520,7 +4543,7 @@ static int wsp_pump_(wsproxy_client *c)
         }
         for (i = 0; i + 1 < c->live_; i++) {
             int lo = c->chain_[i], hi = c->chain_[i + 1];
-            moved |= wsp_move_(c, lo, WSP_RECVAPP_, hi, WSP_RECVREC_);
+            if (!wsp_tls_holds_in_(c, i + 1)) moved |= wsp_move_(c, lo, WSP_RECVAPP_, hi, WSP_RECVREC_);
             wsp_tls_flush_(c, hi);
             if (wsp_move_(c, hi, WSP_SENDREC_, lo, WSP_SENDAPP_)) {
                 wsp_tls_flush_(c, lo);
