@@ -59,13 +59,13 @@ $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -o $@ $< -lbearssl
 
 # unit suites, plain and under ASan+UBSan
-$(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
+$(BUILD)/%: tests/%.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< -lbearssl
-$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< -lbearssl
 
 # the TLS cells again with the smallest TLS output buffer (512-byte records)
-$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
