@@ -94,6 +94,8 @@ typedef struct {
     int tls_seen;                 /* EV_TLS seen, bit per hop */
     int err_seen, err_close;      /* EV_ERROR seen; the close code it makes due (0: none) */
     size_t err_sent;              /* sent_total at EV_ERROR */
+    uint64_t pong_ok[64];         /* hashes of the payloads a pong may carry: pings seen, */
+    size_t pong_ok_n;             /* pongs the caller sent (more than 64: not checked) */
 } run_state;
 
 static wsproxy_client client;
@@ -164,6 +166,14 @@ static size_t give(const unsigned char *p, size_t want)
         return want;
     }
     return wsproxy_feed(&client, p, want);
+}
+
+/* A pong may carry this payload (a ping's, or one the caller asked for). */
+static void pong_may_carry(run_state *r, const unsigned char *p, size_t n)
+{
+    if (r->pong_ok_n < sizeof r->pong_ok / sizeof r->pong_ok[0])
+        r->pong_ok[r->pong_ok_n] = hash_bytes(0xcbf29ce484222325ull, p, n);
+    r->pong_ok_n++;
 }
 
 static void logs(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -325,6 +335,7 @@ static void take_events(run_state *r)
         case WSPROXY_EV_PING: case WSPROXY_EV_PONG:
             FUZZ_CHECK(r->opened && ev.len <= 125);
             FUZZ_CHECK(ev.len == 0 || fz_in_client(ev.data, ev.len));
+            if (ev.type == WSPROXY_EV_PING) pong_may_carry(r, ev.data, ev.len);
             logs(r, "%s %zu %016llx|", ev.type == WSPROXY_EV_PING ? "PING" : "PONG", ev.len,
                  (unsigned long long)hash_bytes(0xcbf29ce484222325ull, ev.data, ev.len));
             break;
@@ -401,10 +412,12 @@ static int do_caller_action(run_state *r, const segment *s)
     case 'b': rc = wsproxy_send_binary(&client, big, (size_t)a0 << 8 | a1); break;
     case 'p': rc = wsproxy_ping(&client, s->p, s->n); break;
     case 'P': rc = wsproxy_ping(&client, big, len + 1 + a1); break;       /* may exceed 125 */
-    case 'q': rc = wsproxy_pong(&client, s->p, s->n); break;
+    case 'q': pong_may_carry(r, s->p, s->n); rc = wsproxy_pong(&client, s->p, s->n); break;
     case 'f': rc = wsproxy_send(&client, a0 & 1 ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY, big, a1, 0); break;
     case 'g': rc = wsproxy_send(&client, WSPROXY_OP_CONTINUATION, big, a1, a0 & 1); break;
-    case 'o': rc = wsproxy_send(&client, (int)(a0 & 15), s->p + 1 < s->p + s->n ? s->p + 1 : NULL,
+    case 'o':
+        if ((a0 & 15) == WSPROXY_OP_PONG) pong_may_carry(r, s->p + 1, s->n > 1 ? s->n - 1 : 0);
+        rc = wsproxy_send(&client, (int)(a0 & 15), s->p + 1 < s->p + s->n ? s->p + 1 : NULL,
                                 s->n > 1 ? s->n - 1 : 0, (int)(a0 >> 7)); break;
     case 's': {   /* a streamed frame of a0*a1*4 bytes, fed in pieces of a2+1 */
         uint64_t total = (uint64_t)a0 * a1 * 4;
@@ -480,10 +493,10 @@ static void check_upgrade_head(const unsigned char *p, size_t n)
                    !has_at(p, n, i, PROXY_PASSWORD) && !has_at(p, n, i, PROXY_CRED_B64));
 }
 
-/* Client frames: masked, well formed, control frames whole and short, nothing after our
-   close frame. Returns the code of the last frame when it is a whole close frame (0
-   without a code), else -1. */
-static int check_frames(const unsigned char *p, size_t n)
+/* Client frames: masked, well formed, control frames whole and short, every pong with a
+   payload it may carry, nothing after our close frame. Returns the code of the last frame
+   when it is a whole close frame (0 without a code), else -1. */
+static int check_frames(const run_state *r, const unsigned char *p, size_t n)
 {
     size_t off = 0;
     int closed = 0, last_close = -1;
@@ -522,6 +535,15 @@ static int check_frames(const unsigned char *p, size_t n)
             closed = 1;
         }
         if ((uint64_t)(n - off) < hl + len) return -1;
+        if (op == WSPROXY_OP_PONG && r->pong_ok_n <= sizeof r->pong_ok / sizeof r->pong_ok[0]) {
+            unsigned char pl[125];
+            uint64_t hp;
+            size_t k;
+            for (i = 0; i < len; i++) pl[i] = p[off + hl + i] ^ p[off + hl - 4 + (i & 3)];
+            hp = hash_bytes(0xcbf29ce484222325ull, pl, (size_t)len);
+            for (k = 0; k < r->pong_ok_n && r->pong_ok[k] != hp; k++) {}
+            FUZZ_CHECK(k < r->pong_ok_n);   /* a pong echoes a ping or what the caller sent */
+        }
         off += hl + (size_t)len;
     }
     return last_close;
@@ -544,7 +566,7 @@ static void run_reset(run_state *r)
     r->msg_len = 0; r->msg_open = 0; r->final_seen = r->opened = r->tunneled = 0;
     r->stalled = r->no_input = 0;
     r->tls_seen = r->err_seen = r->err_close = 0;
-    r->err_sent = 0;
+    r->err_sent = r->pong_ok_n = 0;
 }
 
 /* The options of the header bytes 0 and 1 (bits 2-5) and the headers for the server. */

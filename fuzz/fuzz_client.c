@@ -24,8 +24,9 @@
        decoder of our own), close codes and reasons valid, the error code named and its
        close code the RFC's (1002/1007/1009; 1006 for a lost connection);
      bytes written: the request heads, then masked client frames only, control frames
-       whole and short, nothing after our close frame, nothing after a failure but the
-       close frame a peer fault makes due;
+       whole and short, every pong echoing a ping (or a pong the caller sent), nothing
+       after our close frame, nothing after a failure but the close frame a peer fault
+       makes due;
        proxy credentials and proxy headers never after the CONNECT head, target headers
        never in it; wsproxy_describe never shows the password;
      buffers: recv/send windows within their sizes; poll never loops forever.
@@ -93,7 +94,7 @@ static void check_sent(const run_state *r)
     }
     if (!(h = head_len(p + off, n - off))) return;
     check_upgrade_head(p + off, h);
-    check_error_close(r, check_frames(p + off + h, n - off - h));
+    check_error_close(r, check_frames(r, p + off + h, n - off - h));
 }
 
 static int one_run(run_state *r, const uint8_t *data, int bytewise)

@@ -323,7 +323,7 @@ static void check_clear(const run_state *r, const clear_t *prx, const clear_t *t
     if (tgt->len != tgt->total || !(h = head_len(tgt->b, tgt->len))) return;
     check_upgrade_head(tgt->b, h);
     {
-        int last = check_frames(tgt->b + h, tgt->len - h);
+        int last = check_frames(r, tgt->b + h, tgt->len - h);
         if (!sc.dropped) check_error_close(r, last);
     }
 }
