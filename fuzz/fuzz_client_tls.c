@@ -136,7 +136,7 @@ static struct {
     pipe_t p_in, p_out;           /* the proxy's clear bytes read and to send (https://) */
     pipe_t t_in, t_app, t_out;    /* the server's records in, clear bytes read and to send */
     int tunnel;                   /* the proxy read the CONNECT head */
-    int dropped;                  /* a server engine closed: it may have dropped bytes */
+    int dropped;                  /* a server engine closed or closes: it may drop bytes */
     int reneg;                    /* engines asked to renegotiate: bit 0 proxy, bit 1 server */
     int client_wrote;
 } sc;
@@ -297,8 +297,9 @@ static void do_action(run_state *r, const segment *s)
     case '<':
         if (sc.cell != CELL_WSS) sc.layer_target = 0;
         break;
-    case 'K':
+    case 'K':   /* a closing engine discards the application data still coming */
         if (e) br_ssl_engine_close(&e->sc.eng);
+        sc.dropped |= e != NULL;
         break;
     case 'N': {
         int ok = e ? br_ssl_engine_renegotiate(&e->sc.eng) : -1;

@@ -432,6 +432,9 @@ static void client_tls_seeds(void)
        frame of a peer fault: BearSSL's server refuses that record (not the client's fault) */
     ct_begin(0x02, 0, 7, CT_PROXY); SRV(CT_OK200 ACCEPT_101); cs_act('S', 0, 0, 0); SRV("\x00\x00");
     cs_act('N', 0, 0, 0); ct_end("https-ws-renegotiate-crosses-close");
+    /* the same with the server's close_notify: a closing BearSSL engine discards it */
+    ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101); cs_act('S', 0, 0, 0); SRV("\xc1\x00"); cs_act('K', 0, 0, 0);
+    ct_end("wss-close-notify-crosses-close");
     /* beyond TLS: a peer fault's close frame through both engines, the random source */
     ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x04" "ok\xED\xA0");
     ct_end("https-wss-invalid-utf8");
