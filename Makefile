@@ -78,9 +78,9 @@ $(BUILD)/%: tests/peers/%.c tests/peers/peer_common.h | $(BUILD) check-bearssl c
 
 # unit suites, plain and under ASan+UBSan (test_deflate defines WSPROXY_DEFLATE: zlib)
 UNIT_LIBS := -lbearssl -lz
-$(BUILD)/%: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-zlib
+$(BUILD)/%: tests/%.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-zlib
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< $(UNIT_LIBS)
-$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-zlib check-sanitizers
+$(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-zlib check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -o $@ $< $(UNIT_LIBS)
 
 # the client's suite again with permessage-deflate compiled in but not offered: nothing changes
@@ -88,7 +88,7 @@ $(BUILD)/test_client-deflate-san: tests/test_client.c wsproxy.h tests/test.h | $
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_DEFLATE -o $@ $< -lz
 
 # the TLS cells again with the smallest TLS output buffer (512-byte records)
-$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \

@@ -4515,6 +4515,7 @@ static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
     int s = c->chain_[idx], k;
     size_t n;
     if (!wsp_is_tls_stage_(s) || c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_) return 0;
+    if (c->eof_ || c->tx_dead_) return 0;   /* nothing more can leave: the bytes decide now */
     for (k = 0; k <= idx; k++) {
         if (c->chain_[k] == WSP_S_PLAIN_) {
             if (c->se_ > c->ss_) return 1;

@@ -254,6 +254,13 @@ static void cs_act(char letter, unsigned a0, unsigned a1, unsigned a2)
     script[script_len++] = (unsigned char)a2;
 }
 static void cs_end(const char *name) { put("fuzz_client", name, script, script_len); }
+/* fuzz_client_tls: a fourth header byte (certificates, small buffers, IP hosts) */
+static void ct_begin(unsigned flags, unsigned param, unsigned seed, unsigned tls)
+{
+    cs_begin(flags, param, seed);
+    script[script_len++] = (unsigned char)tls;
+}
+static void ct_end(const char *name) { put("fuzz_client_tls", name, script, script_len); }
 
 static void client_seeds(void)
 {
@@ -324,6 +331,114 @@ static void client_seeds(void)
     cs_begin(0x03, 0, 5); SRV("\x05\x02" "\x01\x01"); cs_end("socks5-auth-failed");
     cs_begin(0x03, 0, 5); SRV("\x05\x02" "\x01\x00" "\x05\x05\x00\x01"); cs_end("socks5-refused");
     cs_begin(0x03, 0, 5); SRV("\x05\x02" "\x01\x00" "\x05\x00"); cs_act('E', 0, 0, 0); cs_end("socks5-eof");
+}
+
+/* fuzz_client_tls: header flags (bits 0-1 the cell: 0 wss direct, 1 wss via http proxy,
+   2 ws via https proxy, 3 wss via https proxy; 4 reassembly, 8 small max_message, 16
+   subprotocols, 32 random fails, 64 recv_buf, 128 proxy credentials), parameter, chunk
+   seed, TLS byte (bits 0-2 server certificate, 3-5 proxy certificate: 0 target-ec, 1
+   target (RSA), 2 proxy, 3 untrusted, 4 wrongname, 5 expired, 6 untrusted + insecure, 7
+   dns-only; 64 small caller buffers, 128 hosts as addresses: 127.0.0.1, [::1] for a wss://
+   server with an odd certificate number). Actions '>' / '<' switch
+   the script to the server's / the proxy's plaintext, 'K' close_notify, 'N'
+   renegotiation, 'Z' raw bytes below the current engine. */
+#define CT_OK200 "HTTP/1.1 200 Connection established\r\n\r\n"
+#define CT_FRAMES "\x81\x05" "hello\x89\x02" "hi\x82\x03\x01\x02\x03"
+#define CT_PROXY 0x10   /* the proxy hop serves tests/certs/proxy.pem */
+static void ct_exchange(void)   /* the caller's side of a conversation, then the server's close */
+{
+    cs_act('t', 'a', 'b', 'c'); cs_act('b', 0x02, 0x10, 0); cs_act('p', 1, 2, 3);
+    SRV("\x8a\x03\x01\x02\x03" "\x01\x02" "h\xC3" "\x89\x01" "p" "\x80\x01" "\xA9");
+    cs_act('c', 0x03, 0xe8, 4); SRV("\x88\x02\x03\xe8");
+}
+
+static void ct_bad_record(void)   /* an application_data record of 7 bytes: no AEAD record */
+{
+    cs_act('Z', 0x17, 0x03, 0x03); cs_act('Z', 0x00, 0x07, 'a'); cs_act('Z', 'b', 'c', 'd'); cs_act('Z', 'e', 'f', 'g');
+}
+
+static void client_tls_seeds(void)
+{
+    /* each cell: open, exchange messages, close */
+    ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("wss-echo");
+    ct_begin(0x40, 0, 0x85, 0x81); SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("wss-rsa-ip-recvbuf");
+    ct_begin(0x14, 0x10, 0, 0x40); SRV(ACCEPT_101 "\x01\x02" "h\xC3\x89\x01" "p\x00\x01\xA9\x80\x00");
+    cs_act('b', 0x30, 0, 0); cs_act('s', 0x40, 0x40, 0x7f); cs_act('u', 200, 3, 0); SRV("\x88\x00");
+    ct_end("wss-small-buffers-reassembly");
+    ct_begin(0x01, 0, 3, 0x00); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 CT_FRAMES); ct_exchange();
+    ct_end("http-wss-echo");
+    ct_begin(0x81, 0, 0, 0xC0); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 CT_FRAMES); ct_exchange();
+    ct_end("http-wss-creds-ip-small-buffers");
+    ct_begin(0x02, 0, 11, CT_PROXY); SRV(CT_OK200 ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("https-ws-echo");
+    ct_begin(0xC2, 0, 0x90, CT_PROXY | 0x40); SRV(CT_OK200); SRV(ACCEPT_101 CT_FRAMES); cs_act('N', 0, 0, 0);
+    ct_exchange(); ct_end("https-ws-creds-renegotiate");
+    ct_begin(0x03, 0, 5, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 CT_FRAMES); ct_exchange();
+    ct_end("https-wss-echo");
+    ct_begin(0x93, 0, 0x81, CT_PROXY | 0x81); SRV(CT_OK200); cs_act('>', 0, 0, 0);
+    SRV("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Accept: {A}\r\n\r\n" CT_FRAMES);
+    cs_act('N', 0, 0, 0); ct_exchange(); ct_end("https-wss-rsa-ip-creds-protocol");
+    ct_begin(0x03, 0, 0, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); cs_act('S', 0, 0, 0);
+    SRV("\x89\x01" "1\x89\x01" "2\x89\x01" "3"); cs_act('t', 'x', 0, 0); cs_act('D', 0, 0, 0); SRV("\x89\x00\x88\x00");
+    ct_end("https-wss-stall-pings");
+    ct_begin(0x00, 0, 7, 0x80); SRV(ACCEPT_101 "\x81\x02" "v4"); cs_act('r', 0, 0, 0); cs_act('w', 0, 0, 0);
+    cs_act('P', 3, 0, 0); cs_act('w', 0, 0, 0); cs_act('T', 0, 0, 0); ct_end("wss-ip4-room-pong-timeout");
+    ct_begin(0x01, 0, 7, 0x41); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); cs_act('r', 0, 0, 0);
+    cs_act('B', 0, 0, 200); cs_act('r', 0, 0, 0); cs_act('d', 30, 0, 0); cs_act('c', 0x03, 0xe8, 0); cs_act('w', 0, 0, 0);
+    cs_act('T', 0, 0, 0); ct_end("http-wss-ip6-stream-close-timeout");
+    /* reply heads longer than the smallest receive buffer (512 bytes) */
+    {
+        char head[700];
+        memset(head, 'a', sizeof head);
+        ct_begin(0x01, 0, 0x85, 0x40); SRV("HTTP/1.1 200 OK\r\nX: "); cs_srv(head, 600); SRV("\r\n\r\n");
+        ct_end("http-wss-reply-too-large-small-buffers");
+        ct_begin(0x00, 0, 0, 0x40); SRV("HTTP/1.1 101 Switching Protocols\r\nX: "); cs_srv(head, 600); SRV("\r\n\r\n");
+        ct_end("wss-101-too-large-small-buffers");
+        ct_begin(0x03, 0, 3, CT_PROXY | 0x40); SRV("HTTP/1.1 200 OK\r\nX: "); cs_srv(head, 600); SRV("\r\n\r\n");
+        ct_end("https-wss-reply-too-large-small-buffers");
+    }
+    /* the server's TLS stage fails: certificates, bad records, close_notify, EOF */
+    ct_begin(0x00, 0, 7, 0x03); SRV(ACCEPT_101); ct_end("wss-untrusted");
+    ct_begin(0x00, 0, 7, 0x04); SRV(ACCEPT_101); ct_end("wss-wrongname");
+    ct_begin(0x00, 0, 7, 0x05); SRV(ACCEPT_101); ct_end("wss-expired");
+    ct_begin(0x00, 0, 7, 0x87); SRV(ACCEPT_101); ct_end("wss-ip-dns-only");
+    ct_begin(0x00, 0, 7, 0x06); SRV(ACCEPT_101 "\x81\x02" "ok\x88\x00"); ct_end("wss-untrusted-insecure");
+    ct_begin(0x00, 0, 7, 0x00); cs_act('Z', 0x15, 0x03, 0x03); SRV(ACCEPT_101); ct_end("wss-garbage-before-hello");
+    ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101 "\x81\x02" "ok"); ct_bad_record(); SRV("\x81\x02" "no");
+    ct_end("wss-garbage-record-after-open");
+    ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101 "\x81\x02" "ok"); cs_act('K', 0, 0, 0); ct_end("wss-close-notify-after-open");
+    ct_begin(0x00, 0, 7, 0x00); cs_act('K', 0, 0, 0); SRV(ACCEPT_101); ct_end("wss-close-notify-in-handshake");
+    ct_begin(0x00, 0, 7, 0x00); cs_act('E', 0, 0, 0); ct_end("wss-eof-in-handshake");
+    ct_begin(0x01, 0, 7, 0x03); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); ct_end("http-wss-untrusted");
+    ct_begin(0x01, 0, 7, 0x00); SRV(CT_OK200 "JUNK JUNK"); ct_end("http-wss-junk-in-tunnel");
+    ct_begin(0x01, 0, 7, 0x00); cs_act('S', 0, 0, 0); SRV(CT_OK200); ct_end("http-wss-stalled-eof");
+    ct_begin(0x81, 0, 7, 0x00); SRV("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n");
+    ct_end("http-wss-407");
+    ct_begin(0x03, 0, 7, CT_PROXY | 0x04); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); ct_end("https-wss-wrongname-target");
+    ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200 "\x16\x03\x03\x00\x01" "x"); ct_end("https-wss-bad-record-in-tunnel");
+    ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x02" "ok");
+    ct_bad_record(); SRV("\x81\x00"); ct_end("https-wss-garbage-inner-after-open");
+    /* the proxy's TLS stage fails */
+    ct_begin(0x02, 0, 7, 0x18); SRV(CT_OK200); ct_end("https-ws-untrusted-proxy");
+    ct_begin(0x03, 0, 7, 0x28); SRV(CT_OK200); ct_end("https-wss-expired-proxy");
+    ct_begin(0x83, 0, 7, 0xA0); SRV(CT_OK200); ct_end("https-wss-ip-wrongname-proxy");
+    ct_begin(0x02, 0, 7, CT_PROXY); cs_act('Z', 0x16, 0x03, 0x01); SRV(CT_OK200); ct_end("https-ws-garbage-before-hello");
+    ct_begin(0x02, 0, 7, CT_PROXY); cs_act('K', 0, 0, 0); SRV(CT_OK200); ct_end("https-ws-close-notify-in-handshake");
+    ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x02" "ok");
+    cs_act('<', 0, 0, 0); ct_bad_record(); SRV("more"); ct_end("https-wss-garbage-outer-after-open");
+    ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x02" "ok");
+    cs_act('<', 0, 0, 0); cs_act('K', 0, 0, 0); ct_end("https-wss-proxy-close-notify-after-open");
+    /* the proxy asks for a renegotiation while the stalled client still holds the close
+       frame of a peer fault: BearSSL's server refuses that record (not the client's fault) */
+    ct_begin(0x02, 0, 7, CT_PROXY); SRV(CT_OK200 ACCEPT_101); cs_act('S', 0, 0, 0); SRV("\x00\x00");
+    cs_act('N', 0, 0, 0); ct_end("https-ws-renegotiate-crosses-close");
+    /* the same with the server's close_notify: a closing BearSSL engine discards it */
+    ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101); cs_act('S', 0, 0, 0); SRV("\xc1\x00"); cs_act('K', 0, 0, 0);
+    ct_end("wss-close-notify-crosses-close");
+    /* beyond TLS: a peer fault's close frame through both engines, the random source */
+    ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x04" "ok\xED\xA0");
+    ct_end("https-wss-invalid-utf8");
+    ct_begin(0x20, 12, 7, 0x00); SRV(ACCEPT_101); cs_act('t', 'h', 'i', '!'); SRV("\x89\x00"); ct_end("wss-random-fails");
 }
 
 static void no_proxy_seeds(void)
@@ -429,6 +544,7 @@ int main(int argc, char **argv)
     pem_seeds();
     cert_ip_seeds();
     client_seeds();
+    client_tls_seeds();
     no_proxy_seeds();
     socks_seeds();
     pac_seeds();

@@ -25,6 +25,7 @@ FUZZ_REPLAY_CC     ?= $(CC)
 FUZZ_REPLAY_FLAGS  ?= -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                       -fno-sanitize-recover=all
 FUZZ_NAMES         := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_HEADERS       := $(wildcard fuzz/*.h) tests/tls_server.h   # fuzz_common.h, client_harness.h; the TLS servers
 FUZZ_BINS          := $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
 FUZZ_REPLAYS       := $(addsuffix -replay,$(FUZZ_BINS))
 
@@ -40,10 +41,10 @@ hardening: catalogue adversarial valgrind-test fuzz-smoke lint
 $(BUILD)/fuzz:
 	@mkdir -p $@
 
-$(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h wsproxy.h | $(BUILD)/fuzz check-bearssl
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_HEADERS) wsproxy.h | $(BUILD)/fuzz check-bearssl
 	$(FUZZ_CC) -std=c99 $(WARN) $(FUZZ_FLAGS) -o $@ $< -lbearssl
 
-$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c fuzz/fuzz_common.h wsproxy.h | $(BUILD)/fuzz check-bearssl
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(FUZZ_HEADERS) wsproxy.h | $(BUILD)/fuzz check-bearssl
 	$(FUZZ_REPLAY_CC) -std=c99 $(WARN) $(FUZZ_REPLAY_FLAGS) -o $@ $< fuzz/replay_main.c -lbearssl
 
 $(BUILD)/fuzz/gen_seeds: fuzz/gen_seeds.c wsproxy.h | $(BUILD)/fuzz check-bearssl

@@ -9,7 +9,6 @@
 #include "../wsproxy.h"
 #include "test.h"
 
-#define CERTS "tests/certs/"
 #define TEST_DAYS 740347u   /* 1 Jan 2027, days since 1 Jan 0 AD */
 
 static int test_random(void *ctx, unsigned char *dst, size_t len)
@@ -20,87 +19,11 @@ static int test_random(void *ctx, unsigned char *dst, size_t len)
     return 0;
 }
 
-/* ---- loading PEM files for the server side (independent of the library's loader) ---- */
-typedef struct { unsigned char *data; size_t len, cap; } blob;
+#include "tls_server.h"
 
-static void blob_add(void *ctx, const void *p, size_t n)
-{
-    blob *b = (blob *)ctx;
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2;
-        b->data = (unsigned char *)realloc(b->data, b->cap);
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f) { fprintf(stderr, "cannot open %s (run from the repository root)\n", path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (char *)malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
-
-/* Decodes every PEM object of a file into DER blobs. */
-static size_t pem_objects(const char *path, blob *out, size_t max)
-{
-    size_t len, off = 0, count = 0;
-    char *pem = read_file(path, &len);
-    br_pem_decoder_context pc;
-    br_pem_decoder_init(&pc);
-    while (off < len) {
-        off += br_pem_decoder_push(&pc, pem + off, len - off);
-        switch (br_pem_decoder_event(&pc)) {
-        case BR_PEM_BEGIN_OBJ:
-            memset(&out[count], 0, sizeof out[count]);
-            br_pem_decoder_setdest(&pc, blob_add, &out[count]);
-            break;
-        case BR_PEM_END_OBJ:
-            if (count + 1 < max) count++;
-            break;
-        default:
-            break;
-        }
-    }
-    free(pem);
-    return count;
-}
-
-typedef struct {
-    br_x509_certificate chain[4];
-    size_t chain_len;
-    br_skey_decoder_context key;
-    int issuer_key_type;
-} server_cred;
-
-static void load_cred(server_cred *sc, const char *name, int issuer_key_type)
-{
-    char path[256];
-    blob objs[4], key[2];
-    size_t i, n;
-    snprintf(path, sizeof path, CERTS "%s-chain.pem", name);
-    n = pem_objects(path, objs, 4);
-    for (i = 0; i < n; i++) {
-        sc->chain[i].data = objs[i].data;
-        sc->chain[i].data_len = objs[i].len;
-    }
-    sc->chain_len = n;
-    snprintf(path, sizeof path, CERTS "%s.key", name);
-    pem_objects(path, key, 2);
-    br_skey_decoder_init(&sc->key);
-    br_skey_decoder_push(&sc->key, key[0].data, key[0].len);
-    free(key[0].data);
-    sc->issuer_key_type = issuer_key_type;
-}
+static server_opts g_srv[2];   /* [0] the proxy's server engine, [1] the target's */
+static br_ssl_session_cache_lru g_lru[2];
+static unsigned char g_lru_store[2][4096];
 
 /* Trust anchors through the library's own PEM loader. */
 typedef struct { br_x509_trust_anchor tas[8]; unsigned char mem[8192]; size_t n; } anchors;
@@ -116,103 +39,6 @@ static void load_anchors(anchors *a, const char *name)
     CHECK_EQ_INT(wsproxy_pem_trust_anchors(pem, len, a->tas, 8, a->mem, sizeof a->mem, &r), WSPROXY_OK);
     a->n = r.anchors;
     free(pem);
-}
-
-/* ---- a byte pipe and a server engine ------------------------------------------------ */
-typedef struct { unsigned char buf[1 << 18]; size_t len; } pipe_t;
-
-static void pipe_put(pipe_t *p, const void *d, size_t n)
-{
-    if (p->len + n > sizeof p->buf) { fprintf(stderr, "pipe overflow\n"); exit(2); }
-    memcpy(p->buf + p->len, d, n);
-    p->len += n;
-}
-static void pipe_drop(pipe_t *p, size_t n)
-{
-    memmove(p->buf, p->buf + n, p->len - n);
-    p->len -= n;
-}
-
-typedef struct {
-    br_ssl_server_context sc;
-    br_x509_minimal_context xc;    /* checks a client certificate, when one is asked */
-    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-    const char *alpn[1];
-    int on;
-} tls_server;
-
-/* What a server engine is started with beyond its certificate: [0] the proxy's, [1] the
-   target's. Zero: BearSSL's full profile, no client certificate, no session cache. */
-typedef struct {
-    const uint16_t *suites;
-    size_t nsuites;
-    const br_x509_trust_anchor *client_tas;   /* ask for a client certificate from this CA */
-    size_t client_tas_n;
-    int cache;                                /* keep sessions, so they can be resumed */
-} server_opts;
-static server_opts g_srv[2];
-static br_ssl_session_cache_lru g_lru[2];
-static unsigned char g_lru_store[2][4096];
-
-static void tls_server_start(tls_server *s, server_cred *cred, const server_opts *o)
-{
-    const br_skey_decoder_context *k = &cred->key;
-    if (br_skey_decoder_key_type(k) == BR_KEYTYPE_RSA)
-        br_ssl_server_init_full_rsa(&s->sc, cred->chain, cred->chain_len, br_skey_decoder_get_rsa(k));
-    else
-        br_ssl_server_init_full_ec(&s->sc, cred->chain, cred->chain_len, (unsigned)cred->issuer_key_type,
-                                   br_skey_decoder_get_ec(k));
-    br_ssl_engine_set_buffer(&s->sc.eng, s->iobuf, sizeof s->iobuf, 1);
-    s->alpn[0] = "http/1.1";
-    br_ssl_engine_set_protocol_names(&s->sc.eng, s->alpn, 1);
-    if (o && o->suites) br_ssl_engine_set_suites(&s->sc.eng, o->suites, o->nsuites);
-    if (o && o->client_tas) {
-        br_x509_minimal_init_full(&s->xc, o->client_tas, o->client_tas_n);
-        br_x509_minimal_set_time(&s->xc, TEST_DAYS, 0);
-        br_ssl_engine_set_x509(&s->sc.eng, &s->xc.vtable);
-        br_ssl_engine_set_default_rsavrfy(&s->sc.eng);
-        br_ssl_engine_set_default_ecdsa(&s->sc.eng);
-        br_ssl_server_set_trust_anchor_names_alt(&s->sc, o->client_tas, o->client_tas_n);
-    }
-    if (o && o->cache) br_ssl_server_set_cache(&s->sc, &g_lru[o == &g_srv[1]].vtable);
-    br_ssl_server_reset(&s->sc);
-    s->on = 1;
-}
-
-/* Moves bytes through a server engine: records in/out, plaintext in/out. */
-static int tls_server_pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
-{
-    br_ssl_engine_context *e = &s->sc.eng;
-    int any = 0, progress = 1;
-    while (progress) {
-        unsigned char *p;
-        size_t n;
-        progress = 0;
-        if (br_ssl_engine_current_state(e) == BR_SSL_CLOSED) {
-            /* a failed engine still sends its alert; then the connection ends */
-            if ((p = br_ssl_engine_sendrec_buf(e, &n)) != NULL) {
-                pipe_put(rec_out, p, n); br_ssl_engine_sendrec_ack(e, n); any = 1;
-            }
-            break;
-        }
-        if (rec_in->len && (p = br_ssl_engine_recvrec_buf(e, &n)) != NULL) {
-            if (n > rec_in->len) n = rec_in->len;
-            memcpy(p, rec_in->buf, n); br_ssl_engine_recvrec_ack(e, n); pipe_drop(rec_in, n); progress = 1;
-        }
-        if ((p = br_ssl_engine_recvapp_buf(e, &n)) != NULL) {
-            pipe_put(app_in, p, n); br_ssl_engine_recvapp_ack(e, n); progress = 1;
-        }
-        if (app_out->len && (p = br_ssl_engine_sendapp_buf(e, &n)) != NULL) {
-            if (n > app_out->len) n = app_out->len;
-            memcpy(p, app_out->buf, n); br_ssl_engine_sendapp_ack(e, n); pipe_drop(app_out, n);
-            br_ssl_engine_flush(e, 0); progress = 1;
-        }
-        if ((p = br_ssl_engine_sendrec_buf(e, &n)) != NULL) {
-            pipe_put(rec_out, p, n); br_ssl_engine_sendrec_ack(e, n); progress = 1;
-        }
-        any |= progress;
-    }
-    return any;
 }
 
 /* ---- the scene: client <-> [proxy] <-> server, all in memory -------------------------- */
@@ -442,9 +268,7 @@ typedef struct {
 } tls_case;
 
 /* Buffers the cases run with: 0 the built-in ones; 1 the caller's, as small as the
-   cells allow: a 512-byte receive buffer, a 512-byte send buffer when the socket's stage
-   is plain, and none when a TLS stage is the socket's (exactly sized on the heap, so an
-   overrun crashes under ASan). */
+   cells allow (smallest_buffers in tls_server.h). */
 static int g_bufmode;
 /* The client's per-hop TLS settings and clock for the next cases (NULL: defaults). */
 static const wsproxy_tls_options *g_topt, *g_popt;
@@ -498,18 +322,11 @@ static void run_case(const tls_case *tc)
         if (tc->proxy_ta) { cfg.proxy_trust_anchors = tc->proxy_ta->tas; cfg.proxy_trust_anchors_count = tc->proxy_ta->n; }
         cfg.insecure = tc->insecure;
         cfg.proxy_insecure = tc->proxy_insecure;
-        if (g_bufmode) {
-            rbuf = (unsigned char *)malloc(512);
-            sbuf = (unsigned char *)malloc(plain_socket ? 512 : 1);
-            cfg.recv_buffer = rbuf;
-            cfg.recv_buffer_len = 512;
-            cfg.send_buffer = sbuf;
-            cfg.send_buffer_len = plain_socket ? 512 : 0;
-        }
+        if (g_bufmode) smallest_buffers(&cfg, plain_socket, &rbuf, &sbuf);
         s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
         s->target_tls = strncmp(tc->url, "wss", 3) == 0;
-        if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred, &g_srv[0]);
-        if (s->target_tls) tls_server_start(&s->ttls, tc->target_cred, &g_srv[1]);
+        if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred, &g_srv[0], 0x51);
+        if (s->target_tls) tls_server_start(&s->ttls, tc->target_cred, &g_srv[1], 0x74);
         if (g_topt) cfg.tls = *g_topt;
         if (g_popt) cfg.proxy_tls = *g_popt;
         cfg.tls_time = g_time;
@@ -973,7 +790,7 @@ static void test_mtls_and_resumption(void)
         static wsproxy_tls_options resume;
         tls_case c = {"full handshake, the session saved", "wss://localhost/chat", NULL, &cred_target, NULL,
                       &ta_ca, NULL, 0, 0, ok_direct, NULL, NULL};
-        g_srv[1].cache = 1;
+        g_srv[1].cache = &g_lru[1].vtable;
         run_case(&c);
         CHECK_EQ_INT(g_session_rc, WSPROXY_OK);
         CHECK_EQ_INT(g_resumed, 0);
@@ -987,7 +804,7 @@ static void test_mtls_and_resumption(void)
         CHECK(g_session.session_id_len == saved.session_id_len &&
               memcmp(g_session.session_id, saved.session_id, saved.session_id_len) == 0);
         c.name = "a session the server forgot: a full handshake, not a failure";
-        g_srv[1].cache = 0;
+        g_srv[1].cache = NULL;
         run_case(&c);
         CHECK_EQ_INT(g_resumed, 0);
         g_topt = NULL;

@@ -1,0 +1,619 @@
+/* What the whole-client fuzz targets share: the script (server bytes and caller
+   actions), the fixed random source, the caller's actions and the invariants on events
+   and on the bytes the client writes.
+     fuzz/fuzz_client.c      WSPROXY_NO_TLS; the script's bytes are the socket's bytes
+     fuzz/fuzz_client_tls.c  BearSSL server engines in memory; the script's bytes are
+                             their plaintext
+   Include after fuzz_common.h. For each run the target sets the cell: fz_via_proxy,
+   fz_socks, fz_tls_hops (bit 0 the proxy's hop, bit 1 the server's), fz_mem[] (memory
+   lent to the client besides the struct itself: where event data and buffers may lie),
+   and where the client's bytes go (fz_wrote) and how large a piece may be. */
+#ifndef WSPROXY_FUZZ_CLIENT_HARNESS_H
+#define WSPROXY_FUZZ_CLIENT_HARNESS_H
+
+#include <stdarg.h>
+
+#define PROXY_PASSWORD "pw-S3cret"
+#define PROXY_CRED_B64 "dXNyOnB3LVMzY3JldA=="   /* base64("usr:pw-S3cret") */
+#define TARGET_SECRET "Bearer tgt-S3cret"
+
+/* ---- random source: fixed stream, optionally failing after a budget ---------------- */
+static unsigned long rng_pos, rng_budget;
+static int rng_fail;
+static int fuzz_random(void *ctx, unsigned char *dst, size_t len)
+{
+    size_t i;
+    (void)ctx;
+    if (rng_fail && rng_pos + len > rng_budget) return -1;
+    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 131 + 7);
+    return 0;
+}
+
+/* The accept value for the key of the upgrade request: the first 16 bytes the client
+   drew from the random stream at init, in base64. */
+static void fz_accept(char accept[29])
+{
+    unsigned char nonce[16];
+    char key[25];
+    unsigned long k;
+    for (k = 0; k < 16; k++) nonce[k] = (unsigned char)(k * 131 + 7);
+    wsproxy_base64(nonce, 16, key, sizeof key);
+    wsproxy_accept_key(key, 24, accept);
+}
+
+/* ---- the script --------------------------------------------------------------------- */
+typedef struct { int action; const uint8_t *p; size_t n; } segment;
+#define MAX_SEGMENTS 512
+static segment segs[MAX_SEGMENTS];
+static size_t nsegs;
+
+static void split_script(const uint8_t *p, size_t n)
+{
+    size_t i = 0, start = 0;
+    nsegs = 0;
+    while (i < n && nsegs + 2 < MAX_SEGMENTS) {
+        if (p[i] == 0xFF && i + 1 < n && p[i + 1] != 0xFF) {
+            if (i > start) { segs[nsegs].action = 0; segs[nsegs].p = p + start; segs[nsegs].n = i - start; nsegs++; }
+            /* action byte, then its argument bytes (up to 3) */
+            segs[nsegs].action = p[i + 1];
+            segs[nsegs].p = p + i + 2;
+            segs[nsegs].n = n - (i + 2) < 3 ? n - (i + 2) : 3;
+            nsegs++;
+            i += 2 + segs[nsegs - 1].n;
+            start = i;
+        } else {
+            i += (p[i] == 0xFF && i + 1 < n) ? 2 : 1;
+        }
+    }
+    if (start < n && nsegs < MAX_SEGMENTS) { segs[nsegs].action = 0; segs[nsegs].p = p + start; segs[nsegs].n = n - start; nsegs++; }
+}
+
+/* Expands a byte segment: 0xFF 0xFF -> 0xFF, "{A}" -> the accept value. */
+static size_t expand(const segment *s, const char *accept, unsigned char *out, size_t cap)
+{
+    size_t i = 0, o = 0;
+    while (i < s->n && o + 28 < cap) {
+        if (s->p[i] == 0xFF && i + 1 < s->n && s->p[i + 1] == 0xFF) { out[o++] = 0xFF; i += 2; }
+        else if (i + 3 <= s->n && memcmp(s->p + i, "{A}", 3) == 0) { memcpy(out + o, accept, 28); o += 28; i += 3; }
+        else out[o++] = s->p[i++];
+    }
+    return o;
+}
+
+/* ---- one run ------------------------------------------------------------------------ */
+typedef struct {
+    char log[1 << 16];
+    size_t log_len;
+    unsigned char sent[1 << 18];
+    size_t sent_len, sent_total;
+    uint64_t sent_hash;
+    unsigned char msg[1 << 16];   /* message being gathered (capped copy) */
+    size_t msg_len;
+    int msg_open, msg_op;
+    int final_seen, opened, tunneled, stalled, no_input;
+    int tls_seen;                 /* EV_TLS seen, bit per hop */
+    int err_seen, err_close;      /* EV_ERROR seen; the close code it makes due (0: none) */
+    size_t err_sent;              /* sent_total at EV_ERROR */
+    uint64_t pong_ok[64];         /* hashes of the payloads a pong may carry: pings seen, */
+    size_t pong_ok_n;             /* pongs the caller sent (more than 64: not checked) */
+} run_state;
+
+static wsproxy_client client;
+static unsigned char msgbuf[1 << 16];
+static int flags_g;
+static uint64_t max_message_g;
+static const char *const protocols_g[] = {"chat", "super.chat", NULL};
+
+/* the cell of this run (set by the target) */
+static int fz_via_proxy, fz_socks, fz_tls_hops;
+static struct { const void *p; size_t n; } fz_mem[4];
+/* the target's: the largest piece wsproxy_send_buf / wsproxy_recv_buf may offer, and
+   where the written bytes go besides r->sent (NULL: nowhere) */
+static size_t fz_send_most = WSPROXY_SEND_BUFFER_BYTES, fz_recv_most = WSPROXY_RECV_BUFFER_BYTES;
+static void (*fz_wrote)(const unsigned char *p, size_t n);
+
+/* Is [p, p+n) inside the client or memory lent to it? */
+static int fz_in_client(const void *p, size_t n)
+{
+    size_t i;
+    if (fuzz_inside(p, n, &client, sizeof client)) return 1;
+    for (i = 0; i < sizeof fz_mem / sizeof fz_mem[0]; i++)
+        if (fz_mem[i].p && fuzz_inside(p, n, fz_mem[i].p, fz_mem[i].n)) return 1;
+    return 0;
+}
+
+static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n);
+static void after_error_check(const run_state *r, size_t n);
+
+/* Takes what the client writes (unless the caller stalled its send side). */
+static void drain(run_state *r)
+{
+    const unsigned char *p;
+    size_t n;
+    int guard = 0;
+    if (r->stalled) return;
+    while ((p = wsproxy_send_buf(&client, &n)) != NULL) {
+        FUZZ_CHECK(n > 0 && n <= fz_send_most);
+        FUZZ_CHECK(fz_in_client(p, n));
+        after_error_check(r, n);
+        if (r->sent_len < sizeof r->sent) {
+            size_t k = n < sizeof r->sent - r->sent_len ? n : sizeof r->sent - r->sent_len;
+            memcpy(r->sent + r->sent_len, p, k);
+            r->sent_len += k;
+        }
+        r->sent_hash = hash_bytes(r->sent_hash, p, n);
+        r->sent_total += n;
+        if (fz_wrote) fz_wrote(p, n);
+        wsproxy_send_ack(&client, n);
+        FUZZ_CHECK(++guard < 1000);
+    }
+    FUZZ_CHECK(n == 0);
+}
+
+/* Gives the client up to want bytes (flag bit 6: through wsproxy_recv_buf/_ack);
+   returns how many it took. */
+static size_t give(const unsigned char *p, size_t want)
+{
+    if (flags_g & 64) {
+        size_t room;
+        unsigned char *dst = wsproxy_recv_buf(&client, &room);
+        if (!dst) { FUZZ_CHECK(room == 0); return 0; }
+        FUZZ_CHECK(room > 0 && room <= fz_recv_most);
+        FUZZ_CHECK(fz_in_client(dst, room));
+        if (want > room) want = room;
+        memcpy(dst, p, want);
+        wsproxy_recv_ack(&client, want);
+        return want;
+    }
+    return wsproxy_feed(&client, p, want);
+}
+
+/* A pong may carry this payload (a ping's, or one the caller asked for). */
+static void pong_may_carry(run_state *r, const unsigned char *p, size_t n)
+{
+    if (r->pong_ok_n < sizeof r->pong_ok / sizeof r->pong_ok[0])
+        r->pong_ok[r->pong_ok_n] = hash_bytes(0xcbf29ce484222325ull, p, n);
+    r->pong_ok_n++;
+}
+
+static void logs(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logs(run_state *r, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+    if (r->log_len >= sizeof r->log - 1) return;
+    va_start(ap, fmt);
+    k = vsnprintf(r->log + r->log_len, sizeof r->log - r->log_len, fmt, ap);
+    va_end(ap);
+    if (k > 0) r->log_len += (size_t)k;
+    if (r->log_len > sizeof r->log - 1) r->log_len = sizeof r->log - 1;
+}
+
+static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ull;
+    return h;
+}
+
+static int expected_close_code(int err)
+{
+    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
+    if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
+    if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_WS_CLOSE_CODE) return 1002;
+    return -1;
+}
+
+static int valid_wire_close(int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/* Everything the server side sent so far (capped): a secret the server itself sends
+   may of course come back in the status line. */
+static unsigned char fed[1 << 16];
+static size_t fed_len;
+
+static void fed_add(const unsigned char *p, size_t n)
+{
+    if (fed_len < sizeof fed) {
+        size_t k = n < sizeof fed - fed_len ? n : sizeof fed - fed_len;
+        memcpy(fed + fed_len, p, k);
+        fed_len += k;
+    }
+}
+
+static int fed_has(const char *needle)
+{
+    size_t n = strlen(needle), i;
+    for (i = 0; i + n <= fed_len; i++)
+        if (memcmp(fed + i, needle, n) == 0) return 1;
+    return fed_len == sizeof fed;   /* cap reached: cannot tell */
+}
+
+static void describe_check(void)
+{
+    char small[24], line[600];
+    size_t n = wsproxy_describe(&client, line, sizeof line), m;
+    FUZZ_CHECK(strlen(line) == (n < sizeof line ? n : sizeof line - 1));
+    FUZZ_CHECK(strstr(line, PROXY_PASSWORD) == NULL || fed_has(PROXY_PASSWORD));
+    FUZZ_CHECK(strstr(line, PROXY_CRED_B64) == NULL || fed_has(PROXY_CRED_B64));
+    FUZZ_CHECK(strchr(line, '\r') == NULL && strchr(line, '\n') == NULL);
+    m = wsproxy_describe(&client, small, sizeof small);
+    FUZZ_CHECK(m == n && strlen(small) == (m < sizeof small ? m : sizeof small - 1));
+    FUZZ_CHECK(wsproxy_describe(&client, line, 0) == n);
+}
+
+/* The final error's checks that depend on the cell. */
+static void error_cell_check(const run_state *r, int err)
+{
+    const wsproxy_error_info *e = wsproxy_error_info_get(&client);
+    if (err >= WSPROXY_E_PROXY_REFUSED && err <= WSPROXY_E_PROXY_TIMEOUT)
+        FUZZ_CHECK(fz_via_proxy && !r->tunneled);
+    if (err >= 300 && err < 400)   /* SOCKS replies */
+        FUZZ_CHECK(fz_socks && !r->tunneled);
+    if (err >= WSPROXY_E_CONNECT_REFUSED && err <= WSPROXY_E_HANDSHAKE_TIMEOUT)
+        FUZZ_CHECK(!r->opened);
+    if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_PONG_TIMEOUT)
+        FUZZ_CHECK(r->opened);
+    /* each TLS hop fails under its own name, with BearSSL's (or our) reason */
+    if (err == WSPROXY_E_TLS_PROXY) FUZZ_CHECK(fz_tls_hops & 1);
+    if (err == WSPROXY_E_TLS_TUNNEL) FUZZ_CHECK((fz_tls_hops & 2) && fz_via_proxy && r->tunneled);
+    if (err == WSPROXY_E_TLS_TARGET) FUZZ_CHECK((fz_tls_hops & 2) && !fz_via_proxy);
+    if (err >= WSPROXY_E_TLS_PROXY && err <= WSPROXY_E_TLS_TARGET) FUZZ_CHECK(e->tls_error != 0);
+}
+
+static void take_events(run_state *r)
+{
+    wsproxy_event ev;
+    int guard = 0;
+    for (;;) {
+        int got = wsproxy_poll(&client, &ev), st = wsproxy_get_state(&client);
+        FUZZ_CHECK(st >= WSPROXY_STATE_PROXY && st <= WSPROXY_STATE_FAILED);
+        if (!got) break;
+        FUZZ_CHECK(++guard < 100000);
+        FUZZ_CHECK(!r->final_seen);
+        switch (ev.type) {
+        case WSPROXY_EV_TLS: {
+            int bit = ev.status == WSPROXY_HOP_PROXY ? 1 : ev.status == WSPROXY_HOP_TARGET ? 2 : 0;
+            FUZZ_CHECK(bit && (fz_tls_hops & bit) && !(r->tls_seen & bit) && !r->opened);
+            /* the proxy's hop before its CONNECT reply, the server's inside the tunnel */
+            FUZZ_CHECK(bit == 1 ? !r->tunneled : (!fz_via_proxy || r->tunneled));
+            FUZZ_CHECK(ev.protocol && (!strcmp(ev.protocol, "") || !strcmp(ev.protocol, "http/1.1")));
+            r->tls_seen |= bit;
+            logs(r, "TLS %d %s|", ev.status, ev.protocol);
+            break;
+        }
+        case WSPROXY_EV_TUNNEL:
+            FUZZ_CHECK(fz_via_proxy && !r->tunneled && !r->opened);
+            FUZZ_CHECK(!(fz_tls_hops & 1) || (r->tls_seen & 1));
+            /* HTTP: the 2xx status; SOCKS: 0 */
+            FUZZ_CHECK(fz_socks ? ev.status == 0 : (ev.status >= 200 && ev.status <= 299));
+            r->tunneled = 1;
+            logs(r, "TUNNEL %d|", ev.status);
+            break;
+        case WSPROXY_EV_OPEN: {
+            size_t pl = strlen(ev.protocol);
+            FUZZ_CHECK(!r->opened && ev.status == 101);
+            FUZZ_CHECK(!fz_via_proxy || r->tunneled);
+            FUZZ_CHECK(r->tls_seen == fz_tls_hops);
+            if (pl) FUZZ_CHECK((flags_g & 16) && (!strcmp(ev.protocol, "chat") || !strcmp(ev.protocol, "super.chat")));
+            r->opened = 1;
+            logs(r, "OPEN %s|", ev.protocol);
+            break;
+        }
+        case WSPROXY_EV_MESSAGE:
+            FUZZ_CHECK(r->opened);
+            FUZZ_CHECK(ev.opcode == WSPROXY_OP_TEXT || ev.opcode == WSPROXY_OP_BINARY);
+            FUZZ_CHECK(ev.first == 0 || ev.first == 1);
+            FUZZ_CHECK(ev.fin == 0 || ev.fin == 1);
+            FUZZ_CHECK(ev.len == 0 || ev.data != NULL);
+            if (flags_g & 4) {
+                FUZZ_CHECK(ev.first == 1 && ev.fin == 1);
+                FUZZ_CHECK(fuzz_inside(ev.data, ev.len, msgbuf, sizeof msgbuf));
+            } else {
+                FUZZ_CHECK(fz_in_client(ev.data, ev.len));
+            }
+            if (ev.first) { FUZZ_CHECK(!r->msg_open); r->msg_open = 1; r->msg_len = 0; r->msg_op = ev.opcode; }
+            FUZZ_CHECK(r->msg_open && r->msg_op == ev.opcode);
+            if (r->msg_len < sizeof r->msg) {
+                size_t k = ev.len < sizeof r->msg - r->msg_len ? ev.len : sizeof r->msg - r->msg_len;
+                memcpy(r->msg + r->msg_len, ev.data, k);
+            }
+            r->msg_len += ev.len;
+            FUZZ_CHECK(r->msg_len <= max_message_g);
+            if (ev.fin) {
+                size_t k = r->msg_len < sizeof r->msg ? r->msg_len : sizeof r->msg;
+                if (ev.opcode == WSPROXY_OP_TEXT && r->msg_len <= sizeof r->msg)
+                    FUZZ_CHECK(fuzz_utf8_ok(r->msg, r->msg_len));
+                logs(r, "MSG %d %zu %016llx|", ev.opcode, r->msg_len,
+                     (unsigned long long)hash_bytes(0xcbf29ce484222325ull, r->msg, k));
+                r->msg_open = 0;
+            }
+            break;
+        case WSPROXY_EV_PING: case WSPROXY_EV_PONG:
+            FUZZ_CHECK(r->opened && ev.len <= 125);
+            FUZZ_CHECK(ev.len == 0 || fz_in_client(ev.data, ev.len));
+            if (ev.type == WSPROXY_EV_PING) pong_may_carry(r, ev.data, ev.len);
+            logs(r, "%s %zu %016llx|", ev.type == WSPROXY_EV_PING ? "PING" : "PONG", ev.len,
+                 (unsigned long long)hash_bytes(0xcbf29ce484222325ull, ev.data, ev.len));
+            break;
+        case WSPROXY_EV_CLOSE:
+            FUZZ_CHECK(r->opened);
+            FUZZ_CHECK(ev.close_code == 1005 || valid_wire_close(ev.close_code));
+            FUZZ_CHECK(ev.len <= 123);
+            FUZZ_CHECK(ev.len == 0 || (fuzz_utf8_ok(ev.data, ev.len) && fz_in_client(ev.data, ev.len)));
+            if (ev.close_code == 1005) FUZZ_CHECK(ev.len == 0);
+            FUZZ_CHECK(st == WSPROXY_STATE_CLOSED);
+            FUZZ_CHECK(wsproxy_error(&client) == 0);
+            r->final_seen = 1;
+            logs(r, "CLOSE %d %zu|", ev.close_code, ev.len);
+            break;
+        case WSPROXY_EV_ERROR: {
+            int err = wsproxy_error(&client), want = expected_close_code(err);
+            FUZZ_CHECK(err != 0 && st == WSPROXY_STATE_FAILED);
+            FUZZ_CHECK(strcmp(wsproxy_strerror(err), "WSPROXY_E_UNKNOWN") != 0);
+            FUZZ_CHECK(wsproxy_error_info_get(&client)->code == err);
+            if (want > 0) FUZZ_CHECK(ev.close_code == want);
+            if (err == WSPROXY_E_CONNECTION_LOST) FUZZ_CHECK(ev.close_code == 1006);
+            error_cell_check(r, err);
+            r->final_seen = r->err_seen = 1;
+            r->err_close = want > 0 ? want : 0;
+            r->err_sent = r->sent_total;
+            logs(r, "ERROR %s %d|", wsproxy_strerror(err), ev.close_code);
+            describe_check();
+            break;
+        }
+        default:
+            FUZZ_CHECK(0);
+        }
+        if (r->final_seen) {
+            FUZZ_CHECK(wsproxy_poll(&client, &ev) == 0 && ev.type == WSPROXY_EV_NONE);
+            FUZZ_CHECK(wsproxy_waiting_for(&client) == WSPROXY_WAIT_NONE);
+        }
+        drain(r);
+    }
+    /* the documented loop: after the flush, poll again (a proxy's reply is read only once
+       the request it answers has left) */
+    {
+        unsigned long before = r->sent_total;
+        drain(r);
+        if (r->sent_total != before && !r->final_seen) take_events(r);
+    }
+}
+
+/* After EV_ERROR nothing leaves but the close frame a peer fault makes due (and what
+   waited before it): call from drain() with the bytes wsproxy_send_buf offers. */
+static void after_error_check(const run_state *r, size_t n)
+{
+    if (r->err_seen && !r->err_close) FUZZ_CHECK(n == 0);
+}
+
+static const unsigned char payload_pattern[] =
+    "h\xC3\xA9llo w\xE2\x82\xACrld \xF0\x9F\x98\x80 0123456789abcdefghijklmnopqrstuvwxyz";
+
+/* The caller's actions; 0 when s->action is none of them. */
+static int do_caller_action(run_state *r, const segment *s)
+{
+    static unsigned char big[70000];
+    static int big_ready;
+    unsigned a0 = s->n > 0 ? s->p[0] : 0, a1 = s->n > 1 ? s->p[1] : 0, a2 = s->n > 2 ? s->p[2] : 0;
+    size_t len = a0 % 126;
+    int rc = 0;
+    size_t i;
+    if (!big_ready) {
+        for (i = 0; i < sizeof big; i++) big[i] = payload_pattern[i % (sizeof payload_pattern - 1)];
+        big_ready = 1;
+    }
+    switch (s->action) {
+    case 't': rc = wsproxy_send_text(&client, (const char *)s->p, s->n); break;   /* may be bad UTF-8 */
+    case 'u': rc = wsproxy_send_text(&client, (const char *)big, (size_t)a0 * 64 + a1); break;
+    case 'b': rc = wsproxy_send_binary(&client, big, (size_t)a0 << 8 | a1); break;
+    case 'p': rc = wsproxy_ping(&client, s->p, s->n); break;
+    case 'P': rc = wsproxy_ping(&client, big, len + 1 + a1); break;       /* may exceed 125 */
+    case 'q': pong_may_carry(r, s->p, s->n); rc = wsproxy_pong(&client, s->p, s->n); break;
+    case 'f': rc = wsproxy_send(&client, a0 & 1 ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY, big, a1, 0); break;
+    case 'g': rc = wsproxy_send(&client, WSPROXY_OP_CONTINUATION, big, a1, a0 & 1); break;
+    case 'o':
+        if ((a0 & 15) == WSPROXY_OP_PONG) pong_may_carry(r, s->p + 1, s->n > 1 ? s->n - 1 : 0);
+        rc = wsproxy_send(&client, (int)(a0 & 15), s->p + 1 < s->p + s->n ? s->p + 1 : NULL,
+                                s->n > 1 ? s->n - 1 : 0, (int)(a0 >> 7)); break;
+    case 's': {   /* a streamed frame of a0*a1*4 bytes, fed in pieces of a2+1 */
+        uint64_t total = (uint64_t)a0 * a1 * 4;
+        rc = wsproxy_send_begin(&client, WSPROXY_OP_BINARY, total, 1);
+        if (rc == WSPROXY_OK) {
+            size_t sent = 0, k;
+            while (sent < total) {
+                size_t want = total - sent < a2 + 1u ? (size_t)(total - sent) : a2 + 1u;
+                k = wsproxy_send_data(&client, big + (sent % 1000), want);
+                FUZZ_CHECK(k <= want);
+                if (k == 0) {   /* send buffer full: flush it, unless stalled */
+                    if (r->stalled) break;
+                    drain(r);
+                    k = wsproxy_send_data(&client, big + (sent % 1000), want);
+                    if (k == 0) break;
+                }
+                sent += k;
+            }
+            logs(r, "streamed %zu|", sent);
+        }
+        break;
+    }
+    case 'B': rc = wsproxy_send_begin(&client, a0 & 1 ? WSPROXY_OP_TEXT : WSPROXY_OP_BINARY,
+                                      (uint64_t)a1 << 56 | a2, a0 >> 7); break;   /* left open */
+    case 'd': logs(r, "data %zu|", wsproxy_send_data(&client, big, (size_t)a0 * 8)); break;
+    case 'c': rc = wsproxy_close(&client, (int)(a0 << 8 | a1), (const char *)payload_pattern, a2 % 40); break;
+    case 'C': rc = wsproxy_close(&client, 0, NULL, 0); break;
+    case 'T': wsproxy_timeout(&client); break;
+    case 'E': wsproxy_socket_closed(&client, 0); break;
+    case 'R': wsproxy_socket_closed(&client, ECONNRESET); break;
+    case 'S': r->stalled = 1; break;
+    case 'D': r->stalled = 0; break;
+    case 'r': logs(r, "room %zu|", wsproxy_send_room(&client)); break;
+    case 'w': logs(r, "wait %d|", wsproxy_waiting_for(&client)); break;
+    default: return 0;
+    }
+    logs(r, "%c=%d|", s->action, rc);
+    take_events(r);
+    return 1;
+}
+
+/* ---- the bytes the client wrote (plaintext): request heads, then masked frames ----- */
+/* The length of the head at p, 0 while it is not whole. */
+static size_t head_len(const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i + 3 < n; i++)
+        if (memcmp(p + i, "\r\n\r\n", 4) == 0) return i + 4;
+    return 0;
+}
+
+static int has_at(const unsigned char *p, size_t n, size_t i, const char *s)
+{
+    size_t k = strlen(s);
+    return i + k <= n && memcmp(p + i, s, k) == 0;
+}
+
+/* The CONNECT head (n bytes): target headers never in it. */
+static void check_connect_head(const unsigned char *p, size_t n)
+{
+    size_t i;
+    FUZZ_CHECK(has_at(p, n, 0, "CONNECT "));
+    for (i = 0; i < n; i++) FUZZ_CHECK(!has_at(p, n, i, "Cookie") && !has_at(p, n, i, TARGET_SECRET));
+}
+
+/* The upgrade head (n bytes): proxy credentials and proxy headers never in it. */
+static void check_upgrade_head(const unsigned char *p, size_t n)
+{
+    size_t i;
+    FUZZ_CHECK(has_at(p, n, 0, "GET "));
+    for (i = 0; i < n; i++)
+        FUZZ_CHECK(!has_at(p, n, i, "Proxy-Authorization") && !has_at(p, n, i, "X-Proxy-Secret") &&
+                   !has_at(p, n, i, PROXY_PASSWORD) && !has_at(p, n, i, PROXY_CRED_B64));
+}
+
+/* Client frames: masked, well formed, control frames whole and short, every pong with a
+   payload it may carry, nothing after our close frame. Returns the code of the last frame
+   when it is a whole close frame (0 without a code), else -1. */
+static int check_frames(const run_state *r, const unsigned char *p, size_t n)
+{
+    size_t off = 0;
+    int closed = 0, last_close = -1;
+    while (off < n) {
+        size_t hl = 2, i;
+        uint64_t len;
+        int op;
+        last_close = -1;
+        if (n - off < 2) return -1;   /* cut short by a failure mid-frame */
+        FUZZ_CHECK(closed == 0);   /* nothing after our close frame */
+        op = p[off] & 15;
+        FUZZ_CHECK((p[off] & 0x70) == 0);
+        FUZZ_CHECK(op <= 2 || (op >= 8 && op <= 10));
+        FUZZ_CHECK(p[off + 1] & 0x80);   /* client frames are masked */
+        len = p[off + 1] & 127;
+        if (len == 126) { if (n - off < 4) return -1; len = (uint64_t)p[off + 2] << 8 | p[off + 3]; hl = 4; FUZZ_CHECK(len >= 126); }
+        else if (len == 127) {
+            if (n - off < 10) return -1;
+            len = 0;
+            for (i = 0; i < 8; i++) len = len << 8 | p[off + 2 + i];
+            hl = 10;
+            FUZZ_CHECK(len > 0xFFFF && !(len >> 63));
+        }
+        if (op >= 8) FUZZ_CHECK((p[off] & 0x80) && len <= 125);
+        hl += 4;
+        if (op == WSPROXY_OP_CLOSE) {
+            FUZZ_CHECK(len != 1);
+            if (len >= 2 && n - off >= hl + len) {
+                const unsigned char *k = p + off + hl - 4;
+                int code = (p[off + hl] ^ k[0]) << 8 | (p[off + hl + 1] ^ k[1]);
+                FUZZ_CHECK(valid_wire_close(code));
+                last_close = code;
+            } else if (len == 0) {
+                last_close = 0;
+            }
+            closed = 1;
+        }
+        if ((uint64_t)(n - off) < hl + len) return -1;
+        if (op == WSPROXY_OP_PONG && r->pong_ok_n <= sizeof r->pong_ok / sizeof r->pong_ok[0]) {
+            unsigned char pl[125];
+            uint64_t hp;
+            size_t k;
+            for (i = 0; i < len; i++) pl[i] = p[off + hl + i] ^ p[off + hl - 4 + (i & 3)];
+            hp = hash_bytes(0xcbf29ce484222325ull, pl, (size_t)len);
+            for (k = 0; k < r->pong_ok_n && r->pong_ok[k] != hp; k++) {}
+            FUZZ_CHECK(k < r->pong_ok_n);   /* a pong echoes a ping or what the caller sent */
+        }
+        off += hl + (size_t)len;
+    }
+    return last_close;
+}
+
+/* A peer fault's close frame: when bytes left after EV_ERROR, the client's last frame
+   (last_close from check_frames) is the close with the code the fault asks for. */
+static void check_error_close(const run_state *r, int last_close)
+{
+    if (r->err_seen && r->err_close && r->sent_total > r->err_sent) FUZZ_CHECK(last_close == r->err_close);
+}
+
+/* ---- one run: start, the caller's options, the end ---------------------------------- */
+static void run_reset(run_state *r)
+{
+    memset(r, 0, offsetof(run_state, sent));
+    fed_len = 0;
+    r->sent_len = r->sent_total = 0;
+    r->sent_hash = 0xcbf29ce484222325ull;
+    r->msg_len = 0; r->msg_open = 0; r->final_seen = r->opened = r->tunneled = 0;
+    r->stalled = r->no_input = 0;
+    r->tls_seen = r->err_seen = r->err_close = 0;
+    r->err_sent = r->pong_ok_n = 0;
+}
+
+/* The options of the header bytes 0 and 1 (bits 2-5) and the headers for the server. */
+static void caller_options(wsproxy_config *cfg, const uint8_t *data, const char *const *headers)
+{
+    cfg->headers = headers;
+    if (flags_g & 16) cfg->protocols = protocols_g;
+    cfg->random = fuzz_random;
+    rng_pos = 0;
+    rng_fail = (flags_g & 32) != 0;
+    rng_budget = (unsigned long)data[1] * 4;
+    if (flags_g & 8) cfg->max_message = (uint64_t)data[1] * 3 + 1;
+    if (flags_g & 4) { cfg->message_buffer = msgbuf; cfg->message_buffer_len = 1000 + (size_t)data[1] * 200; }
+    max_message_g = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
+    if (cfg->message_buffer && max_message_g > cfg->message_buffer_len) max_message_g = cfg->message_buffer_len;
+}
+
+/* wsproxy_init, logged; a failed one produces no byte. */
+static int init_client(run_state *r, const wsproxy_config *cfg)
+{
+    int rc = wsproxy_init(&client, cfg);
+    logs(r, "init=%d|", rc);
+    if (rc != WSPROXY_OK) {
+        size_t n;
+        FUZZ_CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
+    }
+    return rc;
+}
+
+/* The end of the script is the end of the stream: a final state, the last bytes out. */
+static void end_of_stream(run_state *r)
+{
+    wsproxy_socket_closed(&client, 0);
+    take_events(r);
+    FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) == WSPROXY_STATE_CLOSED ||
+               wsproxy_get_state(&client) == WSPROXY_STATE_FAILED);
+    r->stalled = 0;
+    drain(r);
+}
+
+/* Both runs logged the same events and action results. */
+static void same_logs(const run_state *a, const run_state *b)
+{
+    if (a->log_len != b->log_len || memcmp(a->log, b->log, a->log_len) != 0) {
+        fprintf(stderr, "chunked: %.*s\nbytewise: %.*s\n", (int)a->log_len, a->log, (int)b->log_len, b->log);
+        FUZZ_CHECK(!"event logs differ between chunked and byte-by-byte feeding");
+    }
+}
+
+#endif
