@@ -73,19 +73,21 @@ static double client_cpu;   /* seconds spent inside client calls */
 #define CLIENT(expr) do { double t0_ = thread_cpu(); in_client = 1; expr; in_client = 0; \
                           client_cpu += thread_cpu() - t0_; } while (0)
 
+/* a certificate file, whole (they are a few KiB) */
 static char *read_file(const char *path, size_t *len)
 {
+    static char chunk[4096];
     FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
+    char *b = NULL;
+    size_t n;
     BENCH_CHECK(f != NULL, "cannot open %s (run from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (char *)malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = 0;
+    for (*len = 0; (n = fread(chunk, 1, sizeof chunk, f)) > 0; *len += n) {
+        b = (char *)realloc(b, *len + n + 1);
+        memcpy(b + *len, chunk, n);
+    }
     fclose(f);
+    BENCH_CHECK(b != NULL, "%s is empty", path);
+    b[*len] = 0;
     return b;
 }
 
@@ -127,15 +129,9 @@ static SSL_CTX *srv_ctx[2][2];   /* [proxy, target][TLS 1.3, TLS 1.2 at most] */
 static int srv_alpn(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                     unsigned inlen, void *arg)
 {
-    unsigned i;
     (void)s; (void)arg;
-    for (i = 0; i < inlen; i += 1u + in[i])
-        if (in[i] == 8 && i + 9 <= inlen && memcmp(in + i + 1, "http/1.1", 8) == 0) {
-            *out = in + i + 1;
-            *outlen = 8;
-            return SSL_TLSEXT_ERR_OK;
-        }
-    return SSL_TLSEXT_ERR_NOACK;
+    return SSL_select_next_proto((unsigned char **)(uintptr_t)out, outlen, (const unsigned char *)"\x08http/1.1", 9,
+                                 in, inlen) == OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 static SSL_CTX *server_ctx(int target, int tls12)

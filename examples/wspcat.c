@@ -1,5 +1,6 @@
 /* wspcat: a poll()-based WebSocket client built on wsproxy.h, as a command-line tool.
    Build, copied next to wsproxy.h: cc -std=c99 -O2 -o wspcat wspcat.c -lbearssl
+   (TLS 1.3 on OpenSSL: cc -std=c99 -O2 -DWSPROXY_TLS_OPENSSL -o wspcat wspcat.c -lssl -lcrypto)
 
    wspcat [options] ws[s]://host[:port][/path]     (wspcat --help lists the options)
 

@@ -261,15 +261,9 @@ static char g_ossl_ctx_key[2][64];
 static int ossl_alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                             unsigned inlen, void *arg)
 {
-    unsigned i;
     (void)s; (void)arg;
-    for (i = 0; i < inlen; i += 1u + in[i])
-        if (in[i] == 8 && i + 9 <= inlen && memcmp(in + i + 1, "http/1.1", 8) == 0) {
-            *out = in + i + 1;
-            *outlen = 8;
-            return SSL_TLSEXT_ERR_OK;
-        }
-    return SSL_TLSEXT_ERR_NOACK;
+    return SSL_select_next_proto((unsigned char **)(uintptr_t)out, outlen, (const unsigned char *)"\x08http/1.1", 9,
+                                 in, inlen) == OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 /* An OpenSSL server context for this certificate and these options, kept across runs
@@ -577,6 +571,7 @@ static int server_side(scene *s)
 }
 
 static unsigned char arena[WSPROXY_TLS_ARENA_BYTES(2)];
+
 static char ev_log[2048];
 
 static void log_add(const char *fmt, int num, const char *s, size_t n)
@@ -672,6 +667,19 @@ static void run_scene(wsproxy_config *cfg, int mode)
 static server_cred cred_target, cred_target_ec, cred_proxy, cred_expired, cred_wrongname,
                    cred_untrusted, cred_dns_only, cred_ip_only;
 static anchors ta_ca, ta_proxy_ca, ta_untrusted_ca;
+
+/* A configuration on the static arena, both hops trusting tests/certs/ca.pem. */
+static void arena_config(wsproxy_config *cfg, const char *url, const char *proxy)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = url;
+    cfg->proxy = proxy;
+    cfg->random = test_random;
+    cfg->tls_arena = arena;
+    cfg->tls_arena_len = sizeof arena;
+    use_anchors(cfg, 1, &ta_ca);
+    use_anchors(cfg, 0, &ta_ca);
+}
 
 typedef struct {
     const char *name;
@@ -1056,14 +1064,7 @@ static void test_policy(void)
         int hop;
         for (hop = 0; hop < 2; hop++) {
             TEST_CASE(hop ? "an https:// proxy that answers plain HTTP" : "a wss:// server that answers plain HTTP");
-            memset(&cfg, 0, sizeof cfg);
-            cfg.url = hop ? "ws://h/" : "wss://h/";
-            cfg.proxy = hop ? "https://p:3128" : NULL;
-            cfg.random = test_random;
-            cfg.tls_arena = arena;
-            cfg.tls_arena_len = sizeof arena;
-            use_anchors(&cfg, 1, &ta_ca);
-            use_anchors(&cfg, 0, &ta_ca);
+            arena_config(&cfg, hop ? "ws://h/" : "wss://h/", hop ? "https://p:3128" : NULL);
             CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
             while (wsproxy_send_buf(&client, &n)) wsproxy_send_ack(&client, n);
             wsproxy_feed(&client, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 47);
@@ -1368,14 +1369,7 @@ static void test_mtls_and_resumption(void)
         TEST_CASE("no session before the handshake");
         {
             wsproxy_config cfg;
-            memset(&cfg, 0, sizeof cfg);
-            cfg.url = "wss://localhost/";
-            cfg.proxy = "https://p:1";
-            cfg.random = test_random;
-            cfg.tls_arena = arena;
-            cfg.tls_arena_len = sizeof arena;
-            use_anchors(&cfg, 1, &ta_ca);
-            use_anchors(&cfg, 0, &ta_ca);
+            arena_config(&cfg, "wss://localhost/", "https://p:1");
             CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
             CHECK(wsproxy_send_buf(&client, &n) != NULL);   /* the ClientHello */
             CHECK_EQ_INT(wsproxy_tls_session_save(&client, WSPROXY_HOP_PROXY, saved_blob, sizeof saved_blob, &n, NULL),
