@@ -604,6 +604,7 @@ typedef struct wsproxy_tls_hop {
     SSL_SESSION *session_;              /* the last session the peer gave */
     int started_, handshake_done_, confirmed_, resumed_, insecure_, closed_, err_;
     int cert_requested_, cert_sent_, alert_recv_, alert_sent_;
+    int want_write_;                    /* OpenSSL waits for room in rout_ to go on */
     unsigned char first_[5];            /* the peer's first bytes: plain HTTP? */
     size_t first_n_;
     size_t rin_s_, rin_e_, ain_s_, ain_e_, aout_s_, aout_e_, rout_s_, rout_e_;
@@ -957,8 +958,8 @@ WSPROXY_DEF int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsig
 /* Ends what the connection's TLS hops hold: frees what OpenSSL allocated (required with
    WSPROXY_TLS_OPENSSL) and, with either backend, wipes the hops (keys, buffered
    plaintext) in the arena. Call it when done with the connection (after
-   wsproxy_tls_session_save), also after a failed wsproxy_init; twice is harmless. The
-   client then takes no call but wsproxy_init. */
+   wsproxy_tls_session_save, before the arena goes), also after a failed wsproxy_init;
+   twice is harmless. The client then takes no call but wsproxy_init. */
 WSPROXY_DEF void wsproxy_tls_free(wsproxy_client *c);
 #endif
 /* The implementation's version (WSPROXY_VERSION of the translation unit that defined
@@ -4804,6 +4805,7 @@ static int wsp_ossl_code_(const wsproxy_tls_hop *h)
 static void wsp_ossl_fault_(wsproxy_tls_hop *h, int r)
 {
     int e = SSL_get_error(h->ssl_, r);
+    if (e == SSL_ERROR_WANT_WRITE) h->want_write_ = 1;
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
     if (e == SSL_ERROR_ZERO_RETURN) h->closed_ = 1;
     else h->err_ = wsp_ossl_code_(h);
@@ -4839,12 +4841,14 @@ static void wsp_ossl_msg_(int write_p, int version, int content_type, const void
 static void wsp_ossl_run_(wsproxy_client *c, int hop)
 {
     wsproxy_tls_hop *h = c->tls_[hop];
-    int r;
+    int r, retry;
     if (!h || !h->started_ || h->err_ || h->closed_) return;
     /* nothing to do: no handshake, nothing to write, nothing to read (called often) */
-    if (h->handshake_done_ && h->aout_s_ == h->aout_e_ &&
+    if (h->handshake_done_ && h->aout_s_ == h->aout_e_ && !h->want_write_ &&
         (h->ain_s_ != h->ain_e_ || (h->rin_s_ == h->rin_e_ && !SSL_has_pending(h->ssl_))))
         return;
+    retry = h->want_write_;   /* a read that had to write (a key update answered) goes on */
+    h->want_write_ = 0;
     ERR_clear_error();
     if (!h->handshake_done_) {
         r = SSL_do_handshake(h->ssl_);
@@ -4860,7 +4864,7 @@ static void wsp_ossl_run_(wsproxy_client *c, int hop)
         h->aout_s_ += (size_t)r;
         if (h->aout_s_ == h->aout_e_) h->aout_s_ = h->aout_e_ = 0;
     }
-    if (h->ain_s_ == h->ain_e_ && (h->rin_s_ != h->rin_e_ || SSL_has_pending(h->ssl_))) {
+    if (h->ain_s_ == h->ain_e_ && (h->rin_s_ != h->rin_e_ || SSL_has_pending(h->ssl_) || retry)) {
         h->ain_s_ = h->ain_e_ = 0;
         r = SSL_read(h->ssl_, h->ain_, (int)sizeof h->ain_);
         if (r > 0) {

@@ -1711,6 +1711,48 @@ static void test_tls_config(void)
         cfg.recv_buffer = NULL;
         cfg.recv_buffer_len = 0;
     }
+
+    TEST_CASE("neutral options: a let-go trust is no trust; each thing given one way only");
+    {
+        wsproxy_tls_trust gone = ta_proxy_ca.trust;
+        g_neutral = 1;
+#ifdef WSPROXY_TLS_OPENSSL
+        SSL_CTX_up_ref(ta_proxy_ca.trust.ctx_);   /* the copy's own reference, which it lets go of */
+#endif
+        wsproxy_tls_trust_free(&gone);
+        arena_config(&cfg, "wss://h/", "https://p:1");
+        cfg.proxy_tls.trust = &gone;
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_NO_ANCHORS);
+        cfg.proxy_tls.trust = &ta_proxy_ca.trust;
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
+#ifndef WSPROXY_TLS_OPENSSL
+        {   /* BearSSL: its own API and the neutral one for the same thing are refused */
+            static const unsigned char bytes[1] = {'B'};
+            br_ssl_session_parameters sp;
+            g_neutral = 0;
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            cfg.tls.trust = &ta_ca.trust;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            cfg.proxy_tls.client_chain = (const br_x509_certificate *)(const void *)bytes;   /* not read */
+            cfg.proxy_tls.client_chain_len = 1;
+            cfg.proxy_tls.identity = (const wsproxy_tls_identity *)(const void *)&sp;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            memset(&sp, 0, sizeof sp);
+            cfg.tls.resume = &sp;
+            cfg.tls.session = bytes;
+            cfg.tls.session_len = 1;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            g_neutral = 1;
+            arena_config(&cfg, "wss://h/", NULL);
+            cfg.tls.session = bytes;   /* bytes that are no session: a full handshake */
+            cfg.tls.session_len = 1;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
+        }
+#endif
+        g_neutral = OSSL_CLIENT;
+    }
 }
 
 /* A server that closes during the handshake, and the describe line. */
