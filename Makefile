@@ -87,9 +87,15 @@ $(BUILD)/%-san: tests/%.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) c
 $(BUILD)/test_client-deflate-san: tests/test_client.c wsproxy.h tests/test.h | $(BUILD) check-zlib check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_DEFLATE -o $@ $< -lz
 
+# test_tls: its TLS 1.3 servers are OpenSSL's (mk/openssl.mk has the OpenSSL client's builds)
+$(BUILD)/test_tls: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-openssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DTEST_OPENSSL_PEERS -o $@ $< -lbearssl $(OPENSSL_LIBS)
+$(BUILD)/test_tls-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-openssl check-sanitizers
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DTEST_OPENSSL_PEERS -o $@ $< -lbearssl $(OPENSSL_LIBS)
 # the TLS cells again with the smallest TLS output buffer (512-byte records)
-$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-sanitizers
-	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -o $@ $< -lbearssl
+$(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-openssl check-sanitizers
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -DTEST_OPENSSL_PEERS -o $@ $< \
+	  -lbearssl $(OPENSSL_LIBS)
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
       $(BUILD)/test_tls-small-san $(BUILD)/test_client-deflate-san

@@ -132,7 +132,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#ifndef WSPROXY_NO_TLS
+#if defined(WSPROXY_TLS_OPENSSL) && defined(WSPROXY_NO_TLS)
+#error "WSPROXY_TLS_OPENSSL and WSPROXY_NO_TLS exclude each other"
+#endif
+#ifdef WSPROXY_TLS_OPENSSL
+#include <openssl/ssl.h>   /* the TLS stage on OpenSSL 3 (see "TLS with either backend") */
+#elif !defined(WSPROXY_NO_TLS)
 #include <bearssl.h>   /* TLS hops (see the TLS section); -DWSPROXY_NO_TLS builds without */
 #endif
 
@@ -149,6 +154,8 @@
 
 #ifdef WSPROXY_NO_TLS
 #define WSPROXY_ABI_TLS_ 0u
+#elif defined(WSPROXY_TLS_OPENSSL)
+#define WSPROXY_ABI_TLS_ 2u
 #else
 #define WSPROXY_ABI_TLS_ 1u
 #endif
@@ -373,6 +380,10 @@ typedef enum wsproxy_err {
 #define WSPROXY_TLS_ERR_NO_SUITE       1030  /* the peer takes none of our cipher suites */
 #define WSPROXY_TLS_ERR_CERT_REQUIRED  1031  /* the peer asked for a client certificate */
 #define WSPROXY_TLS_ERR_CERT_REFUSED   1032  /* the peer refused our client certificate */
+#define WSPROXY_TLS_ERR_OPENSSL        1033  /* WSPROXY_TLS_OPENSSL: OpenSSL failed for a reason
+                                                BearSSL has no code for */
+#define WSPROXY_TLS_ERR_X509           2048  /* WSPROXY_TLS_OPENSSL: 2048 + OpenSSL's X509_V_ERR_*
+                                                code, a certificate check with no BearSSL code */
 
 /* ---- pure functions: URL ---------------------------------------------------- */
 enum {
@@ -537,6 +548,7 @@ typedef int (*wsproxy_random_fn)(void *ctx, unsigned char *dst, size_t len);
 WSPROXY_DEF int wsproxy_os_random(void *ctx, unsigned char *dst, size_t len);
 
 #ifndef WSPROXY_NO_TLS
+#ifndef WSPROXY_TLS_OPENSSL
 /* A private key for a client certificate (mTLS), as wsproxy_pem_private_key fills it:
    its numbers point into the caller's memory. */
 typedef struct wsproxy_private_key {
@@ -544,6 +556,41 @@ typedef struct wsproxy_private_key {
     br_rsa_private_key rsa;
     br_ec_private_key ec;
 } wsproxy_private_key;
+#endif
+
+/* ---- TLS with either backend: BearSSL (the default) or OpenSSL 3 (WSPROXY_TLS_OPENSSL) ----
+   Define WSPROXY_TLS_OPENSSL (in every translation unit alike) and link -lssl -lcrypto
+   instead of -lbearssl: the same TLS stage on OpenSSL through memory ports, TLS 1.3 and
+   1.2, the same per-hop options, policy and error codes. That backend ALLOCATES through
+   OpenSSL (contexts, the connection's state, sessions): call wsproxy_tls_free when a
+   connection is done. BearSSL stays the default and the only backend without malloc.
+   The trust anchors, client identities and sessions below work with both backends; the
+   BearSSL-typed API (br_x509_trust_anchor, wsproxy_private_key, br_ssl_session_parameters)
+   exists only with BearSSL. */
+/* Trust anchors for a hop (wsproxy_tls_options.trust), loaded once and shared by any
+   number of connections; they must outlive the connections that use them. */
+typedef struct wsproxy_tls_trust {
+    size_t count;                      /* certificates loaded */
+#ifdef WSPROXY_TLS_OPENSSL
+    SSL_CTX *ctx_;                     /* private: a context holding the store */
+    int system_;                       /* private: the system's store */
+#else
+    const br_x509_trust_anchor *anchors_;   /* private: in the caller's memory */
+#endif
+} wsproxy_tls_trust;
+
+/* A client certificate chain and its key for a hop (wsproxy_tls_options.identity). */
+typedef struct wsproxy_tls_identity {
+    size_t chain_len;                  /* certificates, leaf first */
+#ifdef WSPROXY_TLS_OPENSSL
+    X509 *cert_;                       /* private */
+    STACK_OF(X509) *chain_;
+    EVP_PKEY *key_;
+#else
+    br_x509_certificate *chain_;       /* private: in the caller's memory */
+    wsproxy_private_key key_;
+#endif
+} wsproxy_tls_identity;
 
 /* Per-hop TLS settings beside the trust anchors (cfg.tls for the server hop, cfg.proxy_tls
    for the proxy hop; all zero is the default). Everything they point to must stay valid
@@ -557,11 +604,20 @@ typedef struct wsproxy_tls_options {
                                           by IP whose certificate names it) */
     const char *const *alpn;           /* NULL-terminated protocol names, at most 4; NULL:
                                           "http/1.1"; an empty list: no ALPN */
+#ifndef WSPROXY_TLS_OPENSSL
     const br_x509_certificate *client_chain;   /* mTLS: the client's chain, leaf first */
     size_t client_chain_len;
     const wsproxy_private_key *client_key;     /* and its key */
     const br_ssl_session_parameters *resume;   /* a session from an earlier connection to
                                           the same peer (wsproxy_tls_session_get) */
+#endif
+    /* either backend (with BearSSL give these or the BearSSL-typed ones, not both) */
+    const wsproxy_tls_trust *trust;    /* this hop's trust anchors (wsproxy_tls_trust_pem) */
+    const wsproxy_tls_identity *identity;   /* mTLS: chain and key (wsproxy_tls_identity_pem) */
+    const unsigned char *session;      /* wsproxy_tls_session_save's bytes from an earlier
+                                          connection to the same peer; bytes another backend
+                                          or version saved are ignored (a full handshake) */
+    size_t session_len;
 } wsproxy_tls_options;
 
 /* The streaming reader of certificate facts (private): see wsproxy_cert_facts_get. */
@@ -574,6 +630,7 @@ typedef struct wsp_certscan_t_ {
     int broken, weak_sig, has_eku, eku_server, ip_match;
 } wsp_certscan_t_;
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* One TLS hop: a BearSSL client engine, its X.509 validator and its buffer. A
    connection needs one per TLS hop (https:// proxy, wss:// server); the client takes
    them from the caller's tls_arena. Fields are private. */
@@ -599,6 +656,31 @@ typedef struct wsproxy_tls_hop {
     unsigned char ibuf_[BR_SSL_BUFSIZE_INPUT];
     unsigned char obuf_[WSPROXY_TLS_OUTPUT_BUFFER_BYTES];
 } wsproxy_tls_hop;
+#else
+#ifndef WSPROXY_OPENSSL_INPUT_BYTES     /* OpenSSL hop: the staging of records from the */
+#define WSPROXY_OPENSSL_INPUT_BYTES 16384   /* socket and of the plaintext read from them */
+#endif
+/* One TLS hop on OpenSSL: the connection (allocated by OpenSSL) and the four ports'
+   staging buffers, which live here, in the caller's tls_arena: records in from the
+   socket, plaintext read, plaintext to send (one record's worth:
+   WSPROXY_TLS_OUTPUT_BUFFER_BYTES - 85 bytes), records out. Fields are private. */
+typedef struct wsproxy_tls_hop {
+    SSL *ssl_;
+    SSL_CTX *ctx_;                      /* a reference: the trust's context or the hop's own */
+    BIO_METHOD *bio_method_;            /* the BIO that reads rin_ and writes rout_ */
+    SSL_SESSION *session_;              /* the last session the peer gave */
+    int started_, handshake_done_, confirmed_, resumed_, insecure_, closed_, err_;
+    int cert_requested_, cert_sent_, alert_recv_, alert_sent_;
+    int want_write_;                    /* OpenSSL waits for room in rout_ to go on */
+    unsigned char first_[5];            /* the peer's first bytes: plain HTTP? */
+    size_t first_n_;
+    size_t rin_s_, rin_e_, ain_s_, ain_e_, aout_s_, aout_e_, rout_s_, rout_e_;
+    unsigned char rin_[WSPROXY_OPENSSL_INPUT_BYTES];
+    unsigned char ain_[WSPROXY_OPENSSL_INPUT_BYTES];
+    unsigned char aout_[WSPROXY_TLS_OUTPUT_BUFFER_BYTES - 85];
+    unsigned char rout_[WSPROXY_TLS_OUTPUT_BUFFER_BYTES];
+} wsproxy_tls_hop;
+#endif
 
 #define WSPROXY_TLS_ALIGN16_(n) (((size_t)(n) + 15u) & ~(size_t)15u)
 /* One hop, whatever its host (no certificate is kept, IP hosts included). */
@@ -619,6 +701,7 @@ typedef struct wsproxy_pem_result {
     size_t skipped;        /* certificates BearSSL cannot use (unsupported key type) */
 } wsproxy_pem_result;
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* Turns a PEM bundle (such as /etc/ssl/certs/ca-certificates.crt) into BearSSL trust
    anchors: up to max_anchors in anchors, their names and keys in mem (mem_len bytes),
    no malloc. Objects other than certificates are ignored. Call it once with
@@ -629,6 +712,7 @@ WSPROXY_DEF int wsproxy_pem_trust_anchors(const char *pem, size_t len,
                                           br_x509_trust_anchor *anchors, size_t max_anchors,
                                           unsigned char *mem, size_t mem_len,
                                           wsproxy_pem_result *res);
+#endif
 
 /* Does the DER certificate carry ip (4 or 16 bytes) as an iPAddress subjectAltName?
    1 yes, 0 no, -1 malformed. BearSSL's minimal validator matches DNS names only, so
@@ -648,6 +732,7 @@ typedef struct wsproxy_cert_facts {
 WSPROXY_DEF void wsproxy_cert_facts_get(const unsigned char *der, size_t len, const unsigned char *ip,
                                         size_t ip_len, wsproxy_cert_facts *out);
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* Reads a private key from PEM (PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY",
    unencrypted PKCS#8 "PRIVATE KEY") into key, its numbers in mem (mem_len bytes; call
    with mem NULL to learn *needed). Returns WSPROXY_OK, WSPROXY_E_PEM_SPACE,
@@ -660,9 +745,33 @@ WSPROXY_DEF int wsproxy_pem_private_key(const char *pem, size_t len, wsproxy_pri
 WSPROXY_DEF int wsproxy_pem_certificates(const char *pem, size_t len, br_x509_certificate *certs,
                                          size_t max, unsigned char *mem, size_t mem_len,
                                          wsproxy_pem_result *res);
+#endif
 
 /* A readable reason for a tls_error value ("certificate not trusted", ...). */
 WSPROXY_DEF const char *wsproxy_tls_reason(int tls_error);
+
+/* -- either backend: trust anchors, client identities, sessions, the end of a connection -- */
+/* Trust anchors from a PEM bundle (certificates; other objects are ignored). With
+   BearSSL they are decoded into mem (mem_len bytes; call with mem NULL to learn
+   *needed, then again); with OpenSSL mem is not used (*needed is 0) and OpenSSL holds
+   them until wsproxy_tls_trust_free. Returns WSPROXY_OK, WSPROXY_E_PEM_SPACE or
+   WSPROXY_E_PEM_SYNTAX (malformed, or no certificate at all). */
+WSPROXY_DEF int wsproxy_tls_trust_pem(wsproxy_tls_trust *t, const char *pem, size_t len, void *mem,
+                                      size_t mem_len, size_t *needed);
+/* The system's trust store (OpenSSL's default paths; SSL_CERT_FILE and SSL_CERT_DIR
+   apply). OpenSSL only: BearSSL returns WSPROXY_E_UNSUPPORTED (the header reads no file:
+   load the bundle, /etc/ssl/certs/ca-certificates.crt, with wsproxy_tls_trust_pem). */
+WSPROXY_DEF int wsproxy_tls_trust_system(wsproxy_tls_trust *t);
+/* Lets go of what OpenSSL holds for t (nothing to do with BearSSL). */
+WSPROXY_DEF void wsproxy_tls_trust_free(wsproxy_tls_trust *t);
+/* A client certificate chain (PEM, leaf first) and its private key (PEM: PKCS#1, SEC1 or
+   unencrypted PKCS#8). Same memory pattern as wsproxy_tls_trust_pem; returns WSPROXY_OK,
+   WSPROXY_E_PEM_SPACE, WSPROXY_E_PEM_ENCRYPTED or WSPROXY_E_PEM_SYNTAX. */
+WSPROXY_DEF int wsproxy_tls_identity_pem(wsproxy_tls_identity *id, const char *chain_pem, size_t chain_len,
+                                         const char *key_pem, size_t key_len, void *mem, size_t mem_len,
+                                         size_t *needed);
+/* Wipes the key (BearSSL: in the caller's memory) and lets go of what OpenSSL holds. */
+WSPROXY_DEF void wsproxy_tls_identity_free(wsproxy_tls_identity *id);
 #endif
 
 /* ---- permessage-deflate (RFC 7692), in a build with WSPROXY_DEFLATE and zlib ----
@@ -742,10 +851,12 @@ typedef struct wsproxy_config {
     size_t send_buffer_len;
 #ifndef WSPROXY_NO_TLS
     /* TLS, per hop. Trust anchors must stay valid for the life of the connection. */
+#ifndef WSPROXY_TLS_OPENSSL   /* (either backend: tls.trust and proxy_tls.trust) */
     const br_x509_trust_anchor *trust_anchors;        /* for the wss:// server */
     size_t trust_anchors_count;
     const br_x509_trust_anchor *proxy_trust_anchors;  /* for the https:// proxy */
     size_t proxy_trust_anchors_count;
+#endif
     int insecure;                      /* 1: do not verify the server's certificate */
     int proxy_insecure;                /* 1: do not verify the proxy's certificate */
     uint32_t tls_days, tls_seconds;    /* validation time (days since 1 Jan 0 AD, UTC);
@@ -952,8 +1063,24 @@ WSPROXY_DEF size_t wsproxy_describe(const wsproxy_client *c, char *out, size_t c
    session parameters in *out, to resume the next connection to the same peer with
    wsproxy_tls_options.resume (they hold the master secret: keep them as a password), and
    *resumed (may be NULL) 1 when this handshake resumed a session. WSPROXY_E_STATE before. */
+#ifndef WSPROXY_TLS_OPENSSL
 WSPROXY_DEF int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl_session_parameters *out,
                                         int *resumed);
+#endif
+/* Either backend: a hop's session as bytes (they hold its secret: keep them as a
+   password), for wsproxy_tls_options.session on the next connection to the same peer;
+   *resumed (may be NULL) 1 when this connection's handshake resumed one. *len gets the
+   size; WSPROXY_E_BUFFER when it exceeds cap (out may be NULL to ask), WSPROXY_E_STATE
+   when the hop has no resumable session yet: before its handshake and, with TLS 1.3,
+   until the peer's ticket came (after the handshake: save after EV_OPEN). */
+WSPROXY_DEF int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
+                                         size_t *len, int *resumed);
+/* Ends what the connection's TLS hops hold: frees what OpenSSL allocated (required with
+   WSPROXY_TLS_OPENSSL) and, with either backend, wipes the hops (keys, buffered
+   plaintext) in the arena. Call it when done with the connection (after
+   wsproxy_tls_session_save, before the arena goes), also after a failed wsproxy_init;
+   twice is harmless. The client then takes no call but wsproxy_init. */
+WSPROXY_DEF void wsproxy_tls_free(wsproxy_client *c);
 #endif
 /* After OPEN: 1 with *out filled when permessage-deflate was negotiated, else 0. */
 WSPROXY_DEF int wsproxy_deflate_get(const wsproxy_client *c, wsproxy_deflate_params *out);
@@ -1350,7 +1477,9 @@ struct wsproxy_client {
 #ifndef WSPROXY_NO_TLS
     /* stages TLS: the hops in the arena, and what each is started with */
     wsproxy_tls_hop *tls_[2];      /* [0] the proxy hop, [1] the server hop */
+#ifndef WSPROXY_TLS_OPENSSL
     const br_x509_trust_anchor *tas_[2];
+#endif
     size_t tas_n_[2];
     int insecure_[2];
     wsproxy_tls_options tlsopt_[2];
@@ -1409,7 +1538,7 @@ typedef char wsproxy_check_line_[(WSPROXY_MAX_LINE_BYTES <= WSPROXY_MAX_HEAD_BYT
 #ifndef WSPROXY_NO_TLS
 /* BearSSL needs room for a 512-byte record plus its 85 bytes of header and MAC */
 typedef char wsproxy_check_tls_output_[(WSPROXY_TLS_OUTPUT_BUFFER_BYTES >= 597 &&
-                                        WSPROXY_TLS_OUTPUT_BUFFER_BYTES <= BR_SSL_BUFSIZE_OUTPUT) ? 1 : -1];
+                                        WSPROXY_TLS_OUTPUT_BUFFER_BYTES <= 16469) ? 1 : -1];
 #endif
 
 /* ==== the implementation: table of contents ==========================================
@@ -2303,6 +2432,16 @@ static void wsp_digest_hash_(int alg, const char *const *parts, const size_t *le
     static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
     size_t i, dl;
+#ifdef WSPROXY_TLS_OPENSSL   /* the hashes from OpenSSL */
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    unsigned int got = 0;
+    int ok = h && EVP_DigestInit_ex(h, alg == WSPROXY_DIGEST_SHA256 || alg == WSPROXY_DIGEST_SHA256_SESS ?
+                                       EVP_sha256() : EVP_md5(), NULL);
+    for (i = 0; ok && i < n; i++) ok = (!i || EVP_DigestUpdate(h, ":", 1)) && EVP_DigestUpdate(h, parts[i], lens[i]);
+    ok = ok && EVP_DigestFinal_ex(h, d, &got);
+    EVP_MD_CTX_free(h);
+    dl = ok ? got : 0;   /* an empty response when OpenSSL has no such hash: refused */
+#else
     if (alg == WSPROXY_DIGEST_SHA256 || alg == WSPROXY_DIGEST_SHA256_SESS) {
         br_sha256_context h;
         br_sha256_init(&h);
@@ -2318,6 +2457,7 @@ static void wsp_digest_hash_(int alg, const char *const *parts, const size_t *le
         dl = 16;
         wsp_wipe_(&h, sizeof h);
     }
+#endif
     for (i = 0; i < dl; i++) { out[2 * i] = hex[d[i] >> 4]; out[2 * i + 1] = hex[d[i] & 15]; }
     out[2 * dl] = '\0';
     wsp_wipe_(d, sizeof d);
@@ -3168,6 +3308,7 @@ WSPROXY_IMPL int wsproxy_cert_ip_match(const unsigned char *der, size_t len,
     return 0;
 }
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* -- PEM bundle to trust anchors -- */
 typedef struct {
     unsigned char *mem;
@@ -3430,6 +3571,168 @@ WSPROXY_IMPL int wsproxy_pem_certificates(const char *pem, size_t len, br_x509_c
     return fits ? WSPROXY_OK : WSPROXY_E_PEM_SPACE;
 }
 
+
+/* -- either backend's API on BearSSL: trust anchors and identities in the caller's memory,
+   laid out as [array, aligned][the certificates' bytes][the key's numbers] -- */
+static unsigned char *wsp_align16_(void *mem)
+{
+    unsigned char *m = (unsigned char *)mem;
+    return m + ((16 - ((uintptr_t)m & 15)) & 15);
+}
+
+WSPROXY_IMPL int wsproxy_tls_trust_pem(wsproxy_tls_trust *t, const char *pem, size_t len, void *mem,
+                                       size_t mem_len, size_t *needed)
+{
+    wsproxy_pem_result r;
+    size_t head;
+    unsigned char *m;
+    int rc;
+    if (needed) *needed = 0;
+    if (!t || !needed || (!pem && len)) return WSPROXY_E_ARGUMENT;
+    memset(t, 0, sizeof *t);
+    rc = wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r);
+    if (rc == WSPROXY_E_PEM_SYNTAX || !r.anchors) return WSPROXY_E_PEM_SYNTAX;
+    head = WSPROXY_TLS_ALIGN16_(r.anchors * sizeof(br_x509_trust_anchor));
+    *needed = head + r.bytes_needed + 15;
+    if (!mem || mem_len < *needed) return WSPROXY_E_PEM_SPACE;
+    m = wsp_align16_(mem);
+    rc = wsproxy_pem_trust_anchors(pem, len, (br_x509_trust_anchor *)(void *)m, r.anchors, m + head,
+                                   r.bytes_needed, &r);
+    if (rc) return rc;
+    t->anchors_ = (const br_x509_trust_anchor *)(void *)m;
+    t->count = r.anchors;
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_tls_trust_system(wsproxy_tls_trust *t)
+{
+    if (t) memset(t, 0, sizeof *t);
+    return WSPROXY_E_UNSUPPORTED;
+}
+
+WSPROXY_IMPL void wsproxy_tls_trust_free(wsproxy_tls_trust *t)
+{
+    if (t) memset(t, 0, sizeof *t);
+}
+
+WSPROXY_IMPL int wsproxy_tls_identity_pem(wsproxy_tls_identity *id, const char *chain_pem, size_t chain_len,
+                                          const char *key_pem, size_t key_len, void *mem, size_t mem_len,
+                                          size_t *needed)
+{
+    wsproxy_pem_result r;
+    size_t head, kneed = 0;
+    unsigned char *m;
+    int rc;
+    if (needed) *needed = 0;
+    if (!id || !needed || (!chain_pem && chain_len) || (!key_pem && key_len)) return WSPROXY_E_ARGUMENT;
+    memset(id, 0, sizeof *id);
+    rc = wsproxy_pem_certificates(chain_pem, chain_len, NULL, 0, NULL, 0, &r);
+    if (rc == WSPROXY_E_PEM_SYNTAX) return rc;
+    rc = wsproxy_pem_private_key(key_pem, key_len, &id->key_, NULL, 0, &kneed);
+    if (rc != WSPROXY_E_PEM_SPACE) return rc == WSPROXY_OK ? WSPROXY_E_PEM_SYNTAX : rc;
+    head = WSPROXY_TLS_ALIGN16_(r.anchors * sizeof(br_x509_certificate));
+    *needed = head + r.bytes_needed + kneed + 15;
+    if (!mem || mem_len < *needed) return WSPROXY_E_PEM_SPACE;
+    m = wsp_align16_(mem);
+    rc = wsproxy_pem_certificates(chain_pem, chain_len, (br_x509_certificate *)(void *)m, r.anchors, m + head,
+                                  r.bytes_needed, &r);
+    if (!rc) rc = wsproxy_pem_private_key(key_pem, key_len, &id->key_, m + head + r.bytes_needed, kneed, &kneed);
+    if (rc) {
+        wsp_wipe_(m, *needed - 15);
+        memset(id, 0, sizeof *id);
+        return rc;
+    }
+    id->chain_ = (br_x509_certificate *)(void *)m;
+    id->chain_len = r.anchors;
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL void wsproxy_tls_identity_free(wsproxy_tls_identity *id)
+{
+    br_rsa_private_key *k;
+    if (!id) return;
+    k = &id->key_.rsa;   /* the key's numbers, where they lie in the caller's memory */
+    if (id->key_.type == BR_KEYTYPE_RSA) {
+        if (k->p) wsp_wipe_(k->p, k->plen);
+        if (k->q) wsp_wipe_(k->q, k->qlen);
+        if (k->dp) wsp_wipe_(k->dp, k->dplen);
+        if (k->dq) wsp_wipe_(k->dq, k->dqlen);
+        if (k->iq) wsp_wipe_(k->iq, k->iqlen);
+    } else if (id->key_.type == BR_KEYTYPE_EC && id->key_.ec.x) {
+        wsp_wipe_(id->key_.ec.x, id->key_.ec.xlen);
+    }
+    wsp_wipe_(id, sizeof *id);
+}
+#endif /* WSPROXY_TLS_OPENSSL */
+
+#if defined(WSPROXY_TLS_OPENSSL) && !defined(BR_ERR_OK)
+/* The OpenSSL backend names its failures with BearSSL's numbers wherever they mean the
+   same (the same tls_error for the same fault with either backend): BearSSL's values,
+   written as bearssl_ssl.h and bearssl_x509.h write them (identical if both are seen). */
+#define BR_ERR_OK 0
+#define BR_ERR_BAD_PARAM 1
+#define BR_ERR_BAD_STATE 2
+#define BR_ERR_UNSUPPORTED_VERSION 3
+#define BR_ERR_BAD_VERSION 4
+#define BR_ERR_BAD_LENGTH 5
+#define BR_ERR_TOO_LARGE 6
+#define BR_ERR_BAD_MAC 7
+#define BR_ERR_NO_RANDOM 8
+#define BR_ERR_UNKNOWN_TYPE 9
+#define BR_ERR_UNEXPECTED 10
+#define BR_ERR_BAD_CCS 12
+#define BR_ERR_BAD_ALERT 13
+#define BR_ERR_BAD_HANDSHAKE 14
+#define BR_ERR_OVERSIZED_ID 15
+#define BR_ERR_BAD_CIPHER_SUITE 16
+#define BR_ERR_BAD_COMPRESSION 17
+#define BR_ERR_BAD_FRAGLEN 18
+#define BR_ERR_BAD_SECRENEG 19
+#define BR_ERR_EXTRA_EXTENSION 20
+#define BR_ERR_BAD_SNI 21
+#define BR_ERR_BAD_HELLO_DONE 22
+#define BR_ERR_LIMIT_EXCEEDED 23
+#define BR_ERR_BAD_FINISHED 24
+#define BR_ERR_RESUME_MISMATCH 25
+#define BR_ERR_INVALID_ALGORITHM 26
+#define BR_ERR_BAD_SIGNATURE 27
+#define BR_ERR_WRONG_KEY_USAGE 28
+#define BR_ERR_NO_CLIENT_AUTH 29
+#define BR_ERR_IO 31
+#define BR_ERR_RECV_FATAL_ALERT 256
+#define BR_ERR_SEND_FATAL_ALERT 512
+#define BR_ERR_X509_OK 32
+#define BR_ERR_X509_INVALID_VALUE 33
+#define BR_ERR_X509_TRUNCATED 34
+#define BR_ERR_X509_EMPTY_CHAIN 35
+#define BR_ERR_X509_INNER_TRUNC 36
+#define BR_ERR_X509_BAD_TAG_CLASS 37
+#define BR_ERR_X509_BAD_TAG_VALUE 38
+#define BR_ERR_X509_INDEFINITE_LENGTH 39
+#define BR_ERR_X509_EXTRA_ELEMENT 40
+#define BR_ERR_X509_UNEXPECTED 41
+#define BR_ERR_X509_NOT_CONSTRUCTED 42
+#define BR_ERR_X509_NOT_PRIMITIVE 43
+#define BR_ERR_X509_PARTIAL_BYTE 44
+#define BR_ERR_X509_BAD_BOOLEAN 45
+#define BR_ERR_X509_OVERFLOW 46
+#define BR_ERR_X509_BAD_DN 47
+#define BR_ERR_X509_BAD_TIME 48
+#define BR_ERR_X509_UNSUPPORTED 49
+#define BR_ERR_X509_LIMIT_EXCEEDED 50
+#define BR_ERR_X509_WRONG_KEY_TYPE 51
+#define BR_ERR_X509_BAD_SIGNATURE 52
+#define BR_ERR_X509_TIME_UNKNOWN 53
+#define BR_ERR_X509_EXPIRED 54
+#define BR_ERR_X509_DN_MISMATCH 55
+#define BR_ERR_X509_BAD_SERVER_NAME 56
+#define BR_ERR_X509_CRITICAL_EXTENSION 57
+#define BR_ERR_X509_NOT_CA 58
+#define BR_ERR_X509_FORBIDDEN_KEY_USAGE 59
+#define BR_ERR_X509_WEAK_PUBLIC_KEY 60
+#define BR_ERR_X509_NOT_TRUSTED 62
+#endif
+
 WSPROXY_IMPL const char *wsproxy_tls_reason(int e)
 {
     static const struct { int code; const char *text; } reasons[] = {
@@ -3505,7 +3808,13 @@ WSPROXY_IMPL const char *wsproxy_tls_reason(int e)
         {BR_ERR_RECV_FATAL_ALERT + 42, "the peer refused our certificate (bad_certificate alert)"},
         {BR_ERR_RECV_FATAL_ALERT + 46, "the peer refused our certificate (certificate_unknown alert)"},
         {BR_ERR_RECV_FATAL_ALERT + 48, "the peer does not trust our certificate (unknown_ca alert)"},
-        {BR_ERR_RECV_FATAL_ALERT + 70, "the peer requires TLS 1.3, which BearSSL lacks (protocol_version alert)"},
+#ifdef WSPROXY_TLS_OPENSSL
+        {BR_ERR_RECV_FATAL_ALERT + 70, "the peer wants a TLS version other than 1.2 and 1.3 (protocol_version alert)"},
+        {WSPROXY_TLS_ERR_OPENSSL, "OpenSSL refused the connection"},
+#else
+        {BR_ERR_RECV_FATAL_ALERT + 70, "the peer requires TLS 1.3, which BearSSL lacks: build with "
+                                       "WSPROXY_TLS_OPENSSL (protocol_version alert)"},
+#endif
         {BR_ERR_RECV_FATAL_ALERT + 71, "the peer wants stronger ciphers (insufficient_security alert)"},
         {BR_ERR_RECV_FATAL_ALERT + 112, "the peer does not know the server name we sent (unrecognized_name)"},
         {BR_ERR_RECV_FATAL_ALERT + 116, "the peer wants a client certificate (certificate_required alert)"},
@@ -3514,6 +3823,10 @@ WSPROXY_IMPL const char *wsproxy_tls_reason(int e)
     size_t i;
     for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (reasons[i].code == e) return reasons[i].text;
+#ifdef WSPROXY_TLS_OPENSSL
+    if (e >= WSPROXY_TLS_ERR_X509 && e < WSPROXY_TLS_ERR_X509 + 1024)
+        return X509_verify_cert_error_string(e - WSPROXY_TLS_ERR_X509);   /* OpenSSL's own words */
+#endif
     if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT) return "the peer sent a fatal alert";
     if (e >= BR_ERR_SEND_FATAL_ALERT) return "we sent a fatal alert";
     return "TLS error";
@@ -3695,6 +4008,7 @@ WSPROXY_IMPL void wsproxy_cert_facts_get(const unsigned char *der, size_t len, c
     out->ip_match = s.ip_match;
 }
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* -- the X.509 wrapper: BearSSL's minimal validator (without MD5 and SHA-1), plus the
    policy it lacks: extendedKeyUsage, iPAddress names, named refusals, no-verify -- */
 static wsproxy_tls_hop *wsp_hop_of_(const br_x509_class *const *ctx)
@@ -3833,11 +4147,17 @@ static const br_ssl_client_certificate_class wsp_ccert_vtable_ = {
     wsp_cc_end_name_, wsp_cc_end_list_, wsp_cc_choose_, wsp_cc_keyx_, wsp_cc_sign_
 };
 
+#endif /* WSPROXY_TLS_OPENSSL */
+
 /* A hop's failure, named from what the engine cannot know: the peer's first bytes (plain
    HTTP, an alert at once), and whether it had asked for a client certificate. */
 static int wsp_tls_name_error_(const wsproxy_tls_hop *h, int err)
 {
+#ifdef WSPROXY_TLS_OPENSSL   /* TLS 1.3: the peer judges our certificate after our handshake */
+    if (h->handshake_done_ && h->confirmed_) return err;
+#else
     if (h->handshake_done_) return err;
+#endif
     if (h->first_n_ == 5 && memcmp(h->first_, "HTTP/", 5) == 0) return WSPROXY_TLS_ERR_PLAIN_HTTP;
     if (err == BR_ERR_RECV_FATAL_ALERT + 40 && h->first_n_ == 5 && h->first_[0] == 21)
         return WSPROXY_TLS_ERR_NO_SUITE;
@@ -3846,6 +4166,198 @@ static int wsp_tls_name_error_(const wsproxy_tls_hop *h, int err)
         return h->cert_sent_ ? WSPROXY_TLS_ERR_CERT_REFUSED : WSPROXY_TLS_ERR_CERT_REQUIRED;
     return err;
 }
+
+
+#ifdef WSPROXY_TLS_OPENSSL
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+/* -- OpenSSL: the context every hop starts from, with the policy of the BearSSL stage:
+   TLS 1.2 and 1.3; ECDHE with AEAD suites in a browser's order (tls_compat adds ECDHE with
+   AES-CBC and SHA-256/384 MACs per connection); TLS 1.3's three AEAD suites; no MD5 or
+   SHA-1 signature offered (the list) or accepted in a chain (security level 2, which also
+   wants RSA keys of 2048 bits); serverAuth in the leaf's extendedKeyUsage (the purpose);
+   client sessions kept by the hop, not by a cache; no renegotiation. -- */
+#define WSP_OSSL_AEAD_ "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define WSP_OSSL_CBC_ ":ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:" \
+                      "ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384"
+#define WSP_OSSL_TLS13_ "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+#define WSP_OSSL_SIGALGS_ "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:" \
+                          "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:" \
+                          "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:" \
+                          "RSA+SHA256:RSA+SHA384:RSA+SHA512"
+
+/* A session the peer gave (a TLS 1.3 ticket comes after the handshake): the hop keeps
+   the last one, for wsproxy_tls_session_save and a reconnection to the proxy. */
+static int wsp_ossl_new_session_(SSL *s, SSL_SESSION *sess)
+{
+    wsproxy_tls_hop *h = (wsproxy_tls_hop *)SSL_get_app_data(s);
+    if (!h) return 0;
+    if (h->session_) SSL_SESSION_free(h->session_);
+    h->session_ = sess;
+    h->confirmed_ = 1;   /* the peer spoke after the handshake: it took our certificate */
+    return 1;
+}
+
+/* The chain check's one exception to OpenSSL's serverAuth purpose: a leaf whose
+   extendedKeyUsage lists anyExtendedKeyUsage is accepted, as with BearSSL. */
+static int wsp_ossl_verify_(int ok, X509_STORE_CTX *x)
+{
+    if (!ok && X509_STORE_CTX_get_error(x) == X509_V_ERR_INVALID_PURPOSE &&
+        X509_STORE_CTX_get_error_depth(x) == 0) {
+        X509 *leaf = X509_STORE_CTX_get_current_cert(x);
+        if (leaf && (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) &&
+            (X509_get_extended_key_usage(leaf) & XKU_ANYEKU)) {
+            X509_STORE_CTX_set_error(x, X509_V_OK);
+            return 1;
+        }
+    }
+    return ok;
+}
+
+static SSL_CTX *wsp_ossl_ctx_new_(void)
+{
+    SSL_CTX *x = SSL_CTX_new(TLS_client_method());
+    if (!x) return NULL;
+    if (!SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION) || !SSL_CTX_set_max_proto_version(x, TLS1_3_VERSION) ||
+        !SSL_CTX_set_cipher_list(x, WSP_OSSL_AEAD_) || !SSL_CTX_set_ciphersuites(x, WSP_OSSL_TLS13_) ||
+        !SSL_CTX_set1_sigalgs_list(x, WSP_OSSL_SIGALGS_) ||
+        !X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(x), X509_PURPOSE_SSL_SERVER)) {
+        SSL_CTX_free(x);
+        ERR_clear_error();
+        return NULL;
+    }
+    SSL_CTX_set_security_level(x, 2);
+    SSL_CTX_set_options(x, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    /* OpenSSL's own record buffers are let go of between records: the hop's staging in
+       the arena holds what waits, so an idle connection keeps about 30 KiB less heap */
+    SSL_CTX_set_mode(x, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(x, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(x, wsp_ossl_new_session_);
+    SSL_CTX_set_verify(x, SSL_VERIFY_PEER, wsp_ossl_verify_);
+    X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(x), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return x;
+}
+
+/* PEM text in memory as a read-only BIO (NULL when too long for OpenSSL's int). */
+static BIO *wsp_ossl_pem_bio_(const char *pem, size_t len)
+{
+    return len <= 0x7FFFFFFF ? BIO_new_mem_buf(pem, (int)len) : NULL;
+}
+
+/* After reading PEM objects until none is left: 1 when the input simply ended. */
+static int wsp_ossl_pem_ended_(void)
+{
+    unsigned long e = ERR_peek_last_error();
+    int clean = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+    ERR_clear_error();
+    return clean;
+}
+
+/* PEM objects are never decrypted: a key that asks for a password is refused. */
+static int wsp_ossl_no_password_(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf; (void)size; (void)rwflag;
+    *(int *)u = 1;
+    return 0;
+}
+
+WSPROXY_IMPL int wsproxy_tls_trust_pem(wsproxy_tls_trust *t, const char *pem, size_t len, void *mem,
+                                       size_t mem_len, size_t *needed)
+{
+    BIO *b;
+    X509 *x;
+    int asked = 0, clean;
+    (void)mem; (void)mem_len;   /* OpenSSL keeps the certificates itself */
+    if (needed) *needed = 0;
+    if (!t || !needed || (!pem && len)) return WSPROXY_E_ARGUMENT;
+    memset(t, 0, sizeof *t);
+    ERR_clear_error();
+    if (!(b = wsp_ossl_pem_bio_(pem ? pem : "", len))) return WSPROXY_E_PEM_SYNTAX;
+    if (!(t->ctx_ = wsp_ossl_ctx_new_())) { BIO_free(b); return WSPROXY_E_UNSUPPORTED; }
+    while ((x = PEM_read_bio_X509(b, NULL, wsp_ossl_no_password_, &asked)) != NULL) {
+        int added = X509_STORE_add_cert(SSL_CTX_get_cert_store(t->ctx_), x);
+        X509_free(x);
+        if (!added) break;
+        t->count++;
+    }
+    clean = wsp_ossl_pem_ended_();
+    BIO_free(b);
+    if (!clean || !t->count) {
+        wsproxy_tls_trust_free(t);
+        return WSPROXY_E_PEM_SYNTAX;
+    }
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_tls_trust_system(wsproxy_tls_trust *t)
+{
+    if (!t) return WSPROXY_E_ARGUMENT;
+    memset(t, 0, sizeof *t);
+    if (!(t->ctx_ = wsp_ossl_ctx_new_())) return WSPROXY_E_UNSUPPORTED;
+    if (!SSL_CTX_set_default_verify_paths(t->ctx_)) {
+        wsproxy_tls_trust_free(t);
+        ERR_clear_error();
+        return WSPROXY_E_UNSUPPORTED;
+    }
+    t->count = (size_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(t->ctx_)));
+    t->system_ = 1;
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL void wsproxy_tls_trust_free(wsproxy_tls_trust *t)
+{
+    if (!t) return;
+    SSL_CTX_free(t->ctx_);   /* connections that use it hold their own reference */
+    memset(t, 0, sizeof *t);
+}
+
+WSPROXY_IMPL int wsproxy_tls_identity_pem(wsproxy_tls_identity *id, const char *chain_pem, size_t chain_len,
+                                          const char *key_pem, size_t key_len, void *mem, size_t mem_len,
+                                          size_t *needed)
+{
+    BIO *b;
+    X509 *x;
+    int asked = 0, rc = WSPROXY_OK;
+    (void)mem; (void)mem_len;
+    if (needed) *needed = 0;
+    if (!id || !needed || (!chain_pem && chain_len) || (!key_pem && key_len)) return WSPROXY_E_ARGUMENT;
+    memset(id, 0, sizeof *id);
+    ERR_clear_error();
+    if (!(b = wsp_ossl_pem_bio_(chain_pem ? chain_pem : "", chain_len))) return WSPROXY_E_PEM_SYNTAX;
+    while ((x = PEM_read_bio_X509(b, NULL, wsp_ossl_no_password_, &asked)) != NULL) {
+        if (!id->cert_) id->cert_ = x;
+        else if ((id->chain_ || (id->chain_ = sk_X509_new_null()) != NULL) && sk_X509_push(id->chain_, x)) {}
+        else { X509_free(x); rc = WSPROXY_E_PEM_SYNTAX; break; }
+        id->chain_len++;
+    }
+    if (!wsp_ossl_pem_ended_() || !id->cert_) rc = WSPROXY_E_PEM_SYNTAX;
+    BIO_free(b);
+    if (!rc) {
+        if (!(b = wsp_ossl_pem_bio_(key_pem ? key_pem : "", key_len))) rc = WSPROXY_E_PEM_SYNTAX;
+        else {
+            id->key_ = PEM_read_bio_PrivateKey(b, NULL, wsp_ossl_no_password_, &asked);
+            if (!id->key_) rc = asked ? WSPROXY_E_PEM_ENCRYPTED : WSPROXY_E_PEM_SYNTAX;
+            BIO_free(b);
+        }
+    }
+    ERR_clear_error();
+    if (rc) wsproxy_tls_identity_free(id);
+    return rc;
+}
+
+WSPROXY_IMPL void wsproxy_tls_identity_free(wsproxy_tls_identity *id)
+{
+    if (!id) return;
+    X509_free(id->cert_);
+    sk_X509_pop_free(id->chain_, X509_free);
+    EVP_PKEY_free(id->key_);   /* OpenSSL clears the key's numbers as it frees them */
+    memset(id, 0, sizeof *id);
+}
+#endif /* WSPROXY_TLS_OPENSSL */
 
 #endif /* WSPROXY_NO_TLS */
 
@@ -4559,6 +5071,7 @@ static int wsp_pump_(wsproxy_client *c)
 
 /* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
 #ifndef WSPROXY_NO_TLS
+#ifndef WSPROXY_TLS_OPENSSL
 static br_ssl_engine_context *wsp_eng_(wsproxy_client *c, int hop) { return &c->tls_[hop]->cc_.eng; }
 
 static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
@@ -4612,6 +5125,309 @@ static void wsp_tls_flush_(wsproxy_client *c, int stage)
     if (wsp_is_tls_stage_(stage)) br_ssl_engine_flush(wsp_eng_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1), 0);
 }
 
+/* The protocol the hop's peer chose by ALPN (*n bytes), or NULL. */
+static const char *wsp_tls_alpn_(wsproxy_client *c, int hop, size_t *n)
+{
+    const char *alpn = br_ssl_engine_get_selected_protocol(wsp_eng_(c, hop));
+    *n = alpn ? wsp_strnlen_(alpn, sizeof c->alpn_ - 1) : 0;
+    return alpn;
+}
+#else   /* WSPROXY_TLS_OPENSSL */
+/* -- stage TLS on OpenSSL: the same four ports over staging buffers in the hop. OpenSSL
+   reads the socket's records from rin_ and writes its records into rout_ through a BIO of
+   our own (no buffer between); SSL_read fills ain_ when the stage above has used it up;
+   what the stage above writes into aout_ goes to SSL_write at the flush or when a
+   record's worth is there. -- */
+static int wsp_bio_read_(BIO *b, char *out, int n)
+{
+    wsproxy_tls_hop *h = (wsproxy_tls_hop *)BIO_get_data(b);
+    size_t k = h->rin_e_ - h->rin_s_;
+    BIO_clear_retry_flags(b);
+    if (n <= 0) return 0;
+    if (!k) { BIO_set_retry_read(b); return -1; }
+    if (k > (size_t)n) k = (size_t)n;
+    memcpy(out, h->rin_ + h->rin_s_, k);
+    h->rin_s_ += k;
+    if (h->rin_s_ == h->rin_e_) h->rin_s_ = h->rin_e_ = 0;
+    return (int)k;
+}
+
+static int wsp_bio_write_(BIO *b, const char *in, int n)
+{
+    wsproxy_tls_hop *h = (wsproxy_tls_hop *)BIO_get_data(b);
+    size_t room, k;
+    BIO_clear_retry_flags(b);
+    if (n <= 0) return 0;
+    if (h->rout_s_ == h->rout_e_) {
+        h->rout_s_ = h->rout_e_ = 0;
+    } else if (h->rout_s_ && sizeof h->rout_ - h->rout_e_ < (size_t)n) {
+        memmove(h->rout_, h->rout_ + h->rout_s_, h->rout_e_ - h->rout_s_);
+        h->rout_e_ -= h->rout_s_;
+        h->rout_s_ = 0;
+    }
+    room = sizeof h->rout_ - h->rout_e_;
+    if (!room) { BIO_set_retry_write(b); return -1; }
+    k = room < (size_t)n ? room : (size_t)n;
+    memcpy(h->rout_ + h->rout_e_, in, k);
+    h->rout_e_ += k;
+    return (int)k;
+}
+
+static long wsp_bio_ctrl_(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b; (void)num; (void)ptr;
+    return cmd == BIO_CTRL_FLUSH;   /* the records wait in rout_ for the socket */
+}
+
+static int wsp_bio_create_(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+/* A hop's failure as a tls_error, with BearSSL's number where the fault is the same:
+   the peer's alert first (its verdict), then the certificate check, then OpenSSL's
+   reason, then the alert we sent. */
+static int wsp_ossl_code_(const wsproxy_tls_hop *h)
+{
+    static const int reasons[][2] = {
+        {SSL_R_NO_SHARED_CIPHER, WSPROXY_TLS_ERR_NO_SUITE},
+        {SSL_R_WRONG_CIPHER_RETURNED, BR_ERR_BAD_CIPHER_SUITE},
+        {SSL_R_UNSUPPORTED_PROTOCOL, BR_ERR_UNSUPPORTED_VERSION},
+        {SSL_R_WRONG_VERSION_NUMBER, BR_ERR_BAD_VERSION},
+        {SSL_R_UNKNOWN_PROTOCOL, BR_ERR_BAD_VERSION},
+        {SSL_R_PACKET_LENGTH_TOO_LONG, BR_ERR_BAD_LENGTH},
+        {SSL_R_ENCRYPTED_LENGTH_TOO_LONG, BR_ERR_BAD_LENGTH},
+        {SSL_R_RECORD_LENGTH_MISMATCH, BR_ERR_BAD_LENGTH},
+        {SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC, BR_ERR_BAD_MAC},
+        {SSL_R_BAD_RECORD_TYPE, BR_ERR_UNKNOWN_TYPE},
+        {SSL_R_UNEXPECTED_MESSAGE, BR_ERR_UNEXPECTED},
+        {SSL_R_UNEXPECTED_RECORD, BR_ERR_UNEXPECTED},
+        {SSL_R_WRONG_SIGNATURE_TYPE, BR_ERR_INVALID_ALGORITHM},
+        {SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM, BR_ERR_INVALID_ALGORITHM},
+        {SSL_R_WRONG_CURVE, BR_ERR_INVALID_ALGORITHM},
+        {SSL_R_BAD_SIGNATURE, BR_ERR_BAD_SIGNATURE},
+        {SSL_R_LENGTH_MISMATCH, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_PACKET, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_LENGTH, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_HANDSHAKE_LENGTH, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_EXCESSIVE_MESSAGE_SIZE, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_EXTENSION, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_ECPOINT, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_BAD_KEY_SHARE, BR_ERR_BAD_HANDSHAKE},
+        {SSL_R_UNSOLICITED_EXTENSION, BR_ERR_EXTRA_EXTENSION},
+        {SSL_R_RENEGOTIATION_MISMATCH, BR_ERR_BAD_SECRENEG},
+        {SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED, BR_ERR_BAD_SECRENEG},
+        {SSL_R_EE_KEY_TOO_SMALL, BR_ERR_X509_WEAK_PUBLIC_KEY},
+        {SSL_R_CA_KEY_TOO_SMALL, BR_ERR_X509_WEAK_PUBLIC_KEY},
+        {SSL_R_DH_KEY_TOO_SMALL, BR_ERR_X509_WEAK_PUBLIC_KEY},
+        {SSL_R_CA_MD_TOO_WEAK, WSPROXY_TLS_ERR_WEAK_SIGNATURE}
+    };
+    static const int verify[][2] = {
+        {X509_V_ERR_CERT_HAS_EXPIRED, BR_ERR_X509_EXPIRED},
+        {X509_V_ERR_CERT_NOT_YET_VALID, BR_ERR_X509_EXPIRED},
+        {X509_V_ERR_HOSTNAME_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME},
+        {X509_V_ERR_IP_ADDRESS_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME},
+        {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_CERT_UNTRUSTED, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_CERT_REJECTED, BR_ERR_X509_NOT_TRUSTED},
+        {X509_V_ERR_INVALID_PURPOSE, WSPROXY_TLS_ERR_EKU},
+        {X509_V_ERR_CA_MD_TOO_WEAK, WSPROXY_TLS_ERR_WEAK_SIGNATURE},
+        {X509_V_ERR_EE_KEY_TOO_SMALL, BR_ERR_X509_WEAK_PUBLIC_KEY},
+        {X509_V_ERR_CA_KEY_TOO_SMALL, BR_ERR_X509_WEAK_PUBLIC_KEY},
+        {X509_V_ERR_CERT_SIGNATURE_FAILURE, BR_ERR_X509_BAD_SIGNATURE},
+        {X509_V_ERR_INVALID_CA, BR_ERR_X509_NOT_CA},
+        {X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION, BR_ERR_X509_CRITICAL_EXTENSION},
+        {X509_V_ERR_KEYUSAGE_NO_CERTSIGN, BR_ERR_X509_FORBIDDEN_KEY_USAGE},
+        {X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, BR_ERR_X509_BAD_TIME},
+        {X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD, BR_ERR_X509_BAD_TIME}
+    };
+    unsigned long e = ERR_peek_error();
+    long v = h->ssl_ ? SSL_get_verify_result(h->ssl_) : X509_V_OK;
+    size_t i;
+    if (h->alert_recv_ >= 0) return BR_ERR_RECV_FATAL_ALERT + h->alert_recv_;
+    if (v != X509_V_OK && !h->insecure_) {
+        for (i = 0; i < sizeof verify / sizeof verify[0]; i++)
+            if (verify[i][0] == v) return verify[i][1];
+        return WSPROXY_TLS_ERR_X509 + (int)v;
+    }
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL)
+        for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+            if (reasons[i][0] == ERR_GET_REASON(e)) return reasons[i][1];
+    if (h->alert_sent_ >= 0) return BR_ERR_SEND_FATAL_ALERT + h->alert_sent_;
+    return WSPROXY_TLS_ERR_OPENSSL;
+}
+
+/* After an SSL_* call that did not succeed: waiting is no fault; the peer's close_notify
+   ends the stream; anything else fails the hop. */
+static void wsp_ossl_fault_(wsproxy_tls_hop *h, int r)
+{
+    int e = SSL_get_error(h->ssl_, r);
+    if (e == SSL_ERROR_WANT_WRITE) h->want_write_ = 1;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+    if (e == SSL_ERROR_ZERO_RETURN) h->closed_ = 1;
+    else h->err_ = wsp_ossl_code_(h);
+    ERR_clear_error();
+}
+
+/* The alerts of a hop, both ways (close_notify and user_canceled are none). */
+static void wsp_ossl_info_(const SSL *s, int where, int ret)
+{
+    wsproxy_tls_hop *h = (wsproxy_tls_hop *)SSL_get_app_data(s);
+    int desc = ret & 255;
+    if (!h || !(where & SSL_CB_ALERT) || desc == 0 || desc == 90) return;
+    if ((ret >> 8) != 2 && SSL_version(s) != TLS1_3_VERSION) return;   /* a warning */
+    if (where & SSL_CB_READ) { if (h->alert_recv_ < 0) h->alert_recv_ = desc; }
+    else if (h->alert_sent_ < 0) h->alert_sent_ = desc;
+}
+
+/* The handshake messages read: did the peer ask for a client certificate? */
+static void wsp_ossl_msg_(int write_p, int version, int content_type, const void *buf, size_t len, SSL *s,
+                          void *arg)
+{
+    wsproxy_tls_hop *h = (wsproxy_tls_hop *)arg;
+    (void)version;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len &&
+        ((const unsigned char *)buf)[0] == SSL3_MT_CERTIFICATE_REQUEST) {
+        h->cert_requested_ = 1;
+        h->cert_sent_ = SSL_get_certificate(s) != NULL;
+    }
+}
+
+/* Moves the hop on as far as its buffers let it: the handshake, then what waits in aout_,
+   then a new read into ain_ once it is empty. */
+static void wsp_ossl_run_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    int r, retry;
+    if (!h || !h->started_ || h->err_ || h->closed_) return;
+    /* nothing to do: no handshake, nothing to write, nothing to read (called often) */
+    if (h->handshake_done_ && h->aout_s_ == h->aout_e_ && !h->want_write_ &&
+        (h->ain_s_ != h->ain_e_ || (h->rin_s_ == h->rin_e_ && !SSL_has_pending(h->ssl_))))
+        return;
+    retry = h->want_write_;   /* a read that had to write (a key update answered) goes on */
+    h->want_write_ = 0;
+    ERR_clear_error();
+    if (!h->handshake_done_) {
+        r = SSL_do_handshake(h->ssl_);
+        if (r != 1) { wsp_ossl_fault_(h, r); return; }
+        h->handshake_done_ = 1;
+        h->resumed_ = SSL_session_reused(h->ssl_);
+        if (SSL_version(h->ssl_) != TLS1_3_VERSION) h->confirmed_ = 1;   /* the peer's Finished came last */
+        c->tls_events_ |= 1 << hop;
+    }
+    while (h->aout_s_ < h->aout_e_) {
+        r = SSL_write(h->ssl_, h->aout_ + h->aout_s_, (int)(h->aout_e_ - h->aout_s_));
+        if (r <= 0) { wsp_ossl_fault_(h, r); if (h->err_ || h->closed_) return; break; }
+        h->aout_s_ += (size_t)r;
+        if (h->aout_s_ == h->aout_e_) h->aout_s_ = h->aout_e_ = 0;
+    }
+    if (h->ain_s_ == h->ain_e_ && (h->rin_s_ != h->rin_e_ || SSL_has_pending(h->ssl_) || retry)) {
+        h->ain_s_ = h->ain_e_ = 0;
+        r = SSL_read(h->ssl_, h->ain_, (int)sizeof h->ain_);
+        if (r > 0) {
+            h->ain_e_ = (size_t)r;
+            h->confirmed_ = 1;
+        } else {
+            wsp_ossl_fault_(h, r);
+        }
+    }
+}
+
+static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    unsigned char *p = NULL;
+    *len = 0;
+    if (!h->started_) return NULL;
+    switch (port) {
+    case WSP_RECVREC_:
+        if (h->err_ || h->closed_) break;
+        if (h->rin_s_) {   /* what OpenSSL has not read yet goes down: room at the end */
+            memmove(h->rin_, h->rin_ + h->rin_s_, h->rin_e_ - h->rin_s_);
+            h->rin_e_ -= h->rin_s_;
+            h->rin_s_ = 0;
+        }
+        *len = sizeof h->rin_ - h->rin_e_;
+        p = h->rin_ + h->rin_e_;
+        break;
+    case WSP_RECVAPP_:
+        *len = h->ain_e_ - h->ain_s_;
+        p = h->ain_ + h->ain_s_;
+        break;
+    case WSP_SENDAPP_:
+        if (!h->handshake_done_ || h->err_ || h->closed_) break;
+        *len = sizeof h->aout_ - h->aout_e_;
+        p = h->aout_ + h->aout_e_;
+        break;
+    default:
+        *len = h->rout_e_ - h->rout_s_;
+        p = h->rout_ + h->rout_s_;
+        break;
+    }
+    if (!*len) p = NULL;
+    return p;
+}
+
+static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    size_t have;
+    if (!n || !wsp_tls_port_(c, hop, port, &have)) return;
+    if (n > have) n = have;
+    switch (port) {
+    case WSP_RECVREC_:
+        if (h->first_n_ < 5) {   /* the peer's first bytes */
+            size_t k = 5 - h->first_n_ < n ? 5 - h->first_n_ : n;
+            memcpy(h->first_ + h->first_n_, h->rin_ + h->rin_e_, k);
+            h->first_n_ += k;
+        }
+        h->rin_e_ += n;
+        break;
+    case WSP_RECVAPP_: h->ain_s_ += n; break;
+    case WSP_SENDAPP_:
+        h->aout_e_ += n;
+        if (h->aout_e_ < sizeof h->aout_) return;   /* a record's worth leaves at once, the rest at the flush */
+        break;
+    default:
+        h->rout_s_ += n;
+        if (h->rout_s_ == h->rout_e_) h->rout_s_ = h->rout_e_ = 0;
+        break;
+    }
+    wsp_ossl_run_(c, hop);
+}
+
+/* Room in a TLS stage's record for application bytes (0 when stage is not TLS). */
+static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage)
+{
+    const wsproxy_tls_hop *h;
+    if (!wsp_is_tls_stage_(stage)) return 0;
+    h = c->tls_[stage == WSP_S_TLS_PROXY_ ? 0 : 1];
+    if (!h->started_ || !h->handshake_done_ || h->err_ || h->closed_) return 0;
+    return sizeof h->aout_ - h->aout_e_;
+}
+
+/* Closes the record being filled, so its bytes can leave. */
+static void wsp_tls_flush_(wsproxy_client *c, int stage)
+{
+    if (wsp_is_tls_stage_(stage)) wsp_ossl_run_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1);
+}
+
+/* The protocol the hop's peer chose by ALPN (*n bytes, not NUL-terminated), or NULL. */
+static const char *wsp_tls_alpn_(wsproxy_client *c, int hop, size_t *n)
+{
+    const unsigned char *p = NULL;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(c->tls_[hop]->ssl_, &p, &len);
+    *n = len < sizeof c->alpn_ ? len : sizeof c->alpn_ - 1;
+    return (const char *)p;
+}
+#endif   /* WSPROXY_TLS_OPENSSL */
+
 static int wsp_tls_hop_error_(const wsproxy_client *c, int hop)
 {
     if (hop == 0) return WSPROXY_E_TLS_PROXY;
@@ -4625,6 +5441,7 @@ static void wsp_tls_fail_(wsproxy_client *c, int hop, int tls_error)
     wsp_fail_(c, wsp_tls_hop_error_(c, hop));
 }
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* After the engines ran: a failure, the peer's close_notify, a handshake just done. */
 static void wsp_tls_check_(wsproxy_client *c)
 {
@@ -4652,6 +5469,25 @@ static void wsp_tls_check_(wsproxy_client *c)
         }
     }
 }
+#else
+/* After the stages moved bytes: each hop runs, then a failure or the peer's close_notify
+   shows (a finished handshake was noted as it happened). */
+static void wsp_tls_check_(wsproxy_client *c)
+{
+    int i;
+    for (i = 0; i < c->live_; i++) {
+        int s = c->chain_[i], hop = s == WSP_S_TLS_PROXY_ ? 0 : 1;
+        wsproxy_tls_hop *h;
+        if (!wsp_is_tls_stage_(s)) continue;
+        h = c->tls_[hop];
+        wsp_ossl_run_(c, hop);
+        if ((!h->err_ && !h->closed_) || c->state_ == WSPROXY_STATE_FAILED || c->state_ == WSPROXY_STATE_CLOSED)
+            continue;
+        if (h->err_) wsp_tls_fail_(c, hop, wsp_tls_name_error_(h, h->err_));
+        else if (!c->eof_) c->eof_ = 1;   /* close_notify: the stream ended */
+    }
+}
+#endif
 
 /* A TLS stage wakes: its handshake starts with the host of its URL. */
 static void wsp_tls_wake_(wsproxy_client *c, int hop);
@@ -6262,6 +7098,7 @@ WSPROXY_IMPL size_t wsproxy_tls_arena_size(const char *url, const char *proxy)
     return wsp_tls_need_(https_proxy ? &p : NULL, t.scheme == WSPROXY_SCHEME_WSS ? &t : NULL);
 }
 
+#ifndef WSPROXY_TLS_OPENSSL
 /* A hop's engine, stricter than BearSSL's full profile: TLS 1.2; ECDHE key exchange and
    AEAD suites in the order a current browser offers them (ECDHE with AES-CBC and SHA-256/384
    MACs added by tls_compat); no MD5 or SHA-1 anywhere: not offered for signatures, not
@@ -6334,6 +7171,36 @@ static int wsp_tls_setup_(wsproxy_client *c, int hop)
     return WSPROXY_OK;
 }
 
+#endif /* WSPROXY_TLS_OPENSSL */
+
+/* The name a hop's handshake starts with: the caller's server_name (as a name), else the
+   host of the hop's URL, without a trailing dot ("example.com." is example.com). */
+static int wsp_tls_host_(const wsproxy_client *c, int hop, char host[256], size_t *len, int *type)
+{
+    const wsproxy_tls_options *o = &c->tlsopt_[hop];
+    wsproxy_url u;
+    size_t n;
+    if (o->server_name) {   /* the caller's name: SNI and the certificate check, as a name */
+        n = wsp_strnlen_(o->server_name, 256);
+        if (n == 256) return -1;
+        memcpy(host, o->server_name, n);
+        *type = WSPROXY_HOST_NAME;
+    } else {
+        if (wsp_parse_url_(hop ? c->url_ : c->proxy_, &u) != WSPROXY_OK) return -1;
+        n = u.host_len;
+        memcpy(host, u.host, n);
+        *type = u.host_type;
+    }
+    if (*type == WSPROXY_HOST_NAME && n > 1 && host[n - 1] == '.') n--;
+    host[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+#ifndef WSPROXY_TLS_OPENSSL
+/* A BearSSL session as bytes: 'B', the id's length, the id (32), version, suite, secret. */
+enum { WSP_BR_SESSION_BYTES_ = 2 + 32 + 2 + 2 + 48 };
+
 /* Starts the hop's handshake. SNI and the certificate's name are the host of the hop's
    URL without a trailing dot ("example.com." is example.com); an IP-literal host gets no
    SNI (RFC 6066 3) and is checked against the certificate's iPAddress names. */
@@ -6341,23 +7208,10 @@ static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
 {
     wsproxy_tls_hop *h = c->tls_[hop];
     const wsproxy_tls_options *o = &c->tlsopt_[hop];
-    wsproxy_url u;
     char host[256];
     size_t n;
     int type, resume = 0;
-    if (o->server_name) {   /* the caller's name: SNI and the certificate check, as a name */
-        n = wsp_strnlen_(o->server_name, 256);
-        if (n == 256) return -1;
-        memcpy(host, o->server_name, n);
-        type = WSPROXY_HOST_NAME;
-    } else {
-        if (wsp_parse_url_(hop ? c->url_ : c->proxy_, &u) != WSPROXY_OK) return -1;
-        n = u.host_len;
-        memcpy(host, u.host, n);
-        type = u.host_type;
-    }
-    if (type == WSPROXY_HOST_NAME && n > 1 && host[n - 1] == '.') n--;
-    host[n] = '\0';
+    if (wsp_tls_host_(c, hop, host, &n, &type) != 0) return -1;
     if (type == WSPROXY_HOST_IPV4) {
         h->ip_len_ = 4;
         h->check_ip_ = !h->insecure_ && wsproxy_parse_ipv4(host, n, h->ip_);
@@ -6381,6 +7235,21 @@ static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
         memcpy(h->resume_id_, o->resume->session_id, o->resume->session_id_len);
         h->resume_id_len_ = o->resume->session_id_len;
         resume = 1;
+    } else if (o->session && o->session_len == WSP_BR_SESSION_BYTES_ && o->session[0] == 'B' &&
+               o->session[1] > 0 && o->session[1] <= 32) {   /* wsproxy_tls_session_save's bytes */
+        const unsigned char *p = o->session;
+        br_ssl_session_parameters sp;
+        memset(&sp, 0, sizeof sp);
+        sp.session_id_len = p[1];
+        memcpy(sp.session_id, p + 2, 32);
+        sp.version = (uint16_t)(p[34] << 8 | p[35]);
+        sp.cipher_suite = (uint16_t)(p[36] << 8 | p[37]);
+        memcpy(sp.master_secret, p + 38, 48);
+        br_ssl_engine_set_session_parameters(&h->cc_.eng, &sp);
+        memcpy(h->resume_id_, sp.session_id, sp.session_id_len);
+        h->resume_id_len_ = sp.session_id_len;
+        wsp_wipe_(&sp, sizeof sp);
+        resume = 1;
     }
     return br_ssl_client_reset(&h->cc_, type == WSPROXY_HOST_NAME ? host : NULL, resume) ? 0 : -1;
 }
@@ -6401,6 +7270,206 @@ static void wsp_tls_wake_(wsproxy_client *c, int hop)
     if (wsp_tls_start_(c, hop, 0) != 0) wsp_tls_fail_(c, hop, br_ssl_engine_last_error(wsp_eng_(c, hop)));
 }
 
+WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
+                                          size_t *len, int *resumed)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    br_ssl_session_parameters sp;
+    if (!len) return WSPROXY_E_ARGUMENT;
+    *len = 0;
+    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    if (resumed) *resumed = h->resumed_;
+    br_ssl_engine_get_session_parameters(&h->cc_.eng, &sp);
+    if (!sp.session_id_len || sp.session_id_len > 32) return WSPROXY_E_STATE;
+    *len = WSP_BR_SESSION_BYTES_;
+    if (!out || cap < *len) { wsp_wipe_(&sp, sizeof sp); return WSPROXY_E_BUFFER; }
+    memset(out, 0, *len);
+    out[0] = 'B';
+    out[1] = sp.session_id_len;
+    memcpy(out + 2, sp.session_id, sp.session_id_len);
+    out[34] = (unsigned char)(sp.version >> 8);
+    out[35] = (unsigned char)sp.version;
+    out[36] = (unsigned char)(sp.cipher_suite >> 8);
+    out[37] = (unsigned char)sp.cipher_suite;
+    memcpy(out + 38, sp.master_secret, 48);
+    wsp_wipe_(&sp, sizeof sp);
+    return WSPROXY_OK;
+}
+
+/* The options either backend takes, turned into what the BearSSL stage takes. */
+static int wsp_tls_neutral_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_options *o = &c->tlsopt_[hop];
+    const unsigned char *p = o->session;
+    if (o->trust) {
+        if (c->tas_[hop]) return WSPROXY_E_ARGUMENT;   /* two sets of anchors */
+        c->tas_[hop] = o->trust->anchors_;
+        c->tas_n_[hop] = o->trust->count;
+    }
+    if (o->identity) {
+        if (o->client_chain || o->client_key) return WSPROXY_E_ARGUMENT;
+        o->client_chain = o->identity->chain_;
+        o->client_chain_len = o->identity->chain_len;
+        o->client_key = &o->identity->key_;
+    }
+    if (p && o->resume) return WSPROXY_E_ARGUMENT;   /* two sessions */
+    return WSPROXY_OK;
+}
+#else   /* WSPROXY_TLS_OPENSSL */
+/* A hop on OpenSSL: its context (the trust's, shared, else one of its own) and its BIO. */
+static int wsp_tls_setup_(wsproxy_client *c, int hop)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    const wsproxy_tls_options *o = &c->tlsopt_[hop];
+    memset(h, 0, offsetof(wsproxy_tls_hop, rin_));   /* the buffers need no clearing */
+    h->insecure_ = c->insecure_[hop];
+    h->alert_recv_ = h->alert_sent_ = -1;
+    if (o->trust && o->trust->ctx_ && SSL_CTX_up_ref(o->trust->ctx_)) h->ctx_ = o->trust->ctx_;
+    else if (o->trust || !(h->ctx_ = wsp_ossl_ctx_new_())) return WSPROXY_E_UNSUPPORTED;
+    h->bio_method_ = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "wsproxy");
+    if (!h->bio_method_ || !BIO_meth_set_write(h->bio_method_, wsp_bio_write_) ||
+        !BIO_meth_set_read(h->bio_method_, wsp_bio_read_) || !BIO_meth_set_ctrl(h->bio_method_, wsp_bio_ctrl_) ||
+        !BIO_meth_set_create(h->bio_method_, wsp_bio_create_))
+        return WSPROXY_E_UNSUPPORTED;
+    return WSPROXY_OK;
+}
+
+/* Starts the hop's handshake on a new OpenSSL connection, named as with BearSSL (SNI for
+   a name only; a name checked by OpenSSL's host check, an IP-literal host against the
+   iPAddress names); again: a new connection to the proxy, resuming the last session. */
+static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
+{
+    wsproxy_tls_hop *h = c->tls_[hop];
+    const wsproxy_tls_options *o = &c->tlsopt_[hop];
+    SSL_SESSION *resume = NULL;
+    X509_VERIFY_PARAM *vp;
+    BIO *b;
+    char host[256];
+    unsigned char ip[16], wire[4 * 256];
+    size_t n, ip_len = 0, w = 0, i;
+    int type, ok;
+    uint32_t days = c->tls_days_, secs = c->tls_seconds_;
+    if (wsp_tls_host_(c, hop, host, &n, &type) != 0) return -1;
+    if (type == WSPROXY_HOST_IPV4 && wsproxy_parse_ipv4(host, n, ip)) ip_len = 4;
+    else if (type == WSPROXY_HOST_IPV6 && wsproxy_parse_ipv6(host, n, ip)) ip_len = 16;
+    else if (type != WSPROXY_HOST_NAME) return -1;
+    if (again && h->ssl_) {
+        resume = h->session_ ? h->session_ : SSL_get1_session(h->ssl_);
+        h->session_ = NULL;
+    } else if (o->session && o->session_len > 1 && o->session[0] == 'O' && o->session_len - 1 <= 0x7FFFFFFF) {
+        const unsigned char *p = o->session + 1;   /* another backend's bytes: a full handshake */
+        resume = d2i_SSL_SESSION(NULL, &p, (long)(o->session_len - 1));
+    }
+    /* a reconnection: the last connection's state goes; one that ended well is marked
+       shut down, else OpenSSL would mark its session not resumable */
+    if (h->ssl_ && !h->err_ && SSL_is_init_finished(h->ssl_)) SSL_set_shutdown(h->ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(h->ssl_);
+    h->ssl_ = NULL;
+    h->started_ = h->handshake_done_ = h->confirmed_ = h->resumed_ = h->closed_ = h->err_ = 0;
+    h->cert_requested_ = h->cert_sent_ = 0;
+    h->alert_recv_ = h->alert_sent_ = -1;
+    h->first_n_ = 0;
+    h->rin_s_ = h->rin_e_ = h->ain_s_ = h->ain_e_ = h->aout_s_ = h->aout_e_ = h->rout_s_ = h->rout_e_ = 0;
+    ERR_clear_error();
+    if (!(h->ssl_ = SSL_new(h->ctx_)) || !(b = BIO_new(h->bio_method_))) {
+        SSL_SESSION_free(resume);
+        ERR_clear_error();
+        return -1;
+    }
+    BIO_set_data(b, h);
+    SSL_set_bio(h->ssl_, b, b);
+    SSL_set_app_data(h->ssl_, h);
+    SSL_set_info_callback(h->ssl_, wsp_ossl_info_);
+    SSL_set_msg_callback(h->ssl_, wsp_ossl_msg_);
+    SSL_set_msg_callback_arg(h->ssl_, h);
+    vp = SSL_get0_param(h->ssl_);
+    ok = !o->compat || SSL_set_cipher_list(h->ssl_, WSP_OSSL_AEAD_ WSP_OSSL_CBC_);
+    if (h->insecure_) SSL_set_verify(h->ssl_, SSL_VERIFY_NONE, NULL);
+    else if (ip_len) ok = ok && X509_VERIFY_PARAM_set1_ip(vp, ip, ip_len);
+    else ok = ok && SSL_set1_host(h->ssl_, host);
+    if (type == WSPROXY_HOST_NAME) ok = ok && SSL_set_tlsext_host_name(h->ssl_, host);
+    if (c->tls_time_) c->tls_time_(c->tls_time_ctx_, &days, &secs);   /* the caller's clock, now */
+    if (days) X509_VERIFY_PARAM_set_time(vp, (time_t)(((int64_t)days - 719528) * 86400 + (int64_t)secs));
+    if (o->alpn) {   /* ALPN's wire form: length-prefixed names */
+        for (i = 0; i < 4 && o->alpn[i]; i++) {
+            size_t k = wsp_strnlen_(o->alpn[i], 256);
+            if (k == 0 || k > 255) return -1;
+            wire[w++] = (unsigned char)k;
+            memcpy(wire + w, o->alpn[i], k);
+            w += k;
+        }
+    } else {
+        wire[w++] = 8;
+        memcpy(wire + w, "http/1.1", 8);
+        w += 8;
+    }
+    if (w) ok = ok && SSL_set_alpn_protos(h->ssl_, wire, (unsigned)w) == 0;
+    if (o->identity)
+        ok = ok && SSL_use_certificate(h->ssl_, o->identity->cert_) == 1 &&
+             SSL_use_PrivateKey(h->ssl_, o->identity->key_) == 1 &&
+             (!o->identity->chain_ || SSL_set1_chain(h->ssl_, o->identity->chain_) == 1);
+    if (resume) {
+        ok = ok && SSL_set_session(h->ssl_, resume);
+        SSL_SESSION_free(resume);
+    }
+    ERR_clear_error();
+    if (!ok) return -1;
+    SSL_set_connect_state(h->ssl_);
+    h->started_ = 1;
+    wsp_ossl_run_(c, hop);   /* the ClientHello, into rout_ */
+    return h->err_ ? -1 : 0;
+}
+
+static void wsp_tls_wake_(wsproxy_client *c, int hop)
+{
+    if (wsp_tls_start_(c, hop, 0) != 0)
+        wsp_tls_fail_(c, hop, c->tls_[hop]->err_ ? c->tls_[hop]->err_ : WSPROXY_TLS_ERR_OPENSSL);
+}
+
+WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
+                                          size_t *len, int *resumed)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    SSL_SESSION *sess;
+    unsigned char *p;
+    int n;
+    if (!len) return WSPROXY_E_ARGUMENT;
+    *len = 0;
+    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    if (resumed) *resumed = h->resumed_;
+    sess = h->session_ ? h->session_ : SSL_get0_session(h->ssl_);
+    if (!sess || !SSL_SESSION_is_resumable(sess) || (n = i2d_SSL_SESSION(sess, NULL)) <= 0) return WSPROXY_E_STATE;
+    *len = 1 + (size_t)n;
+    if (!out || cap < *len) return WSPROXY_E_BUFFER;
+    out[0] = 'O';
+    p = out + 1;
+    i2d_SSL_SESSION(sess, &p);
+    return WSPROXY_OK;
+}
+#endif /* WSPROXY_TLS_OPENSSL */
+
+WSPROXY_IMPL void wsproxy_tls_free(wsproxy_client *c)
+{
+    int i;
+    if (!c) return;
+    for (i = 0; i < 2; i++) {
+        wsproxy_tls_hop *h = c->tls_[i];
+        if (!h) continue;
+#ifdef WSPROXY_TLS_OPENSSL
+        SSL_free(h->ssl_);   /* and its BIO; OpenSSL cleanses the keys */
+        BIO_meth_free(h->bio_method_);
+        SSL_SESSION_free(h->session_);
+        SSL_CTX_free(h->ctx_);
+        OPENSSL_cleanse(h, sizeof *h);   /* the plaintext that passed (OpenSSL's wipe, faster) */
+#else
+        wsp_wipe_(h, sizeof *h);
+#endif
+        c->tls_[i] = NULL;
+    }
+    c->nchain_ = c->live_ = 0;   /* nothing more moves */
+    c->final_reported_ = 1;
+}
+
 /* Takes the hops from the arena, aligned to 16 bytes. */
 static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsproxy_url *target,
                          const wsproxy_url *proxy)
@@ -6415,22 +7484,36 @@ static int wsp_tls_init_(wsproxy_client *c, const wsproxy_config *cfg, const wsp
     a += (16 - ((uintptr_t)a & 15)) & 15;
     c->tls_days_ = cfg->tls_days;
     c->tls_seconds_ = cfg->tls_seconds;
+#ifndef WSPROXY_TLS_OPENSSL
     c->tas_[0] = cfg->proxy_trust_anchors;
     c->tas_n_[0] = cfg->proxy_trust_anchors_count;
+#endif
     c->insecure_[0] = cfg->proxy_insecure != 0;
+#ifndef WSPROXY_TLS_OPENSSL
     c->tas_[1] = cfg->trust_anchors;
     c->tas_n_[1] = cfg->trust_anchors_count;
+#endif
     c->insecure_[1] = cfg->insecure != 0;
     c->tlsopt_[0] = cfg->proxy_tls;
     c->tlsopt_[1] = cfg->tls;
     c->tls_time_ = cfg->tls_time;
     c->tls_time_ctx_ = cfg->tls_time_ctx;
+#ifndef WSPROXY_TLS_OPENSSL
+    if ((want_p && (rc = wsp_tls_neutral_(c, 0)) != 0) || (want_t && (rc = wsp_tls_neutral_(c, 1)) != 0)) return rc;
+#else
+    for (rc = 0; rc < 2; rc++) {
+        const wsproxy_tls_trust *t = c->tlsopt_[rc].trust;
+        c->tas_n_[rc] = t && (t->count || t->system_) ? 1 : 0;
+    }
+#endif
     /* verifying with nothing to trust can only fail, after a round trip: say so now */
     if ((want_p && !c->insecure_[0] && !c->tas_n_[0]) || (want_t && !c->insecure_[1] && !c->tas_n_[1]))
         return WSPROXY_E_TLS_NO_ANCHORS;
+#ifndef WSPROXY_TLS_OPENSSL
     if ((want_p && c->tlsopt_[0].client_chain && !c->tlsopt_[0].client_key) ||
         (want_t && c->tlsopt_[1].client_chain && !c->tlsopt_[1].client_key))
         return WSPROXY_E_ARGUMENT;
+#endif
     if (want_p) {
         c->tls_[0] = (wsproxy_tls_hop *)(void *)a;
         a += wsp_tls_hop_bytes_(proxy);
@@ -6632,6 +7715,9 @@ WSPROXY_IMPL int wsproxy_init_abi_(wsproxy_client *c, const wsproxy_config *cfg,
     rc = wsp_init_(c, cfg);
     if (rc) {
         /* nothing built may leave: the failed client has no chain, so produces no byte */
+#ifdef WSPROXY_TLS_OPENSSL
+        wsproxy_tls_free(c);   /* nor holds anything OpenSSL allocated */
+#endif
         c->nchain_ = 0;
         c->live_ = 0;
         c->req_ = 0;
@@ -6916,8 +8002,8 @@ static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev)
 #ifndef WSPROXY_NO_TLS
     if (c->tls_events_ && c->state_ != WSPROXY_STATE_FAILED) {
         int hop = (c->tls_events_ & 1) ? 0 : 1;
-        const char *alpn = br_ssl_engine_get_selected_protocol(wsp_eng_(c, hop));
-        size_t n = alpn ? wsp_strnlen_(alpn, sizeof c->alpn_ - 1) : 0;
+        size_t n;
+        const char *alpn = wsp_tls_alpn_(c, hop, &n);
         c->tls_events_ &= ~(1 << hop);
         memcpy(c->alpn_, alpn ? alpn : "", n);
         c->alpn_[n] = '\0';

@@ -3,6 +3,7 @@
    With NTLM and Negotiate proxy authentication (GSSAPI: Debian's libkrb5-dev, and
    gss-ntlmssp at run time for NTLM):
      cc -std=c99 -O2 -DWSPCAT_GSSAPI -o wspcat wspcat.c -lbearssl -lgssapi_krb5
+   (TLS 1.3 on OpenSSL: cc -std=c99 -O2 -DWSPROXY_TLS_OPENSSL -o wspcat wspcat.c -lssl -lcrypto)
 
    wspcat [options] ws[s]://host[:port][/path]     (wspcat --help lists the options)
 
@@ -461,7 +462,9 @@ static void print_version(void)
        the code linked (wsproxy_version()) beside the header's */
     printf("library: wsproxy.h %d.%d.%d\n", WSPROXY_VERSION_MAJOR, WSPROXY_VERSION_MINOR,
            WSPROXY_VERSION_PATCH);
-#ifndef WSPROXY_NO_TLS
+#ifdef WSPROXY_TLS_OPENSSL
+    printf("TLS: %s (TLS 1.3 and 1.2)\n", OpenSSL_version(OPENSSL_VERSION));
+#elif !defined(WSPROXY_NO_TLS)
     printf("TLS: BearSSL (TLS 1.2)\n");
 #else
     printf("TLS: none (built with WSPROXY_NO_TLS)\n");
@@ -823,55 +826,41 @@ static int read_file_capped(const char *what, const char *path, char **out, size
     return -1;
 }
 
-typedef struct {
-    br_x509_trust_anchor *anchors;
-    unsigned char *mem;
-    size_t count;
-} anchor_set;
-
-/* Loads a PEM bundle into trust anchors. */
-static int load_anchors(const char *what, const char *path, anchor_set *out)
-{
-    char *pem = NULL;
-    size_t len = 0;
-    wsproxy_pem_result r;
-    int rc;
-    if (read_file_capped(what, path, &pem, &len) != 0) return -1;
-    rc = wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r);   /* sizes first */
-    if (rc == WSPROXY_E_PEM_SYNTAX || r.anchors == 0) {
-        say("wspcat: %s %s: no usable certificates", what, path);
-        free(pem);
-        return -1;
-    }
-    out->anchors = (br_x509_trust_anchor *)calloc(r.anchors, sizeof *out->anchors);
-    out->mem = (unsigned char *)malloc(r.bytes_needed ? r.bytes_needed : 1);
-    if (!out->anchors || !out->mem ||
-        wsproxy_pem_trust_anchors(pem, len, out->anchors, r.anchors, out->mem, r.bytes_needed,
-                                  &r) != WSPROXY_OK) {
-        say("wspcat: %s %s: cannot load certificates", what, path);
-        free(pem);
-        return -1;
-    }
-    free(pem);
-    out->count = r.anchors;
-    return 0;
-}
-
-/* A client certificate for one hop: the chain and its key, in memory of their own. */
-typedef struct {
-    br_x509_certificate chain[8];
-    unsigned char *chain_mem, *key_mem;
-    size_t chain_len, key_mem_len;
-    wsproxy_private_key key;
-} client_cert;
-
-/* Loads --cert and --key (or the proxy's pair); names the file, never its contents. */
-static int load_client_cert(const char *cert_opt, const char *cert_path, const char *key_opt,
-                            const char *key_path, client_cert *out)
+/* Loads a PEM bundle into trust anchors (either TLS backend: with BearSSL they are
+   decoded into *mem, with OpenSSL, OpenSSL keeps them). */
+static int load_anchors(const char *what, const char *path, wsproxy_tls_trust *out, unsigned char **mem)
 {
     char *pem = NULL;
     size_t len = 0, need = 0;
-    wsproxy_pem_result r;
+    int rc;
+    if (read_file_capped(what, path, &pem, &len) != 0) return -1;
+    rc = wsproxy_tls_trust_pem(out, pem, len, NULL, 0, &need);   /* sizes first */
+    if (rc == WSPROXY_E_PEM_SPACE && (*mem = (unsigned char *)malloc(need)) != NULL)
+        rc = wsproxy_tls_trust_pem(out, pem, len, *mem, need, &need);
+    free(pem);
+    if (rc != WSPROXY_OK) {
+        say("wspcat: %s %s: %s", what, path, rc == WSPROXY_E_PEM_SYNTAX ? "no usable certificates"
+                                                                     : "cannot load certificates");
+        return -1;
+    }
+    return 0;
+}
+
+/* A client certificate for one hop: the chain and its key (in memory of their own with
+   BearSSL). */
+typedef struct {
+    wsproxy_tls_identity id;
+    unsigned char *mem;
+    size_t mem_len;
+    int loaded;
+} client_cert;
+
+/* Loads --cert and --key (or the proxy's pair); names the files, never their contents. */
+static int load_client_cert(const char *cert_opt, const char *cert_path, const char *key_opt,
+                            const char *key_path, client_cert *out)
+{
+    char *pem = NULL, *key = NULL;
+    size_t len = 0, key_len = 0, need = 0;
     int rc;
     if (!cert_path != !key_path) {
         say("wspcat: %s needs %s", cert_path ? cert_opt : key_opt, cert_path ? key_opt : cert_opt);
@@ -879,42 +868,36 @@ static int load_client_cert(const char *cert_opt, const char *cert_path, const c
     }
     if (!cert_path) return 0;
     if (read_file_capped(cert_opt, cert_path, &pem, &len) != 0) return -1;
-    rc = wsproxy_pem_certificates(pem, len, NULL, 0, NULL, 0, &r);
-    if (rc == WSPROXY_E_PEM_SPACE && r.anchors <= 8 && (out->chain_mem = (unsigned char *)malloc(r.bytes_needed)))
-        rc = wsproxy_pem_certificates(pem, len, out->chain, 8, out->chain_mem, r.bytes_needed, &r);
+    if (read_file_capped(key_opt, key_path, &key, &key_len) != 0) { free(pem); return -1; }
+    rc = wsproxy_tls_identity_pem(&out->id, pem, len, key, key_len, NULL, 0, &need);
+    if (rc == WSPROXY_E_PEM_SPACE && (out->mem = (unsigned char *)malloc(need)) != NULL) {
+        out->mem_len = need;
+        rc = wsproxy_tls_identity_pem(&out->id, pem, len, key, key_len, out->mem, need, &need);
+    }
     free(pem);
+    memset(key, 0, key_len);   /* the key's text */
+    free(key);
     if (rc != WSPROXY_OK) {
-        say("wspcat: %s %s: %s", cert_opt, cert_path, rc == WSPROXY_E_PEM_SPACE ? "more than 8 certificates"
-                                                                             : "no usable certificate");
+        if (rc == WSPROXY_E_PEM_ENCRYPTED)
+            say("wspcat: %s %s: the key is encrypted (decrypt it: openssl pkey -in FILE)", key_opt, key_path);
+        else
+            say("wspcat: %s %s, %s %s: no usable certificate chain and private key", cert_opt, cert_path,
+                key_opt, key_path);
         return -1;
     }
-    out->chain_len = r.anchors;
-    if (read_file_capped(key_opt, key_path, &pem, &len) != 0) return -1;
-    rc = wsproxy_pem_private_key(pem, len, &out->key, NULL, 0, &need);
-    if (rc == WSPROXY_E_PEM_SPACE && (out->key_mem = (unsigned char *)malloc(need)) != NULL) {
-        out->key_mem_len = need;
-        rc = wsproxy_pem_private_key(pem, len, &out->key, out->key_mem, need, &need);
-    }
-    memset(pem, 0, len);   /* the key's text */
-    free(pem);
-    if (rc != WSPROXY_OK) {
-        say("wspcat: %s %s: %s", key_opt, key_path,
-            rc == WSPROXY_E_PEM_ENCRYPTED ? "the key is encrypted (decrypt it: openssl pkey -in FILE)"
-                                          : "no usable private key");
-        return -1;
-    }
+    out->loaded = 1;
     return 0;
 }
 
 static void free_client_cert(client_cert *cc)
 {
-    if (cc->key_mem) {
-        volatile unsigned char *p = cc->key_mem;   /* the key's numbers: wiped */
+    if (cc->loaded) wsproxy_tls_identity_free(&cc->id);   /* wipes the key */
+    if (cc->mem) {
+        volatile unsigned char *p = cc->mem;   /* and whatever was left of it */
         size_t i;
-        for (i = 0; i < cc->key_mem_len; i++) p[i] = 0;
+        for (i = 0; i < cc->mem_len; i++) p[i] = 0;
     }
-    free(cc->key_mem);
-    free(cc->chain_mem);
+    free(cc->mem);
 }
 #endif
 
@@ -2019,7 +2002,8 @@ int main(int argc, char **argv)
     unsigned char target_addr[16];
     int rc;
 #ifndef WSPROXY_NO_TLS
-    anchor_set target_anchors = {NULL, NULL, 0}, proxy_anchors = {NULL, NULL, 0};
+    static wsproxy_tls_trust target_anchors, proxy_anchors;
+    unsigned char *target_mem = NULL, *proxy_mem = NULL;
     static client_cert target_cert, proxy_cert;
 #endif
 
@@ -2103,16 +2087,14 @@ int main(int argc, char **argv)
         rc = EXIT_OK;
         if (tls_target && !o->insecure &&
             load_anchors(o->cacert ? "--cacert" : "the system bundle",
-                         o->cacert ? o->cacert : SYSTEM_BUNDLE, &target_anchors) != 0)
+                         o->cacert ? o->cacert : SYSTEM_BUNDLE, &target_anchors, &target_mem) != 0)
             rc = EXIT_USAGE;
         if (rc == EXIT_OK && tls_proxy && !o->proxy_insecure &&
             load_anchors(o->proxy_cacert ? "--proxy-cacert" : "the system bundle",
-                         o->proxy_cacert ? o->proxy_cacert : SYSTEM_BUNDLE, &proxy_anchors) != 0)
+                         o->proxy_cacert ? o->proxy_cacert : SYSTEM_BUNDLE, &proxy_anchors, &proxy_mem) != 0)
             rc = EXIT_USAGE;
-        cfg.trust_anchors = target_anchors.anchors;
-        cfg.trust_anchors_count = target_anchors.count;
-        cfg.proxy_trust_anchors = proxy_anchors.anchors;
-        cfg.proxy_trust_anchors_count = proxy_anchors.count;
+        cfg.tls.trust = target_anchors.count ? &target_anchors : NULL;
+        cfg.proxy_tls.trust = proxy_anchors.count ? &proxy_anchors : NULL;
         if (rc == EXIT_OK && arena && !(cfg.tls_arena = malloc(arena))) {
             say("wspcat: out of memory");
             rc = EXIT_USAGE;
@@ -2122,16 +2104,8 @@ int main(int argc, char **argv)
                               load_client_cert("--proxy-cert", o->proxy_cert, "--proxy-key", o->proxy_key,
                                                &proxy_cert) != 0))
             rc = EXIT_USAGE;
-        if (target_cert.chain_len) {
-            cfg.tls.client_chain = target_cert.chain;
-            cfg.tls.client_chain_len = target_cert.chain_len;
-            cfg.tls.client_key = &target_cert.key;
-        }
-        if (proxy_cert.chain_len) {
-            cfg.proxy_tls.client_chain = proxy_cert.chain;
-            cfg.proxy_tls.client_chain_len = proxy_cert.chain_len;
-            cfg.proxy_tls.client_key = &proxy_cert.key;
-        }
+        if (target_cert.loaded) cfg.tls.identity = &target_cert.id;
+        if (proxy_cert.loaded) cfg.proxy_tls.identity = &proxy_cert.id;
         cfg.tls.compat = o->tls_compat;
         cfg.proxy_tls.compat = o->proxy_tls_compat;
     }
@@ -2148,11 +2122,12 @@ int main(int argc, char **argv)
     }
     free(cfg.deflate.arena);
 #ifndef WSPROXY_NO_TLS
+    wsproxy_tls_free(&client);   /* what OpenSSL allocated; the hops wiped */
     free(cfg.tls_arena);
-    free(target_anchors.anchors);
-    free(target_anchors.mem);
-    free(proxy_anchors.anchors);
-    free(proxy_anchors.mem);
+    wsproxy_tls_trust_free(&target_anchors);
+    wsproxy_tls_trust_free(&proxy_anchors);
+    free(target_mem);
+    free(proxy_mem);
     free_client_cert(&target_cert);
     free_client_cert(&proxy_cert);
 #endif

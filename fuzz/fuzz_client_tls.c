@@ -187,7 +187,7 @@ static void proxy_reads(const unsigned char *p, size_t n)
    the client wrote last: the servers' clear bytes are then incomplete). */
 static int pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
 {
-    int moved = tls_server_pump(s, rec_in, rec_out, app_in, app_out);
+    int moved = bearssl_server_pump(s, rec_in, rec_out, app_in, app_out);
     if (br_ssl_engine_current_state(&s->sc.eng) == BR_SSL_CLOSED) {
         sc.dropped = 1;
         rec_in->len = app_out->len = 0;
@@ -405,8 +405,8 @@ static int one_run(int k, const uint8_t *data, int bytewise)
     fz_mem[0].p = arena; fz_mem[0].n = need;
     fz_mem[1].p = rbuf; fz_mem[1].n = rbuf ? 512 : 0;
     fz_mem[2].p = sbuf; fz_mem[2].n = sbuf ? cfg.send_buffer_len : 0;
-    if (fz_tls_hops & 1) tls_server_start(&sc.proxy, &certs[pcert], NULL, 0x51);
-    if (fz_tls_hops & 2) tls_server_start(&sc.target, &certs[tcert], NULL, 0x74);
+    if (fz_tls_hops & 1) bearssl_server_start(&sc.proxy, &certs[pcert], NULL, 0x51);
+    if (fz_tls_hops & 2) bearssl_server_start(&sc.target, &certs[tcert], NULL, 0x74);
 
     if ((rc = init_client(r, &cfg)) != WSPROXY_OK) {
         free(arena); free(rbuf); free(sbuf);

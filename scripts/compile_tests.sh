@@ -29,6 +29,12 @@ for cc in gcc clang; do
     check "$cc two units run" "$BUILD/compile/two"
     check "$cc C99 with TLS and WSPROXY_DEFLATE" $cc -std=c99 $W -DWSPROXY_DEFLATE tests/compile_one.c \
         -o "$BUILD/compile/one" -lbearssl -lz
+    check "$cc C99 with TLS on OpenSSL" $cc -std=c99 $W -DWSPROXY_TLS_OPENSSL tests/compile_one.c \
+        -o "$BUILD/compile/one" -lssl -lcrypto
+    check "$cc two units WSPROXY_STATIC with TLS on OpenSSL" $cc -std=c99 $W -DWSPROXY_TLS_OPENSSL \
+        tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two" -lssl -lcrypto
+    check "$cc with TLS on OpenSSL, bearssl.h included after the header" $cc -std=c99 $W -DWSPROXY_TLS_OPENSSL \
+        -include tests/compile_one.c -include bearssl.h -x c /dev/null -o "$BUILD/compile/one" -lssl -lcrypto
 done
 for cxx in g++ clang++; do
     command -v $cxx >/dev/null || continue
@@ -38,6 +44,8 @@ for cxx in g++ clang++; do
         -o "$BUILD/compile/one" -lbearssl -lz
     check "$cxx two units WSPROXY_STATIC" $cxx -x c++ $W -DWSPROXY_NO_TLS \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two"
+    check "$cxx C++17 with TLS on OpenSSL" $cxx -x c++ -std=c++17 $W -DWSPROXY_TLS_OPENSSL tests/compile_one.c \
+        -o "$BUILD/compile/one" -lssl -lcrypto
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

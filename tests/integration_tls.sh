@@ -22,7 +22,7 @@ IT_NAME=tls IT_MAX_SECONDS=180 IT_SHOW_COMMAND=1
 # shellcheck source=tests/itlib.sh disable=SC1091
 . "$ROOT/tests/itlib.sh"
 CERTS=${CERTS:-tests/certs}
-WSPCAT=$BUILD/wspcat
+WSPCAT=${WSPCAT:-$BUILD/wspcat}   # WSPCAT=build/wspcat-openssl: the same suite on OpenSSL
 ECHO_SERVER=$BUILD/ws_echo_server
 HTTP_PROXY=$BUILD/http_proxy
 

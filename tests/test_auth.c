@@ -4,6 +4,9 @@
    library's code), each exchange fed whole, one byte at a time and in random splits. */
 #define WSPROXY_IMPLEMENTATION
 #include "../wsproxy.h"
+#ifdef WSPROXY_TLS_OPENSSL
+#include <bearssl.h>   /* the library's hashes are OpenSSL's there; the proxy's stay BearSSL's */
+#endif
 #include "test.h"
 
 static unsigned long rng_pos;

@@ -1,15 +1,44 @@
 /* TLS in memory: BearSSL server engines play the HTTPS proxy and the wss:// server,
    for every proxy x target cell, with the client's bytes moved whole, one byte at a
-   time and in seeded random splits. Certificates come from tests/certs (gen.sh). */
+   time and in seeded random splits; OpenSSL servers (memory BIOs) play TLS 1.3 peers.
+   Certificates come from tests/certs (gen.sh).
+   The same cells run with either TLS backend of the client: built as it is, the client
+   is BearSSL's (and every cell runs once through the BearSSL-typed API, once through the
+   backend-neutral one); built with -DWSPROXY_TLS_OPENSSL it is OpenSSL's. Expectations
+   that differ say so per backend. The servers are the test's own either way. */
 #if !defined(WSPROXY_TLS_OUTPUT_BUFFER_BYTES) && defined(__x86_64__) && !defined(__ILP32__)
 #define TEST_README_FIGURES 1   /* default limits: the README's memory table (x86-64) must match */
 #endif
 #define WSPROXY_IMPLEMENTATION
 #define WSPROXY_STATS   /* the copies each cell makes are counted and checked */
 #include "../wsproxy.h"
+/* the servers' libraries, after the header: BearSSL's BR_ERR_* macros then redefine the
+   OpenSSL build's copies of them, which must be identical */
+#include <bearssl.h>
+/* the TLS 1.3 peers are OpenSSL servers: always there with the OpenSSL client; the
+   BearSSL build has them with -DTEST_OPENSSL_PEERS (the Makefile's builds), and without
+   it (cross builds, CMake) it says that the TLS 1.3 cells were not built */
+#if defined(WSPROXY_TLS_OPENSSL) && !defined(TEST_OPENSSL_PEERS)
+#define TEST_OPENSSL_PEERS 1
+#endif
+#ifdef TEST_OPENSSL_PEERS
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#endif
 #include "test.h"
 
+#ifdef WSPROXY_TLS_OPENSSL
+#define OSSL_CLIENT 1   /* the client under test is the OpenSSL backend */
+#else
+#define OSSL_CLIENT 0
+#endif
+/* BearSSL build: 1 while the cells run through the backend-neutral API (tls.trust,
+   tls.identity, tls.session) instead of the BearSSL-typed one; always 1 with OpenSSL */
+static int g_neutral = OSSL_CLIENT;
+
+#define CERTS "tests/certs/"
 #define TEST_DAYS 740347u   /* 1 Jan 2027, days since 1 Jan 0 AD */
+#include "tls_server.h"
 
 static int test_random(void *ctx, unsigned char *dst, size_t len)
 {
@@ -19,26 +48,213 @@ static int test_random(void *ctx, unsigned char *dst, size_t len)
     return 0;
 }
 
-#include "tls_server.h"
-
-static server_opts g_srv[2];   /* [0] the proxy's server engine, [1] the target's */
-static br_ssl_session_cache_lru g_lru[2];
-static unsigned char g_lru_store[2][4096];
-
-/* Trust anchors through the library's own PEM loader. */
-typedef struct { br_x509_trust_anchor tas[8]; unsigned char mem[8192]; size_t n; } anchors;
+/* Trust anchors for the client through the library's own PEM loaders: BearSSL's anchors
+   (BearSSL build) and the backend-neutral ones. For a server that checks client
+   certificates: BearSSL anchors made by the test itself. */
+typedef struct {
+#ifndef WSPROXY_TLS_OPENSSL
+    unsigned char mem[8192];
+#endif
+    br_x509_trust_anchor tas[8];
+    size_t n;
+    wsproxy_tls_trust trust;
+    unsigned char tmem[16384];
+    br_x509_decoder_context dc[8];   /* the server's anchors point into these */
+    blob dn[8];
+} anchors;
 
 static void load_anchors(anchors *a, const char *name)
 {
     char path[256];
-    size_t len;
+    size_t len, need = 1, i;
     char *pem;
-    wsproxy_pem_result r;
+    blob der[8];
     snprintf(path, sizeof path, CERTS "%s.pem", name);
     pem = read_file(path, &len);
-    CHECK_EQ_INT(wsproxy_pem_trust_anchors(pem, len, a->tas, 8, a->mem, sizeof a->mem, &r), WSPROXY_OK);
-    a->n = r.anchors;
+    /* the neutral loader: BearSSL decodes into the caller's memory (sizes first), OpenSSL
+       keeps the certificates itself and asks for none */
+#ifdef WSPROXY_TLS_OPENSSL
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&a->trust, pem, len, NULL, 0, &need), WSPROXY_OK);
+    CHECK_EQ_INT(need, 0);
+#else
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&a->trust, pem, len, NULL, 0, &need), WSPROXY_E_PEM_SPACE);
+    CHECK(need > 0 && need <= sizeof a->tmem);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&a->trust, pem, len, a->tmem, sizeof a->tmem, &need), WSPROXY_OK);
+#endif
+    CHECK(a->trust.count > 0);
+#ifndef WSPROXY_TLS_OPENSSL
+    {
+        wsproxy_pem_result r;
+        CHECK_EQ_INT(wsproxy_pem_trust_anchors(pem, len, a->tas, 8, a->mem, sizeof a->mem, &r), WSPROXY_OK);
+        CHECK_EQ_INT(r.anchors, a->trust.count);
+    }
+#endif
     free(pem);
+    /* the same certificates as BearSSL anchors for a test server, decoded here */
+    a->n = pem_objects(path, der, 8);
+    for (i = 0; i < a->n; i++) {
+        memset(&a->dn[i], 0, sizeof a->dn[i]);
+        br_x509_decoder_init(&a->dc[i], blob_add, &a->dn[i]);
+        br_x509_decoder_push(&a->dc[i], der[i].data, der[i].len);
+        free(der[i].data);
+#ifdef WSPROXY_TLS_OPENSSL
+        a->tas[i].dn.data = a->dn[i].data;
+        a->tas[i].dn.len = a->dn[i].len;
+        a->tas[i].flags = br_x509_decoder_isCA(&a->dc[i]) ? BR_X509_TA_CA : 0;
+        a->tas[i].pkey = *br_x509_decoder_get_pkey(&a->dc[i]);
+#endif
+    }
+}
+
+/* A hop's trust anchors in the client's configuration (hop 1 the server, 0 the proxy). */
+static void use_anchors(wsproxy_config *cfg, int hop, anchors *a)
+{
+    if (!a) return;
+#ifndef WSPROXY_TLS_OPENSSL
+    if (!g_neutral) {
+        if (hop) { cfg->trust_anchors = a->tas; cfg->trust_anchors_count = a->n; }
+        else { cfg->proxy_trust_anchors = a->tas; cfg->proxy_trust_anchors_count = a->n; }
+        return;
+    }
+#endif
+    if (hop) cfg->tls.trust = &a->trust;
+    else cfg->proxy_tls.trust = &a->trust;
+}
+
+static wsproxy_client client;
+
+/* wsproxy_init on the shared client, after letting go of what its last connection held */
+static int client_init(const wsproxy_config *cfg)
+{
+    wsproxy_tls_free(&client);
+    return wsproxy_init(&client, cfg);
+}
+
+/* ---- server engines: BearSSL's from tests/tls_server.h, OpenSSL's (TLS 1.3) here ---- */
+static server_opts g_srv[2];
+#ifdef TEST_OPENSSL_PEERS
+static SSL_CTX *g_ossl_ctx[2];    /* the OpenSSL servers' contexts: sessions survive a run */
+static char g_ossl_ctx_key[2][64];
+
+static int ossl_alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                            unsigned inlen, void *arg)
+{
+    (void)s; (void)arg;
+    return SSL_select_next_proto((unsigned char **)(uintptr_t)out, outlen, (const unsigned char *)"\x08http/1.1", 9,
+                                 in, inlen) == OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
+}
+
+/* An OpenSSL server context for this certificate and these options, kept across runs
+   (so a ticket or session from one run resumes in the next). */
+static SSL_CTX *ossl_server_ctx(int slot, const server_cred *cred, const server_opts *o)
+{
+    char path[256], key[64];
+    SSL_CTX *x;
+    snprintf(key, sizeof key, "%s/%d/%d", cred->name, o->ossl, o->client_tas != NULL);
+    if (g_ossl_ctx[slot] && strcmp(key, g_ossl_ctx_key[slot]) == 0) return g_ossl_ctx[slot];
+    SSL_CTX_free(g_ossl_ctx[slot]);
+    x = g_ossl_ctx[slot] = SSL_CTX_new(TLS_server_method());
+    snprintf(g_ossl_ctx_key[slot], sizeof g_ossl_ctx_key[slot], "%s", key);
+    SSL_CTX_set_security_level(x, 0);   /* it serves the SHA-1 certificates too */
+    SSL_CTX_set_min_proto_version(x, o->ossl == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+    snprintf(path, sizeof path, CERTS "%s-chain.pem", cred->name);
+    if (SSL_CTX_use_certificate_chain_file(x, path) != 1) { fprintf(stderr, "cannot load %s\n", path); exit(2); }
+    snprintf(path, sizeof path, CERTS "%s.key", cred->name);
+    if (SSL_CTX_use_PrivateKey_file(x, path, SSL_FILETYPE_PEM) != 1) { fprintf(stderr, "cannot load %s\n", path); exit(2); }
+    SSL_CTX_set_alpn_select_cb(x, ossl_alpn_select, NULL);
+    SSL_CTX_set_session_id_context(x, (const unsigned char *)"test", 4);
+    if (o->client_tas) {
+        SSL_CTX_load_verify_locations(x, CERTS "client-ca.pem", NULL);
+        SSL_CTX_set_verify(x, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(x), (time_t)((int64_t)(TEST_DAYS - 719528) * 86400));
+    }
+    return x;
+}
+
+static void tls_server_stop(tls_server *s)
+{
+    /* a connection that ended well leaves its session in the server's cache */
+    if (s->ossl && !s->ossl_failed) SSL_set_shutdown(s->ossl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(s->ossl);   /* and its BIOs */
+    s->ossl = NULL;
+}
+
+#else
+static void tls_server_stop(tls_server *s) { (void)s; }
+#endif
+
+static int tls_server_closed(tls_server *s)
+{
+    if (!s->on) return 0;
+#ifdef TEST_OPENSSL_PEERS
+    if (s->ossl) return s->ossl_failed;
+#endif
+    return br_ssl_engine_current_state(&s->sc.eng) == BR_SSL_CLOSED;
+}
+static br_ssl_session_cache_lru g_lru[2];
+static unsigned char g_lru_store[2][4096];
+
+/* seeds: fixed per hop, so a run writes the same bytes every time */
+static void tls_server_start(tls_server *s, server_cred *cred, const server_opts *o)
+{
+#ifdef TEST_OPENSSL_PEERS
+    if (o && o->ossl) {
+        s->ossl = SSL_new(ossl_server_ctx(o == &g_srv[1], cred, o));
+        s->rbio = BIO_new(BIO_s_mem());
+        s->wbio = BIO_new(BIO_s_mem());
+        SSL_set_bio(s->ossl, s->rbio, s->wbio);
+        SSL_set_accept_state(s->ossl);
+        s->ossl_failed = 0;
+        s->on = 1;
+        return;
+    }
+#endif
+    bearssl_server_start(s, cred, o, o == &g_srv[1] ? 0x74 : 0x51);
+}
+
+#ifdef TEST_OPENSSL_PEERS
+/* The OpenSSL server's turn: records in, the handshake, plaintext both ways, records out. */
+static int ossl_server_pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
+{
+    int any = 0, progress = 1;
+    while (progress) {
+        static char buf[16384];
+        int r;
+        progress = 0;
+        if (rec_in->len && (r = BIO_write(s->rbio, rec_in->buf, (int)rec_in->len)) > 0) {
+            pipe_drop(rec_in, (size_t)r);
+            progress = 1;
+        }
+        if (!s->ossl_failed) {
+            if (!SSL_is_init_finished(s->ossl) && (r = SSL_do_handshake(s->ossl)) <= 0) {
+                int e = SSL_get_error(s->ossl, r);
+                if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) s->ossl_failed = 1;
+            }
+            if (!s->ossl_failed && SSL_is_init_finished(s->ossl)) {
+                while ((r = SSL_read(s->ossl, buf, (int)sizeof buf)) > 0) { pipe_put(app_in, buf, (size_t)r); progress = 1; }
+                if (SSL_get_error(s->ossl, r) == SSL_ERROR_SSL) s->ossl_failed = 1;
+                if (!s->ossl_failed && app_out->len && (r = SSL_write(s->ossl, app_out->buf, (int)app_out->len)) > 0) {
+                    pipe_drop(app_out, (size_t)r);
+                    progress = 1;
+                }
+            }
+            ERR_clear_error();
+        }
+        while ((r = BIO_read(s->wbio, buf, (int)sizeof buf)) > 0) { pipe_put(rec_out, buf, (size_t)r); progress = 1; }
+        any |= progress;
+    }
+    return any;
+}
+
+#endif
+
+/* Moves bytes through a server engine: records in/out, plaintext in/out. */
+static int tls_server_pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
+{
+#ifdef TEST_OPENSSL_PEERS
+    if (s->ossl) return ossl_server_pump(s, rec_in, rec_out, app_in, app_out);
+#endif
+    return bearssl_server_pump(s, rec_in, rec_out, app_in, app_out);
 }
 
 /* ---- the scene: client <-> [proxy] <-> server, all in memory -------------------------- */
@@ -56,6 +272,10 @@ typedef struct {
     char request_head[2048];
     char proxy_sni[256], target_sni[256];
     int eof_sent;
+    int auth_close;        /* the proxy answers a CONNECT without credentials with a 407
+                              and closes: the client reconnects (a new TLS handshake) */
+    int hangup;
+    server_cred *pcred;
 } scene;
 
 static scene sc_;
@@ -110,7 +330,12 @@ static void ws_server(scene *s)
 
 static void copy_sni(char *dst, tls_server *t)
 {
+#ifdef TEST_OPENSSL_PEERS
+    const char *n = t->ossl ? SSL_get_servername(t->ossl, TLSEXT_NAMETYPE_host_name)
+                            : br_ssl_engine_get_server_name(&t->sc.eng);
+#else
     const char *n = br_ssl_engine_get_server_name(&t->sc.eng);
+#endif
     snprintf(dst, 256, "%s", n ? n : "");
 }
 
@@ -131,11 +356,19 @@ static int server_side(scene *s)
             }
             if (!s->tunnel) {
                 size_t h = find_head(&s->p_in);
-                if (h) {
+                if (h && !s->hangup) {
                     memcpy(s->connect_head, s->p_in.buf, h < sizeof s->connect_head - 1 ? h : sizeof s->connect_head - 1);
+                    s->connect_head[h < sizeof s->connect_head - 1 ? h : sizeof s->connect_head - 1] = 0;
                     pipe_drop(&s->p_in, h);
-                    pipe_put(&s->p_out, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
-                    s->tunnel = 1;
+                    if (s->auth_close && !strstr(s->connect_head, "Proxy-Authorization: Basic ")) {
+                        static const char r407[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                            "Proxy-Authenticate: Basic realm=\"t\"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+                        pipe_put(&s->p_out, r407, sizeof r407 - 1);
+                        s->hangup = 1;   /* then the proxy closes */
+                    } else {
+                        pipe_put(&s->p_out, "HTTP/1.1 200 Connection established\r\n\r\n", 39);
+                        s->tunnel = 1;
+                    }
                     moved = 1;
                 }
             }
@@ -166,8 +399,8 @@ static int server_side(scene *s)
     return any;
 }
 
-static wsproxy_client client;
 static unsigned char arena[WSPROXY_TLS_ARENA_BYTES(2)];
+
 static char ev_log[2048];
 
 static void log_add(const char *fmt, int num, const char *s, size_t n)
@@ -202,8 +435,7 @@ static void run_scene(wsproxy_config *cfg, int mode)
         }
         moved |= server_side(s);
         if (!s->s2c.len && !s->eof_sent &&
-            ((s->proxy == 2 && s->ptls.on && br_ssl_engine_current_state(&s->ptls.sc.eng) == BR_SSL_CLOSED) ||
-             (s->target_tls && s->ttls.on && br_ssl_engine_current_state(&s->ttls.sc.eng) == BR_SSL_CLOSED))) {
+            (s->hangup || (s->proxy == 2 && tls_server_closed(&s->ptls)) || (s->target_tls && tls_server_closed(&s->ttls)))) {
             wsproxy_socket_closed(&client, 0);   /* a server whose TLS failed hangs up */
             s->eof_sent = 1;
             moved = 1;
@@ -233,6 +465,14 @@ static void run_scene(wsproxy_config *cfg, int mode)
                 if (msg_len == 3 && memcmp(msg, "abc", 3) == 0) wsproxy_close(&client, 1000, "done", 4);
                 break;
             case WSPROXY_EV_PING: log_add("PING %d%.*s|", (int)ev.len, "", 0); break;
+            case WSPROXY_EV_RECONNECT:   /* a new connection to the proxy: its TLS starts over */
+                log_add("RECONNECT %d%.*s|", ev.status, "", 0);
+                tls_server_stop(&s->ptls);
+                tls_server_start(&s->ptls, s->pcred, &g_srv[0]);
+                s->c2s.len = s->s2c.len = s->p_in.len = s->p_out.len = 0;
+                s->hangup = s->eof_sent = s->auth_close = 0;
+                CHECK_EQ_INT(wsproxy_reconnected(&client), WSPROXY_OK);
+                break;
             case WSPROXY_EV_CLOSE: log_add("CLOSE %d%.*s|", ev.close_code, "", 0); done = 1; break;
             case WSPROXY_EV_ERROR: {
                 const wsproxy_error_info *e = wsproxy_error_info_get(&client);
@@ -257,6 +497,19 @@ static server_cred cred_target, cred_target_ec, cred_proxy, cred_expired, cred_w
                    cred_untrusted, cred_dns_only, cred_ip_only;
 static anchors ta_ca, ta_proxy_ca, ta_untrusted_ca;
 
+/* A configuration on the static arena, both hops trusting tests/certs/ca.pem. */
+static void arena_config(wsproxy_config *cfg, const char *url, const char *proxy)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = url;
+    cfg->proxy = proxy;
+    cfg->random = test_random;
+    cfg->tls_arena = arena;
+    cfg->tls_arena_len = sizeof arena;
+    use_anchors(cfg, 1, &ta_ca);
+    use_anchors(cfg, 0, &ta_ca);
+}
+
 typedef struct {
     const char *name;
     const char *url, *proxy;      /* proxy scheme decides the proxy kind */
@@ -268,13 +521,28 @@ typedef struct {
 } tls_case;
 
 /* Buffers the cases run with: 0 the built-in ones; 1 the caller's, as small as the
-   cells allow (smallest_buffers in tls_server.h). */
+   cells allow: a 512-byte receive buffer, a 512-byte send buffer when the socket's stage
+   is plain, and none when a TLS stage is the socket's (exactly sized on the heap, so an
+   overrun crashes under ASan). */
 static int g_bufmode;
+/* another event log a case may end with (NULL: none): where the order of two events
+   depends on how the records were cut */
+static const char *g_alt_expect;
+/* 1: the https:// proxy wants credentials and closes after its 407 (EV_RECONNECT) */
+static int g_auth_close;
+static int g_proxy_resumed, g_proxy_session_rc;
+/* the least of g_resumed and g_proxy_resumed over the three feeds of the last case */
+static int g_resumed_min, g_proxy_resumed_min;
 /* The client's per-hop TLS settings and clock for the next cases (NULL: defaults). */
 static const wsproxy_tls_options *g_topt, *g_popt;
 static int (*g_time)(void *ctx, uint32_t *days, uint32_t *seconds);
-/* after each run: the server hop's session and whether it was resumed */
+/* after each run: the server hop's session and whether it was resumed (BearSSL-typed with
+   that API, else as bytes) */
+#ifndef WSPROXY_TLS_OPENSSL
 static br_ssl_session_parameters g_session;
+#endif
+static unsigned char g_blob[8192];
+static size_t g_blob_len;
 static int g_resumed, g_session_rc;
 static int time_2050(void *ctx, uint32_t *days, uint32_t *seconds)
 {
@@ -318,23 +586,40 @@ static void run_case(const tls_case *tc)
         cfg.tls_arena = heap + 1;
         cfg.tls_arena_len = need;
         cfg.tls_days = TEST_DAYS;
-        if (tc->target_ta) { cfg.trust_anchors = tc->target_ta->tas; cfg.trust_anchors_count = tc->target_ta->n; }
-        if (tc->proxy_ta) { cfg.proxy_trust_anchors = tc->proxy_ta->tas; cfg.proxy_trust_anchors_count = tc->proxy_ta->n; }
         cfg.insecure = tc->insecure;
         cfg.proxy_insecure = tc->proxy_insecure;
         if (g_bufmode) smallest_buffers(&cfg, plain_socket, &rbuf, &sbuf);
         s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
         s->target_tls = strncmp(tc->url, "wss", 3) == 0;
-        if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred, &g_srv[0], 0x51);
-        if (s->target_tls) tls_server_start(&s->ttls, tc->target_cred, &g_srv[1], 0x74);
+        if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred, &g_srv[0]);
+        s->pcred = tc->proxy_cred;
+        s->auth_close = g_auth_close;
+        if (s->target_tls) tls_server_start(&s->ttls, tc->target_cred, &g_srv[1]);
         if (g_topt) cfg.tls = *g_topt;
         if (g_popt) cfg.proxy_tls = *g_popt;
+        use_anchors(&cfg, 1, tc->target_ta);
+        use_anchors(&cfg, 0, tc->proxy_ta);
         cfg.tls_time = g_time;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        if (g_auth_close) cfg.proxy_auth = WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST;   /* waits for the 407 */
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
         run_scene(&cfg, mode);
         g_resumed = -1;
-        g_session_rc = wsproxy_tls_session_get(&client, WSPROXY_HOP_TARGET, &g_session, &g_resumed);
+#ifndef WSPROXY_TLS_OPENSSL
+        if (!g_neutral)
+            g_session_rc = wsproxy_tls_session_get(&client, WSPROXY_HOP_TARGET, &g_session, &g_resumed);
+        else
+#endif
+            g_session_rc = wsproxy_tls_session_save(&client, WSPROXY_HOP_TARGET, g_blob, sizeof g_blob, &g_blob_len,
+                                                    &g_resumed);
+        {
+            size_t plen;
+            g_proxy_resumed = -1;
+            g_proxy_session_rc = wsproxy_tls_session_save(&client, WSPROXY_HOP_PROXY, NULL, 0, &plen, &g_proxy_resumed);
+        }
+        if (mode == 0 || g_resumed < g_resumed_min) g_resumed_min = g_resumed;
+        if (mode == 0 || g_proxy_resumed < g_proxy_resumed_min) g_proxy_resumed_min = g_proxy_resumed;
         snprintf(logs[mode], sizeof logs[mode], "%s", ev_log);
+        if (g_alt_expect && strcmp(ev_log, g_alt_expect) == 0) snprintf(ev_log, sizeof ev_log, "%s", tc->expect);
         if (strcmp(ev_log, tc->expect) != 0)
             fprintf(stderr, "  [%s]\n  expected: %s\n  got:      %s\n", name, tc->expect, ev_log);
         CHECK(strcmp(ev_log, tc->expect) == 0);
@@ -354,6 +639,9 @@ static void run_case(const tls_case *tc)
             CHECK(strstr(s->connect_head, "CONNECT ") == s->connect_head);
             CHECK(strstr(s->request_head, "Proxy-Authorization") == NULL);
         }
+        wsproxy_tls_free(&client);   /* before its arena goes */
+        tls_server_stop(&s->ptls);
+        tls_server_stop(&s->ttls);
         free(heap);
         free(rbuf);
         free(sbuf);
@@ -416,9 +704,12 @@ static void test_cells(void)
     CASE("proxy insecure does not spare the target", "wss://localhost/", "https://localhost:8443", &cred_untrusted, &cred_untrusted, &ta_ca, NULL, 0, 1, e_cross_t, NULL, NULL);
     CASE("target insecure does not spare the proxy", "wss://localhost/", "https://localhost:8443", &cred_untrusted, &cred_untrusted, NULL, &ta_proxy_ca, 1, 0, e_untrusted_p, NULL, NULL);
 #undef CASE
-    for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
+    for (g_bufmode = 0; g_bufmode < 2; g_bufmode++) {
+        g_neutral = OSSL_CLIENT || g_bufmode;   /* BearSSL: its own API, then the neutral one */
         for (i = 0; i < n; i++) run_case(&cases[i]);
+    }
     g_bufmode = 0;
+    g_neutral = OSSL_CLIENT;
 }
 
 
@@ -531,9 +822,20 @@ static void test_policy(void)
 
     /* the ClientHello, byte for byte: suites, no SHA-1 signature algorithm */
     {
+#ifdef WSPROXY_TLS_OPENSSL
+        /* OpenSSL: TLS 1.3's three AEAD suites first, the same TLS 1.2 ones, then the
+           empty renegotiation-info signal (RFC 5746) OpenSSL always adds */
+        static const unsigned char want[] = {0x13, 0x01, 0x13, 0x02, 0x13, 0x03,
+                                             0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8,
+                                             0x00, 0xff};
+        static const unsigned char want_compat[] = {0x13, 0x01, 0x13, 0x02, 0x13, 0x03,
+                                                    0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8,
+                                                    0xc0, 0x23, 0xc0, 0x27, 0xc0, 0x24, 0xc0, 0x28, 0x00, 0xff};
+#else
         static const unsigned char want[] = {0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8};
         static const unsigned char want_compat[] = {0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8,
                                                     0xc0, 0x23, 0xc0, 0x27, 0xc0, 0x24, 0xc0, 0x28};
+#endif
         int compat;
         for (compat = 0; compat < 2; compat++) {
             wsproxy_config cfg;
@@ -546,10 +848,9 @@ static void test_policy(void)
             cfg.random = test_random;
             cfg.tls_arena = arena;
             cfg.tls_arena_len = sizeof arena;
-            cfg.trust_anchors = ta_ca.tas;
-            cfg.trust_anchors_count = ta_ca.n;
             cfg.tls.compat = compat;
-            CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+            use_anchors(&cfg, 1, &ta_ca);
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
             p = wsproxy_send_buf(&client, &n);
             /* record header 5, handshake header 4, version 2, random 32, session id */
             CHECK(p && n > 50 && p[0] == 22 && p[5] == 1);
@@ -585,15 +886,8 @@ static void test_policy(void)
         int hop;
         for (hop = 0; hop < 2; hop++) {
             TEST_CASE(hop ? "an https:// proxy that answers plain HTTP" : "a wss:// server that answers plain HTTP");
-            memset(&cfg, 0, sizeof cfg);
-            cfg.url = hop ? "ws://h/" : "wss://h/";
-            cfg.proxy = hop ? "https://p:3128" : NULL;
-            cfg.random = test_random;
-            cfg.tls_arena = arena;
-            cfg.tls_arena_len = sizeof arena;
-            cfg.trust_anchors = cfg.proxy_trust_anchors = ta_ca.tas;
-            cfg.trust_anchors_count = cfg.proxy_trust_anchors_count = ta_ca.n;
-            CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+            arena_config(&cfg, hop ? "ws://h/" : "wss://h/", hop ? "https://p:3128" : NULL);
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
             while (wsproxy_send_buf(&client, &n)) wsproxy_send_ack(&client, n);
             wsproxy_feed(&client, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 47);
             while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR) {}
@@ -614,14 +908,13 @@ static void test_policy(void)
         cfg.random = test_random;
         cfg.tls_arena = arena;
         cfg.tls_arena_len = sizeof arena;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_NO_ANCHORS);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_NO_ANCHORS);
         cfg.insecure = 1;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
         cfg.proxy = "https://p:1";   /* the server hop is insecure, the proxy hop is not */
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_NO_ANCHORS);
-        cfg.proxy_trust_anchors = ta_proxy_ca.tas;
-        cfg.proxy_trust_anchors_count = ta_proxy_ca.n;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_NO_ANCHORS);
+        use_anchors(&cfg, 0, &ta_proxy_ca);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     }
 
     /* SNI and the name checked, per hop */
@@ -674,26 +967,57 @@ static void test_policy(void)
 }
 
 /* ---- client certificates (mTLS) and session resumption, per hop ---------------------- */
-typedef struct { br_x509_certificate chain[4]; size_t n; unsigned char mem[8192]; wsproxy_private_key key;
-                 unsigned char kmem[4096]; } client_id;
+typedef struct {
+#ifndef WSPROXY_TLS_OPENSSL
+    br_x509_certificate chain[4]; size_t n; unsigned char mem[8192]; wsproxy_private_key key;
+    unsigned char kmem[4096];
+#endif
+    wsproxy_tls_identity id;       /* the backend-neutral loader's */
+    unsigned char imem[16384];
+} client_id;
 
 static void load_client_id(client_id *id, const char *chain, const char *key)
 {
     char path[256];
-    size_t len, need;
-    char *pem;
-    wsproxy_pem_result r;
+    size_t len, klen, need = 1;
+    char *pem, *kpem;
     snprintf(path, sizeof path, CERTS "%s", chain);
     pem = read_file(path, &len);
-    CHECK_EQ_INT(wsproxy_pem_certificates(pem, len, id->chain, 4, id->mem, sizeof id->mem, &r), WSPROXY_OK);
-    id->n = r.anchors;
-    free(pem);
     snprintf(path, sizeof path, CERTS "%s", key);
-    pem = read_file(path, &len);
-    CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &id->key, NULL, 0, &need), WSPROXY_E_PEM_SPACE);
-    CHECK(need > 0 && need <= sizeof id->kmem);
-    CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &id->key, id->kmem, sizeof id->kmem, &need), WSPROXY_OK);
+    kpem = read_file(path, &klen);
+#ifdef WSPROXY_TLS_OPENSSL
+    CHECK_EQ_INT(wsproxy_tls_identity_pem(&id->id, pem, len, kpem, klen, NULL, 0, &need), WSPROXY_OK);
+    CHECK_EQ_INT(need, 0);
+#else
+    CHECK_EQ_INT(wsproxy_tls_identity_pem(&id->id, pem, len, kpem, klen, NULL, 0, &need), WSPROXY_E_PEM_SPACE);
+    CHECK(need > 0 && need <= sizeof id->imem);
+    CHECK_EQ_INT(wsproxy_tls_identity_pem(&id->id, pem, len, kpem, klen, id->imem, sizeof id->imem, &need), WSPROXY_OK);
+    {
+        wsproxy_pem_result r;
+        CHECK_EQ_INT(wsproxy_pem_certificates(pem, len, id->chain, 4, id->mem, sizeof id->mem, &r), WSPROXY_OK);
+        id->n = r.anchors;
+        CHECK_EQ_INT(wsproxy_pem_private_key(kpem, klen, &id->key, NULL, 0, &need), WSPROXY_E_PEM_SPACE);
+        CHECK(need > 0 && need <= sizeof id->kmem);
+        CHECK_EQ_INT(wsproxy_pem_private_key(kpem, klen, &id->key, id->kmem, sizeof id->kmem, &need), WSPROXY_OK);
+    }
+#endif
+    CHECK(id->id.chain_len >= 1);
     free(pem);
+    free(kpem);
+}
+
+/* A hop's client certificate in its options, through the API this pass tests. */
+static void use_id(wsproxy_tls_options *o, client_id *id)
+{
+#ifndef WSPROXY_TLS_OPENSSL
+    if (!g_neutral) {
+        o->client_chain = id->chain;
+        o->client_chain_len = id->n;
+        o->client_key = &id->key;
+        return;
+    }
+#endif
+    o->identity = &id->id;
 }
 
 static void test_mtls_and_resumption(void)
@@ -701,40 +1025,70 @@ static void test_mtls_and_resumption(void)
     static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
     static const char ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
     static client_id rsa1, rsa8, ec1, ec8, untrusted;
+    static int loaded;
     static wsproxy_tls_options with_rsa, with_ec, with_untrusted;
     char e_none_t[128], e_untrusted_t[128], e_none_p[128];
-    TEST_CASE("PEM keys: PKCS#1, SEC1, PKCS#8, encrypted");
-    load_client_id(&rsa1, "client-rsa-chain.pem", "client-rsa-pkcs1.key");
-    load_client_id(&rsa8, "client-rsa-chain.pem", "client-rsa.key");
-    load_client_id(&ec1, "client-ec-chain.pem", "client-ec-sec1.key");
-    load_client_id(&ec8, "client-ec-chain.pem", "client-ec.key");
-    load_client_id(&untrusted, "client-untrusted-chain.pem", "client-untrusted.key");
-    CHECK_EQ_INT(rsa1.key.type, BR_KEYTYPE_RSA);
-    CHECK_EQ_INT(ec1.key.type, BR_KEYTYPE_EC);
-    CHECK(rsa1.key.rsa.plen == rsa8.key.rsa.plen && memcmp(rsa1.key.rsa.p, rsa8.key.rsa.p, rsa1.key.rsa.plen) == 0);
-    CHECK(ec1.key.ec.xlen == ec8.key.ec.xlen && memcmp(ec1.key.ec.x, ec8.key.ec.x, ec1.key.ec.xlen) == 0);
-    {
-        size_t len, need = 1;
-        char *pem = read_file(CERTS "client-rsa-encrypted.key", &len);
-        wsproxy_private_key k;
-        unsigned char mem[4096];
-        CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &k, mem, sizeof mem, &need), WSPROXY_E_PEM_ENCRYPTED);
-        CHECK_EQ_INT(need, 0);
+    if (!loaded) {
+        size_t len, klen, need = 1;
+        char *pem, *kpem;
+        wsproxy_tls_identity k;
+        loaded = 1;
+        TEST_CASE("PEM keys: PKCS#1, SEC1, PKCS#8, encrypted");
+        load_client_id(&rsa1, "client-rsa-chain.pem", "client-rsa-pkcs1.key");
+        load_client_id(&rsa8, "client-rsa-chain.pem", "client-rsa.key");
+        load_client_id(&ec1, "client-ec-chain.pem", "client-ec-sec1.key");
+        load_client_id(&ec8, "client-ec-chain.pem", "client-ec.key");
+        load_client_id(&untrusted, "client-untrusted-chain.pem", "client-untrusted.key");
+#ifdef WSPROXY_TLS_OPENSSL
+        /* the same key read from PKCS#1 and PKCS#8, from SEC1 and PKCS#8 */
+        CHECK_EQ_INT(EVP_PKEY_get_base_id(rsa1.id.key_), EVP_PKEY_RSA);
+        CHECK_EQ_INT(EVP_PKEY_get_base_id(ec1.id.key_), EVP_PKEY_EC);
+        CHECK_EQ_INT(EVP_PKEY_eq(rsa1.id.key_, rsa8.id.key_), 1);
+        CHECK_EQ_INT(EVP_PKEY_eq(ec1.id.key_, ec8.id.key_), 1);
+#else
+        CHECK_EQ_INT(rsa1.key.type, BR_KEYTYPE_RSA);
+        CHECK_EQ_INT(ec1.key.type, BR_KEYTYPE_EC);
+        CHECK(rsa1.key.rsa.plen == rsa8.key.rsa.plen && memcmp(rsa1.key.rsa.p, rsa8.key.rsa.p, rsa1.key.rsa.plen) == 0);
+        CHECK(ec1.key.ec.xlen == ec8.key.ec.xlen && memcmp(ec1.key.ec.x, ec8.key.ec.x, ec1.key.ec.xlen) == 0);
+        CHECK_EQ_INT(rsa1.id.key_.type, BR_KEYTYPE_RSA);   /* the neutral loader's, the same */
+        CHECK(rsa1.id.key_.rsa.plen == rsa8.key.rsa.plen &&
+              memcmp(rsa1.id.key_.rsa.p, rsa8.key.rsa.p, rsa8.key.rsa.plen) == 0);
+        CHECK(ec8.id.key_.ec.xlen == ec1.key.ec.xlen && memcmp(ec8.id.key_.ec.x, ec1.key.ec.x, ec1.key.ec.xlen) == 0);
+        CHECK(rsa1.id.chain_len == rsa1.n && rsa1.id.chain_[0].data_len == rsa1.chain[0].data_len &&
+              memcmp(rsa1.id.chain_[0].data, rsa1.chain[0].data, rsa1.chain[0].data_len) == 0);
+        {
+            wsproxy_private_key bk;
+            unsigned char mem[4096];
+            pem = read_file(CERTS "client-rsa-encrypted.key", &len);
+            CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &bk, mem, sizeof mem, &need), WSPROXY_E_PEM_ENCRYPTED);
+            CHECK_EQ_INT(need, 0);
+            free(pem);
+            pem = read_file(CERTS "client-rsa.pem", &len);   /* a certificate is not a key */
+            CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &bk, mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
+            free(pem);
+        }
+#endif
+        /* either backend: an encrypted key, a certificate given as the key, a key as the chain */
+        pem = read_file(CERTS "client-rsa-chain.pem", &len);
+        kpem = read_file(CERTS "client-rsa-encrypted.key", &klen);
+        CHECK_EQ_INT(wsproxy_tls_identity_pem(&k, pem, len, kpem, klen, rsa8.imem, sizeof rsa8.imem, &need),
+                     WSPROXY_E_PEM_ENCRYPTED);
+        CHECK_EQ_INT(wsproxy_tls_identity_pem(&k, pem, len, pem, len, rsa8.imem, sizeof rsa8.imem, &need),
+                     WSPROXY_E_PEM_SYNTAX);
+        free(kpem);
+        kpem = read_file(CERTS "client-rsa.key", &klen);
+        CHECK_EQ_INT(wsproxy_tls_identity_pem(&k, kpem, klen, kpem, klen, rsa8.imem, sizeof rsa8.imem, &need),
+                     WSPROXY_E_PEM_SYNTAX);
         free(pem);
-        pem = read_file(CERTS "client-rsa.pem", &len);   /* a certificate is not a key */
-        CHECK_EQ_INT(wsproxy_pem_private_key(pem, len, &k, mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
-        free(pem);
+        free(kpem);
     }
 
-    with_rsa.client_chain = rsa1.chain;
-    with_rsa.client_chain_len = rsa1.n;
-    with_rsa.client_key = &rsa1.key;
-    with_ec.client_chain = ec1.chain;
-    with_ec.client_chain_len = ec1.n;
-    with_ec.client_key = &ec1.key;
-    with_untrusted.client_chain = untrusted.chain;
-    with_untrusted.client_chain_len = untrusted.n;
-    with_untrusted.client_key = &untrusted.key;
+    memset(&with_rsa, 0, sizeof with_rsa);
+    memset(&with_ec, 0, sizeof with_ec);
+    memset(&with_untrusted, 0, sizeof with_untrusted);
+    use_id(&with_rsa, &rsa1);
+    use_id(&with_ec, &ec1);
+    use_id(&with_untrusted, &untrusted);
     snprintf(e_none_t, sizeof e_none_t, "ERROR %d WSPROXY_E_TLS_TARGET|", WSPROXY_TLS_ERR_CERT_REQUIRED);
     snprintf(e_none_p, sizeof e_none_p, "ERROR %d WSPROXY_E_TLS_PROXY|", WSPROXY_TLS_ERR_CERT_REQUIRED);
     snprintf(e_untrusted_t, sizeof e_untrusted_t, "ERROR %d WSPROXY_E_TLS_TARGET|", WSPROXY_TLS_ERR_CERT_REFUSED);
@@ -786,32 +1140,282 @@ static void test_mtls_and_resumption(void)
 
     /* resumption: a session saved from one connection, offered on the next */
     {
+#ifndef WSPROXY_TLS_OPENSSL
         static br_ssl_session_parameters saved;
+#endif
+        static unsigned char saved_blob[8192];
         static wsproxy_tls_options resume;
+        size_t n;
         tls_case c = {"full handshake, the session saved", "wss://localhost/chat", NULL, &cred_target, NULL,
                       &ta_ca, NULL, 0, 0, ok_direct, NULL, NULL};
         g_srv[1].cache = &g_lru[1].vtable;
         run_case(&c);
         CHECK_EQ_INT(g_session_rc, WSPROXY_OK);
         CHECK_EQ_INT(g_resumed, 0);
+        memset(&resume, 0, sizeof resume);
+#ifndef WSPROXY_TLS_OPENSSL
         saved = g_session;
-        resume.resume = &saved;
+        if (!g_neutral) resume.resume = &saved;
+#endif
+        memcpy(saved_blob, g_blob, g_blob_len);
+        if (g_neutral) {
+            resume.session = saved_blob;
+            resume.session_len = g_blob_len;
+            CHECK(g_blob_len > 1 && saved_blob[0] == (OSSL_CLIENT ? 'O' : 'B'));
+        }
         g_topt = &resume;
         c.name = "resumed handshake";
         run_case(&c);
         CHECK_EQ_INT(g_session_rc, WSPROXY_OK);
-        CHECK_EQ_INT(g_resumed, 1);
-        CHECK(g_session.session_id_len == saved.session_id_len &&
-              memcmp(g_session.session_id, saved.session_id, saved.session_id_len) == 0);
+        CHECK_EQ_INT(g_resumed_min, 1);
+#ifndef WSPROXY_TLS_OPENSSL
+        if (!g_neutral)
+            CHECK(g_session.session_id_len == saved.session_id_len &&
+                  memcmp(g_session.session_id, saved.session_id, saved.session_id_len) == 0);
+        else
+            CHECK(g_blob_len == resume.session_len && memcmp(g_blob, saved_blob, 34) == 0);   /* the same id */
+#endif
         c.name = "a session the server forgot: a full handshake, not a failure";
         g_srv[1].cache = NULL;
         run_case(&c);
         CHECK_EQ_INT(g_resumed, 0);
+        if (g_neutral) {   /* bytes of the other backend, or none that parse: a full handshake */
+            saved_blob[0] = OSSL_CLIENT ? 'B' : 'O';
+            g_srv[1].cache = &g_lru[1].vtable;
+            c.name = "session bytes of the other backend: a full handshake";
+            run_case(&c);
+            CHECK_EQ_INT(g_resumed, 0);
+        }
         g_topt = NULL;
         memset(g_srv, 0, sizeof g_srv);
         TEST_CASE("no session before the handshake");
-        CHECK_EQ_INT(wsproxy_tls_session_get(&client, WSPROXY_HOP_PROXY, &saved, NULL), WSPROXY_E_STATE);
+        {
+            wsproxy_config cfg;
+            arena_config(&cfg, "wss://localhost/", "https://p:1");
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
+            CHECK(wsproxy_send_buf(&client, &n) != NULL);   /* the ClientHello */
+            CHECK_EQ_INT(wsproxy_tls_session_save(&client, WSPROXY_HOP_PROXY, saved_blob, sizeof saved_blob, &n, NULL),
+                         WSPROXY_E_STATE);
+            CHECK_EQ_INT(wsproxy_tls_session_save(&client, WSPROXY_HOP_TARGET, saved_blob, sizeof saved_blob, &n, NULL),
+                         WSPROXY_E_STATE);
+#ifndef WSPROXY_TLS_OPENSSL
+            CHECK_EQ_INT(wsproxy_tls_session_get(&client, WSPROXY_HOP_PROXY, &saved, NULL), WSPROXY_E_STATE);
+#endif
+        }
     }
+}
+
+#ifdef TEST_OPENSSL_PEERS
+/* ---- TLS 1.3 peers: OpenSSL servers that take TLS 1.3 only. The OpenSSL backend reaches
+   them on every hop; BearSSL's cannot (it has no TLS 1.3) and says so, naming the build
+   switch. A server taking 1.2 and 1.3 is reached by both. ------------------------------ */
+static void test_tls13(void)
+{
+    static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
+    static const char ok_http[] = "TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
+    static const char ok_https_ws[] = "TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
+    static const char ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|MSG 1 abc|CLOSE 1000|";
+    static char e_t[128], e_tun[128], e_p[128], e_tun12[128], f[8][128];
+    static wsproxy_tls_options resume, with_rsa, with_untrusted;
+    static client_id rsa, untrusted;
+    static unsigned char saved[8192];
+    const char *reason = wsproxy_tls_reason(BR_ERR_RECV_FATAL_ALERT + 70);
+    int i;
+    const int v = BR_ERR_RECV_FATAL_ALERT + 70;   /* protocol_version: what BearSSL gets back */
+    struct { const char *name, *url, *proxy; server_cred *tc, *pc; anchors *tta, *pta; int t13, p13;
+             const char *ok, *bear; const char *tsni, *psni; } cells[] = {
+        {"TLS 1.3-only server, direct", "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 1, 0,
+         ok_direct, e_t, "localhost", NULL},
+        {"TLS 1.3-only server, EC certificate", "wss://localhost/chat", NULL, &cred_target_ec, NULL, &ta_ca, NULL, 1, 0,
+         ok_direct, e_t, NULL, NULL},
+        {"TLS 1.3-only server at an IP (iPAddress SAN)", "wss://127.0.0.1/chat", NULL, &cred_target, NULL, &ta_ca, NULL,
+         1, 0, ok_direct, e_t, "", NULL},
+        {"TLS 1.3-only server, trailing dot", "wss://localhost./chat", NULL, &cred_target, NULL, &ta_ca, NULL, 1, 0,
+         ok_direct, e_t, "localhost", NULL},
+        {"TLS 1.3-only server through an http:// proxy", "wss://localhost/chat", "http://p:3128", &cred_target, NULL,
+         &ta_ca, NULL, 1, 0, ok_http, e_tun, "localhost", NULL},
+        {"TLS 1.3-only https:// proxy, ws:// server", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy,
+         NULL, &ta_proxy_ca, 0, 1, ok_https_ws, e_p, NULL, "localhost"},
+        {"TLS 1.3 inside TLS 1.3", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy,
+         &ta_ca, &ta_proxy_ca, 1, 1, ok_https_wss, e_p, "localhost", "localhost"},
+        {"TLS 1.3-only server inside a TLS 1.2 https:// proxy", "wss://localhost/chat", "https://localhost:8443",
+         &cred_target, &cred_proxy, &ta_ca, &ta_proxy_ca, 1, 0, ok_https_wss, e_tun12, "localhost", "localhost"},
+        {"TLS 1.3-only https:// proxy at an IP", "wss://localhost/chat", "https://127.0.0.1:8443", &cred_target_ec,
+         &cred_proxy, &ta_ca, &ta_proxy_ca, 0, 1, ok_https_wss, e_p, NULL, ""},
+    };
+    snprintf(e_t, sizeof e_t, "ERROR %d WSPROXY_E_TLS_TARGET|", v);
+    snprintf(e_tun, sizeof e_tun, "TUNNEL 200|ERROR %d WSPROXY_E_TLS_TUNNEL|", v);
+    snprintf(e_p, sizeof e_p, "ERROR %d WSPROXY_E_TLS_PROXY|", v);
+    snprintf(e_tun12, sizeof e_tun12, "TLS 1 http/1.1|TUNNEL 200|ERROR %d WSPROXY_E_TLS_TUNNEL|", v);
+    TEST_CASE("protocol_version: the reason names the way out");
+#ifdef WSPROXY_TLS_OPENSSL
+    CHECK(strstr(reason, "other than 1.2 and 1.3") != NULL);
+#else
+    CHECK(strstr(reason, "requires TLS 1.3") != NULL && strstr(reason, "WSPROXY_TLS_OPENSSL") != NULL);
+#endif
+    for (i = 0; i < (int)(sizeof cells / sizeof cells[0]); i++) {
+        tls_case c;
+        memset(&c, 0, sizeof c);
+        c.name = cells[i].name;
+        c.url = cells[i].url;
+        c.proxy = cells[i].proxy;
+        c.target_cred = cells[i].tc;
+        c.proxy_cred = cells[i].pc;
+        c.target_ta = cells[i].tta;
+        c.proxy_ta = cells[i].pta;
+        c.expect = OSSL_CLIENT ? cells[i].ok : cells[i].bear;
+        c.target_sni = OSSL_CLIENT ? cells[i].tsni : NULL;
+        c.proxy_sni = OSSL_CLIENT || !cells[i].p13 ? cells[i].psni : NULL;
+        memset(g_srv, 0, sizeof g_srv);
+        g_srv[1].ossl = cells[i].t13 ? 13 : 0;
+        g_srv[0].ossl = cells[i].p13 ? 13 : 0;
+        run_case(&c);
+    }
+
+    /* the certificate checks over TLS 1.3, on the server hop and the proxy hop */
+    {
+        static const struct { const char *what; server_cred *cred; int code; } bad[] = {
+            {"untrusted", &cred_untrusted, BR_ERR_X509_NOT_TRUSTED},
+            {"wrong name", &cred_wrongname, BR_ERR_X509_BAD_SERVER_NAME},
+            {"expired", &cred_expired, BR_ERR_X509_EXPIRED},
+            {"EKU clientAuth only", &cred_eku_client, WSPROXY_TLS_ERR_EKU},
+            {"SHA-1-signed leaf", &cred_sha1_leaf, WSPROXY_TLS_ERR_WEAK_SIGNATURE},
+            {"leaf under a SHA-1 intermediate", &cred_sha1_inter_leaf, WSPROXY_TLS_ERR_WEAK_SIGNATURE},
+        };
+        char name[3][160];
+        size_t k;
+        for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            tls_case c1 = {name[0], "wss://localhost/chat", NULL, NULL, NULL, &ta_ca, NULL, 0, 0, f[0], NULL, NULL};
+            tls_case c2 = {name[1], "wss://localhost/chat", "http://p:3128", NULL, NULL, &ta_ca, NULL, 0, 0, f[1], NULL, NULL};
+            tls_case c3 = {name[2], "ws://localhost/chat", "https://localhost:8443", NULL, NULL, NULL, &ta_ca, 0, 0, f[2],
+                           NULL, NULL};
+            snprintf(name[0], sizeof name[0], "TLS 1.3, %s: server hop, direct", bad[k].what);
+            snprintf(name[1], sizeof name[1], "TLS 1.3, %s: server hop, in a tunnel", bad[k].what);
+            snprintf(name[2], sizeof name[2], "TLS 1.3, %s: proxy hop", bad[k].what);
+            snprintf(f[0], sizeof f[0], "ERROR %d WSPROXY_E_TLS_TARGET|", OSSL_CLIENT ? bad[k].code : v);
+            snprintf(f[1], sizeof f[1], "TUNNEL 200|ERROR %d WSPROXY_E_TLS_TUNNEL|", OSSL_CLIENT ? bad[k].code : v);
+            snprintf(f[2], sizeof f[2], "ERROR %d WSPROXY_E_TLS_PROXY|", OSSL_CLIENT ? bad[k].code : v);
+            c1.target_cred = c2.target_cred = c3.proxy_cred = bad[k].cred;
+            memset(g_srv, 0, sizeof g_srv);
+            g_srv[0].ossl = g_srv[1].ossl = 13;
+            run_case(&c1);
+            run_case(&c2);
+            run_case(&c3);
+        }
+        memset(g_srv, 0, sizeof g_srv);
+    }
+
+    /* mTLS over TLS 1.3: the server judges the certificate after the client's handshake
+       is done, so EV_TLS comes first; the refusal is named as over TLS 1.2 */
+    {
+        tls_case c = {"TLS 1.3 mTLS: RSA client certificate", "wss://localhost/chat", NULL, &cred_target, NULL,
+                      &ta_ca, NULL, 0, 0, NULL, NULL, NULL};
+        load_client_id(&rsa, "client-rsa-chain.pem", "client-rsa.key");
+        load_client_id(&untrusted, "client-untrusted-chain.pem", "client-untrusted.key");
+        memset(&with_rsa, 0, sizeof with_rsa);
+        memset(&with_untrusted, 0, sizeof with_untrusted);
+        use_id(&with_rsa, &rsa);
+        use_id(&with_untrusted, &untrusted);
+        memset(g_srv, 0, sizeof g_srv);
+        g_srv[1].ossl = 13;
+        g_srv[1].client_tas = ta_client_ca.tas;
+        g_srv[1].client_tas_n = ta_client_ca.n;
+        c.expect = OSSL_CLIENT ? ok_direct : e_t;
+        g_topt = &with_rsa;
+        run_case(&c);
+        snprintf(f[3], sizeof f[3], OSSL_CLIENT ? "TLS 2 http/1.1|ERROR %d WSPROXY_E_TLS_TARGET|" : "ERROR %d WSPROXY_E_TLS_TARGET|",
+                 OSSL_CLIENT ? WSPROXY_TLS_ERR_CERT_REQUIRED : v);
+        c.name = "TLS 1.3 mTLS: none given";
+        c.expect = f[3];
+        g_topt = NULL;
+        /* the refusal may come in the input that ends the client's handshake (records
+           of 512 bytes): then no EV_TLS is reported before the error */
+        g_alt_expect = OSSL_CLIENT ? strchr(f[3], '|') + 1 : NULL;
+        run_case(&c);
+        snprintf(f[4], sizeof f[4], OSSL_CLIENT ? "TLS 2 http/1.1|ERROR %d WSPROXY_E_TLS_TARGET|" : "ERROR %d WSPROXY_E_TLS_TARGET|",
+                 OSSL_CLIENT ? WSPROXY_TLS_ERR_CERT_REFUSED : v);
+        c.name = "TLS 1.3 mTLS: from an untrusted CA";
+        c.expect = f[4];
+        g_topt = &with_untrusted;
+        g_alt_expect = OSSL_CLIENT ? strchr(f[4], '|') + 1 : NULL;
+        run_case(&c);
+        g_alt_expect = NULL;
+        g_topt = NULL;
+        memset(g_srv, 0, sizeof g_srv);
+    }
+
+    /* resumption: TLS 1.3 tickets (OpenSSL backend), and with a server taking both
+       versions, each backend resumes (BearSSL by session id over TLS 1.2) */
+    {
+        int only13;
+        for (only13 = 1; only13 >= 0; only13--) {
+            tls_case c = {NULL, "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, NULL, NULL, NULL};
+            int reach = OSSL_CLIENT || !only13;
+            c.name = only13 ? "TLS 1.3-only server: full handshake, the ticket saved"
+                            : "TLS 1.2 and 1.3 server: full handshake, the session saved";
+            c.expect = reach ? ok_direct : e_t;
+            memset(g_srv, 0, sizeof g_srv);
+            g_srv[1].ossl = only13 ? 13 : 12;
+            g_neutral = 1;
+            run_case(&c);
+            CHECK_EQ_INT(g_session_rc, reach ? WSPROXY_OK : WSPROXY_E_STATE);
+            if (!reach) continue;
+            CHECK_EQ_INT(g_resumed, 0);
+            memcpy(saved, g_blob, g_blob_len);
+            memset(&resume, 0, sizeof resume);
+            resume.session = saved;
+            resume.session_len = g_blob_len;
+            g_topt = &resume;
+            c.name = only13 ? "TLS 1.3-only server: resumed with the ticket" : "TLS 1.2 and 1.3 server: resumed";
+            run_case(&c);
+            CHECK_EQ_INT(g_session_rc, WSPROXY_OK);
+            CHECK_EQ_INT(g_resumed_min, 1);
+            g_topt = NULL;
+        }
+        g_neutral = OSSL_CLIENT;
+        memset(g_srv, 0, sizeof g_srv);
+    }
+}
+#endif
+
+/* An https:// proxy that closes after its 407: the client reconnects, and the proxy hop's
+   second handshake resumes the first one's session (either backend; a TLS 1.3 proxy with
+   OpenSSL, which BearSSL cannot reach). */
+static void test_proxy_reconnect(void)
+{
+    static const char ok[] = "TLS 1 http/1.1|RECONNECT 407|TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|"
+                             "MSG 1 abc|CLOSE 1000|";
+    static wsproxy_tls_options popt;
+    char e13[128];
+    int ossl;
+    memset(&popt, 0, sizeof popt);
+    snprintf(e13, sizeof e13, "ERROR %d WSPROXY_E_TLS_PROXY|", BR_ERR_RECV_FATAL_ALERT + 70);
+    for (ossl = 0; ossl < 2; ossl++) {
+        tls_case c = {NULL, "ws://localhost/chat", "https://user:pw@localhost:8443", NULL, &cred_proxy, NULL,
+                      &ta_proxy_ca, 0, 0, ok, NULL, "localhost"};
+        int reach = !ossl || OSSL_CLIENT;
+        c.name = ossl ? "TLS 1.3 https:// proxy closes after its 407: reconnect, resumed"
+                      : "https:// proxy closes after its 407: reconnect, resumed";
+        if (!reach) { c.expect = e13; c.proxy_sni = NULL; }
+        memset(g_srv, 0, sizeof g_srv);
+        g_srv[0].cache = &g_lru[0].vtable;
+#ifdef TEST_OPENSSL_PEERS
+        g_srv[0].ossl = ossl ? 13 : 0;
+#else
+        if (ossl) break;
+#endif
+        g_popt = &popt;
+        g_auth_close = 1;
+        run_case(&c);
+        g_auth_close = 0;
+        g_popt = NULL;
+        if (reach) {
+            CHECK_EQ_INT(g_proxy_session_rc, WSPROXY_E_BUFFER);   /* a session there, and its size */
+            CHECK_EQ_INT(g_proxy_resumed_min, 1);   /* in each of the three feeds */
+            CHECK(strstr(sc_.connect_head, "Proxy-Authorization: Basic dXNlcjpwdw==") != NULL);
+        }
+    }
+    memset(g_srv, 0, sizeof g_srv);
 }
 
 /* Caller mistakes with TLS, before any byte. */
@@ -832,10 +1436,17 @@ static void test_tls_config(void)
     CHECK_EQ_INT(wsproxy_tls_arena_size("wss://10.0.0.1/", NULL), WSPROXY_TLS_ARENA_BYTES(1));
     CHECK_EQ_INT(wsproxy_tls_arena_size("wss://[::1]/", "https://10.0.0.1:1"), WSPROXY_TLS_ARENA_BYTES(2));
     CHECK_EQ_INT(WSPROXY_TLS_NAMED_HOP_BYTES, WSPROXY_TLS_HOP_BYTES);
+#ifdef WSPROXY_TLS_OPENSSL
+    /* OpenSSL: the four ports' staging and a few pointers and counters (OpenSSL's own
+       memory is on its heap, measured by make bench) */
+    CHECK(WSPROXY_TLS_HOP_BYTES <= 2 * WSPROXY_OPENSSL_INPUT_BYTES + 2 * WSPROXY_TLS_OUTPUT_BUFFER_BYTES + 256);
+    CHECK(WSPROXY_TLS_HOP_BYTES >= 2 * WSPROXY_OPENSSL_INPUT_BYTES + 2 * WSPROXY_TLS_OUTPUT_BUFFER_BYTES - 85);
+#else
     /* no more than the engines need: the engine, the validator, the buffer, the no-verify
        key decoder, and the certificate reader's few hundred bytes */
     CHECK(WSPROXY_TLS_HOP_BYTES <= sizeof(br_ssl_client_context) + sizeof(br_x509_minimal_context) +
                                    BR_SSL_BUFSIZE_BIDI + sizeof(br_x509_decoder_context) + 512);
+#endif
     printf("# bytes per connection: ws %u, wss %u (IP host %u), ws via https proxy %u, wss via https proxy %u\n",
            (unsigned)sizeof(wsproxy_client),
            (unsigned)(sizeof(wsproxy_client) + wsproxy_tls_arena_size("wss://h/", NULL)),
@@ -849,6 +1460,9 @@ static void test_tls_config(void)
         /* the README quotes these figures: keep them true */
         size_t len, i;
         char *readme = read_file("README.md", &len);
+        /* each backend's table: BearSSL's under "Memory per connection", OpenSSL's under
+           "TLS backends" */
+        const char *table = strstr(readme, OSSL_CLIENT ? "\n## TLS backends" : "\n## Memory per connection");
         enum { ROWS = 6 };
         unsigned long want[ROWS], got[ROWS][3];
         static const struct { const char *row, *url, *proxy; } rows[ROWS] = {
@@ -860,7 +1474,7 @@ static void test_tls_config(void)
             {"| wss:// through `https://`, both hosts IP addresses |", "wss://10.0.0.1/", "https://10.0.0.2:1"}};
         for (i = 0; i < ROWS; i++) want[i] = sizeof(wsproxy_client) + wsproxy_tls_arena_size(rows[i].url, rows[i].proxy);
         for (i = 0; i < ROWS; i++) {
-            const char *row = strstr(readme, rows[i].row), *p;
+            const char *row = table ? strstr(table, rows[i].row) : NULL, *p;
             int k;
             CHECK(row != NULL);
             if (!row) continue;
@@ -885,18 +1499,18 @@ static void test_tls_config(void)
     memset(&cfg, 0, sizeof cfg);
     cfg.url = "wss://h/";
     cfg.random = test_random;
-    cfg.trust_anchors = cfg.proxy_trust_anchors = ta_ca.tas;
-    cfg.trust_anchors_count = cfg.proxy_trust_anchors_count = ta_ca.n;
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
+    use_anchors(&cfg, 1, &ta_ca);
+    use_anchors(&cfg, 0, &ta_ca);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_ARENA);
     CHECK(wsproxy_send_buf(&client, &n) == NULL);
     cfg.tls_arena = arena;
     cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, NULL) - 1;
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_ARENA);
     cfg.proxy = "https://p:1";
     cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, cfg.proxy) - 1;
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_TLS_ARENA);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_ARENA);
     cfg.tls_arena_len = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     CHECK(wsproxy_send_buf(&client, &n) != NULL && n > 0);   /* a ClientHello */
     CHECK(strcmp(wsproxy_connect_host(&client), "p") == 0);
     CHECK_EQ_INT(wsproxy_connect_port(&client), 1);
@@ -905,19 +1519,61 @@ static void test_tls_config(void)
     {
         const char *bad_header[] = {"X-Bad: a\r\nInjected: b", NULL};
         cfg.proxy_headers = bad_header;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_HEADER_INVALID);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_HEADER_INVALID);
         CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
         cfg.proxy_headers = NULL;
         cfg.proxy = "https://user:pa%00ss@p:1";
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_URL_USERINFO);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_URL_USERINFO);
         CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
         cfg.proxy = "https://p:1";
         cfg.recv_buffer = arena;   /* any memory: too small a receive buffer */
         cfg.recv_buffer_len = 16;
-        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_E_BUFFER);
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_BUFFER);
         CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
         cfg.recv_buffer = NULL;
         cfg.recv_buffer_len = 0;
+    }
+
+    TEST_CASE("neutral options: a let-go trust is no trust; each thing given one way only");
+    {
+        wsproxy_tls_trust gone = ta_proxy_ca.trust;
+        g_neutral = 1;
+#ifdef WSPROXY_TLS_OPENSSL
+        SSL_CTX_up_ref(ta_proxy_ca.trust.ctx_);   /* the copy's own reference, which it lets go of */
+#endif
+        wsproxy_tls_trust_free(&gone);
+        arena_config(&cfg, "wss://h/", "https://p:1");
+        cfg.proxy_tls.trust = &gone;
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_TLS_NO_ANCHORS);
+        cfg.proxy_tls.trust = &ta_proxy_ca.trust;
+        CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
+#ifndef WSPROXY_TLS_OPENSSL
+        {   /* BearSSL: its own API and the neutral one for the same thing are refused */
+            static const unsigned char bytes[1] = {'B'};
+            br_ssl_session_parameters sp;
+            g_neutral = 0;
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            cfg.tls.trust = &ta_ca.trust;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            cfg.proxy_tls.client_chain = (const br_x509_certificate *)(const void *)bytes;   /* not read */
+            cfg.proxy_tls.client_chain_len = 1;
+            cfg.proxy_tls.identity = (const wsproxy_tls_identity *)(const void *)&sp;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            arena_config(&cfg, "wss://h/", "https://p:1");
+            memset(&sp, 0, sizeof sp);
+            cfg.tls.resume = &sp;
+            cfg.tls.session = bytes;
+            cfg.tls.session_len = 1;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_E_ARGUMENT);
+            g_neutral = 1;
+            arena_config(&cfg, "wss://h/", NULL);
+            cfg.tls.session = bytes;   /* bytes that are no session: a full handshake */
+            cfg.tls.session_len = 1;
+            CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
+        }
+#endif
+        g_neutral = OSSL_CLIENT;
     }
 }
 
@@ -933,11 +1589,10 @@ static void test_tls_cut(void)
     cfg.url = "wss://localhost/";
     cfg.proxy = "http://p:1";
     cfg.random = test_random;
-    cfg.trust_anchors = ta_ca.tas;
-    cfg.trust_anchors_count = ta_ca.n;
+    use_anchors(&cfg, 1, &ta_ca);
     cfg.tls_arena = arena;
     cfg.tls_arena_len = sizeof arena;
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     wsproxy_send_ack(&client, wsproxy_send_buf(&client, &n) ? n : 0);
     wsproxy_feed(&client, "HTTP/1.1 200 OK\r\n\r\n", 19);
     CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_TUNNEL);
@@ -950,7 +1605,7 @@ static void test_tls_cut(void)
     CHECK(strstr(msg, "WSPROXY_E_TLS_TUNNEL") && strstr(msg, "closed during the TLS handshake"));
 
     TEST_CASE("bytes with the 200 go to the server's TLS engine");
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     wsproxy_send_ack(&client, wsproxy_send_buf(&client, &n) ? n : 0);
     wsproxy_feed(&client, "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n", 55);
     while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR)
@@ -960,9 +1615,9 @@ static void test_tls_cut(void)
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_TLS_TUNNEL);
 
     TEST_CASE("garbage instead of TLS");
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     cfg.proxy = NULL;
-    CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+    CHECK_EQ_INT(client_init(&cfg), WSPROXY_OK);
     wsproxy_feed(&client, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
     while (wsproxy_poll(&client, &ev) && ev.type != WSPROXY_EV_ERROR) {}
     CHECK_EQ_INT(ev.type, WSPROXY_EV_ERROR);
@@ -971,15 +1626,80 @@ static void test_tls_cut(void)
 }
 
 /* The pure functions: PEM bundles and the iPAddress SAN. */
+/* The backend-neutral trust loader: the same answers with either backend, but for the
+   memory it asks (BearSSL: the anchors in the caller's memory; OpenSSL: none). */
+static void test_neutral_trust(void)
+{
+    static unsigned char mem[1 << 20];
+    size_t len, klen, need = 1;
+    char *pem = read_file(CERTS "target-chain.pem", &len), *key = read_file(CERTS "target.key", &klen), *mix;
+    wsproxy_tls_trust t;
+    FILE *f;
+    TEST_CASE("neutral trust: sizes, then the anchors");
+#ifdef WSPROXY_TLS_OPENSSL
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, NULL, 0, &need), WSPROXY_OK);
+    CHECK_EQ_INT(need, 0);
+#else
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, NULL, 0, &need), WSPROXY_E_PEM_SPACE);
+    CHECK(need > 2 * sizeof(br_x509_trust_anchor) && need < 8192);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, mem + 1, need - 1, &need), WSPROXY_E_PEM_SPACE);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, mem + 1, need, &need), WSPROXY_OK);   /* aligned inside */
+#endif
+    CHECK_EQ_INT(t.count, 2);
+    wsproxy_tls_trust_free(&t);
+    CHECK_EQ_INT(t.count, 0);
+    TEST_CASE("neutral trust: errors");
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len / 2, mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 58,
+                                       mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, "no pem here\n", 12, mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, key, klen, mem, sizeof mem, &need), WSPROXY_E_PEM_SYNTAX);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(NULL, pem, len, mem, sizeof mem, &need), WSPROXY_E_ARGUMENT);
+    TEST_CASE("neutral trust: a key among the certificates is passed over");
+    mix = (char *)malloc(len + klen);
+    memcpy(mix, key, klen);
+    memcpy(mix + klen, pem, len);
+    CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, mix, len + klen, mem, sizeof mem, &need), WSPROXY_OK);
+    CHECK_EQ_INT(t.count, 2);
+    wsproxy_tls_trust_free(&t);
+    free(mix);
+    free(pem);
+    free(key);
+    TEST_CASE("neutral trust: the system's store");
+#ifdef WSPROXY_TLS_OPENSSL
+    CHECK_EQ_INT(wsproxy_tls_trust_system(&t), WSPROXY_OK);
+    CHECK(t.system_ == 1);
+    if ((f = fopen("/etc/ssl/certs/ca-certificates.crt", "rb")) != NULL) { fclose(f); CHECK(t.count > 50); }
+#else
+    CHECK_EQ_INT(wsproxy_tls_trust_system(&t), WSPROXY_E_UNSUPPORTED);
+    CHECK_EQ_INT(t.count, 0);
+#endif
+    wsproxy_tls_trust_free(&t);
+    if ((f = fopen("/etc/ssl/certs/ca-certificates.crt", "rb")) != NULL) {   /* the bundle, as PEM */
+        fclose(f);
+        TEST_CASE("neutral trust: the system bundle as PEM");
+        pem = read_file("/etc/ssl/certs/ca-certificates.crt", &len);
+        CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, NULL, 0, &need), OSSL_CLIENT ? WSPROXY_OK : WSPROXY_E_PEM_SPACE);
+        CHECK(need <= sizeof mem);
+        wsproxy_tls_trust_free(&t);   /* OpenSSL loaded them already */
+        CHECK_EQ_INT(wsproxy_tls_trust_pem(&t, pem, len, mem, sizeof mem, &need), WSPROXY_OK);
+        CHECK(t.count > 50);
+        wsproxy_tls_trust_free(&t);
+        free(pem);
+    }
+}
+
 static void test_pem_and_san(void)
 {
+    blob der[4];
+    unsigned char v4[4] = {127, 0, 0, 1}, v4b[4] = {127, 0, 0, 2}, v6[16] = {0};
+#ifndef WSPROXY_TLS_OPENSSL   /* BearSSL's anchors: the BearSSL build only */
     size_t len;
-    char *pem = read_file(CERTS "target-chain.pem", &len);
+    char *pem;
     br_x509_trust_anchor tas[4];
     unsigned char mem[4096];
     wsproxy_pem_result r;
-    blob der[4];
-    unsigned char v4[4] = {127, 0, 0, 1}, v4b[4] = {127, 0, 0, 2}, v6[16] = {0};
+    pem = read_file(CERTS "target-chain.pem", &len);
     TEST_CASE("PEM sizes first, then fill");
     CHECK_EQ_INT(wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r), WSPROXY_E_PEM_SPACE);
     CHECK_EQ_INT(r.anchors, 2);
@@ -1017,6 +1737,8 @@ static void test_pem_and_san(void)
             free(many); free(m); free(pem);
         }
     }
+#endif
+    test_neutral_trust();
     TEST_CASE("iPAddress SAN");
     pem_objects(CERTS "target.pem", der, 2);
     CHECK_EQ_INT(wsproxy_cert_ip_match(der[0].data, der[0].len, v4, 4), 1);
@@ -1072,5 +1794,19 @@ int main(void)
     br_ssl_session_cache_lru_init(&g_lru[0], g_lru_store[0], sizeof g_lru_store[0]);
     br_ssl_session_cache_lru_init(&g_lru[1], g_lru_store[1], sizeof g_lru_store[1]);
     test_mtls_and_resumption();
+#ifndef WSPROXY_TLS_OPENSSL
+    g_neutral = 1;   /* again through the backend-neutral API */
+    test_mtls_and_resumption();
+    g_neutral = 0;
+#endif
+    test_proxy_reconnect();
+#ifdef TEST_OPENSSL_PEERS
+    test_tls13();
+    SSL_CTX_free(g_ossl_ctx[0]);
+    SSL_CTX_free(g_ossl_ctx[1]);
+#else
+    printf("# TLS 1.3 cells not built: their servers are OpenSSL's (build with -DTEST_OPENSSL_PEERS -lssl -lcrypto)\n");
+#endif
+    wsproxy_tls_free(&client);
     return test_summary();
 }

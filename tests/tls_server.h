@@ -71,6 +71,7 @@ typedef struct {
     size_t chain_len;
     br_skey_decoder_context key;
     int issuer_key_type;
+    char name[32];                 /* tests/certs/NAME-chain.pem and NAME.key, for OpenSSL */
 } server_cred;
 
 static void load_cred(server_cred *sc, const char *name, int issuer_key_type)
@@ -91,6 +92,7 @@ static void load_cred(server_cred *sc, const char *name, int issuer_key_type)
     br_skey_decoder_push(&sc->key, key[0].data, key[0].len);
     free(key[0].data);
     sc->issuer_key_type = issuer_key_type;
+    snprintf(sc->name, sizeof sc->name, "%s", name);
 }
 
 /* ---- a byte pipe and a server engine ------------------------------------------------ */
@@ -114,6 +116,11 @@ typedef struct {
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
     const char *alpn[1];
     int on;
+#ifdef TEST_OPENSSL_PEERS
+    SSL *ossl;                     /* test_tls: an OpenSSL server instead (server_opts.ossl) */
+    BIO *rbio, *wbio;
+    int ossl_failed;
+#endif
 } tls_server;
 
 /* What a server engine is started with beyond its certificate. Zero (or NULL): BearSSL's
@@ -124,12 +131,14 @@ typedef struct {
     const br_x509_trust_anchor *client_tas;   /* ask for a client certificate from this CA */
     size_t client_tas_n;
     const br_ssl_session_cache_class **cache; /* keep sessions, so they can be resumed */
+    int ossl;                                 /* test_tls: an OpenSSL server, 12 TLS 1.2 and
+                                                 1.3, 13 TLS 1.3 only */
 } server_opts;
 
 /* seed: the engine's entropy, 32 bytes of that value (the operating system's is mixed in
    too unless br_prng_seeder_system is replaced, as fuzz/fuzz_client_tls.c does). A client
    certificate is checked at TEST_DAYS when the includer defines it. */
-static void tls_server_start(tls_server *s, server_cred *cred, const server_opts *o, unsigned char seed)
+static void bearssl_server_start(tls_server *s, server_cred *cred, const server_opts *o, unsigned char seed)
 {
     const br_skey_decoder_context *k = &cred->key;
     unsigned char entropy[32];
@@ -160,7 +169,7 @@ static void tls_server_start(tls_server *s, server_cred *cred, const server_opts
 }
 
 /* Moves bytes through a server engine: records in/out, plaintext in/out. */
-static int tls_server_pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
+static int bearssl_server_pump(tls_server *s, pipe_t *rec_in, pipe_t *rec_out, pipe_t *app_in, pipe_t *app_out)
 {
     br_ssl_engine_context *e = &s->sc.eng;
     int any = 0, progress = 1;
