@@ -167,7 +167,12 @@ cell() {
     elif ! grep -q 'answer: permessage-deflate' <<<"$line"; then why="the server did not answer permessage-deflate"
     elif ! grep -q "| params $params |" <<<"$line"; then srv=${line#*| params }; why="client settled '$params', the server '${srv%% |*}'"
     elif [ "$params" != "${EXPECT[$server,$offer]}" ]; then why="settled '$params', this server gives '${EXPECT[$server,$offer]}' for offer $offer"
-    elif ! grep -q '| messages 24 rsv1 24$' <<<"$line"; then why="server saw: ${line##*| }, expected messages 24 rsv1 24"
+    elif [[ $params != *cnct=1* ]] && ! grep -q '| messages 24 rsv1 24$' <<<"$line"; then
+        why="server saw: ${line##*| }, expected messages 24 rsv1 24"
+    elif [[ $params == *cnct=1* ]] && ! grep -qE '\| messages 24 rsv1 (1[2-9]|2[0-4])$' <<<"$line"; then
+        # with client_no_context_takeover a message that does not shrink goes plain: the
+        # 12 JSON messages at least come compressed
+        why="server saw: ${line##*| }, expected messages 24 with 12 to 24 of them compressed"
     elif [ -z "$big_out" ] || (( big_out * 2 >= 1048576 || big_in * 2 >= 1048576 )); then
         why="1 MiB of JSON took ${big_out:-?} bytes out and ${big_in:-?} in on the wire"
     fi
