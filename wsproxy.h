@@ -5063,7 +5063,7 @@ static int wsp_pump_(wsproxy_client *c)
                 moved = 1;
             }
         }
-        wsp_tls_check_(c);
+        if (moved || !any) wsp_tls_check_(c);   /* a pass that moved nothing changes no state */
         any |= moved;
     } while (moved && c->state_ != WSPROXY_STATE_FAILED);
     return any;
@@ -5088,12 +5088,14 @@ static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t
     return p;
 }
 
+/* n is never more than the port offered: the library's own moves take what was offered,
+   and the caller's acks are clamped at the public entries (wsproxy_recv_ack,
+   wsproxy_send_ack), so the engine is not asked for its buffer again here. */
 static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
 {
     br_ssl_engine_context *e = wsp_eng_(c, hop);
     size_t have;
-    if (!n || !wsp_tls_port_(c, hop, port, &have)) return;
-    if (n > have) n = have;
+    if (!n) return;
     if (port == WSP_RECVREC_ && c->tls_[hop]->first_n_ < 5) {   /* the peer's first bytes */
         wsproxy_tls_hop *h = c->tls_[hop];
         const unsigned char *p = wsp_tls_port_(c, hop, port, &have);
@@ -7800,6 +7802,11 @@ WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
         return;
     }
     if (!c->nchain_ || !n) return;
+    if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than send_buf offered */
+        size_t have;
+        if (!wsp_port_(c, c->chain_[0], WSP_SENDREC_, &have)) have = 0;
+        if (n > have) n = have;
+    }
     wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
 }
 
@@ -7846,6 +7853,11 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
         return;
     }
     if (n) c->received_any_ = 1;
+    if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than recv_buf offered */
+        size_t have;
+        if (!wsp_port_(c, c->chain_[0], WSP_RECVREC_, &have)) have = 0;
+        if (n > have) n = have;
+    }
     wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
     if (c->chain_[0] != WSP_S_PLAIN_) {
         if (c->live_ > 1) wsp_pump_(c);
