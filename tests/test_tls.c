@@ -6,7 +6,8 @@
    is BearSSL's (and every cell runs once through the BearSSL-typed API, once through the
    backend-neutral one); built with -DWSPROXY_TLS_OPENSSL it is OpenSSL's. Expectations
    that differ say so per backend. The servers are the test's own either way. */
-#if !defined(WSPROXY_TLS_OUTPUT_BUFFER_BYTES) && defined(__x86_64__) && !defined(__ILP32__)
+#if !defined(WSPROXY_TLS_OUTPUT_BUFFER_BYTES) && !defined(WSPROXY_DEFLATE) && defined(__x86_64__) && \
+    !defined(__ILP32__)
 #define TEST_README_FIGURES 1   /* default limits: the README's memory table (x86-64) must match */
 #endif
 #define WSPROXY_IMPLEMENTATION
