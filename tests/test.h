@@ -30,6 +30,24 @@ static uint64_t test_rand(void) {
     return x * 0x2545F4914F6CDD1Dull;
 }
 
+/* A fixed random source for cfg.random: byte i of its stream is (i * 37 + 11) & 0xff;
+   setting test_rng_pos restarts it (or moves it to where a twin client is). */
+static unsigned long test_rng_pos;
+static inline int test_fixed_random(void *ctx, unsigned char *dst, size_t len) {
+    size_t i;
+    (void)ctx;
+    for (i = 0; i < len; i++, test_rng_pos++) dst[i] = (unsigned char)(test_rng_pos * 37 + 11);
+    return 0;
+}
+
+/* Whether needle[0..n) occurs in hay (memmem is a GNU extension: not on Windows). */
+static inline int test_contains(const void *hay, size_t hay_len, const void *needle, size_t n) {
+    size_t i;
+    for (i = 0; n <= hay_len && i <= hay_len - n; i++)
+        if (memcmp((const unsigned char *)hay + i, needle, n) == 0) return 1;
+    return 0;
+}
+
 static int test_summary(void) {
     printf("%d passed, %d failed\n", test_passed_, test_failed_);
     return test_failed_ ? 1 : 0;

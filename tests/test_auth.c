@@ -9,22 +9,7 @@
 #endif
 #include "test.h"
 
-static unsigned long rng_pos;
-static int fixed_random(void *ctx, unsigned char *dst, size_t len)
-{
-    size_t i;
-    (void)ctx;
-    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 37 + 11);
-    return 0;
-}
 
-static int contains(const void *hay, size_t hay_len, const char *needle)
-{
-    size_t i, n = strlen(needle);
-    for (i = 0; n <= hay_len && i <= hay_len - n; i++)
-        if (memcmp((const unsigned char *)hay + i, needle, n) == 0) return 1;
-    return 0;
-}
 
 /* ---- the challenge parser ------------------------------------------------------------- */
 static void test_challenges(void)
@@ -431,7 +416,7 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
     *reconnects = 0;
     g_close_next = 0;
     g_log[0] = 0;
-    rng_pos = 0;
+    test_rng_pos = 0;
     token_calls = 0;
     if (wsproxy_init(&client, cfg) != WSPROXY_OK) {
         snprintf(result, sizeof result, "init %s", wsproxy_strerror(wsproxy_error(&client)));
@@ -522,7 +507,7 @@ static void run_scenario(const scenario *sc, int allowed, int (*tok)(void *, int
         memset(&cfg, 0, sizeof cfg);
         cfg.url = "ws://example.com:443/";
         cfg.proxy = "http://proxy.test:3128";
-        cfg.random = fixed_random;
+        cfg.random = test_fixed_random;
         cfg.proxy_auth = allowed;
         cfg.proxy_user = g_user;
         cfg.proxy_password = g_pass;
@@ -581,7 +566,6 @@ static void test_loop(void)
     CHECK(strcmp(wsproxy_auth_name(WSPROXY_AUTH_NEGOTIATE), "Negotiate") == 0);
     CHECK(strcmp(wsproxy_auth_name(WSPROXY_AUTH_OTHER), "other") == 0);
     CHECK(wsproxy_auth_name(3) == NULL);
-    (void)contains;
 }
 
 int main(void)

@@ -8,35 +8,18 @@
 #include <errno.h>
 #include <string.h>
 
-/* whether needle occurs in hay (memmem is a GNU extension: not on Windows) */
-static int contains(const void *hay, size_t hay_len, const void *needle, size_t n)
-{
-    size_t i;
-    for (i = 0; n <= hay_len && i <= hay_len - n; i++)
-        if (memcmp((const unsigned char *)hay + i, needle, n) == 0) return 1;
-    return 0;
-}
 
-/* ---- fixed random source: byte i of the stream is (i * 37 + 11) & 0xff ---------- */
-static unsigned long rng_pos;
-static int fixed_random(void *ctx, unsigned char *dst, size_t len)
-{
-    size_t i;
-    (void)ctx;
-    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 37 + 11);
-    return 0;
-}
 static int failing_random(void *ctx, unsigned char *dst, size_t len)
 {
     (void)ctx; (void)dst; (void)len;
     return -1;
 }
 
-/* fixed_random until rng_fail is set, then failing */
+/* test_fixed_random until rng_fail is set, then failing */
 static int rng_fail;
 static int switchable_random(void *ctx, unsigned char *dst, size_t len)
 {
-    return rng_fail ? -1 : fixed_random(ctx, dst, len);
+    return rng_fail ? -1 : test_fixed_random(ctx, dst, len);
 }
 
 static wsproxy_client client;   /* large: static */
@@ -46,8 +29,8 @@ static void base_config(wsproxy_config *cfg, const char *url, const char *proxy)
     memset(cfg, 0, sizeof *cfg);
     cfg->url = url;
     cfg->proxy = proxy;
-    cfg->random = fixed_random;
-    rng_pos = 0;
+    cfg->random = test_fixed_random;
+    test_rng_pos = 0;
 }
 
 /* Everything the client wants to send, acknowledged. */
@@ -220,7 +203,7 @@ static void run3_(const wsproxy_config *cfg, script_fn script, int check_sent)
         size_t n;
         memset(r, 0, sizeof *r);
         test_seed(1234 + (uint64_t)mode);
-        rng_pos = 0;
+        test_rng_pos = 0;
         CHECK_EQ_INT(wsproxy_init(&client, cfg), WSPROXY_OK);
         r->sent_len = drain(&client, r->sent, sizeof r->sent);
         n = script(r->sent, r->sent_len, server);
@@ -290,8 +273,8 @@ static void test_direct_request(void)
     cfg.protocols = protocols;
     cfg.origin = "http://example.com";
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
-    rng_pos = 0;
-    fixed_random(NULL, nonce, 16);
+    test_rng_pos = 0;
+    test_fixed_random(NULL, nonce, 16);
     wsproxy_base64(nonce, 16, key, sizeof key);
     sprintf(expected, "GET /chat?x=1 HTTP/1.1\r\nHost: Example.com\r\nUpgrade: websocket\r\n"
                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
@@ -494,7 +477,7 @@ static size_t script_full(const unsigned char *sent, size_t sent_len, unsigned c
     base_config(&cfg, "ws://example.com/chat", NULL);
     CHECK_EQ_INT(wsproxy_init(&twin, &cfg), WSPROXY_OK);
     rl = drain(&twin, req, sizeof req);
-    rng_pos = 16;   /* the real client drew its 16 key bytes already */
+    test_rng_pos = 16;   /* the real client drew its 16 key bytes already */
     if (script_connect_reply) {
         memcpy(out, script_connect_reply, strlen(script_connect_reply));
         n = strlen(script_connect_reply);
@@ -768,7 +751,7 @@ static void test_trace(void)
     trace_log[0] = 0;
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
     rl = drain(&client, req, sizeof req);
-    CHECK(contains(req, rl, "Proxy-Authorization: Basic YWxpY2U6czNjcmV0", 41));   /* the wire has them */
+    CHECK(test_contains(req, rl, "Proxy-Authorization: Basic YWxpY2U6czNjcmV0", 41));   /* the wire has them */
     wsproxy_feed(&client, "HTTP/1.1 200 OK\r\nVia: 1.1 p\r\n\r\n", 31);
     CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_TUNNEL);
     rl = drain(&client, req, sizeof req);
@@ -1380,7 +1363,7 @@ static void test_socks_failures(void)
         snprintf(expected, sizeof expected, "ERROR 0 %s|", wsproxy_strerror(bad[i].code));
         CHECK(log_is(expected));
         if (bad[i].socks_reply >= 0) CHECK_EQ_INT(wsproxy_error_info_get(&client)->socks_reply, bad[i].socks_reply);
-        CHECK(!contains(runs[0].sent, runs[0].sent_len, "GET ", 4));   /* no upgrade ever left */
+        CHECK(!test_contains(runs[0].sent, runs[0].sent_len, "GET ", 4));   /* no upgrade ever left */
     }
     TEST_CASE("describe names the SOCKS reply");
     base_config(&cfg_dummy_, "ws://h/", "socks5h://p");

@@ -11,22 +11,7 @@
 
 #include <zlib.h>
 
-static unsigned long rng_pos;
-static int fixed_random(void *ctx, unsigned char *dst, size_t len)
-{
-    size_t i;
-    (void)ctx;
-    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 37 + 11);
-    return 0;
-}
 
-static int contains(const void *hay, size_t hay_len, const char *needle)
-{
-    size_t i, n = strlen(needle);
-    for (i = 0; n <= hay_len && i <= hay_len - n; i++)
-        if (memcmp((const unsigned char *)hay + i, needle, n) == 0) return 1;
-    return 0;
-}
 
 static wsproxy_client client;
 static unsigned char arena[1 << 20];
@@ -38,11 +23,11 @@ static void base(wsproxy_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->url = "ws://example.com/chat";
-    cfg->random = fixed_random;
+    cfg->random = test_fixed_random;
     cfg->deflate.enable = 1;
     cfg->deflate.arena = arena;
     cfg->deflate.arena_len = sizeof arena;
-    rng_pos = 0;
+    test_rng_pos = 0;
 }
 
 static size_t drain(wsproxy_client *c, unsigned char *out, size_t cap)
@@ -104,13 +89,13 @@ static void test_offer(void)
         cfg.deflate.server_no_context_takeover = offers[i].sncnt;
         CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
         request_len = drain(&client, (unsigned char *)request, sizeof request - 1);
-        CHECK(contains(request, request_len, offers[i].line));
+        CHECK(test_contains(request, request_len, offers[i].line, strlen(offers[i].line)));
     }
     base(&cfg);
     cfg.deflate.enable = 0;
     CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
     request_len = drain(&client, (unsigned char *)request, sizeof request - 1);
-    CHECK(!contains(request, request_len, "Sec-WebSocket-Extensions"));
+    CHECK(!test_contains(request, request_len, "Sec-WebSocket-Extensions", strlen("Sec-WebSocket-Extensions")));
 
     TEST_CASE("options out of range, an arena too small");
     {

@@ -8,33 +8,17 @@
 #include "../wsproxy.h"
 #include "test.h"
 
-static unsigned long rng_pos;
-static int fixed_random(void *ctx, unsigned char *dst, size_t len)
-{
-    size_t i;
-    (void)ctx;
-    for (i = 0; i < len; i++, rng_pos++) dst[i] = (unsigned char)(rng_pos * 37 + 11);
-    return 0;
-}
 
 static wsproxy_client client;
 
-/* whether needle occurs in hay (memmem is a GNU extension: not on Windows) */
-static int contains(const void *hay, size_t hay_len, const void *needle, size_t n)
-{
-    size_t i;
-    for (i = 0; n <= hay_len && i <= hay_len - n; i++)
-        if (memcmp((const unsigned char *)hay + i, needle, n) == 0) return 1;
-    return 0;
-}
 
 static void base_config(wsproxy_config *cfg, const char *url, const char *proxy)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->url = url;
     cfg->proxy = proxy;
-    cfg->random = fixed_random;
-    rng_pos = 0;
+    cfg->random = test_fixed_random;
+    test_rng_pos = 0;
 }
 
 static size_t drain(unsigned char *out, size_t cap)
@@ -432,9 +416,9 @@ static void test_defects(void)
         cfg.send_buffer_len = sizeof sbuf;
         CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
         n = drain(out, sizeof out);
-        CHECK(n > 0 && contains(out, n, b64, strlen(b64)));   /* it was sent */
-        CHECK(!contains(sbuf, sizeof sbuf, b64, strlen(b64)));  /* and is gone */
-        CHECK(!contains(sbuf, sizeof sbuf, "CONNECT", 7));
+        CHECK(n > 0 && test_contains(out, n, b64, strlen(b64)));   /* it was sent */
+        CHECK(!test_contains(sbuf, sizeof sbuf, b64, strlen(b64)));  /* and is gone */
+        CHECK(!test_contains(sbuf, sizeof sbuf, "CONNECT", 7));
     }
     TEST_CASE("defect 4: also when it left in pieces");
     {
@@ -445,8 +429,8 @@ static void test_defects(void)
         cfg.send_buffer_len = sizeof sbuf;
         CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
         while ((p = wsproxy_send_buf(&client, &n)) != NULL) wsproxy_send_ack(&client, n > 7 ? 7 : n);
-        CHECK(!contains(sbuf, sizeof sbuf, "dXNl", 4));
-        CHECK(!contains(sbuf, sizeof sbuf, "Proxy-Authorization", 19));
+        CHECK(!test_contains(sbuf, sizeof sbuf, "dXNl", 4));
+        CHECK(!test_contains(sbuf, sizeof sbuf, "Proxy-Authorization", 19));
     }
     TEST_CASE("defect 4: and the SOCKS5 password");
     {
@@ -459,9 +443,9 @@ static void test_defects(void)
         CHECK_EQ_INT(wsproxy_feed(&client, "\x05\x02", 2), 2);
         CHECK(!wsproxy_poll(&client, &ev));
         n = drain(out, sizeof out);
-        CHECK(n > 0 && contains(out, n, "s3cretpw", 8));
-        CHECK(!contains(sbuf, sizeof sbuf, "s3cretpw", 8));
-        CHECK(!contains(&client, sizeof client, "s3cretpw", 8));
+        CHECK(n > 0 && test_contains(out, n, "s3cretpw", 8));
+        CHECK(!test_contains(sbuf, sizeof sbuf, "s3cretpw", 8));
+        CHECK(!test_contains(&client, sizeof client, "s3cretpw", 8));
     }
 
     TEST_CASE("defect 5: a streamed fragment does not leave a stale UTF-8 state");
