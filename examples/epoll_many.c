@@ -172,6 +172,17 @@ static void use_buffers(unsigned i)
     cfg.send_buffer_len = opt.send_buf;
 }
 
+/* Points cfg at a connection's TLS arena (NULL: out of memory; init then says so). */
+static void use_arena(void *a)
+{
+#ifndef WSPROXY_NO_TLS
+    cfg.tls_arena = a;
+    cfg.tls_arena_len = a ? arena_bytes : 0;
+#else
+    (void)a;
+#endif
+}
+
 static struct conn *conn_of(struct timer *t)
 {
     return (struct conn *)(void *)((char *)t - offsetof(struct conn, timer));
@@ -491,11 +502,7 @@ static void launch(unsigned i)
     use_buffers(i);
     c->fd = -1;
     c->timer_kind = -1;
-    if (arena_bytes) {
-        c->tls_arena = malloc(arena_bytes);
-        cfg.tls_arena = c->tls_arena;
-        cfg.tls_arena_len = c->tls_arena ? arena_bytes : 0;
-    }
+    if (arena_bytes) use_arena(c->tls_arena = malloc(arena_bytes));
     rc = wsproxy_init(&c->ws, &cfg);         /* checked once in main: only ENOMEM here */
     g.launched++;
     g.inflight++;
@@ -689,7 +696,7 @@ int main(int argc, char **argv)
         struct addrinfo hints, *res = NULL;
         char port[8], why[600];
         use_buffers(0);
-        if (arena_bytes) { cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes); cfg.tls_arena_len = arena_bytes; }
+        if (arena_bytes) use_arena(conn_at(0)->tls_arena = malloc(arena_bytes));
         rc = wsproxy_init(&conn_at(0)->ws, &cfg);
         free(conn_at(0)->tls_arena);
         conn_at(0)->tls_arena = NULL;
@@ -718,7 +725,7 @@ int main(int argc, char **argv)
             cfg.target_address = addr;
             freeaddrinfo(res);
             res = NULL;
-            if (arena_bytes) cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes);
+            if (arena_bytes) use_arena(conn_at(0)->tls_arena = malloc(arena_bytes));
             rc = wsproxy_init(&conn_at(0)->ws, &cfg);
             free(conn_at(0)->tls_arena);
             conn_at(0)->tls_arena = NULL;
