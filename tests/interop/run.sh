@@ -531,47 +531,44 @@ negative() {
 # names the certificate of each tunnel), beside a plain http_port, and Python websockets
 # with ssl.CERT_REQUIRED (tests/interop/mtls_server.py: it logs the CN it was shown);
 # wspcat with --proxy-cert/--proxy-key and --cert/--key, RSA and EC keys.
-SQUID_MTLS_TLS_PORT='' SQUID_MTLS_PORT='' PY_MTLS_WS='' PY_MTLS_WSS=''
+SQUID_MTLS_TLS_PORT='' SQUID_MTLS_PORT='' PY_MTLS_WSS='' MTLS_LOG=/dev/null
 MTLS_NAME=()
 MTLS_RESULT=()
 MTLS_DETAIL=()
 
 start_mtls_peers() {
-    local d=$TMP/squid_mtls
+    local d p
     start py_mtls "$PY" tests/interop/mtls_server.py "$CERTS/target-chain.pem" "$CERTS/target.key" \
         "$CERTS/client-ca.pem" "$TMP/py_mtls.ports"
     wait_file py_mtls "$TMP/py_mtls.ports" || return 1
-    read -r PY_MTLS_WS PY_MTLS_WSS < <(sed 's/ws=//; s/wss=//' "$TMP/py_mtls.ports")
+    read -r _ PY_MTLS_WSS < <(sed 's/ws=//; s/wss=//' "$TMP/py_mtls.ports")
     read -r SQUID_MTLS_PORT SQUID_MTLS_TLS_PORT < <(free_ports 2)
-    mkdir -p "$d"; chmod 777 "$d"
+    # a squid of tests/interop/auth_lib.sh's kind (its shared settings, started and
+    # stopped by it), with no authentication but the certificate
+    auth_squid_dir mtls || return 1
+    d=$AUTH_DIR/mtls
+    MTLS_LOG=$d/mtls.log
     cp "$CERTS/proxy-chain.pem" "$CERTS/proxy.key" "$CERTS/client-ca.pem" "$d/"
     chmod 644 "$d"/*.pem "$d"/*.key
     {
         echo "http_port 127.0.0.1:$SQUID_MTLS_PORT name=plain"
         echo "https_port 127.0.0.1:$SQUID_MTLS_TLS_PORT name=mtls tls-cert=$d/proxy-chain.pem tls-key=$d/proxy.key" \
              "clientca=$d/client-ca.pem tls-cafile=$d/client-ca.pem"
-        echo "pid_filename $d/squid.pid"
-        echo "cache_log $d/cache.log"
+        auth_squid_conf mtls
         echo "logformat mtls %ts.%03tu %>a %rm %ru %>Hs cert=[%ssl::>cert_subject]"
-        echo "access_log stdio:$d/access.log mtls"
-        echo "cache_store_log none"
-        echo "netdb_filename none"
-        echo "coredump_dir $d"
-        echo "cache deny all"
-        echo "cache_mem 8 MB"
-        echo "pinger_enable off"
-        echo "shutdown_lifetime 1 seconds"
-        echo "visible_hostname wsproxy-interop-mtls"
-        echo "acl test_ports port ${ALLOWED_PORTS[*]} $PY_MTLS_WS $PY_MTLS_WSS"
-        echo "acl CONNECT method CONNECT"
-        echo "acl loopback src 127.0.0.1/32"
-        echo "http_access deny !loopback"
-        echo "http_access deny CONNECT !test_ports"
+        echo "access_log stdio:$MTLS_LOG mtls"
         echo "http_access allow loopback"
         echo "http_access deny all"
     } >"$d/squid.conf"
-    start squid_mtls squid -N -f "$d/squid.conf"
-    wait_port squid_mtls "$SQUID_MTLS_PORT" && wait_port squid_mtls "$SQUID_MTLS_TLS_PORT"
+    auth_squid_start mtls
+    for p in "$SQUID_MTLS_PORT" "$SQUID_MTLS_TLS_PORT"; do
+        if ! auth_wait mtls "$p" 2>"$TMP/auth/mtls-wait.err"; then
+            echo "FAIL - start squid mtls (auth_lib.sh): $(head -n 1 "$TMP/auth/mtls-wait.err")"
+            tail -n +2 "$TMP/auth/mtls-wait.err"
+            FAILED=$((FAILED + 1))
+            return 1
+        fi
+    done
 }
 
 # mtls_seen FILE MARK ERE: a line after line MARK of FILE matches ERE (squid writes its
@@ -592,30 +589,40 @@ lines_of() { wc -l <"$1" 2>/dev/null || echo 0; }
 # client certificate, wspcat only, with these options; then one more check: squid's
 # access log names the certificate (CN) for the tunnel of every cell that passed
 mtls_row() {
-    local id=$1 label=$2 cn=$3 mark col ok=0 got i name
+    local id=$1 label=$2 cn=$3 mark col ok=0 got i name why
     shift 3
-    mark=$(lines_of "$TMP/squid_mtls/access.log")
+    mark=$(lines_of "$MTLS_LOG")
     CELL_ARGS=("$@")
     CELL_DRIVER=0
-    row "$id" "$label" "https://localhost:$SQUID_MTLS_TLS_PORT" squid_mtls
+    row "$id" "$label" "https://localhost:$SQUID_MTLS_TLS_PORT" auth/mtls
     CELL_ARGS=()
     CELL_DRIVER=1
     for col in "${COLS[@]}"; do [ "${RESULT[$id,$col]:-}" = pass ] && ok=$((ok + 1)); done
     name="$label: squid's access log names $cn for each of the $ok tunnels"
     for (( i = 0; i < 30; i++ )); do
-        got=$(mtls_count "$TMP/squid_mtls/access.log" "$mark" " CONNECT [^ ]+ 200 cert=\[.*/CN=$cn\]$")
+        got=$(mtls_count "$MTLS_LOG" "$mark" " CONNECT [^ ]+ 200 cert=\[.*/CN=$cn\]$")
         (( got >= ok )) && break
         sleep 0.1
     done
+    why=''
+    (( ok > 0 && got == ok )) || why="$got such lines for $ok tunnels"
+    mtls_record "$name" "$why" "$got CONNECT lines, each with the subject .../CN=$cn" auth/mtls
+}
+
+# mtls_record NAME WHY DETAIL PEER...: one check of the mTLS table: passed when WHY is
+# empty (DETAIL says what was seen), else failed, with the peers' logs
+mtls_record() {
+    local name=$1 why=$2 detail=$3
+    shift 3
     MTLS_NAME+=("$name")
-    if (( ok > 0 && got == ok )); then
+    if [ -z "$why" ]; then
         MTLS_RESULT+=(pass)
-        MTLS_DETAIL+=("$got CONNECT lines, each with the subject .../CN=$cn")
+        MTLS_DETAIL+=("$detail")
         pass "$name"
     else
         MTLS_RESULT+=(FAIL)
-        MTLS_DETAIL+=("$got such lines for $ok tunnels")
-        failed "$name" "$got such lines for $ok tunnels" squid_mtls
+        MTLS_DETAIL+=("$why")
+        failed "$name" "$why" "$@"
     fi
 }
 
@@ -634,24 +641,15 @@ mtls_check() {
         said="; squid logged the tunnel with the certificate of $scn"
     fi
     pm=$(lines_of "$TMP/py_mtls.out")
-    sm=$(lines_of "$TMP/squid_mtls/access.log")
+    sm=$(lines_of "$MTLS_LOG")
     run_lines $'hello mtls\n' 1 --proxy "$proxy" --cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem" \
         --timeout 10 "$@" "$url"
     if [ "$RC" != 0 ]; then why="wspcat exit $RC: $(grep -v '^\*' "$ERR" | tail -n 1 | cut -c1-160)"
     elif [ "$(cat "$OUT")" != "hello mtls" ]; then why="wspcat: echo differs"
     elif ! mtls_seen "$TMP/py_mtls.out" "$pm" "\| client-cert: $cn\$"; then why="websockets did not log client-cert: $cn"
-    elif [ -n "$sq" ] && ! mtls_seen "$TMP/squid_mtls/access.log" "$sm" "$sq"; then why="squid's access log has no line /$sq/"
+    elif [ -n "$sq" ] && ! mtls_seen "$MTLS_LOG" "$sm" "$sq"; then why="squid's access log has no line /$sq/"
     fi
-    MTLS_NAME+=("$name")
-    if [ -z "$why" ]; then
-        MTLS_RESULT+=(pass)
-        MTLS_DETAIL+=("echoed; websockets saw the certificate of $cn$said")
-        pass "$name (${ELAPSED_MS} ms)"
-    else
-        MTLS_RESULT+=(FAIL)
-        MTLS_DETAIL+=("$why")
-        failed "$name" "$why" py_mtls squid_mtls
-    fi
+    mtls_record "$name" "$why" "echoed; websockets saw the certificate of $cn$said" py_mtls auth/mtls
 }
 
 mtls_checks() {
@@ -665,11 +663,11 @@ mtls_checks() {
     NEG_EXTRA=()
     negative "squid https_port clientca=: no client certificate" 8 \
         'WSPROXY_E_TLS_PROXY.*asked for a client certificate and none was given' \
-        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" squid_mtls
+        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" auth/mtls
     NEG_EXTRA=(--proxy-cert "$CERTS/client-untrusted.pem" --proxy-key "$CERTS/client-untrusted.key")
     negative "squid https_port clientca=: a certificate from an untrusted CA" 8 \
         'WSPROXY_E_TLS_PROXY.*refused our client certificate' \
-        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" squid_mtls
+        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" auth/mtls
 
     mtls_check "websockets CERT_REQUIRED, direct: RSA (PKCS#1 key)" "wsproxy test client rsa" "" "" "$mw" \
         --cert "$CERTS/client-rsa.pem" --key "$CERTS/client-rsa-pkcs1.key"
@@ -691,7 +689,7 @@ mtls_checks() {
     NEG_EXTRA=()
     negative "websockets CERT_REQUIRED through squid http://: no client certificate" 8 \
         'WSPROXY_E_TLS_TUNNEL.*asked for a client certificate and none was given' \
-        "http://127.0.0.1:$SQUID_MTLS_PORT" "$mw" py_mtls squid_mtls
+        "http://127.0.0.1:$SQUID_MTLS_PORT" "$mw" py_mtls auth/mtls
 }
 
 # write_mtls_report: the mTLS checks as a table in the report, before its end line
@@ -733,7 +731,6 @@ start_squid
 start_stunnel
 start_dante
 start_microsocks
-start_mtls_peers   # squid and websockets requiring client certificates
 UP=()
 for pair in tinyproxy:$TINY_PORT tinyproxy_auth:$TINY_AUTH_PORT squid:$SQUID_PORT \
             squid:$SQUID_AUTH_PORT squid:$SQUID_TLS_PORT stunnel:$STUNNEL_PORT dante:$DANTE_PORT \
@@ -764,6 +761,7 @@ if ! auth_kinit "$AUTH_PASS"; then   # KRB5CCNAME: a ticket for AUTH_USER, for w
     echo "FAIL - kinit $AUTH_USER@$AUTH_REALM: $(tail -n 1 "$AUTH_DIR/kinit.err" 2>/dev/null)"
     FAILED=$((FAILED + 1))
 fi
+start_mtls_peers   # squid (auth_lib.sh's kind) and websockets requiring client certificates
 echo "interop: peers up after $(( $(date +%s) - START_S )) s"
 
 U=$USER_OK:$PASS_OK
