@@ -185,6 +185,89 @@ static void row7(void)
     }
 }
 
+/* Row 7, resumption: for each TLS hop, a handshake that resumes the session an earlier
+   connection kept (wsproxy_tls_session_get, then tls.resume / proxy_tls.resume; the
+   peers keep sessions in BearSSL's LRU cache) beside a full one by the same client.
+   Per repetition: one full handshake keeps fresh sessions (not timed), then 12 (4 with
+   BENCH_QUICK) full and 12 resumed handshakes alternate, and bare BearSSL engines
+   resume their own session beside them; every handshake must resume exactly the hops asked for.
+   CPU = this process from before the client's init to the first message it may send. */
+static void row7_resume(void)
+{
+    static const struct { int tls, proxy, rp, rs; const char *name; } cells[6] = {
+        {1, HOP_NONE, 0, 1, "wss://, direct: server hop"},
+        {1, HOP_HTTP, 0, 1, "wss://, http proxy: server hop (in the tunnel)"},
+        {0, HOP_HTTPS, 1, 0, "ws://, https proxy: proxy hop"},
+        {1, HOP_HTTPS, 1, 0, "wss://, https proxy (TLS in TLS): proxy hop"},
+        {1, HOP_HTTPS, 0, 1, "wss://, https proxy (TLS in TLS): server hop"},
+        {1, HOP_HTTPS, 1, 1, "wss://, https proxy (TLS in TLS): both hops"},
+    };
+    int reps = bench_reps(), per = bench_quick() ? 4 : 12, k, r, i;
+    for (k = 0; k < 6; k++) {
+        e2e_cfg cfg = base_cfg(cells[k].tls, cells[k].proxy, 16, 1);
+        br_ssl_session_parameters wsp[2], bare[2];   /* [proxy hop, server hop] */
+        double full[64], res[64], raw[64], q[64], q2[64], f_m, r_m, b_m;
+        e2e_res a, b, c;
+        int hops_full = (cells[k].tls && !cells[k].rs) + (cells[k].proxy == HOP_HTTPS && !cells[k].rp);
+        int theory = 1 + 2 * hops_full + cells[k].rp + cells[k].rs + (cells[k].proxy != HOP_NONE) + 1;
+        int theory_full = 1 + 2 * (cells[k].tls + (cells[k].proxy == HOP_HTTPS)) + (cells[k].proxy != HOP_NONE) + 1;
+        char name[128], v1[96], v2[96];
+        cfg.count = 0;
+        fprintf(stderr, "  resumed handshake %s\n", cells[k].name);
+        for (r = 0; r < reps; r++) {
+            double sf = 0, sr = 0, sb = 0;
+            /* fresh sessions for this repetition, from full handshakes */
+            cfg.resume_proxy = cfg.resume_server = NULL;
+            cfg.save_proxy = &wsp[0];
+            cfg.save_server = &wsp[1];
+            if (run_wsproxy(&cfg, &a) != 0) BENCH_FAIL("wsproxy: full handshake %s", cells[k].name);
+            cfg.save_proxy = &bare[0];
+            cfg.save_server = &bare[1];
+            if (run_floor(&cfg, &b) != 0) BENCH_FAIL("bare BearSSL: full handshake %s", cells[k].name);
+            cfg.save_proxy = cfg.save_server = NULL;
+            for (i = 0; i < per; i++) {
+                cfg.resume_proxy = cfg.resume_server = NULL;
+                if (run_wsproxy(&cfg, &a) != 0) BENCH_FAIL("wsproxy: full handshake %s", cells[k].name);
+                if (a.resumed_proxy || a.resumed_server) BENCH_FAIL("wsproxy: %s resumed with no session offered", cells[k].name);
+                if (a.hs_flights + 1 != theory_full) BENCH_FAIL("wsproxy: full handshake %s took %d RTT", cells[k].name, a.hs_flights + 1);
+                sf += a.hs_cpu;
+                cfg.resume_proxy = cells[k].rp ? &wsp[0] : NULL;
+                cfg.resume_server = cells[k].rs ? &wsp[1] : NULL;
+                if (run_wsproxy(&cfg, &b) != 0) BENCH_FAIL("wsproxy: resumed handshake %s", cells[k].name);
+                if (b.resumed_proxy != cells[k].rp || b.resumed_server != cells[k].rs)
+                    BENCH_FAIL("wsproxy: %s: resumed proxy hop %d, server hop %d; wanted %d, %d", cells[k].name,
+                               b.resumed_proxy, b.resumed_server, cells[k].rp, cells[k].rs);
+                sr += b.hs_cpu;
+                cfg.resume_proxy = cells[k].rp ? &bare[0] : NULL;
+                cfg.resume_server = cells[k].rs ? &bare[1] : NULL;
+                if (run_floor(&cfg, &c) != 0) BENCH_FAIL("bare BearSSL: resumed handshake %s", cells[k].name);
+                if (c.resumed_proxy != cells[k].rp || c.resumed_server != cells[k].rs)
+                    BENCH_FAIL("bare BearSSL: %s did not resume as asked", cells[k].name);
+                if (c.hs_flights + 1 != theory)
+                    BENCH_FAIL("bare BearSSL took %d round trips for the resumed %s, theory %d", c.hs_flights + 1, cells[k].name, theory);
+                sb += c.hs_cpu;
+            }
+            full[r] = sf / per;
+            res[r] = sr / per;
+            raw[r] = sb / per;
+            q[r] = res[r] / full[r];
+            q2[r] = res[r] / raw[r];
+        }
+        f_m = median(full, reps);
+        r_m = median(res, reps);
+        b_m = median(raw, reps);
+        snprintf(name, sizeof name, "resumed handshake %s", cells[k].name);
+        snprintf(v1, sizeof v1, "%d RTT, %zu B out, %zu B in, %s CPU", b.hs_flights + 1, b.hs_bytes, b.hs_bytes_read, fmt_us(r_m));
+        snprintf(v2, sizeof v2, "%d RTT, %zu B out, %zu B in, %s CPU", a.hs_flights + 1, a.hs_bytes, a.hs_bytes_read, fmt_us(f_m));
+        row_out("7 handshake", name, v1, "full handshake, same client and cell", v2, median(q, reps), "",
+                b.hs_flights + 1 == theory ? "RTT=min" : "RTT>min");
+        snprintf(v1, sizeof v1, "%s CPU", fmt_us(r_m));
+        snprintf(v2, sizeof v2, "%d RTT, %s CPU", c.hs_flights + 1, fmt_us(b_m));
+        row_out("7 handshake", "  beside bare BearSSL engines, resumed the same way", v1, "bare BearSSL, resumed", v2,
+                median(q2, reps), "", "");
+    }
+}
+
 int main(int argc, char **argv)
 {
     int i, want4 = 0, want5 = 0, want7 = 0;
@@ -218,7 +301,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "e2e: TLS rows need --echo-tls and --proxy-tls\n");
         return 2;
     }
-    if (want7) row7();
+    if (want7) {
+        row7();
+        row7_resume();
+    }
     if (want4) row4();
     if (want5) row5();
     return 0;

@@ -4,11 +4,14 @@
    `size`-byte binary messages in bursts of `window` (the next burst goes when the last
    echo of the previous one is in; a sliding window drifts between batched and one-by-one
    exchanges with the scheduling, a burst does not), and reports the CPU time
-   (user + system) of this process over the message phase only. */
+   (user + system) of this process over the message phase only, and of the handshake
+   apart (row 7: full and resumed TLS handshakes). */
 #ifndef BENCH_E2E_H
 #define BENCH_E2E_H
 
 #include <stddef.h>
+
+#include <bearssl.h>
 
 enum { HOP_NONE = 0, HOP_HTTP = 1, HOP_HTTPS = 2 };
 
@@ -26,6 +29,11 @@ typedef struct {
        no_send_buffer: none at all (allowed when a TLS stage is the socket's) */
     size_t recv_buffer, send_buffer;
     int no_send_buffer;
+    /* TLS session resumption (row 7): the sessions to offer on the proxy hop and the
+       server hop (NULL: a full handshake), and where to keep the sessions the hops end
+       with (NULL: not kept) */
+    const br_ssl_session_parameters *resume_proxy, *resume_server;
+    br_ssl_session_parameters *save_proxy, *save_server;
 } e2e_cfg;
 
 typedef struct {
@@ -34,6 +42,9 @@ typedef struct {
     size_t hs_bytes;       /* bytes written to the socket before the first message */
     int hs_flights;        /* client flights before the first message (each waits for a reply) */
     size_t hs_bytes_read;  /* bytes read before the first message */
+    double hs_cpu;         /* seconds of CPU from before the client's init (TLS engines
+                              included) until the first message may be sent */
+    int resumed_proxy, resumed_server;   /* that hop's handshake resumed a session */
 } e2e_res;
 
 /* wsproxy.h: its built-in buffers (16 KiB each way) or the caller's (cfg) */

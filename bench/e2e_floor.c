@@ -409,11 +409,24 @@ static void load_anchor(const char *path, br_x509_trust_anchor *ta)
     free(der.p);
 }
 
-static void hop_start(hop_t *h, const br_x509_trust_anchor *ta)
+/* resume: a session to offer (NULL: a full handshake) */
+static void hop_start(hop_t *h, const br_x509_trust_anchor *ta, const br_ssl_session_parameters *resume)
 {
     br_ssl_client_init_full(&h->cc, &h->xc, ta, 1);
     br_ssl_engine_set_buffer(&h->cc.eng, h->iobuf, sizeof h->iobuf, 1);
-    br_ssl_client_reset(&h->cc, "localhost", 0);
+    if (resume) br_ssl_engine_set_session_parameters(&h->cc.eng, resume);
+    br_ssl_client_reset(&h->cc, "localhost", resume != NULL);
+}
+
+/* after a hop's handshake: keep its session (save may be NULL); 1 when it resumed the
+   one offered (the server sent back the same session ID) */
+static int hop_done(hop_t *h, const br_ssl_session_parameters *offered, br_ssl_session_parameters *save)
+{
+    br_ssl_session_parameters sp;
+    br_ssl_engine_get_session_parameters(&h->cc.eng, &sp);
+    if (save) *save = sp;
+    return offered && offered->session_id_len && sp.session_id_len == offered->session_id_len &&
+           memcmp(sp.session_id, offered->session_id, sp.session_id_len) == 0;
 }
 
 static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
@@ -425,7 +438,7 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
     unsigned char left[2048], *frames = NULL;
     size_t left_len, n, per_msg, frame_len, echo_len, got = 0;
     long sent = 0, done = 0;
-    double t0, w0;
+    double t0, w0, h0;
     int rc = -1;
     memset(&io, 0, sizeof io);
     memset(&s, 0, sizeof s);
@@ -439,13 +452,15 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
         anchors_loaded_ = 1;
     }
     s.io = &io;
+    h0 = cpu_now();
     s.fd = net_connect(cfg->proxy ? cfg->proxy_port : cfg->server_port);
     if (s.fd < 0) { perror("bench: raw connect"); return -1; }
     io.counting = 1;
     if (cfg->proxy == HOP_HTTPS) {
         s.P = &hp;
-        hop_start(&hp, &anchors_[1]);
+        hop_start(&hp, &anchors_[1], cfg->resume_proxy);
         if (stack_handshake(&s, &hp.cc.eng) != 0) { fprintf(stderr, "bench: raw: TLS to the proxy failed\n"); goto out; }
+        res->resumed_proxy = hop_done(&hp, cfg->resume_proxy, cfg->save_proxy);
     }
     if (cfg->proxy) {
         n = connect_head(head, sizeof head, cfg->server_port);
@@ -456,15 +471,17 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
     }
     if (cfg->tls) {
         s.T = &ht;
-        hop_start(&ht, &anchors_[0]);
+        hop_start(&ht, &anchors_[0], cfg->resume_server);
         s.t_on = 1;
         if (stack_handshake(&s, &ht.cc.eng) != 0) { fprintf(stderr, "bench: raw: TLS to the server failed\n"); goto out; }
+        res->resumed_server = hop_done(&ht, cfg->resume_server, cfg->save_server);
     }
     n = upgrade_head(head, sizeof head, cfg->server_port);
     if (stack_send_head(&s, head, n) != 0 || stack_head(&s, "101", left, &left_len) != 0 || left_len) {
         fprintf(stderr, "bench: raw: upgrade failed\n");
         goto out;
     }
+    res->hs_cpu = cpu_now() - h0;
     net_handshake_done(&io, res);
     if (cfg->count == 0 || !eng_top(&s)) { rc = cfg->count == 0 ? 0 : -1; goto out; }
 

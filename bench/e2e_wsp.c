@@ -96,7 +96,8 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
     long sent = 0, done = 0;
     int fd, opened = 0, flushed = 0, rc = -1;
     io_count io;
-    double t0, w0;
+    double t0, w0, h0;
+    br_ssl_session_parameters sp;   /* a hop's session when the caller keeps none */
     memset(&wc, 0, sizeof wc);
     memset(&io, 0, sizeof io);
     memset(res, 0, sizeof *res);
@@ -129,6 +130,9 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
         wc.proxy_trust_anchors_count = ntas_[1];
     }
     if (!c || !payload || (arena_len && !arena) || (wc.recv_buffer_len && !rbuf) || (wc.send_buffer && !sbuf)) { fprintf(stderr, "bench: out of memory\n"); exit(2); }
+    wc.proxy_tls.resume = cfg->resume_proxy;
+    wc.tls.resume = cfg->resume_server;
+    h0 = cpu_now();
     if (wsproxy_init(c, &wc) != WSPROXY_OK) { fail_(c, "init"); goto out; }
     fd = net_connect((int)wsproxy_connect_port(c));
     if (fd < 0) { perror("bench: connect"); goto out; }
@@ -143,7 +147,18 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
             else if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) { fail_(c, "handshake"); goto out_fd; }
         }
     }
+    res->hs_cpu = cpu_now() - h0;
     net_handshake_done(&io, res);
+    if (cfg->proxy == HOP_HTTPS &&
+        wsproxy_tls_session_get(c, WSPROXY_HOP_PROXY, cfg->save_proxy ? cfg->save_proxy : &sp, &res->resumed_proxy) != WSPROXY_OK) {
+        fail_(c, "tls_session_get (proxy hop)");
+        goto out_fd;
+    }
+    if (cfg->tls &&
+        wsproxy_tls_session_get(c, WSPROXY_HOP_TARGET, cfg->save_server ? cfg->save_server : &sp, &res->resumed_server) != WSPROXY_OK) {
+        fail_(c, "tls_session_get (server hop)");
+        goto out_fd;
+    }
 
     t0 = cpu_now();
     w0 = wall_now();

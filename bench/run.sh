@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: runs every benchmark of `make bench` against local test peers and prints
 # one table (also written to $BUILD/bench/results.md). Exits non-zero only when a program
-# fails (a wrong result or a broken run), never because of a time.
+# fails (a wrong result or a broken run), never because of a time. BENCH_ROWS=7 (or a
+# list: BENCH_ROWS=4,7) runs only the programs, and of e2e only the parts, those rows need.
 set -u
 BUILD=${BUILD:-build}
 CC=${CC:-cc}
@@ -40,6 +41,13 @@ start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-ch
 start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key
 PEERS=(--echo "$ECHO" --proxy "$PROXY" --echo-tls "$ECHO_TLS" --proxy-tls "$PROXY_TLS" --certs $CERTS)
 
+# want N: row N was asked for (all rows when BENCH_ROWS is empty)
+want() { [ -z "${BENCH_ROWS:-}" ] || [[ " ${BENCH_ROWS//,/ } " == *" $1 "* ]]; }
+E2E_PARTS=()
+want 7 && E2E_PARTS+=(handshake)
+want 4 && E2E_PARTS+=(e2e)
+want 5 && E2E_PARTS+=(tls)
+
 fail=0
 run() {   # label, command...
     echo "== $1" >&2
@@ -50,10 +58,10 @@ run() {   # label, command...
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 : >"$ROWS"
-run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"
-run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" handshake e2e tls
-run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"
-run "8: permessage-deflate (in memory; node's ws beside)" "$B/deflate" --node-script bench/deflate_ws.js --work "$B/deflate-corpus"
+if want 1 || want 2 || want 3; then run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"; fi
+if (( ${#E2E_PARTS[@]} )); then run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" "${E2E_PARTS[@]}"; fi
+if want 6; then run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"; fi
+if want 8; then run "8: permessage-deflate (in memory; node's ws beside)" "$B/deflate" --node-script bench/deflate_ws.js --work "$B/deflate-corpus"; fi
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -64,7 +72,7 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
     echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
     echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), node $(node --version 2>/dev/null || echo '-')"
-    echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK'); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
+    echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK')$([ -n "${BENCH_ROWS:-}" ] && echo ", rows $BENCH_ROWS only"); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
     echo
     echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"
     echo "|---|------|-----------|--------|-----------|-------|--------|---------|"

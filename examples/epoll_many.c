@@ -3,7 +3,7 @@
 
    epoll_many [-n N] [-m M] [-s SIZE] [--concurrency K] [--proxy URL]
               [--connect-timeout S] [--timeout S] [--no-barrier]
-              [--buffers R[,S]] [--cacert FILE] [--insecure] URL
+              [--buffers R[,S]] [--cacert FILE] [--insecure] [--resume] URL
 
    Opens N connections to URL (directly, or through --proxy: http://, https://,
    socks4/4a/5/5h://; for socks4:// and socks5:// the target's name is resolved once
@@ -30,6 +30,15 @@
    build gives every connection 16 KiB buffers unless --buffers says otherwise
    (docs/event-loop.md has the figures).
    RLIMIT_NOFILE is raised to N + 64 when the hard limit allows it.
+
+   TLS session resumption (--resume): the first connection runs alone until it is open
+   (or has failed); after each of its TLS handshakes (WSPROXY_EV_TLS) the hop's session
+   is read with wsproxy_tls_session_get, and every later connection offers it in
+   cfg.tls.resume / cfg.proxy_tls.resume: an abbreviated handshake, one round trip and
+   the certificate checks and key exchange saved per hop, when the server kept the
+   session. The session parameters hold the master secret: keep them as you would a
+   password. With or without --resume, a line counts each hop's handshakes and how many
+   of them resumed (the resumed flag of wsproxy_tls_session_get).
 
    Prints the rates and the peak RSS. Exit 0 when every connection opened, echoed its
    M messages intact and closed cleanly (1000); 2 otherwise; 1 for a usage error. */
@@ -60,7 +69,8 @@ static struct {
     int barrier;
     size_t recv_buf, send_buf;              /* --buffers R,S: bytes per connection */
     int buffers;                            /* 1: the caller's buffers, 0: built-in */
-} opt = { 100, 10, 500, 64, 10.0, 10.0, 1, 0, 0, 0 };
+    int resume;                             /* --resume: the first connection's sessions */
+} opt = { 100, 10, 500, 64, 10.0, 10.0, 1, 0, 0, 0, 0 };
 
 static struct {
     unsigned launched, inflight, opened, open_now, peak_open, failed_before_open;
@@ -71,7 +81,15 @@ static struct {
     unsigned printed_errors;
     int err_code[16];                       /* failures by code (0: bad or missing echo) */
     unsigned err_count[16];
+    unsigned tls_done[2], tls_resumed[2];   /* handshakes per hop [proxy, server], resumed */
 } g;
+
+#ifndef WSPROXY_NO_TLS
+/* --resume: the sessions of the first connection's hops [proxy, server], offered by
+   every later one; ready once the first connection is open or has failed */
+static br_ssl_session_parameters first_session[2];
+static int have_session[2], sessions_ready;
+#endif
 
 static double now_s(void)
 {
@@ -152,6 +170,17 @@ static void use_buffers(unsigned i)
     cfg.recv_buffer_len = opt.recv_buf;
     cfg.send_buffer = b + opt.recv_buf;     /* length 0: no send buffer */
     cfg.send_buffer_len = opt.send_buf;
+}
+
+/* Points cfg at a connection's TLS arena (NULL: out of memory; init then says so). */
+static void use_arena(void *a)
+{
+#ifndef WSPROXY_NO_TLS
+    cfg.tls_arena = a;
+    cfg.tls_arena_len = a ? arena_bytes : 0;
+#else
+    (void)a;
+#endif
 }
 
 static struct conn *conn_of(struct timer *t)
@@ -315,9 +344,32 @@ static void on_event(struct conn *c, const wsproxy_event *ev)
         count_failure(wsproxy_error(&c->ws));
         if (c->counted_inflight) { g.inflight--; g.failed_before_open++; c->counted_inflight = 0; }
         break;
-    default:                                /* TUNNEL, TLS, PING (pong is automatic), PONG */
+#ifndef WSPROXY_NO_TLS
+    case WSPROXY_EV_TLS: {                  /* a hop's handshake is done */
+        br_ssl_session_parameters sp;
+        int resumed = 0, k = ev->status == WSPROXY_HOP_PROXY ? 0 : 1;
+        if (wsproxy_tls_session_get(&c->ws, ev->status, &sp, &resumed) == WSPROXY_OK) {
+            g.tls_done[k]++;
+            g.tls_resumed[k] += resumed != 0;
+            if (opt.resume && c->idx == 0) { first_session[k] = sp; have_session[k] = 1; }
+        }
+        memset(&sp, 0, sizeof sp);
         break;
     }
+#endif
+    default:                                /* TUNNEL, PING (pong is automatic), PONG */
+        break;
+    }
+#ifndef WSPROXY_NO_TLS
+    /* --resume: the first connection is open (its hops are done) or has failed: the
+       others may start, offering the sessions it kept */
+    if (opt.resume && c->idx == 0 && !sessions_ready &&
+        (ev->type == WSPROXY_EV_OPEN || ev->type == WSPROXY_EV_ERROR || ev->type == WSPROXY_EV_CLOSE)) {
+        sessions_ready = 1;
+        cfg.proxy_tls.resume = have_session[0] ? &first_session[0] : NULL;
+        cfg.tls.resume = have_session[1] ? &first_session[1] : NULL;
+    }
+#endif
 }
 
 /* After anything happened to c: events, then sending, then the timer and the epoll mask. */
@@ -450,11 +502,7 @@ static void launch(unsigned i)
     use_buffers(i);
     c->fd = -1;
     c->timer_kind = -1;
-    if (arena_bytes) {
-        c->tls_arena = malloc(arena_bytes);
-        cfg.tls_arena = c->tls_arena;
-        cfg.tls_arena_len = c->tls_arena ? arena_bytes : 0;
-    }
+    if (arena_bytes) use_arena(c->tls_arena = malloc(arena_bytes));
     rc = wsproxy_init(&c->ws, &cfg);         /* checked once in main: only ENOMEM here */
     g.launched++;
     g.inflight++;
@@ -494,6 +542,16 @@ static void launch(unsigned i)
     ev.data.ptr = c;
     epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
     drive(c);
+}
+
+/* --resume: the first connection goes alone, the others once its sessions are known */
+static int may_launch(void)
+{
+#ifndef WSPROXY_NO_TLS
+    return !opt.resume || g.launched == 0 || sessions_ready;
+#else
+    return 1;
+#endif
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -561,7 +619,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: epoll_many [-n N] [-m M] [-s SIZE] [--concurrency K] [--proxy URL]\n"
             "                  [--connect-timeout S] [--timeout S] [--no-barrier]\n"
-            "                  [--buffers R[,S]] [--cacert FILE] [--insecure] ws[s]://host[:port]/path\n");
+            "                  [--buffers R[,S]] [--cacert FILE] [--insecure] [--resume]\n"
+            "                  ws[s]://host[:port]/path\n");
 }
 
 int main(int argc, char **argv)
@@ -593,6 +652,7 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(a, "--cacert") && v) cacert = argv[++i];
         else if (!strcmp(a, "--insecure") || !strcmp(a, "-k")) insecure = 1;
+        else if (!strcmp(a, "--resume")) opt.resume = 1;
         else if (a[0] == '-' || cfg.url) { usage(); return 1; }
         else cfg.url = a;
     }
@@ -604,6 +664,10 @@ int main(int argc, char **argv)
 #ifndef WSPROXY_NO_TLS
     arena_bytes = wsproxy_tls_arena_size(cfg.url, cfg.proxy);
     cfg.insecure = cfg.proxy_insecure = insecure;
+    if (opt.resume && !arena_bytes) {
+        fprintf(stderr, "epoll_many: --resume: no TLS hop (wss:// or an https:// proxy) to resume\n");
+        return 1;
+    }
     if (arena_bytes && !insecure) {
         const br_x509_trust_anchor *tas;
         size_t ntas;
@@ -613,6 +677,7 @@ int main(int argc, char **argv)
     }
 #else
     (void)cacert; (void)insecure;
+    if (opt.resume) { fprintf(stderr, "epoll_many: --resume: built without TLS\n"); return 1; }
 #endif
 
 #if WSPROXY_RECV_BUFFER_BYTES == 0 || WSPROXY_SEND_BUFFER_BYTES == 0
@@ -631,7 +696,7 @@ int main(int argc, char **argv)
         struct addrinfo hints, *res = NULL;
         char port[8], why[600];
         use_buffers(0);
-        if (arena_bytes) { cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes); cfg.tls_arena_len = arena_bytes; }
+        if (arena_bytes) use_arena(conn_at(0)->tls_arena = malloc(arena_bytes));
         rc = wsproxy_init(&conn_at(0)->ws, &cfg);
         free(conn_at(0)->tls_arena);
         conn_at(0)->tls_arena = NULL;
@@ -660,7 +725,7 @@ int main(int argc, char **argv)
             cfg.target_address = addr;
             freeaddrinfo(res);
             res = NULL;
-            if (arena_bytes) cfg.tls_arena = conn_at(0)->tls_arena = malloc(arena_bytes);
+            if (arena_bytes) use_arena(conn_at(0)->tls_arena = malloc(arena_bytes));
             rc = wsproxy_init(&conn_at(0)->ws, &cfg);
             free(conn_at(0)->tls_arena);
             conn_at(0)->tls_arena = NULL;
@@ -696,7 +761,7 @@ int main(int argc, char **argv)
 
     while (g.finished < opt.n) {
         int nev;
-        while (g.launched < opt.n && g.inflight < opt.concurrency) launch(g.launched);
+        while (g.launched < opt.n && g.inflight < opt.concurrency && may_launch()) launch(g.launched);
         if (opt.barrier && !g.released && g.opened + g.failed_before_open == opt.n) {
             g.released = 1;                 /* everyone is open (or failed): start echoing */
             g.t_release = now_s();
@@ -731,6 +796,15 @@ int main(int argc, char **argv)
            ru.ru_maxrss / 1024.0, (long)ru.ru_maxrss, (double)ru.ru_maxrss / opt.n, sizeof(wsproxy_client));
     if (opt.buffers) printf(", buffers %zu + %zu bytes given)\n", opt.recv_buf, opt.send_buf);
     else printf(", built-in buffers)\n");
+    if (g.tls_done[0] || g.tls_done[1]) {
+        printf("TLS handshakes: %u of %u resumed", g.tls_resumed[0] + g.tls_resumed[1], g.tls_done[0] + g.tls_done[1]);
+        if (g.tls_done[0]) printf("; proxy hop %u of %u", g.tls_resumed[0], g.tls_done[0]);
+        if (g.tls_done[1]) printf("; server hop %u of %u", g.tls_resumed[1], g.tls_done[1]);
+        printf("%s\n", opt.resume ? " (--resume: the first connection's sessions)" : "");
+    }
+#ifndef WSPROXY_NO_TLS
+    memset(first_session, 0, sizeof first_session);   /* the master secrets */
+#endif
     if (g.clean == opt.n) {
         printf("ok: every connection opened, echoed %u messages and closed cleanly\n", opt.m);
         return 0;

@@ -1728,10 +1728,15 @@ static int handle_event(session *s, const wsproxy_event *ev)
     const options *o = s->o;
     switch (ev->type) {
     case WSPROXY_EV_TLS:
-        if (o->verbose)
-            say("* [%8.3f ms] TLS to the %s done (ALPN %s)", elapsed(s),
+        if (o->verbose) {
+            br_ssl_session_parameters sp;   /* read for the resumed flag only */
+            int resumed = 0;
+            if (wsproxy_tls_session_get(s->c, ev->status, &sp, &resumed) != WSPROXY_OK) resumed = 0;
+            wipe(&sp, sizeof sp);
+            say("* [%8.3f ms] TLS to the %s done (ALPN %s%s)", elapsed(s),
                 ev->status == WSPROXY_HOP_PROXY ? "proxy" : "server",
-                ev->protocol[0] ? ev->protocol : "none");
+                ev->protocol[0] ? ev->protocol : "none", resumed ? ", session resumed" : "");
+        }
         break;
     case WSPROXY_EV_TUNNEL:
         if (o->verbose) {

@@ -3,8 +3,9 @@
 #   make integration-tls   runs tests/integration_tls.sh (also part of make test)
 #   make tls-certs         regenerates tests/certs (new keys; commit the result)
 #   make tls-peers-selftest proves with openssl s_client, curl and gnutls-cli that the peers'
-#                          --tls-client-ca and --tls-suites, tests/peers/tls_terminator.py and
-#                          the certificates are what they claim (part of ci-extra)
+#                          --tls-client-ca, --tls-suites and session resumption (and
+#                          --tls-no-resume), tests/peers/tls_terminator.py and the
+#                          certificates are what they claim (part of ci-extra)
 # The peers link with -lbearssl (see the peer rule in the Makefile).
 
 .PHONY: integration-tls tls-certs tls-peers-selftest

@@ -61,6 +61,13 @@ TLS=0
 if [[ -f $CERTS/target-ec-chain.pem ]]; then
     start_peer T tls "$ECHO_SERVER" --tls-cert "$CERTS/target-ec-chain.pem" \
         --tls-key "$CERTS/target-ec.key" || summary_and_exit
+    # session resumption (epoll_many --resume): an https:// proxy, and a server that keeps
+    # no sessions
+    start_peer TP tlsproxy "$PROXY_BIN" --tls-cert "$CERTS/proxy-chain.pem" --tls-key "$CERTS/proxy.key" ||
+        summary_and_exit
+    start_peer TN tls-noresume "$ECHO_SERVER" --tls-cert "$CERTS/target-ec-chain.pem" \
+        --tls-key "$CERTS/target-ec.key" --tls-no-resume || summary_and_exit
+    cat "$CERTS/ca.pem" "$CERTS/proxy-ca.pem" >"$TMP/both-cas.pem"   # epoll_many: one bundle, both hops
     TLS=1
 fi
 WS=ws://127.0.0.1:$E/echo
@@ -283,6 +290,63 @@ if (( TLS )); then
     run 60 "$EPOLL_MANY" -n 100 -m 3 -s 20000 --buffers 256,0 --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$T/"
     expect_epoll 100 3
     expect_stdout_has "buffers 256 + 0 bytes given)"
+    finish
+
+    # expect_resumed HOP N MIN: epoll_many's summary has "HOP hop R of N" with R >= MIN
+    # (R counts wsproxy_tls_session_get's resumed flag); the number is left in RESUMED
+    expect_resumed() {
+        local line
+        line=$(grep -oE "$1 hop [0-9]+ of [0-9]+" "$OUT")
+        RESUMED=$(sed -E 's/.* hop ([0-9]+) of .*/\1/' <<<"$line")
+        if [[ -z $line ]]; then why "no '$1 hop R of N' count in the summary"
+        elif [[ $line != "$1 hop $RESUMED of $2" ]]; then why "'$line': not $2 handshakes on the $1 hop"
+        elif (( RESUMED < $3 )); then why "'$line': fewer than $3 resumed"
+        fi
+    }
+    # expect_server_resumed PEER MARK N: PEER logged N resumed handshakes since MARK
+    expect_server_resumed() {
+        local got
+        got=$(log_count "$1" "$2" '^=== resumed: yes')
+        (( got == $3 )) || why "$1 logged $got resumed handshakes, the client counted $3"
+    }
+
+    begin "epoll_many --resume: 300 wss:// connections, all but the first resume the first one's session"
+    mark=$(log_mark tls)
+    run 60 "$EPOLL_MANY" -n 300 -m 2 --resume --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$T/"
+    expect_epoll 300 2
+    expect_resumed server 300 299
+    expect_stdout_has "(--resume: the first connection's sessions)"
+    expect_server_resumed tls "$mark" "${RESUMED:-0}"
+    finish
+
+    begin "epoll_many without --resume: 100 wss:// connections, none resumed (control)"
+    mark=$(log_mark tls)
+    run 60 "$EPOLL_MANY" -n 100 -m 2 --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$T/"
+    expect_epoll 100 2
+    expect_stdout_has "TLS handshakes: 0 of 100 resumed; server hop 0 of 100"
+    expect_server_resumed tls "$mark" 0
+    finish
+
+    begin "epoll_many --resume through an https:// proxy: 200 wss:// connections, both hops resumed"
+    mark=$(log_mark tls); pmark=$(log_mark tlsproxy)
+    run 60 "$EPOLL_MANY" -n 200 -m 2 --resume --cacert "$TMP/both-cas.pem" --proxy "https://localhost:$TP" \
+        "wss://127.0.0.1:$T/"
+    expect_epoll 200 2
+    expect_resumed proxy 200 199
+    expect_server_resumed tlsproxy "$pmark" "${RESUMED:-0}"
+    expect_resumed server 200 199
+    expect_server_resumed tls "$mark" "${RESUMED:-0}"
+    finish
+
+    begin "epoll_many --resume, a server that keeps no sessions: every handshake full, all complete"
+    run 60 "$EPOLL_MANY" -n 50 -m 2 --resume --cacert "$CERTS/ca.pem" "wss://127.0.0.1:$TN/"
+    expect_epoll 50 2
+    expect_stdout_has "TLS handshakes: 0 of 50 resumed; server hop 0 of 50"
+    finish
+
+    begin "epoll_many --resume on ws:// (no TLS hop): usage error, exit 1"
+    run 20 "$EPOLL_MANY" -n 5 --resume "$WS"
+    expect_rc 1; expect_stderr_has "--resume: no TLS hop"
     finish
 fi
 

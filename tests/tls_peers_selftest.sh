@@ -7,6 +7,9 @@
 #     certificate from another CA fail the handshake, a trusted one passes and its CN is logged;
 #   - --tls-suites NAME: each suite of the set is negotiated when offered alone, a client
 #     offering every other suite is refused;
+#   - session resumption (RFC 5246 session IDs): a session openssl s_client saved is resumed
+#     ("Reused", "=== resumed: yes"), with its client certificate's CN; --tls-no-resume
+#     resumes nothing;
 #   - tests/peers/tls_terminator.py: TLS 1.3 only (refuses 1.2), in front of the plain echo
 #     server (wss://) and the plain proxy (https:// proxy), client certificates, --ciphers;
 #   - the certificates: SHA-1 signatures, extended key usages, key encodings, validity.
@@ -108,6 +111,8 @@ start_peer T13P term13-proxy "$TERM_PY" --cert $C/proxy.pem --key $C/proxy.key -
 start_peer TC   term-mtls    "$TERM_PY" --cert $C/target.pem --key $C/target.key --client-ca $C/client-ca.pem --forward-port "$E" || summary_and_exit
 start_peer T12  term12       "$TERM_PY" --cert $C/target.pem --key $C/target.key --max-version 1.2 \
     --ciphers ECDHE-RSA-AES128-GCM-SHA256 --forward-port "$E" || summary_and_exit
+ENR=''
+start_peer ENR echo-noresume "$ECHO" --tls-cert $C/target.pem --tls-key $C/target.key --tls-no-resume || summary_and_exit
 
 # OpenSSL's name of each IANA number it knows ("0xC0,0x2F - NAME ...")
 declare -A OSSL=()
@@ -260,6 +265,47 @@ grep -qF "needs an RSA server key" "$ERR" || why "no 'needs an RSA server key' m
 run_timed 5 /dev/null "$PROXY" --port 0 --max-seconds 2 --tls-cert $C/proxy.pem --tls-key $C/proxy.key --tls-suites rc4
 [[ $RC == 2 ]] || why "exit status $RC for set 'rc4', expected 2"
 finish
+
+# ---- session resumption ----
+# resume_pair LABEL PEER PORT CAFILE WANT CN [-- FIRST-ARGS... -- SECOND-ARGS...]: a full
+# handshake saves its session, a second connection offers it; the second must be WANT
+# (Reused or New) in s_client's words and "=== resumed: yes|no" in PEER's log, and, when
+# CN is not empty, "=== client-cert: CN" for the second connection too
+resume_pair() {
+    local label=$1 peer=$2 port=$3 ca=$4 want=$5 cn=$6 m first=() second=() yn=no
+    shift 6
+    if [[ ${1:-} == -- ]]; then
+        shift
+        while [[ $# -gt 0 && $1 != -- ]]; do first+=("$1"); shift; done
+        [[ ${1:-} == -- ]] && shift
+        second=("$@")
+    fi
+    [[ $want == Reused ]] && yn=yes
+    begin "$label"
+    rm -f "$TMP/sess"
+    m=$(log_mark "$peer")
+    s_client "$port" -CAfile "$ca" -sess_out "$TMP/sess" "${first[@]}"
+    grep -qF "New, TLSv1.2" "$OUT" || why "the first handshake is not a new TLSv1.2 session"
+    [[ -s $TMP/sess ]] || why "s_client saved no session"
+    expect_logged "$peer" "$m" "=== resumed: no"
+    m=$(log_mark "$peer")
+    s_client "$port" -CAfile "$ca" -sess_in "$TMP/sess" "${second[@]}"
+    grep -qF "$want, TLSv1.2" "$OUT" || why "s_client did not report '$want, TLSv1.2' for the second connection"
+    expect_logged "$peer" "$m" "=== resumed: $yn"
+    [[ -z $cn ]] || expect_logged "$peer" "$m" "=== client-cert: $cn"
+    expect_not_logged "$peer" "$m" "=== tls-failed"
+    finish
+}
+resume_pair "resumption (echo): the saved session is resumed" suite-gcm "${SUITE_PORT[gcm]}" $C/ca.pem Reused ''
+resume_pair "resumption (proxy): the saved session is resumed" psuite-chacha "${PSUITE_PORT[chacha]}" \
+    $C/proxy-ca.pem Reused ''
+resume_pair "--tls-no-resume: an offered session is not resumed (full handshake)" echo-noresume "$ENR" \
+    $C/ca.pem New ''
+resume_pair "resumption (echo --tls-client-ca): resumed with no certificate sent, the session's CN logged" \
+    echo-mtls "$EM" $C/ca.pem Reused "wsproxy test client ec" -- -cert $C/client-ec.pem -key $C/client-ec.key --
+resume_pair "resumption (proxy --tls-client-ca): resumed, the session's CN logged" \
+    proxy-mtls "$PM" $C/proxy-ca.pem Reused "wsproxy test client rsa" \
+    -- -cert $C/client-rsa.pem -key $C/client-rsa.key -- -cert $C/client-rsa.pem -key $C/client-rsa.key
 
 # ---- tls_terminator.py ----
 begin "terminator --min-version 1.3: openssl s_client -tls1_2 is refused"

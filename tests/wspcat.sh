@@ -740,7 +740,7 @@ for case in "pclose:$PCL:2:Connection: close" "psilentc:$PCS:3:a silent close" "
     finish
 done
 
-begin "an https:// proxy that closes after its 407: a new connection and a new TLS handshake, then Digest"
+begin "an https:// proxy that closes after its 407: a new connection whose TLS handshake resumes the first's, then Digest"
 m=$(log_mark ptlsclose)
 run $'hi\n' --linger 0 -v -U "alice:$PW" --proxy-digest --proxy-cacert "$CERTS/proxy-ca.pem" \
     -x "https://localhost:$PTC" "$WS"
@@ -748,6 +748,11 @@ expect_rc 0
 expect_stdout $'hi\n'
 expect_stderr_has "the proxy closes the connection after its 407: connecting again for request 2"
 (( $(grep -c 'TLS to the proxy done' "$ERR") == 2 )) || why "not two TLS handshakes with the proxy"
+# the library resumes the proxy hop's session by itself on the new connection (the peer
+# keeps sessions): the proxy logged one full and one resumed handshake, wspcat -v said so
+(( $(log_count ptlsclose "$m" '^=== resumed: no') == 1 && $(log_count ptlsclose "$m" '^=== resumed: yes') == 1 )) ||
+    why "the proxy did not log one full and one resumed handshake"
+(( $(grep -c 'TLS to the proxy done (ALPN [^,]*, session resumed)' "$ERR") == 1 )) || why "wspcat -v did not say the second handshake resumed"
 expect_reached ptlsclose "$m" "=== auth-ok: Digest"
 expect_conns ptlsclose "$m" 2
 expect_no_secret

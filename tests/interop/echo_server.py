@@ -26,11 +26,16 @@ async def echo(ws, path=None):
         pass
 
 
-async def main(cert, key, portfile, handler=echo, **serve_options):
+async def main(cert, key, portfile, handler=echo, client_ca=None, **serve_options):
     """Serves handler (tests/interop/deflate_server.py passes its own, and options for
-    websockets.serve) until SIGTERM or SIGINT."""
+    websockets.serve) until SIGTERM or SIGINT. With client_ca (a PEM file) the wss://
+    listener requires a client certificate that chains to it (ssl.CERT_REQUIRED;
+    tests/interop/mtls_server.py)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cafile=client_ca)
     plain = await websockets.serve(handler, "127.0.0.1", 0, **serve_options)
     tls = await websockets.serve(handler, "127.0.0.1", 0, ssl=ctx, **serve_options)
     ports = (plain.sockets[0].getsockname()[1], tls.sockets[0].getsockname()[1])

@@ -525,6 +525,193 @@ negative() {
     NEG_LIMIT_REASON=
 }
 
+# ------------------------------------------------------ client certificates (mTLS) --
+# Issue 13: a squid whose https_port requires a client certificate (clientca= names the
+# client CA in its CertificateRequest, tls-cafile= verifies the chain; its access log
+# names the certificate of each tunnel), beside a plain http_port, and Python websockets
+# with ssl.CERT_REQUIRED (tests/interop/mtls_server.py: it logs the CN it was shown);
+# wspcat with --proxy-cert/--proxy-key and --cert/--key, RSA and EC keys.
+SQUID_MTLS_TLS_PORT='' SQUID_MTLS_PORT='' PY_MTLS_WSS='' MTLS_LOG=/dev/null
+MTLS_NAME=()
+MTLS_RESULT=()
+MTLS_DETAIL=()
+
+start_mtls_peers() {
+    local d p
+    start py_mtls "$PY" tests/interop/mtls_server.py "$CERTS/target-chain.pem" "$CERTS/target.key" \
+        "$CERTS/client-ca.pem" "$TMP/py_mtls.ports"
+    wait_file py_mtls "$TMP/py_mtls.ports" || return 1
+    read -r _ PY_MTLS_WSS < <(sed 's/ws=//; s/wss=//' "$TMP/py_mtls.ports")
+    read -r SQUID_MTLS_PORT SQUID_MTLS_TLS_PORT < <(free_ports 2)
+    # a squid of tests/interop/auth_lib.sh's kind (its shared settings, started and
+    # stopped by it), with no authentication but the certificate
+    auth_squid_dir mtls || return 1
+    d=$AUTH_DIR/mtls
+    MTLS_LOG=$d/mtls.log
+    cp "$CERTS/proxy-chain.pem" "$CERTS/proxy.key" "$CERTS/client-ca.pem" "$d/"
+    chmod 644 "$d"/*.pem "$d"/*.key
+    {
+        echo "http_port 127.0.0.1:$SQUID_MTLS_PORT name=plain"
+        echo "https_port 127.0.0.1:$SQUID_MTLS_TLS_PORT name=mtls tls-cert=$d/proxy-chain.pem tls-key=$d/proxy.key" \
+             "clientca=$d/client-ca.pem tls-cafile=$d/client-ca.pem"
+        auth_squid_conf mtls
+        echo "logformat mtls %ts.%03tu %>a %rm %ru %>Hs cert=[%ssl::>cert_subject]"
+        echo "access_log stdio:$MTLS_LOG mtls"
+        echo "http_access allow loopback"
+        echo "http_access deny all"
+    } >"$d/squid.conf"
+    auth_squid_start mtls
+    for p in "$SQUID_MTLS_PORT" "$SQUID_MTLS_TLS_PORT"; do
+        if ! auth_wait mtls "$p" 2>"$TMP/auth/mtls-wait.err"; then
+            echo "FAIL - start squid mtls (auth_lib.sh): $(head -n 1 "$TMP/auth/mtls-wait.err")"
+            tail -n +2 "$TMP/auth/mtls-wait.err"
+            FAILED=$((FAILED + 1))
+            return 1
+        fi
+    done
+}
+
+# mtls_seen FILE MARK ERE: a line after line MARK of FILE matches ERE (squid writes its
+# access log line when the tunnel ends, websockets its line when the connection ends:
+# up to ~3 s for either)
+mtls_seen() {
+    local i
+    for (( i = 0; i < 30; i++ )); do
+        tail -n "+$(( $2 + 1 ))" "$1" 2>/dev/null | grep -Eq -- "$3" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+mtls_count() { tail -n "+$(( $2 + 1 ))" "$1" 2>/dev/null | grep -Ec -- "$3"; }
+lines_of() { wc -l <"$1" 2>/dev/null || echo 0; }
+
+# mtls_row ID LABEL CN WSPCAT_OPTION...: a matrix row through the squid that requires a
+# client certificate, wspcat only, with these options; then one more check: squid's
+# access log names the certificate (CN) for the tunnel of every cell that passed
+mtls_row() {
+    local id=$1 label=$2 cn=$3 mark col ok=0 got i name why
+    shift 3
+    mark=$(lines_of "$MTLS_LOG")
+    CELL_ARGS=("$@")
+    CELL_DRIVER=0
+    row "$id" "$label" "https://localhost:$SQUID_MTLS_TLS_PORT" auth/mtls
+    CELL_ARGS=()
+    CELL_DRIVER=1
+    for col in "${COLS[@]}"; do [ "${RESULT[$id,$col]:-}" = pass ] && ok=$((ok + 1)); done
+    name="$label: squid's access log names $cn for each of the $ok tunnels"
+    for (( i = 0; i < 30; i++ )); do
+        got=$(mtls_count "$MTLS_LOG" "$mark" " CONNECT [^ ]+ 200 cert=\[.*/CN=$cn\]$")
+        (( got >= ok )) && break
+        sleep 0.1
+    done
+    why=''
+    (( ok > 0 && got == ok )) || why="$got such lines for $ok tunnels"
+    mtls_record "$name" "$why" "$got CONNECT lines, each with the subject .../CN=$cn" auth/mtls
+}
+
+# mtls_record NAME WHY DETAIL PEER...: one check of the mTLS table: passed when WHY is
+# empty (DETAIL says what was seen), else failed, with the peers' logs
+mtls_record() {
+    local name=$1 why=$2 detail=$3
+    shift 3
+    MTLS_NAME+=("$name")
+    if [ -z "$why" ]; then
+        MTLS_RESULT+=(pass)
+        MTLS_DETAIL+=("$detail")
+        pass "$name"
+    else
+        MTLS_RESULT+=(FAIL)
+        MTLS_DETAIL+=("$why")
+        failed "$name" "$why" "$@"
+    fi
+}
+
+# mtls_check NAME CN SQUID_CN PROXY_URL URL WSPCAT_OPTION...: wspcat to the websockets
+# server that requires a client certificate; the line must come back, the server must
+# log CN as the certificate it was shown and, unless SQUID_CN is empty, squid's access
+# log must get the tunnel with the certificate of SQUID_CN ("-": none, its http_port)
+mtls_check() {
+    local name=$1 cn=$2 scn=$3 proxy=$4 url=$5 why='' pm sm sq='' said=''
+    shift 5
+    if [ "$scn" = - ]; then
+        sq=" CONNECT localhost:$PY_MTLS_WSS 200 cert=\[-\]\$"
+        said="; squid logged the tunnel, no certificate (http_port)"
+    elif [ -n "$scn" ]; then
+        sq=" CONNECT localhost:$PY_MTLS_WSS 200 cert=\[.*/CN=$scn\]\$"
+        said="; squid logged the tunnel with the certificate of $scn"
+    fi
+    pm=$(lines_of "$TMP/py_mtls.out")
+    sm=$(lines_of "$MTLS_LOG")
+    run_lines $'hello mtls\n' 1 --proxy "$proxy" --cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem" \
+        --timeout 10 "$@" "$url"
+    if [ "$RC" != 0 ]; then why="wspcat exit $RC: $(grep -v '^\*' "$ERR" | tail -n 1 | cut -c1-160)"
+    elif [ "$(cat "$OUT")" != "hello mtls" ]; then why="wspcat: echo differs"
+    elif ! mtls_seen "$TMP/py_mtls.out" "$pm" "\| client-cert: $cn\$"; then why="websockets did not log client-cert: $cn"
+    elif [ -n "$sq" ] && ! mtls_seen "$MTLS_LOG" "$sm" "$sq"; then why="squid's access log has no line /$sq/"
+    fi
+    mtls_record "$name" "$why" "echoed; websockets saw the certificate of $cn$said" py_mtls auth/mtls
+}
+
+mtls_checks() {
+    local pw=ws://127.0.0.1:$PY_WS/echo mw=wss://localhost:$PY_MTLS_WSS/echo
+    local rsa=(--proxy-cert "$CERTS/client-rsa-chain.pem" --proxy-key "$CERTS/client-rsa.key")
+    local ec=(--proxy-cert "$CERTS/client-ec.pem" --proxy-key "$CERTS/client-ec-sec1.key")
+    mtls_row squid-mtls-rsa "squid https:// requiring a client certificate: RSA (PKCS#8 key, chain)" \
+        "wsproxy test client rsa" "${rsa[@]}"
+    mtls_row squid-mtls-ec "squid https:// requiring a client certificate: EC (SEC1 key)" \
+        "wsproxy test client ec" "${ec[@]}"
+    NEG_EXTRA=()
+    negative "squid https_port clientca=: no client certificate" 8 \
+        'WSPROXY_E_TLS_PROXY.*asked for a client certificate and none was given' \
+        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" auth/mtls
+    NEG_EXTRA=(--proxy-cert "$CERTS/client-untrusted.pem" --proxy-key "$CERTS/client-untrusted.key")
+    negative "squid https_port clientca=: a certificate from an untrusted CA" 8 \
+        'WSPROXY_E_TLS_PROXY.*refused our client certificate' \
+        "https://localhost:$SQUID_MTLS_TLS_PORT" "$pw" auth/mtls
+
+    mtls_check "websockets CERT_REQUIRED, direct: RSA (PKCS#1 key)" "wsproxy test client rsa" "" "" "$mw" \
+        --cert "$CERTS/client-rsa.pem" --key "$CERTS/client-rsa-pkcs1.key"
+    mtls_check "websockets CERT_REQUIRED, direct: EC (PKCS#8 key, chain)" "wsproxy test client ec" "" "" "$mw" \
+        --cert "$CERTS/client-ec-chain.pem" --key "$CERTS/client-ec.key"
+    mtls_check "websockets CERT_REQUIRED through squid http://: EC (SEC1 key)" "wsproxy test client ec" - \
+        "http://127.0.0.1:$SQUID_MTLS_PORT" "$mw" \
+        --cert "$CERTS/client-ec.pem" --key "$CERTS/client-ec-sec1.key"
+    mtls_check "websockets CERT_REQUIRED through squid https:// requiring one too: mTLS on both hops" \
+        "wsproxy test client rsa" "wsproxy test client ec" \
+        "https://localhost:$SQUID_MTLS_TLS_PORT" "$mw" "${ec[@]}" --cert "$CERTS/client-rsa.pem" \
+        --key "$CERTS/client-rsa.key"
+    NEG_EXTRA=()
+    negative "websockets CERT_REQUIRED, direct: no client certificate" 8 \
+        'WSPROXY_E_TLS_TARGET.*asked for a client certificate and none was given' "" "$mw" py_mtls
+    NEG_EXTRA=(--cert "$CERTS/client-untrusted.pem" --key "$CERTS/client-untrusted.key")
+    negative "websockets CERT_REQUIRED, direct: a certificate from an untrusted CA" 8 \
+        'WSPROXY_E_TLS_TARGET.*refused our client certificate' "" "$mw" py_mtls
+    NEG_EXTRA=()
+    negative "websockets CERT_REQUIRED through squid http://: no client certificate" 8 \
+        'WSPROXY_E_TLS_TUNNEL.*asked for a client certificate and none was given' \
+        "http://127.0.0.1:$SQUID_MTLS_PORT" "$mw" py_mtls auth/mtls
+}
+
+# write_mtls_report: the mTLS checks as a table in the report, before its end line
+write_mtls_report() {
+    local out=$REPORT_DIR/report.md i
+    [ -s "$out" ] || return 1
+    {
+        sed '$d' "$out"
+        echo
+        echo "Client certificates (mTLS; the two \"requiring a client certificate\" rows above and these):"
+        echo "squid \`https_port ... clientca=CA tls-cafile=CA\` logs the subject of each tunnel's certificate"
+        echo "(\`%ssl::>cert_subject\`); Python websockets with \`ssl.CERT_REQUIRED\` logs the CN it was shown."
+        echo
+        echo "| check | result | detail |"
+        echo "|---|---|---|"
+        for i in "${!MTLS_NAME[@]}"; do
+            printf '| %s | %s | %s |\n' "${MTLS_NAME[$i]}" "${MTLS_RESULT[$i]}" "${MTLS_DETAIL[$i]//|/\\|}"
+        done
+        tail -n 1 "$out"
+    } >"$out.tmp" && mv "$out.tmp" "$out"
+}
+
 # ==================================================================== main ==
 echo "interop: temporary folder $TMP"
 start_servers || { echo "$PASSED passed, $FAILED failed"; exit 1; }
@@ -574,6 +761,7 @@ if ! auth_kinit "$AUTH_PASS"; then   # KRB5CCNAME: a ticket for AUTH_USER, for w
     echo "FAIL - kinit $AUTH_USER@$AUTH_REALM: $(tail -n 1 "$AUTH_DIR/kinit.err" 2>/dev/null)"
     FAILED=$((FAILED + 1))
 fi
+start_mtls_peers   # squid (auth_lib.sh's kind) and websockets requiring client certificates
 echo "interop: peers up after $(( $(date +%s) - START_S )) s"
 
 U=$USER_OK:$PASS_OK
@@ -672,6 +860,8 @@ KRB5CCNAME=FILE:$TMP/auth/no-ccache negative "squid Negotiate: no Kerberos ticke
 NEG_EXTRA=(--proxy-negotiate)
 negative "squid Negotiate through http://127.0.0.1: no principal HTTP/127.0.0.1" 4 \
     'no Negotiate token: gss_init_sec_context: .*not found in Kerberos database' "http://127.0.0.1:$A_NEGO" "$PW" auth/negotiate
+# client certificates: squid's https_port and websockets requiring one
+mtls_checks
 
 # ------------------------------------------------------------------- the matrix --
 cell_text() {   # pass / FAIL / n/a, for the terminal
@@ -769,6 +959,7 @@ write_report() {
 
 print_matrix
 write_report "$PASSED" "$FAILED"
+write_mtls_report
 echo "interop: $(( $(date +%s) - START_S )) s"
 if (( LIMITED > 0 )); then
     echo "$PASSED passed, $FAILED failed, $LIMITED skipped"

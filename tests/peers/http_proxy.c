@@ -2,7 +2,7 @@
  *
  *   http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S] [--max-conns N]
  *              [--mode MODE] [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]
- *               [--tls-client-ca FILE] [--tls-suites NAME]]
+ *               [--tls-client-ca FILE] [--tls-suites NAME] [--tls-no-resume]]
  *              [--auth USER:PASS] [--auth-schemes LIST] [--auth-one-header] [--realm R]
  *              [--digest-algorithm A]... [--digest-qop Q] [--digest-opaque V]
  *              [--digest-userhash] [--digest-charset] [--digest-stale N]
@@ -33,7 +33,8 @@
  * one record per byte).
  * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
  * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
- * logs "=== version: TLSv1.2" and "=== suite: 0xXXXX".
+ * logs "=== version: TLSv1.2", "=== suite: 0xXXXX" and "=== resumed: yes|no" (sessions are
+ * kept for resumption unless --tls-no-resume; peer_common.h).
  *
  * ---- Authentication ------------------------------------------------------------------
  * Off unless --auth or --auth-schemes is given. Once authenticated, the tunnel relays
@@ -1642,7 +1643,7 @@ static void usage(void) {
             "usage: http_proxy [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
             "                  [--max-conns N] [--mode MODE]\n"
             "                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]\n"
-            "                   [--tls-client-ca FILE] [--tls-suites NAME]]\n"
+            "                   [--tls-client-ca FILE] [--tls-suites NAME] [--tls-no-resume]]\n"
             "                  [--auth USER:PASS] [--auth-schemes basic,digest,ntlm,negotiate]\n"
             "                  [--auth-one-header] [--realm R] [--status401]\n"
             "                  [--digest-algorithm A]... [--digest-qop auth|auth-int|auth,auth-int|none]\n"

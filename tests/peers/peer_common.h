@@ -3,7 +3,7 @@
  * HTTP head parsing, bounded byte queues, option parsing and the listen socket.
  * Optional TLS on the listening side (BearSSL server engine, link with -lbearssl):
  * --tls-cert FILE --tls-key FILE [--tls-require-sni NAME] [--tls-client-ca FILE]
- * [--tls-suites NAME]; see "TLS" below.
+ * [--tls-suites NAME] [--tls-no-resume]; see "TLS" below.
  * --tls-client-ca FILE: the handshake requires a client certificate that chains to FILE (its
  * names go in the CertificateRequest, BearSSL's minimal X.509 validator checks the chain);
  * without one, or with one from another CA, the handshake fails and the log gets
@@ -12,6 +12,12 @@
  * RSA key only), cbc (ECDHE, CBC with HMAC-SHA256/384), cbc-sha1 (ECDHE, CBC with HMAC-SHA1),
  * 3des (3DES only), gcm (ECDHE AES-GCM), chacha (ECDHE ChaCha20-Poly1305). After every
  * handshake the log gets "=== version: TLSv1.2" and "=== suite: 0xC02F" (IANA number).
+ * Session resumption: the server keeps the sessions of its full handshakes (session IDs,
+ * RFC 5246 7.3; BearSSL's LRU cache, 2,000 sessions, shared by every connection of the
+ * process) and resumes one a client offers; after every handshake the log gets
+ * "=== resumed: yes" or "=== resumed: no". A resumed session keeps the client certificate's
+ * CN of the full handshake that made it ("=== client-cert: CN" again). --tls-no-resume
+ * keeps no sessions: every handshake is a full one.
  * Everything is static inline so each peer only keeps what it uses. */
 #ifndef PEER_COMMON_H
 #define PEER_COMMON_H
@@ -473,6 +479,7 @@ struct peer_opts {
     const char *tls_cert, *tls_key, *tls_require_sni; /* TLS listener if cert and key are set */
     const char *tls_client_ca; /* require a client certificate chaining to this CA (PEM) */
     const char *tls_suites;    /* restrict the cipher suites (see peer_tls_suite_sets) */
+    int tls_no_resume;         /* --tls-no-resume: no session cache */
 };
 
 static inline void peer_opts_init(struct peer_opts *o) {
@@ -483,6 +490,7 @@ static inline void peer_opts_init(struct peer_opts *o) {
     o->max_conns = 20000;
     o->tls_cert = o->tls_key = o->tls_require_sni = NULL;
     o->tls_client_ca = o->tls_suites = NULL;
+    o->tls_no_resume = 0;
 }
 
 /* matches "--name VALUE" or "--name=VALUE"; advances *i past the value */
@@ -534,6 +542,7 @@ static inline int peer_common_opt(int argc, char **argv, int *i, struct peer_opt
     if (peer_opt(argc, argv, i, "--tls-require-sni", &v)) { o->tls_require_sni = v; return 1; }
     if (peer_opt(argc, argv, i, "--tls-client-ca", &v)) { o->tls_client_ca = v; return 1; }
     if (peer_opt(argc, argv, i, "--tls-suites", &v)) { o->tls_suites = v; return 1; }
+    if (!strcmp(argv[*i], "--tls-no-resume")) { o->tls_no_resume = 1; return 1; }
     return 0;
 }
 
@@ -667,8 +676,22 @@ struct peer_tls_conf {
     int key_type;             /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
     unsigned issuer_key_type; /* key type of the CA that signed the leaf (for full_ec) */
     br_skey_decoder_context skey; /* holds the private key the engines point into */
+    int resume;                   /* keep sessions (not --tls-no-resume) */
 };
 static struct peer_tls_conf peer_tls_g;
+
+/* The session cache: BearSSL's LRU behind a wrapper that tells the connection its
+   session was resumed, and remembers the client certificate's CN of each session. */
+#define PEER_TLS_SESSIONS 2000
+struct peer_tls_cache {
+    const br_ssl_session_cache_class *vtable; /* first: the engine calls through it */
+    br_ssl_session_cache_lru lru;
+    unsigned char store[PEER_TLS_SESSIONS * 100]; /* 100 bytes per session (bearssl_ssl.h) */
+    struct { unsigned char id[32]; char cn[128]; } names[256]; /* ring: session ID -> CN */
+    size_t next_name;
+};
+static struct peer_tls_cache peer_tls_cache_g;
+static const br_ssl_session_cache_class peer_tls_cache_class; /* defined below peer_tls */
 static const char *peer_tls_alpn[] = { "http/1.1" };
 
 /* policy wrapper: refuses the handshake when the SNI is not --tls-require-sni */
@@ -679,13 +702,14 @@ struct peer_tls_policy {
 
 /* One per TLS connection; heap-allocated, never moved (the engine points into it). */
 struct peer_tls {
-    br_ssl_server_context sc;
+    br_ssl_server_context sc;   /* first: the session cache finds the connection from it */
     struct peer_tls_policy pol;
     br_x509_minimal_context xc; /* validates the client's chain (--tls-client-ca) */
     br_name_element cn_elt;     /* the client certificate's subject CN, filled by xc */
     char cn[256];
     br_ssl_session_parameters params; /* read once after the handshake (for its suite) */
-    int info_logged; /* "=== version/suite/client-cert" written */
+    int info_logged; /* "=== version/suite/resumed/client-cert" written */
+    int resumed;     /* the client's session was found in the cache */
     int hs_done;   /* the handshake completed (app data could flow) */
     int tcp_eof;   /* recv() returned 0 */
     int closing;   /* br_ssl_engine_close() was called */
@@ -843,8 +867,8 @@ static inline void peer_tls_setup(const struct peer_opts *o) {
     br_x509_decoder_context dc;
     const br_x509_pkey *pk;
     if (!o->tls_cert && !o->tls_key) {
-        if (o->tls_require_sni || o->tls_client_ca || o->tls_suites) {
-            fprintf(stderr, "--tls-require-sni, --tls-client-ca and --tls-suites need --tls-cert and --tls-key\n");
+        if (o->tls_require_sni || o->tls_client_ca || o->tls_suites || o->tls_no_resume) {
+            fprintf(stderr, "--tls-require-sni, --tls-client-ca, --tls-suites and --tls-no-resume need --tls-cert and --tls-key\n");
             exit(2);
         }
         return;
@@ -890,6 +914,11 @@ static inline void peer_tls_setup(const struct peer_opts *o) {
             fprintf(stderr, "%s: no certificate\n", o->tls_client_ca);
             exit(2);
         }
+    }
+    if (!o->tls_no_resume) {
+        br_ssl_session_cache_lru_init(&peer_tls_cache_g.lru, peer_tls_cache_g.store, sizeof peer_tls_cache_g.store);
+        peer_tls_cache_g.vtable = &peer_tls_cache_class;
+        peer_tls_g.resume = 1;
     }
     peer_tls_g.on = 1;
 }
@@ -942,6 +971,42 @@ static const br_ssl_server_policy_class peer_tls_pol_class = {
     sizeof(struct peer_tls_policy), peer_tls_pol_choose, peer_tls_pol_keyx, peer_tls_pol_sign
 };
 
+/* The cache's save: a full handshake just ended; keep its session (and CN). */
+static inline void peer_tls_cache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                                       const br_ssl_session_parameters *params) {
+    struct peer_tls_cache *c = (struct peer_tls_cache *)(void *)ctx;
+    struct peer_tls *t = (struct peer_tls *)(void *)sc;
+    c->lru.vtable->save(&c->lru.vtable, sc, params);
+    if (peer_tls_g.client_tas && t->cn_elt.status == 1) {
+        size_t k = c->next_name++ % (sizeof c->names / sizeof c->names[0]);
+        memcpy(c->names[k].id, params->session_id, 32);
+        snprintf(c->names[k].cn, sizeof c->names[k].cn, "%.127s", t->cn);
+    }
+}
+
+/* The cache's load: the client offered a session ID. With --tls-client-ca a session is
+   resumed only while its CN is still known (else a full handshake asks again). */
+static inline int peer_tls_cache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                                      br_ssl_session_parameters *params) {
+    struct peer_tls_cache *c = (struct peer_tls_cache *)(void *)ctx;
+    struct peer_tls *t = (struct peer_tls *)(void *)sc;
+    if (peer_tls_g.client_tas) {
+        size_t k, n = sizeof c->names / sizeof c->names[0];
+        for (k = 0; k < n && memcmp(c->names[k].id, params->session_id, 32) != 0; k++) {}
+        if (k == n || !c->lru.vtable->load(&c->lru.vtable, sc, params)) return 0;
+        snprintf(t->cn, sizeof t->cn, "%s", c->names[k].cn);
+        t->cn_elt.status = 1;
+    } else if (!c->lru.vtable->load(&c->lru.vtable, sc, params)) {
+        return 0;
+    }
+    t->resumed = 1;
+    return 1;
+}
+
+static const br_ssl_session_cache_class peer_tls_cache_class = {
+    sizeof(struct peer_tls_cache), peer_tls_cache_save, peer_tls_cache_load
+};
+
 /* New server engine for an accepted connection; NULL if out of memory / no entropy. */
 static inline struct peer_tls *peer_tls_new(void) {
     struct peer_tls *t = (struct peer_tls *)calloc(1, sizeof *t);
@@ -975,6 +1040,7 @@ static inline struct peer_tls *peer_tls_new(void) {
         t->pol.inner = t->sc.policy_vtable;
         t->sc.policy_vtable = &t->pol.vtable;
     }
+    if (peer_tls_g.resume) br_ssl_server_set_cache(&t->sc, &peer_tls_cache_g.vtable);
     if (!br_ssl_server_reset(&t->sc)) { free(t); return NULL; }
     return t;
 }
@@ -1080,6 +1146,7 @@ static inline void peer_tls_log_handshake(struct peer_tls *t) {
     br_ssl_engine_get_session_parameters(&t->sc.eng, &t->params);
     snprintf(line, sizeof line, "0x%04X", (unsigned)t->params.cipher_suite);
     peer_log_line("=== suite: ", line, strlen(line));
+    peer_log_line("=== resumed: ", t->resumed ? "yes" : "no", t->resumed ? 3 : 2);
     if (peer_tls_g.client_tas) {
         if (t->cn_elt.status == 1) {
             snprintf(line, sizeof line, "%s", t->cn);

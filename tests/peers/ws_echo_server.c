@@ -3,7 +3,7 @@
  *   ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]
  *                  [--max-conns N] [--protocol P]... [--greet TEXT] [--deflate]
  *                  [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]
- *                   [--tls-client-ca FILE] [--tls-suites NAME]]
+ *                   [--tls-client-ca FILE] [--tls-suites NAME] [--tls-no-resume]]
  *
  * Single-threaded, poll()-based, non-blocking, 127.0.0.1 only. Written independently of
  * wsproxy.h (own SHA-1 / base64 / framing in peer_common.h and below).
@@ -28,7 +28,8 @@
  * "=== tls-failed: WHY". --tls-require-sni NAME refuses handshakes whose SNI differs.
  * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
  * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
- * logs "=== version: TLSv1.2" and "=== suite: 0xXXXX".
+ * logs "=== version: TLSv1.2", "=== suite: 0xXXXX" and "=== resumed: yes|no" (sessions are
+ * kept for resumption unless --tls-no-resume; peer_common.h).
  */
 #include "peer_common.h"
 
@@ -548,7 +549,7 @@ static void usage(void) {
     fprintf(stderr, "usage: ws_echo_server [--port N] [--port-file F] [--log F] [--max-seconds S]\n"
                     "                      [--max-conns N] [--protocol P]... [--greet TEXT]\n"
                     "                      [--tls-cert FILE --tls-key FILE [--tls-require-sni NAME]\n"
-                    "                       [--tls-client-ca FILE] [--tls-suites NAME]]\n");
+                    "                       [--tls-client-ca FILE] [--tls-suites NAME] [--tls-no-resume]]\n");
     exit(2);
 }
 
