@@ -618,6 +618,9 @@ typedef struct wsproxy_tls_options {
                                           connection to the same peer; bytes another backend
                                           or version saved are ignored (a full handshake) */
     size_t session_len;
+    /* resume / session: only a session from the same host and port (and, for the proxy
+       hop, the same proxy): a resumed hop checks no certificate, and a session records
+       no host name, so another host's session would let that host answer for this one. */
 } wsproxy_tls_options;
 
 /* The streaming reader of certificate facts (private): see wsproxy_cert_facts_get. */
