@@ -1729,10 +1729,9 @@ static int handle_event(session *s, const wsproxy_event *ev)
     switch (ev->type) {
     case WSPROXY_EV_TLS:
         if (o->verbose) {
-            br_ssl_session_parameters sp;   /* read for the resumed flag only */
+            size_t len;   /* asked for the resumed flag only: no session bytes are copied */
             int resumed = 0;
-            if (wsproxy_tls_session_get(s->c, ev->status, &sp, &resumed) != WSPROXY_OK) resumed = 0;
-            wipe(&sp, sizeof sp);
+            (void)wsproxy_tls_session_save(s->c, ev->status, NULL, 0, &len, &resumed);
             say("* [%8.3f ms] TLS to the %s done (ALPN %s%s)", elapsed(s),
                 ev->status == WSPROXY_HOP_PROXY ? "proxy" : "server",
                 ev->protocol[0] ? ev->protocol : "none", resumed ? ", session resumed" : "");
