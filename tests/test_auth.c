@@ -377,6 +377,18 @@ static int s_silent_after_407(int round, int conn, const char *head, char *reply
     return 0;
 }
 
+static int s_mixed_case(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn;
+    if (round == 1) {   /* scheme names are case-insensitive (RFC 9110 11.1) */
+        snprintf(reply, cap, R407("Proxy-Authenticate: bAsIc REALM=\"x\"\r\nContent-Length: 0\r\n\r\n", ""));
+        return 0;
+    }
+    if (!strstr(head, "Proxy-Authorization: Basic TXVmYXNhOkNpcmNsZSBvZiBMaWZl\r\n")) return -1;
+    snprintf(reply, cap, "HTTP/1.1 200 OK\r\n\r\n");
+    return 0;
+}
+
 /* The caller's token callback: a script of its own. */
 static int token_calls;
 static int test_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
@@ -561,6 +573,48 @@ static void test_loop(void)
         run_scenario(&fallback, WSPROXY_AUTH_ANY, failing_token, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
         run_scenario(&not_offered, 0, NULL, "ERROR WSPROXY_E_PROXY_AUTH_SCHEME offered 2", 0);
         run_scenario(&silent, WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 3 rounds, 2 connections, 2 counted", 1);
+    }
+    {
+        static const scenario mixed = {"a scheme name in odd case", s_mixed_case};
+        run_scenario(&mixed, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
+    }
+
+    TEST_CASE("a 407 whose chunked body never ends: stopped at WSPROXY_MAX_AUTH_BODY_BYTES");
+    {
+        wsproxy_config cfg;
+        wsproxy_event ev;
+        static char chunk[4096 + 16];
+        const char *head = "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n";
+        size_t n, fed = 0;
+        int err = 0, k;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.url = "ws://example.com:443/";
+        cfg.proxy = "http://proxy.test:3128";
+        cfg.random = test_fixed_random;
+        cfg.proxy_auth = WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST;
+        cfg.proxy_user = g_user;
+        cfg.proxy_password = g_pass;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        while (wsproxy_send_buf(&client, &n) && n) wsproxy_send_ack(&client, n);
+        wsproxy_feed(&client, head, strlen(head));
+        memcpy(chunk, "1000\r\n", 6);
+        memset(chunk + 6, 'z', 4096);
+        memcpy(chunk + 6 + 4096, "\r\n", 2);
+        for (k = 0; k < 400 && !err; k++) {   /* 1.6 MB of chunks, more than the limit */
+            size_t off = 0;
+            while (off < 4096 + 8 && !err) {
+                size_t took = wsproxy_feed(&client, chunk + off, 4096 + 8 - off);
+                off += took;
+                fed += took;
+                while (wsproxy_poll(&client, &ev))
+                    if (ev.type == WSPROXY_EV_ERROR) err = wsproxy_error(&client);
+                while (wsproxy_send_buf(&client, &n) && n) wsproxy_send_ack(&client, n);
+                if (!took && !err) break;
+            }
+        }
+        CHECK_EQ_INT(err, WSPROXY_E_PROXY_REPLY_TOO_LARGE);
+        CHECK(fed <= WSPROXY_MAX_AUTH_BODY_BYTES + 2 * (4096 + 8) + 1024);
     }
     TEST_CASE("scheme names");
     CHECK(strcmp(wsproxy_auth_name(WSPROXY_AUTH_NEGOTIATE), "Negotiate") == 0);
