@@ -721,11 +721,7 @@ write_mtls_report() {
         echo "squid \`https_port ... clientca=CA tls-cafile=CA\` logs the subject of each tunnel's certificate"
         echo "(\`%ssl::>cert_subject\`); Python websockets with \`ssl.CERT_REQUIRED\` logs the CN it was shown."
         echo
-        echo "| check | result | detail |"
-        echo "|---|---|---|"
-        for i in "${!MTLS_NAME[@]}"; do
-            printf '| %s | %s | %s |\n' "${MTLS_NAME[$i]}" "${MTLS_RESULT[$i]}" "${MTLS_DETAIL[$i]//|/\\|}"
-        done
+        md_checks check MTLS_NAME MTLS_RESULT MTLS_DETAIL
         tail -n 1 "$out"
     } >"$out.tmp" && mv "$out.tmp" "$out"
 }
@@ -934,6 +930,34 @@ print_openssl() {
     done
 }
 
+# md_matrix CORNER CELL_FUNCTION ROW_IDS LABELS: a Markdown table of the rows (the names
+# of two arrays) by COLS, each cell CELL_FUNCTION ROW COL
+md_matrix() {
+    local corner=$1 cellf=$2 i col
+    local -n md_ids=$3 md_labels=$4
+    printf '| %s |' "$corner"
+    for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
+    echo
+    printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
+    for i in "${!md_ids[@]}"; do
+        printf '| %s |' "${md_labels[$i]}"
+        for col in "${COLS[@]}"; do printf ' %s |' "$("$cellf" "${md_ids[$i]}" "$col")"; done
+        echo
+    done
+}
+
+# md_checks HEADER NAMES RESULTS DETAILS: a Markdown table of checks (the names of three
+# arrays)
+md_checks() {
+    local i
+    local -n md_names=$2 md_results=$3 md_details=$4
+    echo "| $1 | result | detail |"
+    echo "|---|---|---|"
+    for i in "${!md_names[@]}"; do
+        printf '| %s | %s | %s |\n' "${md_names[$i]}" "${md_results[$i]}" "${md_details[$i]//|/\\|}"
+    done
+}
+
 # write_openssl_report: the OpenSSL tables in the report, before its end line
 write_openssl_report() {
     local out=$REPORT_DIR/report.md i col
@@ -947,23 +971,11 @@ write_openssl_report() {
         echo "with \`-DWSPROXY_TLS_OPENSSL\` ($("$WSPCAT_OPENSSL" --version | sed -n 's/^TLS: //p')), each TLS hop"
         echo "required to have negotiated TLS 1.3 (\`-\`: a cell with no TLS hop, not run again):"
         echo
-        printf '| proxy \\ server (OpenSSL) |'
-        for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
-        echo
-        printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
-        for i in "${!O_ROWS[@]}"; do
-            printf '| %s |' "${O_ROW_LABEL[$i]}"
-            for col in "${COLS[@]}"; do printf ' %s |' "$(o_cell "${O_ROWS[$i]}" "$col")"; done
-            echo
-        done
+        md_matrix 'proxy \ server (OpenSSL)' o_cell O_ROWS O_ROW_LABEL
         echo
         echo "The failure paths and client-certificate checks above that have a TLS hop, with OpenSSL:"
         echo
-        echo "| check (OpenSSL) | result | detail |"
-        echo "|---|---|---|"
-        for i in "${!O_CHECK_NAME[@]}"; do
-            printf '| %s | %s | %s |\n' "${O_CHECK_NAME[$i]}" "${O_CHECK_RESULT[$i]}" "${O_CHECK_DETAIL[$i]//|/\\|}"
-        done
+        md_checks "check (OpenSSL)" O_CHECK_NAME O_CHECK_RESULT O_CHECK_DETAIL
         tail -n 1 "$out"
     } >"$out.tmp" && mv "$out.tmp" "$out"
 }
@@ -1190,15 +1202,7 @@ write_report() {
         echo
         versions
         echo
-        printf '| proxy \\ server |'
-        for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
-        echo
-        printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
-        for i in "${!ROWS[@]}"; do
-            printf '| %s |' "${ROW_LABEL[$i]}"
-            for col in "${COLS[@]}"; do printf ' %s |' "$(md_cell "${ROWS[$i]}" "$col")"; done
-            echo
-        done
+        md_matrix 'proxy \ server' md_cell ROWS ROW_LABEL
         echo
         echo "The rows through squid with Digest, NTLM, Negotiate and closing after 407 run wspcat only (the driver"
         echo "has no proxy authentication options), with the options named; each of their cells also finds the"
