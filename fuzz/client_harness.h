@@ -4,14 +4,20 @@
      fuzz/fuzz_client.c      WSPROXY_NO_TLS; the script's bytes are the socket's bytes
      fuzz/fuzz_client_tls.c  BearSSL server engines in memory; the script's bytes are
                              their plaintext
+     fuzz/fuzz_client_deflate.c  WSPROXY_NO_TLS with permessage-deflate (its own actions)
    Include after fuzz_common.h. For each run the target sets the cell: fz_via_proxy,
    fz_socks, fz_tls_hops (bit 0 the proxy's hop, bit 1 the server's), fz_mem[] (memory
    lent to the client besides the struct itself: where event data and buffers may lie),
-   and where the client's bytes go (fz_wrote) and how large a piece may be. */
+   and where the client's bytes go (fz_wrote) and how large a piece may be; and the
+   caller's options the checks depend on (fz_reassembly, fz_protocols, fz_recv_buf:
+   caller_options sets them from the flag byte, or the target itself). */
 #ifndef WSPROXY_FUZZ_CLIENT_HARNESS_H
 #define WSPROXY_FUZZ_CLIENT_HARNESS_H
 
 #include <stdarg.h>
+
+/* what not every target uses (the deflate target has its own actions and frame checks) */
+#define FZ_OPTIONAL __attribute__((unused)) static
 
 #define PROXY_PASSWORD "pw-S3cret"
 #define PROXY_CRED_B64 "dXNyOnB3LVMzY3JldA=="   /* base64("usr:pw-S3cret") */
@@ -81,14 +87,44 @@ static size_t expand(const segment *s, const char *accept, unsigned char *out, s
 }
 
 /* ---- one run ------------------------------------------------------------------------ */
+/* UTF-8 of a text message given in chunks: every chunk a valid prefix, state kept. */
+typedef struct { unsigned need; unsigned char lo, hi; int bad; } fz_u8;
+
+static void fz_u8_feed(fz_u8 *s, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n && !s->bad; i++) {
+        unsigned b = p[i];
+        if (s->need) {
+            if (b < s->lo || b > s->hi) { s->bad = 1; break; }
+            s->need--;
+            s->lo = 0x80;
+            s->hi = 0xBF;
+            continue;
+        }
+        s->lo = 0x80;
+        s->hi = 0xBF;
+        if (b < 0x80) continue;
+        if (b >= 0xC2 && b <= 0xDF) s->need = 1;
+        else if (b >= 0xE0 && b <= 0xEF) {
+            s->need = 2;
+            if (b == 0xE0) s->lo = 0xA0;       /* overlong */
+            if (b == 0xED) s->hi = 0x9F;       /* surrogates */
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            s->need = 3;
+            if (b == 0xF0) s->lo = 0x90;       /* overlong */
+            if (b == 0xF4) s->hi = 0x8F;       /* over U+10FFFF */
+        } else s->bad = 1;
+    }
+}
+
 typedef struct {
-    char log[1 << 16];
     size_t log_len;
-    unsigned char sent[1 << 18];
     size_t sent_len, sent_total;
     uint64_t sent_hash;
-    unsigned char msg[1 << 16];   /* message being gathered (capped copy) */
-    size_t msg_len;
+    size_t msg_len;               /* message being gathered: its length, its hash, */
+    uint64_t msg_hash;            /* a capped copy in msg[] */
+    fz_u8 u8;
     int msg_open, msg_op;
     int final_seen, opened, tunneled, stalled, no_input;
     int tls_seen;                 /* EV_TLS seen, bit per hop */
@@ -96,12 +132,19 @@ typedef struct {
     size_t err_sent;              /* sent_total at EV_ERROR */
     uint64_t pong_ok[64];         /* hashes of the payloads a pong may carry: pings seen, */
     size_t pong_ok_n;             /* pongs the caller sent (more than 64: not checked) */
+    /* run_reset clears everything above */
+    char log[1 << 16];
+    unsigned char sent[1 << 18];
+    unsigned char msg[1 << 16];
 } run_state;
 
 static wsproxy_client client;
 static unsigned char msgbuf[1 << 16];
 static int flags_g;
 static uint64_t max_message_g;
+/* the caller's options the checks depend on: whole messages in msgbuf, subprotocols
+   offered, input through wsproxy_recv_buf/_ack */
+static int fz_reassembly, fz_protocols, fz_recv_buf;
 static const char *const protocols_g[] = {"chat", "super.chat", NULL};
 
 /* the cell of this run (set by the target) */
@@ -124,6 +167,8 @@ static int fz_in_client(const void *p, size_t n)
 
 static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n);
 static void after_error_check(const run_state *r, size_t n);
+/* the target's extra check at EV_OPEN (NULL: none) */
+static void (*fz_open_check)(void);
 
 /* Takes what the client writes (unless the caller stalled its send side). */
 static void drain(run_state *r)
@@ -150,11 +195,11 @@ static void drain(run_state *r)
     FUZZ_CHECK(n == 0);
 }
 
-/* Gives the client up to want bytes (flag bit 6: through wsproxy_recv_buf/_ack);
+/* Gives the client up to want bytes (fz_recv_buf: through wsproxy_recv_buf/_ack);
    returns how many it took. */
 static size_t give(const unsigned char *p, size_t want)
 {
-    if (flags_g & 64) {
+    if (fz_recv_buf) {
         size_t room;
         unsigned char *dst = wsproxy_recv_buf(&client, &room);
         if (!dst) { FUZZ_CHECK(room == 0); return 0; }
@@ -198,7 +243,7 @@ static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n)
 
 static int expected_close_code(int err)
 {
-    if (err == WSPROXY_E_WS_INVALID_UTF8) return 1007;
+    if (err == WSPROXY_E_WS_INVALID_UTF8 || err == WSPROXY_E_WS_INFLATE) return 1007;
     if (err == WSPROXY_E_WS_MESSAGE_TOO_BIG) return 1009;
     if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_WS_CLOSE_CODE) return 1002;
     return -1;
@@ -255,8 +300,10 @@ static void error_cell_check(const run_state *r, int err)
         FUZZ_CHECK(fz_socks && !r->tunneled);
     if (err >= WSPROXY_E_CONNECT_REFUSED && err <= WSPROXY_E_HANDSHAKE_TIMEOUT)
         FUZZ_CHECK(!r->opened);
-    if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_PONG_TIMEOUT)
+    if (err >= WSPROXY_E_WS_RESERVED_BITS && err <= WSPROXY_E_WS_INFLATE)
         FUZZ_CHECK(r->opened);
+    /* the deflate arena is sized for the offer: zlib never runs out of it */
+    FUZZ_CHECK(err != WSPROXY_E_DEFLATE_ARENA);
     /* each TLS hop fails under its own name, with BearSSL's (or our) reason */
     if (err == WSPROXY_E_TLS_PROXY) FUZZ_CHECK(fz_tls_hops & 1);
     if (err == WSPROXY_E_TLS_TUNNEL) FUZZ_CHECK((fz_tls_hops & 2) && fz_via_proxy && r->tunneled);
@@ -298,7 +345,8 @@ static void take_events(run_state *r)
             FUZZ_CHECK(!r->opened && ev.status == 101);
             FUZZ_CHECK(!fz_via_proxy || r->tunneled);
             FUZZ_CHECK(r->tls_seen == fz_tls_hops);
-            if (pl) FUZZ_CHECK((flags_g & 16) && (!strcmp(ev.protocol, "chat") || !strcmp(ev.protocol, "super.chat")));
+            if (pl) FUZZ_CHECK(fz_protocols && (!strcmp(ev.protocol, "chat") || !strcmp(ev.protocol, "super.chat")));
+            if (fz_open_check) fz_open_check();
             r->opened = 1;
             logs(r, "OPEN %s|", ev.protocol);
             break;
@@ -309,13 +357,20 @@ static void take_events(run_state *r)
             FUZZ_CHECK(ev.first == 0 || ev.first == 1);
             FUZZ_CHECK(ev.fin == 0 || ev.fin == 1);
             FUZZ_CHECK(ev.len == 0 || ev.data != NULL);
-            if (flags_g & 4) {
+            if (fz_reassembly) {
                 FUZZ_CHECK(ev.first == 1 && ev.fin == 1);
                 FUZZ_CHECK(fuzz_inside(ev.data, ev.len, msgbuf, sizeof msgbuf));
             } else {
                 FUZZ_CHECK(fz_in_client(ev.data, ev.len));
             }
-            if (ev.first) { FUZZ_CHECK(!r->msg_open); r->msg_open = 1; r->msg_len = 0; r->msg_op = ev.opcode; }
+            if (ev.first) {
+                FUZZ_CHECK(!r->msg_open);
+                r->msg_open = 1;
+                r->msg_len = 0;
+                r->msg_hash = 0xcbf29ce484222325ull;
+                r->msg_op = ev.opcode;
+                memset(&r->u8, 0, sizeof r->u8);
+            }
             FUZZ_CHECK(r->msg_open && r->msg_op == ev.opcode);
             if (r->msg_len < sizeof r->msg) {
                 size_t k = ev.len < sizeof r->msg - r->msg_len ? ev.len : sizeof r->msg - r->msg_len;
@@ -323,12 +378,17 @@ static void take_events(run_state *r)
             }
             r->msg_len += ev.len;
             FUZZ_CHECK(r->msg_len <= max_message_g);
+            if (ev.opcode == WSPROXY_OP_TEXT) {   /* each chunk a valid prefix, whole at the end */
+                fz_u8_feed(&r->u8, ev.data, ev.len);
+                FUZZ_CHECK(!r->u8.bad);
+                if (ev.fin) FUZZ_CHECK(r->u8.need == 0);
+            }
+            /* chunk edges depend on how the bytes arrived: the log has whole messages */
+            r->msg_hash = hash_bytes(r->msg_hash, ev.data, ev.len);
             if (ev.fin) {
-                size_t k = r->msg_len < sizeof r->msg ? r->msg_len : sizeof r->msg;
                 if (ev.opcode == WSPROXY_OP_TEXT && r->msg_len <= sizeof r->msg)
                     FUZZ_CHECK(fuzz_utf8_ok(r->msg, r->msg_len));
-                logs(r, "MSG %d %zu %016llx|", ev.opcode, r->msg_len,
-                     (unsigned long long)hash_bytes(0xcbf29ce484222325ull, r->msg, k));
+                logs(r, "MSG %d %zu %016llx|", ev.opcode, r->msg_len, (unsigned long long)r->msg_hash);
                 r->msg_open = 0;
             }
             break;
@@ -394,7 +454,7 @@ static const unsigned char payload_pattern[] =
     "h\xC3\xA9llo w\xE2\x82\xACrld \xF0\x9F\x98\x80 0123456789abcdefghijklmnopqrstuvwxyz";
 
 /* The caller's actions; 0 when s->action is none of them. */
-static int do_caller_action(run_state *r, const segment *s)
+FZ_OPTIONAL int do_caller_action(run_state *r, const segment *s)
 {
     static unsigned char big[70000];
     static int big_ready;
@@ -461,7 +521,7 @@ static int do_caller_action(run_state *r, const segment *s)
 
 /* ---- the bytes the client wrote (plaintext): request heads, then masked frames ----- */
 /* The length of the head at p, 0 while it is not whole. */
-static size_t head_len(const unsigned char *p, size_t n)
+FZ_OPTIONAL size_t head_len(const unsigned char *p, size_t n)
 {
     size_t i;
     for (i = 0; i + 3 < n; i++)
@@ -469,14 +529,14 @@ static size_t head_len(const unsigned char *p, size_t n)
     return 0;
 }
 
-static int has_at(const unsigned char *p, size_t n, size_t i, const char *s)
+FZ_OPTIONAL int has_at(const unsigned char *p, size_t n, size_t i, const char *s)
 {
     size_t k = strlen(s);
     return i + k <= n && memcmp(p + i, s, k) == 0;
 }
 
 /* The CONNECT head (n bytes): target headers never in it. */
-static void check_connect_head(const unsigned char *p, size_t n)
+FZ_OPTIONAL void check_connect_head(const unsigned char *p, size_t n)
 {
     size_t i;
     FUZZ_CHECK(has_at(p, n, 0, "CONNECT "));
@@ -484,7 +544,7 @@ static void check_connect_head(const unsigned char *p, size_t n)
 }
 
 /* The upgrade head (n bytes): proxy credentials and proxy headers never in it. */
-static void check_upgrade_head(const unsigned char *p, size_t n)
+FZ_OPTIONAL void check_upgrade_head(const unsigned char *p, size_t n)
 {
     size_t i;
     FUZZ_CHECK(has_at(p, n, 0, "GET "));
@@ -496,7 +556,7 @@ static void check_upgrade_head(const unsigned char *p, size_t n)
 /* Client frames: masked, well formed, control frames whole and short, every pong with a
    payload it may carry, nothing after our close frame. Returns the code of the last frame
    when it is a whole close frame (0 without a code), else -1. */
-static int check_frames(const run_state *r, const unsigned char *p, size_t n)
+FZ_OPTIONAL int check_frames(const run_state *r, const unsigned char *p, size_t n)
 {
     size_t off = 0;
     int closed = 0, last_close = -1;
@@ -551,7 +611,7 @@ static int check_frames(const run_state *r, const unsigned char *p, size_t n)
 
 /* A peer fault's close frame: when bytes left after EV_ERROR, the client's last frame
    (last_close from check_frames) is the close with the code the fault asks for. */
-static void check_error_close(const run_state *r, int last_close)
+FZ_OPTIONAL void check_error_close(const run_state *r, int last_close)
 {
     if (r->err_seen && r->err_close && r->sent_total > r->err_sent) FUZZ_CHECK(last_close == r->err_close);
 }
@@ -559,27 +619,25 @@ static void check_error_close(const run_state *r, int last_close)
 /* ---- one run: start, the caller's options, the end ---------------------------------- */
 static void run_reset(run_state *r)
 {
-    memset(r, 0, offsetof(run_state, sent));
+    memset(r, 0, offsetof(run_state, log));
     fed_len = 0;
-    r->sent_len = r->sent_total = 0;
     r->sent_hash = 0xcbf29ce484222325ull;
-    r->msg_len = 0; r->msg_open = 0; r->final_seen = r->opened = r->tunneled = 0;
-    r->stalled = r->no_input = 0;
-    r->tls_seen = r->err_seen = r->err_close = 0;
-    r->err_sent = r->pong_ok_n = 0;
 }
 
 /* The options of the header bytes 0 and 1 (bits 2-5) and the headers for the server. */
-static void caller_options(wsproxy_config *cfg, const uint8_t *data, const char *const *headers)
+FZ_OPTIONAL void caller_options(wsproxy_config *cfg, const uint8_t *data, const char *const *headers)
 {
+    fz_reassembly = (flags_g & 4) != 0;
+    fz_protocols = (flags_g & 16) != 0;
+    fz_recv_buf = (flags_g & 64) != 0;
     cfg->headers = headers;
-    if (flags_g & 16) cfg->protocols = protocols_g;
+    if (fz_protocols) cfg->protocols = protocols_g;
     cfg->random = fuzz_random;
     rng_pos = 0;
     rng_fail = (flags_g & 32) != 0;
     rng_budget = (unsigned long)data[1] * 4;
     if (flags_g & 8) cfg->max_message = (uint64_t)data[1] * 3 + 1;
-    if (flags_g & 4) { cfg->message_buffer = msgbuf; cfg->message_buffer_len = 1000 + (size_t)data[1] * 200; }
+    if (fz_reassembly) { cfg->message_buffer = msgbuf; cfg->message_buffer_len = 1000 + (size_t)data[1] * 200; }
     max_message_g = cfg->max_message ? cfg->max_message : WSPROXY_DEFAULT_MAX_MESSAGE;
     if (cfg->message_buffer && max_message_g > cfg->message_buffer_len) max_message_g = cfg->message_buffer_len;
 }
@@ -594,6 +652,52 @@ static int init_client(run_state *r, const wsproxy_config *cfg)
         FUZZ_CHECK(wsproxy_send_buf(&client, &n) == NULL && n == 0);
     }
     return rc;
+}
+
+/* Gives the client n bytes in pieces (bytewise: one at a time, else sizes from the seed
+   up to chunk_max, 0: whole), with the events after each piece. */
+static void feed_bytes(run_state *r, const unsigned char *p, size_t n, int bytewise, uint32_t *seed,
+                       unsigned chunk_max)
+{
+    size_t off = 0;
+    while (off < n && !r->no_input) {
+        size_t want = n - off, took;
+        if (bytewise) want = 1;
+        else if (chunk_max) { size_t k = fuzz_split(seed, chunk_max); if (k < want) want = k; }
+        took = give(p + off, want);
+        fed_add(p + off, took);
+        off += took;
+        take_events(r);
+        if (took == 0) {
+            size_t room;
+            /* it takes nothing more only once finished (final event or EOF) */
+            if (!wsproxy_recv_buf(&client, &room)) {
+                FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) >= WSPROXY_STATE_CLOSED);
+                r->no_input = 1;
+            }
+        }
+    }
+}
+
+/* The script on a plain socket: byte segments fed (each an exact heap copy, so a read
+   past its end shows), actions done by the target's do_action. */
+FZ_OPTIONAL void run_script(run_state *r, const char *accept, int bytewise, uint32_t *seed, unsigned chunk_max,
+                       void (*do_action)(run_state *, const segment *))
+{
+    unsigned char *buf = (unsigned char *)malloc(70000);
+    size_t i;
+    FUZZ_CHECK(buf != NULL);
+    for (i = 0; i < nsegs; i++) {
+        if (segs[i].action) {
+            do_action(r, &segs[i]);
+        } else {
+            size_t n = expand(&segs[i], accept, buf, 70000);
+            unsigned char *exact = fuzz_dup(buf, n);
+            feed_bytes(r, exact, n, bytewise, seed, chunk_max);
+            free(exact);
+        }
+    }
+    free(buf);
 }
 
 /* The end of the script is the end of the stream: a final state, the last bytes out. */

@@ -49,29 +49,6 @@ enum { TUNNEL_DIRECT = 0, TUNNEL_HTTP = 1, TUNNEL_HTTP_AUTH = 2, TUNNEL_SOCKS = 
 static run_state runs[2];
 static int tunnel_g;
 
-static void feed_bytes(run_state *r, const unsigned char *p, size_t n, int bytewise, uint32_t *seed,
-                       unsigned chunk_max)
-{
-    size_t off = 0;
-    while (off < n && !r->no_input) {
-        size_t want = n - off, took;
-        if (bytewise) want = 1;
-        else if (chunk_max) { size_t k = fuzz_split(seed, chunk_max); if (k < want) want = k; }
-        took = give(p + off, want);
-        fed_add(p + off, took);
-        off += took;
-        take_events(r);
-        if (took == 0) {
-            size_t room;
-            /* it takes nothing more only once finished (final event or EOF) */
-            if (!wsproxy_recv_buf(&client, &room)) {
-                FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) >= WSPROXY_STATE_CLOSED);
-                r->no_input = 1;
-            }
-        }
-    }
-}
-
 static void do_action(run_state *r, const segment *s)
 {
     if (!do_caller_action(r, s)) logs(r, "nop|");
@@ -103,11 +80,9 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     wsproxy_config cfg;
     const char *headers[] = {"Authorization: " TARGET_SECRET, "Cookie: tgt=1", NULL};
     const char *proxy_headers[] = {"X-Proxy-Secret: px-1", NULL};
-    unsigned char *buf = NULL;
     char accept[29];
     uint32_t seed = data[2] * 2654435761u + 1;
     unsigned chunk_max = data[2] ? 1u + data[2] % 97u : 0u;
-    size_t i;
     int rc;
 
     run_reset(r);
@@ -142,17 +117,9 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     }
     fz_accept(accept);
     drain(r);
-    buf = (unsigned char *)malloc(70000);
-    for (i = 0; i < nsegs; i++) {
-        if (segs[i].action) { do_action(r, &segs[i]); continue; }
-        {
-            size_t n = expand(&segs[i], accept, buf, 70000);
-            feed_bytes(r, buf, n, bytewise, &seed, chunk_max);
-        }
-    }
+    run_script(r, accept, bytewise, &seed, chunk_max, do_action);
     end_of_stream(r);
     logs(r, "end state=%d err=%d|", wsproxy_get_state(&client), wsproxy_error(&client));
-    free(buf);
     return rc;
 }
 
