@@ -16,7 +16,8 @@
 
 #include <stdarg.h>
 
-/* what not every target uses (the deflate target has its own actions and frame checks) */
+/* what not every target uses (the deflate target has no proxy, its own actions and frame
+   checks) */
 #define FZ_OPTIONAL __attribute__((unused)) static
 
 #define PROXY_PASSWORD "pw-S3cret"
@@ -132,6 +133,11 @@ typedef struct {
     size_t err_sent;              /* sent_total at EV_ERROR */
     uint64_t pong_ok[64];         /* hashes of the payloads a pong may carry: pings seen, */
     size_t pong_ok_n;             /* pongs the caller sent (more than 64: not checked) */
+    /* proxy authentication */
+    size_t tunnel_at;             /* sent_total at EV_TUNNEL */
+    int reconnect_wait;           /* EV_RECONNECT seen, wsproxy_reconnected not yet called */
+    int reconnects, conns;        /* EV_RECONNECT events; new connections made */
+    int end_err;                  /* wsproxy_error at the end of the script */
     /* run_reset clears everything above */
     char log[1 << 16];
     unsigned char sent[1 << 18];
@@ -154,6 +160,8 @@ static struct { const void *p; size_t n; } fz_mem[4];
    where the written bytes go besides r->sent (NULL: nowhere) */
 static size_t fz_send_most = WSPROXY_SEND_BUFFER_BYTES, fz_recv_most = WSPROXY_RECV_BUFFER_BYTES;
 static void (*fz_wrote)(const unsigned char *p, size_t n);
+/* the target's side of the caller's new connection to the proxy (NULL: nothing to do) */
+static void (*fz_new_connection)(void);
 
 /* Is [p, p+n) inside the client or memory lent to it? */
 static int fz_in_client(const void *p, size_t n)
@@ -178,6 +186,7 @@ static void drain(run_state *r)
     int guard = 0;
     if (r->stalled) return;
     while ((p = wsproxy_send_buf(&client, &n)) != NULL) {
+        FUZZ_CHECK(!r->reconnect_wait);   /* nothing until the caller's new connection */
         FUZZ_CHECK(n > 0 && n <= fz_send_most);
         FUZZ_CHECK(fz_in_client(p, n));
         after_error_check(r, n);
@@ -277,6 +286,176 @@ static int fed_has(const char *needle)
     return fed_len == sizeof fed;   /* cap reached: cannot tell */
 }
 
+/* ---- proxy authentication (issue 14): the caller's side of the 407 loop ------------ */
+/* AUTH BLOCK: 2 + n bytes of the input, where the target reads one:
+     byte 0  bits 0-3 cfg.proxy_auth (0: Basic alone, sent with the first CONNECT), bits
+             4-5 the credentials: 0 none, 1 in the proxy URL (usr:pw-S3cret), 2
+             cfg.proxy_user/proxy_password (usr, pw-S3cret) over other ones in the URL
+             (usr2:pw-Other, never to be sent), 3 a UTF-8 user name in cfg.proxy_user with
+             pw-S3cret; bit 6 a token callback (cfg.proxy_token, fz_token); bit 7 the
+             caller's own "Proxy-Authorization: Bearer px-tok" among the proxy headers
+     byte 1  n = byte % 32: the length of the token script
+     n bytes the token script: one byte per call of the callback (fz_token says what each
+             byte gives); past its end every call gives a good token */
+/* Library faults found by these checks and reported, tolerated while FZ_KNOWN_AUTH_BUGS is
+   1 (so fuzz-smoke passes and the fuzzer goes past them); build with
+   -DFZ_KNOWN_AUTH_BUGS=0 to check strictly (seeds fuzz/seeds/fuzz_client/known-*). */
+#ifndef FZ_KNOWN_AUTH_BUGS
+#define FZ_KNOWN_AUTH_BUGS 1
+#endif
+#define FZ_OTHER_PASSWORD "pw-Other"
+#define FZ_CALLER_AUTH "Proxy-Authorization: Bearer px-tok"
+#define FZ_UTF8_USER "J\xc3\xa4s\xc3\xb8n"
+enum { FZ_CREDS_NONE, FZ_CREDS_URL, FZ_CREDS_CFG, FZ_CREDS_UTF8 };
+
+static struct {
+    int on, allowed, creds, token_fn, caller_header;
+    const uint8_t *script;
+    size_t script_len;
+    char url[160];                /* the proxy URL of the run */
+    char basic[80];               /* base64(user ":" password) */
+    const char *user, *password;  /* what the client must answer with (NULL: none) */
+} fz_auth;
+
+/* Reads an auth block at p (n bytes there); returns the bytes it took. */
+FZ_OPTIONAL size_t fz_auth_block(const uint8_t *p, size_t n)
+{
+    unsigned b0 = n > 0 ? p[0] : 0;
+    size_t len = n > 1 ? p[1] % 32u : 0, used = n < 2 ? n : 2;
+    memset(&fz_auth, 0, sizeof fz_auth);
+    fz_auth.on = 1;
+    fz_auth.allowed = (int)(b0 & 15);
+    fz_auth.creds = (int)(b0 >> 4 & 3);
+    fz_auth.token_fn = (b0 & 64) != 0;
+    fz_auth.caller_header = (b0 & 128) != 0;
+    if (len > n - used) len = n - used;
+    fz_auth.script = p + used;
+    fz_auth.script_len = len;
+    return used + len;
+}
+
+/* No auth block: the credentials in the proxy URL, or none; Basic alone. */
+FZ_OPTIONAL void fz_auth_default(int creds)
+{
+    memset(&fz_auth, 0, sizeof fz_auth);
+    fz_auth.creds = creds;
+}
+
+/* The schemes the client may use: cfg.proxy_auth, 0 being Basic alone. */
+static int fz_allowed(void) { return fz_auth.allowed ? fz_auth.allowed : WSPROXY_AUTH_BASIC; }
+
+/* The token callback's state in a run: the token it gave last, and the first characters
+   of every token it gave (for the scans). */
+static struct fz_tok_s {
+    int calls, ngiven;
+    size_t given_len[16];
+    char buf[4400];
+    char given[16][40];
+} fz_tok;
+static int fz_token_ctx;
+static run_state *fz_cur;
+
+static int fz_is_token68(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch != 0 && strchr("-._~+/", ch) != NULL);
+}
+
+/* cfg.proxy_token: a token from the next byte t of the token script. t & 7: 0 fails, 1 an
+   empty token, 2 none (NULL), 3 a token with a byte that could end a header line (or is no
+   base64), 4 a long token of (t >> 3) * 140 characters (up to 4346), 5-7 a good token of
+   t >> 3 characters and 0-2 '='. Tokens start with "TOKEN" and a letter per call, so no
+   other bytes look like one. */
+static int fz_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-._~";
+    static const char bad[] = {'\r', '\n', ' ', ',', ':', '"', '\0', (char)0xC3};
+    int idx = fz_tok.calls++;
+    unsigned t = (size_t)idx < fz_auth.script_len ? fz_auth.script[idx] : 0x2Du, kind = t & 7;
+    size_t n, i, body = kind == 4 ? (t >> 3) * 140u : t >> 3;
+    FUZZ_CHECK(ctx == &fz_token_ctx && tok && tok_len && chal);
+    FUZZ_CHECK(scheme == WSPROXY_AUTH_NTLM || scheme == WSPROXY_AUTH_NEGOTIATE);
+    FUZZ_CHECK(fz_auth.token_fn && (fz_allowed() & scheme));
+    /* only while the tunnel is not up; the proxy's challenge is base64 inside the client */
+    FUZZ_CHECK(!fz_cur->tunneled && !fz_cur->final_seen);
+    for (i = 0; i < len; i++) FUZZ_CHECK(fz_is_token68((unsigned char)chal[i]) || chal[i] == '=');
+    if (len) FUZZ_CHECK(fz_in_client(chal, len));
+    FUZZ_CHECK(idx < 8 * WSPROXY_MAX_AUTH_ROUNDS);   /* a few calls a round */
+    logs(fz_cur, "tok %d %zu %016llx %u|", scheme, len,
+         (unsigned long long)hash_bytes(0xcbf29ce484222325ull, (const unsigned char *)chal, len), t);
+    if (kind == 0) return -1;
+    if (kind == 2) { *tok = NULL; *tok_len = 5; return 0; }
+    *tok = fz_tok.buf;
+    if (kind == 1) { fz_tok.buf[0] = '\0'; *tok_len = 0; return 0; }
+    memcpy(fz_tok.buf, "TOKEN", 5);
+    fz_tok.buf[5] = (char)('A' + idx % 26);
+    n = 6;
+    for (i = 0; i < body && n < sizeof fz_tok.buf - 4; i++) fz_tok.buf[n++] = abc[(i * 7 + (size_t)idx * 13 + t) % (sizeof abc - 1)];
+    if (kind == 3) fz_tok.buf[n++] = bad[(t >> 3) & 7];
+    for (i = 5; i < kind; i++) fz_tok.buf[n++] = '=';
+    if (fz_tok.ngiven < 16) {
+        size_t k = n < sizeof fz_tok.given[0] ? n : sizeof fz_tok.given[0];
+        memcpy(fz_tok.given[fz_tok.ngiven], fz_tok.buf, k);
+        fz_tok.given_len[fz_tok.ngiven++] = k;
+    }
+    *tok_len = n;
+    return 0;
+}
+
+/* The configuration of an auth block: the proxy URL (scheme and host:port given),
+   proxy_auth, the credentials, the token callback, the caller's Proxy-Authorization
+   (extra: its other proxy headers, NULL-terminated, room for one more). */
+FZ_OPTIONAL void fz_auth_config(wsproxy_config *cfg, const char *scheme, const char *hostport, const char **extra)
+{
+    static const char *const userinfo[] = {"", "usr:" PROXY_PASSWORD "@", "usr2:" FZ_OTHER_PASSWORD "@", ""};
+    char cred[64];
+    int k = 0;
+    snprintf(fz_auth.url, sizeof fz_auth.url, "%s://%s%s", scheme, userinfo[fz_auth.creds], hostport);
+    cfg->proxy = fz_auth.url;
+    cfg->proxy_auth = fz_auth.allowed;
+    fz_auth.user = fz_auth.password = NULL;
+    if (fz_auth.creds == FZ_CREDS_CFG || fz_auth.creds == FZ_CREDS_UTF8) {
+        cfg->proxy_user = fz_auth.creds == FZ_CREDS_CFG ? "usr" : FZ_UTF8_USER;
+        cfg->proxy_password = PROXY_PASSWORD;
+    }
+    if (fz_auth.creds != FZ_CREDS_NONE) {
+        fz_auth.user = fz_auth.creds == FZ_CREDS_UTF8 ? FZ_UTF8_USER : "usr";
+        fz_auth.password = PROXY_PASSWORD;
+        snprintf(cred, sizeof cred, "%s:%s", fz_auth.user, fz_auth.password);
+        wsproxy_base64((const unsigned char *)cred, strlen(cred), fz_auth.basic, sizeof fz_auth.basic);
+    }
+    if (fz_auth.token_fn) {
+        cfg->proxy_token = fz_token;
+        cfg->proxy_token_ctx = &fz_token_ctx;
+    }
+    if (fz_auth.caller_header) {
+        while (extra[k]) k++;
+        extra[k] = FZ_CALLER_AUTH;
+        extra[k + 1] = NULL;
+    }
+    cfg->proxy_headers = extra;
+}
+
+static int fz_find(const unsigned char *p, size_t n, const void *needle, size_t k)
+{
+    size_t i;
+    for (i = 0; k && i + k <= n; i++)
+        if (memcmp(p + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+/* No proxy secret in p[0..n): the passwords, the Basic credentials, the caller's own
+   Proxy-Authorization value, the tokens the callback gave. For the bytes after the tunnel
+   (and the upgrade head). */
+FZ_OPTIONAL void fz_no_secrets(const unsigned char *p, size_t n)
+{
+    static const char *const fixed[] = {PROXY_PASSWORD, FZ_OTHER_PASSWORD, PROXY_CRED_B64, "px-tok"};
+    size_t i;
+    for (i = 0; i < sizeof fixed / sizeof fixed[0]; i++) FUZZ_CHECK(!fz_find(p, n, fixed[i], strlen(fixed[i])));
+    if (fz_auth.basic[0]) FUZZ_CHECK(!fz_find(p, n, fz_auth.basic, strlen(fz_auth.basic)));
+    for (i = 0; i < (size_t)fz_tok.ngiven; i++) FUZZ_CHECK(!fz_find(p, n, fz_tok.given[i], fz_tok.given_len[i]));
+}
+
 static void describe_check(void)
 {
     char small[24], line[600];
@@ -284,6 +463,17 @@ static void describe_check(void)
     FUZZ_CHECK(strlen(line) == (n < sizeof line ? n : sizeof line - 1));
     FUZZ_CHECK(strstr(line, PROXY_PASSWORD) == NULL || fed_has(PROXY_PASSWORD));
     FUZZ_CHECK(strstr(line, PROXY_CRED_B64) == NULL || fed_has(PROXY_CRED_B64));
+    FUZZ_CHECK(strstr(line, FZ_OTHER_PASSWORD) == NULL || fed_has(FZ_OTHER_PASSWORD));
+    FUZZ_CHECK(!fz_auth.basic[0] || strstr(line, fz_auth.basic) == NULL || fed_has(fz_auth.basic));
+    {
+        int k;
+        for (k = 0; k < fz_tok.ngiven; k++) {
+            char t[41];
+            memcpy(t, fz_tok.given[k], fz_tok.given_len[k]);
+            t[fz_tok.given_len[k]] = '\0';
+            if (strlen(t) >= 6) FUZZ_CHECK(strstr(line, t) == NULL || fed_has(t));
+        }
+    }
     FUZZ_CHECK(strchr(line, '\r') == NULL && strchr(line, '\n') == NULL);
     m = wsproxy_describe(&client, small, sizeof small);
     FUZZ_CHECK(m == n && strlen(small) == (m < sizeof small ? m : sizeof small - 1));
@@ -294,8 +484,20 @@ static void describe_check(void)
 static void error_cell_check(const run_state *r, int err)
 {
     const wsproxy_error_info *e = wsproxy_error_info_get(&client);
-    if (err >= WSPROXY_E_PROXY_REFUSED && err <= WSPROXY_E_PROXY_TIMEOUT)
+    if (err >= WSPROXY_E_PROXY_REFUSED && err <= WSPROXY_E_PROXY_NAME)
         FUZZ_CHECK(fz_via_proxy && !r->tunneled);
+    /* authentication: an HTTP proxy, before the tunnel; each error says what happened */
+    if (err == WSPROXY_E_PROXY_AUTH || (err >= WSPROXY_E_PROXY_AUTH_REJECTED && err <= WSPROXY_E_PROXY_AUTH_CHALLENGE))
+        FUZZ_CHECK(fz_via_proxy && !fz_socks && !r->tunneled);
+    if (err == WSPROXY_E_PROXY_AUTH) FUZZ_CHECK(e->auth_scheme == 0);            /* none were sent */
+    if (err == WSPROXY_E_PROXY_AUTH_REJECTED) FUZZ_CHECK(e->auth_scheme != 0);   /* some were */
+    /* known: a 407 with no challenge at all, after credentials went out, is reported as
+       AUTH_SCHEME (nothing offered) instead of AUTH_REJECTED (seed known-407-no-challenge) */
+    if (err == WSPROXY_E_PROXY_AUTH_SCHEME && !(FZ_KNOWN_AUTH_BUGS && !e->auth_offered && e->auth_scheme))
+        FUZZ_CHECK(e->auth_offered != 0 && (!(e->auth_offered & fz_allowed()) ||
+                                            (e->auth_scheme && !(e->auth_offered & e->auth_scheme))));
+    if (err == WSPROXY_E_PROXY_AUTH_ROUNDS) FUZZ_CHECK(e->auth_rounds == WSPROXY_MAX_AUTH_ROUNDS);
+    if (err == WSPROXY_E_PROXY_AUTH_TOKEN) FUZZ_CHECK(fz_auth.token_fn && fz_tok.calls > 0);
     if (err >= 300 && err < 400)   /* SOCKS replies */
         FUZZ_CHECK(fz_socks && !r->tunneled);
     if (err >= WSPROXY_E_CONNECT_REFUSED && err <= WSPROXY_E_HANDSHAKE_TIMEOUT)
@@ -318,10 +520,19 @@ static void take_events(run_state *r)
     for (;;) {
         int got = wsproxy_poll(&client, &ev), st = wsproxy_get_state(&client);
         FUZZ_CHECK(st >= WSPROXY_STATE_PROXY && st <= WSPROXY_STATE_FAILED);
+        FUZZ_CHECK(wsproxy_error_info_get(&client)->auth_rounds <= WSPROXY_MAX_AUTH_ROUNDS);
         if (!got) break;
         FUZZ_CHECK(++guard < 100000);
         FUZZ_CHECK(!r->final_seen);
         switch (ev.type) {
+        case WSPROXY_EV_RECONNECT:   /* the proxy closes during authentication */
+            FUZZ_CHECK(fz_via_proxy && !fz_socks && !r->tunneled && !r->reconnect_wait);
+            FUZZ_CHECK(ev.status == 407 && st == WSPROXY_STATE_PROXY);
+            FUZZ_CHECK(wsproxy_waiting_for(&client) == WSPROXY_WAIT_RECONNECT);
+            r->reconnect_wait = 1;
+            FUZZ_CHECK(++r->reconnects <= 2 * WSPROXY_MAX_AUTH_ROUNDS);
+            logs(r, "RECONNECT %d|", wsproxy_error_info_get(&client)->auth_rounds);
+            break;
         case WSPROXY_EV_TLS: {
             int bit = ev.status == WSPROXY_HOP_PROXY ? 1 : ev.status == WSPROXY_HOP_TARGET ? 2 : 0;
             FUZZ_CHECK(bit && (fz_tls_hops & bit) && !(r->tls_seen & bit) && !r->opened);
@@ -337,7 +548,9 @@ static void take_events(run_state *r)
             FUZZ_CHECK(!(fz_tls_hops & 1) || (r->tls_seen & 1));
             /* HTTP: the 2xx status; SOCKS: 0 */
             FUZZ_CHECK(fz_socks ? ev.status == 0 : (ev.status >= 200 && ev.status <= 299));
+            FUZZ_CHECK(!r->reconnect_wait);
             r->tunneled = 1;
+            r->tunnel_at = r->sent_total;
             logs(r, "TUNNEL %d|", ev.status);
             break;
         case WSPROXY_EV_OPEN: {
@@ -512,6 +725,22 @@ FZ_OPTIONAL int do_caller_action(run_state *r, const segment *s)
     case 'D': r->stalled = 0; break;
     case 'r': logs(r, "room %zu|", wsproxy_send_room(&client)); break;
     case 'w': logs(r, "wait %d|", wsproxy_waiting_for(&client)); break;
+    case 'X': {   /* the caller's new connection to the proxy: the script goes on there */
+        int pending = r->reconnect_wait && !r->final_seen, st = wsproxy_get_state(&client);
+        if (pending && fz_new_connection) fz_new_connection();
+        rc = wsproxy_reconnected(&client);
+        if (!pending) {   /* none was asked for: refused, nothing changes */
+            FUZZ_CHECK(rc == WSPROXY_E_STATE && wsproxy_get_state(&client) == st);
+            break;
+        }
+        r->reconnect_wait = 0;
+        FUZZ_CHECK(rc == WSPROXY_OK || rc == wsproxy_error(&client));
+        if (rc == WSPROXY_OK) {
+            r->conns++;
+            r->tls_seen &= ~1;   /* a new TLS session with an https:// proxy */
+        }
+        break;
+    }
     default: return 0;
     }
     logs(r, "%c=%d|", s->action, rc);
@@ -541,6 +770,226 @@ FZ_OPTIONAL void check_connect_head(const unsigned char *p, size_t n)
     size_t i;
     FUZZ_CHECK(has_at(p, n, 0, "CONNECT "));
     for (i = 0; i < n; i++) FUZZ_CHECK(!has_at(p, n, i, "Cookie") && !has_at(p, n, i, TARGET_SECRET));
+}
+
+#ifndef WSPROXY_NO_TLS
+/* Hex of MD5 or SHA-256 of s (BearSSL directly, not the library's Digest code). */
+static void fz_h(int sha, const char *s, char out[65])
+{
+    unsigned char d[32];
+    size_t dl, i;
+    if (sha) {
+        br_sha256_context c;
+        br_sha256_init(&c);
+        br_sha256_update(&c, s, strlen(s));
+        br_sha256_out(&c, d);
+        dl = 32;
+    } else {
+        br_md5_context c;
+        br_md5_init(&c);
+        br_md5_update(&c, s, strlen(s));
+        br_md5_out(&c, d);
+        dl = 16;
+    }
+    for (i = 0; i < dl; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* A parameter of the client's Digest credentials (v: after "Digest "), its quoted-string
+   unescaped: 1 found. They must be "name=value" items joined by ", ". */
+static int fz_dparam(const char *v, size_t n, const char *name, char *out, size_t cap)
+{
+    size_t i = 0, k = strlen(name);
+    while (i < n) {
+        size_t ns = i, o = 0;
+        int match;
+        while (i < n && v[i] != '=') i++;
+        FUZZ_CHECK(i < n && i > ns);
+        match = i - ns == k && memcmp(v + ns, name, k) == 0;
+        i++;
+        if (i < n && v[i] == '"') {
+            for (i++; i < n && v[i] != '"'; i++) {
+                if (v[i] == '\\') FUZZ_CHECK(++i < n);
+                if (match) { FUZZ_CHECK(o + 1 < cap); out[o++] = v[i]; }
+            }
+            FUZZ_CHECK(i < n);
+            i++;
+        } else {
+            for (; i < n && v[i] != ','; i++)
+                if (match) { FUZZ_CHECK(o + 1 < cap); out[o++] = v[i]; }
+        }
+        if (match) { out[o] = '\0'; return 1; }
+        if (i < n) { FUZZ_CHECK(i + 1 < n && v[i] == ',' && v[i + 1] == ' '); i += 2; }
+    }
+    return 0;
+}
+
+static int fz_is_hex(const char *s, size_t len)
+{
+    size_t i;
+    if (strlen(s) != len) return 0;
+    for (i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+/* The client's Digest credentials for CONNECT target (RFC 7616 3.4): the response
+   recomputed here from the parameters it sent, the configured user and password. */
+static void fz_check_digest(const char *v, size_t n, const char *target, size_t tlen)
+{
+    static char user[400], realm[600], nonce[600], uri[300], alg[32], resp[80], qop[32], nc[32], cnonce[80],
+        uh[16], buf[2200];
+    char ha1[65], ha2[65], want[65];
+    int sha, sess, has_qop;
+    FUZZ_CHECK(fz_dparam(v, n, "realm", realm, sizeof realm) && fz_dparam(v, n, "nonce", nonce, sizeof nonce) &&
+               fz_dparam(v, n, "uri", uri, sizeof uri) && fz_dparam(v, n, "algorithm", alg, sizeof alg) &&
+               fz_dparam(v, n, "response", resp, sizeof resp));
+    FUZZ_CHECK(strlen(uri) == tlen && memcmp(uri, target, tlen) == 0);
+    FUZZ_CHECK(!strcmp(alg, "MD5") || !strcmp(alg, "MD5-sess") || !strcmp(alg, "SHA-256") || !strcmp(alg, "SHA-256-sess"));
+    sha = alg[0] == 'S';
+    sess = strstr(alg, "-sess") != NULL;
+    FUZZ_CHECK(fz_is_hex(resp, sha ? 64 : 32));
+    has_qop = fz_dparam(v, n, "qop", qop, sizeof qop);
+    if (has_qop) {
+        FUZZ_CHECK(!strcmp(qop, "auth") || !strcmp(qop, "auth-int"));
+        FUZZ_CHECK(fz_dparam(v, n, "nc", nc, sizeof nc) && fz_is_hex(nc, 8));
+        FUZZ_CHECK(fz_dparam(v, n, "cnonce", cnonce, sizeof cnonce) && cnonce[0]);
+    } else {   /* RFC 2069: no qop, no cnonce, no -sess */
+        FUZZ_CHECK(!sess && !fz_dparam(v, n, "nc", nc, sizeof nc) && !fz_dparam(v, n, "cnonce", cnonce, sizeof cnonce));
+    }
+    /* the user: as it is, RFC 8187-encoded (username*), or hashed (userhash) */
+    if (fz_dparam(v, n, "userhash", uh, sizeof uh)) {
+        FUZZ_CHECK(!strcmp(uh, "true") && fz_dparam(v, n, "username", user, sizeof user));
+        snprintf(buf, sizeof buf, "%s:%s", fz_auth.user, realm);
+        fz_h(sha, buf, want);
+        FUZZ_CHECK(!strcmp(user, want));
+    } else if (fz_dparam(v, n, "username*", user, sizeof user)) {
+        size_t i, o = 0;
+        FUZZ_CHECK(!strncmp(user, "UTF-8''", 7) && !fz_dparam(v, n, "username", buf, sizeof buf));
+        for (i = 7; user[i]; i++) {
+            unsigned x;
+            if (user[i] == '%') {
+                FUZZ_CHECK(sscanf(user + i + 1, "%2x", &x) == 1 && user[i + 1] && user[i + 2]);
+                buf[o++] = (char)x;
+                i += 2;
+            } else {
+                buf[o++] = user[i];
+            }
+        }
+        buf[o] = '\0';
+        FUZZ_CHECK(!strcmp(buf, fz_auth.user));
+    } else {
+        FUZZ_CHECK(fz_dparam(v, n, "username", user, sizeof user) && !strcmp(user, fz_auth.user));
+    }
+    snprintf(buf, sizeof buf, "%s:%s:%s", fz_auth.user, realm, fz_auth.password);
+    fz_h(sha, buf, ha1);
+    if (sess) {
+        snprintf(buf, sizeof buf, "%s:%s:%s", ha1, nonce, cnonce);
+        fz_h(sha, buf, ha1);
+    }
+    if (has_qop && !strcmp(qop, "auth-int")) {   /* a CONNECT has an empty body */
+        char hb[65];
+        fz_h(sha, "", hb);
+        snprintf(buf, sizeof buf, "CONNECT:%s:%s", uri, hb);
+    } else {
+        snprintf(buf, sizeof buf, "CONNECT:%s", uri);
+    }
+    fz_h(sha, buf, ha2);
+    if (has_qop) snprintf(buf, sizeof buf, "%s:%s:%s:%s:%s:%s", ha1, nonce, nc, cnonce, qop, ha2);
+    else snprintf(buf, sizeof buf, "%s:%s:%s", ha1, nonce, ha2);
+    fz_h(sha, buf, want);
+    FUZZ_CHECK(!strcmp(want, resp));
+}
+#endif
+
+/* The Proxy-Authorization of one CONNECT head (h, n bytes): at most one line; the
+   first request carries credentials only when they go first (Basic alone allowed, or one
+   token scheme alone with a callback), every later one answers a 407 with a scheme that
+   is allowed and usable, and the credentials are the configured ones (Basic), a token
+   the callback gave (NTLM, Negotiate), or a Digest response that checks out. */
+static void check_connect_auth(const unsigned char *h, size_t n, int first)
+{
+    static const char *const names[] = {"Basic ", "Digest ", "NTLM ", "Negotiate "};
+    static const int ids[] = {WSPROXY_AUTH_BASIC, WSPROXY_AUTH_DIGEST, WSPROXY_AUTH_NTLM, WSPROXY_AUTH_NEGOTIATE};
+    const char *hp = (const char *)h;
+    size_t i = 0, tlen = 0;
+    int allowed = fz_allowed(), lines = 0, scheme = 0, k;
+    const char *target = hp + 8;
+    while (8 + tlen < n && target[tlen] != ' ') tlen++;
+    while (i < n) {
+        size_t e = i, v;
+        while (e + 1 < n && !(h[e] == '\r' && h[e + 1] == '\n')) e++;
+        if (has_at(h, e, i, "Proxy-Authorization: ")) {
+            v = i + 21;
+            lines++;
+            if (has_at(h, e, i, FZ_CALLER_AUTH) && e == i + strlen(FZ_CALLER_AUTH)) {
+                FUZZ_CHECK(fz_auth.caller_header);
+                scheme = -1;
+            } else {
+                for (k = 0; k < 4 && !has_at(h, e, v, names[k]); k++) {}
+                FUZZ_CHECK(k < 4);
+                scheme = ids[k];
+                v += strlen(names[k]);
+                FUZZ_CHECK(allowed & scheme);
+                if (scheme == WSPROXY_AUTH_BASIC) {
+                    FUZZ_CHECK(fz_auth.user && e - v == strlen(fz_auth.basic) && !memcmp(h + v, fz_auth.basic, e - v));
+                } else if (scheme == WSPROXY_AUTH_DIGEST) {
+                    FUZZ_CHECK(fz_auth.user != NULL);
+#ifdef WSPROXY_NO_TLS
+                    FUZZ_CHECK(!"Digest from a build without hashes");
+#else
+                    fz_check_digest(hp + v, e - v, target, tlen);
+#endif
+                } else {   /* a token the callback gave, as it gave it */
+                    int t;
+                    FUZZ_CHECK(fz_auth.token_fn);
+                    for (t = 0; t < fz_tok.ngiven; t++)
+                        if (e - v >= fz_tok.given_len[t] && !memcmp(h + v, fz_tok.given[t], fz_tok.given_len[t]) &&
+                            (fz_tok.given_len[t] == sizeof fz_tok.given[0] || e - v == fz_tok.given_len[t]))
+                            break;
+                    FUZZ_CHECK(t < fz_tok.ngiven || fz_tok.ngiven == 16);
+                }
+            }
+        }
+        i = e + 2;
+    }
+    FUZZ_CHECK(lines <= 1);
+    if (first) {
+        int want = allowed == WSPROXY_AUTH_BASIC && fz_auth.user ? WSPROXY_AUTH_BASIC
+                 : (allowed == WSPROXY_AUTH_NTLM || allowed == WSPROXY_AUTH_NEGOTIATE) && fz_auth.token_fn ? allowed : 0;
+        if (want) FUZZ_CHECK(scheme == want);
+        else FUZZ_CHECK(scheme == (fz_auth.caller_header ? -1 : 0));
+    } else {
+        FUZZ_CHECK(scheme > 0);   /* the answer to a 407 */
+    }
+}
+
+/* The CONNECT heads at p[0..n), one after the other (the requests of the 407 loop, over
+   every connection): each within WSPROXY_MAX_REQUEST_BYTES, with check_connect_head's
+   checks and check_connect_auth's; all whole when whole is set (the tunnel is up), else
+   the last may still be going out. At most WSPROXY_MAX_AUTH_ROUNDS that count, and a
+   request written before a silent close does not: one more per EV_RECONNECT at most. */
+/* Known: the library measures the first CONNECT only (WSPROXY_E_REQUEST_TOO_LARGE at
+   init), not those after a 407, so a long token (the callback may give up to
+   WSPROXY_MAX_REQUEST_BYTES characters) or a Digest answer over large proxy headers makes
+   a later head longer than the limit (seed known-token-long-head). Tolerated: twice. */
+#define FZ_HEAD_MAX(first) (((first) || !FZ_KNOWN_AUTH_BUGS) ? WSPROXY_MAX_REQUEST_BYTES : 2 * WSPROXY_MAX_REQUEST_BYTES)
+FZ_OPTIONAL void check_connect_heads(const unsigned char *p, size_t n, int whole, int reconnects)
+{
+    size_t off = 0;
+    int heads = 0;
+    while (off < n) {
+        size_t h = head_len(p + off, n - off);
+        if (!h) {
+            FUZZ_CHECK(!whole && n - off <= FZ_HEAD_MAX(heads == 0));
+            break;
+        }
+        FUZZ_CHECK(h <= FZ_HEAD_MAX(heads == 0));
+        check_connect_head(p + off, h);
+        check_connect_auth(p + off, h, heads == 0);
+        heads++;
+        off += h;
+    }
+    FUZZ_CHECK(heads <= WSPROXY_MAX_AUTH_ROUNDS + reconnects);
 }
 
 /* The upgrade head (n bytes): proxy credentials and proxy headers never in it. */
@@ -620,6 +1069,8 @@ FZ_OPTIONAL void check_error_close(const run_state *r, int last_close)
 static void run_reset(run_state *r)
 {
     memset(r, 0, offsetof(run_state, log));
+    memset(&fz_tok, 0, offsetof(struct fz_tok_s, buf));
+    fz_cur = r;
     fed_len = 0;
     r->sent_hash = 0xcbf29ce484222325ull;
 }
@@ -660,7 +1111,8 @@ static void feed_bytes(run_state *r, const unsigned char *p, size_t n, int bytew
                        unsigned chunk_max)
 {
     size_t off = 0;
-    while (off < n && !r->no_input) {
+    /* after EV_RECONNECT the caller closed the socket: the old connection's bytes are lost */
+    while (off < n && !r->no_input && !r->reconnect_wait) {
         size_t want = n - off, took;
         if (bytewise) want = 1;
         else if (chunk_max) { size_t k = fuzz_split(seed, chunk_max); if (k < want) want = k; }
@@ -705,10 +1157,28 @@ static void end_of_stream(run_state *r)
 {
     wsproxy_socket_closed(&client, 0);
     take_events(r);
+    if (r->reconnect_wait && !r->final_seen) {   /* no new connection came: the caller's timer */
+        FUZZ_CHECK(wsproxy_waiting_for(&client) == WSPROXY_WAIT_RECONNECT);
+        logs(r, "no reconnect|");
+        wsproxy_timeout(&client);
+        take_events(r);
+    }
     FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) == WSPROXY_STATE_CLOSED ||
                wsproxy_get_state(&client) == WSPROXY_STATE_FAILED);
     r->stalled = 0;
     drain(r);
+    r->end_err = wsproxy_error(&client);
+}
+
+/* Known: after a kept-alive 407 the next CONNECT is written as soon as the 407's head is
+   read, before its body is skipped; when the body turns out malformed or too long, whether
+   that CONNECT (with credentials) left depends on how the bytes arrived: with the body in
+   the same read it did not (seed known-407-bad-body-split). Tolerated: runs that failed
+   so, before the tunnel, may differ in what they wrote (the target checks the rest). */
+static int fz_known_body_split(const run_state *a, const run_state *b)
+{
+    return FZ_KNOWN_AUTH_BUGS && !a->tunneled && !b->tunneled && a->end_err == b->end_err &&
+           (a->end_err == WSPROXY_E_PROXY_BAD_REPLY || a->end_err == WSPROXY_E_PROXY_REPLY_TOO_LARGE);
 }
 
 /* Both runs logged the same events and action results. */
