@@ -107,6 +107,28 @@ static void http_seeds(void)
     PUTS(t, "space-before-colon", cap_max, "HTTP/1.1 200 OK\r\nX : y\r\n\r\n");
     PUTS(t, "empty-value", cap_max, "HTTP/1.1 200 OK\r\nX:\r\nY: \t \r\n\r\n");
     PUTS(t, "incomplete", cap_max, "HTTP/1.1 200 OK\r\nX: y\r\n");
+    /* challenges (wsproxy_auth_next/_param, Digest responses) */
+    PUTS(t, "407-digest-rfc7616", cap_max, "HTTP/1.1 407 Proxy Authentication Required\r\n"
+         "Proxy-Authenticate: Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, "
+         "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"\r\n"
+         "Proxy-Authenticate: Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=MD5, "
+         "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"\r\n"
+         "Content-Length: 0\r\n\r\n");
+    PUTS(t, "407-digest-sess-userhash", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"api@example.org\", "
+         "qop=auth, algorithm=SHA-256-sess, nonce=\"5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK\", charset=UTF-8, "
+         "userhash=true, cnonce=\"NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v\", username=\"J\\\"s\\\\n\", stale=TRUE\r\n\r\n");
+    PUTS(t, "407-digest-legacy-md5sess", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=wsp, nonce=n1, "
+         "algorithm=MD5-sess\r\nProxy-Authenticate: Digest realm=wsp, nonce=n1, qop=auth-int, algorithm=md5-SESS, uri=\"h:1\"\r\n"
+         "Proxy-Authenticate: Digest realm=wsp, nonce=n1, qop=bogus, algorithm=SHA-512\r\n\r\n");
+    PUTS(t, "407-many-in-one", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"a, b\", "
+         "Digest realm=\"r\\\"q\", nonce=abc, qop=\"auth,auth-int\", Negotiate, NTLM TlRMTVNTUAACAAAA+/==, "
+         "NewScheme foo=bar, future-param=\"z\" ,, Negotiate YII=\r\nWWW-Authenticate: Bearer realm=\"corp\", "
+         "error=\"invalid_token\"\r\n\r\n");
+    PUTS(t, "407-malformed", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"open\r\n"
+         "Proxy-Authenticate: Digest realm=a b\r\nProxy-Authenticate: =x\r\nProxy-Authenticate: Digest ,realm=\r\n"
+         "Proxy-Authenticate: Digest realm=\r\nProxy-Authenticate: Basic realm=\"a\"\"b\"\r\n\r\n");
+    PUTS(t, "raw-challenge-crlf", "\x81", "Digest realm=\"a\\\rb\", nonce=\"x\ny\", opaque=\"\0\", qop=auth, Basic realm=z");
+
     n = (size_t)sprintf(big, "%cHTTP/1.1 200 OK\r\n", 0);
     for (i = 0; i < 65; i++) n += (size_t)sprintf(big + n, "H%zu: v\r\n", i);
     n += (size_t)sprintf(big + n, "\r\n");
