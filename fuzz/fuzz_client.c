@@ -86,6 +86,8 @@ static void check_sent(const run_state *r)
         off = r->tunnel_at;
     }
     fz_no_secrets(p + off, n - off);
+    /* after the tunnel the upgrade request, never another CONNECT */
+    FUZZ_CHECK(n == off || memcmp(p + off, "GET ", n - off < 4 ? n - off : 4) == 0);
     if (!(h = head_len(p + off, n - off))) return;
     check_upgrade_head(p + off, h);
     check_error_close(r, check_frames(r, p + off + h, n - off - h));
