@@ -729,7 +729,10 @@ FZ_OPTIONAL int do_caller_action(run_state *r, const segment *s)
     case 'w': logs(r, "wait %d|", wsproxy_waiting_for(&client)); break;
     case 'X': {   /* the caller's new connection to the proxy: the script goes on there */
         int pending = r->reconnect_wait && !r->final_seen, st = wsproxy_get_state(&client);
-        if (pending && fz_new_connection) fz_new_connection();
+        if (pending) {
+            if (fz_new_connection) fz_new_connection();
+            r->tls_seen &= ~1;   /* a new TLS session with an https:// proxy, if any */
+        }
         rc = wsproxy_reconnected(&client);
         if (!pending) {   /* none was asked for: refused, nothing changes */
             FUZZ_CHECK(rc == WSPROXY_E_STATE && wsproxy_get_state(&client) == st);
@@ -737,10 +740,7 @@ FZ_OPTIONAL int do_caller_action(run_state *r, const segment *s)
         }
         r->reconnect_wait = 0;
         FUZZ_CHECK(rc == WSPROXY_OK || rc == wsproxy_error(&client));
-        if (rc == WSPROXY_OK) {
-            r->conns++;
-            r->tls_seen &= ~1;   /* a new TLS session with an https:// proxy */
-        }
+        if (rc == WSPROXY_OK) r->conns++;
         break;
     }
     default: return 0;

@@ -521,6 +521,9 @@ static void auth_tls_seeds(void)
     SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\nConnection: close\r\n" CL0); cs_act('X', 0, 0, 0);
     SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\n" CL0 CT_OK200); cs_act('>', 0, 0, 0);
     SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-https-wss-ntlm-reconnect");
+    CT_AUTH(0x83, 3, CT_PROXY, A_NTLM | A_TOKEN, "\x2d\x3e\x00");   /* the new connection's first token fails */
+    SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\nConnection: close\r\n" CL0); cs_act('X', 0, 0, 0);
+    SRV(CT_OK200); ct_end("auth-https-reconnect-token-fails");
     CT_AUTH(0xC2, 0, CT_PROXY | 0x40, A_ANY | A_TOKEN | C_CFG | A_CALLER, "\x2f");
     SRV(P407 "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n" CL0);
     SRV(CT_OK200 ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-https-ws-negotiate-small-buffers");
