@@ -378,7 +378,7 @@ static void tls_new_connection(void)
     /* a new seed: an engine like the last would pick the same session id, which the
        client would take for the resumption it offered */
     sc.conn++;
-    if (fz_tls_hops & 1) tls_server_start(&sc.proxy, &certs[sc.pcert], NULL, (unsigned char)(0x51 + sc.conn));
+    if (fz_tls_hops & 1) bearssl_server_start(&sc.proxy, &certs[sc.pcert], NULL, (unsigned char)(0x51 + sc.conn));
 }
 
 static int one_run(int k, const uint8_t *data, int bytewise)
