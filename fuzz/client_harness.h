@@ -297,12 +297,6 @@ static int fed_has(const char *needle)
      byte 1  n = byte % 32: the length of the token script
      n bytes the token script: one byte per call of the callback (fz_token says what each
              byte gives); past its end every call gives a good token */
-/* Library faults found by these checks and reported, tolerated while FZ_KNOWN_AUTH_BUGS is
-   1 (so fuzz-smoke passes and the fuzzer goes past them); build with
-   -DFZ_KNOWN_AUTH_BUGS=0 to check strictly (seeds fuzz/seeds/fuzz_client/known-*). */
-#ifndef FZ_KNOWN_AUTH_BUGS
-#define FZ_KNOWN_AUTH_BUGS 1
-#endif
 #define FZ_OTHER_PASSWORD "pw-Other"
 #define FZ_CALLER_AUTH "Proxy-Authorization: Bearer px-tok"
 #define FZ_UTF8_USER "J\xc3\xa4s\xc3\xb8n"
@@ -493,9 +487,7 @@ static void error_cell_check(const run_state *r, int err)
         FUZZ_CHECK(fz_via_proxy && !fz_socks && !r->tunneled);
     if (err == WSPROXY_E_PROXY_AUTH) FUZZ_CHECK(e->auth_scheme == 0);            /* none were sent */
     if (err == WSPROXY_E_PROXY_AUTH_REJECTED) FUZZ_CHECK(e->auth_scheme != 0);   /* some were */
-    /* known: a 407 with no challenge at all, after credentials went out, is reported as
-       AUTH_SCHEME (nothing offered) instead of AUTH_REJECTED (seed known-407-no-challenge) */
-    if (err == WSPROXY_E_PROXY_AUTH_SCHEME && !(FZ_KNOWN_AUTH_BUGS && !e->auth_offered && e->auth_scheme))
+    if (err == WSPROXY_E_PROXY_AUTH_SCHEME)
         FUZZ_CHECK(e->auth_offered != 0 && (!(e->auth_offered & fz_allowed()) ||
                                             (e->auth_scheme && !(e->auth_offered & e->auth_scheme))));
     if (err == WSPROXY_E_PROXY_AUTH_ROUNDS) FUZZ_CHECK(e->auth_rounds == WSPROXY_MAX_AUTH_ROUNDS);
@@ -970,11 +962,6 @@ static void check_connect_auth(const unsigned char *h, size_t n, int first)
    checks and check_connect_auth's; all whole when whole is set (the tunnel is up), else
    the last may still be going out. At most WSPROXY_MAX_AUTH_ROUNDS that count, and a
    request written before a silent close does not: one more per EV_RECONNECT at most. */
-/* Known: the library measures the first CONNECT only (WSPROXY_E_REQUEST_TOO_LARGE at
-   init), not those after a 407, so a long token (the callback may give up to
-   WSPROXY_MAX_REQUEST_BYTES characters) or a Digest answer over large proxy headers makes
-   a later head longer than the limit (seed known-token-long-head). Tolerated: twice. */
-#define FZ_HEAD_MAX(first) (((first) || !FZ_KNOWN_AUTH_BUGS) ? WSPROXY_MAX_REQUEST_BYTES : 2 * WSPROXY_MAX_REQUEST_BYTES)
 FZ_OPTIONAL void check_connect_heads(const unsigned char *p, size_t n, int whole, int reconnects)
 {
     size_t off = 0;
@@ -982,10 +969,10 @@ FZ_OPTIONAL void check_connect_heads(const unsigned char *p, size_t n, int whole
     while (off < n) {
         size_t h = head_len(p + off, n - off);
         if (!h) {
-            FUZZ_CHECK(!whole && n - off <= FZ_HEAD_MAX(heads == 0));
+            FUZZ_CHECK(!whole && n - off <= WSPROXY_MAX_REQUEST_BYTES);
             break;
         }
-        FUZZ_CHECK(h <= FZ_HEAD_MAX(heads == 0));
+        FUZZ_CHECK(h <= WSPROXY_MAX_REQUEST_BYTES);
         check_connect_head(p + off, h);
         check_connect_auth(p + off, h, heads == 0);
         heads++;
@@ -1170,17 +1157,6 @@ static void end_of_stream(run_state *r)
     r->stalled = 0;
     drain(r);
     r->end_err = wsproxy_error(&client);
-}
-
-/* Known: after a kept-alive 407 the next CONNECT is written as soon as the 407's head is
-   read, before its body is skipped; when the body turns out malformed or too long, whether
-   that CONNECT (with credentials) left depends on how the bytes arrived: with the body in
-   the same read it did not (seed known-407-bad-body-split). Tolerated: runs that failed
-   so, before the tunnel, may differ in what they wrote (the target checks the rest). */
-FZ_OPTIONAL int fz_known_body_split(const run_state *a, const run_state *b)
-{
-    return FZ_KNOWN_AUTH_BUGS && !a->tunneled && !b->tunneled && a->end_err == b->end_err &&
-           (a->end_err == WSPROXY_E_PROXY_BAD_REPLY || a->end_err == WSPROXY_E_PROXY_REPLY_TOO_LARGE);
 }
 
 /* Both runs logged the same events and action results. */

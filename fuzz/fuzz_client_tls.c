@@ -507,7 +507,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 runs[0].log, runs[0].sent_total, clear_prx[0].total, clear_tgt[0].total);
     one_run(1, data, 1);
     same_logs(&runs[0], &runs[1]);
-    if (fz_known_body_split(&runs[0], &runs[1])) return 0;   /* the proxy read more CONNECTs in one */
     if (same_bytes(clear_prx[0].b, clear_prx[0].len, clear_prx[0].total, clear_prx[0].hash,
                    clear_prx[1].b, clear_prx[1].len, clear_prx[1].total, clear_prx[1].hash) != 1 ||
         same_bytes(clear_tgt[0].b, clear_tgt[0].len, clear_tgt[0].total, clear_tgt[0].hash,

@@ -434,16 +434,16 @@ static void auth_client_seeds(void)
     SRV(P407 "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n" CL0); cs_end("auth-token-bad-bytes");
     cs_begin(0x81, 0, 4); AUTH(A_NEG | A_TOKEN, "\xfc"); SRV(OK200); cs_end("auth-token-too-long");
     cs_begin(0x81, 0, 0); AUTH(A_NTLM | A_TOKEN, "\x00"); SRV(OK200); cs_end("auth-token-fails-at-init");
-    /* known library faults (fuzz/client_harness.h, FZ_KNOWN_AUTH_BUGS): a later CONNECT
-       over WSPROXY_MAX_REQUEST_BYTES (a 4066-character token); a 407 without any challenge
-       after Basic went out is AUTH_SCHEME, not AUTH_REJECTED; the next CONNECT leaves or
-       not before a bad 407 body, by how the bytes arrived */
+    /* faults these found, fixed: a later CONNECT over WSPROXY_MAX_REQUEST_BYTES (a
+       4066-character token: WSPROXY_E_REQUEST_TOO_LARGE, nothing written); a 407 without
+       any challenge after Basic went out (AUTH_REJECTED); a bad 407 body after the head
+       (the next CONNECT waits for the body, so nothing leaves, however the bytes arrive) */
     cs_begin(0x81, 0, 2); AUTH(A_NTLM | A_TOKEN, "\x2d\xec");
-    SRV(P407 "Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\n" CL0 OK200); cs_end("known-token-long-head");
-    cs_begin(0x02, 0, 9); SRV(P407 CL0); cs_end("known-407-no-challenge");
+    SRV(P407 "Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\n" CL0 OK200); cs_end("auth-token-long-head");
+    cs_begin(0x02, 0, 9); SRV(P407 CL0); cs_end("auth-407-no-challenge-after-basic");
     cs_begin(0x81, 0, 0); AUTH(A_ANY | C_URL, "");   /* the body in the same read as the head (or not) */
     SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-    cs_end("known-407-bad-body-split");
+    cs_end("auth-407-bad-body-split");
     cs_begin(0x81, 0, 7); AUTH(A_NTLM | A_TOKEN, "");
     SRV(P407 "Proxy-Authenticate: NTLM cm91bmQx\r\n" CL0 P407 "Proxy-Authenticate: NTLM cm91bmQy\r\n" CL0
         P407 "Proxy-Authenticate: NTLM cm91bmQz\r\n" CL0 P407 "Proxy-Authenticate: NTLM cm91bmQ0\r\n" CL0 OK200);

@@ -336,6 +336,19 @@ static int s_bad_chunk(int round, int conn, const char *head, char *reply, size_
     snprintf(reply, cap, R407("Proxy-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n", "zz\r\n"));
     return 0;
 }
+static int s_no_challenge(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn; (void)head; (void)round;
+    snprintf(reply, cap, R407("Content-Length: 0\r\n\r\n", ""));
+    return 0;
+}
+static int s_ntlm_challenge(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn; (void)head;
+    if (round != 1) return -1;
+    snprintf(reply, cap, R407("Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\nContent-Length: 0\r\n\r\n", ""));
+    return 0;
+}
 static int s_huge_body(int round, int conn, const char *head, char *reply, size_t cap)
 {
     if (round == 1) {   /* a body too large to read through: the client asks for a new connection */
@@ -410,6 +423,15 @@ static int test_token(void *ctx, int scheme, const char *chal, size_t len, const
     *tok_len = strlen(buf);
     return 0;
 }
+static int long_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
+{
+    static char buf[4060];   /* within the limit alone, not with the rest of the head */
+    (void)ctx; (void)scheme; (void)chal;
+    memset(buf, 'A', sizeof buf);
+    *tok = buf;
+    *tok_len = len ? sizeof buf : 8;
+    return 0;
+}
 static int failing_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
 {
     (void)ctx; (void)scheme; (void)chal; (void)len; (void)tok; (void)tok_len;
@@ -418,6 +440,7 @@ static int failing_token(void *ctx, int scheme, const char *chal, size_t len, co
 
 /* Runs one scenario: the client's bytes go to the scripted proxy in pieces per mode. */
 static wsproxy_client client;
+static size_t g_unanswered;   /* request bytes written after the last reply, when the loop ended */
 static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, int *reconnects)
 {
     static char result[256];
@@ -430,6 +453,7 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
     g_log[0] = 0;
     test_rng_pos = 0;
     token_calls = 0;
+    g_unanswered = 0;
     if (wsproxy_init(&client, cfg) != WSPROXY_OK) {
         snprintf(result, sizeof result, "init %s", wsproxy_strerror(wsproxy_error(&client)));
         return result;
@@ -495,6 +519,7 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
                     snprintf(result, sizeof result, "ERROR %s offered %d", wsproxy_strerror(info->code), info->auth_offered);
                 else
                     snprintf(result, sizeof result, "ERROR %s", wsproxy_strerror(info->code));
+                g_unanswered = hlen;
                 return result;
             }
         }
@@ -530,6 +555,7 @@ static void run_scenario(const scenario *sc, int allowed, int (*tok)(void *, int
         if (strcmp(got, expect) != 0) fprintf(stderr, "  [%s] expected: %s\n  got: %s\n", name, expect, got);
         CHECK(strcmp(got, expect) == 0);
         CHECK_EQ_INT(rc, expect_reconnects);
+        if (strncmp(expect, "ERROR", 5) == 0) CHECK_EQ_INT((int)g_unanswered, 0);   /* no request after the failing reply */
     }
 }
 
@@ -565,6 +591,12 @@ static void test_loop(void)
         run_scenario(&bad_chunk, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "ERROR WSPROXY_E_PROXY_BAD_REPLY", 0);
         run_scenario(&huge, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 2 connections, 2 counted", 1);
         run_scenario(&ntlm, WSPROXY_AUTH_NTLM, failing_token, "init WSPROXY_E_PROXY_AUTH_TOKEN", 0);
+    }
+    {
+        static const scenario none = {"Basic sent first, a 407 offering nothing: rejected", s_no_challenge};
+        static const scenario too_long = {"a token that makes the next CONNECT too large", s_ntlm_challenge};
+        run_scenario(&none, 0, NULL, "ERROR WSPROXY_E_PROXY_AUTH_REJECTED", 0);
+        run_scenario(&too_long, WSPROXY_AUTH_NTLM, long_token, "ERROR WSPROXY_E_REQUEST_TOO_LARGE", 0);
     }
     {
         static const scenario fallback = {"a failed Negotiate token gives way to Digest", s_negotiate_or_digest};
