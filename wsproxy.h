@@ -1078,6 +1078,15 @@ WSPROXY_DEF int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl
    until the peer's ticket came (after the handshake: save after EV_OPEN). */
 WSPROXY_DEF int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
                                          size_t *len, int *resumed);
+/* What a hop's handshake settled (either backend), for logs and policy checks. */
+typedef struct {
+    int version;                       /* on the wire: 0x0303 TLS 1.2, 0x0304 TLS 1.3 */
+    unsigned suite;                    /* the cipher suite's IANA number */
+    const char *suite_name;            /* its IANA name ("TLS_AES_128_GCM_SHA256"), NULL if unknown */
+    int resumed;                       /* 1 when the handshake resumed a session */
+} wsproxy_tls_info;
+/* After a hop's handshake (its EV_TLS): *out filled, WSPROXY_OK; WSPROXY_E_STATE before. */
+WSPROXY_DEF int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out);
 /* Ends what the connection's TLS hops hold: frees what OpenSSL allocated (required with
    WSPROXY_TLS_OPENSSL) and, with either backend, wipes the hops (keys, buffered
    plaintext) in the arena. Call it when done with the connection (after
@@ -5523,8 +5532,15 @@ static int wsp_tls_unfinished_(const wsproxy_client *c)
     int i;
     for (i = 0; i < c->live_; i++) {
         int s = c->chain_[i];
-        if (wsp_is_tls_stage_(s) && !c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_)
-            return s == WSP_S_TLS_PROXY_ ? 0 : 1;
+        const wsproxy_tls_hop *h;
+        if (!wsp_is_tls_stage_(s)) continue;
+        h = c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1];
+        if (!h->handshake_done_) return s == WSP_S_TLS_PROXY_ ? 0 : 1;
+#ifdef WSPROXY_TLS_OPENSSL
+        /* TLS 1.3: a server that asked for our certificate judges it after our Finished;
+           a close before it spoke again is its verdict, a TLS failure of the hop */
+        if (h->cert_requested_ && !h->confirmed_) return s == WSP_S_TLS_PROXY_ ? 0 : 1;
+#endif
     }
     return -1;
 }
@@ -7282,6 +7298,38 @@ WSPROXY_IMPL int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ss
     return WSPROXY_OK;
 }
 
+/* The IANA names of the suites the BearSSL hop may settle on (its six AEAD ones; the four
+   CBC ones with tls_compat). */
+static const char *wsp_suite_name_(unsigned suite)
+{
+    switch (suite) {
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
+    case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
+    case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384";
+    case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384";
+    default: return NULL;
+    }
+}
+
+WSPROXY_IMPL int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    if (!out) return WSPROXY_E_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    out->version = (int)br_ssl_engine_get_version(&h->cc_.eng);
+    out->suite = h->cc_.eng.session.cipher_suite;   /* not the session copy: it holds the secret */
+    out->suite_name = wsp_suite_name_(out->suite);
+    out->resumed = h->resumed_;
+    return WSPROXY_OK;
+}
+
 static void wsp_tls_wake_(wsproxy_client *c, int hop)
 {
     if (wsp_tls_start_(c, hop, 0) != 0) wsp_tls_fail_(c, hop, br_ssl_engine_last_error(wsp_eng_(c, hop)));
@@ -7461,6 +7509,23 @@ WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsi
     out[0] = 'O';
     p = out + 1;
     i2d_SSL_SESSION(sess, &p);
+    return WSPROXY_OK;
+}
+
+WSPROXY_IMPL int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    const SSL_CIPHER *cipher;
+    if (!out) return WSPROXY_E_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    out->version = SSL_version(h->ssl_);
+    cipher = SSL_get_current_cipher(h->ssl_);
+    if (cipher) {
+        out->suite = SSL_CIPHER_get_protocol_id(cipher);
+        out->suite_name = SSL_CIPHER_standard_name(cipher);
+    }
+    out->resumed = h->resumed_;
     return WSPROXY_OK;
 }
 #endif /* WSPROXY_TLS_OPENSSL */

@@ -1724,50 +1724,18 @@ static void trace_head(void *ctx, int what, const char *line, size_t len)
 }
 
 #ifndef WSPROXY_NO_TLS
-#ifndef WSPROXY_TLS_OPENSSL
-/* The IANA name of a suite the library may offer with BearSSL (ECDHE with AEAD; the
-   CBC ones with --tls-compat), NULL for another. */
-static const char *suite_name(unsigned suite)
-{
-    switch (suite) {
-    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
-    case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
-    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
-    case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
-    case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
-    case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256";
-    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256";
-    case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256";
-    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384";
-    case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384";
-    default: return NULL;
-    }
-}
-#endif
-
 /* For -v after a hop's handshake: returns 1 when it resumed a session, and puts in out
-   ": TLS 1.2, SUITE" where the library tells them (BearSSL's session parameters,
-   wsproxy_tls_session_get); the OpenSSL backend tells neither, out stays "". */
+   ": TLS 1.x, SUITE" as the library tells them (either backend). */
 static int tls_params(const wsproxy_client *c, int hop, char *out, size_t cap)
 {
-    int resumed = 0;
-#ifndef WSPROXY_TLS_OPENSSL
-    br_ssl_session_parameters sp;   /* holds the master secret: wiped below */
+    wsproxy_tls_info info;
     out[0] = '\0';
-    if (wsproxy_tls_session_get(c, hop, &sp, &resumed) != WSPROXY_OK) return 0;
-    if (sp.version >= BR_TLS10 && sp.version <= BR_TLS12) {
-        const char *name = suite_name(sp.cipher_suite);
-        if (name) snprintf(out, cap, ": TLS 1.%u, %s", (unsigned)(sp.version - BR_TLS10), name);
-        else snprintf(out, cap, ": TLS 1.%u, suite 0x%04X", (unsigned)(sp.version - BR_TLS10), sp.cipher_suite);
+    if (wsproxy_tls_info_get(c, hop, &info) != WSPROXY_OK) return 0;
+    if (info.version >= 0x0301 && info.version <= 0x0304) {
+        if (info.suite_name) snprintf(out, cap, ": TLS 1.%d, %s", info.version - 0x0301, info.suite_name);
+        else snprintf(out, cap, ": TLS 1.%d, suite 0x%04X", info.version - 0x0301, info.suite);
     }
-    wipe(&sp, sizeof sp);
-#else
-    size_t len;   /* asked for the flag only (no buffer: no session bytes are copied) */
-    (void)cap;
-    out[0] = '\0';
-    (void)wsproxy_tls_session_save(c, hop, NULL, 0, &len, &resumed);
-#endif
-    return resumed;
+    return info.resumed;
 }
 #else
 static int tls_params(const wsproxy_client *c, int hop, char *out, size_t cap)

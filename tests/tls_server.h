@@ -120,6 +120,7 @@ typedef struct {
     SSL *ossl;                     /* test_tls: an OpenSSL server instead (server_opts.ossl) */
     BIO *rbio, *wbio;
     int ossl_failed;
+    int ossl_silent;               /* a failing handshake sends no alert, the server just hangs up */
 #endif
 } tls_server;
 
@@ -133,6 +134,7 @@ typedef struct {
     const br_ssl_session_cache_class **cache; /* keep sessions, so they can be resumed */
     int ossl;                                 /* test_tls: an OpenSSL server, 12 TLS 1.2 and
                                                  1.3, 13 TLS 1.3 only */
+    int ossl_silent;                          /* its failure: no alert, a plain hang-up */
 } server_opts;
 
 /* seed: the engine's entropy, 32 bytes of that value (the operating system's is mixed in
