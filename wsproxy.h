@@ -994,7 +994,8 @@ WSPROXY_DEF const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *len
 WSPROXY_DEF void wsproxy_send_ack(wsproxy_client *c, size_t n);
 
 /* Room for received bytes: pointer and *len, or NULL when the client cannot take more
-   now (call wsproxy_poll to drain it). After a final event the client takes no input. */
+   now (call wsproxy_poll to drain it). After a final event the client takes no input.
+   A TLS stage reads nothing while its ClientHello waits in wsproxy_send_buf: flush it. */
 WSPROXY_DEF unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len);
 WSPROXY_DEF void wsproxy_recv_ack(wsproxy_client *c, size_t n);
 /* Copies what fits; returns the count taken (less than len means: poll, then retry). */
@@ -5040,7 +5041,9 @@ static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
     int s = c->chain_[idx], k;
     size_t n;
     if (!wsp_is_tls_stage_(s) || c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_) return 0;
-    if (c->eof_ || c->tx_dead_) return 0;   /* nothing more can leave: the bytes decide now */
+    /* held at the end of the stream too: the socket's stage may have refused such bytes
+       (wsproxy_recv_buf), so they never decide; the handshake ends cut short */
+    if (c->tx_dead_) return 0;
     for (k = 0; k <= idx; k++) {
         if (c->chain_[k] == WSP_S_PLAIN_) {
             if (c->se_ > c->ss_) return 1;
@@ -7917,6 +7920,10 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
         wsp_pump_(c);   /* what the socket's stage decrypted moves up, making room */
     }
     if (c->state_ == WSPROXY_STATE_FAILED) return NULL;
+    /* the socket's TLS stage reads nothing before its hello has left, as one above
+       another does (wsp_tls_holds_in_): the plain stage below it may have left the chain
+       already, and the outcome must not depend on that */
+    if (c->chain_[0] != WSP_S_PLAIN_ && wsp_tls_holds_in_(c, 0)) return NULL;
     c->recv_lent_ = 1;   /* the socket's stage stays until wsproxy_recv_ack */
     return wsp_port_(c, c->chain_[0], WSP_RECVREC_, len);
 }
