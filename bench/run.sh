@@ -37,9 +37,14 @@ start_peer() {
 ECHO='' PROXY='' ECHO_TLS='' PROXY_TLS=''
 start_peer echo ECHO "$BUILD/ws_echo_server"
 start_peer proxy PROXY "$BUILD/http_proxy"
-start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-chain.pem --tls-key $CERTS/target.key
-start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key
+# the TLS peers log every handshake's suite and key exchange: e2e checks in them that the
+# clients of rows 5 and 7 negotiated the same (--echo-tls-log, --proxy-tls-log)
+start_peer echo_tls ECHO_TLS "$BUILD/ws_echo_server" --tls-cert $CERTS/target-chain.pem --tls-key $CERTS/target.key \
+    --log "$WORK/echo_tls.hs"
+start_peer proxy_tls PROXY_TLS "$BUILD/http_proxy" --tls-cert $CERTS/proxy-chain.pem --tls-key $CERTS/proxy.key \
+    --log "$WORK/proxy_tls.hs"
 PEERS=(--echo "$ECHO" --proxy "$PROXY" --echo-tls "$ECHO_TLS" --proxy-tls "$PROXY_TLS" --certs $CERTS)
+HS_LOGS=(--echo-tls-log "$WORK/echo_tls.hs" --proxy-tls-log "$WORK/proxy_tls.hs")
 
 # want N: row N was asked for (all rows when BENCH_ROWS is empty)
 want() { [ -z "${BENCH_ROWS:-}" ] || [[ " ${BENCH_ROWS//,/ } " == *" $1 "* ]]; }
@@ -59,7 +64,7 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 : >"$ROWS"
 if want 1 || want 2 || want 3; then run "1-3: masking, decode, UTF-8 (in process)" "$B/micro"; fi
-if (( ${#E2E_PARTS[@]} )); then run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" "${E2E_PARTS[@]}"; fi
+if (( ${#E2E_PARTS[@]} )); then run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" "${HS_LOGS[@]}" "${E2E_PARTS[@]}"; fi
 if want 6; then run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"; fi
 if want 8; then run "8: permessage-deflate (in memory; node's ws beside)" "$B/deflate" --node-script bench/deflate_ws.js --work "$B/deflate-corpus"; fi
 t1=$(date +%s)
