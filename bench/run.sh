@@ -3,6 +3,7 @@
 # one table (also written to $BUILD/bench/results.md). Exits non-zero only when a program
 # fails (a wrong result or a broken run), never because of a time. BENCH_ROWS=7 (or a
 # list: BENCH_ROWS=4,7) runs only the programs, and of e2e only the parts, those rows need.
+# Rows: 1-3 micro, 4, 5 and 7 e2e, 6 mem, 8 deflate, 9 tls_backends (with libssl-dev).
 set -u
 BUILD=${BUILD:-build}
 CC=${CC:-cc}
@@ -67,6 +68,25 @@ if want 1 || want 2 || want 3; then run "1-3: masking, decode, UTF-8 (in process
 if (( ${#E2E_PARTS[@]} )); then run "4, 5, 7: loopback echo and handshakes" "$B/e2e" "${PEERS[@]}" "${HS_LOGS[@]}" "${E2E_PARTS[@]}"; fi
 if want 6; then run "6: memory" "$B/mem" "${PEERS[@]}" --epoll-many "$B/epoll_many" --epoll-many-default "$BUILD/epoll_many"; fi
 if want 8; then run "8: permessage-deflate (in memory; node's ws beside)" "$B/deflate" --node-script bench/deflate_ws.js --work "$B/deflate-corpus"; fi
+# row 9: the TLS backends (bench/tls_backends.c, as `make bench-tls` runs it; in memory against
+# OpenSSL servers), when libssl-dev is there; its sections (T1 handshake, T2 CPU per message,
+# T3 bytes per connection, per backend) go into the case column
+TLS_NOTE=''
+if want 9; then
+    if printf '#include <openssl/ssl.h>\n' | $CC -E -x c - >/dev/null 2>&1 && [ -x "$B/tls_backends" ]; then
+        echo "== 9: TLS backends (in memory; BearSSL and OpenSSL, each beside its bare engine)" >&2
+        if "$B/tls_backends" >"$WORK/tls_backends.tsv"; then
+            awk -F'\t' 'BEGIN { OFS = "\t" } $1 == "ROW" { $3 = $2 ": " $3; $2 = "9 TLS backends"; print }' \
+                "$WORK/tls_backends.tsv" >>"$ROWS"
+        else
+            echo "bench: FAILED: $B/tls_backends" >&2
+            fail=1
+        fi
+    else
+        TLS_NOTE="row 9 (TLS backends) not run: no OpenSSL headers (apt-get install libssl-dev), then make bench-build"
+        echo "bench: $TLS_NOTE" >&2
+    fi
+fi
 t1=$(date +%s)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -76,7 +96,8 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
     echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
     echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
-    echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), node $(node --version 2>/dev/null || echo '-')"
+    echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), OpenSSL $(ver libssl-dev), node $(node --version 2>/dev/null || echo '-')"
+    [ -n "$TLS_NOTE" ] && echo "$TLS_NOTE"
     echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK')$([ -n "${BENCH_ROWS:-}" ] && echo ", rows $BENCH_ROWS only"); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
     echo
     echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"

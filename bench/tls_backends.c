@@ -399,6 +399,13 @@ static void *rb_open(const bk_conf *k)
         BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256};
     br_ssl_client_init_full(&c->cc, &c->xc, br_tas, br_tas_n);
     br_ssl_engine_set_suites(&c->cc.eng, suites, sizeof suites / sizeof suites[0]);
+    /* and what else wsproxy.h's BearSSL hop sets: TLS 1.2 only, no MD5 or SHA-1 (the full
+       profile would hash every handshake with them too) */
+    br_ssl_engine_set_versions(&c->cc.eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_hash(&c->cc.eng, br_md5_ID, NULL);
+    br_ssl_engine_set_hash(&c->cc.eng, br_sha1_ID, NULL);
+    br_x509_minimal_set_hash(&c->xc, br_md5_ID, NULL);
+    br_x509_minimal_set_hash(&c->xc, br_sha1_ID, NULL);
     br_ssl_engine_set_buffer(&c->cc.eng, c->iobuf, sizeof c->iobuf, 1);
     br_ssl_engine_set_protocol_names(&c->cc.eng, alpn, 1);
     {

@@ -1,7 +1,8 @@
 # make bench: the performance table of bench/RESULTS.md (issue 9). Not part of CI.
 # It fails on a broken build or a wrong result, never on a time: every row compares,
 # none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions.
-# Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL.
+# Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL;
+# row 9 (TLS backends) runs when libssl-dev is installed.
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS ?= -O2 -g
@@ -13,6 +14,13 @@ bench: bench-build all
 	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
 
 bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many $(BENCH_DIR)/deflate
+
+# row 9, the TLS backends (bench/tls_backends.c, built by mk/openssl.mk): only when the
+# OpenSSL headers are there (libssl-dev); bench/run.sh says so in the table when not
+BENCH_HAVE_OPENSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+ifeq ($(BENCH_HAVE_OPENSSL),1)
+bench-build: $(BUILD)/bench/tls_backends
+endif
 
 bench-deps: check-bearssl
 	@missing=""; \
