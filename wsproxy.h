@@ -1423,6 +1423,7 @@ struct wsproxy_client {
     int auth_rounds_;              /* CONNECT requests queued */
     int auth_reconnect_;           /* waiting for wsproxy_reconnected */
     int auth_same_conn_;           /* the last CONNECT went on the connection of a 407 */
+    int auth_after_body_;          /* the next CONNECT waits for the 407's body to end */
     const char *proxy_user_, *proxy_password_;
     int (*token_fn_)(void *ctx, int scheme, const char *challenge, size_t challenge_len,
                      const char **token, size_t *token_len);
@@ -6541,9 +6542,10 @@ static void wsp_auth_decide_(wsproxy_client *c)
     }
     c->info_.auth_offered = offered;
     if (c->auth_rounds_ >= WSPROXY_MAX_AUTH_ROUNDS) { wsp_fail_(c, WSPROXY_E_PROXY_AUTH_ROUNDS); return; }
-    if (c->auth_sent_ && !(offered & c->auth_sent_)) {
+    if (c->auth_sent_ && offered && !(offered & c->auth_sent_)) {
         /* what went out (Basic, or a first token, with the first CONNECT) is not even
-           offered: the proxy wants another scheme, which was not allowed */
+           offered: the proxy wants another scheme, which was not allowed (a 407 that
+           offers nothing at all is a plain rejection, below) */
         wsp_fail_(c, WSPROXY_E_PROXY_AUTH_SCHEME);
         return;
     }
@@ -6582,6 +6584,9 @@ static void wsp_auth_decide_(wsproxy_client *c)
 #endif
     if (rc) { wsp_fail_(c, rc); return; }
     c->auth_next_ = pick;
+    /* a long token or Digest answer must not make a head the first CONNECT could not be */
+    rc = wsp_measure_(c, WSP_REQ_CONNECT_);
+    if (rc) wsp_fail_(c, rc);
 }
 
 /* Skips a 407's body (by Content-Length or chunked) so the next reply starts clean;
@@ -6668,6 +6673,15 @@ static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
             if (!wsp_skip_body_(c, below)) return 0;
             continue;
         }
+        if (c->auth_after_body_) {
+            /* the 407 is whole: only now the next CONNECT, so a body that proves
+               malformed never leaves credentials behind, however its bytes arrived */
+            c->auth_after_body_ = 0;
+            wsp_auth_queue_(c);
+            c->auth_same_conn_ = 1;
+            wsp_write_request_(c, below);
+            continue;
+        }
         if (wsp_request_out_(c) || !wsp_read_head_(c, below, 0)) return 0;
         status = c->status_;
         if (status >= 100 && status < 200 && status != 101) {
@@ -6698,9 +6712,7 @@ static int wsp_connect_step_(wsproxy_client *c, wsproxy_event *ev, int below)
             c->body_left_ = c->reply_chunked_ ? 0 : c->reply_clen_;
             c->chunk_st_ = WSP_CH_SIZE_;
             c->body_seen_ = 0;
-            wsp_auth_queue_(c);
-            c->auth_same_conn_ = 1;
-            wsp_write_request_(c, below);
+            c->auth_after_body_ = 1;
             continue;
         }
         if (status < 200 || status > 299) { wsp_fail_(c, WSPROXY_E_PROXY_CONNECT); return 0; }
@@ -7746,7 +7758,7 @@ WSPROXY_IMPL int wsproxy_needs_target_address(const char *url, const char *proxy
 WSPROXY_IMPL int wsproxy_reconnected(wsproxy_client *c)
 {
     if (!c->auth_reconnect_ || c->state_ != WSPROXY_STATE_PROXY) return WSPROXY_E_STATE;
-    c->auth_reconnect_ = c->auth_same_conn_ = 0;
+    c->auth_reconnect_ = c->auth_same_conn_ = c->auth_after_body_ = 0;
     c->eof_ = c->eof_error_ = c->received_any_ = c->recv_lent_ = 0;
     c->body_mode_ = WSP_BODY_NONE_;
     if (c->chain_[0] == WSP_S_PLAIN_) {

@@ -1723,19 +1723,72 @@ static void trace_head(void *ctx, int what, const char *line, size_t len)
     diag_end();
 }
 
+#ifndef WSPROXY_NO_TLS
+#ifndef WSPROXY_TLS_OPENSSL
+/* The IANA name of a suite the library may offer with BearSSL (ECDHE with AEAD; the
+   CBC ones with --tls-compat), NULL for another. */
+static const char *suite_name(unsigned suite)
+{
+    switch (suite) {
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
+    case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
+    case BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: return "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256";
+    case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: return "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256";
+    case BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384";
+    case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: return "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384";
+    default: return NULL;
+    }
+}
+#endif
+
+/* For -v after a hop's handshake: returns 1 when it resumed a session, and puts in out
+   ": TLS 1.2, SUITE" where the library tells them (BearSSL's session parameters,
+   wsproxy_tls_session_get); the OpenSSL backend tells neither, out stays "". */
+static int tls_params(const wsproxy_client *c, int hop, char *out, size_t cap)
+{
+    int resumed = 0;
+#ifndef WSPROXY_TLS_OPENSSL
+    br_ssl_session_parameters sp;   /* holds the master secret: wiped below */
+    out[0] = '\0';
+    if (wsproxy_tls_session_get(c, hop, &sp, &resumed) != WSPROXY_OK) return 0;
+    if (sp.version >= BR_TLS10 && sp.version <= BR_TLS12) {
+        const char *name = suite_name(sp.cipher_suite);
+        if (name) snprintf(out, cap, ": TLS 1.%u, %s", (unsigned)(sp.version - BR_TLS10), name);
+        else snprintf(out, cap, ": TLS 1.%u, suite 0x%04X", (unsigned)(sp.version - BR_TLS10), sp.cipher_suite);
+    }
+    wipe(&sp, sizeof sp);
+#else
+    size_t len;   /* asked for the flag only (no buffer: no session bytes are copied) */
+    (void)cap;
+    out[0] = '\0';
+    (void)wsproxy_tls_session_save(c, hop, NULL, 0, &len, &resumed);
+#endif
+    return resumed;
+}
+#else
+static int tls_params(const wsproxy_client *c, int hop, char *out, size_t cap)
+{
+    (void)c; (void)hop; (void)cap;
+    out[0] = '\0';
+    return 0;
+}
+#endif
+
 static int handle_event(session *s, const wsproxy_event *ev)
 {
     const options *o = s->o;
     switch (ev->type) {
     case WSPROXY_EV_TLS:
         if (o->verbose) {
-            br_ssl_session_parameters sp;   /* read for the resumed flag only */
-            int resumed = 0;
-            if (wsproxy_tls_session_get(s->c, ev->status, &sp, &resumed) != WSPROXY_OK) resumed = 0;
-            wipe(&sp, sizeof sp);
-            say("* [%8.3f ms] TLS to the %s done (ALPN %s%s)", elapsed(s),
+            char params[80];
+            int resumed = tls_params(s->c, ev->status, params, sizeof params);
+            say("* [%8.3f ms] TLS to the %s done (ALPN %s%s)%s", elapsed(s),
                 ev->status == WSPROXY_HOP_PROXY ? "proxy" : "server",
-                ev->protocol[0] ? ev->protocol : "none", resumed ? ", session resumed" : "");
+                ev->protocol[0] ? ev->protocol : "none", resumed ? ", session resumed" : "", params);
         }
         break;
     case WSPROXY_EV_TUNNEL:

@@ -8,12 +8,17 @@
               instead of SOCKS5
      byte 1   parameter for bits 3 and 5
      byte 2   chunk-size seed (0: each byte segment is fed whole)
+     [auth]   with an HTTP proxy (tunnel kinds 1 and 2) and flag bit 7: an auth block
+              (fuzz/client_harness.h: the schemes allowed, the credentials, a token
+              callback answering from the block's bytes, the caller's own
+              Proxy-Authorization header)
      rest     the script: bytes the proxy/server sends, where
                 "{A}"      is replaced by the right Sec-WebSocket-Accept value
                 0xFF 0xFF  is a literal 0xFF byte
                 0xFF X     is a caller action X (see do_action: send text/binary, ping,
                            pong, fragments, a streamed frame, close, timer, EOF, reset,
-                           stop/resume draining the send side)
+                           stop/resume draining the send side, 'X' the new connection
+                           after EV_RECONNECT: the script's next bytes are its bytes)
    The script runs twice: fed in chunk sizes from the seed, and fed byte by byte. Both
    runs must log the same events and action results and write the same bytes.
 
@@ -29,9 +34,18 @@
        makes due;
        proxy credentials and proxy headers never after the CONNECT head, target headers
        never in it; wsproxy_describe never shows the password;
+     proxy authentication (the 407 loop): every CONNECT head whole before the tunnel,
+       within WSPROXY_MAX_REQUEST_BYTES, at most one Proxy-Authorization, credentials on
+       the first only when they go first, every later one answering with an allowed,
+       usable scheme and the configured credentials or a token the callback gave; no
+       password, Basic credential or token in any byte after the tunnel; at most
+       WSPROXY_MAX_AUTH_ROUNDS rounds (and CONNECTs, one more per silent close); nothing
+       written between EV_RECONNECT and wsproxy_reconnected, which refuses when none was
+       asked for; each authentication error before the tunnel and telling what happened;
      buffers: recv/send windows within their sizes; poll never loops forever.
 
-   TUNNEL KINDS: direct, http proxy, http proxy with credentials and proxy headers, and
+   TUNNEL KINDS: direct, http proxy, http proxy with credentials and proxy headers (with
+   flag bit 7 either takes an auth block, which says the credentials), and
    SOCKS (flag bit 7 and parameter bit 7 pick socks5h, socks4a, socks5, socks4; the
    resolving ones get cfg.target_address).
    The script, the actions and the event invariants are shared with fuzz_client_tls.c
@@ -49,35 +63,13 @@ enum { TUNNEL_DIRECT = 0, TUNNEL_HTTP = 1, TUNNEL_HTTP_AUTH = 2, TUNNEL_SOCKS = 
 static run_state runs[2];
 static int tunnel_g;
 
-static void feed_bytes(run_state *r, const unsigned char *p, size_t n, int bytewise, uint32_t *seed,
-                       unsigned chunk_max)
-{
-    size_t off = 0;
-    while (off < n && !r->no_input) {
-        size_t want = n - off, took;
-        if (bytewise) want = 1;
-        else if (chunk_max) { size_t k = fuzz_split(seed, chunk_max); if (k < want) want = k; }
-        took = give(p + off, want);
-        fed_add(p + off, took);
-        off += took;
-        take_events(r);
-        if (took == 0) {
-            size_t room;
-            /* it takes nothing more only once finished (final event or EOF) */
-            if (!wsproxy_recv_buf(&client, &room)) {
-                FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) >= WSPROXY_STATE_CLOSED);
-                r->no_input = 1;
-            }
-        }
-    }
-}
-
 static void do_action(run_state *r, const segment *s)
 {
     if (!do_caller_action(r, s)) logs(r, "nop|");
 }
 
-/* Checks the bytes the client wrote: heads first, then masked frames. */
+/* Checks the bytes the client wrote: the proxy's requests, then the upgrade head and
+   masked frames; no proxy secret after the tunnel. */
 static void check_sent(const run_state *r)
 {
     const unsigned char *p = r->sent;
@@ -87,11 +79,15 @@ static void check_sent(const run_state *r)
         /* binary SOCKS requests first (RFC 1929 carries the password: before the GET only) */
         while (off + 4 <= n && memcmp(p + off, "GET ", 4) != 0) off++;
         if (off + 4 > n) return;
+        FUZZ_CHECK(r->tunneled && off == r->tunnel_at);
     } else if (tunnel_g != TUNNEL_DIRECT) {
-        if (!(h = head_len(p, n))) return;   /* a head still going out */
-        check_connect_head(p, h);
-        off = h;
+        check_connect_heads(p, r->tunneled ? r->tunnel_at : n, r->tunneled, r->reconnects);
+        if (!r->tunneled) return;
+        off = r->tunnel_at;
     }
+    fz_no_secrets(p + off, n - off);
+    /* after the tunnel the upgrade request, never another CONNECT */
+    FUZZ_CHECK(n == off || memcmp(p + off, "GET ", n - off < 4 ? n - off : 4) == 0);
     if (!(h = head_len(p + off, n - off))) return;
     check_upgrade_head(p + off, h);
     check_error_close(r, check_frames(r, p + off + h, n - off - h));
@@ -102,12 +98,10 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     static const unsigned char target_addr[4] = {192, 0, 2, 7};
     wsproxy_config cfg;
     const char *headers[] = {"Authorization: " TARGET_SECRET, "Cookie: tgt=1", NULL};
-    const char *proxy_headers[] = {"X-Proxy-Secret: px-1", NULL};
-    unsigned char *buf = NULL;
+    const char *proxy_headers[] = {"X-Proxy-Secret: px-1", NULL, NULL}, *no_headers[] = {NULL, NULL};
     char accept[29];
     uint32_t seed = data[2] * 2654435761u + 1;
     unsigned chunk_max = data[2] ? 1u + data[2] % 97u : 0u;
-    size_t i;
     int rc;
 
     run_reset(r);
@@ -117,11 +111,8 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     memset(&cfg, 0, sizeof cfg);
     cfg.url = "ws://server.test:8080/chat?room=1";
     switch (tunnel_g) {
-    case TUNNEL_HTTP: cfg.proxy = "http://127.0.0.1:3128"; break;
-    case TUNNEL_HTTP_AUTH:
-        cfg.proxy = "http://usr:" PROXY_PASSWORD "@proxy.test:3128";
-        cfg.proxy_headers = proxy_headers;
-        break;
+    case TUNNEL_HTTP: fz_auth_config(&cfg, "http", "127.0.0.1:3128", no_headers); break;
+    case TUNNEL_HTTP_AUTH: fz_auth_config(&cfg, "http", "proxy.test:3128", proxy_headers); break;
     case TUNNEL_SOCKS:   /* flag bit 7: SOCKS4a, else SOCKS5h; parameter bit 7: the
                             resolving variants (socks4:// / socks5://) with an address */
         if (data[1] & 0x80) cfg.proxy = (flags_g & 128) ? "socks4://usr@127.0.0.1:1080" : "socks5://usr:" PROXY_PASSWORD "@127.0.0.1:1080";
@@ -142,26 +133,22 @@ static int one_run(run_state *r, const uint8_t *data, int bytewise)
     }
     fz_accept(accept);
     drain(r);
-    buf = (unsigned char *)malloc(70000);
-    for (i = 0; i < nsegs; i++) {
-        if (segs[i].action) { do_action(r, &segs[i]); continue; }
-        {
-            size_t n = expand(&segs[i], accept, buf, 70000);
-            feed_bytes(r, buf, n, bytewise, &seed, chunk_max);
-        }
-    }
+    run_script(r, accept, bytewise, &seed, chunk_max, do_action);
     end_of_stream(r);
     logs(r, "end state=%d err=%d|", wsproxy_get_state(&client), wsproxy_error(&client));
-    free(buf);
     return rc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    size_t at = 3;
     if (size < 3) return 0;
     flags_g = data[0];
     tunnel_g = data[0] & 3;
-    split_script(data + 3, size - 3);
+    fz_auth_default(tunnel_g == TUNNEL_HTTP_AUTH ? FZ_CREDS_URL : FZ_CREDS_NONE);
+    if ((tunnel_g == TUNNEL_HTTP || tunnel_g == TUNNEL_HTTP_AUTH) && (flags_g & 128))
+        at += fz_auth_block(data + 3, size - 3);
+    split_script(data + at, size - at);
     one_run(&runs[0], data, 0);
     check_sent(&runs[0]);
     if (getenv("FUZZ_CLIENT_LOG")) fprintf(stderr, "%.*s\n", (int)runs[0].log_len, runs[0].log);

@@ -6,8 +6,8 @@
      byte 0   flags: bits 0-1 the cell (below), bit 2 reassembly into a message buffer,
               bit 3 a small max_message (byte 1), bit 4 offer subprotocols, bit 5 the
               random source fails after byte 1 * 4 bytes, bit 6 receive through
-              wsproxy_recv_buf/wsproxy_recv_ack instead of wsproxy_feed, bit 7 proxy
-              credentials in the proxy URL and a proxy header
+              wsproxy_recv_buf/wsproxy_recv_ack instead of wsproxy_feed, bit 7 an auth
+              block follows byte 3 (and a proxy header)
      byte 1   parameter for bits 3 and 5
      byte 2   chunk-size seed for the socket's bytes (0: all there is at once; bit 7 set:
               pieces up to (byte & 127) * 150 bytes, else up to byte + 1)
@@ -18,11 +18,15 @@
               the socket's, else 512 bytes), bit 7 hosts given as addresses (no SNI, the
               iPAddress check): 127.0.0.1, and [::1] for a wss:// server whose certificate
               number is odd
+     [auth]   with bit 7: the proxy's authentication (fuzz/client_harness.h: the schemes
+              allowed, the credentials, a token callback answering from the block's
+              bytes, the caller's own Proxy-Authorization header)
      rest     the script, as in fuzz_client (fuzz/client_harness.h): plaintext the servers
               send, where "{A}" is the right Sec-WebSocket-Accept value, 0xFF 0xFF a literal
               0xFF, and 0xFF X an action X with up to 3 argument bytes: the caller's actions
               of fuzz_client (send, ping, fragments, streams, close, timer, EOF, reset,
-              stall ...) and the servers':
+              stall, 'X' the new connection after EV_RECONNECT: the proxy starts over, a
+              new TLS session through an https:// proxy) and the servers':
                 '>'  from here on the script is the wss:// server's plaintext (before, the
                      proxy's: its CONNECT reply, then raw bytes into the tunnel)
                 '<'  back to the proxy's plaintext (its engine, or the socket when plain)
@@ -37,8 +41,9 @@
      2  ws:// via https://   -> proxy engine (the CONNECT reply, then the WebSocket stream)
      3  wss:// via https://  -> proxy engine; after '>' -> server engine -> the tunnel ->
                              proxy engine (TLS inside TLS)
-   The proxy reads the client's CONNECT head and forwards every later byte into the
-   tunnel; what the server engine writes goes back through the tunnel. The network runs
+   The proxy reads the client's CONNECT heads (one per round of the 407 loop) and forwards
+   every later byte into the tunnel; what the server engine writes goes back through the
+   tunnel. The network runs
    after each segment of the script (not before the first: a leading action comes
    before the first handshake), until nothing moves.
 
@@ -55,8 +60,10 @@
    event data inside the client, the arena, the caller's buffers or the message buffer,
    text valid UTF-8, close codes valid, nothing after the final event, each TLS failure
    under its hop's name with a BearSSL reason, no byte after a failure but a close frame
-   due; what the servers decrypt: one CONNECT head (proxy credentials there only), then
-   the upgrade head, then masked client frames, nothing after our close; the target's
+   due; what the servers decrypt: the CONNECT heads (fuzz_client's checks of the 407
+   loop, and each Digest response recomputed from the parameters it carries), then the
+   upgrade head, then masked client frames, nothing after our close; no proxy secret
+   (password, Basic credential, token) in the tunnel's clear bytes; the target's
    headers never on the socket or in the tunnel's clear bytes, the proxy credentials not
    on the socket through an https:// proxy; no server engine sees a malformed record
    from the client; SNI: "localhost" for names, none for addresses; poll terminates.
@@ -134,7 +141,11 @@ static struct {
     pipe_t c2s, s2c;              /* the client's socket */
     pipe_t p_in, p_out;           /* the proxy's clear bytes read and to send (https://) */
     pipe_t t_in, t_app, t_out;    /* the server's records in, clear bytes read and to send */
-    int tunnel;                   /* the proxy read the CONNECT head */
+    int tunnel;                   /* the proxy read the CONNECT heads: the tunnel began */
+    int in_head;                  /* the proxy is reading a CONNECT head, from head_at */
+    size_t head_at;
+    int pcert;                    /* the proxy's certificate (a new connection: again) */
+    int conn;                     /* the proxy's connection: 0 the first */
     int dropped;                  /* a server engine closed or closes: it may drop bytes */
     int reneg;                    /* engines asked to renegotiate: bit 0 proxy, bit 1 server */
     int client_wrote;
@@ -152,25 +163,23 @@ static int has_bytes(const unsigned char *p, size_t n, const char *s)
     return 0;
 }
 
-/* The proxy reads the client's clear bytes: its CONNECT head, then the tunnel. */
+/* The proxy reads the client's clear bytes: CONNECT heads, one after the other, then
+   the tunnel (bytes that begin no CONNECT head: a ClientHello or the upgrade head). */
 static void proxy_reads(const unsigned char *p, size_t n)
 {
-    if (!sc.tunnel) {
-        size_t from = cur_prx->len > 3 ? cur_prx->len - 3 : 0, h, before = cur_prx->len, take;
-        clear_add(cur_prx, p, n);
-        h = head_len(cur_prx->b + from, cur_prx->len - from);
-        if (!h) {
-            FUZZ_CHECK(cur_prx->total <= WSPROXY_MAX_REQUEST_BYTES);   /* one head, bounded */
-            return;
+    while (n && !sc.tunnel) {
+        if (!sc.in_head) {
+            if (p[0] != 'C') { sc.tunnel = 1; break; }
+            sc.in_head = 1;
+            sc.head_at = cur_prx->len;
         }
-        /* the head ends here: the rest is the tunnel's */
-        take = from + h - before;
-        cur_prx->total -= cur_prx->len - (from + h);
-        cur_prx->len = from + h;
-        cur_prx->hash = hash_bytes(0xcbf29ce484222325ull, cur_prx->b, cur_prx->len);
-        sc.tunnel = 1;
-        p += take;
-        n -= take;
+        clear_add(cur_prx, p, 1);
+        p++;
+        n--;
+        if (cur_prx->len >= sc.head_at + 4 && memcmp(cur_prx->b + cur_prx->len - 4, "\r\n\r\n", 4) == 0)
+            sc.in_head = 0;
+        else
+            FUZZ_CHECK(cur_prx->len - sc.head_at <= WSPROXY_MAX_REQUEST_BYTES + 4400);   /* heads are bounded */
     }
     if (!n) return;
     /* the client writes into the tunnel only once the proxy said 2xx */
@@ -257,7 +266,8 @@ static int feed_client(run_state *r, int bytewise, uint32_t *seed, unsigned chun
             /* it takes nothing only once finished, or while its own writes wait (a TLS
                engine with records to send reads none) */
             if (!wsproxy_recv_buf(&client, &room)) {
-                FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) >= WSPROXY_STATE_CLOSED || r->stalled);
+                FUZZ_CHECK(r->final_seen || wsproxy_get_state(&client) >= WSPROXY_STATE_CLOSED || r->stalled ||
+                           r->reconnect_wait);
                 break;
             }
         }
@@ -316,15 +326,13 @@ static void do_action(run_state *r, const segment *s)
     logs(r, "srv %c|", s->action);
 }
 
-/* What the servers read in clear: the CONNECT head, the upgrade head, client frames. */
+/* What the servers read in clear: the CONNECT heads, the upgrade head, client frames;
+   no proxy secret in the tunnel. */
 static void check_clear(const run_state *r, const clear_t *prx, const clear_t *tgt)
 {
     size_t h;
-    if (fz_via_proxy && prx->len == prx->total && (h = head_len(prx->b, prx->len)) != 0) {
-        check_connect_head(prx->b, h);
-        FUZZ_CHECK(h == prx->len);
-        FUZZ_CHECK(!(flags_g & 128) == !has_bytes(prx->b, h, "Proxy-Authorization: Basic " PROXY_CRED_B64 "\r\n"));
-    }
+    if (fz_via_proxy && prx->len == prx->total) check_connect_heads(prx->b, prx->len, r->tunneled, r->reconnects);
+    fz_no_secrets(tgt->b, tgt->len);
     if (tgt->len != tgt->total || !(h = head_len(tgt->b, tgt->len))) return;
     check_upgrade_head(tgt->b, h);
     {
@@ -352,18 +360,39 @@ static void check_server(tls_server *s, int used, int hop_bit, const run_state *
     if (r->tls_seen & hop_bit) FUZZ_CHECK(strcmp(sni, (tls_flags & 128) ? "" : "localhost") == 0);
 }
 
+/* The caller's new connection to the proxy ('X' after EV_RECONNECT): what was in flight
+   reaches the proxy, the old session's engine must not have failed on the client's
+   records, then a new proxy (a new TLS server through https://) on empty sockets. */
+static void tls_new_connection(void)
+{
+    servers_step();
+    check_server(&sc.proxy, fz_tls_hops & 1, 1, cur_run);
+    sc.c2s.len = sc.s2c.len = sc.p_in.len = sc.p_out.len = 0;
+    if (sc.in_head) {   /* a head cut short by the close: not a request the proxy read */
+        cur_prx->total -= cur_prx->len - sc.head_at;
+        cur_prx->len = sc.head_at;
+        cur_prx->hash = hash_bytes(0xcbf29ce484222325ull, cur_prx->b, cur_prx->len);
+        sc.in_head = 0;
+    }
+    sc.reneg &= ~1;
+    /* a new seed: an engine like the last would pick the same session id, which the
+       client would take for the resumption it offered */
+    sc.conn++;
+    if (fz_tls_hops & 1) bearssl_server_start(&sc.proxy, &certs[sc.pcert], NULL, (unsigned char)(0x51 + sc.conn));
+}
+
 static int one_run(int k, const uint8_t *data, int bytewise)
 {
     run_state *r = &runs[k];
     wsproxy_config cfg;
     const char *headers[] = {"Authorization: " TARGET_SECRET, "Cookie: tgt=1", NULL};
-    const char *proxy_headers[] = {"X-Proxy-Secret: px-1", NULL};
+    const char *proxy_headers[] = {"X-Proxy-Secret: px-1", NULL, NULL}, *no_headers[] = {NULL, NULL};
     int tcert = tls_flags & 7, pcert = (tls_flags >> 3) & 7;
     unsigned char *buf, *arena, *rbuf = NULL, *sbuf = NULL;
     char accept[29];
     uint32_t seed = data[2] * 2654435761u + 1;
     unsigned chunk_max = !data[2] ? 0u : (data[2] & 128) ? 1u + (data[2] & 127u) * 150u : 1u + data[2];
-    int ip = (tls_flags & 128) != 0, creds = (flags_g & 128) != 0, rc;
+    int ip = (tls_flags & 128) != 0, rc;
     size_t i, need;
 
     run_reset(r);
@@ -373,7 +402,8 @@ static int one_run(int k, const uint8_t *data, int bytewise)
     cur_prx->len = cur_prx->total = cur_tgt->len = cur_tgt->total = 0;
     cur_prx->hash = cur_tgt->hash = 0xcbf29ce484222325ull;
     sc.c2s.len = sc.s2c.len = sc.p_in.len = sc.p_out.len = sc.t_in.len = sc.t_app.len = sc.t_out.len = 0;
-    sc.tunnel = sc.dropped = sc.reneg = 0;
+    sc.tunnel = sc.dropped = sc.reneg = sc.in_head = sc.conn = 0;
+    sc.pcert = pcert;
     sc.layer_target = sc.cell == CELL_WSS;
 
     fz_via_proxy = sc.cell != CELL_WSS;
@@ -384,11 +414,9 @@ static int one_run(int k, const uint8_t *data, int bytewise)
     else if (!ip) cfg.url = "wss://localhost:8443/chat?room=1";
     else cfg.url = (tcert & 1) ? "wss://[::1]:8443/chat?room=1" : "wss://127.0.0.1:8443/chat?room=1";
     if (sc.cell == CELL_WSS_HTTP)
-        cfg.proxy = creds ? "http://usr:" PROXY_PASSWORD "@proxy.test:3128" : "http://proxy.test:3128";
+        fz_auth_config(&cfg, "http", "proxy.test:3128", fz_auth.on ? proxy_headers : no_headers);
     else if (sc.cell != CELL_WSS)
-        cfg.proxy = creds ? (ip ? "https://usr:" PROXY_PASSWORD "@127.0.0.1:3129" : "https://usr:" PROXY_PASSWORD "@localhost:3129")
-                          : (ip ? "https://127.0.0.1:3129" : "https://localhost:3129");
-    if (creds) cfg.proxy_headers = proxy_headers;
+        fz_auth_config(&cfg, "https", ip ? "127.0.0.1:3129" : "localhost:3129", fz_auth.on ? proxy_headers : no_headers);
     caller_options(&cfg, data, headers);
     /* TLS: the exact arena on the heap, so an overrun crashes */
     cfg.trust_anchors = cfg.proxy_trust_anchors = anchors;
@@ -455,9 +483,11 @@ static int same_bytes(const unsigned char *a, size_t alen, size_t atotal, uint64
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int loaded;
+    size_t at = 4;
     if (!loaded) {
         load_certs();
         fz_wrote = tls_wrote;
+        fz_new_connection = tls_new_connection;
         fz_send_most = WSPROXY_SEND_BUFFER_BYTES > WSPROXY_TLS_OUTPUT_BUFFER_BYTES ? WSPROXY_SEND_BUFFER_BYTES
                                                                                 : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
         fz_recv_most = WSPROXY_RECV_BUFFER_BYTES > BR_SSL_BUFSIZE_INPUT ? WSPROXY_RECV_BUFFER_BYTES : BR_SSL_BUFSIZE_INPUT;
@@ -467,7 +497,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flags_g = data[0];
     sc.cell = data[0] & 3;
     tls_flags = data[3];
-    split_script(data + 4, size - 4);
+    fz_auth_default(FZ_CREDS_NONE);
+    if (flags_g & 128) at += fz_auth_block(data + 4, size - 4);
+    split_script(data + at, size - at);
     one_run(0, data, 0);
     check_clear(&runs[0], &clear_prx[0], &clear_tgt[0]);
     if (getenv("FUZZ_CLIENT_LOG"))

@@ -107,6 +107,28 @@ static void http_seeds(void)
     PUTS(t, "space-before-colon", cap_max, "HTTP/1.1 200 OK\r\nX : y\r\n\r\n");
     PUTS(t, "empty-value", cap_max, "HTTP/1.1 200 OK\r\nX:\r\nY: \t \r\n\r\n");
     PUTS(t, "incomplete", cap_max, "HTTP/1.1 200 OK\r\nX: y\r\n");
+    /* challenges (wsproxy_auth_next/_param, Digest responses) */
+    PUTS(t, "407-digest-rfc7616", cap_max, "HTTP/1.1 407 Proxy Authentication Required\r\n"
+         "Proxy-Authenticate: Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, "
+         "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"\r\n"
+         "Proxy-Authenticate: Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=MD5, "
+         "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"\r\n"
+         "Content-Length: 0\r\n\r\n");
+    PUTS(t, "407-digest-sess-userhash", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"api@example.org\", "
+         "qop=auth, algorithm=SHA-256-sess, nonce=\"5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK\", charset=UTF-8, "
+         "userhash=true, cnonce=\"NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v\", username=\"J\\\"s\\\\n\", stale=TRUE\r\n\r\n");
+    PUTS(t, "407-digest-legacy-md5sess", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=wsp, nonce=n1, "
+         "algorithm=MD5-sess\r\nProxy-Authenticate: Digest realm=wsp, nonce=n1, qop=auth-int, algorithm=md5-SESS, uri=\"h:1\"\r\n"
+         "Proxy-Authenticate: Digest realm=wsp, nonce=n1, qop=bogus, algorithm=SHA-512\r\n\r\n");
+    PUTS(t, "407-many-in-one", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"a, b\", "
+         "Digest realm=\"r\\\"q\", nonce=abc, qop=\"auth,auth-int\", Negotiate, NTLM TlRMTVNTUAACAAAA+/==, "
+         "NewScheme foo=bar, future-param=\"z\" ,, Negotiate YII=\r\nWWW-Authenticate: Bearer realm=\"corp\", "
+         "error=\"invalid_token\"\r\n\r\n");
+    PUTS(t, "407-malformed", cap_max, "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"open\r\n"
+         "Proxy-Authenticate: Digest realm=a b\r\nProxy-Authenticate: =x\r\nProxy-Authenticate: Digest ,realm=\r\n"
+         "Proxy-Authenticate: Digest realm=\r\nProxy-Authenticate: Basic realm=\"a\"\"b\"\r\n\r\n");
+    PUTS(t, "raw-challenge-crlf", "\x81", "Digest realm=\"a\\\rb\", nonce=\"x\ny\", opaque=\"\0\", qop=auth, Basic realm=z");
+
     n = (size_t)sprintf(big, "%cHTTP/1.1 200 OK\r\n", 0);
     for (i = 0; i < 65; i++) n += (size_t)sprintf(big + n, "H%zu: v\r\n", i);
     n += (size_t)sprintf(big + n, "\r\n");
@@ -254,11 +276,36 @@ static void cs_act(char letter, unsigned a0, unsigned a1, unsigned a2)
     script[script_len++] = (unsigned char)a2;
 }
 static void cs_end(const char *name) { put("fuzz_client", name, script, script_len); }
-/* fuzz_client_tls: a fourth header byte (certificates, small buffers, IP hosts) */
-static void ct_begin(unsigned flags, unsigned param, unsigned seed, unsigned tls)
+/* The auth block (fuzz/client_harness.h) of fuzz_client (after the header, with flag bit 7
+   and an HTTP proxy) and fuzz_client_tls (after its fourth byte, with flag bit 7): byte 0
+   the schemes allowed (bits 0-3, 0 Basic alone), the credentials (bits 4-5: 0 none, 1 URL,
+   2 cfg.proxy_user/password over other ones in the URL, 3 a UTF-8 user name), a token
+   callback (64), the caller's own Proxy-Authorization (128); then the token script, one
+   byte a call: t & 7 = 0 fails, 1 empty, 2 NULL, 3 a bad byte, 4 (t >> 3) * 140
+   characters, 5-7 t >> 3 characters and 0-2 '='. */
+enum { A_BASIC = 1, A_DIGEST = 2, A_NTLM = 4, A_NEG = 8, A_ANY = 15, C_URL = 0x10, C_CFG = 0x20, C_UTF8 = 0x30,
+       A_TOKEN = 0x40, A_CALLER = 0x80 };
+static void cs_auth(unsigned b0, const char *tokens, size_t n)
+{
+    script[script_len++] = (unsigned char)b0;
+    script[script_len++] = (unsigned char)n;
+    memcpy(script + script_len, tokens, n);
+    script_len += n;
+}
+#define AUTH(b0, toks) cs_auth((b0), (toks), sizeof(toks) - 1)
+
+/* fuzz_client_tls: a fourth header byte (certificates, small buffers, IP hosts); with
+   flag bit 7 an auth block follows (credentials in the URL unless ct_begin_auth says) */
+static void ct_begin_auth(unsigned flags, unsigned param, unsigned seed, unsigned tls, unsigned auth,
+                          const char *tokens, size_t n)
 {
     cs_begin(flags, param, seed);
     script[script_len++] = (unsigned char)tls;
+    if (flags & 0x80) cs_auth(auth, tokens, n);
+}
+static void ct_begin(unsigned flags, unsigned param, unsigned seed, unsigned tls)
+{
+    ct_begin_auth(flags, param, seed, tls, C_URL, "", 0);
 }
 static void ct_end(const char *name) { put("fuzz_client_tls", name, script, script_len); }
 
@@ -333,6 +380,90 @@ static void client_seeds(void)
     cs_begin(0x03, 0, 5); SRV("\x05\x02" "\x01\x00" "\x05\x00"); cs_act('E', 0, 0, 0); cs_end("socks5-eof");
 }
 
+/* fuzz_client with an auth block (flag bit 7 and tunnel 1 or 2): the 407 loop against a
+   scripted proxy, 'X' the caller's new connection after EV_RECONNECT. */
+#define P407 "HTTP/1.1 407 Proxy Authentication Required\r\n"
+#define OK200 "HTTP/1.1 200 Connection established\r\n\r\n"
+#define CL0 "Content-Length: 0\r\n\r\n"
+static void auth_client_seeds(void)
+{
+    /* Basic: preemptive when it alone is allowed (URL, cfg fields, a UTF-8 user), else
+       after the challenge; bodies by length and chunked, never taken for the next reply */
+    cs_begin(0x81, 0, 5); AUTH(C_CFG, ""); SRV(OK200 ACCEPT_101 "\x81\x02" "ok\x88\x00"); cs_end("auth-basic-preemptive-cfg");
+    cs_begin(0x82, 0, 0); AUTH(C_UTF8, ""); SRV(OK200 ACCEPT_101); cs_end("auth-basic-preemptive-utf8-user");
+    cs_begin(0x81, 0, 3); AUTH(A_BASIC | A_DIGEST | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"r\"\r\nContent-Length: 23\r\n\r\nHTTP/1.1 200 Fake\r\n\r\nxx");
+    SRV(OK200 ACCEPT_101 "\x81\x01" "x"); cs_end("auth-basic-after-407-body");
+    cs_begin(0x82, 0, 7); AUTH(A_ANY | C_URL | A_CALLER, "");
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"r\"\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nHTTP/\r\n1a\r\n1.1 200 OK\r\n\r\nzzzzzzzzzzz\r\n0\r\nX-Trailer: t\r\n\r\n");
+    SRV(OK200 ACCEPT_101); cs_end("auth-basic-chunked-body-caller-header");
+    cs_begin(0x81, 0, 2); AUTH(A_BASIC | C_CFG, ""); SRV(P407 "Proxy-Authenticate: Basic realm=\"r\"\r\n" CL0);
+    cs_end("auth-basic-rejected");
+    /* the proxy closes: Connection: close, HTTP/1.0 with a body to the close, a silent
+       close after a kept-alive 407, a body too long to skip; and no new connection */
+    cs_begin(0x81, 0, 4); AUTH(A_ANY | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"r\"\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc" "junk");
+    cs_act('w', 0, 0, 0); cs_act('X', 0, 0, 0); SRV(OK200 ACCEPT_101 "\x81\x00"); cs_end("auth-close-reconnect");
+    cs_begin(0x82, 0, 0); AUTH(A_BASIC | A_NEG | C_CFG, "");
+    SRV("HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\nbody until close");
+    cs_act('E', 0, 0, 0); cs_act('X', 0, 0, 0); SRV("HTTP/1.0 200 OK\r\n\r\n" ACCEPT_101); cs_end("auth-http10-body-to-close");
+    cs_begin(0x81, 0, 9); AUTH(A_ANY | C_URL, ""); SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\n" CL0);
+    cs_act('E', 0, 0, 0); cs_act('X', 0, 0, 0); SRV(OK200 ACCEPT_101); cs_end("auth-silent-close");
+    cs_begin(0x81, 0, 6); AUTH(A_BASIC | A_DIGEST | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 99999999999\r\n\r\nx");
+    cs_act('X', 0, 0, 0); SRV(OK200 ACCEPT_101); cs_end("auth-huge-body-reconnect");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY | C_URL, ""); SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nConnection: close\r\n" CL0);
+    cs_act('X', 0, 0, 0); cs_act('X', 0, 0, 0); SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nConnection: close\r\n" CL0);
+    cs_act('T', 0, 0, 0); cs_act('X', 0, 0, 0); cs_end("auth-reconnect-twice-then-timeout");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY | C_URL, ""); SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nConnection: close\r\n" CL0);
+    SRV("HTTP/1.1 200 OK\r\n\r\n"); cs_end("auth-no-reconnect");
+    /* NTLM and Negotiate: tokens from the callback, a round on one connection */
+    cs_begin(0x81, 0, 3); AUTH(A_NTLM | A_TOKEN, "\x2d\x3e");
+    SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAAAAAAAA==\r\n" CL0); SRV(OK200 ACCEPT_101); cs_end("auth-ntlm-rounds");
+    cs_begin(0x82, 0, 8); AUTH(A_NTLM | A_TOKEN | C_URL, "\x2d");
+    SRV(P407 "Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\nConnection: close\r\n" CL0); cs_act('X', 0, 0, 0);
+    SRV(P407 "Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\n" CL0 OK200 ACCEPT_101); cs_end("auth-ntlm-new-connection");
+    cs_begin(0x81, 0, 4); AUTH(A_ANY | A_TOKEN | C_URL, "\x2f");
+    SRV(P407 "Proxy-Authenticate: NTLM\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: Basic realm=\"x\"\r\n" CL0);
+    SRV("HTTP/1.1 200 OK\r\nProxy-Authenticate: Negotiate bXV0dWFs\r\n\r\n" ACCEPT_101); cs_end("auth-negotiate");
+    cs_begin(0x81, 0, 4); AUTH(A_ANY | A_TOKEN | C_URL, "\x00\x08");
+    SRV(P407 "Proxy-Authenticate: Negotiate, NTLM, Basic realm=\"x\"\r\n" CL0 OK200 ACCEPT_101);
+    cs_end("auth-tokens-fail-basic-after");
+    cs_begin(0x81, 0, 4); AUTH(A_NEG | A_NTLM | A_TOKEN, "\x5b\x09\x0a\x1b\x33");
+    SRV(P407 "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n" CL0); cs_end("auth-token-bad-bytes");
+    cs_begin(0x81, 0, 4); AUTH(A_NEG | A_TOKEN, "\xfc"); SRV(OK200); cs_end("auth-token-too-long");
+    cs_begin(0x81, 0, 0); AUTH(A_NTLM | A_TOKEN, "\x00"); SRV(OK200); cs_end("auth-token-fails-at-init");
+    /* faults these found, fixed: a later CONNECT over WSPROXY_MAX_REQUEST_BYTES (a
+       4066-character token: WSPROXY_E_REQUEST_TOO_LARGE, nothing written); a 407 without
+       any challenge after Basic went out (AUTH_REJECTED); a bad 407 body after the head
+       (the next CONNECT waits for the body, so nothing leaves, however the bytes arrive) */
+    cs_begin(0x81, 0, 2); AUTH(A_NTLM | A_TOKEN, "\x2d\xec");
+    SRV(P407 "Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\n" CL0 OK200); cs_end("auth-token-long-head");
+    cs_begin(0x02, 0, 9); SRV(P407 CL0); cs_end("auth-407-no-challenge-after-basic");
+    cs_begin(0x81, 0, 0); AUTH(A_ANY | C_URL, "");   /* the body in the same read as the head (or not) */
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    cs_end("auth-407-bad-body-split");
+    cs_begin(0x81, 0, 7); AUTH(A_NTLM | A_TOKEN, "");
+    SRV(P407 "Proxy-Authenticate: NTLM cm91bmQx\r\n" CL0 P407 "Proxy-Authenticate: NTLM cm91bmQy\r\n" CL0
+        P407 "Proxy-Authenticate: NTLM cm91bmQz\r\n" CL0 P407 "Proxy-Authenticate: NTLM cm91bmQ0\r\n" CL0 OK200);
+    cs_end("auth-too-many-rounds");
+    /* what is offered is not allowed, not usable (Digest without hashes), or malformed */
+    cs_begin(0x81, 0, 5); AUTH(A_BASIC | C_URL, ""); SRV(P407 "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: NTLM\r\n" CL0);
+    cs_end("auth-scheme-not-allowed");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=auth\r\n" CL0); cs_end("auth-digest-without-hashes");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY | C_URL, ""); SRV(P407 "Proxy-Authenticate: Bearer realm=\"corp\"\r\n" CL0);
+    cs_end("auth-unknown-scheme");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY | C_URL, ""); SRV(P407 "Proxy-Authenticate: Digest realm=\"open\r\n" CL0);
+    cs_end("auth-malformed-challenge");
+    cs_begin(0x81, 0, 5); AUTH(A_ANY, ""); SRV(P407 "Proxy-Authenticate: Basic realm=\"x\"\r\n" CL0); cs_end("auth-no-credentials");
+    /* 'X' when none was asked for; a 407 after the tunnel is a handshake error */
+    cs_begin(0x82, 0, 5); AUTH(A_ANY | C_URL, ""); cs_act('X', 0, 0, 0); SRV(OK200); cs_act('X', 0, 0, 0);
+    SRV("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n");
+    cs_end("auth-407-after-tunnel");
+}
+
 /* fuzz_client_tls: header flags (bits 0-1 the cell: 0 wss direct, 1 wss via http proxy,
    2 ws via https proxy, 3 wss via https proxy; 4 reassembly, 8 small max_message, 16
    subprotocols, 32 random fails, 64 recv_buf, 128 proxy credentials), parameter, chunk
@@ -355,6 +486,52 @@ static void ct_exchange(void)   /* the caller's side of a conversation, then the
 static void ct_bad_record(void)   /* an application_data record of 7 bytes: no AEAD record */
 {
     cs_act('Z', 0x17, 0x03, 0x03); cs_act('Z', 0x00, 0x07, 'a'); cs_act('Z', 'b', 'c', 'd'); cs_act('Z', 'e', 'f', 'g');
+}
+
+/* fuzz_client_tls with an auth block: Digest (the hashes are BearSSL's) through an http://
+   proxy (cell 1) and an https:// one (cells 2 and 3, where a new connection is a new TLS
+   session), token schemes through https://. */
+#define CT_AUTH(flags, seed, tls, auth, toks) ct_begin_auth((flags), 0, (seed), (tls), (auth), (toks), sizeof(toks) - 1)
+static void auth_tls_seeds(void)
+{
+    CT_AUTH(0x81, 3, 0x00, A_ANY | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Basic realm=\"b\"\r\n"
+        "Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\", qop=\"auth\", opaque=\"op\\\"q\"\r\nContent-Length: 23\r\n\r\n"
+        "HTTP/1.1 200 Fake\r\n\r\nxx");
+    SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-http-digest-md5-qop-opaque");
+    CT_AUTH(0x81, 5, 0x00, A_DIGEST | C_CFG, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"old\", algorithm=MD5, qop=auth, "
+        "Digest realm=\"wsp\", nonce=\"old\", algorithm=SHA-256, qop=auth\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nHTTP/\r\n1a\r\n1.1 200 OK\r\n\r\nzzzzzzzzzzz\r\n0\r\nX-Trailer: t\r\n\r\n");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"new\", algorithm=SHA-256, qop=auth, stale=true\r\n" CL0);
+    SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x02" "ok"); ct_end("auth-http-digest-sha256-chunked-stale");
+    CT_AUTH(0x81, 0, 0x00, A_DIGEST | C_UTF8, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"api@example.org\", nonce=\"5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK\", "
+        "algorithm=SHA-256-sess, qop=\"auth-int, auth\", charset=UTF-8, userhash=true\r\n" CL0);
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"api\", nonce=\"n2\", algorithm=MD5-sess, qop=auth-int, charset=UTF-8, "
+        "stale=true\r\n" CL0);
+    SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); ct_end("auth-http-digest-userhash-sess-utf8");
+    CT_AUTH(0x82, 7, CT_PROXY, A_BASIC | A_DIGEST | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\"\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc");
+    cs_act('X', 0, 0, 0); SRV("HTTP/1.0 200 OK\r\n\r\n" ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-https-digest-legacy-reconnect");
+    CT_AUTH(0x83, 5, CT_PROXY, A_DIGEST | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"wsp\", nonce=\"n1\"\r\n" CL0); cs_act('E', 0, 0, 0); cs_act('X', 0, 0, 0);
+    SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 CT_FRAMES); ct_end("auth-https-wss-digest-silent-close");
+    CT_AUTH(0x83, 0x81, CT_PROXY, A_NTLM | A_TOKEN, "\x2d\x3e\x2f");
+    SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\nConnection: close\r\n" CL0); cs_act('X', 0, 0, 0);
+    SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\n" CL0 CT_OK200); cs_act('>', 0, 0, 0);
+    SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-https-wss-ntlm-reconnect");
+    CT_AUTH(0x83, 3, CT_PROXY, A_NTLM | A_TOKEN, "\x2d\x3e\x00");   /* the new connection's first token fails */
+    SRV(P407 "Proxy-Authenticate: NTLM TlRMTVNTUAACAAAA\r\nConnection: close\r\n" CL0); cs_act('X', 0, 0, 0);
+    SRV(CT_OK200); ct_end("auth-https-reconnect-token-fails");
+    CT_AUTH(0xC2, 0, CT_PROXY | 0x40, A_ANY | A_TOKEN | C_CFG | A_CALLER, "\x2f");
+    SRV(P407 "Proxy-Authenticate: Negotiate\r\nProxy-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n" CL0);
+    SRV(CT_OK200 ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("auth-https-ws-negotiate-small-buffers");
+    CT_AUTH(0x81, 7, 0x00, A_ANY | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512\r\n" CL0); ct_end("auth-http-digest-unknown-algorithm");
+    CT_AUTH(0x81, 7, 0x00, A_DIGEST | C_URL, "");
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=auth\r\n" CL0);
+    SRV(P407 "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n2\", qop=auth\r\n" CL0); ct_end("auth-http-digest-rejected");
 }
 
 static void client_tls_seeds(void)
@@ -439,6 +616,7 @@ static void client_tls_seeds(void)
     ct_begin(0x03, 0, 7, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101 "\x81\x04" "ok\xED\xA0");
     ct_end("https-wss-invalid-utf8");
     ct_begin(0x20, 12, 7, 0x00); SRV(ACCEPT_101); cs_act('t', 'h', 'i', '!'); SRV("\x89\x00"); ct_end("wss-random-fails");
+    auth_tls_seeds();
 }
 
 static void no_proxy_seeds(void)
@@ -544,6 +722,7 @@ int main(int argc, char **argv)
     pem_seeds();
     cert_ip_seeds();
     client_seeds();
+    auth_client_seeds();
     client_tls_seeds();
     no_proxy_seeds();
     socks_seeds();

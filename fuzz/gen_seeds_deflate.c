@@ -386,6 +386,30 @@ static void fault_seeds(void)
     finish("stall-then-stream");
 }
 
+/* Known library faults (fuzz_client_deflate.c, FZ_KNOWN_DEFLATE_WINDOW): a server that
+   settled on a 512-byte window (server_max_window_bits=9) but compresses with 32 KiB
+   references 1000 bytes back: refused byte by byte, accepted when the frame comes whole. */
+static void known_seeds(void)
+{
+    static unsigned char text[1100], out[4096];
+    z_stream z;
+    size_t i, len;
+    for (i = 0; i < 1000; i++) text[i] = (unsigned char)('a' + (i * 7 + i / 26) % 26);
+    memcpy(text + 1000, text, 100);   /* a match 1000 bytes back */
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) exit(1);
+    z.next_in = text;
+    z.avail_in = sizeof text;
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    if (deflate(&z, Z_SYNC_FLUSH) != Z_OK) exit(1);
+    len = sizeof out - z.avail_out - 4;   /* the 00 00 ff ff taken off */
+    deflateEnd(&z);
+    begin(A_SW9, 0, 0);
+    frame(1, 1, 1, out, len);
+    finish("known-distance-past-window");
+}
+
 int main(int argc, char **argv)
 {
     static const struct { int answer; const char *tag; } answers[] = {
@@ -399,6 +423,7 @@ int main(int argc, char **argv)
     make_payloads();
     for (i = 0; i < sizeof answers / sizeof answers[0]; i++) seeds_for_answer(answers[i].answer, answers[i].tag);
     fault_seeds();
+    known_seeds();
     if (zs.state) deflateEnd(&zs);
     printf("gen_seeds_deflate: %d seeds in %s/fuzz_client_deflate\n", written, dir);
     return 0;

@@ -26,6 +26,7 @@ FUZZ_REPLAY_FLAGS  ?= -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefine
                       -fno-sanitize-recover=all
 FUZZ_NAMES         := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_HEADERS       := $(wildcard fuzz/*.h) tests/tls_server.h   # fuzz_common.h, client_harness.h; the TLS servers
+FUZZ_LIBS          := -lbearssl   # a target with other libraries sets its own (mk/fuzz-deflate.mk)
 FUZZ_BINS          := $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
 FUZZ_REPLAYS       := $(addsuffix -replay,$(FUZZ_BINS))
 
@@ -42,10 +43,10 @@ $(BUILD)/fuzz:
 	@mkdir -p $@
 
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_HEADERS) wsproxy.h | $(BUILD)/fuzz check-bearssl
-	$(FUZZ_CC) -std=c99 $(WARN) $(FUZZ_FLAGS) -o $@ $< -lbearssl
+	$(FUZZ_CC) -std=c99 $(WARN) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBS)
 
 $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(FUZZ_HEADERS) wsproxy.h | $(BUILD)/fuzz check-bearssl
-	$(FUZZ_REPLAY_CC) -std=c99 $(WARN) $(FUZZ_REPLAY_FLAGS) -o $@ $< fuzz/replay_main.c -lbearssl
+	$(FUZZ_REPLAY_CC) -std=c99 $(WARN) $(FUZZ_REPLAY_FLAGS) -o $@ $< fuzz/replay_main.c $(FUZZ_LIBS)
 
 $(BUILD)/fuzz/gen_seeds: fuzz/gen_seeds.c wsproxy.h | $(BUILD)/fuzz check-bearssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ $< -lbearssl

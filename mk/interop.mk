@@ -11,13 +11,19 @@
 #   make interop-auth       squid with Digest, NTLM, Negotiate (a local MIT KDC), close
 #                           after 407 and https_port, checked with curl and the GSSAPI
 #                           probe (tests/interop/auth_selftest.sh, auth_lib.sh)
-# The driver runs the byte-exact script (sizes, binary, fragments, ping, close).
+# The driver runs the byte-exact script (sizes, binary, fragments, ping, close). Every
+# TLS route runs twice: wspcat and the driver on BearSSL, then wspcat-openssl and
+# interop_driver-openssl (-DWSPROXY_TLS_OPENSSL, mk/openssl.mk) with TLS 1.3 checked at
+# the peers, and a stunnel front that accepts TLS 1.3 only (issue 18).
 .PHONY: interop interop-report interop-auth check-gssapi
 
 $(BUILD)/interop_driver: tests/interop/interop_driver.c wsproxy.h | $(BUILD) check-bearssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) -o $@ tests/interop/interop_driver.c -lbearssl
+$(BUILD)/interop_driver-openssl: tests/interop/interop_driver.c wsproxy.h | $(BUILD) check-openssl
+	$(CC) -std=c99 $(WARN) $(CFLAGS) -DWSPROXY_TLS_OPENSSL -o $@ tests/interop/interop_driver.c $(OPENSSL_LIBS)
 
-interop: $(BUILD)/wspcat $(BUILD)/interop_driver $(BUILD)/ntlm_gss_helper
+interop: $(BUILD)/wspcat $(BUILD)/interop_driver $(BUILD)/wspcat-openssl $(BUILD)/interop_driver-openssl \
+         $(BUILD)/ntlm_gss_helper
 	@BUILD=$(BUILD) bash tests/interop/run.sh
 
 ci-extra: interop

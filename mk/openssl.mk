@@ -28,8 +28,10 @@ check-test-deps: check-openssl
 test: $(OPENSSL_BINS)
 openssl: $(OPENSSL_BINS)
 
+# with GSSAPI when wspcat has it (NTLM and Negotiate: make interop runs them on both backends)
 $(BUILD)/wspcat-openssl: examples/wspcat.c wsproxy.h | $(BUILD) check-openssl
-	$(CC) -std=c99 $(WARN) $(CFLAGS) -I. -DWSPROXY_TLS_OPENSSL -o $@ examples/wspcat.c $(OPENSSL_LIBS)
+	$(CC) -std=c99 $(WARN) $(CFLAGS) $(WSPCAT_GSS_CFLAGS) -I. -DWSPROXY_TLS_OPENSSL -o $@ examples/wspcat.c \
+	  $(OPENSSL_LIBS) $(WSPCAT_GSS_LIBS)
 
 # the test's servers stay BearSSL's (and OpenSSL's for TLS 1.3): -lbearssl as well
 $(BUILD)/test_tls-openssl: tests/test_tls.c wsproxy.h tests/test.h tests/tls_server.h | $(BUILD) check-bearssl check-openssl

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A guided tour of wspcat: connects directly, through an HTTP CONNECT proxy,
-# through a proxy that wants Basic auth, over TLS (wss:// and https:// proxies,
-# with the test certificates in tests/certs), and shows what failures look like.
+# through proxies that want Basic or Digest (one closing after its 407), with
+# permessage-deflate, over TLS (wss:// and https:// proxies, with the test
+# certificates in tests/certs), through SOCKS, and shows what failures look like.
 #
 # Usage (from the repo root, after building):  bash scripts/demo.sh
 #   BUILD=dir   directory holding the binaries (default: build)
@@ -91,12 +92,13 @@ exit_meaning() {
 }
 
 # Print one argument for a copy-pasteable command line, with any password in
-# a URL's userinfo replaced by ***.
+# a URL's userinfo, and the password of -U's USER:PASSWORD (after_u=1), as ***.
 show_arg() {
-    local a=$1
+    local a=$1 after_u=${2:-0}
     if [[ $a =~ ^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@(.*)$ ]]; then
         a="${BASH_REMATCH[1]}***@${BASH_REMATCH[2]}"
     fi
+    if (( after_u )) && [[ $a == *:* ]]; then a="${a%%:*}:***"; fi
     if [[ $a =~ ^[A-Za-z0-9_./:@%=+,-]+$ ]]; then
         printf '%s' "$a"
     else
@@ -123,8 +125,11 @@ scenario() {
 
     echo
     echo "== $title"
-    local cmd="" a
-    for a in "$@"; do cmd+=" $(show_arg "$a")"; done
+    local cmd="" a prev=""
+    for a in "$@"; do
+        cmd+=" $(show_arg "$a" "$([[ $prev == -U || $prev == --proxy-user ]] && echo 1 || echo 0)")"
+        prev=$a
+    done
     printf "\$ printf '%s' | %s --timing%s\n" "${input//$'\n'/\\n}" "$WSPCAT" "$cmd"
 
     printf '%s' "$input" >"$TMP/stdin"
@@ -170,6 +175,12 @@ start_peer ECHO  "echo server"                 "$ECHO_SERVER"
 start_peer PROXY "HTTP proxy"                  "$HTTP_PROXY"
 start_peer AUTH  "HTTP proxy (user demo)"      "$HTTP_PROXY" --auth demo:s3cret
 start_peer P403  "HTTP proxy (refuses: 403)"   "$HTTP_PROXY" --mode status403
+DIGEST='' CLOSING='' DEFLATE=''
+start_peer DIGEST  "HTTP proxy (Digest or Basic, user demo)" "$HTTP_PROXY" --auth demo:s3cret \
+    --auth-schemes basic,digest
+start_peer CLOSING "HTTP proxy (Digest, closes after its 407)" "$HTTP_PROXY" --auth demo:s3cret \
+    --auth-schemes digest --close-after-407
+start_peer DEFLATE "echo server (permessage-deflate)" "$ECHO_SERVER" --deflate
 
 # TLS peers: the echo server's certificate is issued by tests/certs/ca.pem, the
 # HTTPS proxy's by a different CA, tests/certs/proxy-ca.pem.
@@ -201,6 +212,20 @@ EXPECT_ERR=407 scenario "wrong password (expect 407)" 4 "$MSG" \
     --proxy "http://demo:wrong@127.0.0.1:$AUTH" "$WS"
 EXPECT_ERR=403 scenario "proxy refuses CONNECT (expect 403)" 3 "$MSG" \
     --proxy "http://127.0.0.1:$P403" "$WS"
+
+# Proxy authentication as corporate proxies ask for it: the 407 offers Basic and Digest,
+# --proxy-anyauth answers the strongest (Digest) on the same connection; a proxy that
+# closes after its 407 gets the answer on a new connection. -U keeps the password out
+# of the proxy URL (without :PASSWORD it is asked on the terminal).
+scenario "ws:// through a Digest proxy (-U, --proxy-anyauth)" 0 "$MSG" \
+    -U demo:s3cret --proxy-anyauth --proxy "http://127.0.0.1:$DIGEST" "$WS"
+scenario "ws:// through a proxy that closes after its 407 (a new connection)" 0 "$MSG" \
+    -U demo:s3cret --proxy-digest --proxy "http://127.0.0.1:$CLOSING" "$WS"
+
+# permessage-deflate: --compress offers it; this server accepts, so every message goes
+# compressed both ways.
+scenario "ws:// with permessage-deflate (--compress)" 0 "$MSG" \
+    --compress "ws://127.0.0.1:$DEFLATE/echo"
 
 # TLS: --cacert trusts the target's CA, --proxy-cacert the HTTPS proxy's.
 scenario "wss:// direct" 0 "$MSG" \

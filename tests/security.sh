@@ -73,4 +73,17 @@ check "verbose, -U wrong password, --proxy-anyauth (407, then rejected)" 4 -U "u
     --proxy "http://127.0.0.1:$A" "$WS"
 check "verbose, -U with socks5h, proxy refused" 2 -U "user:$PASS_PLAIN" --proxy "socks5h://127.0.0.1:$(free_port)" "$WS"
 
+# make demo prints its command lines: the demo password (in URLs and after -U) as ***
+if timeout 120 bash scripts/demo.sh >"$TMP/demo" 2>&1; then
+    if grep -q "s3cret" "$TMP/demo"; then
+        echo "FAIL - make demo's output holds its password"; grep -n "s3cret" "$TMP/demo" | sed 's/s3cret/<secret>/g; s/^/    | /'
+        FAILED=$((FAILED + 1))
+    else
+        echo "ok - make demo's output never holds its password"
+        PASSED=$((PASSED + 1))
+    fi
+else
+    echo "FAIL - make demo failed"; tail -5 "$TMP/demo" | sed 's/^/    | /'; FAILED=$((FAILED + 1))
+fi
+
 summary_and_exit

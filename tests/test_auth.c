@@ -336,6 +336,19 @@ static int s_bad_chunk(int round, int conn, const char *head, char *reply, size_
     snprintf(reply, cap, R407("Proxy-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n", "zz\r\n"));
     return 0;
 }
+static int s_no_challenge(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn; (void)head; (void)round;
+    snprintf(reply, cap, R407("Content-Length: 0\r\n\r\n", ""));
+    return 0;
+}
+static int s_ntlm_challenge(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn; (void)head;
+    if (round != 1) return -1;
+    snprintf(reply, cap, R407("Proxy-Authenticate: NTLM Y2hhbGxlbmdl\r\nContent-Length: 0\r\n\r\n", ""));
+    return 0;
+}
 static int s_huge_body(int round, int conn, const char *head, char *reply, size_t cap)
 {
     if (round == 1) {   /* a body too large to read through: the client asks for a new connection */
@@ -377,6 +390,18 @@ static int s_silent_after_407(int round, int conn, const char *head, char *reply
     return 0;
 }
 
+static int s_mixed_case(int round, int conn, const char *head, char *reply, size_t cap)
+{
+    (void)conn;
+    if (round == 1) {   /* scheme names are case-insensitive (RFC 9110 11.1) */
+        snprintf(reply, cap, R407("Proxy-Authenticate: bAsIc REALM=\"x\"\r\nContent-Length: 0\r\n\r\n", ""));
+        return 0;
+    }
+    if (!strstr(head, "Proxy-Authorization: Basic TXVmYXNhOkNpcmNsZSBvZiBMaWZl\r\n")) return -1;
+    snprintf(reply, cap, "HTTP/1.1 200 OK\r\n\r\n");
+    return 0;
+}
+
 /* The caller's token callback: a script of its own. */
 static int token_calls;
 static int test_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
@@ -398,6 +423,15 @@ static int test_token(void *ctx, int scheme, const char *chal, size_t len, const
     *tok_len = strlen(buf);
     return 0;
 }
+static int long_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
+{
+    static char buf[4060];   /* within the limit alone, not with the rest of the head */
+    (void)ctx; (void)scheme; (void)chal;
+    memset(buf, 'A', sizeof buf);
+    *tok = buf;
+    *tok_len = len ? sizeof buf : 8;
+    return 0;
+}
 static int failing_token(void *ctx, int scheme, const char *chal, size_t len, const char **tok, size_t *tok_len)
 {
     (void)ctx; (void)scheme; (void)chal; (void)len; (void)tok; (void)tok_len;
@@ -406,6 +440,7 @@ static int failing_token(void *ctx, int scheme, const char *chal, size_t len, co
 
 /* Runs one scenario: the client's bytes go to the scripted proxy in pieces per mode. */
 static wsproxy_client client;
+static size_t g_unanswered;   /* request bytes written after the last reply, when the loop ended */
 static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, int *reconnects)
 {
     static char result[256];
@@ -418,6 +453,7 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
     g_log[0] = 0;
     test_rng_pos = 0;
     token_calls = 0;
+    g_unanswered = 0;
     if (wsproxy_init(&client, cfg) != WSPROXY_OK) {
         snprintf(result, sizeof result, "init %s", wsproxy_strerror(wsproxy_error(&client)));
         return result;
@@ -483,6 +519,7 @@ static const char *run_loop(const scenario *sc, wsproxy_config *cfg, int mode, i
                     snprintf(result, sizeof result, "ERROR %s offered %d", wsproxy_strerror(info->code), info->auth_offered);
                 else
                     snprintf(result, sizeof result, "ERROR %s", wsproxy_strerror(info->code));
+                g_unanswered = hlen;
                 return result;
             }
         }
@@ -518,6 +555,7 @@ static void run_scenario(const scenario *sc, int allowed, int (*tok)(void *, int
         if (strcmp(got, expect) != 0) fprintf(stderr, "  [%s] expected: %s\n  got: %s\n", name, expect, got);
         CHECK(strcmp(got, expect) == 0);
         CHECK_EQ_INT(rc, expect_reconnects);
+        if (strncmp(expect, "ERROR", 5) == 0) CHECK_EQ_INT((int)g_unanswered, 0);   /* no request after the failing reply */
     }
 }
 
@@ -555,12 +593,60 @@ static void test_loop(void)
         run_scenario(&ntlm, WSPROXY_AUTH_NTLM, failing_token, "init WSPROXY_E_PROXY_AUTH_TOKEN", 0);
     }
     {
+        static const scenario none = {"Basic sent first, a 407 offering nothing: rejected", s_no_challenge};
+        static const scenario too_long = {"a token that makes the next CONNECT too large", s_ntlm_challenge};
+        run_scenario(&none, 0, NULL, "ERROR WSPROXY_E_PROXY_AUTH_REJECTED", 0);
+        run_scenario(&too_long, WSPROXY_AUTH_NTLM, long_token, "ERROR WSPROXY_E_REQUEST_TOO_LARGE", 0);
+    }
+    {
         static const scenario fallback = {"a failed Negotiate token gives way to Digest", s_negotiate_or_digest};
         static const scenario not_offered = {"Basic sent first, the proxy offers only Digest", s_digest_only};
         static const scenario silent = {"a silent close after a 407: the unanswered request does not count", s_silent_after_407};
         run_scenario(&fallback, WSPROXY_AUTH_ANY, failing_token, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
         run_scenario(&not_offered, 0, NULL, "ERROR WSPROXY_E_PROXY_AUTH_SCHEME offered 2", 0);
         run_scenario(&silent, WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 3 rounds, 2 connections, 2 counted", 1);
+    }
+    {
+        static const scenario mixed = {"a scheme name in odd case", s_mixed_case};
+        run_scenario(&mixed, WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST, NULL, "TUNNEL 200 after 2 rounds, 1 connections, 2 counted", 0);
+    }
+
+    TEST_CASE("a 407 whose chunked body never ends: stopped at WSPROXY_MAX_AUTH_BODY_BYTES");
+    {
+        wsproxy_config cfg;
+        wsproxy_event ev;
+        static char chunk[4096 + 16];
+        const char *head = "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n";
+        size_t n, fed = 0;
+        int err = 0, k;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.url = "ws://example.com:443/";
+        cfg.proxy = "http://proxy.test:3128";
+        cfg.random = test_fixed_random;
+        cfg.proxy_auth = WSPROXY_AUTH_BASIC | WSPROXY_AUTH_DIGEST;
+        cfg.proxy_user = g_user;
+        cfg.proxy_password = g_pass;
+        CHECK_EQ_INT(wsproxy_init(&client, &cfg), WSPROXY_OK);
+        while (wsproxy_send_buf(&client, &n) && n) wsproxy_send_ack(&client, n);
+        wsproxy_feed(&client, head, strlen(head));
+        memcpy(chunk, "1000\r\n", 6);
+        memset(chunk + 6, 'z', 4096);
+        memcpy(chunk + 6 + 4096, "\r\n", 2);
+        for (k = 0; k < 400 && !err; k++) {   /* 1.6 MB of chunks, more than the limit */
+            size_t off = 0;
+            while (off < 4096 + 8 && !err) {
+                size_t took = wsproxy_feed(&client, chunk + off, 4096 + 8 - off);
+                off += took;
+                fed += took;
+                while (wsproxy_poll(&client, &ev))
+                    if (ev.type == WSPROXY_EV_ERROR) err = wsproxy_error(&client);
+                while (wsproxy_send_buf(&client, &n) && n) wsproxy_send_ack(&client, n);
+                if (!took && !err) break;
+            }
+        }
+        CHECK_EQ_INT(err, WSPROXY_E_PROXY_REPLY_TOO_LARGE);
+        CHECK(fed <= WSPROXY_MAX_AUTH_BODY_BYTES + 2 * (4096 + 8) + 1024);
     }
     TEST_CASE("scheme names");
     CHECK(strcmp(wsproxy_auth_name(WSPROXY_AUTH_NEGOTIATE), "Negotiate") == 0);

@@ -472,6 +472,22 @@ static void test_bomb_and_limit(void)
         else CHECK(got_len > 0 && got_len <= (1u << 20));
     }
 
+    TEST_CASE("compressed data that inflates to nothing, without end: bounded, 1009");
+    {
+        /* empty stored blocks (00 00 00 ff ff) cost the sender 5 bytes and give nothing:
+           the compressed size of a message is bounded too (max + max/8 + 4096) */
+        wsproxy_config cfg;
+        size_t n = 0, i, z = 0;
+        base(&cfg);
+        cfg.max_message = 1000;
+        CHECK_EQ_INT(open_with(&cfg, "Sec-WebSocket-Extensions: permessage-deflate"), WSPROXY_EV_OPEN);
+        for (i = 0; i < 2000; i++) { memcpy(zbuf + z, "\0\0\0\xff\xff", 5); z += 5; }   /* 10,000 bytes */
+        for (i = 0; i < 10; i++)   /* fragments of 1000: the fifth pushes past the bound */
+            n += srv_frame(stream + n, i == 9, i == 0, i == 0 ? 2 : 0, zbuf + i * 1000, 1000);
+        CHECK_EQ_INT(feed_stream(stream, n, 0, 1, NULL), WSPROXY_E_WS_MESSAGE_TOO_BIG);
+        CHECK_EQ_INT(got_len, 0);
+    }
+
     TEST_CASE("a message of exactly the limit inflates; one byte more is 1009");
     {
         int extra, buffered2;

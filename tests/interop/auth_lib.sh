@@ -28,6 +28,7 @@
 #   auth_wait NAME PORT       up to ~15 s for NAME's PORT to accept connections
 #   auth_seen NAME USER_ERE HOSTPORT  squid NAME's access log has a CONNECT to HOSTPORT
 #                             that succeeded (200) for a user matching USER_ERE
+#   auth_squid_tls_log DIR    the squid.conf lines of a log of each request's TLS version
 #   auth_spawn NAME CMD...    runs CMD like the daemons (own session, PID kept, output in
 #                             AUTH_DIR/NAME.out), for auth_wait and auth_stop
 #   auth_stop                 every process started here: SIGTERM by PID, SIGKILL after 5 s
@@ -53,7 +54,8 @@
 #   AUTH_CLOSE_PORT AUTH_KDC_PORT AUTH_NEGOTIATE_PORT  the ports the starts were given
 #   AUTH_PIDS        the PIDs started here; AUTH_PID_<name> each one
 #   AUTH_SETUP_MS_<name>  how long each start took (its port accepting: auth_wait)
-# Logs: AUTH_DIR/<name>/cache.log and access.log for each squid, AUTH_DIR/krb5/kdc.log.
+# Logs: AUTH_DIR/<name>/cache.log, access.log and tls.log (auth_squid_tls_log) for each
+# squid, AUTH_DIR/krb5/kdc.log.
 
 AUTH_PIDS=()
 AUTH_USER=wsp-auth
@@ -149,10 +151,19 @@ auth_stop() {
 }
 
 # ----------------------------------------------------------------------- squid --
+# auth_squid_tls_log DIR: a second access log, DIR/tls.log, with the TLS version and
+# suite each client negotiated with squid (tls=TLS/1.3 TLS_AES_256_GCM_SHA384; tls=- on
+# an http_port), one line per request like access.log (tests/interop/run.sh checks it)
+auth_squid_tls_log() {
+    echo "logformat tlsversion %ts.%03tu %>a %rm %ru %>Hs tls=%ssl::>negotiated_version %ssl::>negotiated_cipher"
+    echo "access_log stdio:$1/tls.log tlsversion"
+}
+
 # auth_squid_conf NAME: the settings every squid here shares, on stdout. CONNECT goes
 # to 127.0.0.1 only; the http_access lines that demand authentication follow.
 auth_squid_conf() {
     local d=$AUTH_DIR/$1
+    auth_squid_tls_log "$d"
     cat <<EOF
 pid_filename $d/squid.pid
 cache_log $d/cache.log

@@ -7,6 +7,8 @@ chain, KEY its key). Writes "ws=PORT wss=PORT" to PORTFILE once both listen, the
 until killed. Each message goes back as it came (text as text, binary as binary);
 pings and the close handshake are the library's own (it echoes the close code and
 reason). The library's defaults are kept (1 MiB max_size, keepalive pings every 20 s).
+Each wss:// connection prints "tls: VERSION SUITE" (TLSv1.3 TLS_AES_256_GCM_SHA384, say)
+when its handler starts: make interop checks the version each client negotiated.
 """
 import asyncio
 import logging
@@ -18,7 +20,19 @@ import sys
 import websockets
 
 
+def tls_line(ws):
+    """ "tls: VERSION SUITE" for a connection over TLS (Python's ssl: what OpenSSL
+    negotiated), None for a plain one."""
+    ssl_object = ws.transport.get_extra_info("ssl_object") if ws.transport else None
+    if ssl_object is None:
+        return None
+    return "tls: %s %s" % (ssl_object.version(), ssl_object.cipher()[0])
+
+
 async def echo(ws, path=None):
+    line = tls_line(ws)
+    if line:
+        print(line, flush=True)
     try:
         async for message in ws:
             await ws.send(message)

@@ -14,7 +14,8 @@
      ping      a ping with a payload; the pong must carry it back
      close     close 4000 "interop bye ✓"; the server's close must echo code and reason
    Messages of more than one send buffer are streamed (wsproxy_send_begin/send_data);
-   replies are collected from the library's chunks (no message_buffer).
+   replies are collected from the library's chunks (no message_buffer). TLS goes through
+   BearSSL, or OpenSSL when built with -DWSPROXY_TLS_OPENSSL (build/interop_driver-openssl).
 
    Prints "ok - STEP (ms)" per step on stdout ("open (tunnel STATUS)" when a proxy
    tunnel was set up: the proxy's HTTP status, or the SOCKS one), or "FAIL - STEP: WHY" and stops.
@@ -336,14 +337,14 @@ static void make_binary(unsigned char *p, size_t n, unsigned seed)
 }
 
 #ifndef WSPROXY_NO_TLS
-static int load_anchors(const char *path, const br_x509_trust_anchor **out, size_t *count)
+/* Trust anchors from a PEM file, with either TLS backend (wsproxy_tls_trust_pem: with
+   BearSSL decoded into memory of their own, with OpenSSL held by OpenSSL). */
+static int load_trust(const char *path, wsproxy_tls_trust *out)
 {
     FILE *f = fopen(path, "rb");
     char *pem = NULL;
-    size_t len = 0, cap = 0;
-    br_x509_trust_anchor *tas;
-    unsigned char *mem;
-    wsproxy_pem_result r;
+    size_t len = 0, cap = 0, need = 0;
+    unsigned char *mem = NULL;
     int rc;
     if (!f) { fprintf(stderr, "interop_driver: cannot open %s\n", path); return -1; }
     for (;;) {
@@ -358,19 +359,14 @@ static int load_anchors(const char *path, const br_x509_trust_anchor **out, size
         len += got;
     }
     fclose(f);
-    rc = wsproxy_pem_trust_anchors(pem, len, NULL, 0, NULL, 0, &r);
-    if (rc == WSPROXY_E_PEM_SYNTAX || r.anchors == 0) { free(pem); return -1; }
-    tas = (br_x509_trust_anchor *)calloc(r.anchors, sizeof *tas);
-    mem = (unsigned char *)malloc(r.bytes_needed ? r.bytes_needed : 1);
-    if (!tas || !mem ||
-        wsproxy_pem_trust_anchors(pem, len, tas, r.anchors, mem, r.bytes_needed, &r) != WSPROXY_OK) {
-        free(pem); free(tas); free(mem);
-        return -1;
+    rc = wsproxy_tls_trust_pem(out, pem, len, NULL, 0, &need);   /* sizes first (BearSSL) */
+    if (rc == WSPROXY_E_PEM_SPACE) {
+        mem = (unsigned char *)malloc(need);
+        rc = mem ? wsproxy_tls_trust_pem(out, pem, len, mem, need, &need) : WSPROXY_E_PEM_SPACE;
     }
     free(pem);
-    *out = tas;
-    *count = r.anchors;
-    return 0;
+    if (rc != WSPROXY_OK || out->count == 0) { free(mem); return -1; }
+    return 0;   /* mem (BearSSL's anchors) is kept until the process ends */
 }
 #endif
 
@@ -407,6 +403,9 @@ int main(int argc, char **argv)
     const char *cacert = NULL, *proxy_cacert = NULL;
     unsigned char target_addr[16], *buf;
     wsproxy_config cfg;
+#ifndef WSPROXY_NO_TLS
+    static wsproxy_tls_trust trust, proxy_trust;
+#endif
     char name[64];
     size_t i;
     int k, err = 0, rc;
@@ -457,11 +456,11 @@ int main(int argc, char **argv)
             cfg.tls_arena = malloc(arena);
             cfg.tls_arena_len = arena;
             if (!cfg.tls_arena) die_alloc();
-            if (cacert && load_anchors(cacert, &cfg.trust_anchors, &cfg.trust_anchors_count) != 0)
-                return fail(EXIT_USAGE, "cannot load %s", cacert);
-            if (proxy_cacert &&
-                load_anchors(proxy_cacert, &cfg.proxy_trust_anchors, &cfg.proxy_trust_anchors_count) != 0)
+            if (cacert && load_trust(cacert, &trust) != 0) return fail(EXIT_USAGE, "cannot load %s", cacert);
+            if (proxy_cacert && load_trust(proxy_cacert, &proxy_trust) != 0)
                 return fail(EXIT_USAGE, "cannot load %s", proxy_cacert);
+            if (cacert) cfg.tls.trust = &trust;
+            if (proxy_cacert) cfg.proxy_tls.trust = &proxy_trust;
         }
     }
 #else
@@ -532,6 +531,11 @@ int main(int argc, char **argv)
         fail(EXIT_MISMATCH, "%d messages received", rx_messages);
     if (verbose && pings_seen) fprintf(stderr, "* the server pinged %d times\n", pings_seen);
     close(fd);
+#ifndef WSPROXY_NO_TLS
+    wsproxy_tls_free(c);   /* what OpenSSL allocated for the hops (a wipe with BearSSL) */
+    wsproxy_tls_trust_free(&trust);
+    wsproxy_tls_trust_free(&proxy_trust);
+#endif
     free(buf);
     free(rx);
     return EXIT_OK;

@@ -2,7 +2,8 @@
 # Interop with real third-party proxies and servers (make interop; see docs/interop.md).
 #
 # Usage (from anywhere):  bash tests/interop/run.sh
-#   BUILD=dir          where wspcat and interop_driver are (default: build); the report
+#   BUILD=dir          where wspcat, interop_driver and their OpenSSL builds
+#                      (wspcat-openssl, interop_driver-openssl) are (default: build); the report
 #                      (peer versions, the matrix, the failure paths, in Markdown) goes to
 #                      BUILD/interop/report.md. A run changes no tracked file: make
 #                      interop-report (tests/interop/report.sh) copies the last report
@@ -15,6 +16,11 @@
 # cannot answer), with Negotiate against an MIT KDC made here, and closing after each
 # 407 (tests/interop/auth_lib.sh); wspcat goes through each with -U and the
 # --proxy-* options (it must be built with GSSAPI), ws:// and wss:// targets.
+#
+# TLS backends (issue 18): every route with a TLS hop runs on BearSSL, then again with
+# wspcat-openssl and interop_driver-openssl; each cell checks at the peers that its TLS
+# hops negotiated TLS 1.2 (BearSSL), TLS 1.3 (OpenSSL); a stunnel front that accepts
+# TLS 1.3 only is reached with OpenSSL and refuses BearSSL (openssl_pass and its notes).
 #
 # Installs nothing: when a peer is missing it says what and how to install it, and
 # exits 2. Every daemon runs on 127.0.0.1, on a port picked free just before, with a
@@ -228,6 +234,7 @@ start_squid() {   # one squid, three ports: plain, Basic auth, TLS (https_port)
         echo "pid_filename $d/squid.pid"
         echo "cache_log $d/cache.log"
         echo "access_log stdio:$d/access.log"
+        auth_squid_tls_log "$d"   # tls.log: each request's TLS version (tests/interop/auth_lib.sh)
         echo "cache_store_log none"
         echo "netdb_filename none"
         echo "coredump_dir $d"
@@ -253,8 +260,12 @@ start_squid() {   # one squid, three ports: plain, Basic auth, TLS (https_port)
     start squid squid -N -f "$d/squid.conf"
 }
 
-start_stunnel() {   # TLS in front of the plain tinyproxy: an https:// proxy
-    local d=$TMP/stunnel bin
+# start_stunnel [NAME PORT UPSTREAM_PORT [CONFIG_LINE...]]: TLS in front of a plain
+# proxy, an https:// proxy; by default "stunnel" on STUNNEL_PORT before tinyproxy. Its
+# log (debug = info: a "TLSv1.3 ciphersuite: ..." line per handshake) is $TMP/NAME/stunnel.log
+start_stunnel() {
+    local name=${1:-stunnel} port=${2:-$STUNNEL_PORT} up=${3:-$TINY_PORT} d=$TMP/${1:-stunnel} bin line
+    shift "$(( $# < 3 ? $# : 3 ))"
     bin=$(command -v stunnel4 || command -v stunnel)
     mkdir -p "$d"
     {
@@ -263,12 +274,13 @@ start_stunnel() {   # TLS in front of the plain tinyproxy: an https:// proxy
         echo "debug = info"
         echo "output = $d/stunnel.log"
         echo "[https-proxy]"
-        echo "accept = 127.0.0.1:$STUNNEL_PORT"
-        echo "connect = 127.0.0.1:$TINY_PORT"
+        echo "accept = 127.0.0.1:$port"
+        echo "connect = 127.0.0.1:$up"
         echo "cert = $CERTS/proxy-chain.pem"
         echo "key = $CERTS/proxy.key"
+        for line in "$@"; do echo "$line"; done
     } >"$d/stunnel.conf"
-    start stunnel "$bin" "$d/stunnel.conf"
+    start "$name" "$bin" "$d/stunnel.conf"
 }
 
 start_dante() {
@@ -418,6 +430,7 @@ cell() {
     local row=$1 col=$2 proxy=$3; shift 3
     local url name why='' tls=() mark=0
     url=$(col_url "$col")
+    tls_mark "$proxy" "$url"   # the peers' TLS logs, for tls_check
     name="$row x $col"
     tls=(--cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem")
     if [ -n "$CELL_SEEN" ]; then mark=$(wc -l <"$AUTH_DIR/${CELL_SEEN%% *}/access.log" 2>/dev/null || echo 0); fi
@@ -444,6 +457,7 @@ cell() {
             why="driver: no tunnel through the proxy reported"
         fi
     fi
+    [ -z "$why" ] && { tls_check "$row" "$col"; why=$TLS_WHY; }   # the TLS version the peers saw
     if [ -z "$why" ]; then
         RESULT[$row,$col]=pass
         REASON[$row,$col]=""
@@ -463,6 +477,7 @@ cell() {
 
 # row ID LABEL PROXY_URL PEER...: one matrix row
 row() {
+    tls_note row "$@"
     local id=$1 label=$2 proxy=$3 col; shift 3
     ROWS+=("$id")
     ROW_LABEL+=("$label")
@@ -498,6 +513,7 @@ NEG_DETAIL=()
 NEG_EXTRA=()
 NEG_LIMIT_REASON=
 negative() {
+    tls_note negative "$@"
     local name=$1 want=$2 re=$3 proxy=$4 url=$5; shift 5
     run "$WSPCAT" "" --proxy "$proxy" --cacert "$CERTS/ca.pem" --proxy-cacert "$CERTS/proxy-ca.pem" \
         --timeout 10 "${NEG_EXTRA[@]}" "$url"
@@ -589,6 +605,7 @@ lines_of() { wc -l <"$1" 2>/dev/null || echo 0; }
 # client certificate, wspcat only, with these options; then one more check: squid's
 # access log names the certificate (CN) for the tunnel of every cell that passed
 mtls_row() {
+    tls_note mtls_row "$@"
     local id=$1 label=$2 cn=$3 mark col ok=0 got i name why
     shift 3
     mark=$(lines_of "$MTLS_LOG")
@@ -631,6 +648,7 @@ mtls_record() {
 # log CN as the certificate it was shown and, unless SQUID_CN is empty, squid's access
 # log must get the tunnel with the certificate of SQUID_CN ("-": none, its http_port)
 mtls_check() {
+    tls_note mtls_check "$@"
     local name=$1 cn=$2 scn=$3 proxy=$4 url=$5 why='' pm sm sq='' said=''
     shift 5
     if [ "$scn" = - ]; then
@@ -703,16 +721,267 @@ write_mtls_report() {
         echo "squid \`https_port ... clientca=CA tls-cafile=CA\` logs the subject of each tunnel's certificate"
         echo "(\`%ssl::>cert_subject\`); Python websockets with \`ssl.CERT_REQUIRED\` logs the CN it was shown."
         echo
-        echo "| check | result | detail |"
-        echo "|---|---|---|"
-        for i in "${!MTLS_NAME[@]}"; do
-            printf '| %s | %s | %s |\n' "${MTLS_NAME[$i]}" "${MTLS_RESULT[$i]}" "${MTLS_DETAIL[$i]//|/\\|}"
+        md_checks check MTLS_NAME MTLS_RESULT MTLS_DETAIL
+        tail -n 1 "$out"
+    } >"$out.tmp" && mv "$out.tmp" "$out"
+}
+
+# ---------------------------------------------------- both TLS backends (issue 18) --
+# Every TLS route runs twice: with wspcat and interop_driver on BearSSL (TLS 1.2), then
+# with wspcat-openssl and interop_driver-openssl (-DWSPROXY_TLS_OPENSSL), where every
+# peer here speaks TLS 1.3 and must have negotiated it. row, negative, mtls_row and
+# mtls_check call tls_note first: in the BearSSL pass it keeps each call whose route has
+# a TLS hop (an https:// proxy or a wss:// server; of a row through another proxy only
+# the wss:// columns), with the CELL_* and NEG_* settings of that moment, and
+# openssl_pass runs them again into tables of their own. Every cell of both passes also
+# checks the TLS version of each TLS hop at the peer (tls_mark, tls_check): squid's
+# tls.log (%ssl::>negotiated_version), stunnel's log, the "tls" lines of websockets and
+# ws. A stunnel front that accepts TLS 1.3 only (sslVersionMin) before squid's
+# http_port is reached with OpenSSL and refused with BearSSL, the refusal naming
+# WSPROXY_TLS_OPENSSL.
+WSPCAT_OPENSSL=$BUILD/wspcat-openssl
+DRIVER_OPENSSL=$BUILD/interop_driver-openssl
+BACKEND=bearssl     # the pass running: bearssl, then openssl
+TLS_EXPECT=1.2      # the version every TLS hop must negotiate in this pass
+REPLAY=()           # the calls openssl_pass runs again (shell code)
+T13_PORT=''         # the TLS 1.3-only front
+TLS_WHY=''
+TLS_PLOG='' TLS_PMARK=0 TLS_SLOG='' TLS_SMARK=0
+declare -A TLSV=()  # row,col -> the versions the peers logged
+O_ROWS=() O_ROW_LABEL=() O_CHECK_NAME=() O_CHECK_RESULT=() O_CHECK_DETAIL=()
+
+# check_openssl_builds: both OpenSSL binaries present, wspcat-openssl with GSSAPI
+check_openssl_builds() {
+    local bin
+    for bin in "$WSPCAT_OPENSSL" "$DRIVER_OPENSSL"; do
+        if [ ! -x "$bin" ]; then echo "interop: $bin is missing (run make interop, or set BUILD=dir)"; exit 2; fi
+    done
+    if ! "$WSPCAT_OPENSSL" --version | grep -q '^TLS: OpenSSL'; then
+        echo "interop: $WSPCAT_OPENSSL is not built on OpenSSL (make -B $WSPCAT_OPENSSL)"; exit 2
+    fi
+    if ! "$WSPCAT_OPENSSL" --version | grep -q 'NTLM and Negotiate (GSSAPI: '; then
+        echo "interop: $WSPCAT_OPENSSL was built without GSSAPI; with libkrb5-dev installed: make -B $WSPCAT_OPENSSL"
+        exit 2
+    fi
+}
+
+# tls_note FUNCTION ARGS...: in the BearSSL pass, keeps a call that has a TLS hop for
+# openssl_pass (not the calls made inside another kept one: mtls_row's rows)
+tls_note() {
+    local f=$1 outer proxy url cols='' args
+    [ "$BACKEND" = bearssl ] || return 0
+    for outer in "${FUNCNAME[@]:2}"; do
+        case $outer in row|negative|mtls_row|mtls_check) return 0 ;; esac
+    done
+    case $f in
+        row) proxy=$4 url='' ;;                     # row ID LABEL PROXY ...
+        mtls_row) proxy=https:// url='' ;;          # always through the squid's https_port
+        *) proxy=$5 url=$6 ;;                       # negative/mtls_check NAME X Y PROXY URL ...
+    esac
+    if [[ $proxy != https://* && $url != wss://* ]]; then
+        [ "$f" = row ] || return 0
+        cols='py-wss node-wss'                      # a row's wss:// columns
+    fi
+    args=("${@:2}")
+    case $f in row|mtls_row) args[0]=openssl-${args[0]} ;; esac   # its own cells in RESULT
+    REPLAY+=("CELL_ARGS=($(quoted "${CELL_ARGS[@]}")) CELL_DRIVER=$CELL_DRIVER
+CELL_ERR_RE=$(printf '%q' "$CELL_ERR_RE") CELL_SEEN=$(printf '%q' "$CELL_SEEN")
+NEG_EXTRA=($(quoted "${NEG_EXTRA[@]}")) NEG_LIMIT_REASON=$(printf '%q' "${NEG_LIMIT_REASON:-}")
+NEG_LIMIT_RC=$(printf '%q' "${NEG_LIMIT_RC:-}") NEG_LIMIT_RE=$(printf '%q' "${NEG_LIMIT_RE:-}")
+REPLAY_COLS=($cols)
+$f $(quoted "${args[@]}")")
+}
+quoted() { (( $# == 0 )) || printf '%q ' "$@"; }   # words for eval (none for none)
+
+# tls_log PROXY_URL | tls_log URL: the log of the peer that ends that TLS hop, "" when
+# the hop is not TLS
+tls_log() {
+    case $1 in
+        https://*:"$SQUID_TLS_PORT") echo "$TMP/squid/tls.log" ;;
+        https://*:"$STUNNEL_PORT") echo "$TMP/stunnel/stunnel.log" ;;
+        https://*:"$A_DIGEST_TLS") echo "$AUTH_DIR/digest/tls.log" ;;
+        https://*:"$SQUID_MTLS_TLS_PORT") echo "$AUTH_DIR/mtls/tls.log" ;;
+        https://*:"$T13_PORT") echo "$TMP/tls13/stunnel.log" ;;
+        wss://*:"$PY_WSS"/*) echo "$TMP/py_ws.out" ;;
+        wss://*:"$NODE_WSS"/*) echo "$TMP/node_ws.out" ;;
+        wss://*:"$PY_MTLS_WSS"/*) echo "$TMP/py_mtls.out" ;;
+        https://*|wss://*) echo "$TMP/unknown-tls-peer-for-${1//\//_}" ;;   # tls_check fails on it
+    esac
+}
+
+# tls_mark PROXY_URL URL: where the TLS logs of the cell's hops end now
+tls_mark() {
+    TLS_PLOG=$(tls_log "$1") TLS_SLOG=$(tls_log "$2") TLS_PMARK=0 TLS_SMARK=0
+    [ -n "$TLS_PLOG" ] && TLS_PMARK=$(lines_of "$TLS_PLOG")
+    [ -n "$TLS_SLOG" ] && TLS_SMARK=$(lines_of "$TLS_SLOG")
+}
+
+# tls_versions LOG MARK: the TLS versions (1.2, 1.3) logged after line MARK, one a line
+tls_versions() {
+    tail -n "+$(( $2 + 1 ))" "$1" 2>/dev/null | grep -oE 'TLS(v|/)1\.[0-3]' | sed -E 's#TLS(v|/)##'
+}
+
+# tls_check ROW COL: after a cell passed, each TLS hop's peer logged a handshake per
+# connection of the cell (wspcat, and the driver's), every one TLS_EXPECT; TLS_WHY says
+# what is wrong, else it is empty and TLSV[ROW,COL] tells what was seen (squid logs a
+# tunnel when it ends: up to ~3 s)
+tls_check() {
+    local n=1 hop log mark i vs got bad seen=''
+    (( CELL_DRIVER )) && n=2
+    TLS_WHY=''
+    for hop in proxy server; do
+        if [ $hop = proxy ]; then log=$TLS_PLOG mark=$TLS_PMARK; else log=$TLS_SLOG mark=$TLS_SMARK; fi
+        [ -n "$log" ] || continue
+        for (( i = 0; i < 30; i++ )); do
+            vs=$(tls_versions "$log" "$mark")
+            got=$(grep -c . <<<"$vs")
+            (( got >= n )) && break
+            sleep 0.1
         done
+        bad=$(grep -vxF "$TLS_EXPECT" <<<"$vs" | sort -u | paste -sd, -)
+        if (( got < n )); then
+            TLS_WHY="$hop hop: ${log#"$TMP"/} logged $got TLS handshakes for $n connections"
+            return
+        elif [ -n "$bad" ]; then
+            TLS_WHY="$hop hop: TLS $bad negotiated (${log#"$TMP"/}), expected $TLS_EXPECT only"
+            return
+        fi
+        seen+="${seen:+, }$hop TLS $TLS_EXPECT"
+    done
+    TLSV[$1,$2]=$seen
+}
+
+# start_tls13_front: stunnel accepting TLS 1.3 only, before squid's plain http_port
+start_tls13_front() {
+    read -r T13_PORT < <(free_ports 1)
+    start_stunnel tls13 "$T13_PORT" "$SQUID_PORT" "sslVersionMin = TLSv1.3"
+    wait_port tls13 "$T13_PORT"
+}
+
+# tls13_refusals: BearSSL (TLS 1.2 at most) is refused by the TLS 1.3-only front on the
+# proxy hop, the reason naming the build that can; the front logged each refusal
+tls13_refusals() {
+    local BACKEND=bearssl-only m re='WSPROXY_E_TLS_PROXY.*requires TLS 1\.3.*WSPROXY_TLS_OPENSSL'
+    m=$(lines_of "$TMP/tls13/stunnel.log")
+    negative "stunnel TLS 1.3 only + squid: BearSSL refused, ws:// (build with WSPROXY_TLS_OPENSSL)" 8 "$re" \
+        "https://localhost:$T13_PORT" "ws://127.0.0.1:$PY_WS/echo" tls13
+    negative "stunnel TLS 1.3 only + squid: BearSSL refused, wss:// (build with WSPROXY_TLS_OPENSSL)" 8 "$re" \
+        "https://localhost:$T13_PORT" "wss://localhost:$NODE_WSS/echo" tls13
+    local got name="stunnel TLS 1.3 only: its log has the 2 refused handshakes"
+    got=$(tail -n "+$(( m + 1 ))" "$TMP/tls13/stunnel.log" 2>/dev/null | grep -c 'unsupported protocol')
+    NEG_NAME+=("$name")
+    NEG_DETAIL+=("$got SSL_accept errors: unsupported protocol")
+    if (( got == 2 )); then
+        NEG_RESULT+=(pass)
+        pass "$name"
+    else
+        NEG_RESULT+=(FAIL)
+        RC=- CMDLINE="(none: the front's log)" ELAPSED_MS=0
+        failed "$name" "$got 'unsupported protocol' lines, expected 2" tls13
+    fi
+}
+
+# openssl_pass: the kept calls again with the OpenSSL builds, TLS 1.3 expected; then the
+# TLS 1.3-only front; their rows and checks go to O_* (the BearSSL tables keep theirs)
+openssl_pass() {
+    local WSPCAT=$WSPCAT_OPENSSL DRIVER=$DRIVER_OPENSSL BACKEND=openssl TLS_EXPECT=1.3
+    local all_cols=("${COLS[@]}") COLS REPLAY_COLS=() rec i
+    local nr=${#ROWS[@]} nn=${#NEG_NAME[@]} nm=${#MTLS_NAME[@]}
+    echo "interop: the TLS routes again with $WSPCAT and $DRIVER (${#REPLAY[@]} calls)"
+    for rec in "${REPLAY[@]}"; do
+        REPLAY_COLS=()
+        eval "${rec%$'\n'*}"                        # the settings of the call
+        if (( ${#REPLAY_COLS[@]} )); then COLS=("${REPLAY_COLS[@]}"); else COLS=("${all_cols[@]}"); fi
+        eval "${rec##*$'\n'}"                       # the call
+        CELL_ARGS=() CELL_DRIVER=1 CELL_ERR_RE='' CELL_SEEN='' NEG_EXTRA=() NEG_LIMIT_REASON=''
+    done
+    COLS=("${all_cols[@]}")
+    [ -n "$T13_PORT" ] && row openssl-stunnel-tls13 "stunnel TLS 1.3 only + squid https://" \
+        "https://localhost:$T13_PORT" tls13 squid
+    O_ROWS=("${ROWS[@]:nr}") O_ROW_LABEL=("${ROW_LABEL[@]:nr}")
+    ROWS=("${ROWS[@]:0:nr}") ROW_LABEL=("${ROW_LABEL[@]:0:nr}")
+    O_CHECK_NAME=("${NEG_NAME[@]:nn}" "${MTLS_NAME[@]:nm}")
+    O_CHECK_RESULT=("${NEG_RESULT[@]:nn}" "${MTLS_RESULT[@]:nm}")
+    O_CHECK_DETAIL=("${NEG_DETAIL[@]:nn}" "${MTLS_DETAIL[@]:nm}")
+    NEG_NAME=("${NEG_NAME[@]:0:nn}") NEG_RESULT=("${NEG_RESULT[@]:0:nn}") NEG_DETAIL=("${NEG_DETAIL[@]:0:nn}")
+    MTLS_NAME=("${MTLS_NAME[@]:0:nm}") MTLS_RESULT=("${MTLS_RESULT[@]:0:nm}") MTLS_DETAIL=("${MTLS_DETAIL[@]:0:nm}")
+}
+
+# o_cell ROW COL: an OpenSSL cell's text (Markdown unless $2 is given plain)
+o_cell() {
+    local r=${RESULT[$1,$2]:-} why=${REASON[$1,$2]:-}
+    case $r in
+        '') printf -- '-' ;;
+        pass) printf 'pass (%s)' "${TLSV[$1,$2]:-no TLS hop}" ;;
+        *) printf '**%s**: %s' "$r" "${why//|/\\|}" ;;
+    esac
+}
+
+print_openssl() {
+    local i col
+    echo
+    echo "With OpenSSL ($WSPCAT_OPENSSL, $DRIVER_OPENSSL): the TLS routes (- : no TLS hop, see above)"
+    for i in "${!O_ROWS[@]}"; do
+        printf '  %s\n' "${O_ROW_LABEL[$i]}"
+        for col in "${COLS[@]}"; do printf '      %-10s %s\n' "$col" "$(o_cell "${O_ROWS[$i]}" "$col")"; done
+    done
+    for i in "${!O_CHECK_NAME[@]}"; do
+        printf '  %-4s %s\n         %s\n' "${O_CHECK_RESULT[$i]}" "${O_CHECK_NAME[$i]}" "${O_CHECK_DETAIL[$i]}"
+    done
+}
+
+# md_matrix CORNER CELL_FUNCTION ROW_IDS LABELS: a Markdown table of the rows (the names
+# of two arrays) by COLS, each cell CELL_FUNCTION ROW COL
+md_matrix() {
+    local corner=$1 cellf=$2 i col
+    local -n md_ids=$3 md_labels=$4
+    printf '| %s |' "$corner"
+    for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
+    echo
+    printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
+    for i in "${!md_ids[@]}"; do
+        printf '| %s |' "${md_labels[$i]}"
+        for col in "${COLS[@]}"; do printf ' %s |' "$("$cellf" "${md_ids[$i]}" "$col")"; done
+        echo
+    done
+}
+
+# md_checks HEADER NAMES RESULTS DETAILS: a Markdown table of checks (the names of three
+# arrays)
+md_checks() {
+    local i
+    local -n md_names=$2 md_results=$3 md_details=$4
+    echo "| $1 | result | detail |"
+    echo "|---|---|---|"
+    for i in "${!md_names[@]}"; do
+        printf '| %s | %s | %s |\n' "${md_names[$i]}" "${md_results[$i]}" "${md_details[$i]//|/\\|}"
+    done
+}
+
+# write_openssl_report: the OpenSSL tables in the report, before its end line
+write_openssl_report() {
+    local out=$REPORT_DIR/report.md i col
+    [ -s "$out" ] || return 1
+    {
+        sed '$d' "$out"
+        echo
+        echo "TLS backends: every cell above with a TLS hop ran on BearSSL and checked that each TLS hop"
+        echo "negotiated TLS 1.2, as the peer logged it (squid's \`%ssl::>negotiated_version\`, stunnel's log,"
+        echo "the websockets and ws servers' lines). Every such route ran again with wspcat and the driver built"
+        echo "with \`-DWSPROXY_TLS_OPENSSL\` ($("$WSPCAT_OPENSSL" --version | sed -n 's/^TLS: //p')), each TLS hop"
+        echo "required to have negotiated TLS 1.3 (\`-\`: a cell with no TLS hop, not run again):"
+        echo
+        md_matrix 'proxy \ server (OpenSSL)' o_cell O_ROWS O_ROW_LABEL
+        echo
+        echo "The failure paths and client-certificate checks above that have a TLS hop, with OpenSSL:"
+        echo
+        md_checks "check (OpenSSL)" O_CHECK_NAME O_CHECK_RESULT O_CHECK_DETAIL
         tail -n 1 "$out"
     } >"$out.tmp" && mv "$out.tmp" "$out"
 }
 
 # ==================================================================== main ==
+check_openssl_builds
 echo "interop: temporary folder $TMP"
 start_servers || { echo "$PASSED passed, $FAILED failed"; exit 1; }
 # the servers picked their own ports; the daemons get ports free a moment before
@@ -725,6 +994,8 @@ ALLOWED_PORTS=("$PY_WS" "$PY_WSS" "$NODE_WS" "$NODE_WSS" "$DEAD_PORT")
 echo "interop: servers websockets ws=$PY_WS wss=$PY_WSS, ws (node) ws=$NODE_WS wss=$NODE_WSS;" \
      "dead port $DEAD_PORT, denied port $DENIED_PORT"
 
+# shellcheck source=tests/interop/auth_lib.sh
+. tests/interop/auth_lib.sh   # its functions: the squids here log TLS versions its way too
 start_tinyproxy tinyproxy "$TINY_PORT"
 start_tinyproxy tinyproxy_auth "$TINY_AUTH_PORT" "$USER_OK" "$PASS_OK"
 start_squid
@@ -737,10 +1008,9 @@ for pair in tinyproxy:$TINY_PORT tinyproxy_auth:$TINY_AUTH_PORT squid:$SQUID_POR
             microsocks:$MS_PORT microsocks_auth:$MS_AUTH_PORT; do
     wait_port "${pair%%:*}" "${pair##*:}" && UP+=("${pair%%:*}")
 done
+start_tls13_front
 # the proxies that ask for authentication (tests/interop/auth_lib.sh): their files and
 # logs under $TMP/auth, stopped by auth_stop in cleanup
-# shellcheck source=tests/interop/auth_lib.sh
-. tests/interop/auth_lib.sh
 auth_init "$TMP" || exit 1
 auth_start_kdc "$A_KDC" 2>"$TMP/auth/kdc.err" ||
     { echo "FAIL - start the KDC: $(tail -n 1 "$TMP/auth/kdc.err")"; FAILED=$((FAILED + 1)); }
@@ -862,6 +1132,8 @@ negative "squid Negotiate through http://127.0.0.1: no principal HTTP/127.0.0.1"
     'no Negotiate token: gss_init_sec_context: .*not found in Kerberos database' "http://127.0.0.1:$A_NEGO" "$PW" auth/negotiate
 # client certificates: squid's https_port and websockets requiring one
 mtls_checks
+tls13_refusals   # the TLS 1.3-only front refuses BearSSL
+openssl_pass     # every TLS route again with the OpenSSL builds
 
 # ------------------------------------------------------------------- the matrix --
 cell_text() {   # pass / FAIL / n/a, for the terminal
@@ -930,15 +1202,7 @@ write_report() {
         echo
         versions
         echo
-        printf '| proxy \\ server |'
-        for i in "${!COLS[@]}"; do printf ' %s |' "${COL_LABEL[$i]}"; done
-        echo
-        printf '|---|'; for col in "${COLS[@]}"; do printf -- '---|'; done; echo
-        for i in "${!ROWS[@]}"; do
-            printf '| %s |' "${ROW_LABEL[$i]}"
-            for col in "${COLS[@]}"; do printf ' %s |' "$(md_cell "${ROWS[$i]}" "$col")"; done
-            echo
-        done
+        md_matrix 'proxy \ server' md_cell ROWS ROW_LABEL
         echo
         echo "The rows through squid with Digest, NTLM, Negotiate and closing after 407 run wspcat only (the driver"
         echo "has no proxy authentication options), with the options named; each of their cells also finds the"
@@ -958,8 +1222,10 @@ write_report() {
 }
 
 print_matrix
+print_openssl
 write_report "$PASSED" "$FAILED"
 write_mtls_report
+write_openssl_report
 echo "interop: $(( $(date +%s) - START_S )) s"
 if (( LIMITED > 0 )); then
     echo "$PASSED passed, $FAILED failed, $LIMITED skipped"

@@ -7,7 +7,8 @@
 // PORTFILE once both listen, then serves until killed. Each message goes back as it came
 // (text as text, binary as binary); pings and the close handshake are ws's own (it echoes
 // the close code and reason). ws's defaults are kept (100 MiB maxPayload, no deflate
-// unless offered).
+// unless offered). Each wss:// connection prints "wss: tls VERSION SUITE" once its TLS
+// handshake is done (TLSv1.3 TLS_AES_256_GCM_SHA384, say): make interop checks the version.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -18,6 +19,8 @@ const [cert, key, portfile] = process.argv.slice(2);
 
 function attach(server, name) {
   const wss = new WebSocketServer({ server });
+  server.on('secureConnection', (socket) =>
+    console.log(`${name}: tls ${socket.getProtocol()} ${socket.getCipher().standardName}`));
   wss.on('connection', (ws, req) => {
     console.log(`${name}: connection from ${req.socket.remoteAddress}:${req.socket.remotePort}`);
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
