@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh: runs every benchmark of `make bench` against local test peers and prints
-# one table (also written to $BUILD/bench/results.md). Exits non-zero only when a program
-# fails (a wrong result or a broken run), never because of a time. BENCH_ROWS=7 (or a
+# one table (also written to $BUILD/bench/results.md, and kept with its rows in
+# $BUILD/bench/runs/ for make bench-report, which alone copies runs into bench/RESULTS.md).
+# Exits non-zero only when a program fails (a wrong result or a broken run), never
+# because of a time. BENCH_ROWS=7 (or a
 # list: BENCH_ROWS=4,7) runs only the programs, and of e2e only the parts, those rows need.
 # Rows: 1-3 micro, 4, 5 and 7 e2e, 6 mem, 8 deflate, 9 tls_backends (with libssl-dev).
 set -u
@@ -55,10 +57,11 @@ want 4 && E2E_PARTS+=(e2e)
 want 5 && E2E_PARTS+=(tls)
 
 fail=0
+failed_list=''
 run() {   # label, command...
     echo "== $1" >&2
     shift
-    if ! "$@" >>"$ROWS"; then echo "bench: FAILED: $*" >&2; fail=1; fi
+    if ! "$@" >>"$ROWS"; then echo "bench: FAILED: $*" >&2; fail=1; failed_list+=" ${1##*/}"; fi
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -81,6 +84,7 @@ if want 9; then
         else
             echo "bench: FAILED: $B/tls_backends" >&2
             fail=1
+            failed_list+=" tls_backends"
         fi
     else
         TLS_NOTE="row 9 (TLS backends) not run: no OpenSSL headers (apt-get install libssl-dev), then make bench-build"
@@ -98,6 +102,7 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
     echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
     echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), OpenSSL $(ver libssl-dev), node $(node --version 2>/dev/null || echo '-')"
     [ -n "$TLS_NOTE" ] && echo "$TLS_NOTE"
+    if (( fail )); then echo "programs: FAILED: ${failed_list# }"; else echo "programs: all passed"; fi
     echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK')$([ -n "${BENCH_ROWS:-}" ] && echo ", rows $BENCH_ROWS only"); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
     echo
     echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"
@@ -107,8 +112,10 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
         printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", num, $3, $4, $5, $6, $7, $8, $9 }' "$ROWS"
 } >"$OUT"
 cat "$OUT"
+stamp=$(date -u '+%Y%m%dT%H%M%SZ')
+mkdir -p "$B/runs" && cp "$OUT" "$B/runs/$stamp.md" && cp "$ROWS" "$B/runs/$stamp.tsv"
 met=$(awk -F'\t' '$1 == "ROW" && $9 == "met"' "$ROWS" | wc -l)
 missed=$(awk -F'\t' '$1 == "ROW" && $9 == "MISSED"' "$ROWS" | wc -l)
 echo
-echo "targets: $met met, $missed missed (a miss is a finding, not a failure); table in $OUT"
+echo "targets: $met met, $missed missed (a miss is a finding, not a failure); table in $OUT (kept as $B/runs/$stamp.md)"
 exit $fail

@@ -2,16 +2,22 @@
 # It fails on a broken build or a wrong result, never on a time: every row compares,
 # none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions.
 # Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL;
-# row 9 (TLS backends) runs when libssl-dev is installed.
+# row 9 (TLS backends) runs when libssl-dev is installed. make bench writes only under
+# $(BUILD)/bench (the last table in results.md, every run kept in runs/); make bench-report
+# is the one step that copies runs (the last two; BENCH_REPORT_RUNS=N, BENCH_REPORT=files)
+# into bench/RESULTS.md, between its bench:begin and bench:end lines.
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS ?= -O2 -g
 BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_floor.c
 
-.PHONY: bench bench-build bench-deps
+.PHONY: bench bench-build bench-deps bench-report
 
 bench: bench-build all
 	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
+
+bench-report:
+	@BUILD=$(BUILD) bash bench/report.sh
 
 bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many $(BENCH_DIR)/deflate
 
