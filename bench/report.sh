@@ -54,7 +54,7 @@ last=${runs[n - 1]}
         echo '```'
         echo
     done
-    echo "Ratios, run by run (rows with a target, and every row 9 line; the whole table of run $n follows):"
+    echo "Ratios, run by run (rows with a target, and every row 9 line; for an \"abs\" target our value; the whole table of run $n follows):"
     echo
     printf '| # | case | target |'
     for ((i = 1; i <= n; i++)); do printf ' run %d |' "$i"; done
@@ -71,7 +71,8 @@ last=${runs[n - 1]}
             k = $2 SUBSEP $3; occ[f, k]++; key = k SUBSEP occ[f, k]
             if (!(key in seen)) { seen[key] = 1; order[++m] = key; sec[key] = $2; cas[key] = $3; tgt[key] = $8 }
             if ($8 != "") tgt[key] = $8
-            ratio[f, key] = $7; verd[f, key] = $9
+            ratio[f, key] = ($8 ~ /^abs/) ? $4 : $7   # a target on our value itself: that value
+            verd[f, key] = $9
             if ($8 != "" || ($9 != "" && $9 != "same") || $2 ~ /^9 /) keep[key] = 1
         }
         END {
