@@ -7,7 +7,8 @@
 # verdict text around the block is written by hand from what the block shows.
 #
 #   BUILD=dir                   where the runs are (default: build)
-#   BENCH_REPORT_RUNS=N         how many of the latest runs (default 2)
+#   BENCH_REPORT_RUNS=N         how many of the latest runs of every row (default 2; runs
+#                               limited with BENCH_ROWS are left out)
 #   BENCH_REPORT="a.md b.md"    these run files instead (BUILD/bench/runs/*.md)
 #   BENCH_REPORT_FORCE=1        copy runs in which a program failed too (refused otherwise)
 set -u
@@ -22,7 +23,9 @@ die() { echo "bench-report: $*" >&2; exit 1; }
 if [ -n "${BENCH_REPORT:-}" ]; then
     read -r -a runs <<<"$BENCH_REPORT"
 else
-    mapfile -t runs < <(ls "$RUNDIR"/*.md 2>/dev/null | sort | tail -n "${BENCH_REPORT_RUNS:-2}")
+    # whole runs only: a BENCH_ROWS run says "rows ... only" in its header
+    mapfile -t runs < <(ls "$RUNDIR"/*.md 2>/dev/null | sort | while read -r f; do
+                            grep -q '^repetitions: .*, rows .* only' "$f" || echo "$f"; done | tail -n "${BENCH_REPORT_RUNS:-2}")
 fi
 (( ${#runs[@]} )) || die "no run in $RUNDIR: run make bench first"
 for r in "${runs[@]}"; do

@@ -4,7 +4,7 @@
 # Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL;
 # row 9 (TLS backends) runs when libssl-dev is installed. make bench writes only under
 # $(BUILD)/bench (the last table in results.md, every run kept in runs/); make bench-report
-# is the one step that copies runs (the last two; BENCH_REPORT_RUNS=N, BENCH_REPORT=files)
+# is the one step that copies runs (the last two of all rows; BENCH_REPORT_RUNS=N, BENCH_REPORT=files)
 # into bench/RESULTS.md, between its bench:begin and bench:end lines.
 
 BENCH_DIR    := $(BUILD)/bench
