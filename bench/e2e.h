@@ -45,6 +45,10 @@ typedef struct {
     double hs_cpu;         /* seconds of CPU from before the client's init (TLS engines
                               included) until the first message may be sent */
     int resumed_proxy, resumed_server;   /* that hop's handshake resumed a session */
+    /* what each TLS hop negotiated, as the client itself reports it ([0] the proxy hop,
+       [1] the server hop; 0 for a hop the cell has not): the suite (IANA number) and, for
+       the bare BearSSL engines, the ECDHE curve (0: none, or not known: wsproxy.h) */
+    unsigned suite[2], curve[2];
 } e2e_res;
 
 /* wsproxy.h: its built-in buffers (16 KiB each way) or the caller's (cfg) */

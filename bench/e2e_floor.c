@@ -409,22 +409,67 @@ static void load_anchor(const char *path, br_x509_trust_anchor *ta)
     free(der.p);
 }
 
+/* The engine offers what wsproxy.h's BearSSL hop offers (wsp_tls_setup_; the list is
+   written here again, and e2e.c checks every run against the peers' logs that both clients
+   ended with the same suite, curve and signature): TLS 1.2 only; the six ECDHE+AEAD suites
+   in the same order; SHA-224/256/384/512 for signatures and certificates (no MD5 or SHA-1);
+   BearSSL's default RSA, EC and ECDSA code, AES-GCM and ChaCha20-Poly1305, both PRFs. Not
+   BearSSL's full profile: its ChaCha20-first list of 46 suites would agree on another suite
+   with the same server, and its longer offer costs handshake CPU. No ALPN (the library
+   offers "http/1.1": a few bytes). */
+static void hop_profile(hop_t *h, const br_x509_trust_anchor *ta)
+{
+    static const uint16_t suites[] = {
+        BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+    };
+    static const br_hash_class *const hashes[] = {
+        &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable
+    };
+    br_ssl_engine_context *e = &h->cc.eng;
+    size_t i;
+    br_ssl_client_zero(&h->cc);
+    br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
+    br_x509_minimal_init(&h->xc, &br_sha256_vtable, ta, 1);
+    br_ssl_engine_set_suites(e, suites, sizeof suites / sizeof suites[0]);
+    br_ssl_engine_set_default_rsavrfy(e);
+    br_ssl_engine_set_default_ecdsa(e);
+    br_x509_minimal_set_rsa(&h->xc, br_ssl_engine_get_rsavrfy(e));
+    br_x509_minimal_set_ecdsa(&h->xc, br_ssl_engine_get_ec(e), br_ssl_engine_get_ecdsa(e));
+    br_x509_minimal_set_minrsa(&h->xc, 256);
+    for (i = 0; i < sizeof hashes / sizeof hashes[0]; i++) {
+        int id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK);
+        br_ssl_engine_set_hash(e, id, hashes[i]);
+        br_x509_minimal_set_hash(&h->xc, id, hashes[i]);
+    }
+    br_ssl_engine_set_prf_sha256(e, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(e, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(e);
+    br_ssl_engine_set_default_chapol(e);
+    br_ssl_engine_set_x509(e, &h->xc.vtable);
+}
+
 /* resume: a session to offer (NULL: a full handshake) */
 static void hop_start(hop_t *h, const br_x509_trust_anchor *ta, const br_ssl_session_parameters *resume)
 {
-    br_ssl_client_init_full(&h->cc, &h->xc, ta, 1);
+    hop_profile(h, ta);
     br_ssl_engine_set_buffer(&h->cc.eng, h->iobuf, sizeof h->iobuf, 1);
     if (resume) br_ssl_engine_set_session_parameters(&h->cc.eng, resume);
     br_ssl_client_reset(&h->cc, "localhost", resume != NULL);
 }
 
-/* after a hop's handshake: keep its session (save may be NULL); 1 when it resumed the
-   one offered (the server sent back the same session ID) */
-static int hop_done(hop_t *h, const br_ssl_session_parameters *offered, br_ssl_session_parameters *save)
+/* after a hop's handshake: keep its session (save may be NULL) and what it negotiated
+   (the suite; the ECDHE curve, 0 when the server sent no key exchange); 1 when it resumed
+   the one offered (the server sent back the same session ID) */
+static int hop_done(hop_t *h, const br_ssl_session_parameters *offered, br_ssl_session_parameters *save,
+                    unsigned *suite, unsigned *curve)
 {
     br_ssl_session_parameters sp;
     br_ssl_engine_get_session_parameters(&h->cc.eng, &sp);
     if (save) *save = sp;
+    *suite = sp.cipher_suite;
+    *curve = (unsigned)br_ssl_engine_get_ecdhe_curve(&h->cc.eng);
     return offered && offered->session_id_len && sp.session_id_len == offered->session_id_len &&
            memcmp(sp.session_id, offered->session_id, sp.session_id_len) == 0;
 }
@@ -460,7 +505,7 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
         s.P = &hp;
         hop_start(&hp, &anchors_[1], cfg->resume_proxy);
         if (stack_handshake(&s, &hp.cc.eng) != 0) { fprintf(stderr, "bench: raw: TLS to the proxy failed\n"); goto out; }
-        res->resumed_proxy = hop_done(&hp, cfg->resume_proxy, cfg->save_proxy);
+        res->resumed_proxy = hop_done(&hp, cfg->resume_proxy, cfg->save_proxy, &res->suite[0], &res->curve[0]);
     }
     if (cfg->proxy) {
         n = connect_head(head, sizeof head, cfg->server_port);
@@ -474,7 +519,7 @@ static int floor_tls(const e2e_cfg *cfg, e2e_res *res)
         hop_start(&ht, &anchors_[0], cfg->resume_server);
         s.t_on = 1;
         if (stack_handshake(&s, &ht.cc.eng) != 0) { fprintf(stderr, "bench: raw: TLS to the server failed\n"); goto out; }
-        res->resumed_server = hop_done(&ht, cfg->resume_server, cfg->save_server);
+        res->resumed_server = hop_done(&ht, cfg->resume_server, cfg->save_server, &res->suite[1], &res->curve[1]);
     }
     n = upgrade_head(head, sizeof head, cfg->server_port);
     if (stack_send_head(&s, head, n) != 0 || stack_head(&s, "101", left, &left_len) != 0 || left_len) {

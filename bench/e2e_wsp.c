@@ -149,15 +149,21 @@ int run_wsproxy(const e2e_cfg *cfg, e2e_res *res)
     }
     res->hs_cpu = cpu_now() - h0;
     net_handshake_done(&io, res);
-    if (cfg->proxy == HOP_HTTPS &&
-        wsproxy_tls_session_get(c, WSPROXY_HOP_PROXY, cfg->save_proxy ? cfg->save_proxy : &sp, &res->resumed_proxy) != WSPROXY_OK) {
-        fail_(c, "tls_session_get (proxy hop)");
-        goto out_fd;
+    if (cfg->proxy == HOP_HTTPS) {
+        br_ssl_session_parameters *p = cfg->save_proxy ? cfg->save_proxy : &sp;
+        if (wsproxy_tls_session_get(c, WSPROXY_HOP_PROXY, p, &res->resumed_proxy) != WSPROXY_OK) {
+            fail_(c, "tls_session_get (proxy hop)");
+            goto out_fd;
+        }
+        res->suite[0] = p->cipher_suite;
     }
-    if (cfg->tls &&
-        wsproxy_tls_session_get(c, WSPROXY_HOP_TARGET, cfg->save_server ? cfg->save_server : &sp, &res->resumed_server) != WSPROXY_OK) {
-        fail_(c, "tls_session_get (server hop)");
-        goto out_fd;
+    if (cfg->tls) {
+        br_ssl_session_parameters *p = cfg->save_server ? cfg->save_server : &sp;
+        if (wsproxy_tls_session_get(c, WSPROXY_HOP_TARGET, p, &res->resumed_server) != WSPROXY_OK) {
+            fail_(c, "tls_session_get (server hop)");
+            goto out_fd;
+        }
+        res->suite[1] = p->cipher_suite;
     }
 
     t0 = cpu_now();

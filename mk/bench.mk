@@ -1,18 +1,32 @@
 # make bench: the performance table of bench/RESULTS.md (issue 9). Not part of CI.
 # It fails on a broken build or a wrong result, never on a time: every row compares,
 # none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions.
-# Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL.
+# Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL;
+# row 9 (TLS backends) runs when libssl-dev is installed. make bench writes only under
+# $(BUILD)/bench (the last table in results.md, every run kept in runs/); make bench-report
+# is the one step that copies runs (the last two of all rows; BENCH_REPORT_RUNS=N, BENCH_REPORT=files)
+# into bench/RESULTS.md, between its bench:begin and bench:end lines.
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS ?= -O2 -g
 BENCH_E2E    := bench/e2e.c bench/e2e_net.c bench/e2e_wsp.c bench/e2e_floor.c
 
-.PHONY: bench bench-build bench-deps
+.PHONY: bench bench-build bench-deps bench-report
 
 bench: bench-build all
 	@BUILD=$(BUILD) CC="$(CC)" BENCH_CFLAGS="$(BENCH_CFLAGS)" bash bench/run.sh
 
+bench-report:
+	@BUILD=$(BUILD) bash bench/report.sh
+
 bench-build: $(BENCH_DIR)/micro $(BENCH_DIR)/e2e $(BENCH_DIR)/mem $(BENCH_DIR)/epoll_many $(BENCH_DIR)/deflate
+
+# row 9, the TLS backends (bench/tls_backends.c, built by mk/openssl.mk): only when the
+# OpenSSL headers are there (libssl-dev); bench/run.sh says so in the table when not
+BENCH_HAVE_OPENSSL := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+ifeq ($(BENCH_HAVE_OPENSSL),1)
+bench-build: $(BUILD)/bench/tls_backends
+endif
 
 bench-deps: check-bearssl
 	@missing=""; \

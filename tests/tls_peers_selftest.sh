@@ -7,6 +7,9 @@
 #     certificate from another CA fail the handshake, a trusted one passes and its CN is logged;
 #   - --tls-suites NAME: each suite of the set is negotiated when offered alone, a client
 #     offering every other suite is refused;
+#   - "=== kex: curve N, signature 0xXXXX" names the curve and signature scheme that
+#     s_client reports for the groups and signature algorithms it offered ("none" for a
+#     static RSA key exchange and a resumed session);
 #   - session resumption (RFC 5246 session IDs): a session openssl s_client saved is resumed
 #     ("Reused", "=== resumed: yes"), with its client certificate's CN; --tls-no-resume
 #     resumes nothing;
@@ -257,6 +260,32 @@ expect_logged suite-3des "$m" "=== tls-failed: "
 expect_not_logged suite-3des "$m" "=== suite: "
 finish
 
+# ---- the key exchange line: "=== kex: curve N, signature 0xXXXX" ----
+# TLS ids written from the registries (RFC 8422, RFC 8446): x25519 29, secp256r1 23,
+# secp384r1 24; rsa_pkcs1_sha256 0x0401, rsa_pkcs1_sha384 0x0501, ecdsa_secp256r1_sha256
+# 0x0403, ecdsa_secp384r1_sha384 0x0503. s_client names what it got ("Server Temp Key",
+# "Peer signing digest"), so the line is checked against an independent client.
+# (the proxy's certificate is P-256: an ECDSA client must list that curve too)
+for k in "suite-gcm ${SUITE_PORT[gcm]} ca.pem X25519 RSA+SHA256 29 0x0401 X25519 SHA256" \
+         "suite-gcm ${SUITE_PORT[gcm]} ca.pem P-256 RSA+SHA384 23 0x0501 ECDH,.prime256v1 SHA384" \
+         "suite-gcm ${SUITE_PORT[gcm]} ca.pem P-384 RSA+SHA256 24 0x0401 ECDH,.secp384r1 SHA256" \
+         "psuite-chacha ${PSUITE_PORT[chacha]} proxy-ca.pem P-256 ECDSA+SHA256 23 0x0403 ECDH,.prime256v1 SHA256" \
+         "psuite-chacha ${PSUITE_PORT[chacha]} proxy-ca.pem X25519:P-256 ECDSA+SHA384 29 0x0503 X25519 SHA384"; do
+    read -r peer port ca group sigalg cid scheme tmpkey digest <<<"$k"
+    begin "kex line ($peer): -groups $group -sigalgs $sigalg -> curve $cid, signature $scheme"
+    m=$(log_mark "$peer")
+    s_client "$port" -CAfile "$C/$ca" -tls1_2 -groups "$group" -sigalgs "$sigalg"
+    expect_logged "$peer" "$m" "=== kex: curve $cid, signature $scheme"
+    grep -qE "Server Temp Key: ${tmpkey}" "$OUT" || why "s_client did not report the temp key $tmpkey"
+    grep -qF "Peer signing digest: $digest" "$OUT" || why "s_client did not report the digest $digest"
+    finish
+done
+begin "kex line (suite-rsa): a static RSA key exchange logs 'none'"
+m=$(log_mark suite-rsa)
+s_client "${SUITE_PORT[rsa]}" -CAfile $C/ca.pem -tls1_2
+expect_logged suite-rsa "$m" "=== kex: none"
+finish
+
 begin "--tls-suites: an EC key with 'rsa', or an unknown set, stops the peer at start"
 set_cmdline ws_echo_server --tls-suites rsa with an EC key
 run_timed 5 /dev/null "$ECHO" --port 0 --max-seconds 2 --tls-cert $C/target-ec.pem --tls-key $C/target-ec.key --tls-suites rsa
@@ -292,6 +321,7 @@ resume_pair() {
     s_client "$port" -CAfile "$ca" -sess_in "$TMP/sess" "${second[@]}"
     grep -qF "$want, TLSv1.2" "$OUT" || why "s_client did not report '$want, TLSv1.2' for the second connection"
     expect_logged "$peer" "$m" "=== resumed: $yn"
+    if [[ $yn == yes ]]; then expect_logged "$peer" "$m" "=== kex: none"; else expect_logged "$peer" "$m" "=== kex: curve "; fi
     [[ -z $cn ]] || expect_logged "$peer" "$m" "=== client-cert: $cn"
     expect_not_logged "$peer" "$m" "=== tls-failed"
     finish

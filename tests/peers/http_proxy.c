@@ -33,8 +33,9 @@
  * one record per byte).
  * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
  * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
- * logs "=== version: TLSv1.2", "=== suite: 0xXXXX" and "=== resumed: yes|no" (sessions are
- * kept for resumption unless --tls-no-resume; peer_common.h).
+ * logs "=== version: TLSv1.2", "=== suite: 0xXXXX", "=== kex: curve N, signature 0xXXXX"
+ * (or "none") and "=== resumed: yes|no" (sessions are kept for resumption unless
+ * --tls-no-resume; peer_common.h).
  *
  * ---- Authentication ------------------------------------------------------------------
  * Off unless --auth or --auth-schemes is given. Once authenticated, the tunnel relays

@@ -11,7 +11,9 @@
  * --tls-suites NAME accepts only one family of cipher suites: rsa (static RSA key exchange,
  * RSA key only), cbc (ECDHE, CBC with HMAC-SHA256/384), cbc-sha1 (ECDHE, CBC with HMAC-SHA1),
  * 3des (3DES only), gcm (ECDHE AES-GCM), chacha (ECDHE ChaCha20-Poly1305). After every
- * handshake the log gets "=== version: TLSv1.2" and "=== suite: 0xC02F" (IANA number).
+ * handshake the log gets "=== version: TLSv1.2", "=== suite: 0xC02F" (IANA number) and
+ * "=== kex: curve 29, signature 0x0401" (ECDHE: the curve and the ServerKeyExchange's
+ * signature scheme, TLS ids) or "=== kex: none".
  * Session resumption: the server keeps the sessions of its full handshakes (session IDs,
  * RFC 5246 7.3; BearSSL's LRU cache, 2,000 sessions, shared by every connection of the
  * process) and resumes one a client offers; after every handshake the log gets
@@ -1129,9 +1131,12 @@ static inline void peer_tls_log_failure(struct peer_tls *t, const char *why) {
     peer_log_line("=== tls-failed: ", line, strlen(line));
 }
 
-/* After the handshake, once per connection: "=== version: TLSv1.2", "=== suite: 0xC02F"
- * and, with --tls-client-ca, "=== client-cert: CN" (the subject CN of the client's
- * certificate, non-printable bytes as '?'; "(no CN)" without one). */
+/* After the handshake, once per connection: "=== version: TLSv1.2", "=== suite: 0xC02F",
+ * "=== kex: curve 29, signature 0x0401" (an ECDHE key exchange: the curve's TLS id and the
+ * ServerKeyExchange's signature scheme; "=== kex: none" without one: a resumed session, a
+ * static RSA or ECDH suite), "=== resumed: yes|no" and, with --tls-client-ca,
+ * "=== client-cert: CN" (the subject CN of the client's certificate, non-printable bytes
+ * as '?'; "(no CN)" without one). */
 static inline void peer_tls_log_handshake(struct peer_tls *t) {
     char line[300];
     unsigned v;
@@ -1146,6 +1151,14 @@ static inline void peer_tls_log_handshake(struct peer_tls *t) {
     br_ssl_engine_get_session_parameters(&t->sc.eng, &t->params);
     snprintf(line, sizeof line, "0x%04X", (unsigned)t->params.cipher_suite);
     peer_log_line("=== suite: ", line, strlen(line));
+    if (t->sc.eng.ecdhe_curve) {   /* set only when this handshake sent a ServerKeyExchange */
+        unsigned h = t->sc.sign_hash_id;   /* 0xFF00 + hash id, or the whole scheme */
+        if (h >= 0xFF00) h = (h & 0xFF) << 8 | (peer_tls_g.key_type == BR_KEYTYPE_RSA ? 1u : 3u);
+        snprintf(line, sizeof line, "curve %u, signature 0x%04X", (unsigned)t->sc.eng.ecdhe_curve, h);
+    } else {
+        snprintf(line, sizeof line, "none");
+    }
+    peer_log_line("=== kex: ", line, strlen(line));
     peer_log_line("=== resumed: ", t->resumed ? "yes" : "no", t->resumed ? 3 : 2);
     if (peer_tls_g.client_tas) {
         if (t->cn_elt.status == 1) {

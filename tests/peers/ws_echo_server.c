@@ -28,8 +28,9 @@
  * "=== tls-failed: WHY". --tls-require-sni NAME refuses handshakes whose SNI differs.
  * --tls-client-ca FILE (require a client certificate; "=== client-cert: CN") and
  * --tls-suites NAME (one family of suites) are described in peer_common.h; every handshake
- * logs "=== version: TLSv1.2", "=== suite: 0xXXXX" and "=== resumed: yes|no" (sessions are
- * kept for resumption unless --tls-no-resume; peer_common.h).
+ * logs "=== version: TLSv1.2", "=== suite: 0xXXXX", "=== kex: curve N, signature 0xXXXX"
+ * (or "none") and "=== resumed: yes|no" (sessions are kept for resumption unless
+ * --tls-no-resume; peer_common.h).
  */
 #include "peer_common.h"
 
