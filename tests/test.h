@@ -48,6 +48,22 @@ static inline int test_contains(const void *hay, size_t hay_len, const void *nee
     return 0;
 }
 
+/* A server's (unmasked) frame: the first byte as given (FIN, RSV, opcode), the length in
+   its shortest form, the payload; returns the bytes written. */
+static inline size_t test_server_frame(unsigned char *out, unsigned first_byte, const void *payload, size_t len) {
+    size_t n = 0;
+    out[n++] = (unsigned char)first_byte;
+    if (len < 126) out[n++] = (unsigned char)len;
+    else if (len < 65536) { out[n++] = 126; out[n++] = (unsigned char)(len >> 8); out[n++] = (unsigned char)len; }
+    else {
+        int i;
+        out[n++] = 127;
+        for (i = 7; i >= 0; i--) out[n++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    if (len) memcpy(out + n, payload, len);
+    return n + len;
+}
+
 static int test_summary(void) {
     printf("%d passed, %d failed\n", test_passed_, test_failed_);
     return test_failed_ ? 1 : 0;

@@ -51,17 +51,7 @@ static size_t reply_101(char *out)
 
 static size_t srv_frame(unsigned char *out, int fin, int opcode, const void *payload, size_t len)
 {
-    size_t n = 0;
-    out[n++] = (unsigned char)((fin ? 0x80 : 0) | opcode);
-    if (len < 126) out[n++] = (unsigned char)len;
-    else if (len < 65536) { out[n++] = 126; out[n++] = (unsigned char)(len >> 8); out[n++] = (unsigned char)len; }
-    else {
-        int i;
-        out[n++] = 127;
-        for (i = 7; i >= 0; i--) out[n++] = (unsigned char)((uint64_t)len >> (8 * i));
-    }
-    if (len) memcpy(out + n, payload, len);
-    return n + len;
+    return test_server_frame(out, (unsigned)((fin ? 0x80 : 0) | opcode), payload, len);
 }
 
 static int open_client(wsproxy_config *cfg)
