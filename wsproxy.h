@@ -4181,6 +4181,14 @@ static int wsp_tls_name_error_(const wsproxy_tls_hop *h, int err)
     return err;
 }
 
+/* The hop a public call names (WSPROXY_HOP_PROXY or _TARGET) once its handshake is
+   done, else NULL: what the session and info getters may read. */
+static const wsproxy_tls_hop *wsp_tls_done_hop_(const wsproxy_client *c, int hop)
+{
+    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    return h && h->handshake_done_ ? h : NULL;
+}
+
 
 #ifdef WSPROXY_TLS_OPENSSL
 #include <openssl/err.h>
@@ -7293,9 +7301,9 @@ static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
 WSPROXY_IMPL int wsproxy_tls_session_get(const wsproxy_client *c, int hop, br_ssl_session_parameters *out,
                                          int *resumed)
 {
-    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    const wsproxy_tls_hop *h = wsp_tls_done_hop_(c, hop);
     if (!out) return WSPROXY_E_ARGUMENT;
-    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    if (!h) return WSPROXY_E_STATE;
     br_ssl_engine_get_session_parameters(&h->cc_.eng, out);
     if (resumed) *resumed = h->resumed_;
     return WSPROXY_OK;
@@ -7320,17 +7328,12 @@ static const char *wsp_suite_name_(unsigned suite)
     }
 }
 
-WSPROXY_IMPL int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out)
+/* What the hop's handshake settled, for wsproxy_tls_info_get. */
+static void wsp_tls_settled_(const wsproxy_tls_hop *h, wsproxy_tls_info *out)
 {
-    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
-    if (!out) return WSPROXY_E_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
     out->version = (int)br_ssl_engine_get_version(&h->cc_.eng);
     out->suite = h->cc_.eng.session.cipher_suite;   /* not the session copy: it holds the secret */
     out->suite_name = wsp_suite_name_(out->suite);
-    out->resumed = h->resumed_;
-    return WSPROXY_OK;
 }
 
 static void wsp_tls_wake_(wsproxy_client *c, int hop)
@@ -7341,11 +7344,11 @@ static void wsp_tls_wake_(wsproxy_client *c, int hop)
 WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
                                           size_t *len, int *resumed)
 {
-    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    const wsproxy_tls_hop *h = wsp_tls_done_hop_(c, hop);
     br_ssl_session_parameters sp;
     if (!len) return WSPROXY_E_ARGUMENT;
     *len = 0;
-    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    if (!h) return WSPROXY_E_STATE;
     if (resumed) *resumed = h->resumed_;
     br_ssl_engine_get_session_parameters(&h->cc_.eng, &sp);
     if (!sp.session_id_len || sp.session_id_len > 32) return WSPROXY_E_STATE;
@@ -7497,13 +7500,13 @@ static void wsp_tls_wake_(wsproxy_client *c, int hop)
 WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsigned char *out, size_t cap,
                                           size_t *len, int *resumed)
 {
-    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
+    const wsproxy_tls_hop *h = wsp_tls_done_hop_(c, hop);
     SSL_SESSION *sess;
     unsigned char *p;
     int n;
     if (!len) return WSPROXY_E_ARGUMENT;
     *len = 0;
-    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    if (!h) return WSPROXY_E_STATE;
     if (resumed) *resumed = h->resumed_;
     sess = h->session_ ? h->session_ : SSL_get0_session(h->ssl_);
     if (!sess || !SSL_SESSION_is_resumable(sess) || (n = i2d_SSL_SESSION(sess, NULL)) <= 0) return WSPROXY_E_STATE;
@@ -7515,23 +7518,28 @@ WSPROXY_IMPL int wsproxy_tls_session_save(const wsproxy_client *c, int hop, unsi
     return WSPROXY_OK;
 }
 
-WSPROXY_IMPL int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out)
+/* What the hop's handshake settled, for wsproxy_tls_info_get. */
+static void wsp_tls_settled_(const wsproxy_tls_hop *h, wsproxy_tls_info *out)
 {
-    const wsproxy_tls_hop *h = hop == WSPROXY_HOP_PROXY ? c->tls_[0] : hop == WSPROXY_HOP_TARGET ? c->tls_[1] : NULL;
-    const SSL_CIPHER *cipher;
-    if (!out) return WSPROXY_E_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    if (!h || !h->handshake_done_) return WSPROXY_E_STATE;
+    const SSL_CIPHER *cipher = SSL_get_current_cipher(h->ssl_);
     out->version = SSL_version(h->ssl_);
-    cipher = SSL_get_current_cipher(h->ssl_);
     if (cipher) {
         out->suite = SSL_CIPHER_get_protocol_id(cipher);
         out->suite_name = SSL_CIPHER_standard_name(cipher);
     }
+}
+#endif /* WSPROXY_TLS_OPENSSL */
+
+WSPROXY_IMPL int wsproxy_tls_info_get(const wsproxy_client *c, int hop, wsproxy_tls_info *out)
+{
+    const wsproxy_tls_hop *h = wsp_tls_done_hop_(c, hop);
+    if (!out) return WSPROXY_E_ARGUMENT;
+    memset(out, 0, sizeof *out);
+    if (!h) return WSPROXY_E_STATE;
+    wsp_tls_settled_(h, out);
     out->resumed = h->resumed_;
     return WSPROXY_OK;
 }
-#endif /* WSPROXY_TLS_OPENSSL */
 
 WSPROXY_IMPL void wsproxy_tls_free(wsproxy_client *c)
 {
