@@ -1354,6 +1354,8 @@ struct wsproxy_frames {
     uint64_t msg_len_, msg_frames_;
     uint32_t utf8_;
     int error_, closed_;
+    int bulk_;                     /* inside a data frame's payload, gathered in the message
+                                      buffer, no fault, not compressed: the copy path may run */
     uint64_t copied_;              /* bytes copied into the message buffer */
     size_t stage_len_;
     unsigned char stage_[WSPROXY_FRAME_HEADER_MAX + 125];   /* a header or control frame
@@ -4385,6 +4387,12 @@ WSPROXY_IMPL void wsproxy_tls_identity_free(wsproxy_tls_identity *id)
 
 /* ==== 7. the frames stage alone (wsproxy_frames): codec and message layer =================================== */
 /* UTF-8 validation fused with the copy into a message buffer: one pass over the bytes. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WSP_PREFETCH_(p) __builtin_prefetch((const void *)(uintptr_t)(p))
+#else
+#define WSP_PREFETCH_(p) ((void)0)
+#endif
+
 static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned char *src,
                              size_t len)
 {
@@ -4399,6 +4407,7 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
 #ifdef WSP_SSE2_
             while (i + 64 <= len) {   /* ASCII: 64 bytes checked and copied at a time */
                 __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+                WSP_PREFETCH_((uintptr_t)src + i + 512);
                 __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
                 __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
                 __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
@@ -4408,6 +4417,22 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
                 _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), c);
                 _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), d);
                 i += 64;
+            }
+            if (i + 64 > len && len >= 64 && i < len) {
+                /* the last 64 bytes, overlapping what was copied: an ASCII tail costs one
+                   more block, not a call per piece (pieces of a stream, 1,500 bytes) */
+                size_t k = len - 64;
+                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + k));
+                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 16));
+                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 32));
+                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 48));
+                if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
+                    _mm_storeu_si128((__m128i *)(void *)(dst + k), a);
+                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 16), b);
+                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 32), c);
+                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 48), d);
+                    break;
+                }
             }
 #endif
             while (i + 32 <= len) {
@@ -4460,11 +4485,21 @@ static int wsp_valid_close_code_(unsigned code)
            (code >= 3000 && code <= 4999);
 }
 
-/* Whether the short-frame path may run: kept after every call that changes the state. */
+#ifdef WSPROXY_DEFLATE
+#define WSP_RSV_OK_(f) ((f)->zin_ ? 4 : 0)
+#define WSP_COMPRESSED_(f) ((f)->compressed_)
+#else
+#define WSP_RSV_OK_(f) 0
+#define WSP_COMPRESSED_(f) 0
+#endif
+
+/* Whether the short-frame and copy paths may run: kept after every call that changes
+   the state. */
 static void wsp_frames_recheck_(wsproxy_frames *f)
 {
     f->plain_ = !(f->msg_opcode_ | f->in_payload_ | f->error_ | f->closed_) && !f->stage_len_ && !f->msg_buf_ &&
                 f->max_message_ >= 125;
+    f->bulk_ = f->in_payload_ && f->msg_buf_ && !(f->error_ | f->closed_ | WSP_COMPRESSED_(f));
 }
 
 WSPROXY_IMPL void wsproxy_frames_init(wsproxy_frames *f, uint64_t max_message,
@@ -4504,14 +4539,6 @@ static void wsp_frames_end_message_(wsproxy_frames *f)
     f->inflated_ = 0;
 #endif
 }
-
-#ifdef WSPROXY_DEFLATE
-#define WSP_RSV_OK_(f) ((f)->zin_ ? 4 : 0)
-#define WSP_COMPRESSED_(f) ((f)->compressed_)
-#else
-#define WSP_RSV_OK_(f) 0
-#define WSP_COMPRESSED_(f) 0
-#endif
 
 /* A whole control frame (payload p, at most 125 bytes) into an event. */
 static int wsp_frames_control_(wsproxy_frames *f, const wsproxy_frame_header *h,
@@ -4686,40 +4713,58 @@ static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t a
 }
 #endif
 
-/* The common frame: a whole unfragmented text or binary message of up to 125 bytes,
-   here already, outside any message, with no message buffer and nothing staged, binary
-   or ASCII text. Its event is filled and the bytes it used returned; 0 sends the caller
-   down the general path (which validates other text, and fails invalid text at the
-   right byte). It calls nothing, so the common case needs no stack frame. */
+/* always inlined: the short-frame path of wsproxy_frames_read and wsproxy_poll */
 #if defined(__GNUC__) || defined(__clang__)
 #define WSP_INLINE_ __inline__ __attribute__((always_inline))
 #else
 #define WSP_INLINE_
 #endif
 
+/* Whether q[0..n) (n <= n_max < 126) is ASCII, a word at a time; up to 16 bytes without
+   a loop (two overlapping loads). */
+static WSP_INLINE_ int wsp_short_ascii_(const unsigned char *q, size_t n, size_t n_max)
+{
+    if (n >= 8) {
+        uint64_t a, b;
+        size_t i;
+        memcpy(&a, q, 8);
+        memcpy(&b, q + n - 8, 8);
+        if (n_max > 16)
+            for (i = 8; i + 8 < n; i += 8) {
+                uint64_t w;
+                memcpy(&w, q + i, 8);
+                a |= w;
+            }
+        return !((a | b) & 0x8080808080808080ull);
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, q, 4);
+        memcpy(&b, q + n - 4, 4);
+        return !((a | b) & 0x80808080u);
+    }
+    return !n || !((q[0] | q[n >> 1] | q[n - 1]) & 0x80);
+}
+
+/* The common frame: a whole unfragmented text or binary message of up to 125 bytes,
+   here already, outside any message, with no message buffer and nothing staged, binary
+   or ASCII text. Its event is filled and the bytes it used returned; 0 sends the caller
+   down the general path (which validates other text, and fails invalid text at the
+   right byte). It calls nothing, so the common case needs no stack frame; with
+   text_max 16, text longer than that is left to the caller's next step, so that the
+   path stays within scratch registers. */
 static WSP_INLINE_ size_t wsp_frames_fast_(const wsproxy_frames *f, const unsigned char *p, size_t avail,
-                                           wsproxy_event *ev)
+                                           wsproxy_event *ev, size_t text_max)
 {
     size_t plen;
     unsigned b0;
     if (!f->plain_ || avail < 2) return 0;
     b0 = p[0];
     plen = p[1];
-    if (b0 - 0x81u > 1u || plen >= 126 || avail < 2 + plen) return 0;   /* 0x81 or 0x82, short, here */
-    if (b0 == 0x81 && plen) {   /* short text: mostly ASCII, checked a word at a time */
-        const unsigned char *q = p + 2;
-        uint64_t high = 0, w;
-        size_t i;
-        if (plen >= 8) {   /* the first and the last word (overlapping), then any between */
-            memcpy(&high, q, 8);
-            memcpy(&w, q + plen - 8, 8);
-            high |= w;
-            for (i = 8; i + 8 < plen; i += 8) { memcpy(&w, q + i, 8); high |= w; }
-        } else {
-            for (i = 0; i < plen; i++) high |= q[i];
-        }
-        if (high & 0x8080808080808080ull) return 0;   /* not ASCII: the general path checks it */
-    }
+    if (plen >= 126 || avail - 2 < plen) return 0;   /* short, here */
+    /* 0x82 (binary) or 0x81 (text, up to text_max <= 125 bytes, when ASCII; the general
+       path checks other text) */
+    if (b0 != 0x82 && (b0 != 0x81 || plen > text_max || !wsp_short_ascii_(p + 2, plen, text_max))) return 0;
     ev->type = WSPROXY_EV_MESSAGE;
     ev->opcode = (int)(b0 & 15);
     ev->first = ev->fin = 1;
@@ -4740,7 +4785,31 @@ __attribute__((noinline))
 static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
                                  wsproxy_event *ev)
 {
-    int r = wsp_frames_read_all_(f, data, len, used, ev);
+    size_t n = wsp_frames_fast_(f, data, len, ev, 125);   /* short ASCII text over 16 bytes */
+    int r;
+    if (n) {
+        *used = n;
+        return 1;
+    }
+    if (f->bulk_ && len < f->remaining_) {
+        /* inside a frame's payload, gathered in the message buffer, and all of data is
+           payload: one copy (fused with the UTF-8 check for text), no event */
+        unsigned char *dst = f->msg_buf_ + f->msg_fill_;
+        if (f->msg_opcode_ == WSPROXY_OP_TEXT ? wsp_utf8_copy_(&f->utf8_, dst, data, len) != len
+                                              : (memcpy(dst, data, len), 0)) {
+            *used = 0;
+            wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);   /* at the first bad byte */
+            wsp_frames_recheck_(f);
+            return 1;
+        }
+        WSP_STAT_(f->copied_ += len);
+        f->msg_fill_ += len;
+        f->remaining_ -= len;
+        *used = len;
+        ev->type = WSPROXY_EV_NONE;
+        return 0;
+    }
+    r = wsp_frames_read_all_(f, data, len, used, ev);
     wsp_frames_recheck_(f);
     return r;
 }
@@ -4748,7 +4817,7 @@ static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, s
 WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
                                      size_t *used, wsproxy_event *ev)
 {
-    size_t n = wsp_frames_fast_(f, data, len, ev);
+    size_t n = wsp_frames_fast_(f, data, len, ev, 16);
     if (n) {
         *used = n;
         return 1;
@@ -4877,6 +4946,7 @@ static int wsp_frames_direct_(wsproxy_frames *f, size_t n)
     if (f->msg_opcode_ == WSPROXY_OP_TEXT &&
         wsproxy_utf8_validate(&f->utf8_, f->msg_buf_ + f->msg_fill_, n) != n) {
         f->error_ = WSPROXY_E_WS_INVALID_UTF8;
+        wsp_frames_recheck_(f);
         return f->error_;
     }
     f->msg_fill_ += n;
@@ -8088,7 +8158,7 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
         c->rs_ += c->held_;   /* give back what the last event lent */
         c->held_ = 0;
         if (c->rs_ == c->re_) c->rs_ = c->re_ = 0;
-        n = wsp_frames_fast_(&c->rx_, c->rbuf_ + c->rs_, c->re_ - c->rs_, ev);
+        n = wsp_frames_fast_(&c->rx_, c->rbuf_ + c->rs_, c->re_ - c->rs_, ev, 125);
         if (n) {
             c->held_ = n;
             return 1;

@@ -68,7 +68,7 @@ static int open_client(wsproxy_config *cfg)
 }
 
 /* ---- the frames stage alone ------------------------------------------------------------ */
-enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM };
+enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE };
 
 /* Feeds a server stream to a frames stage in the given way; logs every event. */
 static void frames_run(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
@@ -85,6 +85,7 @@ static void frames_run(const unsigned char *in, size_t len, int mode, unsigned c
         wsproxy_event ev;
         if (mode == FEED_BYTE) piece = 1;
         else if (mode == FEED_RANDOM) { size_t k = 1 + (size_t)(test_rand() % 23); if (k < piece) piece = k; }
+        else if (mode == FEED_LARGE) { size_t k = 1 + (size_t)(test_rand() % 3000); if (k < piece) piece = k; }
         for (;;) {
             int got = wsproxy_frames_read(&f, in + off + at, piece - at, &used, &ev);
             CHECK(used <= piece - at);
@@ -185,6 +186,52 @@ static void test_frames_alone(void)
         CHECK(strcmp(l, "ERROR WSPROXY_E_WS_MESSAGE_TOO_BIG 1009|") == 0);
         frames_run(s2, m, FEED_WHOLE, NULL, 0, 7, l, sizeof l);
         CHECK(strcmp(l, "MSG 1 1234567|") == 0);
+    }
+}
+
+/* Long text, copied into a message buffer or given out in chunks, fed in pieces of up to
+   3,000 bytes: the paths that copy or check a piece that lies wholly inside a payload
+   (64 bytes at a time, the last block overlapping) give the message byte for byte, and
+   fail bad text wherever it lies in a piece. */
+static void test_frames_long_text(void)
+{
+    static const size_t lens[] = {63, 64, 65, 127, 128, 129, 1500, 5000, 20000};
+    static unsigned char text[20000], stream[20100], msgbuf[20000];
+    size_t li, n;
+    int round;
+    TEST_CASE("frames alone: short text with a bad byte anywhere (the short-frame path)");
+    for (n = 1; n <= 125; n++) {
+        size_t bad;
+        for (bad = 0; bad < n; bad++) {
+            unsigned char f[140];
+            char log[256];
+            size_t i, m;
+            for (i = 0; i < n; i++) text[i] = (unsigned char)('a' + i % 26);
+            text[bad] = 0xff;
+            m = srv_frame(f, 1, WSPROXY_OP_TEXT, text, n);
+            frames_run(f, m, FEED_WHOLE, NULL, 0, 0, log, sizeof log);
+            CHECK(strcmp(log, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|") == 0);
+        }
+    }
+    TEST_CASE("frames alone: long text in pieces, copied out and in chunks");
+    test_seed(4242);
+    for (li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        for (round = 0; round < 40; round++) {
+            size_t len = lens[li], i, at = (size_t)test_rand() % len;
+            int kind = round % 4;   /* 0 ASCII, 1 a 2-byte character at `at`, 2 a bad byte, 3 a cut code point at the end */
+            int with_buf = round % 2, mode = 2 + (round / 2) % 2;
+            char log[256], want[256];
+            for (i = 0; i < len; i++) text[i] = (unsigned char)('A' + (i * 7 + (size_t)round) % 26);
+            if (kind == 1 && at + 1 < len) { text[at] = 0xc3; text[at + 1] = 0xa9; }
+            if (kind == 2) text[at] = 0xff;
+            if (kind == 3) text[len - 1] = 0xc3;
+            n = srv_frame(stream, 1, WSPROXY_OP_TEXT, text, len);
+            frames_run(stream, n, mode, with_buf ? msgbuf : NULL, with_buf ? sizeof msgbuf : 0, 0, log, sizeof log);
+            if (kind >= 2) snprintf(want, sizeof want, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|");
+            else snprintf(want, sizeof want, "MSG 1 %.*s|", (int)(len < 60 ? len : 60), (const char *)text);
+            CHECK(strcmp(log, want) == 0);
+            if (kind < 2 && with_buf) CHECK(memcmp(msgbuf, text, len) == 0);
+        }
     }
 }
 
@@ -568,6 +615,7 @@ int main(void)
 {
     test_short_frame_path();
     test_frames_alone();
+    test_frames_long_text();
     test_frame_build();
     test_head_cost();
     test_caller_buffers();
