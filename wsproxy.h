@@ -220,6 +220,12 @@
 #ifndef WSPROXY_MAX_AUTH_BODY_BYTES     /* largest 407 body skipped to answer on the same */
 #define WSPROXY_MAX_AUTH_BODY_BYTES (1024u * 1024u)   /* connection */
 #endif
+#ifndef WSPROXY_MASK_RANDOM_BYTES       /* random bytes drawn from cfg.random at a time for */
+#define WSPROXY_MASK_RANDOM_BYTES 256   /* mask keys (4 a frame; at least 4, a multiple of 4) */
+#endif
+#if WSPROXY_MASK_RANDOM_BYTES < 4 || WSPROXY_MASK_RANDOM_BYTES % 4 != 0
+#error "WSPROXY_MASK_RANDOM_BYTES must be a multiple of 4, at least 4"
+#endif
 #ifndef WSPROXY_MAX_MESSAGE_FRAMES      /* most frames one received message may have */
 #define WSPROXY_MAX_MESSAGE_FRAMES 131072   /* (1009 above: bounds empty continuations) */
 #endif
@@ -1475,7 +1481,8 @@ struct wsproxy_client {
                                       input, each wsproxy_send_data writes one wire frame */
     int tx_zfirst_, tx_zfin_, tx_zopcode_;
 #endif
-    unsigned char rand_pool_[64];  /* random bytes drawn in batches for the masks */
+    unsigned char rand_pool_[WSPROXY_MASK_RANDOM_BYTES];   /* random bytes drawn in batches
+                                      for the masks: one call of cfg.random per 64 frames */
     size_t rand_used_;
     /* control frames waiting for the end of a streamed frame or for room */
     int pong_pending_;
@@ -1503,6 +1510,8 @@ struct wsproxy_client {
     int (*tls_time_)(void *ctx, uint32_t *days, uint32_t *seconds);
     void *tls_time_ctx_;
     int tls_events_;               /* handshakes done but not yet reported (bit per hop) */
+    int tls_dirty_;                /* a BearSSL engine took an ack or was reset since the last
+                                      wsp_tls_check_: its state may have changed */
     char alpn_[16];
 #endif
     /* the built-in buffers last: wsproxy_init clears only what comes before them, so
@@ -5166,7 +5175,7 @@ static int wsp_pump_(wsproxy_client *c)
 /* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
 #ifndef WSPROXY_NO_TLS
 #ifndef WSPROXY_TLS_OPENSSL
-static br_ssl_engine_context *wsp_eng_(wsproxy_client *c, int hop) { return &c->tls_[hop]->cc_.eng; }
+static WSP_INLINE_ br_ssl_engine_context *wsp_eng_(wsproxy_client *c, int hop) { return &c->tls_[hop]->cc_.eng; }
 
 static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
 {
@@ -5190,6 +5199,7 @@ static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
     br_ssl_engine_context *e = wsp_eng_(c, hop);
     size_t have;
     if (!n) return;
+    c->tls_dirty_ = 1;   /* any ack may run the engine: a record, an alert, the handshake */
     if (port == WSP_RECVREC_ && c->tls_[hop]->first_n_ < 5) {   /* the peer's first bytes */
         wsproxy_tls_hop *h = c->tls_[hop];
         const unsigned char *p = wsp_tls_port_(c, hop, port, &have);
@@ -5542,6 +5552,10 @@ static void wsp_tls_fail_(wsproxy_client *c, int hop, int tls_error)
 static void wsp_tls_check_(wsproxy_client *c)
 {
     int i;
+    /* an engine changes state only in an ack or a reset (a flush seals a record, no
+       more): with neither since the last look, there is nothing new to see */
+    if (!c->tls_dirty_) return;
+    c->tls_dirty_ = 0;
     for (i = 0; i < c->live_; i++) {
         int s = c->chain_[i], hop = s == WSP_S_TLS_PROXY_ ? 0 : 1;
         wsproxy_tls_hop *h;
@@ -6953,7 +6967,7 @@ static unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
     size_t room;
     *into = 0;
     if (below == WSP_S_PLAIN_) return wsp_plain_reserve_(c, need);
-    wsp_staging_drain_(c);
+    if (c->ss_ != c->se_) wsp_staging_drain_(c);
     if (c->ss_ == c->se_) {
         p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (p && room >= need) { *into = below; return p; }
@@ -6976,18 +6990,70 @@ static void wsp_frame_commit_(wsproxy_client *c, int into, size_t n)
     else c->se_ += n;
 }
 
+/* dst[i] = src[i] ^ key[i % 4] for n <= 16, without a call: from 8 bytes on, one word
+   from each end (the second starts at n - 8, where the key is at n % 4), both read
+   before either is written, so dst may be src. */
+static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char *src, size_t n,
+                                        const unsigned char key[4])
+{
+    size_t i;
+    if (n >= 8) {
+        unsigned char k12[12];
+        uint64_t kw, kt, a, b;
+        memcpy(k12, key, 4);
+        memcpy(k12 + 4, key, 4);
+        memcpy(k12 + 8, key, 4);
+        memcpy(&kw, k12, 8);
+        memcpy(&kt, k12 + (n & 3), 8);
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        a ^= kw;
+        b ^= kt;
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+        return;
+    }
+    for (i = 0; i < n; i++) dst[i] = (unsigned char)(src[i] ^ key[i & 3]);
+}
+
 /* Writes one whole masked frame, or says WOULD_BLOCK. */
 static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
                             size_t len)
 {
-    unsigned char key[4], *p;
-    int into;
-    size_t hl;
-    p = wsp_frame_room_(c, wsp_frame_size_(len), &into);
+    unsigned char key[4], *p = NULL;
+    int into = 0;
+    size_t hl, need = wsp_frame_size_(len);
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    br_ssl_engine_context *e = NULL;
+    int below = wsp_below_(c);
+    if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
+        /* the common case of wsp_frame_room_ over BearSSL, without its dispatch: nothing
+           staged, and room in the record being filled */
+        size_t room;
+        e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
+        p = br_ssl_engine_sendapp_buf(e, &room);
+        if (!p || room < need) p = NULL, e = NULL;
+    }
+    if (!p)
+#endif
+        p = wsp_frame_room_(c, need, &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
-    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
+    if (c->rand_used_ + 4 <= sizeof c->rand_pool_) {   /* the common case of wsp_random_ */
+        memcpy(key, c->rand_pool_ + c->rand_used_, 4);
+        c->rand_used_ += 4;
+    } else if (wsp_random_(c, key, 4) != 0) {
+        return WSPROXY_E_RANDOM;
+    }
     hl = wsproxy_frame_encode(p, fin, opcode, key, len);
-    if (len) wsproxy_mask(p + hl, data, len, key, 0);
+    if (len > 16) wsproxy_mask(p + hl, data, len, key, 0);
+    else wsp_mask_short_(p + hl, data, len, key);
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (e) {
+        c->tls_dirty_ = 1;   /* as wsp_tls_ack_: a full record is sealed in the ack */
+        br_ssl_engine_sendapp_ack(e, hl + len);
+        return WSPROXY_OK;
+    }
+#endif
     wsp_frame_commit_(c, into, hl + len);
     return WSPROXY_OK;
 }
@@ -7365,6 +7431,7 @@ static int wsp_tls_start_(wsproxy_client *c, int hop, int again)
         wsp_wipe_(&sp, sizeof sp);
         resume = 1;
     }
+    c->tls_dirty_ = 1;   /* a new handshake: wsp_tls_check_ looks again */
     return br_ssl_client_reset(&h->cc_, type == WSPROXY_HOST_NAME ? host : NULL, resume) ? 0 : -1;
 }
 
@@ -8164,6 +8231,29 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
             return 1;
         }
     }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    else if (c->state_ == WSPROXY_STATE_OPEN && !c->tls_events_ && wsp_is_tls_stage_(wsp_below_(c))) {
+        /* the same with a BearSSL stage below the frames (wss://, ws:// through an https://
+           proxy, TLS in TLS): a short message in the record's plaintext. Only while the
+           bytes the last event lent are not the last of the record: giving them back then
+           moves the engine's cursor and nothing else, so neither a check of the general
+           path nor the pump between stages is due (the pump runs when the record is used) */
+        br_ssl_engine_context *e = wsp_eng_(c, wsp_below_(c) == WSP_S_TLS_PROXY_ ? 0 : 1);
+        size_t avail, n;
+        unsigned char *p = br_ssl_engine_recvapp_buf(e, &avail);
+        if (p && c->held_ < avail) {
+            size_t lent = c->held_;
+            if (lent) br_ssl_engine_recvapp_ack(e, lent);
+            c->recv_lent_ = 0;
+            c->held_ = 0;
+            n = wsp_frames_fast_(&c->rx_, p + lent, avail - lent, ev, 125);
+            if (n) {
+                c->held_ = n;
+                return 1;
+            }
+        }
+    }
+#endif
     return wsp_poll_(c, ev);
 }
 

@@ -1100,6 +1100,47 @@ static void test_reassembly(void)
 }
 
 /* ---- sending ------------------------------------------------------------------------------------ */
+static size_t random_calls, random_bytes, random_at[64];
+static int counting_random(void *ctx, unsigned char *dst, size_t len)
+{
+    if (random_calls < 64) random_at[random_calls] = (size_t)test_rng_pos;
+    random_calls++;
+    random_bytes += len;
+    return test_fixed_random(ctx, dst, len);
+}
+
+/* Mask keys come from cfg.random WSPROXY_MASK_RANDOM_BYTES at a time, each frame the
+   next 4 of them; every payload length up to 300 masks right (the short path up to 16
+   bytes, wsproxy_mask above). */
+static void test_mask_keys(void)
+{
+    wsproxy_config cfg;
+    static unsigned char out[1 << 16], payload[300], got[300];
+    size_t len, frames = 0;
+    TEST_CASE("mask keys: drawn in batches, the next 4 bytes per frame, every short length");
+    base_config(&cfg, "ws://h/", NULL);
+    cfg.random = counting_random;
+    open_direct(&cfg);
+    random_calls = random_bytes = 0;   /* what init drew (the key's nonce) aside */
+    for (len = 0; len <= 300; len++) {
+        size_t n, plen = 0, i, k = frames * 4, draw = k / WSPROXY_MASK_RANDOM_BYTES;
+        int fin, op;
+        for (i = 0; i < len; i++) payload[i] = (unsigned char)(i * 13 + len);
+        CHECK_EQ_INT(wsproxy_send_binary(&client, payload, len), WSPROXY_OK);
+        n = drain(&client, out, sizeof out);
+        CHECK(cli_frame(out, n, &fin, &op, got, &plen) == n);
+        CHECK(op == WSPROXY_OP_BINARY && fin && plen == len && memcmp(got, payload, len) == 0);
+        CHECK(draw < random_calls);
+        if (draw < random_calls && draw < 64) {   /* the key: bytes k.. of the draws, in order */
+            size_t at = random_at[draw] + k % WSPROXY_MASK_RANDOM_BYTES, ko = 2 + (len < 126 ? 0 : 2);
+            for (i = 0; i < 4; i++) CHECK(out[ko + i] == (unsigned char)((at + i) * 37 + 11));
+        }
+        frames++;
+    }
+    CHECK_EQ_INT(random_bytes, random_calls * (size_t)WSPROXY_MASK_RANDOM_BYTES);
+    CHECK_EQ_INT(random_calls, (frames * 4 + WSPROXY_MASK_RANDOM_BYTES - 1) / WSPROXY_MASK_RANDOM_BYTES);
+}
+
 static void test_sending(void)
 {
     wsproxy_config cfg;
@@ -1407,6 +1448,7 @@ int main(void)
     test_utf8_fail_fast();
     test_reassembly();
     test_sending();
+    test_mask_keys();
     test_backpressure();
     test_socks();
     test_socks_failures();
