@@ -1,9 +1,13 @@
-/* wsproxy_frame_decode / wsproxy_frame_encode / wsproxy_mask.
+/* wsproxy_frame_decode / wsproxy_frame_encode / wsproxy_mask, and the frames stage alone
+   (wsproxy_frames_read) on the input as a server stream.
    Invariants: decode returns 0, a length 2..14 within the input, or minus a
    WSPROXY_E_WS_* code that needs no context; a decoded header re-encodes to the same
    bytes; every prefix of a complete header is "need more" (0), and a prefix that already
    fails fails with the same code as the whole; masking twice is the identity and masking
-   in pieces (offset carried) equals masking at once.
+   in pieces (offset carried) equals masking at once. The frames stage, in chunks and
+   with a message buffer, gives the same whole messages, control frames and final error
+   whether the stream comes whole, a byte at a time or in random pieces (its short-frame
+   and copy paths against the general one); `used` never exceeds what it was given.
    libFuzzer -max_len (fuzz/run.sh): fuzz-max-len: 512 */
 #include "fuzz_common.h"
 
@@ -47,6 +51,74 @@ static void check_decode(const unsigned char *buf, size_t len)
     free(copy);
 }
 
+/* The events of a frames stage over data, fed in pieces of 1..max_piece bytes (0: whole),
+   as a hash: whole messages (chunks gathered), control frames, the final error. */
+static uint64_t frames_hash_(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001B3ull;
+    return h;
+}
+
+static uint64_t frames_run_(const unsigned char *data, size_t size, int with_buf, unsigned max_piece,
+                            uint32_t seed)
+{
+    wsproxy_frames f;
+    static unsigned char msgbuf[600], msg[600];
+    size_t off = 0, msg_len = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    int open = 0;
+    wsproxy_frames_init(&f, 300, with_buf ? msgbuf : NULL, with_buf ? sizeof msgbuf : 0);
+    while (off < size && !wsproxy_frames_error(&f)) {
+        size_t piece = max_piece ? fuzz_split(&seed, max_piece) : size - off, at = 0;
+        if (piece > size - off) piece = size - off;
+        for (;;) {
+            wsproxy_event ev;
+            size_t used = (size_t)-1;
+            int got = wsproxy_frames_read(&f, data + off + at, piece - at, &used, &ev);
+            FUZZ_CHECK(used <= piece - at);
+            at += used;
+            if (!got) break;
+            switch (ev.type) {
+            case WSPROXY_EV_MESSAGE:
+                FUZZ_CHECK(ev.first == !open);
+                FUZZ_CHECK(msg_len + ev.len <= 300);
+                if (msg_len + ev.len <= sizeof msg) memcpy(msg + msg_len, ev.data, ev.len);
+                msg_len += ev.len;
+                open = !ev.fin;
+                if (ev.fin) {
+                    h = frames_hash_(h, "M", 1);
+                    h = frames_hash_(h, &ev.opcode, sizeof ev.opcode);
+                    h = frames_hash_(h, &msg_len, sizeof msg_len);
+                    h = frames_hash_(h, msg, msg_len);
+                    msg_len = 0;
+                }
+                break;
+            case WSPROXY_EV_PING: case WSPROXY_EV_PONG: case WSPROXY_EV_CLOSE:
+                h = frames_hash_(h, &ev.type, sizeof ev.type);
+                h = frames_hash_(h, &ev.close_code, sizeof ev.close_code);
+                h = frames_hash_(h, ev.data, ev.len);
+                break;
+            case WSPROXY_EV_ERROR: {
+                int e = wsproxy_frames_error(&f);
+                FUZZ_CHECK(e != 0);
+                h = frames_hash_(h, "E", 1);
+                h = frames_hash_(h, &e, sizeof e);
+                h = frames_hash_(h, &ev.close_code, sizeof ev.close_code);
+                break;
+            }
+            default:
+                FUZZ_CHECK(0);
+            }
+            if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) return h;
+        }
+        FUZZ_CHECK(at == piece || wsproxy_frames_error(&f));
+        off += piece;
+    }
+    return h;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_reader rd;
@@ -61,6 +133,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     check_decode(data, size);
     if (size > 0) check_decode(data + 1, size - 1);   /* another alignment */
+
+    {   /* the frames stage: the same events however the stream is split */
+        int with_buf;
+        for (with_buf = 0; with_buf < 2; with_buf++) {
+            uint64_t whole = frames_run_(data, size, with_buf, 0, 1);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 1, 1) == whole);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 7, (uint32_t)size + 3) == whole);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 200, (uint32_t)size * 31 + 5) == whole);
+        }
+    }
 
     /* encode from fields taken from the input, decode it back */
     rd.p = data; rd.n = size;
