@@ -103,7 +103,7 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
     echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), OpenSSL $(ver libssl-dev), node $(node --version 2>/dev/null || echo '-')"
     [ -n "$TLS_NOTE" ] && echo "$TLS_NOTE"
     if (( fail )); then echo "programs: FAILED: ${failed_list# }"; else echo "programs: all passed"; fi
-    echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved; values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK')$([ -n "${BENCH_ROWS:-}" ] && echo ", rows $BENCH_ROWS only"); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
+    echo "repetitions: ${BENCH_REPS:-$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7)} per comparison, interleaved (rows 4 and 5: ${BENCH_CONNS:-4} connections per client in each); values are medians, ratios the median of per-repetition ratios$([ -n "${BENCH_QUICK:-}" ] && echo ', BENCH_QUICK')$([ -n "${BENCH_ROWS:-}" ] && echo ", rows $BENCH_ROWS only"); load average $load0 at start, $load1 at end; $((t1 - t0)) s"
     echo
     echo "| # | case | wsproxy.h | beside | its value | ratio | target | verdict |"
     echo "|---|------|-----------|--------|-----------|-------|--------|---------|"

@@ -1,6 +1,7 @@
 # make bench: the performance table of bench/RESULTS.md (issue 9). Not part of CI.
 # It fails on a broken build or a wrong result, never on a time: every row compares,
-# none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions.
+# none asserts. BENCH_QUICK=1 runs a shorter pass, BENCH_REPS=N sets the repetitions,
+# BENCH_CONNS=N the connections per client in each repetition of rows 4 and 5.
 # Needs libwslay-dev and libwebsockets-dev (the peers of rows 1, 2 and 4) and BearSSL;
 # row 9 (TLS backends) runs when libssl-dev is installed. make bench writes only under
 # $(BUILD)/bench (the last table in results.md, every run kept in runs/); make bench-report
