@@ -821,7 +821,7 @@ typedef struct wsproxy_config {
     const char *const *proxy_headers;  /* NULL-terminated "Name: value" for the CONNECT */
     const char *const *protocols;      /* NULL-terminated subprotocols to offer */
     const char *origin;                /* NULL for none */
-    wsproxy_random_fn random;          /* required: key, masks (and TLS seed later) */
+    wsproxy_random_fn random;          /* required: key, masks (WSPROXY_MASK_RANDOM_BYTES a call), TLS seed */
     void *random_ctx;
     uint64_t max_message;              /* 0: WSPROXY_DEFAULT_MAX_MESSAGE */
     unsigned char *message_buffer;     /* optional: reassemble whole messages here */
