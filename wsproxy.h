@@ -8216,23 +8216,13 @@ __attribute__((noinline))
 #endif
 static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev);
 
-WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
-{
-    if (c->state_ == WSPROXY_STATE_OPEN && c->live_ == 1 && c->chain_[0] == WSP_S_PLAIN_) {
-        /* the common case first: a short message in the socket's bytes (ws://, open) */
-        size_t n;
-        c->recv_lent_ = 0;
-        c->rs_ += c->held_;   /* give back what the last event lent */
-        c->held_ = 0;
-        if (c->rs_ == c->re_) c->rs_ = c->re_ = 0;
-        n = wsp_frames_fast_(&c->rx_, c->rbuf_ + c->rs_, c->re_ - c->rs_, ev, 125);
-        if (n) {
-            c->held_ = n;
-            return 1;
-        }
-    }
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    else if (c->state_ == WSPROXY_STATE_OPEN && !c->tls_events_ && wsp_is_tls_stage_(wsp_below_(c))) {
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_poll_tls_(wsproxy_client *c, wsproxy_event *ev)
+{
+    if (!c->tls_events_ && wsp_is_tls_stage_(wsp_below_(c))) {
         /* the same with a BearSSL stage below the frames (wss://, ws:// through an https://
            proxy, TLS in TLS): a short message in the record's plaintext. Only while the
            bytes the last event lent are not the last of the record: giving them back then
@@ -8252,6 +8242,29 @@ WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
                 return 1;
             }
         }
+    }
+    return wsp_poll_(c, ev);
+}
+#endif
+
+WSPROXY_IMPL int wsproxy_poll(wsproxy_client *c, wsproxy_event *ev)
+{
+    if (c->state_ == WSPROXY_STATE_OPEN && c->live_ == 1 && c->chain_[0] == WSP_S_PLAIN_) {
+        /* the common case first: a short message in the socket's bytes (ws://, open) */
+        size_t n;
+        c->recv_lent_ = 0;
+        c->rs_ += c->held_;   /* give back what the last event lent */
+        c->held_ = 0;
+        if (c->rs_ == c->re_) c->rs_ = c->re_ = 0;
+        n = wsp_frames_fast_(&c->rx_, c->rbuf_ + c->rs_, c->re_ - c->rs_, ev, 125);
+        if (n) {
+            c->held_ = n;
+            return 1;
+        }
+    }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    else if (c->state_ == WSPROXY_STATE_OPEN) {
+        return wsp_poll_tls_(c, ev);   /* out of line: the path above stays a leaf */
     }
 #endif
     return wsp_poll_(c, ev);
