@@ -4787,6 +4787,20 @@ static WSP_INLINE_ size_t wsp_frames_fast_(const wsproxy_frames *f, const unsign
 static int wsp_frames_read_all_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
                                 wsproxy_event *ev);
 
+/* n payload bytes into the message buffer after what it holds (msg_fill_ is the
+   caller's to move), text checked in the same pass: 0, or -1 at bad text. */
+static int wsp_frames_gather_(wsproxy_frames *f, const unsigned char *p, size_t n)
+{
+    unsigned char *dst = f->msg_buf_ + f->msg_fill_;
+    if (f->msg_opcode_ == WSPROXY_OP_TEXT) {
+        if (wsp_utf8_copy_(&f->utf8_, dst, p, n) != n) return -1;
+    } else {
+        memcpy(dst, p, n);
+    }
+    WSP_STAT_(f->copied_ += n);
+    return 0;
+}
+
 /* Everything but the short-frame path; out of line, so the common case needs no frame. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
@@ -4802,16 +4816,13 @@ static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, s
     }
     if (f->bulk_ && len < f->remaining_) {
         /* inside a frame's payload, gathered in the message buffer, and all of data is
-           payload: one copy (fused with the UTF-8 check for text), no event */
-        unsigned char *dst = f->msg_buf_ + f->msg_fill_;
-        if (f->msg_opcode_ == WSPROXY_OP_TEXT ? wsp_utf8_copy_(&f->utf8_, dst, data, len) != len
-                                              : (memcpy(dst, data, len), 0)) {
+           payload: one copy, no event */
+        if (wsp_frames_gather_(f, data, len) != 0) {
             *used = 0;
             wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);   /* at the first bad byte */
             wsp_frames_recheck_(f);
             return 1;
         }
-        WSP_STAT_(f->copied_ += len);
         f->msg_fill_ += len;
         f->remaining_ -= len;
         *used = len;
@@ -4905,12 +4916,10 @@ static int wsp_frames_read_all_(wsproxy_frames *f, const unsigned char *data, si
         if (n == 0 && f->remaining_ > 0) { *used = pos; return 0; }
         text = (f->msg_opcode_ == WSPROXY_OP_TEXT);
         if (f->msg_buf_) {   /* max_message <= msg_cap_ bounds the fill */
-            unsigned char *dst = f->msg_buf_ + f->msg_fill_;
-            if (text ? wsp_utf8_copy_(&f->utf8_, dst, p, n) != n : (memcpy(dst, p, n), 0)) {
+            if (wsp_frames_gather_(f, p, n) != 0) {
                 *used = pos;
                 return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);   /* at the first bad byte */
             }
-            WSP_STAT_(f->copied_ += n);
         } else if (text && wsproxy_utf8_validate(&f->utf8_, p, n) != n) {
             *used = pos;
             return wsp_frames_fault_(f, WSPROXY_E_WS_INVALID_UTF8, ev);
@@ -6440,7 +6449,7 @@ static int wsp_socks_step_(wsproxy_client *c, wsproxy_event *ev, int below)
 
 
 /* -- proxy authentication: the 407 loop -- */
-static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n);
+static WSP_INLINE_ int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n);
 enum { WSP_BODY_NONE_, WSP_BODY_LENGTH_, WSP_BODY_CHUNKED_ };
 enum { WSP_CH_SIZE_, WSP_CH_EXT_, WSP_CH_DATA_, WSP_CH_DATA_END_, WSP_CH_TRAILER_, WSP_CH_TRAILER_LINE_ };
 
@@ -6912,15 +6921,23 @@ static int wsp_upgrade_step_(wsproxy_client *c, wsproxy_event *ev, int below)
 }
 
 /* ==== 12. stage FRAMES on the client: where frames go, control replies ================= */
-static int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n)
+/* The pool drawn again (once per WSPROXY_MASK_RANDOM_BYTES / 4 frames): out of line. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_random_refill_(wsproxy_client *c)
 {
-    if (c->rand_used_ + n > sizeof c->rand_pool_) {
-        if (c->random_(c->random_ctx_, c->rand_pool_, sizeof c->rand_pool_) != 0) {
-            wsp_fail_(c, WSPROXY_E_RANDOM);
-            return -1;
-        }
-        c->rand_used_ = 0;
+    if (c->random_(c->random_ctx_, c->rand_pool_, sizeof c->rand_pool_) != 0) {
+        wsp_fail_(c, WSPROXY_E_RANDOM);
+        return -1;
     }
+    c->rand_used_ = 0;
+    return 0;
+}
+
+static WSP_INLINE_ int wsp_random_(wsproxy_client *c, unsigned char *dst, size_t n)
+{
+    if (c->rand_used_ + n > sizeof c->rand_pool_ && wsp_random_refill_(c) != 0) return -1;
     memcpy(dst, c->rand_pool_ + c->rand_used_, n);
     c->rand_used_ += n;
     return 0;
@@ -7020,40 +7037,15 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
                             size_t len)
 {
-    unsigned char key[4], *p = NULL;
-    int into = 0;
-    size_t hl, need = wsp_frame_size_(len);
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    br_ssl_engine_context *e = NULL;
-    int below = wsp_below_(c);
-    if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
-        /* the common case of wsp_frame_room_ over BearSSL, without its dispatch: nothing
-           staged, and room in the record being filled */
-        size_t room;
-        e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
-        p = br_ssl_engine_sendapp_buf(e, &room);
-        if (!p || room < need) p = NULL, e = NULL;
-    }
-    if (!p)
-#endif
-        p = wsp_frame_room_(c, need, &into);
+    unsigned char key[4], *p;
+    int into;
+    size_t hl;
+    p = wsp_frame_room_(c, wsp_frame_size_(len), &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
-    if (c->rand_used_ + 4 <= sizeof c->rand_pool_) {   /* the common case of wsp_random_ */
-        memcpy(key, c->rand_pool_ + c->rand_used_, 4);
-        c->rand_used_ += 4;
-    } else if (wsp_random_(c, key, 4) != 0) {
-        return WSPROXY_E_RANDOM;
-    }
+    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
     hl = wsproxy_frame_encode(p, fin, opcode, key, len);
     if (len > 16) wsproxy_mask(p + hl, data, len, key, 0);
     else wsp_mask_short_(p + hl, data, len, key);
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    if (e) {
-        c->tls_dirty_ = 1;   /* as wsp_tls_ack_: a full record is sealed in the ack */
-        br_ssl_engine_sendapp_ack(e, hl + len);
-        return WSPROXY_OK;
-    }
-#endif
     wsp_frame_commit_(c, into, hl + len);
     return WSPROXY_OK;
 }
