@@ -2429,7 +2429,7 @@ WSPROXY_IMPL int wsproxy_auth_param(const wsproxy_auth_challenge *ch, const char
     while (i < len) {
         const char *nm, *vl;
         size_t nl, vll, k, o = 0;
-        int q, r;
+        int q, r, short_ = 0;
         while (i < len && (v[i] == ',' || v[i] == ' ' || v[i] == '\t')) i++;
         if (i >= len) break;
         r = wsp_auth_param_at_(v, len, &i, &nm, &nl, &vl, &vll, &q);
@@ -2439,10 +2439,11 @@ WSPROXY_IMPL int wsproxy_auth_param(const wsproxy_auth_challenge *ch, const char
             char ch2 = vl[k];
             if (q && ch2 == '\\' && k + 1 < vll) ch2 = vl[++k];
             if (ch2 == '\r' || ch2 == '\n' || ch2 == '\0') return -1;
-            if (o + 1 >= cap) return -2;
-            if (out) out[o] = ch2;
+            if (o + 1 >= cap) short_ = 1;   /* too small, unless a bad byte follows: that is -1 whatever cap */
+            else if (out) out[o] = ch2;
             o++;
         }
+        if (short_) return -2;
         if (out && cap) out[o] = '\0';
         if (out_len) *out_len = o;
         return 1;
