@@ -1510,8 +1510,10 @@ struct wsproxy_client {
     int (*tls_time_)(void *ctx, uint32_t *days, uint32_t *seconds);
     void *tls_time_ctx_;
     int tls_events_;               /* handshakes done but not yet reported (bit per hop) */
-    int tls_dirty_;                /* a BearSSL engine took an ack or was reset since the last
-                                      wsp_tls_check_: its state may have changed */
+    int tls_dirty_;                /* a BearSSL engine took an ack or was reset, a record was
+                                      sealed outside the pump, or the client failed, since
+                                      the last wsp_tls_check_: its state may have changed,
+                                      and in TLS on TLS bytes may move (wsp_pump_) */
     char alpn_[16];
 #endif
     /* the built-in buffers last: wsproxy_init clears only what comes before them, so
@@ -5011,6 +5013,9 @@ static void wsp_fail_(wsproxy_client *c, int code)
     c->info_.code = code;
     c->pong_pending_ = 0;   /* nothing is answered after a failure */
     c->tx_dead_ = 1;        /* nor sent, but a close frame fail_peer_ queues */
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    c->tls_dirty_ = 1;      /* a TLS stage above another holds nothing back now (wsp_pump_) */
+#endif
 }
 
 /* ==== 9. stage PLAIN: the socket's bytes in the caller's receive and send buffers ==== */
@@ -5157,6 +5162,12 @@ static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
 static int wsp_pump_(wsproxy_client *c)
 {
     int moved, any = 0;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    /* TLS on TLS (no plain stage): bytes can move between the engines only after one of
+       them took an ack or was reset, which sets tls_dirty_; the pump that ran last left
+       nothing it could move. So with no ack since, there is nothing to do. */
+    if (!c->tls_dirty_ && c->chain_[0] != WSP_S_PLAIN_) return 0;
+#endif
     do {
         int i;
         moved = 0;
@@ -6989,7 +7000,12 @@ static unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
     if (c->ss_ == c->se_) {
         p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (p && room >= need) { *into = below; return p; }
-        if (p) wsp_tls_flush_(c, below);   /* a fresh record may hold it */
+        if (p) {   /* a fresh record may hold it */
+            wsp_tls_flush_(c, below);
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+            c->tls_dirty_ = 1;   /* the sealed record is the pump's to move (wsp_pump_) */
+#endif
+        }
     }
     return c->scap_ ? wsp_plain_reserve_(c, need) : NULL;
 }
@@ -8393,8 +8409,46 @@ WSPROXY_IMPL int wsproxy_send_text(wsproxy_client *c, const char *text, size_t l
 {
     return wsproxy_send(c, WSPROXY_OP_TEXT, text, len, 1);
 }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+/* A short binary message straight into the record of the BearSSL stage below the
+   frames (wss://, ws:// through an https:// proxy, TLS in TLS), when wsproxy_send would
+   do just that: open, no message or frame begun, nothing staged, no compression, room
+   in the record. What it skips is wsproxy_send's checks and dispatch. WSPROXY_OK when
+   sent, -1 when the general path is due, or the failure (WSPROXY_E_RANDOM). */
+static int wsp_send_short_tls_(wsproxy_client *c, const unsigned char *data, size_t len)
+{
+    int below = wsp_below_(c);
+    br_ssl_engine_context *e;
+    unsigned char *p;
+    size_t room;
+    if (!wsp_is_tls_stage_(below) || (c->tx_in_frame_ | c->tx_msg_open_ | c->close_pending_) || c->ss_ != c->se_)
+        return -1;
+#ifdef WSPROXY_DEFLATE
+    if (c->zout_) return -1;
+#endif
+    e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
+    p = br_ssl_engine_sendapp_buf(e, &room);
+    if (!p || room < len + 6) return -1;
+    if (wsp_random_(c, p + 2, 4) != 0) return WSPROXY_E_RANDOM;
+    p[0] = 0x80 | WSPROXY_OP_BINARY;
+    p[1] = (unsigned char)(0x80 | len);
+    if (len > 16) wsproxy_mask(p + 6, data, len, p + 2, 0);
+    else wsp_mask_short_(p + 6, data, len, p + 2);
+    br_ssl_engine_sendapp_ack(e, len + 6);
+    c->tls_dirty_ = 1;   /* as wsp_tls_ack_ */
+    c->tx_text_ = 0;
+    return WSPROXY_OK;
+}
+#endif
+
 WSPROXY_IMPL int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t len)
 {
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (c->state_ == WSPROXY_STATE_OPEN && len <= 125 && data) {
+        int rc = wsp_send_short_tls_(c, (const unsigned char *)data, len);
+        if (rc >= 0) return rc;
+    }
+#endif
     return wsproxy_send(c, WSPROXY_OP_BINARY, data, len, 1);
 }
 WSPROXY_IMPL int wsproxy_ping(wsproxy_client *c, const void *data, size_t len)
