@@ -1914,9 +1914,9 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
                                  const unsigned char key[4], size_t offset)
 {
     static const uint16_t endian_probe = 1;
-    unsigned char kb[4];
+    unsigned char kb[20];   /* the key from offset on, five times: the key of any 8 or 16 bytes */
     uint32_t k32;
-    uint64_t kw;
+    uint64_t kw, tail, kt;
     unsigned shift = (unsigned)(offset & 3) * 8;
     size_t i = 0, lead = (size_t)(-(uintptr_t)dst & 15u);
     if (len >= 128 && lead) {   /* 16-byte aligned stores from here: none crosses a cache line */
@@ -1929,7 +1929,28 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
     if (shift) k32 = *(const unsigned char *)&endian_probe ? (k32 >> shift | k32 << (32 - shift))
                                                            : (k32 << shift | k32 >> (32 - shift));
     memcpy(kb, &k32, 4);
-    kw = (uint64_t)k32 * 0x100000001ull;   /* both halves equal: byte order is moot */
+    memcpy(kb + 4, kb, 4);
+    memcpy(kb + 8, kb, 8);
+    memcpy(kb + 16, kb, 4);
+    memcpy(&kw, kb, 8);
+    if (len < 8) {
+        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i]);
+        return (offset + len) & 3;
+    }
+    /* the last 8 bytes are read before anything is written (dst may be src) and written
+       last, over bytes the loops may have written already with the same values: no
+       byte-sized tail loop */
+    memcpy(&tail, src + len - 8, 8);
+    memcpy(&kt, kb + (len & 3), 8);
+    if (len <= 16) {
+        uint64_t w;
+        memcpy(&w, src, 8);
+        w ^= kw;
+        memcpy(dst, &w, 8);
+        tail ^= kt;
+        memcpy(dst + len - 8, &tail, 8);
+        return (offset + len) & 3;
+    }
 #ifdef WSP_SSE2_
     {
         __m128i kv = _mm_set1_epi64x((long long)kw);
@@ -1942,6 +1963,10 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
             _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), _mm_xor_si128(b, kv));
             _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), _mm_xor_si128(c, kv));
             _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), _mm_xor_si128(d, kv));
+        }
+        for (; i + 16 <= len; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_xor_si128(a, kv));
         }
     }
 #endif
@@ -1963,7 +1988,10 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
         w ^= kw;
         memcpy(dst + i, &w, 8);
     }
-    for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
+    if (i < len) {
+        tail ^= kt;
+        memcpy(dst + len - 8, &tail, 8);
+    }
     return (offset + len) & 3;
 }
 
