@@ -1914,7 +1914,7 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
                                  const unsigned char key[4], size_t offset)
 {
     static const uint16_t endian_probe = 1;
-    unsigned char kb[20];   /* the key from offset on, five times: the key of any 8 or 16 bytes */
+    int little = *(const unsigned char *)&endian_probe;   /* a constant the compiler folds */
     uint32_t k32;
     uint64_t kw, tail, kt;
     unsigned shift = (unsigned)(offset & 3) * 8;
@@ -1925,23 +1925,21 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
     }
     memcpy(&k32, key, 4);
     /* rotate the key word so that its first byte in memory is key[offset % 4]; which
-       way depends on the byte order, a constant the compiler folds */
-    if (shift) k32 = *(const unsigned char *)&endian_probe ? (k32 >> shift | k32 << (32 - shift))
-                                                           : (k32 << shift | k32 >> (32 - shift));
-    memcpy(kb, &k32, 4);
-    memcpy(kb + 4, kb, 4);
-    memcpy(kb + 8, kb, 8);
-    memcpy(kb + 16, kb, 4);
-    memcpy(&kw, kb, 8);
+       way depends on the byte order */
+    if (shift) k32 = little ? (k32 >> shift | k32 << (32 - shift)) : (k32 << shift | k32 >> (32 - shift));
+    kw = (uint64_t)k32 * 0x100000001ull;   /* both halves equal: byte order is moot */
     if (len < 8) {
-        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i]);
+        unsigned char kb[4];
+        memcpy(kb, &k32, 4);
+        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
         return (offset + len) & 3;
     }
     /* the last 8 bytes are read before anything is written (dst may be src) and written
        last, over bytes the loops may have written already with the same values: no
-       byte-sized tail loop */
+       byte-sized tail loop. Their key is the key word turned by len % 4 bytes. */
     memcpy(&tail, src + len - 8, 8);
-    memcpy(&kt, kb + (len & 3), 8);
+    shift = (unsigned)(len & 3) * 8;
+    kt = !shift ? kw : little ? (kw >> shift | kw << (64 - shift)) : (kw << shift | kw >> (64 - shift));
     if (len <= 16) {
         uint64_t w;
         memcpy(&w, src, 8);
