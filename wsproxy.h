@@ -7058,13 +7058,15 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 {
     size_t i;
     if (n >= 8) {
-        unsigned char k12[12];
+        static const uint16_t endian_probe = 1;
+        unsigned turn = (unsigned)(n & 3) * 8;
+        uint32_t k32;
         uint64_t kw, kt, a, b;
-        memcpy(k12, key, 4);
-        memcpy(k12 + 4, key, 4);
-        memcpy(k12 + 8, key, 4);
-        memcpy(&kw, k12, 8);
-        memcpy(&kt, k12 + (n & 3), 8);
+        memcpy(&k32, key, 4);
+        kw = (uint64_t)k32 * 0x100000001ull;   /* the key twice (not loaded from bytes just
+                                                  stored: that load would stall) */
+        kt = !turn ? kw : *(const unsigned char *)&endian_probe ? (kw >> turn | kw << (64 - turn))
+                                                                : (kw << turn | kw >> (64 - turn));
         memcpy(&a, src, 8);
         memcpy(&b, src + n - 8, 8);
         a ^= kw;
@@ -7099,12 +7101,11 @@ static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsign
    land behind the real one in the masking pass they need anyway. */
 static void wsp_mask_move_(unsigned char *dst, const unsigned char *src, size_t n, const unsigned char key[4])
 {
-    unsigned char k8[8];
+    uint32_t k32;
     uint64_t k, w;
     size_t i = 0;
-    memcpy(k8, key, 4);
-    memcpy(k8 + 4, key, 4);
-    memcpy(&k, k8, 8);
+    memcpy(&k32, key, 4);
+    k = (uint64_t)k32 * 0x100000001ull;   /* the key twice: byte order is moot */
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, src + i, 8);
         w ^= k;
@@ -8435,46 +8436,58 @@ WSPROXY_IMPL int wsproxy_send_text(wsproxy_client *c, const char *text, size_t l
 {
     return wsproxy_send(c, WSPROXY_OP_TEXT, text, len, 1);
 }
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-/* A short binary message straight into the record of the BearSSL stage below the
-   frames (wss://, ws:// through an https:// proxy, TLS in TLS), when wsproxy_send would
-   do just that: open, no message or frame begun, nothing staged, no compression, room
-   in the record. What it skips is wsproxy_send's checks and dispatch. WSPROXY_OK when
-   sent, -1 when the general path is due, or the failure (WSPROXY_E_RANDOM). */
-static int wsp_send_short_tls_(wsproxy_client *c, const unsigned char *data, size_t len)
+/* A short binary message written where wsproxy_send would write it, when that is all it
+   would do: open, no message or frame begun, no compression, and room right there: at
+   the end of the plain send buffer (ws://), or in the record of the BearSSL stage below
+   the frames with nothing staged (wss://, ws:// through an https:// proxy, TLS in TLS).
+   What it skips is wsproxy_send's checks and dispatch. WSPROXY_OK when sent, -1 when
+   the general path is due, or the failure (WSPROXY_E_RANDOM). */
+static int wsp_send_short_(wsproxy_client *c, const unsigned char *data, size_t len)
 {
     int below = wsp_below_(c);
-    br_ssl_engine_context *e;
-    unsigned char *p;
-    size_t room;
-    if (!wsp_is_tls_stage_(below) || (c->tx_in_frame_ | c->tx_msg_open_ | c->close_pending_) || c->ss_ != c->se_)
-        return -1;
+    unsigned char *p = NULL;
+    size_t room = 0;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    br_ssl_engine_context *e = NULL;
+#endif
+    if (c->tx_in_frame_ | c->tx_msg_open_ | c->close_pending_) return -1;
 #ifdef WSPROXY_DEFLATE
     if (c->zout_) return -1;
 #endif
-    e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
-    p = br_ssl_engine_sendapp_buf(e, &room);
+    if (below == WSP_S_PLAIN_) {
+        room = c->scap_ - c->se_;
+        p = c->sbuf_ + c->se_;
+    }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    else if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
+        e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
+        p = br_ssl_engine_sendapp_buf(e, &room);
+    }
+#endif
     if (!p || room < len + 6) return -1;
     if (wsp_random_(c, p + 2, 4) != 0) return WSPROXY_E_RANDOM;
     p[0] = 0x80 | WSPROXY_OP_BINARY;
     p[1] = (unsigned char)(0x80 | len);
     if (len > 16) wsproxy_mask(p + 6, data, len, p + 2, 0);
     else wsp_mask_short_(p + 6, data, len, p + 2);
-    br_ssl_engine_sendapp_ack(e, len + 6);
-    c->tls_dirty_ = 1;   /* as wsp_tls_ack_ */
-    c->tx_text_ = 0;
-    return WSPROXY_OK;
-}
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (e) {
+        br_ssl_engine_sendapp_ack(e, len + 6);
+        c->tls_dirty_ = 1;   /* as wsp_tls_ack_ */
+    } else
 #endif
+    {
+        c->se_ += len + 6;
+    }
+    return WSPROXY_OK;   /* tx_text_ matters only inside a message: none is open */
+}
 
 WSPROXY_IMPL int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t len)
 {
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
     if (c->state_ == WSPROXY_STATE_OPEN && len <= 125 && data) {
-        int rc = wsp_send_short_tls_(c, (const unsigned char *)data, len);
+        int rc = wsp_send_short_(c, (const unsigned char *)data, len);
         if (rc >= 0) return rc;
     }
-#endif
     return wsproxy_send(c, WSPROXY_OP_BINARY, data, len, 1);
 }
 WSPROXY_IMPL int wsproxy_ping(wsproxy_client *c, const void *data, size_t len)
