@@ -1918,8 +1918,10 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
     uint32_t k32;
     uint64_t kw, tail, kt;
     unsigned shift = (unsigned)(offset & 3) * 8;
-    size_t i = 0, lead = (size_t)(-(uintptr_t)dst & 15u);
-    if (len >= 128 && lead) {   /* 16-byte aligned stores from here: none crosses a cache line */
+    size_t i = 0;
+    if (len >= 128 && (-(uintptr_t)dst & 15u)) {   /* 16-byte aligned stores from here: none
+                                                       crosses a cache line */
+        size_t lead = (size_t)(-(uintptr_t)dst & 15u);
         for (; i < lead; i++) dst[i] = (unsigned char)(src[i] ^ key[(offset + i) & 3]);
         return wsproxy_mask(dst + lead, src + lead, len - lead, key, (offset + lead) & 3);
     }
@@ -1934,10 +1936,12 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
         for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
         return (offset + len) & 3;
     }
-    /* the last 8 bytes are read before anything is written (dst may be src) and written
-       last, over bytes the loops may have written already with the same values: no
-       byte-sized tail loop. Their key is the key word turned by len % 4 bytes. */
-    memcpy(&tail, src + len - 8, 8);
+    /* below 128 bytes the last 8 are read before anything is written (dst may be src)
+       and written last, over bytes the loops may have written already with the same
+       values: no byte-sized tail loop. Their key is the key word turned by len % 4
+       bytes. (Longer payloads are not read out of order: a cold walk would pay for it.) */
+    if (len < 128) memcpy(&tail, src + len - 8, 8);
+    else tail = 0;
     shift = (unsigned)(len & 3) * 8;
     kt = !shift ? kw : little ? (kw >> shift | kw << (64 - shift)) : (kw << shift | kw >> (64 - shift));
     if (len <= 16) {
@@ -1986,9 +1990,13 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
         w ^= kw;
         memcpy(dst + i, &w, 8);
     }
-    if (i < len) {
+    if (i < len && len < 128) {
         tail ^= kt;
         memcpy(dst + len - 8, &tail, 8);
+    } else if (i < len) {
+        unsigned char kb[4];
+        memcpy(kb, &k32, 4);
+        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
     }
     return (offset + len) & 3;
 }
