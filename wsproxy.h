@@ -8462,7 +8462,7 @@ static int wsp_send_short_(wsproxy_client *c, const unsigned char *data, size_t 
 #ifdef WSPROXY_DEFLATE
     if (c->zout_) return -1;
 #endif
-    if (below == WSP_S_PLAIN_) {
+    if (below == WSP_S_PLAIN_ && c->sbuf_) {
         room = c->scap_ - c->se_;
         p = c->sbuf_ + c->se_;
     }
