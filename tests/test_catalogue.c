@@ -783,6 +783,12 @@ static int s_random_fails_on_frame(void)
     rng_budget = rng_pos;   /* the pool is refilled for the first mask */
     return wsproxy_send_text(&client, "a", 1);
 }
+static int s_random_fails_on_binary(void)   /* the short binary path draws the key itself */
+{
+    open_client(0);
+    rng_budget = rng_pos;
+    return wsproxy_send_binary(&client, "a", 1);
+}
 static int s_send_data_without_begin(void) { open_client(0); return (int)wsproxy_send_data(&client, "abc", 3); }
 static int s_send_room_before_open(void) { init_only(); return (int)wsproxy_send_room(&client); }
 
@@ -829,6 +835,7 @@ static const api_case api_cases[] = {
     {"close: reason not UTF-8", s_close_reason_bad, WSPROXY_E_CLOSE_REASON},
     {"close: NULL reason with a length", s_close_reason_null, WSPROXY_E_CLOSE_REASON},
     {"send: random source fails", s_random_fails_on_frame, WSPROXY_E_RANDOM},
+    {"send: random source fails (short binary)", s_random_fails_on_binary, WSPROXY_E_RANDOM},
     {"send: data without begin takes nothing", s_send_data_without_begin, 0},
     {"send: no room before open", s_send_room_before_open, 0},
 };
@@ -843,6 +850,10 @@ static void test_api(void)
     s_random_fails_on_frame();
     TEST_CASE("send: random failure is sticky");
     CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_RANDOM);
+    s_random_fails_on_binary();
+    TEST_CASE("send: random failure is sticky (short binary)");
+    CHECK_EQ_INT(wsproxy_error(&client), WSPROXY_E_RANDOM);
+    CHECK_EQ_INT(wsproxy_get_state(&client), WSPROXY_STATE_FAILED);
 }
 
 /* ---- 9. TLS configuration --------------------------------------------------------------- */
