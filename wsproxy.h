@@ -1910,11 +1910,20 @@ WSPROXY_IMPL size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_
     return n;
 }
 
+/* The key word kw (a 4-byte key twice) turned by turn bits (0, 8, 16 or 24), so that its
+   first byte in memory is the key's byte turn / 8; which way depends on the byte order,
+   a constant the compiler folds. Made in registers: a word loaded from key bytes just
+   stored at another offset would stall. */
+static uint64_t wsp_key_turn_(uint64_t kw, unsigned turn)
+{
+    static const uint16_t endian_probe = 1;
+    if (!turn) return kw;
+    return *(const unsigned char *)&endian_probe ? (kw >> turn | kw << (64 - turn)) : (kw << turn | kw >> (64 - turn));
+}
+
 WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
                                  const unsigned char key[4], size_t offset)
 {
-    static const uint16_t endian_probe = 1;
-    int little = *(const unsigned char *)&endian_probe;   /* a constant the compiler folds */
     uint32_t k32;
     uint64_t kw, tail, kt;
     unsigned shift = (unsigned)(offset & 3) * 8;
@@ -1926,10 +1935,8 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
         return wsproxy_mask(dst + lead, src + lead, len - lead, key, (offset + lead) & 3);
     }
     memcpy(&k32, key, 4);
-    /* rotate the key word so that its first byte in memory is key[offset % 4]; which
-       way depends on the byte order */
-    if (shift) k32 = little ? (k32 >> shift | k32 << (32 - shift)) : (k32 << shift | k32 >> (32 - shift));
-    kw = (uint64_t)k32 * 0x100000001ull;   /* both halves equal: byte order is moot */
+    kw = wsp_key_turn_((uint64_t)k32 * 0x100000001ull, shift);   /* starts at key[offset % 4] */
+    k32 = (uint32_t)kw;   /* either half: they are equal */
     if (len < 8) {
         unsigned char kb[4];
         memcpy(kb, &k32, 4);
@@ -1942,8 +1949,7 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
        bytes. (Longer payloads are not read out of order: a cold walk would pay for it.) */
     if (len < 128) memcpy(&tail, src + len - 8, 8);
     else tail = 0;
-    shift = (unsigned)(len & 3) * 8;
-    kt = !shift ? kw : little ? (kw >> shift | kw << (64 - shift)) : (kw << shift | kw >> (64 - shift));
+    kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);
     if (len <= 16) {
         uint64_t w;
         memcpy(&w, src, 8);
@@ -7023,7 +7029,7 @@ static void wsp_staging_drain_(wsproxy_client *c)
 
 /* Room for need bytes where the next frame bytes go: straight into the stage below
    (for wss://, BearSSL's record), or the staging behind it. *into: the stage, or 0. */
-static unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
+static unsigned char *wsp_frame_room_slow_(wsproxy_client *c, size_t need, int *into)
 {
     int below = wsp_below_(c);
     unsigned char *p;
@@ -7044,6 +7050,26 @@ static unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
     return c->scap_ ? wsp_plain_reserve_(c, need) : NULL;
 }
 
+/* The same, its common cases inline: room at the end of the plain send buffer, or in
+   the BearSSL record with nothing staged. */
+static WSP_INLINE_ unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
+{
+    int below = wsp_below_(c);
+    *into = 0;
+    if (below == WSP_S_PLAIN_ && c->scap_ - c->se_ >= need) return c->sbuf_ + c->se_;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
+        size_t room;
+        unsigned char *p = br_ssl_engine_sendapp_buf(wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1), &room);
+        if (p && room >= need) {
+            *into = below;
+            return p;
+        }
+    }
+#endif
+    return wsp_frame_room_slow_(c, need, into);
+}
+
 /* The longest frame the stage below or the staging can ever take whole. */
 static size_t wsp_frame_capacity_(const wsproxy_client *c)
 {
@@ -7054,7 +7080,7 @@ static size_t wsp_frame_capacity_(const wsproxy_client *c)
 
 static void wsp_frame_commit_(wsproxy_client *c, int into, size_t n)
 {
-    if (into) wsp_ack_(c, into, WSP_SENDAPP_, n);
+    if (into) wsp_tls_ack_(c, into == WSP_S_TLS_PROXY_ ? 0 : 1, WSP_SENDAPP_, n);   /* into: a TLS stage */
     else c->se_ += n;
 }
 
@@ -7066,15 +7092,11 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 {
     size_t i;
     if (n >= 8) {
-        static const uint16_t endian_probe = 1;
-        unsigned turn = (unsigned)(n & 3) * 8;
         uint32_t k32;
         uint64_t kw, kt, a, b;
         memcpy(&k32, key, 4);
-        kw = (uint64_t)k32 * 0x100000001ull;   /* the key twice (not loaded from bytes just
-                                                  stored: that load would stall) */
-        kt = !turn ? kw : *(const unsigned char *)&endian_probe ? (kw >> turn | kw << (64 - turn))
-                                                                : (kw << turn | kw >> (64 - turn));
+        kw = (uint64_t)k32 * 0x100000001ull;   /* the key twice: byte order is moot */
+        kt = wsp_key_turn_(kw, (unsigned)(n & 3) * 8);
         memcpy(&a, src, 8);
         memcpy(&b, src + n - 8, 8);
         a ^= kw;
@@ -7096,7 +7118,14 @@ static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsign
     p = wsp_frame_room_(c, wsp_frame_size_(len), &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
     if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
-    hl = wsproxy_frame_encode(p, fin, opcode, key, len);
+    if (len < 126) {   /* the short header without a call */
+        p[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
+        p[1] = (unsigned char)(0x80 | len);
+        memcpy(p + 2, key, 4);
+        hl = 6;
+    } else {
+        hl = wsproxy_frame_encode(p, fin, opcode, key, len);
+    }
     if (len > 16) wsproxy_mask(p + hl, data, len, key, 0);
     else wsp_mask_short_(p + hl, data, len, key);
     wsp_frame_commit_(c, into, hl + len);
@@ -8444,58 +8473,16 @@ WSPROXY_IMPL int wsproxy_send_text(wsproxy_client *c, const char *text, size_t l
 {
     return wsproxy_send(c, WSPROXY_OP_TEXT, text, len, 1);
 }
-/* A short binary message written where wsproxy_send would write it, when that is all it
-   would do: open, no message or frame begun, no compression, and room right there: at
-   the end of the plain send buffer (ws://), or in the record of the BearSSL stage below
-   the frames with nothing staged (wss://, ws:// through an https:// proxy, TLS in TLS).
-   What it skips is wsproxy_send's checks and dispatch. WSPROXY_OK when sent, -1 when
-   the general path is due, or the failure (WSPROXY_E_RANDOM). */
-static int wsp_send_short_(wsproxy_client *c, const unsigned char *data, size_t len)
-{
-    int below = wsp_below_(c);
-    unsigned char *p = NULL;
-    size_t room = 0;
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    br_ssl_engine_context *e = NULL;
-#endif
-    if (c->tx_in_frame_ | c->tx_msg_open_ | c->close_pending_) return -1;
-#ifdef WSPROXY_DEFLATE
-    if (c->zout_) return -1;
-#endif
-    if (below == WSP_S_PLAIN_ && c->sbuf_) {
-        room = c->scap_ - c->se_;
-        p = c->sbuf_ + c->se_;
-    }
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    else if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
-        e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
-        p = br_ssl_engine_sendapp_buf(e, &room);
-    }
-#endif
-    if (!p || room < len + 6) return -1;
-    if (wsp_random_(c, p + 2, 4) != 0) return WSPROXY_E_RANDOM;
-    p[0] = 0x80 | WSPROXY_OP_BINARY;
-    p[1] = (unsigned char)(0x80 | len);
-    if (len > 16) wsproxy_mask(p + 6, data, len, p + 2, 0);
-    else wsp_mask_short_(p + 6, data, len, p + 2);
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    if (e) {
-        br_ssl_engine_sendapp_ack(e, len + 6);
-        c->tls_dirty_ = 1;   /* as wsp_tls_ack_ */
-    } else
-#endif
-    {
-        c->se_ += len + 6;
-    }
-    return WSPROXY_OK;   /* tx_text_ matters only inside a message: none is open */
-}
-
 WSPROXY_IMPL int wsproxy_send_binary(wsproxy_client *c, const void *data, size_t len)
 {
-    if (c->state_ == WSPROXY_STATE_OPEN && len <= 125 && data) {
-        int rc = wsp_send_short_(c, (const unsigned char *)data, len);
-        if (rc >= 0) return rc;
-    }
+    /* a short message, open, no message or frame begun, not compressed: all wsproxy_send
+       would do is write the frame; its checks and dispatch are skipped */
+    if (c->state_ == WSPROXY_STATE_OPEN && len <= 125 && data &&
+#ifdef WSPROXY_DEFLATE
+        !c->zout_ &&
+#endif
+        !(c->tx_in_frame_ | c->tx_msg_open_ | c->close_pending_))
+        return wsp_write_frame_(c, WSPROXY_OP_BINARY, 1, (const unsigned char *)data, len);
     return wsproxy_send(c, WSPROXY_OP_BINARY, data, len, 1);
 }
 WSPROXY_IMPL int wsproxy_ping(wsproxy_client *c, const void *data, size_t len)

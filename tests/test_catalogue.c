@@ -783,7 +783,7 @@ static int s_random_fails_on_frame(void)
     rng_budget = rng_pos;   /* the pool is refilled for the first mask */
     return wsproxy_send_text(&client, "a", 1);
 }
-static int s_random_fails_on_binary(void)   /* the short binary path draws the key itself */
+static int s_random_fails_on_binary(void)   /* a short binary message skips wsproxy_send */
 {
     open_client(0);
     rng_budget = rng_pos;

@@ -824,9 +824,9 @@ static void test_cells(void)
     g_neutral = OSSL_CLIENT;
 }
 
-/* Many short messages in each TLS cell: the short binary path writes into the record of
-   the TLS stage below the frames; a record too full for the next one, the staging, a
-   streamed frame and text messages between them send it down the general path. */
+/* Many short messages in each TLS cell: short binary messages skip wsproxy_send and go
+   into the record of the TLS stage below the frames; a record too full for the next one,
+   the staging, a streamed frame and text messages between them take the longer ways. */
 static void test_burst(void)
 {
     static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
