@@ -4844,19 +4844,79 @@ static int wsp_frames_gather_(wsproxy_frames *f, const unsigned char *p, size_t 
     return 0;
 }
 
-/* Everything but the short-frame path; out of line, so the common case needs no frame. */
+/* A read that ends inside a frame, seen from both sides, without the general path:
+   the start of a short data frame that the input cuts, the rest of an unbuffered,
+   uncompressed frame that is all here, and an empty input. Binary, or text when the
+   bytes are ASCII and no code point is open (the general path checks other text and
+   fails bad text at its byte). Returns the call's result, or -1 for the general path. */
+static WSP_INLINE_ int wsp_frames_cut_(wsproxy_frames *f, const unsigned char *p, size_t len,
+                                       size_t *used, wsproxy_event *ev)
+{
+    size_t n;
+    int opcode = f->msg_opcode_;
+    if (!len) {
+        /* zlib may still hold output; a frame whose payload the caller's socket wrote
+           into the message buffer (wsp_frames_direct_) may be complete */
+        if (WSP_COMPRESSED_(f) || (f->in_payload_ && !f->remaining_)) return -1;
+        memset(ev, 0, sizeof *ev);
+        *used = 0;
+        return 0;
+    }
+    if (f->plain_) {
+        /* nothing open: a whole header, then fewer payload bytes than it announces */
+        if (len <= 2 || (p[0] != 0x82 && p[0] != 0x81)) return -1;
+        n = p[1];
+        if (n >= 126 || len - 2 >= n) return -1;
+        if (p[0] == 0x81 && !wsp_short_ascii_(p + 2, len - 2, 125)) return -1;
+        opcode = p[0] & 15;
+        f->msg_opcode_ = opcode;   /* what wsp_frames_begin_data_ does for it */
+        f->msg_len_ = n;
+        f->msg_frames_ = 1;
+        f->fin_ = 1;
+        f->remaining_ = n - (len - 2);
+        f->in_payload_ = 1;
+        f->msg_delivered_ = 1;
+        f->plain_ = 0;   /* bulk_ stays 0: there is no message buffer */
+        ev->first = 1;
+        ev->fin = 0;
+        ev->data = p + 2;
+        ev->len = len - 2;
+        *used = len;
+    } else {
+        /* the rest of a frame, all here */
+        if (!f->in_payload_ || f->msg_buf_ || (f->error_ | f->closed_ | WSP_COMPRESSED_(f)) ||
+            f->remaining_ > len)
+            return -1;
+        n = (size_t)f->remaining_;
+        if (opcode == WSPROXY_OP_TEXT && (n > 125 || f->utf8_ || !wsp_short_ascii_(p, n, 125))) return -1;
+        ev->first = !f->msg_delivered_;
+        ev->fin = f->fin_;
+        ev->data = p;
+        ev->len = n;
+        *used = n;
+        f->remaining_ = 0;
+        f->in_payload_ = 0;
+        f->msg_delivered_ = 1;
+        if (f->fin_) {
+            wsp_frames_end_message_(f);
+            wsp_frames_recheck_(f);
+        }
+    }
+    ev->type = WSPROXY_EV_MESSAGE;
+    ev->opcode = opcode;
+    ev->status = ev->close_code = 0;
+    ev->protocol = NULL;
+    return 1;
+}
+
+/* Everything the two paths before it leave; out of line, so they need no frame. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
 static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
                                  wsproxy_event *ev)
 {
-    size_t n = wsp_frames_fast_(f, data, len, ev, 125);   /* short ASCII text over 16 bytes */
     int r;
-    if (n) {
-        *used = n;
-        return 1;
-    }
     if (f->bulk_ && len < f->remaining_) {
         /* inside a frame's payload, gathered in the message buffer, and all of data is
            payload: one copy, no event */
@@ -4877,6 +4937,25 @@ static int wsp_frames_read_slow_(wsproxy_frames *f, const unsigned char *data, s
     return r;
 }
 
+/* The next most common cases, in a function of their own: few registers to save, where
+   the general path needs many. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_frames_read_next_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,
+                                 wsproxy_event *ev)
+{
+    size_t n = wsp_frames_fast_(f, data, len, ev, 125);   /* short ASCII text over 16 bytes */
+    int r;
+    if (n) {
+        *used = n;
+        return 1;
+    }
+    r = wsp_frames_cut_(f, data, len, used, ev);
+    if (r >= 0) return r;
+    return wsp_frames_read_slow_(f, data, len, used, ev);
+}
+
 WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data, size_t len,
                                      size_t *used, wsproxy_event *ev)
 {
@@ -4885,7 +4964,7 @@ WSPROXY_IMPL int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *dat
         *used = n;
         return 1;
     }
-    return wsp_frames_read_slow_(f, data, len, used, ev);
+    return wsp_frames_read_next_(f, data, len, used, ev);
 }
 
 static int wsp_frames_read_all_(wsproxy_frames *f, const unsigned char *data, size_t len, size_t *used,

@@ -1293,6 +1293,29 @@ static void test_direct_placement(void)
     CHECK(strncmp(runs[0].log, "OPEN 101 |PING 0 mid|MSG 1 abcdefghijklmnopqrstuvwxyz", 53) == 0);
     CHECK(strstr(runs[0].log, "LEN 70000|") != NULL && strstr(runs[0].log, "LEN 5000|") != NULL);
     CHECK(strstr(runs[0].log, "ERROR 1007 WSPROXY_E_WS_INVALID_UTF8|") != NULL);
+    {
+        /* the message is given out by the poll after its last byte, with nothing after
+           it in the socket: no later input may be needed to deliver it */
+        static unsigned char frame[16 + 70000], payload[70000];
+        unsigned char *p;
+        size_t n, room, k;
+        wsproxy_event ev;
+        TEST_CASE("large frame straight into the message buffer: delivered at its last byte");
+        for (k = 0; k < 70000; k++) payload[k] = (unsigned char)(k * 7);
+        n = srv_frame(frame, 1, WSPROXY_OP_BINARY, payload, 70000) - 70000;
+        open_direct(&cfg);
+        CHECK_EQ_INT(wsproxy_feed(&client, frame, n + 100), n + 100);
+        CHECK(wsproxy_poll(&client, &ev) == 0);
+        p = wsproxy_recv_buf(&client, &room);
+        CHECK(p == big_msg_buf + 100 && room == 70000 - 100);
+        if (p && room == 70000 - 100) {
+            memcpy(p, frame + n + 100, room);
+            wsproxy_recv_ack(&client, room);
+            CHECK(wsproxy_poll(&client, &ev) && ev.type == WSPROXY_EV_MESSAGE && ev.fin && ev.first &&
+                  ev.len == 70000 && ev.data == big_msg_buf && memcmp(ev.data, frame + n, 70000) == 0);
+            CHECK(wsproxy_poll(&client, &ev) == 0);
+        }
+    }
     for (mode = 0; mode < 3; mode++) {   /* the 1007 went out, nothing after it */
         cframe f[4];
         size_t req_end = head_len(runs[mode].sent, runs[mode].sent_len, 0);

@@ -68,7 +68,8 @@ static int open_client(wsproxy_config *cfg)
 }
 
 /* ---- the frames stage alone ------------------------------------------------------------ */
-enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE };
+enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE, FEED_CUT };
+static size_t feed_cut;   /* FEED_CUT: the first read ends here, the second has the rest */
 
 /* Feeds a server stream to a frames stage in the given way; logs every event. */
 static void frames_run(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
@@ -86,6 +87,7 @@ static void frames_run(const unsigned char *in, size_t len, int mode, unsigned c
         if (mode == FEED_BYTE) piece = 1;
         else if (mode == FEED_RANDOM) { size_t k = 1 + (size_t)(test_rand() % 23); if (k < piece) piece = k; }
         else if (mode == FEED_LARGE) { size_t k = 1 + (size_t)(test_rand() % 3000); if (k < piece) piece = k; }
+        else if (mode == FEED_CUT && off == 0 && feed_cut < piece) piece = feed_cut;
         for (;;) {
             int got = wsproxy_frames_read(&f, in + off + at, piece - at, &used, &ev);
             CHECK(used <= piece - at);
@@ -186,6 +188,44 @@ static void test_frames_alone(void)
         CHECK(strcmp(l, "ERROR WSPROXY_E_WS_MESSAGE_TOO_BIG 1009|") == 0);
         frames_run(s2, m, FEED_WHOLE, NULL, 0, 7, l, sizeof l);
         CHECK(strcmp(l, "MSG 1 1234567|") == 0);
+    }
+}
+
+/* Short text whose frame a read ends inside, at every byte: the first part and the rest
+   each take the cut path (binary, or ASCII with no code point open) or the general one,
+   and bad text fails, wherever the cut and the bad byte lie. */
+static void test_frames_cut_text(void)
+{
+    static unsigned char text[125];
+    size_t n;
+    TEST_CASE("frames alone: short text cut by the end of a read anywhere (the cut path)");
+    {
+        static const size_t ns[] = {1, 2, 3, 5, 8, 9, 16, 17, 33, 64, 125};
+        size_t ni;
+        for (ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            size_t at;
+            n = ns[ni];
+            for (at = 0; at < n; at++) {
+                int kind;
+                for (kind = 0; kind < 3; kind++) {   /* a bad byte, a 2-byte and a 3-byte character at `at` */
+                    unsigned char f[140];
+                    char log[256], want[256];
+                    size_t i, m, width = (size_t)kind + 1;
+                    if (kind && at + width > n) continue;
+                    for (i = 0; i < n; i++) text[i] = (unsigned char)('a' + i % 26);
+                    if (kind == 0) text[at] = 0xff;
+                    else if (kind == 1) { text[at] = 0xc3; text[at + 1] = 0xa9; }
+                    else { text[at] = 0xe2; text[at + 1] = 0x82; text[at + 2] = 0xac; }
+                    m = srv_frame(f, 1, WSPROXY_OP_TEXT, text, n);
+                    if (kind == 0) snprintf(want, sizeof want, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|");
+                    else snprintf(want, sizeof want, "MSG 1 %.*s|", (int)(n < 60 ? n : 60), (const char *)text);
+                    for (feed_cut = 1; feed_cut < m; feed_cut++) {
+                        frames_run(f, m, FEED_CUT, NULL, 0, 0, log, sizeof log);
+                        CHECK(strcmp(log, want) == 0);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -616,6 +656,7 @@ int main(void)
     test_short_frame_path();
     test_frames_alone();
     test_frames_long_text();
+    test_frames_cut_text();
     test_frame_build();
     test_head_cost();
     test_caller_buffers();
