@@ -1947,9 +1947,40 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
        and written last, over bytes the loops may have written already with the same
        values: no byte-sized tail loop. Their key is the key word turned by len % 4
        bytes. (Longer payloads are not read out of order: a cold walk would pay for it.) */
+    kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);
+#ifdef WSP_SSE2_
+    if (len > 16 && len < 128) {
+        /* 16-byte blocks from each end, overlapping in the middle, all loaded before the
+           first store (dst may be src): no loop. A block from the end starts at len - 16k,
+           where the key is at len % 4, as for the tail word. */
+        __m128i kv = _mm_set1_epi64x((long long)kw), ke = _mm_set1_epi64x((long long)kt);
+        const unsigned char *se = src + len;
+        unsigned char *de = dst + len;
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)src);
+        __m128i z = _mm_loadu_si128((const __m128i *)(const void *)(se - 16));
+        if (len >= 32) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 16));
+            __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(se - 32));
+            if (len >= 64) {
+                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + 32));
+                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + 48));
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(se - 48));
+                __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(se - 64));
+                _mm_storeu_si128((__m128i *)(void *)(dst + 32), _mm_xor_si128(c, kv));
+                _mm_storeu_si128((__m128i *)(void *)(dst + 48), _mm_xor_si128(d, kv));
+                _mm_storeu_si128((__m128i *)(void *)(de - 48), _mm_xor_si128(x, ke));
+                _mm_storeu_si128((__m128i *)(void *)(de - 64), _mm_xor_si128(w, ke));
+            }
+            _mm_storeu_si128((__m128i *)(void *)(dst + 16), _mm_xor_si128(b, kv));
+            _mm_storeu_si128((__m128i *)(void *)(de - 32), _mm_xor_si128(y, ke));
+        }
+        _mm_storeu_si128((__m128i *)(void *)dst, _mm_xor_si128(a, kv));
+        _mm_storeu_si128((__m128i *)(void *)(de - 16), _mm_xor_si128(z, ke));
+        return (offset + len) & 3;
+    }
+#endif
     if (len < 128) memcpy(&tail, src + len - 8, 8);
     else tail = 0;
-    kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);
     if (len <= 16) {
         uint64_t w;
         memcpy(&w, src, 8);
