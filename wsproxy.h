@@ -1917,79 +1917,36 @@ WSPROXY_IMPL size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_
 static uint64_t wsp_key_turn_(uint64_t kw, unsigned turn)
 {
     static const uint16_t endian_probe = 1;
-    if (!turn) return kw;
-    return *(const unsigned char *)&endian_probe ? (kw >> turn | kw << (64 - turn)) : (kw << turn | kw >> (64 - turn));
+    /* a rotation (no branch: turn 0 gives kw | kw) */
+    return *(const unsigned char *)&endian_probe ? (kw >> turn | kw << ((64 - turn) & 63))
+                                                 : (kw << turn | kw >> ((64 - turn) & 63));
 }
 
-WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
-                                 const unsigned char key[4], size_t offset)
+/* wsproxy_mask's long payloads (128 bytes on) and its shortest (below 8): out of line,
+   so that the short paths save no registers. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static size_t wsp_mask_long_(unsigned char *dst, const unsigned char *src, size_t len,
+                             const unsigned char key[4], size_t offset)
 {
     uint32_t k32;
-    uint64_t kw, tail, kt;
-    unsigned shift = (unsigned)(offset & 3) * 8;
+    uint64_t kw;
+    unsigned char kb[4];
     size_t i = 0;
     if (len >= 128 && (-(uintptr_t)dst & 15u)) {   /* 16-byte aligned stores from here: none
                                                        crosses a cache line */
         size_t lead = (size_t)(-(uintptr_t)dst & 15u);
         for (; i < lead; i++) dst[i] = (unsigned char)(src[i] ^ key[(offset + i) & 3]);
-        return wsproxy_mask(dst + lead, src + lead, len - lead, key, (offset + lead) & 3);
+        dst += lead;
+        src += lead;
+        len -= lead;
+        offset = (offset + lead) & 3;
+        i = 0;
     }
     memcpy(&k32, key, 4);
-    kw = wsp_key_turn_((uint64_t)k32 * 0x100000001ull, shift);   /* starts at key[offset % 4] */
+    kw = wsp_key_turn_((uint64_t)k32 * 0x100000001ull, (unsigned)(offset & 3) * 8);
     k32 = (uint32_t)kw;   /* either half: they are equal */
-    if (len < 8) {
-        unsigned char kb[4];
-        memcpy(kb, &k32, 4);
-        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
-        return (offset + len) & 3;
-    }
-    /* below 128 bytes the last 8 are read before anything is written (dst may be src)
-       and written last, over bytes the loops may have written already with the same
-       values: no byte-sized tail loop. Their key is the key word turned by len % 4
-       bytes. (Longer payloads are not read out of order: a cold walk would pay for it.) */
-    kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);
-#ifdef WSP_SSE2_
-    if (len > 16 && len < 128) {
-        /* 16-byte blocks from each end, overlapping in the middle, all loaded before the
-           first store (dst may be src): no loop. A block from the end starts at len - 16k,
-           where the key is at len % 4, as for the tail word. */
-        __m128i kv = _mm_set1_epi64x((long long)kw), ke = _mm_set1_epi64x((long long)kt);
-        const unsigned char *se = src + len;
-        unsigned char *de = dst + len;
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)src);
-        __m128i z = _mm_loadu_si128((const __m128i *)(const void *)(se - 16));
-        if (len >= 32) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 16));
-            __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(se - 32));
-            if (len >= 64) {
-                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + 32));
-                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + 48));
-                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(se - 48));
-                __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(se - 64));
-                _mm_storeu_si128((__m128i *)(void *)(dst + 32), _mm_xor_si128(c, kv));
-                _mm_storeu_si128((__m128i *)(void *)(dst + 48), _mm_xor_si128(d, kv));
-                _mm_storeu_si128((__m128i *)(void *)(de - 48), _mm_xor_si128(x, ke));
-                _mm_storeu_si128((__m128i *)(void *)(de - 64), _mm_xor_si128(w, ke));
-            }
-            _mm_storeu_si128((__m128i *)(void *)(dst + 16), _mm_xor_si128(b, kv));
-            _mm_storeu_si128((__m128i *)(void *)(de - 32), _mm_xor_si128(y, ke));
-        }
-        _mm_storeu_si128((__m128i *)(void *)dst, _mm_xor_si128(a, kv));
-        _mm_storeu_si128((__m128i *)(void *)(de - 16), _mm_xor_si128(z, ke));
-        return (offset + len) & 3;
-    }
-#endif
-    if (len < 128) memcpy(&tail, src + len - 8, 8);
-    else tail = 0;
-    if (len <= 16) {
-        uint64_t w;
-        memcpy(&w, src, 8);
-        w ^= kw;
-        memcpy(dst, &w, 8);
-        tail ^= kt;
-        memcpy(dst + len - 8, &tail, 8);
-        return (offset + len) & 3;
-    }
 #ifdef WSP_SSE2_
     {
         __m128i kv = _mm_set1_epi64x((long long)kw);
@@ -2027,14 +1984,78 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
         w ^= kw;
         memcpy(dst + i, &w, 8);
     }
-    if (i < len && len < 128) {
-        tail ^= kt;
-        memcpy(dst + len - 8, &tail, 8);
-    } else if (i < len) {
-        unsigned char kb[4];
-        memcpy(kb, &k32, 4);
-        for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
+    /* the last bytes one at a time: long payloads are not read out of order (a cold walk
+       would pay for it) */
+    memcpy(kb, &k32, 4);
+    for (; i < len; i++) dst[i] = (unsigned char)(src[i] ^ kb[i & 3]);
+    return (offset + len) & 3;
+}
+
+WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
+                                 const unsigned char key[4], size_t offset)
+{
+    uint32_t k32;
+    uint64_t kw, kt;
+    if (len - 8 >= 120) return wsp_mask_long_(dst, src, len, key, offset);   /* below 8, or 128 on */
+    memcpy(&k32, key, 4);
+    kw = wsp_key_turn_((uint64_t)k32 * 0x100000001ull, (unsigned)(offset & 3) * 8);   /* at key[offset % 4] */
+    kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);   /* at key[(offset + len) % 4]: for words that end at len */
+    if (len <= 16) {   /* a word from each end, both read before either is written (dst may be src) */
+        uint64_t a, z;
+        memcpy(&a, src, 8);
+        memcpy(&z, src + len - 8, 8);
+        a ^= kw;
+        z ^= kt;
+        memcpy(dst, &a, 8);
+        memcpy(dst + len - 8, &z, 8);
+        return (offset + len) & 3;
     }
+#ifdef WSP_SSE2_
+    {
+        /* 17 to 127 bytes: 16-byte blocks from each end, overlapping in the middle, all
+           loaded before the first store: no loop. A block from the end starts at len - 16k,
+           where the key is at (offset + len) % 4. */
+        __m128i kv = _mm_set1_epi64x((long long)kw), ke = _mm_set1_epi64x((long long)kt);
+        const unsigned char *se = src + len;
+        unsigned char *de = dst + len;
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)src);
+        __m128i z = _mm_loadu_si128((const __m128i *)(const void *)(se - 16));
+        if (len >= 32) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 16));
+            __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(se - 32));
+            if (len >= 64) {
+                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + 32));
+                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + 48));
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(se - 48));
+                __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(se - 64));
+                _mm_storeu_si128((__m128i *)(void *)(dst + 32), _mm_xor_si128(c, kv));
+                _mm_storeu_si128((__m128i *)(void *)(dst + 48), _mm_xor_si128(d, kv));
+                _mm_storeu_si128((__m128i *)(void *)(de - 48), _mm_xor_si128(x, ke));
+                _mm_storeu_si128((__m128i *)(void *)(de - 64), _mm_xor_si128(w, ke));
+            }
+            _mm_storeu_si128((__m128i *)(void *)(dst + 16), _mm_xor_si128(b, kv));
+            _mm_storeu_si128((__m128i *)(void *)(de - 32), _mm_xor_si128(y, ke));
+        }
+        _mm_storeu_si128((__m128i *)(void *)dst, _mm_xor_si128(a, kv));
+        _mm_storeu_si128((__m128i *)(void *)(de - 16), _mm_xor_si128(z, ke));
+    }
+#else
+    {
+        /* 17 to 127 bytes: the last word read first (dst may be src) and written last, over
+           bytes the loop may have written with the same values */
+        uint64_t z;
+        size_t i;
+        memcpy(&z, src + len - 8, 8);
+        for (i = 0; i + 8 <= len; i += 8) {
+            uint64_t w;
+            memcpy(&w, src + i, 8);
+            w ^= kw;
+            memcpy(dst + i, &w, 8);
+        }
+        z ^= kt;
+        memcpy(dst + len - 8, &z, 8);
+    }
+#endif
     return (offset + len) & 3;
 }
 
