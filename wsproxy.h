@@ -50,8 +50,11 @@
    bytes after a reply head go to the next stage, never dropped. Payload copies: ws://
    receives with none (events point into the receive buffer) and sends with one (the
    masking pass); over TLS the record layer is the buffer; TLS inside TLS adds one
-   copy each way, between the two engines. wsproxy_frames_* is the FRAMES stage alone,
-   for bytes you already hold (your own TLS, a test).
+   copy each way, between the two engines. While open, FRAMES keeps the windows of the
+   BearSSL engine below it between calls, and tells the engine what it wrote and read
+   there before anything else uses an engine: a short message costs no call into
+   BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
+   (your own TLS, a test).
 
    A LOOP, IN ORDER
      0 cfg = {0}; cfg.url = "wss://host/chat"; cfg.proxy = "http://user:pass@proxy:3128"
@@ -1515,6 +1518,20 @@ struct wsproxy_client {
                                       the last wsp_tls_check_: its state may have changed,
                                       and in TLS on TLS bytes may move (wsp_pump_) */
     char alpn_[16];
+#ifndef WSPROXY_TLS_OPENSSL
+    /* The BearSSL engine below FRAMES, between calls that only write whole frames or read
+       short ones (wsp_frame_room_, wsp_poll_tls_): its application windows as last asked
+       for, and what was used in them that the engine has not been told of. It is told
+       (wsp_tls_settle_) before any other use of an engine, so that each sees the same
+       acks, merged, as if each had been made at once. */
+    br_ssl_engine_context *wce_;   /* the engine, NULL: nothing kept; windows are kept only
+                                      while open, when the stage below FRAMES is fixed */
+    unsigned char *txw_;           /* sendapp: the next free byte (NULL: not kept) */
+    size_t txw_room_, txw_owed_;   /* bytes free after it; bytes written before it, unacked */
+    const unsigned char *rxw_;     /* recvapp: the next byte not given back (NULL: not kept);
+                                      the last event's held_ bytes start here */
+    size_t rxw_len_, rxw_owed_;    /* bytes from it to the window's end; read, unacked */
+#endif
 #endif
     /* the built-in buffers last: wsproxy_init clears only what comes before them, so
        their pages become resident as they are used, not at init */
@@ -5171,6 +5188,7 @@ WSPROXY_IMPL size_t wsproxy_frame_build(unsigned char *out, size_t cap, int fin,
 enum { WSP_S_PLAIN_ = 1, WSP_S_TLS_PROXY_, WSP_S_TUNNEL_, WSP_S_TLS_TARGET_, WSP_S_UPGRADE_,
        WSP_S_FRAMES_ };
 enum { WSP_RECVREC_, WSP_RECVAPP_, WSP_SENDAPP_, WSP_SENDREC_ };   /* a byte stage's ports */
+enum { WSP_INTO_KEPT_ = -1 };   /* a frame's room: the kept window of the TLS stage below FRAMES */
 /* requests a protocol stage writes: the SOCKS ones (1-3) are WSP_SOCKS_* */
 enum { WSP_REQ_CONNECT_ = 4, WSP_REQ_UPGRADE_ = 5 };
 
@@ -5369,10 +5387,29 @@ static int wsp_pump_(wsproxy_client *c)
 #ifndef WSPROXY_TLS_OPENSSL
 static WSP_INLINE_ br_ssl_engine_context *wsp_eng_(wsproxy_client *c, int hop) { return &c->tls_[hop]->cc_.eng; }
 
+/* Tells the engine below FRAMES what was used in its kept windows, and forgets them. */
+static void wsp_tls_settle_slow_(wsproxy_client *c)
+{
+    br_ssl_engine_context *e = c->wce_;
+    c->wce_ = NULL;
+    c->txw_ = NULL;
+    c->rxw_ = NULL;
+    c->txw_room_ = c->rxw_len_ = 0;
+    if (c->rxw_owed_) br_ssl_engine_recvapp_ack(e, c->rxw_owed_);
+    if (c->txw_owed_) br_ssl_engine_sendapp_ack(e, c->txw_owed_);   /* may seal the record */
+    if (c->rxw_owed_ | c->txw_owed_) c->tls_dirty_ = 1;
+    c->rxw_owed_ = c->txw_owed_ = 0;
+}
+static WSP_INLINE_ void wsp_tls_settle_(wsproxy_client *c)
+{
+    if (c->wce_) wsp_tls_settle_slow_(c);
+}
+
 static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
 {
     br_ssl_engine_context *e = wsp_eng_(c, hop);
     unsigned char *p;
+    wsp_tls_settle_(c);
     switch (port) {
     case WSP_RECVREC_: p = br_ssl_engine_recvrec_buf(e, len); break;
     case WSP_RECVAPP_: p = br_ssl_engine_recvapp_buf(e, len); break;
@@ -5391,6 +5428,7 @@ static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
     br_ssl_engine_context *e = wsp_eng_(c, hop);
     size_t have;
     if (!n) return;
+    wsp_tls_settle_(c);
     c->tls_dirty_ = 1;   /* any ack may run the engine: a record, an alert, the handshake */
     if (port == WSP_RECVREC_ && c->tls_[hop]->first_n_ < 5) {   /* the peer's first bytes */
         wsproxy_tls_hop *h = c->tls_[hop];
@@ -5411,15 +5449,18 @@ static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
 static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage)
 {
     size_t n = 0;
-    if (wsp_is_tls_stage_(stage) &&
-        !br_ssl_engine_sendapp_buf(&c->tls_[stage == WSP_S_TLS_PROXY_ ? 0 : 1]->cc_.eng, &n))
-        n = 0;
+    const br_ssl_engine_context *e;
+    if (!wsp_is_tls_stage_(stage)) return 0;
+    e = &c->tls_[stage == WSP_S_TLS_PROXY_ ? 0 : 1]->cc_.eng;
+    if (c->txw_ && e == c->wce_) return c->txw_room_;   /* the engine counts what it was told */
+    if (!br_ssl_engine_sendapp_buf(e, &n)) n = 0;
     return n;
 }
 
 /* Closes the record being filled, so its bytes can leave. */
 static void wsp_tls_flush_(wsproxy_client *c, int stage)
 {
+    wsp_tls_settle_(c);
     if (wsp_is_tls_stage_(stage)) br_ssl_engine_flush(wsp_eng_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1), 0);
 }
 
@@ -7191,9 +7232,20 @@ static WSP_INLINE_ unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
     if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
         size_t room;
-        unsigned char *p = br_ssl_engine_sendapp_buf(wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1), &room);
+        br_ssl_engine_context *e;
+        unsigned char *p;
+        if (c->txw_room_ >= need) {   /* in the window kept since the last frame */
+            *into = WSP_INTO_KEPT_;
+            return c->txw_;
+        }
+        if (c->txw_owed_) wsp_tls_settle_(c);   /* the engine seals a full record */
+        e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
+        p = br_ssl_engine_sendapp_buf(e, &room);
         if (p && room >= need) {
-            *into = below;
+            c->wce_ = e;
+            c->txw_ = p;
+            c->txw_room_ = room;
+            *into = WSP_INTO_KEPT_;
             return p;
         }
     }
@@ -7209,8 +7261,16 @@ static size_t wsp_frame_capacity_(const wsproxy_client *c)
     return cap;
 }
 
-static void wsp_frame_commit_(wsproxy_client *c, int into, size_t n)
+static WSP_INLINE_ void wsp_frame_commit_(wsproxy_client *c, int into, size_t n)
 {
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (into == WSP_INTO_KEPT_) {   /* the engine is told later (wsp_tls_settle_) */
+        c->txw_ += n;
+        c->txw_room_ -= n;
+        c->txw_owed_ += n;
+        return;
+    }
+#endif
     if (into) wsp_tls_ack_(c, into == WSP_S_TLS_PROXY_ ? 0 : 1, WSP_SENDAPP_, n);   /* into: a TLS stage */
     else c->se_ += n;
 }
@@ -7240,8 +7300,11 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 }
 
 /* Writes one whole masked frame, or says WOULD_BLOCK. */
-static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
-                            size_t len)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_write_frame_any_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
+                                size_t len)
 {
     unsigned char key[4], *p;
     int into;
@@ -7261,6 +7324,36 @@ static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsign
     else wsp_mask_short_(p + hl, data, len, key);
     wsp_frame_commit_(c, into, hl + len);
     return WSPROXY_OK;
+}
+
+/* The same; first, what most frames take: up to 16 bytes, room at the end of the plain
+   send buffer or in the kept window of the TLS stage below (wsp_frame_room_), a key in
+   the pool. That path calls nothing, so it saves no registers. */
+static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
+                            size_t len)
+{
+    if (len <= 16 && c->rand_used_ + 4 <= sizeof c->rand_pool_) {
+        int below = wsp_below_(c);
+        unsigned char *p = NULL;
+        if (below == WSP_S_PLAIN_) {
+            if (c->scap_ - c->se_ >= len + 6) p = c->sbuf_ + c->se_;
+        }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+        else if (c->txw_room_ >= len + 6 && c->ss_ == c->se_) {
+            p = c->txw_;
+        }
+#endif
+        if (p) {
+            p[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
+            p[1] = (unsigned char)(0x80 | len);
+            memcpy(p + 2, c->rand_pool_ + c->rand_used_, 4);   /* the key, where the mask reads it */
+            c->rand_used_ += 4;
+            wsp_mask_short_(p + 6, data, len, p + 2);
+            wsp_frame_commit_(c, below == WSP_S_PLAIN_ ? 0 : WSP_INTO_KEPT_, len + 6);
+            return WSPROXY_OK;
+        }
+    }
+    return wsp_write_frame_any_(c, opcode, fin, data, len);
 }
 
 #ifdef WSPROXY_DEFLATE
@@ -8139,6 +8232,12 @@ WSPROXY_IMPL int wsproxy_init_abi_(wsproxy_client *c, const wsproxy_config *cfg,
 #ifndef WSPROXY_NO_TLS
     memset(c->tls_, 0, sizeof c->tls_);
     c->tls_events_ = 0;
+#ifndef WSPROXY_TLS_OPENSSL
+    c->wce_ = NULL;   /* no window kept (wsp_tls_settle_) */
+    c->txw_ = NULL;
+    c->rxw_ = NULL;
+    c->txw_room_ = c->txw_owed_ = c->rxw_len_ = c->rxw_owed_ = 0;
+#endif
 #endif
     c->rand_used_ = sizeof c->rand_pool_;
     c->info_.socks_reply = -1;
@@ -8424,6 +8523,7 @@ static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev);
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
+static int wsp_poll_tls_fetch_(wsproxy_client *c, wsproxy_event *ev);
 static int wsp_poll_tls_(wsproxy_client *c, wsproxy_event *ev)
 {
     if (!c->tls_events_ && wsp_is_tls_stage_(wsp_below_(c))) {
@@ -8432,15 +8532,16 @@ static int wsp_poll_tls_(wsproxy_client *c, wsproxy_event *ev)
            bytes the last event lent are not the last of the record: giving them back then
            moves the engine's cursor and nothing else, so neither a check of the general
            path nor the pump between stages is due (the pump runs when the record is used) */
-        br_ssl_engine_context *e = wsp_eng_(c, wsp_below_(c) == WSP_S_TLS_PROXY_ ? 0 : 1);
-        size_t avail, n;
-        unsigned char *p = br_ssl_engine_recvapp_buf(e, &avail);
-        if (p && c->held_ < avail) {
-            size_t lent = c->held_;
-            if (lent) br_ssl_engine_recvapp_ack(e, lent);
+        size_t n;
+        if (!c->rxw_) return wsp_poll_tls_fetch_(c, ev);   /* out of line: this path calls nothing */
+        if (c->rxw_len_ > c->held_) {
+            size_t lent = c->held_;   /* given back: the engine is told later */
+            c->rxw_ += lent;
+            c->rxw_len_ -= lent;
+            c->rxw_owed_ += lent;
             c->recv_lent_ = 0;
             c->held_ = 0;
-            n = wsp_frames_fast_(&c->rx_, p + lent, avail - lent, ev, 125);
+            n = wsp_frames_fast_(&c->rx_, c->rxw_, c->rxw_len_, ev, 125);
             if (n) {
                 c->held_ = n;
                 return 1;
@@ -8448,6 +8549,23 @@ static int wsp_poll_tls_(wsproxy_client *c, wsproxy_event *ev)
         }
     }
     return wsp_poll_(c, ev);
+}
+
+/* wsp_poll_tls_ without a kept window: ask the engine for it, keep it, look again. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int wsp_poll_tls_fetch_(wsproxy_client *c, wsproxy_event *ev)
+{
+    br_ssl_engine_context *e = wsp_eng_(c, wsp_below_(c) == WSP_S_TLS_PROXY_ ? 0 : 1);
+    size_t avail;
+    const unsigned char *p;
+    p = br_ssl_engine_recvapp_buf(e, &avail);
+    if (!p) return wsp_poll_(c, ev);
+    c->wce_ = e;
+    c->rxw_ = p;
+    c->rxw_len_ = avail;
+    return wsp_poll_tls_(c, ev);
 }
 #endif
 
