@@ -1560,6 +1560,13 @@ struct wsproxy_client {
 #define WSP_SSE2_ 1
 #endif
 
+/* always inlined: the short paths (frames read and written, masks of a few words) */
+#if defined(__GNUC__) || defined(__clang__)
+#define WSP_INLINE_ __inline__ __attribute__((always_inline))
+#else
+#define WSP_INLINE_
+#endif
+
 #ifdef WSPROXY_STATIC
 #define WSPROXY_IMPL static
 #if defined(__GNUC__) || defined(__clang__)
@@ -1931,7 +1938,7 @@ WSPROXY_IMPL size_t wsproxy_frame_encode(unsigned char out[WSPROXY_FRAME_HEADER_
    first byte in memory is the key's byte turn / 8; which way depends on the byte order,
    a constant the compiler folds. Made in registers: a word loaded from key bytes just
    stored at another offset would stall. */
-static uint64_t wsp_key_turn_(uint64_t kw, unsigned turn)
+static WSP_INLINE_ uint64_t wsp_key_turn_(uint64_t kw, unsigned turn)
 {
     static const uint16_t endian_probe = 1;
     /* a rotation (no branch: turn 0 gives kw | kw) */
@@ -2008,6 +2015,20 @@ static size_t wsp_mask_long_(unsigned char *dst, const unsigned char *src, size_
     return (offset + len) & 3;
 }
 
+/* dst[i] = src[i] ^ key for 8 <= n <= 16: a word from each end, both read before
+   either is written (dst may be src); kw is the key word at src[0], kt at src[n - 8]. */
+static WSP_INLINE_ void wsp_mask_two_words_(unsigned char *dst, const unsigned char *src, size_t n,
+                                            uint64_t kw, uint64_t kt)
+{
+    uint64_t a, z;
+    memcpy(&a, src, 8);
+    memcpy(&z, src + n - 8, 8);
+    a ^= kw;
+    z ^= kt;
+    memcpy(dst, &a, 8);
+    memcpy(dst + n - 8, &z, 8);
+}
+
 WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, size_t len,
                                  const unsigned char key[4], size_t offset)
 {
@@ -2017,14 +2038,8 @@ WSPROXY_IMPL size_t wsproxy_mask(unsigned char *dst, const unsigned char *src, s
     memcpy(&k32, key, 4);
     kw = wsp_key_turn_((uint64_t)k32 * 0x100000001ull, (unsigned)(offset & 3) * 8);   /* at key[offset % 4] */
     kt = wsp_key_turn_(kw, (unsigned)(len & 3) * 8);   /* at key[(offset + len) % 4]: for words that end at len */
-    if (len <= 16) {   /* a word from each end, both read before either is written (dst may be src) */
-        uint64_t a, z;
-        memcpy(&a, src, 8);
-        memcpy(&z, src + len - 8, 8);
-        a ^= kw;
-        z ^= kt;
-        memcpy(dst, &a, 8);
-        memcpy(dst + len - 8, &z, 8);
+    if (len <= 16) {
+        wsp_mask_two_words_(dst, src, len, kw, kt);
         return (offset + len) & 3;
     }
 #ifdef WSP_SSE2_
@@ -4834,13 +4849,6 @@ static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t a
 }
 #endif
 
-/* always inlined: the short-frame path of wsproxy_frames_read and wsproxy_poll */
-#if defined(__GNUC__) || defined(__clang__)
-#define WSP_INLINE_ __inline__ __attribute__((always_inline))
-#else
-#define WSP_INLINE_
-#endif
-
 /* Whether q[0..n) (n <= n_max < 126) is ASCII, a word at a time; up to 16 bytes without
    a loop (two overlapping loads). */
 static WSP_INLINE_ int wsp_short_ascii_(const unsigned char *q, size_t n, size_t n_max)
@@ -7284,16 +7292,10 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
     size_t i;
     if (n >= 8) {
         uint32_t k32;
-        uint64_t kw, kt, a, b;
+        uint64_t kw;
         memcpy(&k32, key, 4);
         kw = (uint64_t)k32 * 0x100000001ull;   /* the key twice: byte order is moot */
-        kt = wsp_key_turn_(kw, (unsigned)(n & 3) * 8);
-        memcpy(&a, src, 8);
-        memcpy(&b, src + n - 8, 8);
-        a ^= kw;
-        b ^= kt;
-        memcpy(dst, &a, 8);
-        memcpy(dst + n - 8, &b, 8);
+        wsp_mask_two_words_(dst, src, n, kw, wsp_key_turn_(kw, (unsigned)(n & 3) * 8));
         return;
     }
     for (i = 0; i < n; i++) dst[i] = (unsigned char)(src[i] ^ key[i & 3]);
