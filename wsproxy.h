@@ -4946,7 +4946,9 @@ static WSP_INLINE_ int wsp_frames_cut_(wsproxy_frames *f, const unsigned char *p
         if (n >= 126 || len - 2 >= n) return -1;
         if (p[0] == 0x81 && !wsp_short_ascii_(p + 2, len - 2, 125)) return -1;
         opcode = p[0] & 15;
-        f->msg_opcode_ = opcode;   /* what wsp_frames_begin_data_ does for it */
+        /* what wsp_frames_begin_data_ does for it, without its checks: with nothing open
+           and max_message_ >= 125 (plain_), none of them can fail */
+        f->msg_opcode_ = opcode;
         f->msg_len_ = n;
         f->msg_frames_ = 1;
         f->fin_ = 1;
@@ -7230,22 +7232,33 @@ static unsigned char *wsp_frame_room_slow_(wsproxy_client *c, size_t need, int *
     return c->scap_ ? wsp_plain_reserve_(c, need) : NULL;
 }
 
-/* The same, its common cases inline: room at the end of the plain send buffer, or in
-   the BearSSL record with nothing staged. */
+/* The same, when the room is at hand, with no call: at the end of the plain send
+   buffer, or in the window of the TLS stage below kept since the last frame, with
+   nothing staged. NULL: not at hand. */
+static WSP_INLINE_ unsigned char *wsp_frame_room_at_hand_(wsproxy_client *c, int below, size_t need, int *into)
+{
+    *into = 0;
+    if (below == WSP_S_PLAIN_) return c->scap_ - c->se_ >= need ? c->sbuf_ + c->se_ : NULL;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (c->txw_room_ >= need && c->ss_ == c->se_) {
+        *into = WSP_INTO_KEPT_;
+        return c->txw_;
+    }
+#endif
+    return NULL;
+}
+
+/* The same, its common cases inline: room at hand, or a fresh window of the BearSSL
+   record with nothing staged (then kept). */
 static WSP_INLINE_ unsigned char *wsp_frame_room_(wsproxy_client *c, size_t need, int *into)
 {
     int below = wsp_below_(c);
-    *into = 0;
-    if (below == WSP_S_PLAIN_ && c->scap_ - c->se_ >= need) return c->sbuf_ + c->se_;
+    unsigned char *p = wsp_frame_room_at_hand_(c, below, need, into);
+    if (p) return p;
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
     if (wsp_is_tls_stage_(below) && c->ss_ == c->se_) {
         size_t room;
         br_ssl_engine_context *e;
-        unsigned char *p;
-        if (c->txw_room_ >= need) {   /* in the window kept since the last frame */
-            *into = WSP_INTO_KEPT_;
-            return c->txw_;
-        }
         if (c->txw_owed_) wsp_tls_settle_(c);   /* the engine seals a full record */
         e = wsp_eng_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1);
         p = br_ssl_engine_sendapp_buf(e, &room);
@@ -7328,30 +7341,22 @@ static int wsp_write_frame_any_(wsproxy_client *c, int opcode, int fin, const un
     return WSPROXY_OK;
 }
 
-/* The same; first, what most frames take: up to 16 bytes, room at the end of the plain
-   send buffer or in the kept window of the TLS stage below (wsp_frame_room_), a key in
-   the pool. That path calls nothing, so it saves no registers. */
+/* The same; first, what most frames take: up to 16 bytes, room at hand
+   (wsp_frame_room_at_hand_), a key in the pool. That path calls nothing, so it saves no
+   registers. */
 static int wsp_write_frame_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
                             size_t len)
 {
     if (len <= 16 && c->rand_used_ + 4 <= sizeof c->rand_pool_) {
-        int below = wsp_below_(c);
-        unsigned char *p = NULL;
-        if (below == WSP_S_PLAIN_) {
-            if (c->scap_ - c->se_ >= len + 6) p = c->sbuf_ + c->se_;
-        }
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-        else if (c->txw_room_ >= len + 6 && c->ss_ == c->se_) {
-            p = c->txw_;
-        }
-#endif
+        int into;
+        unsigned char *p = wsp_frame_room_at_hand_(c, wsp_below_(c), len + 6, &into);
         if (p) {
             p[0] = (unsigned char)((fin ? 0x80 : 0) | opcode);
             p[1] = (unsigned char)(0x80 | len);
             memcpy(p + 2, c->rand_pool_ + c->rand_used_, 4);   /* the key, where the mask reads it */
             c->rand_used_ += 4;
             wsp_mask_short_(p + 6, data, len, p + 2);
-            wsp_frame_commit_(c, below == WSP_S_PLAIN_ ? 0 : WSP_INTO_KEPT_, len + 6);
+            wsp_frame_commit_(c, into, len + 6);
             return WSPROXY_OK;
         }
     }
@@ -8522,10 +8527,10 @@ __attribute__((noinline))
 static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev);
 
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+static int wsp_poll_tls_fetch_(wsproxy_client *c, wsproxy_event *ev);
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
-static int wsp_poll_tls_fetch_(wsproxy_client *c, wsproxy_event *ev);
 static int wsp_poll_tls_(wsproxy_client *c, wsproxy_event *ev)
 {
     if (!c->tls_events_ && wsp_is_tls_stage_(wsp_below_(c))) {
