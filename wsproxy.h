@@ -19,6 +19,12 @@
      WSPROXY_STATS     count the bytes the library copies (wsproxy_stats_get)
      WSPROXY_RECV_BUFFER_BYTES / WSPROXY_SEND_BUFFER_BYTES  the built-in buffers (16 KiB
                        each; 0: none, given per connection in cfg.recv_buffer/send_buffer)
+   Switches of speed only (units may differ):
+     WSPROXY_NO_SIMD   plain C where SSE2 checks text and masks payloads on x86
+     WSPROXY_NO_AVX2   with gcc or clang on x86, text copied into a message buffer is
+                       checked 32 bytes per register when the CPU has AVX2 (asked at run
+                       time, as glibc's memcpy asks; built with -mavx2, not asked): this
+                       keeps SSE2 only
    Every limit is a macro with a default (the "limits" block below); define it before the
    include.
 
@@ -1558,6 +1564,16 @@ struct wsproxy_client {
 #if (defined(__SSE2__) || defined(_M_X64)) && !defined(WSPROXY_NO_SIMD)
 #include <emmintrin.h>   /* ASCII runs of text checked 64 bytes at a time */
 #define WSP_SSE2_ 1
+/* With gcc or clang on x86, text's ASCII copy (wsp_ascii_copy_avx2_) also comes in
+   32-byte registers, chosen at run time by the CPU's features, as glibc's memcpy is. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(WSPROXY_NO_AVX2)
+#include <immintrin.h>
+#define WSP_AVX2_ 1
+#ifdef __AVX2__
+#define WSP_AVX2_ALWAYS_ 1   /* built for CPUs that have it: no check at run time */
+#endif
+#endif
 #endif
 
 /* always inlined: the short paths (frames read and written, masks of a few words) */
@@ -4529,6 +4545,76 @@ WSPROXY_IMPL void wsproxy_tls_identity_free(wsproxy_tls_identity *id)
 #define WSP_PREFETCH_(p) ((void)0)
 #endif
 
+#if defined(WSP_SSE2_) && !defined(WSP_AVX2_ALWAYS_)
+/* From src + i, 64-byte blocks while they are ASCII, then the last 64 bytes (overlapping
+   what was copied: an ASCII tail costs one more block, not a call per piece of a stream)
+   when fewer are left. Returns len when all of it was ASCII and copied, else where the
+   copy stopped: a block that is not all ASCII starts there, or fewer than 64 bytes are
+   left. The prefetch keeps a stream read in 1,500-byte pieces near the speed of a whole
+   one. */
+static size_t wsp_ascii_copy_sse2_(unsigned char *dst, const unsigned char *src, size_t i, size_t len)
+{
+    while (i + 64 <= len) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
+        WSP_PREFETCH_((uintptr_t)src + i + 512);
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) return i;
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), a);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), b);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), c);
+        _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), d);
+        i += 64;
+    }
+    if (len >= 64 && i < len) {
+        size_t k = len - 64;
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 48));
+        if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
+            _mm_storeu_si128((__m128i *)(void *)(dst + k), a);
+            _mm_storeu_si128((__m128i *)(void *)(dst + k + 16), b);
+            _mm_storeu_si128((__m128i *)(void *)(dst + k + 32), c);
+            _mm_storeu_si128((__m128i *)(void *)(dst + k + 48), d);
+            return len;
+        }
+    }
+    return i;
+}
+#endif
+
+#ifdef WSP_AVX2_
+/* wsp_ascii_copy_sse2_ in 32-byte registers, for CPUs that have them: half the
+   instructions per block, and text copied out as fast as memcpy copies. */
+__attribute__((target("avx2"))) static size_t wsp_ascii_copy_avx2_(unsigned char *dst,
+                                                                   const unsigned char *src,
+                                                                   size_t i, size_t len)
+{
+    while (i + 64 <= len) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + 32));
+        WSP_PREFETCH_((uintptr_t)src + i + 512);
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b))) return i;
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), a);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), b);
+        i += 64;
+    }
+    if (len >= 64 && i < len) {
+        size_t k = len - 64;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(src + k));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + k + 32));
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
+            _mm256_storeu_si256((__m256i *)(void *)(dst + k), a);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + k + 32), b);
+            return len;
+        }
+    }
+    return i;
+}
+#endif
+
 static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned char *src,
                              size_t len)
 {
@@ -4540,36 +4626,16 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
         size_t end, j;
         uint64_t before;
         if (st == 0) {
-#ifdef WSP_SSE2_
-            while (i + 64 <= len) {   /* ASCII: 64 bytes checked and copied at a time */
-                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
-                WSP_PREFETCH_((uintptr_t)src + i + 512);
-                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
-                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
-                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
-                if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) break;
-                _mm_storeu_si128((__m128i *)(void *)(dst + i), a);
-                _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), b);
-                _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), c);
-                _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), d);
-                i += 64;
-            }
-            if (i + 64 > len && len >= 64 && i < len) {
-                /* the last 64 bytes, overlapping what was copied: an ASCII tail costs one
-                   more block, not a call per piece (pieces of a stream, 1,500 bytes) */
-                size_t k = len - 64;
-                __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + k));
-                __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 16));
-                __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 32));
-                __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 48));
-                if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
-                    _mm_storeu_si128((__m128i *)(void *)(dst + k), a);
-                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 16), b);
-                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 32), c);
-                    _mm_storeu_si128((__m128i *)(void *)(dst + k + 48), d);
-                    break;
-                }
-            }
+#if defined(WSP_AVX2_ALWAYS_)
+            i = wsp_ascii_copy_avx2_(dst, src, i, len);
+            if (i == len) break;
+#elif defined(WSP_AVX2_)
+            i = __builtin_cpu_supports("avx2") ? wsp_ascii_copy_avx2_(dst, src, i, len)
+                                               : wsp_ascii_copy_sse2_(dst, src, i, len);
+            if (i == len) break;
+#elif defined(WSP_SSE2_)
+            i = wsp_ascii_copy_sse2_(dst, src, i, len);
+            if (i == len) break;
 #endif
             while (i + 32 <= len) {
                 uint64_t a, b, c, d;

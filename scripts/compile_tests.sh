@@ -33,6 +33,14 @@ for cc in gcc clang; do
         -o "$BUILD/compile/one" -lssl -lcrypto
     check "$cc two units WSPROXY_STATIC with TLS on OpenSSL" $cc -std=c99 $W -DWSPROXY_TLS_OPENSSL \
         tests/compile_static_a.c tests/compile_static_b.c -o "$BUILD/compile/two" -lssl -lcrypto
+    check "$cc C99 no TLS, WSPROXY_NO_SIMD" $cc -std=c99 $W -DWSPROXY_NO_TLS -DWSPROXY_NO_SIMD tests/compile_one.c \
+        -o "$BUILD/compile/one"
+    case $(uname -m) in x86_64|i?86)
+        check "$cc C99 no TLS, WSPROXY_NO_AVX2" $cc -std=c99 $W -DWSPROXY_NO_TLS -DWSPROXY_NO_AVX2 \
+            tests/compile_one.c -o "$BUILD/compile/one"
+        check "$cc C99 no TLS, -mavx2 (no check of the CPU at run time)" $cc -std=c99 $W -DWSPROXY_NO_TLS -mavx2 \
+            tests/compile_one.c -o "$BUILD/compile/one" ;;
+    esac
     check "$cc with TLS on OpenSSL, bearssl.h included after the header" $cc -std=c99 $W -DWSPROXY_TLS_OPENSSL \
         -include tests/compile_one.c -include bearssl.h -x c /dev/null -o "$BUILD/compile/one" -lssl -lcrypto
 done

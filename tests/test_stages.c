@@ -259,7 +259,7 @@ static void test_frames_long_text(void)
         for (round = 0; round < 40; round++) {
             size_t len = lens[li], i, at = (size_t)test_rand() % len;
             int kind = round % 4;   /* 0 ASCII, 1 a 2-byte character at `at`, 2 a bad byte, 3 a cut code point at the end */
-            int with_buf = round % 2, mode = 2 + (round / 2) % 2;
+            int mode = 2 + (round / 4) % 2, with_buf = (round / 8) % 2;   /* every kind in every mode, both ways */
             char log[256], want[256];
             for (i = 0; i < len; i++) text[i] = (unsigned char)('A' + (i * 7 + (size_t)round) % 26);
             if (kind == 1 && at + 1 < len) { text[at] = 0xc3; text[at + 1] = 0xa9; }
