@@ -97,16 +97,18 @@ $(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_s
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -DTEST_OPENSSL_PEERS -o $@ $< \
 	  -lbearssl $(OPENSSL_LIBS)
 
-# the frames stage's suite again on the other copies of text: the SSE2 one (a CPU without
-# AVX2) and the one without vector registers
-$(BUILD)/test_stages-sse2-san: tests/test_stages.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+# the suites of the mask and of text again on the other code paths: SSE2 only (a CPU
+# without AVX2: the copy of text) and no vector registers (the mask and text)
+SSE2_UNITS   := test_stages
+NOSIMD_UNITS := test_pure test_stages
+$(BUILD)/%-sse2-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_NO_AVX2 -o $@ $< $(UNIT_LIBS)
-$(BUILD)/test_stages-nosimd-san: tests/test_stages.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+$(BUILD)/%-nosimd-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_NO_SIMD -o $@ $< $(UNIT_LIBS)
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
       $(BUILD)/test_tls-small-san $(BUILD)/test_client-deflate-san \
-      $(BUILD)/test_stages-sse2-san $(BUILD)/test_stages-nosimd-san
+      $(addprefix $(BUILD)/,$(addsuffix -sse2-san,$(SSE2_UNITS)) $(addsuffix -nosimd-san,$(NOSIMD_UNITS)))
 
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh
