@@ -5284,6 +5284,9 @@ static void wsp_fail_(wsproxy_client *c, int code)
 }
 
 /* ==== 9. stage PLAIN: the socket's bytes in the caller's receive and send buffers ==== */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))   /* out of wsp_port_, whose TLS path then needs no frame */
+#endif
 static unsigned char *wsp_plain_port_(wsproxy_client *c, int port, size_t *len)
 {
     switch (port) {
@@ -5375,7 +5378,7 @@ static void wsp_ack_(wsproxy_client *c, int stage, int port, size_t n)
 static int wsp_below_(const wsproxy_client *c) { return c->chain_[c->live_ - 1]; }
 
 /* Copies what one port offers into another's room. 1 when bytes moved. */
-static int wsp_move_(wsproxy_client *c, int from, int from_port, int to, int to_port)
+static WSP_INLINE_ int wsp_move_(wsproxy_client *c, int from, int from_port, int to, int to_port)
 {
     size_t n, room;
     unsigned char *src = wsp_port_(c, from, from_port, &n), *dst;
@@ -5402,12 +5405,11 @@ static void wsp_staging_drain_(wsproxy_client *c);
    handshake is not done and what it wrote (the ClientHello) has not left the socket:
    bytes that came with the tunnel's reply must not fail it before its hello is out,
    or what is written would depend on how the socket's bytes were split. */
-static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
-{
 #ifndef WSPROXY_NO_TLS
-    int s = c->chain_[idx], k;
+static int wsp_tls_holds_in_slow_(wsproxy_client *c, int idx)
+{
+    int k;
     size_t n;
-    if (!wsp_is_tls_stage_(s) || c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_) return 0;
     /* held at the end of the stream too: the socket's stage may have refused such bytes
        (wsproxy_recv_buf), so they never decide; the handshake ends cut short */
     if (c->tx_dead_) return 0;
@@ -5418,21 +5420,26 @@ static int wsp_tls_holds_in_(wsproxy_client *c, int idx)
             return 1;
         }
     }
-#else
-    (void)c; (void)idx;
-#endif
     return 0;
 }
-
-static int wsp_pump_(wsproxy_client *c)
-{
-    int moved, any = 0;
-#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-    /* TLS on TLS (no plain stage): bytes can move between the engines only after one of
-       them took an ack or was reset, which sets tls_dirty_; the pump that ran last left
-       nothing it could move. So with no ack since, there is nothing to do. */
-    if (!c->tls_dirty_ && c->chain_[0] != WSP_S_PLAIN_) return 0;
 #endif
+static WSP_INLINE_ int wsp_tls_holds_in_(wsproxy_client *c, int idx)
+{
+#ifndef WSPROXY_NO_TLS
+    int s = c->chain_[idx];
+    /* the common case inline: not a TLS stage, or its handshake is done (the pump asks
+       at every pass) */
+    if (!wsp_is_tls_stage_(s) || c->tls_[s == WSP_S_TLS_PROXY_ ? 0 : 1]->handshake_done_) return 0;
+    return wsp_tls_holds_in_slow_(c, idx);
+#else
+    (void)c; (void)idx;
+    return 0;
+#endif
+}
+
+static int wsp_pump_run_(wsproxy_client *c)
+{
+    int moved, any = 0, first = 1;
     do {
         int i;
         moved = 0;
@@ -5446,7 +5453,9 @@ static int wsp_pump_(wsproxy_client *c)
         for (i = 0; i + 1 < c->live_; i++) {
             int lo = c->chain_[i], hi = c->chain_[i + 1];
             if (!wsp_tls_holds_in_(c, i + 1)) moved |= wsp_move_(c, lo, WSP_RECVAPP_, hi, WSP_RECVREC_);
-            wsp_tls_flush_(c, hi);
+            /* what the stage above wrote into hi becomes a record: nothing above runs
+               between passes, so once per run */
+            if (first) wsp_tls_flush_(c, hi);
             if (wsp_move_(c, hi, WSP_SENDREC_, lo, WSP_SENDAPP_)) {
                 wsp_tls_flush_(c, lo);
                 moved = 1;
@@ -5454,8 +5463,21 @@ static int wsp_pump_(wsproxy_client *c)
         }
         if (moved || !any) wsp_tls_check_(c);   /* a pass that moved nothing changes no state */
         any |= moved;
+        first = 0;
     } while (moved && c->state_ != WSPROXY_STATE_FAILED);
     return any;
+}
+
+static WSP_INLINE_ int wsp_pump_(wsproxy_client *c)
+{
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    /* TLS on TLS (no plain stage): bytes can move between the engines only after one of
+       them took an ack or was reset, which sets tls_dirty_; the pump that ran last left
+       nothing it could move. So with no ack since, there is nothing to do (inline: most
+       calls end here). */
+    if (!c->tls_dirty_ && c->chain_[0] != WSP_S_PLAIN_) return 0;
+#endif
+    return wsp_pump_run_(c);
 }
 
 /* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
@@ -5481,19 +5503,30 @@ static WSP_INLINE_ void wsp_tls_settle_(wsproxy_client *c)
     if (c->wce_) wsp_tls_settle_slow_(c);
 }
 
+static unsigned char *wsp_tls_port_settle_(wsproxy_client *c, int hop, int port, size_t *len);
+
+/* BearSSL sets *len to 0 when it returns NULL (bearssl_ssl.h), so each case is a tail
+   call: the pump asks a port at every move, and the call needs no frame of its own. */
 static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len)
 {
     br_ssl_engine_context *e = wsp_eng_(c, hop);
-    unsigned char *p;
-    wsp_tls_settle_(c);
+    if (c->wce_) return wsp_tls_port_settle_(c, hop, port, len);
     switch (port) {
-    case WSP_RECVREC_: p = br_ssl_engine_recvrec_buf(e, len); break;
-    case WSP_RECVAPP_: p = br_ssl_engine_recvapp_buf(e, len); break;
-    case WSP_SENDAPP_: p = br_ssl_engine_sendapp_buf(e, len); break;
-    default: p = br_ssl_engine_sendrec_buf(e, len); break;
+    case WSP_RECVREC_: return br_ssl_engine_recvrec_buf(e, len);
+    case WSP_RECVAPP_: return br_ssl_engine_recvapp_buf(e, len);
+    case WSP_SENDAPP_: return br_ssl_engine_sendapp_buf(e, len);
+    default: return br_ssl_engine_sendrec_buf(e, len);
     }
-    if (!p) *len = 0;
-    return p;
+}
+
+/* wsp_tls_port_ when the frames hold kept windows: tell the engine first. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static unsigned char *wsp_tls_port_settle_(wsproxy_client *c, int hop, int port, size_t *len)
+{
+    wsp_tls_settle_slow_(c);
+    return wsp_tls_port_(c, hop, port, len);
 }
 
 /* n is never more than the port offered: the library's own moves take what was offered,
