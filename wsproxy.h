@@ -4546,42 +4546,36 @@ WSPROXY_IMPL void wsproxy_tls_identity_free(wsproxy_tls_identity *id)
 #endif
 
 #if defined(WSP_SSE2_) && !defined(WSP_AVX2_ALWAYS_)
-/* From src + i, 64-byte blocks while they are ASCII, then the last 64 bytes (overlapping
-   what was copied: an ASCII tail costs one more block, not a call per piece of a stream)
-   when fewer are left. Returns len when all of it was ASCII and copied, else where the
-   copy stopped: a block that is not all ASCII starts there, or fewer than 64 bytes are
-   left. The prefetch keeps a stream read in 1,500-byte pieces near the speed of a whole
-   one. */
+/* From src + i, 64-byte blocks while they are ASCII; when fewer than 64 bytes are left,
+   the last 64 bytes as one more block, overlapping what was copied (an ASCII tail costs
+   one more block, not a call per piece of a stream). Returns len when all of it was
+   ASCII and copied, else where the copy stopped: a block that is not all ASCII starts
+   there, or fewer than 64 bytes are left. The prefetch keeps a stream read in
+   1,500-byte pieces near the speed of a whole one; where it sits in each version is
+   where it measured best. */
 static size_t wsp_ascii_copy_sse2_(unsigned char *dst, const unsigned char *src, size_t i, size_t len)
 {
-    while (i + 64 <= len) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
-        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
-        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
-        WSP_PREFETCH_((uintptr_t)src + i + 512);
-        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) return i;
+    size_t stopped = 0;   /* where the blocks stopped when the last one overlaps them */
+    for (;;) {
+        __m128i a, b, c, d;
+        if (i + 64 > len) {
+            if (i >= len || len < 64) return i;
+            stopped = i;
+            i = len - 64;   /* the last block, overlapping what was copied */
+        }
+        a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 16));
+        c = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 32));
+        d = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 48));
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))))
+            return i > stopped ? i : stopped;
         _mm_storeu_si128((__m128i *)(void *)(dst + i), a);
         _mm_storeu_si128((__m128i *)(void *)(dst + i + 16), b);
         _mm_storeu_si128((__m128i *)(void *)(dst + i + 32), c);
         _mm_storeu_si128((__m128i *)(void *)(dst + i + 48), d);
+        WSP_PREFETCH_((uintptr_t)src + i + 512);
         i += 64;
     }
-    if (len >= 64 && i < len) {
-        size_t k = len - 64;
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + k));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 16));
-        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 32));
-        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(src + k + 48));
-        if (!_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)))) {
-            _mm_storeu_si128((__m128i *)(void *)(dst + k), a);
-            _mm_storeu_si128((__m128i *)(void *)(dst + k + 16), b);
-            _mm_storeu_si128((__m128i *)(void *)(dst + k + 32), c);
-            _mm_storeu_si128((__m128i *)(void *)(dst + k + 48), d);
-            return len;
-        }
-    }
-    return i;
 }
 #endif
 
@@ -4592,26 +4586,22 @@ __attribute__((target("avx2"))) static size_t wsp_ascii_copy_avx2_(unsigned char
                                                                    const unsigned char *src,
                                                                    size_t i, size_t len)
 {
-    while (i + 64 <= len) {
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + 32));
+    size_t stopped = 0;   /* where the blocks stopped when the last one overlaps them */
+    for (;;) {
+        __m256i a, b;
+        if (i + 64 > len) {
+            if (i >= len || len < 64) return i;
+            stopped = i;
+            i = len - 64;
+        }
+        a = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        b = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + 32));
         WSP_PREFETCH_((uintptr_t)src + i + 512);
-        if (_mm256_movemask_epi8(_mm256_or_si256(a, b))) return i;
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b))) return i > stopped ? i : stopped;
         _mm256_storeu_si256((__m256i *)(void *)(dst + i), a);
         _mm256_storeu_si256((__m256i *)(void *)(dst + i + 32), b);
         i += 64;
     }
-    if (len >= 64 && i < len) {
-        size_t k = len - 64;
-        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(src + k));
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(src + k + 32));
-        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
-            _mm256_storeu_si256((__m256i *)(void *)(dst + k), a);
-            _mm256_storeu_si256((__m256i *)(void *)(dst + k + 32), b);
-            return len;
-        }
-    }
-    return i;
 }
 #endif
 
@@ -5358,7 +5348,8 @@ static unsigned char *wsp_plain_reserve_(wsproxy_client *c, size_t n)
     return c->sbuf_ + c->se_;
 }
 
-/* -- the ports of any byte stage: the one interface -- */
+/* -- the ports of any byte stage: the one interface. A port sets *len always, to 0
+   when it returns NULL (BearSSL's do so too, bearssl_ssl.h). -- */
 static unsigned char *wsp_tls_port_(wsproxy_client *c, int hop, int port, size_t *len);
 static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n);
 
@@ -5557,12 +5548,12 @@ static void wsp_tls_ack_(wsproxy_client *c, int hop, int port, size_t n)
 /* Room in a TLS stage's record for application bytes (0 when stage is not TLS). */
 static size_t wsp_tls_app_room_(const wsproxy_client *c, int stage)
 {
-    size_t n = 0;
+    size_t n;
     const br_ssl_engine_context *e;
     if (!wsp_is_tls_stage_(stage)) return 0;
     e = &c->tls_[stage == WSP_S_TLS_PROXY_ ? 0 : 1]->cc_.eng;
     if (c->txw_ && e == c->wce_) return c->txw_room_;   /* the engine counts what it was told */
-    if (!br_ssl_engine_sendapp_buf(e, &n)) n = 0;
+    br_ssl_engine_sendapp_buf(e, &n);   /* 0 when it has no room */
     return n;
 }
 
@@ -8441,7 +8432,7 @@ WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
     if (!c->nchain_ || !n) return;
     if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than send_buf offered */
         size_t have;
-        if (!wsp_port_(c, c->chain_[0], WSP_SENDREC_, &have)) have = 0;
+        wsp_port_(c, c->chain_[0], WSP_SENDREC_, &have);
         if (n > have) n = have;
     }
     wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
@@ -8496,7 +8487,7 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
     if (n) c->received_any_ = 1;
     if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than recv_buf offered */
         size_t have;
-        if (!wsp_port_(c, c->chain_[0], WSP_RECVREC_, &have)) have = 0;
+        wsp_port_(c, c->chain_[0], WSP_RECVREC_, &have);
         if (n > have) n = have;
     }
     wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
