@@ -569,6 +569,7 @@ typedef struct {
     unsigned char *msg_buf;   /* NULL: zero-copy chunks */
     size_t msg_cap;
     int least;                /* run least_read instead of wsproxy_frames_read */
+    int many;                 /* run wsproxy_frames_read_many, events in batches */
 } frames_job;
 
 /* A reader with wsproxy_frames_read's calls that checks nothing (no opcode, no UTF-8,
@@ -636,12 +637,51 @@ static int least_read(wsproxy_frames *unused, const unsigned char *p, size_t len
 }
 static frames_read_fn volatile v_least_read = least_read;
 
+typedef size_t (*frames_read_many_fn)(wsproxy_frames *, const unsigned char *, size_t, size_t *,
+                                      wsproxy_event *, size_t);
+static frames_read_many_fn volatile v_frames_read_many = wsproxy_frames_read_many;
+#define DEC_BATCH 64
+
+/* the frames stage with wsproxy_frames_read_many: the same work and the same checks of
+   each event as job_dec_frames */
+static double job_dec_frames_many(frames_job *j, long iters)
+{
+    frames_read_many_fn fr = v_frames_read_many;
+    double t0 = wall_now();
+    long k;
+    for (k = 0; k < iters; k++) {
+        size_t pos = 0, frames = 0, bytes = 0;
+        const unsigned char *in = j->s->buf;
+        size_t len = j->s->len, rs = j->read_size;
+        wsproxy_frames_init(j->f, 0, j->msg_buf, j->msg_cap);
+        while (pos < len) {
+            size_t n = len - pos < rs ? len - pos : rs, off = 0, used, got, e;
+            wsproxy_event ev[DEC_BATCH];
+            while ((got = fr(j->f, in + pos + off, n - off, &used, ev, DEC_BATCH)) != 0) {
+                for (e = 0; e < got; e++) {
+                    if (ev[e].type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev[e].type, wsproxy_frames_error(j->f));
+                    bytes += ev[e].len;
+                    frames += (size_t)ev[e].fin;
+                }
+                off += used;
+            }
+            if (off + used != n) BENCH_FAIL("frames_read_many left %zu of %zu bytes", n - off - used, n);
+            pos += n;
+        }
+        if (frames != j->s->frames || bytes != j->s->payload)
+            BENCH_FAIL("frames decoded %zu frames %zu bytes, want %zu %zu", frames, bytes, j->s->frames, j->s->payload);
+    }
+    return wall_now() - t0;
+}
+
 static double job_dec_frames(void *ctx, long iters)
 {
     frames_job *j = (frames_job *)ctx;
     frames_read_fn fr = j->least ? v_least_read : v_frames_read;
-    double t0 = wall_now();
+    double t0;
     long k;
+    if (j->many) return job_dec_frames_many(j, iters);
+    t0 = wall_now();
     for (k = 0; k < iters; k++) {
         size_t pos = 0, frames = 0, bytes = 0;
         const unsigned char *in = j->s->buf;
@@ -751,7 +791,7 @@ static void check_decode(void)
 {
     static unsigned char stream[1 << 21];
     static size_t pieces[1 << 16];
-    static ev_log lg[2];
+    static ev_log lg[3];
     size_t cap = (1 << 20) + 64;
     unsigned char *mb[2] = {xalloc(cap), xalloc(cap)};
     wsproxy_client *c = (wsproxy_client *)xalloc(sizeof(wsproxy_client));
@@ -809,6 +849,22 @@ static void check_decode(void)
             BENCH_CHECK(lg[0].len == lg[1].len && memcmp(lg[0].log, lg[1].log, lg[0].len) == 0 &&
                         lg[0].hash == lg[1].hash && wsproxy_error(c) == wsproxy_frames_error(&f),
                         "frames stage and client differ (round %d, copy %d)", round, copy);
+            /* and in batches of events of random size */
+            wsproxy_frames_init(&f, 0, copy ? mb[1] : NULL, cap);
+            for (i = 0, pos = 0; i < np && !lg[2].done; pos += pieces[i++]) {
+                size_t off = 0, used, got, e;
+                wsproxy_event evs[9];
+                while (!lg[2].done &&
+                       (got = wsproxy_frames_read_many(&f, stream + pos + off, pieces[i] - off, &used, evs,
+                                                       1 + (size_t)(bench_rand() % 9))) != 0) {
+                    off += used;
+                    for (e = 0; e < got; e++) log_event(&lg[2], &evs[e]);
+                }
+                BENCH_CHECK(lg[2].done || off + used == pieces[i], "frames_read_many left bytes (round %d)", round);
+            }
+            BENCH_CHECK(lg[0].len == lg[2].len && memcmp(lg[0].log, lg[2].log, lg[0].len) == 0 &&
+                        lg[0].hash == lg[2].hash && wsproxy_error(c) == wsproxy_frames_error(&f),
+                        "frames_read_many and client differ (round %d, copy %d)", round, copy);
         }
     }
     free(c); free(mb[0]); free(mb[1]);
@@ -836,28 +892,33 @@ static void bench_decode(void)
                 struct wslay_frame_callbacks cb = {NULL, wslay_feed, NULL};
                 wslay_src src = {&s, 0, reads[rd]};
                 wslay_dec_job wj;
-                frames_job fzj = {&fz, &s, reads[rd], NULL, 0, 0}, flj = {&fz, &s, reads[rd], NULL, 0, 1};
-                frames_job fcj = {&fc, &s, reads[rd], msg_buf2, msg_cap, 0};
+                frames_job fzj = {&fz, &s, reads[rd], NULL, 0, 0, 0}, flj = {&fz, &s, reads[rd], NULL, 0, 1, 0};
+                frames_job fmj = {&fz, &s, reads[rd], NULL, 0, 0, 1};
+                frames_job fcj = {&fc, &s, reads[rd], msg_buf2, msg_cap, 0, 0};
                 dec_job zj = {zc, &s, reads[rd]}, cj = {cc, &s, reads[rd]};
                 copy_job mj = {&s, dst};
-                double t_f, t_z, t_w, t_c, t_m, t_l, r;
-                job_fn zf[4] = {job_dec_frames, job_dec_client, job_dec_wslay, job_dec_frames};
-                void *zc_[4];
-                double zt[4] = {0, 0, 0, 0};
+                double t_f, t_z, t_w, t_c, t_m, t_l, t_b, r;
+                job_fn zf[5] = {job_dec_frames, job_dec_client, job_dec_wslay, job_dec_frames, job_dec_frames};
+                void *zc_[5];
+                double zt[5] = {0, 0, 0, 0, 0};
                 char name[112], v1[64], v2[64];
                 const char *how = rd ? "1500-byte reads" : "whole";
                 const char *kind = text ? "text" : "bin";
                 const char *peer = text ? "wslay frame API (no UTF-8 check)" : "wslay frame API";
                 BENCH_CHECK(wslay_frame_context_init(&wj.ctx, &cb, &src) == 0, "wslay init");
                 wj.src = &src;
-                zc_[0] = &fzj; zc_[1] = &zj; zc_[2] = &wj; zc_[3] = &flj;
-                compare(s.size <= 125 ? 4 : 3, zf, zc_, 0.05, zt);
-                t_f = zt[0]; t_z = zt[1]; t_w = zt[2]; t_l = zt[3];
-                r = speedup(0, 2);
-                snprintf(name, sizeof name, "decode %s %s, %s: frames stage, zero-copy", kind, fmt_size(s.size), how);
-                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_f, "fr"), fmt_bps((double)s.payload / t_f));
+                zc_[0] = &fzj; zc_[1] = &zj; zc_[2] = &wj; zc_[3] = &fmj; zc_[4] = &flj;
+                compare(s.size <= 125 ? 5 : 4, zf, zc_, 0.05, zt);
+                t_f = zt[0]; t_z = zt[1]; t_w = zt[2]; t_b = zt[3]; t_l = zt[4];
+                r = speedup(3, 2);
+                snprintf(name, sizeof name, "decode %s %s, %s: frames stage, zero-copy, events in batches", kind,
+                         fmt_size(s.size), how);
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_b, "fr"), fmt_bps((double)s.payload / t_b));
                 snprintf(v2, sizeof v2, "%s %s", fmt_rate((double)s.frames / t_w, "fr"), fmt_bps((double)s.payload / t_w));
                 row_out("2 decode", name, v1, peer, v2, r, s.size == 16 ? ">=1.5" : "", s.size == 16 ? at_least(r, 1.5) : "");
+                snprintf(name, sizeof name, "decode %s %s, %s: frames stage, zero-copy", kind, fmt_size(s.size), how);
+                snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_f, "fr"), fmt_bps((double)s.payload / t_f));
+                row_out("2 decode", name, v1, peer, v2, speedup(0, 2), "", "");
                 snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_z, "fr"), fmt_bps((double)s.payload / t_z));
                 row_out("2 decode", "  the client: copy into recv_buf, poll, zero-copy chunks", v1, peer, v2,
                         speedup(1, 2), "", "");
@@ -865,12 +926,12 @@ static void bench_decode(void)
                     snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_l, "fr"),
                              fmt_bps((double)s.payload / t_l));
                     row_out("2 decode", "  a reader with the same calls that checks nothing", v1, peer, v2,
-                            speedup(3, 2), "", "");
+                            speedup(4, 2), "", "");
                     snprintf(v2, sizeof v2, "%s", v1);
                     snprintf(v1, sizeof v1, "%s %s", fmt_rate((double)s.frames / t_f, "fr"),
                              fmt_bps((double)s.payload / t_f));
                     row_out("2 decode", "  the frames stage beside that reader", v1, "the reader that checks nothing",
-                            v2, speedup(0, 3), "", "");
+                            v2, speedup(0, 4), "", "");
                 }
                 triple(job_dec_frames, &fcj, job_dec_client, &cj, job_dec_memcpy, &mj, 0.05, &t_f, &t_c, &t_m);
                 r = speedup(0, 2);
@@ -984,7 +1045,9 @@ static void bench_utf8(void)
      valgrind --tool=callgrind --toggle-collect='job_*' build/bench/micro prof dec-frames-bin
    JOB: dec-{frames,client,wslay,memcpy}-{bin,text}[-64k][-copy][-1500]: 3 passes over
           2 MiB of frames of 16 B (64k: 64 KiB), zero-copy or copied out (copy:
-          message_buffer), whole or in 1500-byte reads
+          message_buffer), whole or in 1500-byte reads; dec-frames-...-many reads them
+          with wsproxy_frames_read_many, dec-frames-...-least with the reader that
+          checks nothing
         build-{lib,wslay,client}-{16,4k}: 1e6 frames of 16 B or 1e5 of 4 KiB
           (wsproxy_frame_build, wslay_frame_send, send_binary + send_buf/send_ack)
         utf8-lib (10 x 64 KiB of mixed 2/3/4-byte text),
@@ -1013,7 +1076,8 @@ static void prof(const char *job)
             job_dec_memcpy(&mj, 3);
         } else if (strstr(job, "frames")) {
             wsproxy_frames f;
-            frames_job fj = {&f, &st, rs, copy ? a : NULL, copy ? cap : 0, strstr(job, "least") != NULL};
+            frames_job fj = {&f, &st, rs, copy ? a : NULL, copy ? cap : 0, strstr(job, "least") != NULL,
+                             strstr(job, "many") != NULL};
             job_dec_frames(&fj, 3);
         } else {
             dec_job j;

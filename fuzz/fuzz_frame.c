@@ -7,7 +7,9 @@
    in pieces (offset carried) equals masking at once. The frames stage, in chunks and
    with a message buffer, gives the same whole messages, control frames and final error
    whether the stream comes whole, a byte at a time or in random pieces (its short-frame
-   and copy paths against the general one); `used` never exceeds what it was given.
+   and copy paths against the general one), one event per call or in batches
+   (wsproxy_frames_read_many, whose events but the last lie in the bytes it read);
+   `used` never exceeds what it was given.
    libFuzzer -max_len (fuzz/run.sh): fuzz-max-len: 512 */
 #include "fuzz_common.h"
 
@@ -61,62 +63,91 @@ static uint64_t frames_hash_(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+typedef struct {
+    unsigned char msg[600];
+    size_t msg_len;
+    int open;
+    uint64_t h;
+} frames_log_;
+
+/* Adds one event to the hash; 1 when it ends the stream (CLOSE, ERROR). */
+static int frames_event_(frames_log_ *lg, const wsproxy_frames *f, const wsproxy_event *ev)
+{
+    switch (ev->type) {
+    case WSPROXY_EV_MESSAGE:
+        FUZZ_CHECK(ev->first == !lg->open);
+        FUZZ_CHECK(lg->msg_len + ev->len <= 300);
+        if (lg->msg_len + ev->len <= sizeof lg->msg) memcpy(lg->msg + lg->msg_len, ev->data, ev->len);
+        lg->msg_len += ev->len;
+        lg->open = !ev->fin;
+        if (ev->fin) {
+            lg->h = frames_hash_(lg->h, "M", 1);
+            lg->h = frames_hash_(lg->h, &ev->opcode, sizeof ev->opcode);
+            lg->h = frames_hash_(lg->h, &lg->msg_len, sizeof lg->msg_len);
+            lg->h = frames_hash_(lg->h, lg->msg, lg->msg_len);
+            lg->msg_len = 0;
+        }
+        return 0;
+    case WSPROXY_EV_PING: case WSPROXY_EV_PONG: case WSPROXY_EV_CLOSE:
+        lg->h = frames_hash_(lg->h, &ev->type, sizeof ev->type);
+        lg->h = frames_hash_(lg->h, &ev->close_code, sizeof ev->close_code);
+        lg->h = frames_hash_(lg->h, ev->data, ev->len);
+        return ev->type == WSPROXY_EV_CLOSE;
+    case WSPROXY_EV_ERROR: {
+        int e = wsproxy_frames_error(f);
+        FUZZ_CHECK(e != 0);
+        lg->h = frames_hash_(lg->h, "E", 1);
+        lg->h = frames_hash_(lg->h, &e, sizeof e);
+        lg->h = frames_hash_(lg->h, &ev->close_code, sizeof ev->close_code);
+        return 1;
+    }
+    default:
+        FUZZ_CHECK(0);
+        return 1;
+    }
+}
+
+/* batch 0: wsproxy_frames_read, one event per call; else wsproxy_frames_read_many with
+   room for 1..batch events per call */
 static uint64_t frames_run_(const unsigned char *data, size_t size, int with_buf, unsigned max_piece,
-                            uint32_t seed)
+                            uint32_t seed, unsigned batch)
 {
     wsproxy_frames f;
-    static unsigned char msgbuf[600], msg[600];
-    size_t off = 0, msg_len = 0;
-    uint64_t h = 0xcbf29ce484222325ull;
-    int open = 0;
+    static unsigned char msgbuf[600];
+    static frames_log_ lg;
+    size_t off = 0;
+    memset(&lg, 0, sizeof lg);
+    lg.h = 0xcbf29ce484222325ull;
     wsproxy_frames_init(&f, 300, with_buf ? msgbuf : NULL, with_buf ? sizeof msgbuf : 0);
     while (off < size && !wsproxy_frames_error(&f)) {
         size_t piece = max_piece ? fuzz_split(&seed, max_piece) : size - off, at = 0;
         if (piece > size - off) piece = size - off;
         for (;;) {
-            wsproxy_event ev;
-            size_t used = (size_t)-1;
-            int got = wsproxy_frames_read(&f, data + off + at, piece - at, &used, &ev);
+            wsproxy_event evs[8];
+            size_t used = (size_t)-1, got, e, max = batch ? fuzz_split(&seed, batch) : 1;
+            const unsigned char *from = data + off + at;
+            if (batch) {
+                got = wsproxy_frames_read_many(&f, from, piece - at, &used, evs, max);
+                FUZZ_CHECK(got <= max);
+            } else {
+                got = (size_t)wsproxy_frames_read(&f, from, piece - at, &used, &evs[0]);
+            }
             FUZZ_CHECK(used <= piece - at);
             at += used;
             if (!got) break;
-            switch (ev.type) {
-            case WSPROXY_EV_MESSAGE:
-                FUZZ_CHECK(ev.first == !open);
-                FUZZ_CHECK(msg_len + ev.len <= 300);
-                if (msg_len + ev.len <= sizeof msg) memcpy(msg + msg_len, ev.data, ev.len);
-                msg_len += ev.len;
-                open = !ev.fin;
-                if (ev.fin) {
-                    h = frames_hash_(h, "M", 1);
-                    h = frames_hash_(h, &ev.opcode, sizeof ev.opcode);
-                    h = frames_hash_(h, &msg_len, sizeof msg_len);
-                    h = frames_hash_(h, msg, msg_len);
-                    msg_len = 0;
+            for (e = 0; e < got; e++) {
+                /* in a batch, all but the last event's data lie in the bytes read */
+                if (e + 1 < got && evs[e].len) FUZZ_CHECK(evs[e].data >= from && evs[e].data + evs[e].len <= from + used);
+                if (frames_event_(&lg, &f, &evs[e])) {
+                    FUZZ_CHECK(e + 1 == got);
+                    return lg.h;
                 }
-                break;
-            case WSPROXY_EV_PING: case WSPROXY_EV_PONG: case WSPROXY_EV_CLOSE:
-                h = frames_hash_(h, &ev.type, sizeof ev.type);
-                h = frames_hash_(h, &ev.close_code, sizeof ev.close_code);
-                h = frames_hash_(h, ev.data, ev.len);
-                break;
-            case WSPROXY_EV_ERROR: {
-                int e = wsproxy_frames_error(&f);
-                FUZZ_CHECK(e != 0);
-                h = frames_hash_(h, "E", 1);
-                h = frames_hash_(h, &e, sizeof e);
-                h = frames_hash_(h, &ev.close_code, sizeof ev.close_code);
-                break;
             }
-            default:
-                FUZZ_CHECK(0);
-            }
-            if (ev.type == WSPROXY_EV_ERROR || ev.type == WSPROXY_EV_CLOSE) return h;
         }
         FUZZ_CHECK(at == piece || wsproxy_frames_error(&f));
         off += piece;
     }
-    return h;
+    return lg.h;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -137,10 +168,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {   /* the frames stage: the same events however the stream is split */
         int with_buf;
         for (with_buf = 0; with_buf < 2; with_buf++) {
-            uint64_t whole = frames_run_(data, size, with_buf, 0, 1);
-            FUZZ_CHECK(frames_run_(data, size, with_buf, 1, 1) == whole);
-            FUZZ_CHECK(frames_run_(data, size, with_buf, 7, (uint32_t)size + 3) == whole);
-            FUZZ_CHECK(frames_run_(data, size, with_buf, 200, (uint32_t)size * 31 + 5) == whole);
+            uint64_t whole = frames_run_(data, size, with_buf, 0, 1, 0);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 1, 1, 0) == whole);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 7, (uint32_t)size + 3, 0) == whole);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 200, (uint32_t)size * 31 + 5, 0) == whole);
+            /* in batches of events, whole and in pieces */
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 0, (uint32_t)size + 11, 8) == whole);
+            FUZZ_CHECK(frames_run_(data, size, with_buf, 7, (uint32_t)size * 7 + 1, 8) == whole);
         }
     }
 

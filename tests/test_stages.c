@@ -71,9 +71,35 @@ static int open_client(wsproxy_config *cfg)
 enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE, FEED_CUT };
 static size_t feed_cut;   /* FEED_CUT: the first read ends here, the second has the rest */
 
-/* Feeds a server stream to a frames stage in the given way; logs every event. */
-static void frames_run(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
-                       size_t msgcap, uint64_t max_message, char *log, size_t logcap)
+/* Logs one event of a frames stage. */
+static void frames_log_event(const wsproxy_frames *f, const wsproxy_event *ev, unsigned char *msg, size_t msg_cap,
+                             size_t *msg_len, char *log, size_t logcap)
+{
+    size_t l = strlen(log);
+    switch (ev->type) {
+    case WSPROXY_EV_MESSAGE:
+        if (ev->first) *msg_len = 0;
+        if (*msg_len < msg_cap)
+            memcpy(msg + *msg_len, ev->data, ev->len < msg_cap - *msg_len ? ev->len : msg_cap - *msg_len);
+        *msg_len += ev->len;
+        if (ev->fin)
+            snprintf(log + l, logcap - l, "MSG %d %.*s|", ev->opcode, (int)(*msg_len < 60 ? *msg_len : 60), msg);
+        break;
+    case WSPROXY_EV_PING: snprintf(log + l, logcap - l, "PING %.*s|", (int)ev->len, ev->data); break;
+    case WSPROXY_EV_PONG: snprintf(log + l, logcap - l, "PONG %.*s|", (int)ev->len, ev->data); break;
+    case WSPROXY_EV_CLOSE: snprintf(log + l, logcap - l, "CLOSE %d %.*s|", ev->close_code, (int)ev->len, ev->data); break;
+    case WSPROXY_EV_ERROR:
+        snprintf(log + l, logcap - l, "ERROR %s %d|", wsproxy_strerror(wsproxy_frames_error(f)), ev->close_code);
+        break;
+    default: CHECK(0);
+    }
+}
+
+/* Feeds a server stream to a frames stage in the given way, one event per call
+   (batch 0) or with wsproxy_frames_read_many in batches of 1 to batch events; logs
+   every event. */
+static void frames_run_with(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
+                            size_t msgcap, uint64_t max_message, char *log, size_t logcap, size_t batch)
 {
     wsproxy_frames f;
     size_t off = 0;
@@ -83,42 +109,52 @@ static void frames_run(const unsigned char *in, size_t len, int mode, unsigned c
     log[0] = 0;
     while (off < len) {
         size_t piece = len - off, used, at = 0;
-        wsproxy_event ev;
+        wsproxy_event evs[8];
         if (mode == FEED_BYTE) piece = 1;
         else if (mode == FEED_RANDOM) { size_t k = 1 + (size_t)(test_rand() % 23); if (k < piece) piece = k; }
         else if (mode == FEED_LARGE) { size_t k = 1 + (size_t)(test_rand() % 3000); if (k < piece) piece = k; }
         else if (mode == FEED_CUT && off == 0 && feed_cut < piece) piece = feed_cut;
         for (;;) {
-            int got = wsproxy_frames_read(&f, in + off + at, piece - at, &used, &ev);
+            size_t got, e, max = batch ? 1 + (size_t)(test_rand() % batch) : 1;
+            const unsigned char *from = in + off + at;
+            if (batch) {
+                got = wsproxy_frames_read_many(&f, from, piece - at, &used, evs, max);
+                CHECK(got <= max);
+            } else {
+                got = (size_t)wsproxy_frames_read(&f, from, piece - at, &used, &evs[0]);
+            }
             CHECK(used <= piece - at);
             at += used;
-            if (!got) { CHECK(at == piece || wsproxy_frames_error(&f) || ev.type == WSPROXY_EV_NONE); break; }
-            /* event data lies in the input, the message buffer, or the stage itself */
-            if (ev.len) CHECK((ev.data >= in && ev.data + ev.len <= in + len) ||
-                              (msgbuf && ev.data >= msgbuf && ev.data + ev.len <= msgbuf + msgcap) ||
-                              ((const unsigned char *)ev.data >= (const unsigned char *)&f &&
-                               ev.data + ev.len <= (const unsigned char *)(&f + 1)));
-            switch (ev.type) {
-            case WSPROXY_EV_MESSAGE:
-                if (ev.first) msg_len = 0;
-                if (msg_len < sizeof msg)
-                    memcpy(msg + msg_len, ev.data, ev.len < sizeof msg - msg_len ? ev.len : sizeof msg - msg_len);
-                msg_len += ev.len;
-                if (ev.fin) {
-                    size_t l = strlen(log);
-                    snprintf(log + l, logcap - l, "MSG %d %.*s|", ev.opcode, (int)(msg_len < 60 ? msg_len : 60), msg);
-                }
-                break;
-            case WSPROXY_EV_PING: { size_t l = strlen(log); snprintf(log + l, logcap - l, "PING %.*s|", (int)ev.len, ev.data); break; }
-            case WSPROXY_EV_PONG: { size_t l = strlen(log); snprintf(log + l, logcap - l, "PONG %.*s|", (int)ev.len, ev.data); break; }
-            case WSPROXY_EV_CLOSE: { size_t l = strlen(log); snprintf(log + l, logcap - l, "CLOSE %d %.*s|", ev.close_code, (int)ev.len, ev.data); break; }
-            case WSPROXY_EV_ERROR: { size_t l = strlen(log); snprintf(log + l, logcap - l, "ERROR %s %d|", wsproxy_strerror(wsproxy_frames_error(&f)), ev.close_code); break; }
-            default: CHECK(0);
+            if (!got) { CHECK(at == piece || wsproxy_frames_error(&f) || evs[0].type == WSPROXY_EV_NONE); break; }
+            for (e = 0; e < got; e++) {
+                const wsproxy_event *ev = &evs[e];
+                /* event data lies in the input, the message buffer, or the stage itself;
+                   in a batch, every event's but the last's in the bytes this call read */
+                if (ev->len) CHECK((ev->data >= in && ev->data + ev->len <= in + len) ||
+                                   (msgbuf && ev->data >= msgbuf && ev->data + ev->len <= msgbuf + msgcap) ||
+                                   ((const unsigned char *)ev->data >= (const unsigned char *)&f &&
+                                    ev->data + ev->len <= (const unsigned char *)(&f + 1)));
+                if (ev->len && e + 1 < got) CHECK(ev->data >= from && ev->data + ev->len <= from + used);
+                if (e + 1 < got) CHECK(ev->type != WSPROXY_EV_CLOSE && ev->type != WSPROXY_EV_ERROR);
+                frames_log_event(&f, ev, msg, sizeof msg, &msg_len, log, logcap);
             }
         }
         off += piece;
         if (wsproxy_frames_error(&f)) break;
     }
+}
+
+/* frames_run_with one event per call, then again in batches: the same events. */
+static void frames_run(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
+                       size_t msgcap, uint64_t max_message, char *log, size_t logcap)
+{
+    static char again[1 << 16];
+    frames_run_with(in, len, mode, msgbuf, msgcap, max_message, log, logcap, 0);
+    CHECK(logcap <= sizeof again);
+    if (logcap > sizeof again) return;
+    frames_run_with(in, len, mode, msgbuf, msgcap, max_message, again, logcap, 8);
+    CHECK(strcmp(again, log) == 0);
+    if (strcmp(again, log) != 0) fprintf(stderr, "  one event per call: %s\n  in batches:         %s\n", log, again);
 }
 
 static void test_frames_alone(void)
