@@ -311,6 +311,68 @@ static void test_frames_long_text(void)
     }
 }
 
+/* Every read gets its bytes in a heap block of exactly their size, and the message
+   buffer is exactly the message's size: under ASan, a block of the text copy or check
+   that reads or writes one byte past either end fails here. */
+static void frames_run_exact(const unsigned char *in, size_t len, size_t max_piece, size_t msgcap, size_t batch,
+                             char *log, size_t logcap)
+{
+    wsproxy_frames f;
+    unsigned char *msgbuf = msgcap ? (unsigned char *)malloc(msgcap) : NULL, msg[4096];
+    size_t off = 0, msg_len = 0;
+    wsproxy_frames_init(&f, 0, msgbuf, msgcap);
+    log[0] = 0;
+    while (off < len && !wsproxy_frames_error(&f)) {
+        size_t piece = len - off, at = 0, used, got, e;
+        unsigned char *block;
+        wsproxy_event evs[4];
+        if (max_piece) { size_t k = 1 + (size_t)(test_rand() % max_piece); if (k < piece) piece = k; }
+        block = (unsigned char *)malloc(piece);
+        memcpy(block, in + off, piece);
+        for (;;) {
+            if (batch) got = wsproxy_frames_read_many(&f, block + at, piece - at, &used, evs, batch);
+            else got = (size_t)wsproxy_frames_read(&f, block + at, piece - at, &used, &evs[0]);
+            at += used;
+            if (!got) break;
+            for (e = 0; e < got; e++) frames_log_event(&f, &evs[e], msg, sizeof msg, &msg_len, log, logcap);
+        }
+        CHECK(at == piece || wsproxy_frames_error(&f));
+        free(block);
+        off += piece;
+    }
+    free(msgbuf);
+}
+
+static void test_frames_exact_size(void)
+{
+    static unsigned char text[300], stream[320];
+    size_t len;
+    TEST_CASE("frames alone: text of 1 to 300 bytes in blocks of exactly its size (ASan)");
+    test_seed(777);
+    for (len = 1; len <= 300; len++) {
+        int kind;
+        for (kind = 0; kind < 3; kind++) {   /* ASCII; a 2-byte character last; a bad byte last */
+            size_t i, n, max_piece;
+            char want[256];
+            for (i = 0; i < len; i++) text[i] = (unsigned char)('a' + (i * 5 + len) % 26);
+            if (kind == 1 && len >= 2) { text[len - 2] = 0xc3; text[len - 1] = 0xa9; }
+            if (kind == 2) text[len - 1] = 0xff;
+            n = srv_frame(stream, 1, WSPROXY_OP_TEXT, text, len);
+            if (kind == 2) snprintf(want, sizeof want, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|");
+            else snprintf(want, sizeof want, "MSG 1 %.*s|", (int)(len < 60 ? len : 60), (const char *)text);
+            for (max_piece = 0; max_piece <= 70; max_piece += 35) {   /* whole; pieces of up to 35, 70 */
+                char log[256];
+                frames_run_exact(stream, n, max_piece, 0, 0, log, sizeof log);
+                CHECK(strcmp(log, want) == 0);
+                frames_run_exact(stream, n, max_piece, len, 0, log, sizeof log);   /* copied out */
+                CHECK(strcmp(log, want) == 0);
+                frames_run_exact(stream, n, max_piece, 0, 3, log, sizeof log);     /* in batches */
+                CHECK(strcmp(log, want) == 0);
+            }
+        }
+    }
+}
+
 static void test_frame_build(void)
 {
     static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
@@ -692,6 +754,7 @@ int main(void)
     test_short_frame_path();
     test_frames_alone();
     test_frames_long_text();
+    test_frames_exact_size();
     test_frames_cut_text();
     test_frame_build();
     test_head_cost();
