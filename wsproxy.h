@@ -4916,10 +4916,31 @@ static int wsp_inflate_step_(wsproxy_frames *f, const unsigned char *p, size_t a
 }
 #endif
 
-/* Whether q[0..n) (n <= n_max < 126) is ASCII, a word at a time; up to 16 bytes without
-   a loop (two overlapping loads). */
+/* Whether q[0..n) (n <= n_max < 126) is ASCII: up to 16 bytes in two overlapping
+   words, longer runs in overlapping 16-byte blocks (SSE2) or a word at a time. */
 static WSP_INLINE_ int wsp_short_ascii_(const unsigned char *q, size_t n, size_t n_max)
 {
+#ifdef WSP_SSE2_
+    if (n_max > 16 && n > 16) {
+        /* 17 to 125 bytes: 16-byte blocks from each end, overlapping in the middle, no
+           loop (as wsproxy_mask's short payloads) */
+        const unsigned char *e = q + n;
+        __m128i acc = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)q),
+                                   _mm_loadu_si128((const __m128i *)(const void *)(e - 16)));
+        if (n > 32) {
+            acc = _mm_or_si128(acc, _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)),
+                                                 _mm_loadu_si128((const __m128i *)(const void *)(e - 32))));
+            if (n > 64) {
+                __m128i front = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(q + 32)),
+                                             _mm_loadu_si128((const __m128i *)(const void *)(q + 48)));
+                __m128i back = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(e - 48)),
+                                            _mm_loadu_si128((const __m128i *)(const void *)(e - 64)));
+                acc = _mm_or_si128(acc, _mm_or_si128(front, back));
+            }
+        }
+        return !_mm_movemask_epi8(acc);
+    }
+#endif
     if (n >= 8) {
         uint64_t a, b;
         size_t i;
