@@ -747,6 +747,32 @@ static void test_short_frame_path(void)
     wsproxy_frames_init(&f, 2, NULL, 0);
     CHECK_EQ_INT(wsproxy_frames_read(&f, stream, 5, &used, &ev), 1);
     CHECK(ev.type == WSPROXY_EV_ERROR && wsproxy_frames_error(&f) == WSPROXY_E_WS_MESSAGE_TOO_BIG);
+
+    TEST_CASE("read_many: room for no event reads nothing; a batch ends at its fault, then nothing");
+    {
+        wsproxy_event evs[8];
+        size_t got;
+        wsproxy_frames_init(&f, 0, NULL, 0);
+        used = 99;
+        CHECK_EQ_INT(wsproxy_frames_read_many(&f, stream, sizeof stream, &used, NULL, 0), 0);
+        CHECK_EQ_INT(used, 0);
+        got = wsproxy_frames_read_many(&f, stream, sizeof stream, &used, evs, 8);
+        CHECK_EQ_INT(got, 5);   /* the five events above, the fault last */
+        CHECK(evs[0].type == WSPROXY_EV_MESSAGE && evs[0].len == 3 && evs[0].data == stream + 2);
+        CHECK(evs[3].type == WSPROXY_EV_PING && evs[4].type == WSPROXY_EV_ERROR && evs[4].close_code == 1002);
+        CHECK_EQ_INT(wsproxy_frames_read_many(&f, stream, sizeof stream, &used, evs, 8), 0);
+        CHECK_EQ_INT(used, 0);
+        wsproxy_frames_init(&f, 0, NULL, 0);   /* two at a time: the same events, in three calls */
+        pos = 0;
+        events = 0;
+        while ((got = wsproxy_frames_read_many(&f, stream + pos, sizeof stream - pos, &used, evs, 2)) != 0) {
+            CHECK(got <= 2);
+            pos += used;
+            events += (int)got;
+            if (events == 5) CHECK(got == 1 && evs[0].type == WSPROXY_EV_ERROR);
+        }
+        CHECK_EQ_INT(events, 5);
+    }
 }
 
 int main(void)
