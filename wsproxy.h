@@ -1158,7 +1158,7 @@ WSPROXY_DEF int wsproxy_frames_read(wsproxy_frames *f, const unsigned char *data
    as for wsproxy_frames_read, that every byte given was used without an event: call
    again with the rest until then. Made for streams of small frames: the place in the
    input stays in a register from frame to frame (bench/RESULTS.md, row 2). max 0
-   reads nothing. */
+   reads nothing and touches no event (evs may then be NULL). */
 WSPROXY_DEF size_t wsproxy_frames_read_many(wsproxy_frames *f, const unsigned char *data, size_t len,
                                             size_t *used, wsproxy_event *evs, size_t max);
 WSPROXY_DEF int wsproxy_frames_error(const wsproxy_frames *f);   /* sticky code or 0 */
