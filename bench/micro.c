@@ -642,46 +642,13 @@ typedef size_t (*frames_read_many_fn)(wsproxy_frames *, const unsigned char *, s
 static frames_read_many_fn volatile v_frames_read_many = wsproxy_frames_read_many;
 #define DEC_BATCH 64
 
-/* the frames stage with wsproxy_frames_read_many: the same work and the same checks of
-   each event as job_dec_frames */
-static double job_dec_frames_many(frames_job *j, long iters)
-{
-    frames_read_many_fn fr = v_frames_read_many;
-    double t0 = wall_now();
-    long k;
-    for (k = 0; k < iters; k++) {
-        size_t pos = 0, frames = 0, bytes = 0;
-        const unsigned char *in = j->s->buf;
-        size_t len = j->s->len, rs = j->read_size;
-        wsproxy_frames_init(j->f, 0, j->msg_buf, j->msg_cap);
-        while (pos < len) {
-            size_t n = len - pos < rs ? len - pos : rs, off = 0, used, got, e;
-            wsproxy_event ev[DEC_BATCH];
-            while ((got = fr(j->f, in + pos + off, n - off, &used, ev, DEC_BATCH)) != 0) {
-                for (e = 0; e < got; e++) {
-                    if (ev[e].type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev[e].type, wsproxy_frames_error(j->f));
-                    bytes += ev[e].len;
-                    frames += (size_t)ev[e].fin;
-                }
-                off += used;
-            }
-            if (off + used != n) BENCH_FAIL("frames_read_many left %zu of %zu bytes", n - off - used, n);
-            pos += n;
-        }
-        if (frames != j->s->frames || bytes != j->s->payload)
-            BENCH_FAIL("frames decoded %zu frames %zu bytes, want %zu %zu", frames, bytes, j->s->frames, j->s->payload);
-    }
-    return wall_now() - t0;
-}
-
 static double job_dec_frames(void *ctx, long iters)
 {
     frames_job *j = (frames_job *)ctx;
     frames_read_fn fr = j->least ? v_least_read : v_frames_read;
-    double t0;
+    frames_read_many_fn fr_many = v_frames_read_many;
+    double t0 = wall_now();
     long k;
-    if (j->many) return job_dec_frames_many(j, iters);
-    t0 = wall_now();
     for (k = 0; k < iters; k++) {
         size_t pos = 0, frames = 0, bytes = 0;
         const unsigned char *in = j->s->buf;
@@ -691,14 +658,27 @@ static double job_dec_frames(void *ctx, long iters)
         least.between = 1;
         while (pos < len) {
             size_t n = len - pos < rs ? len - pos : rs, off = 0, used;
-            wsproxy_event ev;
-            while (fr(j->f, in + pos + off, n - off, &used, &ev)) {
-                if (ev.type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev.type, wsproxy_frames_error(j->f));
-                off += used;
-                bytes += ev.len;
-                frames += (size_t)ev.fin;
+            if (j->many) {   /* the same checks of each event, in batches */
+                wsproxy_event ev[DEC_BATCH];
+                size_t got, e;
+                while ((got = fr_many(j->f, in + pos + off, n - off, &used, ev, DEC_BATCH)) != 0) {
+                    for (e = 0; e < got; e++) {
+                        if (ev[e].type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev[e].type, wsproxy_frames_error(j->f));
+                        bytes += ev[e].len;
+                        frames += (size_t)ev[e].fin;
+                    }
+                    off += used;
+                }
+            } else {
+                wsproxy_event ev;
+                while (fr(j->f, in + pos + off, n - off, &used, &ev)) {
+                    if (ev.type != WSPROXY_EV_MESSAGE) BENCH_FAIL("frames: event %d (error %d)", ev.type, wsproxy_frames_error(j->f));
+                    off += used;
+                    bytes += ev.len;
+                    frames += (size_t)ev.fin;
+                }
             }
-            if (off + used != n) BENCH_FAIL("frames_read left %zu of %zu bytes", n - off - used, n);
+            if (off + used != n) BENCH_FAIL("frames read left %zu of %zu bytes", n - off - used, n);
             pos += n;
         }
         if (frames != j->s->frames || bytes != j->s->payload)

@@ -68,7 +68,7 @@ static int open_client(wsproxy_config *cfg)
 }
 
 /* ---- the frames stage alone ------------------------------------------------------------ */
-enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE, FEED_CUT };
+enum { FEED_WHOLE, FEED_BYTE, FEED_RANDOM, FEED_LARGE, FEED_CUT, FEED_MEDIUM };
 static size_t feed_cut;   /* FEED_CUT: the first read ends here, the second has the rest */
 
 /* Logs one event of a frames stage. */
@@ -97,7 +97,8 @@ static void frames_log_event(const wsproxy_frames *f, const wsproxy_event *ev, u
 
 /* Feeds a server stream to a frames stage in the given way, one event per call
    (batch 0) or with wsproxy_frames_read_many in batches of 1 to batch events; logs
-   every event. */
+   every event. Each piece is read from a heap block of exactly its size, so that under
+   ASan a read one byte past it fails. */
 static void frames_run_with(const unsigned char *in, size_t len, int mode, unsigned char *msgbuf,
                             size_t msgcap, uint64_t max_message, char *log, size_t logcap, size_t batch)
 {
@@ -110,13 +111,19 @@ static void frames_run_with(const unsigned char *in, size_t len, int mode, unsig
     while (off < len) {
         size_t piece = len - off, used, at = 0;
         wsproxy_event evs[8];
+        unsigned char *block;
         if (mode == FEED_BYTE) piece = 1;
         else if (mode == FEED_RANDOM) { size_t k = 1 + (size_t)(test_rand() % 23); if (k < piece) piece = k; }
+        else if (mode == FEED_MEDIUM) { size_t k = 1 + (size_t)(test_rand() % 70); if (k < piece) piece = k; }
         else if (mode == FEED_LARGE) { size_t k = 1 + (size_t)(test_rand() % 3000); if (k < piece) piece = k; }
         else if (mode == FEED_CUT && off == 0 && feed_cut < piece) piece = feed_cut;
+        block = (unsigned char *)malloc(piece);
+        CHECK(block != NULL);
+        if (!block) return;
+        memcpy(block, in + off, piece);
         for (;;) {
             size_t got, e, max = batch ? 1 + (size_t)(test_rand() % batch) : 1;
-            const unsigned char *from = in + off + at;
+            const unsigned char *from = block + at;
             if (batch) {
                 got = wsproxy_frames_read_many(&f, from, piece - at, &used, evs, max);
                 CHECK(got <= max);
@@ -128,9 +135,9 @@ static void frames_run_with(const unsigned char *in, size_t len, int mode, unsig
             if (!got) { CHECK(at == piece || wsproxy_frames_error(&f) || evs[0].type == WSPROXY_EV_NONE); break; }
             for (e = 0; e < got; e++) {
                 const wsproxy_event *ev = &evs[e];
-                /* event data lies in the input, the message buffer, or the stage itself;
+                /* event data lies in the piece, the message buffer, or the stage itself;
                    in a batch, every event's but the last's in the bytes this call read */
-                if (ev->len) CHECK((ev->data >= in && ev->data + ev->len <= in + len) ||
+                if (ev->len) CHECK((ev->data >= block && ev->data + ev->len <= block + piece) ||
                                    (msgbuf && ev->data >= msgbuf && ev->data + ev->len <= msgbuf + msgcap) ||
                                    ((const unsigned char *)ev->data >= (const unsigned char *)&f &&
                                     ev->data + ev->len <= (const unsigned char *)(&f + 1)));
@@ -139,6 +146,7 @@ static void frames_run_with(const unsigned char *in, size_t len, int mode, unsig
                 frames_log_event(&f, ev, msg, sizeof msg, &msg_len, log, logcap);
             }
         }
+        free(block);
         off += piece;
         if (wsproxy_frames_error(&f)) break;
     }
@@ -311,48 +319,19 @@ static void test_frames_long_text(void)
     }
 }
 
-/* Every read gets its bytes in a heap block of exactly their size, and the message
-   buffer is exactly the message's size: under ASan, a block of the text copy or check
-   that reads or writes one byte past either end fails here. */
-static void frames_run_exact(const unsigned char *in, size_t len, size_t max_piece, size_t msgcap, size_t batch,
-                             char *log, size_t logcap)
-{
-    wsproxy_frames f;
-    unsigned char *msgbuf = msgcap ? (unsigned char *)malloc(msgcap) : NULL, msg[4096];
-    size_t off = 0, msg_len = 0;
-    wsproxy_frames_init(&f, 0, msgbuf, msgcap);
-    log[0] = 0;
-    while (off < len && !wsproxy_frames_error(&f)) {
-        size_t piece = len - off, at = 0, used, got, e;
-        unsigned char *block;
-        wsproxy_event evs[4];
-        if (max_piece) { size_t k = 1 + (size_t)(test_rand() % max_piece); if (k < piece) piece = k; }
-        block = (unsigned char *)malloc(piece);
-        memcpy(block, in + off, piece);
-        for (;;) {
-            if (batch) got = wsproxy_frames_read_many(&f, block + at, piece - at, &used, evs, batch);
-            else got = (size_t)wsproxy_frames_read(&f, block + at, piece - at, &used, &evs[0]);
-            at += used;
-            if (!got) break;
-            for (e = 0; e < got; e++) frames_log_event(&f, &evs[e], msg, sizeof msg, &msg_len, log, logcap);
-        }
-        CHECK(at == piece || wsproxy_frames_error(&f));
-        free(block);
-        off += piece;
-    }
-    free(msgbuf);
-}
-
 static void test_frames_exact_size(void)
 {
     static unsigned char text[300], stream[320];
     size_t len;
+    /* frames_run reads every piece from a block of exactly its size, one event per call
+       and in batches; the message buffer here is exactly the message's size */
     TEST_CASE("frames alone: text of 1 to 300 bytes in blocks of exactly its size (ASan)");
     test_seed(777);
     for (len = 1; len <= 300; len++) {
         int kind;
         for (kind = 0; kind < 3; kind++) {   /* ASCII; a 2-byte character last; a bad byte last */
-            size_t i, n, max_piece;
+            size_t i, n;
+            int mode;
             char want[256];
             for (i = 0; i < len; i++) text[i] = (unsigned char)('a' + (i * 5 + len) % 26);
             if (kind == 1 && len >= 2) { text[len - 2] = 0xc3; text[len - 1] = 0xa9; }
@@ -360,14 +339,15 @@ static void test_frames_exact_size(void)
             n = srv_frame(stream, 1, WSPROXY_OP_TEXT, text, len);
             if (kind == 2) snprintf(want, sizeof want, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|");
             else snprintf(want, sizeof want, "MSG 1 %.*s|", (int)(len < 60 ? len : 60), (const char *)text);
-            for (max_piece = 0; max_piece <= 70; max_piece += 35) {   /* whole; pieces of up to 35, 70 */
+            for (mode = 0; mode < 3; mode++) {   /* whole; pieces of up to 23 and 70 bytes */
+                static const int modes[3] = {FEED_WHOLE, FEED_RANDOM, FEED_MEDIUM};
+                unsigned char *msgbuf = (unsigned char *)malloc(len);
                 char log[256];
-                frames_run_exact(stream, n, max_piece, 0, 0, log, sizeof log);
+                frames_run(stream, n, modes[mode], NULL, 0, 0, log, sizeof log);
                 CHECK(strcmp(log, want) == 0);
-                frames_run_exact(stream, n, max_piece, len, 0, log, sizeof log);   /* copied out */
+                frames_run(stream, n, modes[mode], msgbuf, len, 0, log, sizeof log);   /* copied out */
                 CHECK(strcmp(log, want) == 0);
-                frames_run_exact(stream, n, max_piece, 0, 3, log, sizeof log);     /* in batches */
-                CHECK(strcmp(log, want) == 0);
+                free(msgbuf);
             }
         }
     }
