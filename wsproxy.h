@@ -56,7 +56,12 @@
    bytes after a reply head go to the next stage, never dropped. Payload copies: ws://
    receives with none (events point into the receive buffer) and sends with one (the
    masking pass); over TLS the record layer is the buffer; TLS inside TLS adds one
-   copy each way, between the two engines. While open, FRAMES keeps the windows of the
+   copy each way, between the two engines. Once open, a TLS stage on the socket reads
+   ahead: BearSSL asks for a record's 5-byte header, then its body (two recv calls a
+   record), so wsproxy_recv_buf lends up to WSPROXY_TLS_READ_AHEAD bytes of the
+   receive buffer instead and feeds the engine from it (one copy of those record
+   bytes; a burst of short records costs one recv); the rest of a long record is read
+   straight into the engine. While open, FRAMES keeps the windows of the
    BearSSL engine below it between calls, and tells the engine what it wrote and read
    there before anything else uses an engine: a short message costs no call into
    BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
@@ -88,7 +93,7 @@
    epoll_many.c (epoll, 10k connections), libuv_client.c, autobahn_client.c.
 
    MEMORY
-     sizeof(wsproxy_client) is 36 KiB with the built-in 16 KiB buffers, 3.4 KiB without
+     sizeof(wsproxy_client) is 36 KiB with the built-in 16 KiB buffers, 3.8 KiB without
      (then cfg.recv_buffer, at least WSPROXY_MIN_RECV_BUFFER, and cfg.send_buffer; a
      TLS-only cell may have no send buffer). A TLS hop takes 41,600 bytes of tls_arena
      (wsproxy_tls_arena_size, WSPROXY_TLS_ARENA_BYTES(hops) fits any cell).
@@ -249,6 +254,10 @@
 #endif
 #ifndef WSPROXY_DIRECT_RECV_MIN         /* with message_buffer: frame bytes still due from */
 #define WSPROXY_DIRECT_RECV_MIN 1024    /* which recv goes straight into that buffer */
+#endif
+#ifndef WSPROXY_TLS_READ_AHEAD          /* a BearSSL stage on the socket, open: bytes of the */
+#define WSPROXY_TLS_READ_AHEAD 4096     /* receive memory a recv may fill past the record the
+                                           engine asks for (0: none, two recvs a record) */
 #endif
 #ifndef WSPROXY_INFLATE_CHUNK_BYTES     /* permessage-deflate without message_buffer: */
 #define WSPROXY_INFLATE_CHUNK_BYTES 8192 /* inflated text and binary go out in chunks this big */
@@ -1127,6 +1136,8 @@ typedef struct wsproxy_stats {
     uint64_t copied_in;           /* between stages on the way in (TLS in TLS, ...) */
     uint64_t copied_in_message;   /* into the caller's message_buffer */
     uint64_t copied_out;          /* between stages on the way out */
+    uint64_t read_ahead;          /* record bytes a recv brought into the receive memory
+                                     ahead of the socket's TLS engine, then copied there */
     uint64_t head_bytes_examined; /* reply-head bytes the head scanner looked at */
     uint64_t deflate_arena_used;  /* bytes of deflate.arena zlib took (kept in any build) */
 } wsproxy_stats;
@@ -1437,6 +1448,10 @@ struct wsproxy_client {
     size_t swipe_;                 /* sbuf_ bytes up to here held a secret: wiped when sent */
     int recv_lent_;                /* wsproxy_recv_buf gave room not yet acknowledged */
     size_t held_;                  /* bytes of the stage below FRAMES lent to the last event */
+    /* read-ahead of a BearSSL stage on the socket (wsp_ra_*): the receive memory (hbuf_),
+       idle once the reply heads are read, holds what one recv brought past a record */
+    size_t ra_cap_, ra_s_, ra_e_;
+    int ra_lent_;                  /* wsproxy_recv_buf lent read-ahead room */
     /* head buffer: a reply head read from a TLS stage is gathered here */
     unsigned char *hbuf_;
     size_t hcap_, hfill_;
@@ -5426,6 +5441,75 @@ static void wsp_ack_(wsproxy_client *c, int stage, int port, size_t n)
 /* The byte stage the live protocol stage reads from and writes into. */
 static int wsp_below_(const wsproxy_client *c) { return c->chain_[c->live_ - 1]; }
 
+/* -- the socket's read-ahead. A BearSSL engine asks for a record's 5-byte header, then
+   for its body: a caller that reads only what it asks for makes two recv calls a
+   record. Once open, the receive memory (which held the reply heads) takes what one
+   recv brings, up to WSPROXY_TLS_READ_AHEAD bytes, and the engine is fed from it: a
+   burst of short records costs one recv. The rest of a long record (at least that
+   much) is still read straight into the engine, with no copy. -- */
+static WSP_INLINE_ int wsp_ra_on_(const wsproxy_client *c)
+{
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    return c->ra_cap_ && wsp_is_tls_stage_(c->chain_[0]) &&
+           (c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
+#else
+    (void)c;
+    return 0;
+#endif
+}
+
+/* Feeds the read-ahead to the socket's engine while it takes bytes (a header, a body,
+   until it holds a whole record). 1 when bytes moved. */
+static int wsp_ra_feed_(wsproxy_client *c)
+{
+    int moved = 0;
+    while (c->ra_s_ != c->ra_e_) {
+        size_t room, n = c->ra_e_ - c->ra_s_;
+        unsigned char *dst = wsp_port_(c, c->chain_[0], WSP_RECVREC_, &room);
+        if (!dst) break;
+        if (n > room) n = room;
+        memcpy(dst, c->hbuf_ + c->ra_s_, n);
+        WSP_STAT_(c->stats_.read_ahead += n);
+        c->ra_s_ += n;
+        wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
+        moved = 1;
+    }
+    if (c->ra_s_ == c->ra_e_ && !c->ra_lent_) c->ra_s_ = c->ra_e_ = 0;
+    return moved;
+}
+
+/* What wsproxy_recv_buf lends with the read-ahead on: the engine's own room when it
+   asks for at least the read-ahead's size and nothing waits, else the read-ahead's
+   room (NULL when that is full: poll first). */
+static unsigned char *wsp_ra_lend_(wsproxy_client *c, size_t *len)
+{
+    wsp_ra_feed_(c);
+    if (c->ra_s_ == c->ra_e_) {
+        size_t room;
+        unsigned char *own = wsp_port_(c, c->chain_[0], WSP_RECVREC_, &room);
+        c->ra_s_ = c->ra_e_ = 0;
+        if (own && room >= c->ra_cap_) {
+            *len = room;
+            return own;
+        }
+    } else if (c->ra_s_) {
+        memmove(c->hbuf_, c->hbuf_ + c->ra_s_, c->ra_e_ - c->ra_s_);
+        c->ra_e_ -= c->ra_s_;
+        c->ra_s_ = 0;
+    }
+    *len = c->ra_cap_ - c->ra_e_;
+    if (!*len) return NULL;
+    c->ra_lent_ = 1;
+    return c->hbuf_ + c->ra_e_;
+}
+
+/* Whether the pump has work beyond the live stage's reads: stages to move bytes
+   between, or read-ahead bytes for the socket's engine. */
+static WSP_INLINE_ int wsp_pumps_(const wsproxy_client *c)
+{
+    return c->live_ > 1 || c->ra_s_ != c->ra_e_;
+}
+
 /* Copies what one port offers into another's room. 1 when bytes moved. */
 static WSP_INLINE_ int wsp_move_(wsproxy_client *c, int from, int from_port, int to, int to_port)
 {
@@ -5499,6 +5583,7 @@ static int wsp_pump_run_(wsproxy_client *c)
             c->rs_ = c->re_ = c->ss_ = c->se_ = 0;
             c->rcap_ = 0;   /* the receive memory is the head buffer from now on */
         }
+        if (c->ra_s_ != c->ra_e_) moved |= wsp_ra_feed_(c);
         for (i = 0; i + 1 < c->live_; i++) {
             int lo = c->chain_[i], hi = c->chain_[i + 1];
             if (!wsp_tls_holds_in_(c, i + 1)) moved |= wsp_move_(c, lo, WSP_RECVAPP_, hi, WSP_RECVREC_);
@@ -8329,6 +8414,7 @@ static int wsp_init_(wsproxy_client *c, const wsproxy_config *cfg)
     if (smem && slen && slen < WSPROXY_MIN_SEND_BUFFER) return WSPROXY_E_BUFFER;
     c->hbuf_ = rmem;
     c->hcap_ = rlen < WSPROXY_MAX_HEAD_BYTES ? rlen : WSPROXY_MAX_HEAD_BYTES;
+    c->ra_cap_ = rlen < WSPROXY_TLS_READ_AHEAD ? rlen : WSPROXY_TLS_READ_AHEAD;
     if (c->chain_[0] == WSP_S_PLAIN_) {
         c->rbuf_ = rmem;
         c->rcap_ = rlen;
@@ -8459,7 +8545,7 @@ static void wsp_push_down_(wsproxy_client *c)
         wsp_flush_pending_(c);
     }
     wsp_tls_flush_(c, wsp_below_(c));
-    if (c->live_ > 1) wsp_pump_(c);
+    if (wsp_pumps_(c)) wsp_pump_(c);
     else wsp_tls_check_(c);
 }
 
@@ -8507,6 +8593,7 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
 {
     *len = 0;
     c->direct_recv_ = 0;
+    c->ra_lent_ = 0;
     if (!wsp_takes_input_(c)) return NULL;
     if (c->held_) wsp_release_(c);
     if (c->chain_[0] == WSP_S_PLAIN_) {
@@ -8519,7 +8606,7 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
             *len = (size_t)c->rx_.remaining_;
             return c->rx_.msg_buf_ + c->rx_.msg_fill_;
         }
-    } else if (c->live_ > 1) {
+    } else if (wsp_pumps_(c)) {
         wsp_pump_(c);   /* what the socket's stage decrypted moves up, making room */
     }
     if (c->state_ == WSPROXY_STATE_FAILED) return NULL;
@@ -8528,13 +8615,25 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
        already, and the outcome must not depend on that */
     if (c->chain_[0] != WSP_S_PLAIN_ && wsp_tls_holds_in_(c, 0)) return NULL;
     c->recv_lent_ = 1;   /* the socket's stage stays until wsproxy_recv_ack */
+    if (wsp_ra_on_(c)) return wsp_ra_lend_(c, len);
     return wsp_port_(c, c->chain_[0], WSP_RECVREC_, len);
 }
 
 WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
 {
+    int ahead = c->ra_lent_;
     c->recv_lent_ = 0;
+    c->ra_lent_ = 0;
     if (!wsp_takes_input_(c)) return;
+    if (ahead) {   /* bytes landed in the read-ahead (wsp_ra_lend_) */
+        if (n > c->ra_cap_ - c->ra_e_) n = c->ra_cap_ - c->ra_e_;
+        if (n) c->received_any_ = 1;
+        c->ra_e_ += n;
+        wsp_ra_feed_(c);
+        if (wsp_pumps_(c)) wsp_pump_(c);
+        else wsp_tls_check_(c);
+        return;
+    }
     if (c->direct_recv_) {   /* bytes landed in the message buffer (wsproxy_recv_buf) */
         c->direct_recv_ = 0;
         if (n == 0) return;
@@ -8550,7 +8649,7 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
     }
     wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
     if (c->chain_[0] != WSP_S_PLAIN_) {
-        if (c->live_ > 1) wsp_pump_(c);
+        if (wsp_pumps_(c)) wsp_pump_(c);
         else wsp_tls_check_(c);
     }
 }
@@ -8754,7 +8853,7 @@ static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev)
     if (c->final_reported_) return 0;
     c->recv_lent_ = 0;
     if (c->held_) wsp_release_(c);
-    if (c->live_ > 1) wsp_pump_(c);
+    if (wsp_pumps_(c)) wsp_pump_(c);
     for (;;) {
 #ifndef WSPROXY_NO_TLS
     if (c->tls_events_ && c->state_ != WSPROXY_STATE_FAILED) {
@@ -8783,7 +8882,7 @@ static int wsp_poll_(wsproxy_client *c, wsproxy_event *ev)
     if (got) return 1;
     /* what a stage consumed may have made room for bytes waiting in a stage below (TLS
        in TLS): move them and look again, so no event waits behind a quiet socket */
-    if (!(c->live_ > 1 && c->state_ != WSPROXY_STATE_FAILED && wsp_pump_(c))) break;
+    if (!(wsp_pumps_(c) && c->state_ != WSPROXY_STATE_FAILED && wsp_pump_(c))) break;
     }
     if (c->eof_ && c->state_ == WSPROXY_STATE_PROXY && c->auth_same_conn_ && !c->auth_reconnect_ &&
         c->head_.pos == 0 && c->hfill_ == 0 && c->auth_rounds_ < WSPROXY_MAX_AUTH_ROUNDS) {

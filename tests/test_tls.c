@@ -276,6 +276,8 @@ typedef struct {
     pipe_t t_rec_in, t_rec_out;   /* target's wire side */
     pipe_t t_in, t_out;    /* target plaintext */
     int upgraded, closed;
+    int long_sent;         /* g_record_each: the long message went */
+    int echoes;            /* data frames echoed */
     char request_head[2048];
     char proxy_sni[256], target_sni[256];
     int eof_sent;
@@ -286,6 +288,49 @@ typedef struct {
 } scene;
 
 static scene sc_;
+
+/* g_record_each: the server echoes each frame in a TLS record of its own and sends one
+   long message (LONG_MESSAGE bytes) with the first echo; the scene counts the records
+   that reach the client's socket and the client's reads (the read-ahead's test) */
+#define LONG_MESSAGE 9000
+static int g_burst;          /* messages the client sends after OPEN (test_burst) */
+static int g_record_each;
+static int g_greedy;         /* the client reads until it is offered no room, then polls */
+static int g_hangup_at_end;  /* the server hangs up (no close_notify) after the burst's echoes */
+static size_t g_most_unpolled;   /* g_greedy: the most bytes read between two polls */
+static struct {
+    long records, reads, long_seen;
+    uint64_t bytes;
+    unsigned char hdr[5];
+    size_t hdr_n, body_left;
+    size_t skip;           /* an http:// proxy's 200 reply: not a record */
+} wire, wire_at_open;
+
+static void wire_count(const unsigned char *p, size_t n)
+{
+    wire.bytes += n;
+    while (n && wire.skip) {
+        p++;
+        n--;
+        wire.skip--;
+    }
+    while (n) {
+        if (wire.body_left) {
+            size_t k = n < wire.body_left ? n : wire.body_left;
+            wire.body_left -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        wire.hdr[wire.hdr_n++] = *p++;
+        n--;
+        if (wire.hdr_n == 5) {
+            wire.body_left = (size_t)wire.hdr[3] << 8 | wire.hdr[4];
+            wire.hdr_n = 0;
+            wire.records++;
+        }
+    }
+}
 
 static size_t find_head(const pipe_t *p)
 {
@@ -316,7 +361,7 @@ static void ws_server(scene *s)
         pipe_drop(&s->t_in, h);
         s->upgraded = 1;
     }
-    while (s->t_in.len >= 6 && !s->closed) {   /* masked client frames, short ones */
+    while (s->t_in.len >= 6 && !s->closed && !(g_hangup_at_end && s->hangup)) {   /* masked client frames, short ones */
         unsigned char *f = s->t_in.buf, out[130];
         size_t len = f[1] & 127, i;
         int op = f[0] & 15;
@@ -330,8 +375,23 @@ static void ws_server(scene *s)
             s->closed = 1;
         } else if (op == WSPROXY_OP_TEXT || op == WSPROXY_OP_BINARY) {
             pipe_put(&s->t_out, out, 2 + len);
+            if (g_record_each && !s->long_sent) {
+                static unsigned char long_msg[4 + LONG_MESSAGE];
+                long_msg[0] = 0x82;
+                long_msg[1] = 126;
+                long_msg[2] = LONG_MESSAGE >> 8;
+                long_msg[3] = LONG_MESSAGE & 255;
+                pipe_put(&s->t_out, long_msg, sizeof long_msg);
+                s->long_sent = 1;
+            }
         }
         pipe_drop(&s->t_in, 6 + len);
+        if (op == WSPROXY_OP_TEXT || op == WSPROXY_OP_BINARY) {
+            /* the streamed frame's echo, then the burst's: the last bytes are on their
+               way when the server hangs up */
+            if (g_hangup_at_end && ++s->echoes == g_burst + 1) s->hangup = 1;
+        }
+        if (g_record_each) break;   /* the next pass seals it in a record */
     }
 }
 
@@ -447,7 +507,6 @@ static void check_tls_info(int hop, const tls_server *srv)
    ones (0-125 bytes: the short path into the TLS record), every 37th a text message,
    with WSPROXY_E_WOULD_BLOCK taken as "later"; the echoes must come back in order, byte
    for byte. First, a streamed binary frame: no message goes while it is open. */
-static int g_burst;
 static int burst_sent, burst_echoed, burst_bad;
 
 static size_t burst_message(int k, unsigned char *out, int *opcode)
@@ -505,6 +564,10 @@ static int burst_echo(const wsproxy_event *ev, const unsigned char *msg, size_t 
     size_t len;
     if (!g_burst || burst_echoed >= g_burst) return 0;
     if (ev->opcode == WSPROXY_OP_TEXT && msg_len == 5 && memcmp(msg, "hello", 5) == 0) return 0;   /* the server's */
+    if (g_record_each && ev->opcode == WSPROXY_OP_BINARY && msg_len == LONG_MESSAGE) {   /* the server's too */
+        wire.long_seen++;
+        return 1;
+    }
     if (burst_echoed < 0) {
         burst_bad += ev->opcode != WSPROXY_OP_BINARY || msg_len != 10 || memcmp(msg, "0123456789", 10) != 0;
     } else {
@@ -526,6 +589,9 @@ static void run_scene(wsproxy_config *cfg, int mode)
     unsigned char msg[256];
     size_t msg_len = 0;
     ev_log[0] = 0;
+    memset(&wire, 0, sizeof wire);
+    memset(&wire_at_open, 0, sizeof wire_at_open);
+    if (s->proxy == 1) wire.skip = 39;   /* "HTTP/1.1 200 Connection established" */
     for (rounds = 0; rounds < (g_burst ? 1000000 : 20000) && !done; rounds++) {
         const unsigned char *out;
         size_t n, room;
@@ -542,7 +608,11 @@ static void run_scene(wsproxy_config *cfg, int mode)
             moved = 1;
             if (mode) break;
         }
-        moved |= server_side(s);
+        {
+            size_t before = s->s2c.len;
+            moved |= server_side(s);
+            wire_count(s->s2c.buf + before, s->s2c.len - before);
+        }
         if (!s->s2c.len && !s->eof_sent &&
             (s->hangup || (s->proxy == 2 && tls_server_closed(&s->ptls)) || (s->target_tls && tls_server_closed(&s->ttls)))) {
             wsproxy_socket_closed(&client, 0);   /* a server whose TLS failed hangs up */
@@ -550,14 +620,24 @@ static void run_scene(wsproxy_config *cfg, int mode)
             moved = 1;
         }
         /* network -> client */
-        if (s->s2c.len && (in = wsproxy_recv_buf(&client, &room)) != NULL && room) {
-            size_t k = s->s2c.len < room ? s->s2c.len : room;
-            if (mode == 1) k = 1;
-            else if (mode == 2) { size_t r = 1 + (size_t)(test_rand() % 300); if (r < k) k = r; }
-            memcpy(in, s->s2c.buf, k);
-            wsproxy_recv_ack(&client, k);
-            pipe_drop(&s->s2c, k);
-            moved = 1;
+        {
+            int reads = 0;
+            size_t unpolled = 0;
+            while (s->s2c.len && (in = wsproxy_recv_buf(&client, &room)) != NULL && room) {
+                size_t k = s->s2c.len < room ? s->s2c.len : room;
+                if (mode == 1) k = 1;
+                else if (mode == 2) { size_t r = 1 + (size_t)(test_rand() % 300); if (r < k) k = r; }
+                memcpy(in, s->s2c.buf, k);
+                /* a careless caller that says it read more than it was lent: the client
+                   takes what it lent (the read-ahead's room too) */
+                wsproxy_recv_ack(&client, g_record_each && k == room ? k + 5000 : k);
+                pipe_drop(&s->s2c, k);
+                wire.reads++;
+                unpolled += k;
+                moved = 1;
+                if (!g_greedy || ++reads == 100000) break;
+            }
+            if (unpolled > g_most_unpolled) g_most_unpolled = unpolled;
         }
         while (wsproxy_poll(&client, &ev)) {
             moved = 1;
@@ -567,7 +647,10 @@ static void run_scene(wsproxy_config *cfg, int mode)
                 check_tls_info(ev.status, ev.status == WSPROXY_HOP_PROXY ? &s->ptls : &s->ttls);
                 break;
             case WSPROXY_EV_TUNNEL: log_add("TUNNEL %d%.*s|", ev.status, "", 0); break;
-            case WSPROXY_EV_OPEN: log_add("OPEN %d%.*s|", ev.status, "", 0); break;
+            case WSPROXY_EV_OPEN:
+                log_add("OPEN %d%.*s|", ev.status, "", 0);
+                wire_at_open = wire;
+                break;
             case WSPROXY_EV_MESSAGE:   /* chunks gathered into whole messages */
                 if (ev.first) msg_len = 0;
                 if (msg_len + ev.len <= sizeof msg) memcpy(msg + msg_len, ev.data, ev.len);
@@ -755,6 +838,25 @@ static void run_case(const tls_case *tc)
             if (s->proxy == 2 && s->target_tls) CHECK(st.copied_in > 0 && st.copied_out > 0);
             else CHECK(st.copied_in == 0 && st.copied_out == 0);
         }
+        if (g_record_each && strstr(tc->expect, "OPEN")) {
+            long records = wire.records - wire_at_open.records, reads = wire.reads - wire_at_open.reads;
+            uint64_t bytes = wire.bytes - wire_at_open.bytes;
+            CHECK_EQ_INT((int)wire.long_seen, 1);
+            CHECK(records > g_burst);
+            if (mode == 0) {
+                /* the client reads what it is offered: short records come several to a
+                   read, not in two reads each */
+                if (reads * 2 > records) fprintf(stderr, "  [%s] %ld reads for %ld records\n", name, reads, records);
+                CHECK(reads * 2 <= records);
+#if WSPROXY_TLS_OUTPUT_BUFFER_BYTES - 85 > LONG_MESSAGE
+                /* the long record's rest went straight into the engine: no copy (a
+                   client with a smaller output buffer asks for short records, RFC 6066's
+                   max_fragment_length, and gets no long record) */
+                CHECK(st.read_ahead + (LONG_MESSAGE - WSPROXY_TLS_READ_AHEAD - 200) <= bytes);
+#endif
+            }
+            CHECK(st.read_ahead <= bytes);
+        }
         if (s->proxy && strstr(tc->expect, "OPEN")) {
             /* the proxy never sees the target's name as SNI, and the target never sees
                proxy credentials */
@@ -865,6 +967,56 @@ static void test_burst(void)
     g_dirty_client = 1;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     g_dirty_client = 0;
+    g_burst = 0;
+}
+
+/* The read-ahead of a TLS stage on the socket: each echo in a record of its own, and a
+   long message among them, in every cell whose socket stage is TLS once open. */
+static void test_read_ahead(void)
+{
+    static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+    static const char ok_http[] = "TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+    static const char ok_https_ws[] = "TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+    static const char ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+    const tls_case cases[] = {
+        {"read-ahead: wss direct", "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, ok_direct, NULL, NULL},
+        {"read-ahead: wss via http proxy", "wss://localhost/chat", "http://proxy:3128", &cred_target, NULL, &ta_ca, NULL, 0,
+         0, ok_http, NULL, NULL},
+        {"read-ahead: ws via https proxy", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy, NULL,
+         &ta_proxy_ca, 0, 0, ok_https_ws, NULL, NULL},
+        {"read-ahead: TLS in TLS", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy, &ta_ca,
+         &ta_proxy_ca, 0, 0, ok_https_wss, NULL, NULL},
+    };
+    size_t i;
+    g_burst = 300;
+    g_record_each = 1;
+    for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    g_bufmode = 0;
+    /* a peer that never stops sending: a caller that reads while it is offered room and
+       polls only then takes at most the read-ahead and a record in each engine */
+    g_greedy = 1;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t bound = WSPROXY_TLS_READ_AHEAD + (i == 3 ? 2 : 1) * BR_SSL_BUFSIZE_INPUT;
+        g_most_unpolled = 0;
+        run_case(&cases[i]);
+        CHECK(g_most_unpolled > WSPROXY_TLS_READ_AHEAD);
+        CHECK(g_most_unpolled <= bound);
+    }
+    /* the server hangs up while its last records are in flight: what the client read
+       ahead before it heard of the end still comes out, then the connection is lost */
+    g_hangup_at_end = 1;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tls_case tc = cases[i];
+        char expect[256];
+        snprintf(expect, sizeof expect, "%.*s|ERROR 0 WSPROXY_E_CONNECTION_LOST|",
+                 (int)(strstr(tc.expect, "|MSG 1 abc|") - tc.expect), tc.expect);
+        tc.expect = expect;
+        run_case(&tc);
+    }
+    g_hangup_at_end = 0;
+    g_greedy = 0;
+    g_record_each = 0;
     g_burst = 0;
 }
 
@@ -1963,6 +2115,7 @@ int main(void)
     test_tls_cut();
     test_cells();
     test_burst();
+    test_read_ahead();
     load_cred(&cred_sha1_leaf, "sha1-leaf", BR_KEYTYPE_RSA);
     load_cred(&cred_sha1_inter_leaf, "sha1-inter-leaf", BR_KEYTYPE_EC);
     load_cred(&cred_inter_leaf, "inter-leaf", BR_KEYTYPE_EC);
