@@ -60,8 +60,9 @@
    ahead: BearSSL asks for a record's 5-byte header, then its body (two recv calls a
    record), so wsproxy_recv_buf lends up to WSPROXY_TLS_READ_AHEAD bytes of the
    receive buffer instead and feeds the engine from it (one copy of those record
-   bytes; a burst of short records costs one recv); the rest of a long record is read
-   straight into the engine. While open, FRAMES keeps the windows of the
+   bytes; a burst of short records, or a record of a few KiB, costs one recv); long
+   records (a large message) are read straight into the engine, header and body, as
+   before. While open, FRAMES keeps the windows of the
    BearSSL engine below it between calls, and tells the engine what it wrote and read
    there before anything else uses an engine: a short message costs no call into
    BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
@@ -256,7 +257,7 @@
 #define WSPROXY_DIRECT_RECV_MIN 1024    /* which recv goes straight into that buffer */
 #endif
 #ifndef WSPROXY_TLS_READ_AHEAD          /* a BearSSL stage on the socket, open: bytes of the */
-#define WSPROXY_TLS_READ_AHEAD 4096     /* receive memory a recv may fill past the record the
+#define WSPROXY_TLS_READ_AHEAD 8192     /* receive memory a recv may fill past the record the
                                            engine asks for (0: none, two recvs a record) */
 #endif
 #ifndef WSPROXY_INFLATE_CHUNK_BYTES     /* permessage-deflate without message_buffer: */
@@ -1452,6 +1453,7 @@ struct wsproxy_client {
        idle once the reply heads are read, holds what one recv brought past a record */
     size_t ra_cap_, ra_s_, ra_e_;
     int ra_lent_;                  /* wsproxy_recv_buf lent read-ahead room */
+    int ra_long_;                  /* the last record read was long: read the next directly */
     /* head buffer: a reply head read from a TLS stage is gathered here */
     unsigned char *hbuf_;
     size_t hcap_, hfill_;
@@ -5445,8 +5447,10 @@ static int wsp_below_(const wsproxy_client *c) { return c->chain_[c->live_ - 1];
    for its body: a caller that reads only what it asks for makes two recv calls a
    record. Once open, the receive memory (which held the reply heads) takes what one
    recv brings, up to WSPROXY_TLS_READ_AHEAD bytes, and the engine is fed from it: a
-   burst of short records costs one recv. The rest of a long record (at least that
-   much) is still read straight into the engine, with no copy. -- */
+   burst of short records, or a record of a few KiB, costs one recv. Long records are
+   read as before, with no copy: the rest of one (half the read-ahead or more) goes
+   straight into the engine, and so does the header after it, since long records come
+   in runs (a large message). -- */
 static WSP_INLINE_ int wsp_ra_on_(const wsproxy_client *c)
 {
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
@@ -5478,9 +5482,9 @@ static int wsp_ra_feed_(wsproxy_client *c)
     return moved;
 }
 
-/* What wsproxy_recv_buf lends with the read-ahead on: the engine's own room when it
-   asks for at least the read-ahead's size and nothing waits, else the read-ahead's
-   room (NULL when that is full: poll first). */
+/* What wsproxy_recv_buf lends with the read-ahead on: with nothing read ahead, the
+   engine's own room for the rest of a long record or for the header after one; else
+   the read-ahead's room (NULL when that is full: poll first). */
 static unsigned char *wsp_ra_lend_(wsproxy_client *c, size_t *len)
 {
     wsp_ra_feed_(c);
@@ -5488,9 +5492,13 @@ static unsigned char *wsp_ra_lend_(wsproxy_client *c, size_t *len)
         size_t room;
         unsigned char *own = wsp_port_(c, c->chain_[0], WSP_RECVREC_, &room);
         c->ra_s_ = c->ra_e_ = 0;
-        if (own && room >= c->ra_cap_) {
-            *len = room;
-            return own;
+        if (own) {
+            if (room >= c->ra_cap_ / 2) c->ra_long_ = 1;
+            else if (room > 5) c->ra_long_ = 0;   /* a short record's body: 5 is a header */
+            if (c->ra_long_) {
+                *len = room;
+                return own;
+            }
         }
     } else if (c->ra_s_) {
         memmove(c->hbuf_, c->hbuf_ + c->ra_s_, c->ra_e_ - c->ra_s_);

@@ -289,10 +289,12 @@ typedef struct {
 
 static scene sc_;
 
-/* g_record_each: the server echoes each frame in a TLS record of its own and sends one
-   long message (LONG_MESSAGE bytes) with the first echo; the scene counts the records
-   that reach the client's socket and the client's reads (the read-ahead's test) */
-#define LONG_MESSAGE 9000
+/* g_record_each: the server echoes each frame in a TLS record of its own and sends
+   LONG_MESSAGES long messages (LONG_MESSAGE bytes each, so long records) with the first
+   echo; the scene counts the records that reach the client's socket and the client's
+   reads (the read-ahead's test) */
+#define LONG_MESSAGE 14000
+#define LONG_MESSAGES 3
 static int g_burst;          /* messages the client sends after OPEN (test_burst) */
 static int g_record_each;
 static int g_greedy;         /* the client reads until it is offered no room, then polls */
@@ -377,11 +379,12 @@ static void ws_server(scene *s)
             pipe_put(&s->t_out, out, 2 + len);
             if (g_record_each && !s->long_sent) {
                 static unsigned char long_msg[4 + LONG_MESSAGE];
+                int k;
                 long_msg[0] = 0x82;
                 long_msg[1] = 126;
                 long_msg[2] = LONG_MESSAGE >> 8;
                 long_msg[3] = LONG_MESSAGE & 255;
-                pipe_put(&s->t_out, long_msg, sizeof long_msg);
+                for (k = 0; k < LONG_MESSAGES; k++) pipe_put(&s->t_out, long_msg, sizeof long_msg);
                 s->long_sent = 1;
             }
         }
@@ -841,18 +844,19 @@ static void run_case(const tls_case *tc)
         if (g_record_each && strstr(tc->expect, "OPEN")) {
             long records = wire.records - wire_at_open.records, reads = wire.reads - wire_at_open.reads;
             uint64_t bytes = wire.bytes - wire_at_open.bytes;
-            CHECK_EQ_INT((int)wire.long_seen, 1);
+            CHECK_EQ_INT((int)wire.long_seen, LONG_MESSAGES);
             CHECK(records > g_burst);
-            if (mode == 0) {
+            if (mode == 0 && !g_greedy) {
                 /* the client reads what it is offered: short records come several to a
-                   read, not in two reads each */
-                if (reads * 2 > records) fprintf(stderr, "  [%s] %ld reads for %ld records\n", name, reads, records);
-                CHECK(reads * 2 <= records);
+                   read, not in two reads each (a greedy reader also reads while the
+                   engine holds a record: into the read-ahead then) */
+                if (reads >= records) fprintf(stderr, "  [%s] %ld reads for %ld records\n", name, reads, records);
+                CHECK(reads < records);   /* without the read-ahead: two a record */
 #if WSPROXY_TLS_OUTPUT_BUFFER_BYTES - 85 > LONG_MESSAGE
-                /* the long record's rest went straight into the engine: no copy (a
-                   client with a smaller output buffer asks for short records, RFC 6066's
-                   max_fragment_length, and gets no long record) */
-                CHECK(st.read_ahead + (LONG_MESSAGE - WSPROXY_TLS_READ_AHEAD - 200) <= bytes);
+                /* long records went straight into the engine, but for the first one's
+                   first read: no copy (a client with a smaller output buffer asks for
+                   short records, RFC 6066's max_fragment_length, and gets no long one) */
+                CHECK(st.read_ahead + (LONG_MESSAGES * LONG_MESSAGE - WSPROXY_TLS_READ_AHEAD - 1000) <= bytes);
 #endif
             }
             CHECK(st.read_ahead <= bytes);
@@ -939,33 +943,38 @@ static void test_cells(void)
 /* Many short messages in each TLS cell: short binary messages skip wsproxy_send and go
    into the record of the TLS stage below the frames; a record too full for the next one,
    the staging, a streamed frame and text messages between them take the longer ways. */
+/* the burst's cells and what each logs; the first four have a TLS stage on the socket
+   once open */
+static const char burst_ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+static const char burst_ok_http[] = "TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+static const char burst_ok_https_ws[] = "TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+static const char burst_ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+static const char burst_ok_plain_http[] = "TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
+static const tls_case burst_cases[] = {
+    {"burst: wss direct", "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, burst_ok_direct, NULL, NULL},
+    {"burst: wss via http proxy", "wss://localhost/chat", "http://proxy:3128", &cred_target, NULL, &ta_ca, NULL, 0, 0,
+     burst_ok_http, NULL, NULL},
+    {"burst: ws via https proxy", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy, NULL,
+     &ta_proxy_ca, 0, 0, burst_ok_https_ws, NULL, NULL},
+    {"burst: TLS in TLS", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy, &ta_ca,
+     &ta_proxy_ca, 0, 0, burst_ok_https_wss, NULL, NULL},
+    {"burst: ws via http proxy (no TLS)", "ws://localhost/chat", "http://proxy:3128", NULL, NULL, NULL, NULL, 0, 0,
+     burst_ok_plain_http, NULL, NULL},
+};
+
 static void test_burst(void)
 {
-    static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_http[] = "TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_https_ws[] = "TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_plain_http[] = "TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    const tls_case cases[] = {
-        {"burst: wss direct", "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, ok_direct, NULL, NULL},
-        {"burst: wss via http proxy", "wss://localhost/chat", "http://proxy:3128", &cred_target, NULL, &ta_ca, NULL, 0, 0,
-         ok_http, NULL, NULL},
-        {"burst: ws via https proxy", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy, NULL,
-         &ta_proxy_ca, 0, 0, ok_https_ws, NULL, NULL},
-        {"burst: TLS in TLS", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy, &ta_ca,
-         &ta_proxy_ca, 0, 0, ok_https_wss, NULL, NULL},
-        {"burst: ws via http proxy (no TLS)", "ws://localhost/chat", "http://proxy:3128", NULL, NULL, NULL, NULL, 0, 0,
-         ok_plain_http, NULL, NULL},
-    };
+    const tls_case *cases = burst_cases;
+    enum { N = sizeof burst_cases / sizeof burst_cases[0] };
     size_t i;
     g_burst = 300;
     for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
-        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+        for (i = 0; i < N; i++) run_case(&cases[i]);
     g_bufmode = 0;
     /* once more on a client whose memory was not zero before wsproxy_init: every field the
        connection reads is set by it */
     g_dirty_client = 1;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    for (i = 0; i < N; i++) run_case(&cases[i]);
     g_dirty_client = 0;
     g_burst = 0;
 }
@@ -974,30 +983,30 @@ static void test_burst(void)
    long message among them, in every cell whose socket stage is TLS once open. */
 static void test_read_ahead(void)
 {
-    static const char ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_http[] = "TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_https_ws[] = "TLS 1 http/1.1|TUNNEL 200|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    static const char ok_https_wss[] = "TLS 1 http/1.1|TUNNEL 200|TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
-    const tls_case cases[] = {
-        {"read-ahead: wss direct", "wss://localhost/chat", NULL, &cred_target, NULL, &ta_ca, NULL, 0, 0, ok_direct, NULL, NULL},
-        {"read-ahead: wss via http proxy", "wss://localhost/chat", "http://proxy:3128", &cred_target, NULL, &ta_ca, NULL, 0,
-         0, ok_http, NULL, NULL},
-        {"read-ahead: ws via https proxy", "ws://localhost/chat", "https://localhost:8443", NULL, &cred_proxy, NULL,
-         &ta_proxy_ca, 0, 0, ok_https_ws, NULL, NULL},
-        {"read-ahead: TLS in TLS", "wss://localhost/chat", "https://localhost:8443", &cred_target, &cred_proxy, &ta_ca,
-         &ta_proxy_ca, 0, 0, ok_https_wss, NULL, NULL},
-    };
+    enum { N = 4 };   /* the burst's cells with a TLS stage on the socket */
+    tls_case cases[N];
+    char names[N][64];
     size_t i;
+    for (i = 0; i < N; i++) {
+        cases[i] = burst_cases[i];
+        snprintf(names[i], sizeof names[i], "read-ahead: %s", burst_cases[i].name + strlen("burst: "));
+        cases[i].name = names[i];
+    }
     g_burst = 300;
     g_record_each = 1;
     for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
-        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+        for (i = 0; i < N; i++) run_case(&cases[i]);
     g_bufmode = 0;
     /* a peer that never stops sending: a caller that reads while it is offered room and
        polls only then takes at most the read-ahead and a record in each engine */
     g_greedy = 1;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t bound = WSPROXY_TLS_READ_AHEAD + (i == 3 ? 2 : 1) * BR_SSL_BUFSIZE_INPUT;
+    for (i = 0; i < N; i++) {
+        size_t hops = i == 3 ? 2 : 1;
+#ifdef WSPROXY_TLS_OPENSSL   /* no read-ahead; a hop stages records and plaintext */
+        size_t bound = hops * (2 * WSPROXY_OPENSSL_INPUT_BYTES + BR_SSL_BUFSIZE_INPUT);
+#else
+        size_t bound = WSPROXY_TLS_READ_AHEAD + hops * BR_SSL_BUFSIZE_INPUT;
+#endif
         g_most_unpolled = 0;
         run_case(&cases[i]);
         CHECK(g_most_unpolled > WSPROXY_TLS_READ_AHEAD);
@@ -1006,7 +1015,7 @@ static void test_read_ahead(void)
     /* the server hangs up while its last records are in flight: what the client read
        ahead before it heard of the end still comes out, then the connection is lost */
     g_hangup_at_end = 1;
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (i = 0; i < N; i++) {
         tls_case tc = cases[i];
         char expect[256];
         snprintf(expect, sizeof expect, "%.*s|ERROR 0 WSPROXY_E_CONNECTION_LOST|",
