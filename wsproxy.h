@@ -1452,7 +1452,6 @@ struct wsproxy_client {
     /* read-ahead of a BearSSL stage on the socket (wsp_ra_*): the receive memory (hbuf_),
        idle once the reply heads are read, holds what one recv brought past a record */
     size_t ra_cap_, ra_s_, ra_e_;
-    int ra_lent_;                  /* wsproxy_recv_buf lent read-ahead room */
     int ra_long_;                  /* the last record read was long: read the next directly */
     /* head buffer: a reply head read from a TLS stage is gathered here */
     unsigned char *hbuf_;
@@ -1532,7 +1531,7 @@ struct wsproxy_client {
     int close_sent_;
     /* the socket */
     int eof_, eof_error_, received_any_;
-    int direct_recv_;              /* the last wsproxy_recv_buf gave the message buffer */
+    int recv_into_;                /* WSP_RECV_*: where the last wsproxy_recv_buf's room is */
     wsproxy_stats stats_;
 #ifndef WSPROXY_NO_TLS
     /* stages TLS: the hops in the arena, and what each is started with */
@@ -5443,6 +5442,10 @@ static void wsp_ack_(wsproxy_client *c, int stage, int port, size_t n)
 /* The byte stage the live protocol stage reads from and writes into. */
 static int wsp_below_(const wsproxy_client *c) { return c->chain_[c->live_ - 1]; }
 
+/* Where the room wsproxy_recv_buf lent lies: the socket's stage, the caller's message
+   buffer (the rest of a large frame), or the read-ahead. */
+enum { WSP_RECV_STAGE_, WSP_RECV_MESSAGE_, WSP_RECV_AHEAD_ };
+
 /* -- the socket's read-ahead. A BearSSL engine asks for a record's 5-byte header, then
    for its body: a caller that reads only what it asks for makes two recv calls a
    record. Once open, the receive memory (which held the reply heads) takes what one
@@ -5478,16 +5481,16 @@ static int wsp_ra_feed_(wsproxy_client *c)
         wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
         moved = 1;
     }
-    if (c->ra_s_ == c->ra_e_ && !c->ra_lent_) c->ra_s_ = c->ra_e_ = 0;
+    if (c->ra_s_ == c->ra_e_ && c->recv_into_ != WSP_RECV_AHEAD_) c->ra_s_ = c->ra_e_ = 0;
     return moved;
 }
 
 /* What wsproxy_recv_buf lends with the read-ahead on: with nothing read ahead, the
    engine's own room for the rest of a long record or for the header after one; else
-   the read-ahead's room (NULL when that is full: poll first). */
+   the read-ahead's room (NULL when that is full: poll first). The pump that ran before
+   fed the engine what it takes. */
 static unsigned char *wsp_ra_lend_(wsproxy_client *c, size_t *len)
 {
-    wsp_ra_feed_(c);
     if (c->ra_s_ == c->ra_e_) {
         size_t room;
         unsigned char *own = wsp_port_(c, c->chain_[0], WSP_RECVREC_, &room);
@@ -5507,7 +5510,7 @@ static unsigned char *wsp_ra_lend_(wsproxy_client *c, size_t *len)
     }
     *len = c->ra_cap_ - c->ra_e_;
     if (!*len) return NULL;
-    c->ra_lent_ = 1;
+    c->recv_into_ = WSP_RECV_AHEAD_;
     return c->hbuf_ + c->ra_e_;
 }
 
@@ -8600,8 +8603,7 @@ static int wsp_takes_input_(const wsproxy_client *c)
 WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
 {
     *len = 0;
-    c->direct_recv_ = 0;
-    c->ra_lent_ = 0;
+    c->recv_into_ = WSP_RECV_STAGE_;
     if (!wsp_takes_input_(c)) return NULL;
     if (c->held_) wsp_release_(c);
     if (c->chain_[0] == WSP_S_PLAIN_) {
@@ -8610,7 +8612,7 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
             c->rs_ == c->re_ && c->rx_.remaining_ >= WSPROXY_DIRECT_RECV_MIN) {
             /* the rest of a large frame goes straight into the caller's message buffer:
                the socket's copy is the only one (max_message <= its size bounds it) */
-            c->direct_recv_ = 1;
+            c->recv_into_ = WSP_RECV_MESSAGE_;
             *len = (size_t)c->rx_.remaining_;
             return c->rx_.msg_buf_ + c->rx_.msg_fill_;
         }
@@ -8629,37 +8631,30 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
 
 WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
 {
-    int ahead = c->ra_lent_;
+    int into = c->recv_into_;
     c->recv_lent_ = 0;
-    c->ra_lent_ = 0;
+    c->recv_into_ = WSP_RECV_STAGE_;
     if (!wsp_takes_input_(c)) return;
-    if (ahead) {   /* bytes landed in the read-ahead (wsp_ra_lend_) */
+    if (n) c->received_any_ = 1;
+    if (into == WSP_RECV_MESSAGE_) {   /* bytes landed in the message buffer */
+        if (n && wsp_frames_direct_(&c->rx_, n)) wsp_fail_peer_(c, c->rx_.error_);
+        return;
+    }
+    if (into == WSP_RECV_AHEAD_) {   /* no more than the read-ahead's room */
         if (n > c->ra_cap_ - c->ra_e_) n = c->ra_cap_ - c->ra_e_;
-        if (n) c->received_any_ = 1;
         c->ra_e_ += n;
         wsp_ra_feed_(c);
-        if (wsp_pumps_(c)) wsp_pump_(c);
-        else wsp_tls_check_(c);
-        return;
+    } else {
+        if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than recv_buf offered */
+            size_t have;
+            wsp_port_(c, c->chain_[0], WSP_RECVREC_, &have);
+            if (n > have) n = have;
+        }
+        wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
+        if (c->chain_[0] == WSP_S_PLAIN_) return;
     }
-    if (c->direct_recv_) {   /* bytes landed in the message buffer (wsproxy_recv_buf) */
-        c->direct_recv_ = 0;
-        if (n == 0) return;
-        c->received_any_ = 1;
-        if (wsp_frames_direct_(&c->rx_, n)) wsp_fail_peer_(c, c->rx_.error_);
-        return;
-    }
-    if (n) c->received_any_ = 1;
-    if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than recv_buf offered */
-        size_t have;
-        wsp_port_(c, c->chain_[0], WSP_RECVREC_, &have);
-        if (n > have) n = have;
-    }
-    wsp_ack_(c, c->chain_[0], WSP_RECVREC_, n);
-    if (c->chain_[0] != WSP_S_PLAIN_) {
-        if (wsp_pumps_(c)) wsp_pump_(c);
-        else wsp_tls_check_(c);
-    }
+    if (wsp_pumps_(c)) wsp_pump_(c);
+    else wsp_tls_check_(c);
 }
 
 WSPROXY_IMPL size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len)

@@ -276,7 +276,7 @@ typedef struct {
     pipe_t t_rec_in, t_rec_out;   /* target's wire side */
     pipe_t t_in, t_out;    /* target plaintext */
     int upgraded, closed;
-    int long_sent;         /* g_record_each: the long message went */
+    int long_sent;         /* g_record_each: the long messages went */
     int echoes;            /* data frames echoed */
     char request_head[2048];
     char proxy_sni[256], target_sni[256];
@@ -940,9 +940,6 @@ static void test_cells(void)
     g_neutral = OSSL_CLIENT;
 }
 
-/* Many short messages in each TLS cell: short binary messages skip wsproxy_send and go
-   into the record of the TLS stage below the frames; a record too full for the next one,
-   the staging, a streamed frame and text messages between them take the longer ways. */
 /* the burst's cells and what each logs; the first four have a TLS stage on the socket
    once open */
 static const char burst_ok_direct[] = "TLS 2 http/1.1|OPEN 101|MSG 1 hello|PING 1|BURST 300|MSG 1 abc|CLOSE 1000|";
@@ -962,19 +959,21 @@ static const tls_case burst_cases[] = {
      burst_ok_plain_http, NULL, NULL},
 };
 
+/* Many short messages in each TLS cell: short binary messages skip wsproxy_send and go
+   into the record of the TLS stage below the frames; a record too full for the next one,
+   the staging, a streamed frame and text messages between them take the longer ways. */
 static void test_burst(void)
 {
-    const tls_case *cases = burst_cases;
     enum { N = sizeof burst_cases / sizeof burst_cases[0] };
     size_t i;
     g_burst = 300;
     for (g_bufmode = 0; g_bufmode < 2; g_bufmode++)
-        for (i = 0; i < N; i++) run_case(&cases[i]);
+        for (i = 0; i < N; i++) run_case(&burst_cases[i]);
     g_bufmode = 0;
     /* once more on a client whose memory was not zero before wsproxy_init: every field the
        connection reads is set by it */
     g_dirty_client = 1;
-    for (i = 0; i < N; i++) run_case(&cases[i]);
+    for (i = 0; i < N; i++) run_case(&burst_cases[i]);
     g_dirty_client = 0;
     g_burst = 0;
 }
