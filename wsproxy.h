@@ -88,9 +88,10 @@
        EV_RECONNECT (the proxy closes during authentication): close the socket, connect
        a new one to the same host and port, call wsproxy_reconnected(c).
      6 after EV_CLOSE or EV_ERROR: flush once more (the close frame), close the socket.
-   Sends: WSPROXY_E_WOULD_BLOCK = no room now, flush and retry; a frame larger than the
-   send buffer (WSPROXY_E_SEND_TOO_LARGE): wsproxy_send_begin + wsproxy_send_data;
-   wsproxy_send_room says what fits now. examples/: blocking.c, wspcat.c (poll),
+   Sends: WSPROXY_E_WOULD_BLOCK = no room now, flush and retry, or stream that message
+   (wsproxy_send_begin + wsproxy_send_data fill the buffer to the brim, so a burst goes
+   out in the fewest send() calls); a frame larger than the send buffer
+   (WSPROXY_E_SEND_TOO_LARGE): streamed the same way; wsproxy_send_room says what fits now. examples/: blocking.c, wspcat.c (poll),
    epoll_many.c (epoll, 10k connections), libuv_client.c, autobahn_client.c.
 
    MEMORY

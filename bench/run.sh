@@ -25,12 +25,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Pinning (BENCH_PIN=0 turns it off): with two cores or more, the peers run on the last
+# core and the measured programs on core 0, as a client and its remote peers would. Left
+# to the scheduler, the client shared a core with the proxy in some runs and not in
+# others, and its CPU per message through the proxy (64 KiB x16) ranged 11-25 us from run
+# to run (the floor's too); pinned, it stays within a few percent.
+PEER_PIN=() PROG_PIN=() PIN_NOTE='not pinned'
+if [ "${BENCH_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    PEER_PIN=(taskset -c $(($(nproc) - 1)))
+    PROG_PIN=(taskset -c 0)
+    PIN_NOTE="programs pinned to core 0, peers to core $(($(nproc) - 1))"
+fi
+
 # start_peer NAME VAR BINARY ARGS...: starts it (in this shell, so that its PID is
 # kept for cleanup), waits for its port file, stores the port in VAR.
 start_peer() {
     local name=$1 var=$2 bin=$3
     shift 3
-    "$bin" --port 0 --port-file "$WORK/$name.port" --max-seconds 3600 "$@" >"$WORK/$name.log" 2>&1 &
+    "${PEER_PIN[@]}" "$bin" --port 0 --port-file "$WORK/$name.port" --max-seconds 3600 "$@" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
     if [ ! -s "$WORK/$name.port" ]; then echo "bench: $name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1; fi
@@ -61,7 +73,7 @@ failed_list=''
 run() {   # label, command...
     echo "== $1" >&2
     shift
-    if ! "$@" >>"$ROWS"; then echo "bench: FAILED: $*" >&2; fail=1; failed_list+=" ${1##*/}"; fi
+    if ! "${PROG_PIN[@]}" "$@" >>"$ROWS"; then echo "bench: FAILED: $*" >&2; fail=1; failed_list+=" ${1##*/}"; fi
 }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -78,7 +90,7 @@ TLS_NOTE=''
 if want 9; then
     if printf '#include <openssl/ssl.h>\n' | $CC -E -x c - >/dev/null 2>&1 && [ -x "$B/tls_backends" ]; then
         echo "== 9: TLS backends (in memory; BearSSL and OpenSSL, each beside its bare engine)" >&2
-        if "$B/tls_backends" >"$WORK/tls_backends.tsv"; then
+        if "${PROG_PIN[@]}" "$B/tls_backends" >"$WORK/tls_backends.tsv"; then
             awk -F'\t' 'BEGIN { OFS = "\t" } $1 == "ROW" { $3 = $2 ": " $3; $2 = "9 TLS backends"; print }' \
                 "$WORK/tls_backends.tsv" >>"$ROWS"
         else
@@ -99,7 +111,7 @@ ver() { v=$(dpkg-query -W -f='${Version}\n' "$1" 2>/dev/null | head -1); echo "$
 {
     echo "wsproxy.h $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- wsproxy.h 2>/dev/null || echo ' (wsproxy.h modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "compiler: $($CC --version | head -1), flags: $BENCH_CFLAGS (no -march)"
-    echo "CPU: $cpu, $(nproc) cores; $(uname -sr)"
+    echo "CPU: $cpu, $(nproc) cores ($PIN_NOTE); $(uname -sr)"
     echo "peers: BearSSL $(ver libbearssl-dev), wslay $(ver libwslay-dev), libwebsockets $(ver libwebsockets-dev), zlib $(ver zlib1g-dev), OpenSSL $(ver libssl-dev), node $(node --version 2>/dev/null || echo '-')"
     [ -n "$TLS_NOTE" ] && echo "$TLS_NOTE"
     if (( fail )); then echo "programs: FAILED: ${failed_list# }"; else echo "programs: all passed"; fi
