@@ -1024,7 +1024,9 @@ WSPROXY_DEF void wsproxy_send_ack(wsproxy_client *c, size_t n);
    A TLS stage reads nothing while its ClientHello waits in wsproxy_send_buf: flush it. */
 WSPROXY_DEF unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len);
 WSPROXY_DEF void wsproxy_recv_ack(wsproxy_client *c, size_t n);
-/* Copies what fits; returns the count taken (less than len means: poll, then retry). */
+/* For bytes already in memory (a caller's own transport, a test): copies what fits, with
+   no read-ahead copy (WSPROXY_TLS_READ_AHEAD saves recv calls, and there are none);
+   returns the count taken (less than len means: poll, then retry). */
 WSPROXY_DEF size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len);
 
 /* The socket ended: os_error 0 for an orderly EOF, else the OS error (errno, or the
@@ -8601,7 +8603,9 @@ static int wsp_takes_input_(const wsproxy_client *c)
             c->state_ == WSPROXY_STATE_OPEN || c->state_ == WSPROXY_STATE_CLOSING);
 }
 
-WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
+/* ahead 0 (wsproxy_feed: the bytes are in memory already, there is no recv to save):
+   the read-ahead lends room only while it still holds bytes, which go first */
+static unsigned char *wsp_recv_room_(wsproxy_client *c, size_t *len, int ahead)
 {
     *len = 0;
     c->recv_into_ = WSP_RECV_STAGE_;
@@ -8626,8 +8630,13 @@ WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
        already, and the outcome must not depend on that */
     if (c->chain_[0] != WSP_S_PLAIN_ && wsp_tls_holds_in_(c, 0)) return NULL;
     c->recv_lent_ = 1;   /* the socket's stage stays until wsproxy_recv_ack */
-    if (wsp_ra_on_(c)) return wsp_ra_lend_(c, len);
+    if (wsp_ra_on_(c) && (ahead || c->ra_s_ != c->ra_e_)) return wsp_ra_lend_(c, len);
     return wsp_port_(c, c->chain_[0], WSP_RECVREC_, len);
+}
+
+WSPROXY_IMPL unsigned char *wsproxy_recv_buf(wsproxy_client *c, size_t *len)
+{
+    return wsp_recv_room_(c, len, 1);
 }
 
 WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
@@ -8660,13 +8669,21 @@ WSPROXY_IMPL void wsproxy_recv_ack(wsproxy_client *c, size_t n)
 
 WSPROXY_IMPL size_t wsproxy_feed(wsproxy_client *c, const void *data, size_t len)
 {
-    size_t room, n;
-    unsigned char *p = wsproxy_recv_buf(c, &room);
-    if (!p) return 0;
-    n = len < room ? len : room;
-    memcpy(p, data, n);
-    wsproxy_recv_ack(c, n);
-    return n;
+    const unsigned char *src = (const unsigned char *)data;
+    size_t done = 0;
+    while (done < len) {   /* a TLS engine takes a record's header, then its body */
+        size_t room, n;
+        unsigned char *p = wsp_recv_room_(c, &room, 0);
+        if (!p || !room) {
+            if (p) wsproxy_recv_ack(c, 0);
+            break;
+        }
+        n = len - done < room ? len - done : room;
+        memcpy(p, src + done, n);
+        wsproxy_recv_ack(c, n);
+        done += n;
+    }
+    return done;
 }
 
 WSPROXY_IMPL void wsproxy_socket_closed(wsproxy_client *c, int os_error)

@@ -300,6 +300,7 @@ static int g_record_each;
 static int g_greedy;         /* the client reads until it is offered no room, then polls */
 static int g_hangup_at_end;  /* the server hangs up (no close_notify) after the burst's echoes */
 static size_t g_most_unpolled;   /* g_greedy: the most bytes read between two polls */
+static int g_feed;           /* bytes go in by wsproxy_feed: 1 always, 2 every other read */
 static struct {
     long records, reads, long_seen;
     uint64_t bytes;
@@ -626,14 +627,20 @@ static void run_scene(wsproxy_config *cfg, int mode)
         {
             int reads = 0;
             size_t unpolled = 0;
-            while (s->s2c.len && (in = wsproxy_recv_buf(&client, &room)) != NULL && room) {
-                size_t k = s->s2c.len < room ? s->s2c.len : room;
+            while (s->s2c.len) {
+                size_t k = s->s2c.len;
                 if (mode == 1) k = 1;
                 else if (mode == 2) { size_t r = 1 + (size_t)(test_rand() % 300); if (r < k) k = r; }
-                memcpy(in, s->s2c.buf, k);
-                /* a careless caller that says it read more than it was lent: the client
-                   takes what it lent (the read-ahead's room too) */
-                wsproxy_recv_ack(&client, g_record_each && k == room ? k + 5000 : k);
+                if (g_feed == 1 || (g_feed == 2 && (wire.reads & 1))) {
+                    if (!(k = wsproxy_feed(&client, s->s2c.buf, k))) break;
+                } else {
+                    if ((in = wsproxy_recv_buf(&client, &room)) == NULL || !room) break;
+                    if (k > room) k = room;
+                    memcpy(in, s->s2c.buf, k);
+                    /* a careless caller that says it read more than it was lent: the
+                       client takes what it lent (the read-ahead's room too) */
+                    wsproxy_recv_ack(&client, g_record_each && k == room ? k + 5000 : k);
+                }
                 pipe_drop(&s->s2c, k);
                 wire.reads++;
                 unpolled += k;
@@ -846,7 +853,7 @@ static void run_case(const tls_case *tc)
             uint64_t bytes = wire.bytes - wire_at_open.bytes;
             CHECK_EQ_INT((int)wire.long_seen, LONG_MESSAGES);
             CHECK(records > g_burst);
-            if (mode == 0 && !g_greedy) {
+            if (mode == 0 && !g_greedy && !g_feed) {
                 /* the client reads what it is offered: short records come several to a
                    read, not in two reads each (a greedy reader also reads while the
                    engine holds a record: into the read-ahead then) */
@@ -860,6 +867,8 @@ static void run_case(const tls_case *tc)
 #endif
             }
             CHECK(st.read_ahead <= bytes);
+            /* bytes already in memory are not copied into the read-ahead */
+            if (g_feed == 1) CHECK_EQ_INT((int)st.read_ahead, 0);
         }
         if (s->proxy && strstr(tc->expect, "OPEN")) {
             /* the proxy never sees the target's name as SNI, and the target never sees
@@ -1024,6 +1033,17 @@ static void test_read_ahead(void)
     }
     g_hangup_at_end = 0;
     g_greedy = 0;
+    /* wsproxy_feed takes the records with no read-ahead copy; fed every other read, it
+       takes what the read-ahead holds first, in order */
+    for (g_feed = 1; g_feed <= 2; g_feed++)
+        for (i = 0; i < N; i++) {
+            char name[96];
+            tls_case tc = cases[i];
+            snprintf(name, sizeof name, "%s, %s", cases[i].name, g_feed == 1 ? "wsproxy_feed" : "wsproxy_feed every other read");
+            tc.name = name;
+            run_case(&tc);
+        }
+    g_feed = 0;
     g_record_each = 0;
     g_burst = 0;
 }
