@@ -91,8 +91,9 @@
    Sends: WSPROXY_E_WOULD_BLOCK = no room now, flush and retry, or stream that message
    (wsproxy_send_begin + wsproxy_send_data fill the buffer to the brim, so a burst goes
    out in the fewest send() calls); a frame larger than the send buffer
-   (WSPROXY_E_SEND_TOO_LARGE): streamed the same way; wsproxy_send_room says what fits now. examples/: blocking.c, wspcat.c (poll),
-   epoll_many.c (epoll, 10k connections), libuv_client.c, autobahn_client.c.
+   (WSPROXY_E_SEND_TOO_LARGE): streamed the same way; wsproxy_send_room says what fits
+   now. examples/: blocking.c, wspcat.c (poll), epoll_many.c (epoll, 10k connections),
+   libuv_client.c, autobahn_client.c.
 
    MEMORY
      sizeof(wsproxy_client) is 36 KiB with the built-in 16 KiB buffers, 3.8 KiB without
