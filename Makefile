@@ -98,8 +98,8 @@ $(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_s
 	  -lbearssl $(OPENSSL_LIBS)
 
 # the suites of the mask and of text again on the other code paths: SSE2 only (a CPU
-# without AVX2: the copy of text) and no vector registers (the mask and text)
-SSE2_UNITS   := test_stages
+# without AVX2) and no vector registers
+SSE2_UNITS   := test_pure test_stages
 NOSIMD_UNITS := test_pure test_stages
 $(BUILD)/%-sse2-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_NO_AVX2 -o $@ $< $(UNIT_LIBS)
