@@ -1834,6 +1834,23 @@ static const uint64_t wsp_utf8_rows_[12] = {
     0x00061861861861a4ull, 0x00061861861861aaull, 0x0006186186186198ull, 0x00061861861861b0ull
 };
 
+/* The DFA over s[i..end) from st; st & 63 of the result is the state after the last
+   byte. Four bytes a turn: the loop's own count and branch cost about what a byte's
+   step does, and a loop of one byte ran 1.3 or 1.6 GB/s depending on where it landed
+   in the binary (its code unchanged). */
+#define WSP_UTF8_STEP_(st, b) ((st) = wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[(b)]] >> ((st) & 63))
+static WSP_INLINE_ uint64_t wsp_utf8_run_(uint64_t st, const unsigned char *s, size_t i, size_t end)
+{
+    for (; i + 4 <= end; i += 4) {
+        WSP_UTF8_STEP_(st, s[i]);
+        WSP_UTF8_STEP_(st, s[i + 1]);
+        WSP_UTF8_STEP_(st, s[i + 2]);
+        WSP_UTF8_STEP_(st, s[i + 3]);
+    }
+    for (; i < end; i++) WSP_UTF8_STEP_(st, s[i]);
+    return st;
+}
+
 /* Whether n (< 32) bytes are all ASCII: words, the last one overlapping. */
 static int wsp_ascii_(const unsigned char *s, size_t n)
 {
@@ -1884,9 +1901,7 @@ WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *
         nonascii = !nonascii && st == 0;   /* skip the tries once after a table block */
         end = len - i < 32 ? len : i + 32;
         before = st;
-        for (j = i; j < end; j++)
-            st = wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[s[j]]] >> (st & 63);
-        st &= 63;
+        st = wsp_utf8_run_(st, s, i, end) & 63;
         if (st == WSP_UTF8_REJ_STATE_) {   /* which byte of this block was the first bad one */
             st = before;
             for (j = i; j < end; j++) {
@@ -4746,9 +4761,7 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
         end = len - i < 32 ? len : i + 32;
         memcpy(dst + i, src + i, end - i);
         before = st;
-        for (j = i; j < end; j++)
-            st = wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[src[j]]] >> (st & 63);
-        st &= 63;
+        st = wsp_utf8_run_(st, src, i, end) & 63;
         if (st == WSP_UTF8_REJ_STATE_) {
             st = before;
             for (j = i; j < end; j++) {
