@@ -29,7 +29,7 @@ test: $(OPENSSL_BINS)
 openssl: $(OPENSSL_BINS)
 
 # with GSSAPI when wspcat has it (NTLM and Negotiate: make interop runs them on both backends)
-$(BUILD)/wspcat-openssl: examples/wspcat.c wsproxy.h | $(BUILD) check-openssl
+$(BUILD)/wspcat-openssl: examples/wspcat.c wsproxy.h $(BUILD)/wspcat.gss | $(BUILD) check-openssl
 	$(CC) -std=c99 $(WARN) $(CFLAGS) $(WSPCAT_GSS_CFLAGS) -I. -DWSPROXY_TLS_OPENSSL -o $@ examples/wspcat.c \
 	  $(OPENSSL_LIBS) $(WSPCAT_GSS_LIBS)
 
