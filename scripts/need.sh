@@ -71,7 +71,7 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo "; fi
 cmd=""
 for a in "${archs[@]}"; do cmd+="${sudo}dpkg --add-architecture $a && "; done
 if [ ${#archs[@]} -gt 0 ]; then cmd+="${sudo}apt-get update && "; fi
-cmd+="${sudo}apt-get install -y ${missing[*]}"
+cmd+="${sudo}apt-get install -y --no-remove ${missing[*]}"
 
 stop() {   # stop REASON: say what to run, install nothing
     if [ $try = 1 ]; then echo "not installed ($1); to install them run: $cmd"
@@ -92,16 +92,30 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 run() { echo "+ ${sudo}$*"; ${sudo}"$@"; }
-fresh=0
+# A mirror caught mid-sync can fail one index (seen for days: a security index of the wrong
+# size) while every other list is fresh, so a failed update is said and the install still
+# tried: apt uses the lists it has, and only a failed install stops us.
+updated=""
+update() {
+    if run apt-get update -q; then updated=ok
+    else updated=failed; echo "need.sh: apt-get update failed; trying with the package lists apt has"; fi
+}
+# --no-remove: apt may solve a conflict (a foreign-architecture package that lags its native
+# twin) by removing dozens of packages, compilers included; such an install fails instead.
+install() { run apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}"; }
+install_failed() {
+    if [ "$updated" = failed ]; then stop "apt-get install failed (after a failed apt-get update)"; fi
+    stop "apt-get install failed"
+}
 for a in "${archs[@]}"; do
     run dpkg --add-architecture "$a" || stop "dpkg --add-architecture $a failed"
 done
-if [ ${#archs[@]} -gt 0 ]; then run apt-get update -q || stop "apt-get update failed"; fresh=1; fi
+if [ ${#archs[@]} -gt 0 ]; then update; fi
 # an old or empty package list (a fresh container) makes the first try fail: update, retry
-if ! run apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-    [ $fresh = 1 ] && stop "apt-get install failed"
-    run apt-get update -q || stop "apt-get update failed"
-    run apt-get install -y -q --no-install-recommends "${missing[@]}" || stop "apt-get install failed"
+if ! install; then
+    [ -n "$updated" ] && install_failed
+    update
+    install || install_failed
 fi
 for i in "${!missing[@]}"; do
     there "${checks[$i]}" || { echo "installed ${missing[$i]}, but still not found: ${checks[$i]}"; exit 1; }

@@ -92,11 +92,24 @@ linux_units() {
 }
 
 # ---- 32-bit x86 -------------------------------------------------------------------------
+# gcc -m32 needs the kernel's <asm/...> headers. Debian keeps them in linux-libc-dev:i386,
+# which must carry the same version as the amd64 one: when the i386 index lags (a mirror
+# mid-sync), installing it would downgrade the amd64 twin and remove the compilers. The x86
+# headers are the same files for both ABIs (they branch on __i386__ themselves), so without
+# the i386 package a build-local include directory points <asm/...> at the amd64 ones. The
+# unversioned gcc-multilib, which ships such a link system-wide, conflicts with cross gcc.
 t_i386() {
-    tools i386 "gcc-${gccv}-multilib" "gcc -m32: 32-bit x86 builds" "has_pkg gcc-${gccv}-multilib" \
-        linux-libc-dev:i386 "Linux headers for i386 (gcc-multilib itself conflicts with cross gcc)" \
-        "has_pkg linux-libc-dev:i386" || return
-    linux_units i386 i386 "gcc -m32" ""
+    local cc="gcc -m32" inc=$PB/i386-include
+    tools i386 "gcc-${gccv}-multilib" "gcc -m32: 32-bit x86 builds" "has_pkg gcc-${gccv}-multilib" ||
+        return
+    if ! printf '#include <asm/errno.h>\n' | $cc -E -x c - >/dev/null 2>&1; then
+        mkdir -p "$inc" && ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" "$inc/asm"
+        cc="$cc -isystem $inc"
+        echo "i386: no linux-libc-dev:i386; <asm/...> from the amd64 headers ($inc/asm)"
+    fi
+    check "i386: the compiler targets 32-bit x86" \
+        bash -c "$cc -dM -E -x c /dev/null | grep -q '__i386__ 1'"
+    linux_units i386 i386 "$cc" ""
 }
 
 # ---- big-endian: s390x under qemu --------------------------------------------------------

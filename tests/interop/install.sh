@@ -47,8 +47,11 @@ if [ ${#need[@]} -gt 0 ]; then
         made_policy=1
     fi
     rc=0
-    "${SUDO[@]}" apt-get update -q >/dev/null || rc=$?
-    [ $rc = 0 ] && { "${SUDO[@]}" apt-get install -y -q "${need[@]}" >/dev/null || rc=$?; }
+    # one index failing (a mirror mid-sync) leaves the others fresh: say it, install anyway;
+    # --no-remove: never let apt solve a conflict by removing installed packages
+    "${SUDO[@]}" apt-get update -q >/dev/null ||
+        echo "install.sh: apt-get update failed; installing with the package lists apt has" >&2
+    "${SUDO[@]}" apt-get install -y -q --no-remove "${need[@]}" >/dev/null || rc=$?
     [ $made_policy = 1 ] && "${SUDO[@]}" rm -f "$policy"
     if [ $rc != 0 ]; then echo "install.sh: apt-get failed ($rc)" >&2; exit $rc; fi
 else
