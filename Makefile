@@ -105,10 +105,14 @@ $(BUILD)/test_tls-small-san: tests/test_tls.c wsproxy.h tests/test.h tests/tls_s
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_TLS_OUTPUT_BUFFER_BYTES=597 -DTEST_OPENSSL_PEERS -o $@ $< \
 	  -lbearssl $(OPENSSL_LIBS)
 
-# the suites of the mask and of text again on the other code paths: SSE2 only (a CPU
-# without AVX2) and no vector registers
+# the suites of the mask and of text again on the other code paths: AVX2 without AVX-512
+# (what a CPU with AVX-512 runs otherwise), SSE2 only (a CPU without AVX2) and no vector
+# registers
+AVX2_UNITS   := test_pure
 SSE2_UNITS   := test_pure test_stages
 NOSIMD_UNITS := test_pure test_stages
+$(BUILD)/%-avx2-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
+	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_NO_AVX512 -o $@ $< $(UNIT_LIBS)
 $(BUILD)/%-sse2-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
 	$(SAN_CC) -std=c99 $(WARN) $(SANFLAGS) -DWSPROXY_NO_AVX2 -o $@ $< $(UNIT_LIBS)
 $(BUILD)/%-nosimd-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl check-sanitizers
@@ -116,7 +120,8 @@ $(BUILD)/%-nosimd-san: tests/%.c wsproxy.h tests/test.h | $(BUILD) check-bearssl
 
 unit: $(addprefix $(BUILD)/,$(UNITS)) $(addprefix $(BUILD)/,$(addsuffix -san,$(UNITS))) \
       $(BUILD)/test_tls-small-san $(BUILD)/test_client-deflate-san \
-      $(addprefix $(BUILD)/,$(addsuffix -sse2-san,$(SSE2_UNITS)) $(addsuffix -nosimd-san,$(NOSIMD_UNITS)))
+      $(addprefix $(BUILD)/,$(addsuffix -avx2-san,$(AVX2_UNITS)) $(addsuffix -sse2-san,$(SSE2_UNITS)) \
+        $(addsuffix -nosimd-san,$(NOSIMD_UNITS)))
 
 demo: $(EXAMPLES) peers
 	@bash scripts/demo.sh

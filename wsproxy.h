@@ -25,6 +25,9 @@
                        and text copied into a message buffer checked, 32 bytes per
                        register when the CPU has AVX2 (asked at run time, as glibc's
                        memcpy asks; built with -mavx2, not asked): this keeps SSE2 only
+     WSPROXY_NO_AVX512 masks of 128 bytes on use 64-byte registers when the CPU has
+                       AVX-512 BW and VBMI2 (Ice Lake, Zen 4 and later: asked at run
+                       time): this keeps AVX2 for them
    Every limit is a macro with a default (the "limits" block below); define it before the
    include.
 
@@ -1605,6 +1608,15 @@ struct wsproxy_client {
 #ifdef __AVX2__
 #define WSP_AVX2_ALWAYS_ 1   /* built for CPUs that have it: no check at run time */
 #endif
+/* and long masks in 64-byte registers (wsp_mask_avx512_) on CPUs with AVX-512 BW and
+   VBMI2: Ice Lake and later, Zen 4 and later, where 512-bit loads, XORs and stores do
+   not lower the clock. Skylake-X and Cascade Lake, where they do (and slow the code
+   around), lack VBMI2 and keep AVX2. Compilers that cannot ask for VBMI2 keep AVX2. */
+#if !defined(WSPROXY_NO_AVX512) && ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8) || \
+                                    (defined(__clang__) && __clang_major__ >= 8))
+#define WSP_AVX512_ 1
+#define WSP_HAS_AVX512_() (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2"))
+#endif
 #endif
 #endif
 
@@ -2057,6 +2069,70 @@ __attribute__((target("avx2"))) static size_t wsp_mask_avx2_(unsigned char *dst,
 }
 #endif
 
+#ifdef WSP_AVX512_
+/* wsp_mask_long_ in 64-byte registers, for len >= 128: the bytes before dst's first
+   64-byte boundary and those after its last one each in one masked load and store (byte
+   masks need AVX-512 BW), the rest in aligned 64-byte stores, four a turn. Every load is
+   of src bytes not yet written (dst may be src). */
+#define WSP_MASK256_AVX512_(d, a, b, c, e, kv)                                               \
+    do {                                                                                   \
+        _mm512_store_si512((void *)(d), _mm512_xor_si512(a, kv));                           \
+        _mm512_store_si512((void *)((d) + 64), _mm512_xor_si512(b, kv));                    \
+        _mm512_store_si512((void *)((d) + 128), _mm512_xor_si512(c, kv));                   \
+        _mm512_store_si512((void *)((d) + 192), _mm512_xor_si512(e, kv));                   \
+    } while (0)
+__attribute__((target("avx512f,avx512bw"))) static void wsp_mask_avx512_(unsigned char *dst, const unsigned char *src,
+                                                                         size_t len, uint64_t kw)
+{
+    size_t i = (size_t)(-(uintptr_t)dst & 63u), shift;
+    __m512i kv = _mm512_set1_epi64((long long)kw);
+    const unsigned char *s;
+    unsigned char *d, *end;
+    if (i) {
+        __mmask64 m = ((__mmask64)1 << i) - 1;
+        _mm512_mask_storeu_epi8(dst, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src), kv));
+        kv = _mm512_set1_epi64((long long)wsp_key_turn_(kw, (unsigned)(i & 3) * 8));
+    }
+    s = src + i;
+    d = dst + i;
+    shift = (size_t)((uintptr_t)s & 63u);
+    if (shift && !(shift & 3u) && len - i >= 320) {
+        /* src a whole number of 4-byte words off dst's alignment (a frame's payload 8 bytes
+           after an aligned header, say): aligned loads, each block put together from two
+           neighbours by one permute. Unaligned loads there cost 0.85x the time; finer
+           permutes (bytes, 16-bit words) cost more than they save. The first load leaves
+           out the words before s, which may be before src; the last is of bytes the
+           64-byte loop after would read anyway. */
+        const unsigned char *as = s - shift;
+        __m512i idx = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                       _mm512_set1_epi32((int)(shift / 4)));
+        __m512i lo = _mm512_maskz_load_epi32((__mmask16)(0xFFFFu << (shift / 4)), (const void *)as);
+        for (end = d + ((len - i - 64) & ~(size_t)255); d != end; as += 256, d += 256) {
+            __m512i h1 = _mm512_load_si512((const void *)(as + 64));
+            __m512i h2 = _mm512_load_si512((const void *)(as + 128));
+            __m512i h3 = _mm512_load_si512((const void *)(as + 192));
+            __m512i h4 = _mm512_load_si512((const void *)(as + 256));
+            WSP_MASK256_AVX512_(d, _mm512_permutex2var_epi32(lo, idx, h1), _mm512_permutex2var_epi32(h1, idx, h2),
+                                _mm512_permutex2var_epi32(h2, idx, h3), _mm512_permutex2var_epi32(h3, idx, h4), kv);
+            lo = h4;
+        }
+        s = as + shift;
+    }
+    for (end = d + ((size_t)(dst + len - d) & ~(size_t)255); d != end; s += 256, d += 256)
+        WSP_MASK256_AVX512_(d, _mm512_loadu_si512((const void *)s), _mm512_loadu_si512((const void *)(s + 64)),
+                            _mm512_loadu_si512((const void *)(s + 128)), _mm512_loadu_si512((const void *)(s + 192)),
+                            kv);
+    for (end = d + ((size_t)(dst + len - d) & 192u); d != end; s += 64, d += 64)
+        _mm512_store_si512((void *)d, _mm512_xor_si512(_mm512_loadu_si512((const void *)s), kv));
+    i = (size_t)(dst + len - d);
+    if (i) {   /* not with an empty mask: one that reaches a page not mapped can cost
+                  hundreds of cycles even though it reads nothing */
+        __mmask64 m = ((__mmask64)1 << i) - 1;
+        _mm512_mask_storeu_epi8(d, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s), kv));
+    }
+}
+#endif
+
 /* wsproxy_mask's long payloads (128 bytes on) and its shortest (below 8): out of line,
    so that the short paths save no registers. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -2070,6 +2146,12 @@ static size_t wsp_mask_long_(unsigned char *dst, const unsigned char *src, size_
     unsigned char kb[4];
     size_t i = 0;
     memcpy(&k32, key, 4);
+#ifdef WSP_AVX512_
+    if (len >= 128 && WSP_HAS_AVX512_()) {
+        wsp_mask_avx512_(dst, src, len, wsp_key_turn_((uint64_t)k32 * 0x100000001ull, (unsigned)(offset & 3) * 8));
+        return (offset + len) & 3;
+    }
+#endif
     if (len >= 128 && (-(uintptr_t)dst & 15u)) {   /* 16-byte aligned stores from here: none
                                                        crosses a cache line */
         size_t lead = (size_t)(-(uintptr_t)dst & 15u);

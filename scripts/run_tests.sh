@@ -10,6 +10,7 @@ done
 suites+=(
     "test_tls, 512-byte TLS records (ASan+UBSan)" "$BUILD/test_tls-small-san"
     "test_client with WSPROXY_DEFLATE, not offered (ASan+UBSan)" "$BUILD/test_client-deflate-san"
+    "test_pure, AVX2 without AVX-512: WSPROXY_NO_AVX512 (ASan+UBSan)" "$BUILD/test_pure-avx2-san"
     "test_pure, SSE2 only: WSPROXY_NO_AVX2 (ASan+UBSan)" "$BUILD/test_pure-sse2-san"
     "test_pure, no vector registers: WSPROXY_NO_SIMD (ASan+UBSan)" "$BUILD/test_pure-nosimd-san"
     "test_stages, SSE2 only: WSPROXY_NO_AVX2 (ASan+UBSan)" "$BUILD/test_stages-sse2-san"

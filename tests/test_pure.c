@@ -726,18 +726,20 @@ static void test_frames(void) {
 
 static void test_mask(void) {
     static const unsigned char key[4] = {0xA1, 0x5B, 0x03, 0xFE};
-    unsigned char src[600], ref[600], a[620], b[620];
+    unsigned char src[1200], ref[1200], a[1220], b[1220];
     size_t len, so, doff, o;
     int bad_ret = 0, bad_data = 0, bad_inplace = 0, bad_pieces = 0;
     test_seed(777);
     for (len = 0; len < sizeof src; len++) src[len] = (unsigned char)test_rand();
     TEST_CASE("mask lengths x alignments x offsets");
-    for (len = 0; len <= 520; len += (len < 140 ? 1 : 37)) {   /* every length through the short paths */
+    /* every length through the short paths; then enough for several turns of the longest
+       loops (256 bytes a turn) */
+    for (len = 0; len <= 1140; len += (len < 140 ? 1 : 37)) {
         for (o = 0; o < 8; o++) {
             size_t i;
             for (i = 0; i < len; i++) ref[i] = (unsigned char)(src[i] ^ key[(o + i) % 4]);
-            for (so = 0; so < 8; so++)   /* long payloads: the destination at every place of 32 bytes */
-                for (doff = 0; doff < (len >= 128 ? 40u : 8u); doff++) {
+            for (so = 0; so < 8; so++)   /* long payloads: the destination at every place of 64 bytes */
+                for (doff = 0; doff < (len >= 128 ? 72u : 8u); doff++) {
                     size_t r;
                     memcpy(a + so, src, len);
                     memset(b, 0x55, sizeof b);
@@ -783,6 +785,39 @@ static void test_mask(void) {
         CHECK_MEM(b, ref, 37);
         wsproxy_mask(g, g, 37, key, 2);
         CHECK_MEM(g, ref, 37);
+    }
+    TEST_CASE("long masks end at the last readable byte");   /* wide loads stop there too */
+    {
+        int bad = 0;
+        for (len = 128; len < 1150; len += (len < 448 ? 1 : 61)) {   /* every length of the last block */
+            unsigned char *g = guard_place(src, len);
+            for (o = 0; o < len; o++) ref[o] = (unsigned char)(src[o] ^ key[(1 + o) % 4]);
+            for (doff = 0; doff < 16; doff++) {   /* src whole words and not off dst's alignment */
+                wsproxy_mask(b + doff, g, len, key, 1);
+                if (memcmp(b + doff, ref, len) != 0) bad++;
+            }
+            wsproxy_mask(g, g, len, key, 1);   /* and the destination there */
+            if (memcmp(g, ref, len) != 0) bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+    }
+    TEST_CASE("long masks read no byte outside src (ASan: heap blocks of the exact size)");
+    {
+        int bad = 0;
+        for (len = 128; len < 1150; len += 13) {
+            for (so = 0; so < 4; so++) {   /* src ends at each place of a 16-byte granule */
+                unsigned char *h = (unsigned char *)malloc(len + so);
+                if (!h) { bad++; continue; }
+                memcpy(h + so, src, len);
+                for (o = 0; o < len; o++) ref[o] = (unsigned char)(src[o] ^ key[(3 + o) % 4]);
+                for (doff = 0; doff < 16; doff++) {
+                    wsproxy_mask(b + doff, h + so, len, key, 3);
+                    if (memcmp(b + doff, ref, len) != 0) bad++;
+                }
+                free(h);
+            }
+        }
+        CHECK_EQ_INT(bad, 0);
     }
 }
 
