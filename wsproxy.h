@@ -26,7 +26,7 @@
                        register when the CPU has AVX2 (asked at run time, as glibc's
                        memcpy asks; built with -mavx2, not asked): this keeps SSE2 only
      WSPROXY_NO_AVX512 masks of 128 bytes on use 64-byte registers when the CPU has
-                       AVX-512 BW and VBMI2 (Ice Lake, Zen 4 and later: asked at run
+                       AVX-512 BW and VBMI (Ice Lake, Zen 4 and later: asked at run
                        time): this keeps AVX2 for them
    Every limit is a macro with a default (the "limits" block below); define it before the
    include.
@@ -1609,13 +1609,16 @@ struct wsproxy_client {
 #define WSP_AVX2_ALWAYS_ 1   /* built for CPUs that have it: no check at run time */
 #endif
 /* and long masks in 64-byte registers (wsp_mask_avx512_) on CPUs with AVX-512 BW and
-   VBMI2: Ice Lake and later, Zen 4 and later, where 512-bit loads, XORs and stores do
-   not lower the clock. Skylake-X and Cascade Lake, where they do (and slow the code
-   around), lack VBMI2 and keep AVX2. Compilers that cannot ask for VBMI2 keep AVX2. */
-#if !defined(WSPROXY_NO_AVX512) && ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8) || \
-                                    (defined(__clang__) && __clang_major__ >= 8))
+   VBMI: Ice Lake and later, Zen 4 and later, where 512-bit loads, XORs, permutes and
+   stores run at the clock of scalar code. Skylake-X, Cascade Lake and Cooper Lake, where
+   512-bit work lowers the clock (and slows the code around), lack VBMI and keep AVX2.
+   Older compilers (gcc 7, clang 7, Apple clang 10 and before) keep AVX2. */
+#if !defined(WSPROXY_NO_AVX512) &&                                                          \
+    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8) ||                          \
+     (defined(__clang__) && !defined(__apple_build_version__) && __clang_major__ >= 8) ||    \
+     (defined(__clang__) && defined(__apple_build_version__) && __clang_major__ >= 11))
 #define WSP_AVX512_ 1
-#define WSP_HAS_AVX512_() (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2"))
+#define WSP_HAS_AVX512_() (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi"))
 #endif
 #endif
 #endif
