@@ -1866,6 +1866,14 @@ static WSP_INLINE_ uint64_t wsp_utf8_run_(uint64_t st, const unsigned char *s, s
     return st;
 }
 
+/* After wsp_utf8_run_ rejected s[i..end) from st: where the first bad byte is */
+static size_t wsp_utf8_first_bad_(uint64_t st, const unsigned char *s, size_t i, size_t end)
+{
+    for (; i < end; i++)
+        if ((WSP_UTF8_STEP_(st, s[i]) & 63) == WSP_UTF8_REJ_STATE_) break;
+    return i;
+}
+
 /* Whether n (< 32) bytes are all ASCII: words, the last one overlapping. */
 static int wsp_ascii_(const unsigned char *s, size_t n)
 {
@@ -1890,7 +1898,7 @@ WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *
     if (*state == WSP_UTF8_REJECT_) return 0;
     st = *state & 63;
     while (i < len) {
-        size_t end, j;
+        size_t end;
         uint64_t before;
         if (st == 0 && !nonascii) {
 #ifdef WSP_SSE2_
@@ -1917,14 +1925,9 @@ WSPROXY_IMPL size_t wsproxy_utf8_validate(uint32_t *state, const unsigned char *
         end = len - i < 32 ? len : i + 32;
         before = st;
         st = wsp_utf8_run_(st, s, i, end) & 63;
-        if (st == WSP_UTF8_REJ_STATE_) {   /* which byte of this block was the first bad one */
-            st = before;
-            for (j = i; j < end; j++) {
-                st = (wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[s[j]]] >> (st & 63)) & 63;
-                if (st == WSP_UTF8_REJ_STATE_) break;
-            }
+        if (st == WSP_UTF8_REJ_STATE_) {
             *state = WSP_UTF8_REJECT_;
-            return j;
+            return wsp_utf8_first_bad_(before, s, i, end);
         }
         i = end;
     }
@@ -4812,7 +4815,7 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
     if (*state == WSP_UTF8_REJECT_) return 0;
     st = *state & 63;
     while (i < len) {
-        size_t end, j;
+        size_t end;
         uint64_t before;
         if (st == 0) {
 #if defined(WSP_AVX2_ALWAYS_)
@@ -4846,13 +4849,8 @@ static size_t wsp_utf8_copy_(uint32_t *state, unsigned char *dst, const unsigned
         before = st;
         st = wsp_utf8_run_(st, src, i, end) & 63;
         if (st == WSP_UTF8_REJ_STATE_) {
-            st = before;
-            for (j = i; j < end; j++) {
-                st = (wsp_utf8_rows_[(unsigned char)wsp_utf8_class_[src[j]]] >> (st & 63)) & 63;
-                if (st == WSP_UTF8_REJ_STATE_) break;
-            }
             *state = WSP_UTF8_REJECT_;
-            return j;
+            return wsp_utf8_first_bad_(before, src, i, end);
         }
         i = end;
     }
