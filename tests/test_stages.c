@@ -353,6 +353,40 @@ static void test_frames_exact_size(void)
     }
 }
 
+/* Text copied into a message buffer that starts at each of 64 places in a cache line:
+   the copy takes one block wherever it starts, then goes on from the buffer's next
+   64-byte boundary. A bad byte or a 2-byte character anywhere in the first 140 bytes,
+   before, across and after that step, is found at its byte or copied right. */
+static void test_frames_text_alignment(void)
+{
+    static const size_t lens[] = {128, 129, 200, 300};
+    static unsigned char text[300], stream[320], space[300 + 128];
+    unsigned char *line = space + (64 - (size_t)((uintptr_t)space & 63)) % 64;   /* a 64-byte boundary */
+    size_t off, li, at;
+    TEST_CASE("frames alone: text into a message buffer at 64 alignments, a bad byte or a 2-byte character at each place");
+    for (off = 0; off < 64; off++)
+        for (li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (at = 0; at <= 140; at++) {
+                size_t len = lens[li], i, n;
+                int bad, placed = at < 140 && at + 1 < len;   /* else all ASCII */
+                for (bad = 0; bad < 2; bad++) {
+                    char log[256], want[256];
+                    for (i = 0; i < len; i++) text[i] = (unsigned char)('a' + (i * 3 + off) % 26);
+                    if (placed) {
+                        if (bad) text[at] = 0x80;
+                        else { text[at] = 0xc3; text[at + 1] = 0xa9; }
+                    }
+                    n = srv_frame(stream, 1, WSPROXY_OP_TEXT, text, len);
+                    memset(line, 0, len + off);
+                    frames_run(stream, n, FEED_WHOLE, line + off, len, 0, log, sizeof log);
+                    if (bad && placed) snprintf(want, sizeof want, "ERROR WSPROXY_E_WS_INVALID_UTF8 1007|");
+                    else snprintf(want, sizeof want, "MSG 1 %.60s|", (const char *)text);
+                    CHECK(strcmp(log, want) == 0);
+                    if (!bad || !placed) CHECK(memcmp(line + off, text, len) == 0);
+                }
+            }
+}
+
 static void test_frame_build(void)
 {
     static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
@@ -761,6 +795,7 @@ int main(void)
     test_frames_alone();
     test_frames_long_text();
     test_frames_exact_size();
+    test_frames_text_alignment();
     test_frames_cut_text();
     test_frame_build();
     test_head_cost();
