@@ -1044,7 +1044,7 @@ expect_stderr_has "option '--linger': 'abc' is not a number of seconds"
 run "" --count 0 "$WS"
 expect_rc 1
 expect_stderr_has "option '--count': '0' is not a count"
-run "" "$WS" "ws://second.example/sEc"
+run "" "$WS" "ws://second.example/sEc1tok"
 expect_rc 1
 expect_stderr_has "more than one URL given"
 expect_no_secret_piece "$ERR"
