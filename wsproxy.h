@@ -7658,7 +7658,7 @@ static unsigned char *wsp_frame_room_slow_(wsproxy_client *c, size_t need, int *
     if (c->ss_ == c->se_) {
         p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (p && room >= need) { *into = below; return p; }
-        if (p) {   /* a fresh record may hold it */
+        if (p && c->scap_ >= need) {   /* a fresh record may hold it; the staging takes it now */
             wsp_tls_flush_(c, below);
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
             c->tls_dirty_ = 1;   /* the sealed record is the pump's to move (wsp_pump_) */

@@ -537,7 +537,12 @@ static void burst_send(void)
                                    : wsproxy_send_binary(&client, m, len);
         /* send_room's promise (0 also says "none": an empty message may not fit then) */
         CHECK(rc != WSPROXY_E_WOULD_BLOCK || room < len || room == 0);
-        if (rc == WSPROXY_E_WOULD_BLOCK) break;
+        if (rc == WSPROXY_E_WOULD_BLOCK) {
+            /* a refused message changes nothing: the record it did not fit stays open for
+               what does fit (a streamed frame), and the caller's flush closes it */
+            CHECK_EQ_INT(wsproxy_send_room(&client), room);
+            break;
+        }
         CHECK_EQ_INT(rc, WSPROXY_OK);
         burst_sent++;
         wrote = 1;
