@@ -65,10 +65,13 @@
    receive buffer instead and feeds the engine from it (one copy of those record
    bytes; a burst of short records, or a record of a few KiB, costs one recv); long
    records (a large message) are read straight into the engine, header and body, as
-   before. While open, FRAMES keeps the windows of the
-   BearSSL engine below it between calls, and tells the engine what it wrote and read
-   there before anything else uses an engine: a short message costs no call into
-   BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
+   before. The engine holds one record to send at a time; with a send buffer, once
+   open, a record the caller has not taken yet when the engine is wanted for the next
+   moves into that buffer (one copy of the record), so frames go on into records and
+   a burst leaves in one send() (a record each otherwise). While open, FRAMES keeps
+   the windows of the BearSSL engine below it between calls, and tells the engine what
+   it wrote and read there before anything else uses an engine: a short message costs
+   no call into BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
    (your own TLS, a test).
 
    A LOOP, IN ORDER
@@ -875,8 +878,10 @@ typedef struct wsproxy_config {
        no TLS stage is below, else it gathers a reply head; the longest reply head is
        the smaller of it and WSPROXY_MAX_HEAD_BYTES. The send buffer holds the socket's
        bytes when no TLS stage is below (then the longest whole frame is its size);
-       above TLS it only holds frames that do not fit in a TLS record, and may be
-       absent (send_buffer NULL with WSPROXY_SEND_BUFFER_BYTES 0). Minimums:
+       below a BearSSL stage on the socket it queues the records the caller has not
+       taken yet (a burst leaves in one send(); a record and 85 bytes must fit), else
+       it holds frames that do not fit in a TLS record; it may be absent there
+       (send_buffer NULL with WSPROXY_SEND_BUFFER_BYTES 0). Minimums:
        WSPROXY_MIN_RECV_BUFFER and WSPROXY_MIN_SEND_BUFFER. */
     unsigned char *recv_buffer;
     size_t recv_buffer_len;
@@ -1146,6 +1151,8 @@ typedef struct wsproxy_stats {
     uint64_t copied_out;          /* between stages on the way out */
     uint64_t read_ahead;          /* record bytes a recv brought into the receive memory
                                      ahead of the socket's TLS engine, then copied there */
+    uint64_t records_queued;      /* record bytes moved from the socket's TLS engine into
+                                     the send buffer, to leave with the next ones */
     uint64_t head_bytes_examined; /* reply-head bytes the head scanner looked at */
     uint64_t deflate_arena_used;  /* bytes of deflate.arena zlib took (kept in any build) */
 } wsproxy_stats;
@@ -1454,6 +1461,9 @@ struct wsproxy_client {
     unsigned char *rbuf_, *sbuf_;
     size_t rcap_, rs_, re_, scap_, ss_, se_;
     size_t swipe_;                 /* sbuf_ bytes up to here held a secret: wiped when sent */
+    size_t qs_, qe_;               /* sbuf_ below a BearSSL stage on the socket: records it
+                                      sealed, queued (wsp_queue_records_); never while
+                                      frames are staged there (ss_ != se_) */
     int recv_lent_;                /* wsproxy_recv_buf gave room not yet acknowledged */
     size_t held_;                  /* bytes of the stage below FRAMES lent to the last event */
     /* read-ahead of a BearSSL stage on the socket (wsp_ra_*): the receive memory (hbuf_),
@@ -5910,6 +5920,49 @@ static void wsp_tls_flush_(wsproxy_client *c, int stage)
     if (wsp_is_tls_stage_(stage)) br_ssl_engine_flush(wsp_eng_(c, stage == WSP_S_TLS_PROXY_ ? 0 : 1), 0);
 }
 
+/* -- the send buffer below a BearSSL stage on the socket. The engine holds one record at
+   a time, and each is one send() when the caller takes it from there. Once open, with a
+   send buffer and no frame staged in it, a sealed record the caller has not yet taken
+   moves into the send buffer when the engine is wanted for the next one: frames go on
+   into records (no staging copy), and a burst leaves in one send(). wsproxy_send_buf
+   offers the queue first, with the engine's last record joined to it. -- */
+
+/* The queue can take the socket engine's present record once sealed: what the record
+   holds and BearSSL's largest record overhead (85 bytes; a record that is sealed already
+   counts as the whole output buffer). Frames may then go on into a fresh record. */
+static size_t wsp_tls_frag_max_(void);
+static int wsp_queue_room_(const wsproxy_client *c)
+{
+    size_t open, most;
+    if (!c->scap_ || c->ss_ != c->se_ || !wsp_is_tls_stage_(c->chain_[0]) || c->state_ != WSPROXY_STATE_OPEN)
+        return 0;
+    open = wsp_tls_app_room_(c, c->chain_[0]);
+    most = open && open < wsp_tls_frag_max_() ? wsp_tls_frag_max_() - open + 85 : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
+    return c->scap_ - (c->qe_ - c->qs_) >= most;
+}
+
+/* Moves what the socket's engine has sealed into the queue. 1 when it moved. */
+static int wsp_queue_records_(wsproxy_client *c)
+{
+    size_t n;
+    unsigned char *src;
+    if (!c->scap_ || c->ss_ != c->se_ || !wsp_is_tls_stage_(c->chain_[0]) || c->state_ != WSPROXY_STATE_OPEN)
+        return 0;
+    src = wsp_port_(c, c->chain_[0], WSP_SENDREC_, &n);
+    if (!src || !n) return 0;
+    if (c->scap_ - c->qe_ < n && c->qs_) {
+        memmove(c->sbuf_, c->sbuf_ + c->qs_, c->qe_ - c->qs_);
+        c->qe_ -= c->qs_;
+        c->qs_ = 0;
+    }
+    if (c->scap_ - c->qe_ < n) return 0;   /* a part would free nothing in the engine */
+    memcpy(c->sbuf_ + c->qe_, src, n);
+    c->qe_ += n;
+    WSP_STAT_(c->stats_.records_queued += n);
+    wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
+    return 1;
+}
+
 /* The protocol the hop's peer chose by ALPN (*n bytes), or NULL. */
 static const char *wsp_tls_alpn_(wsproxy_client *c, int hop, size_t *n)
 {
@@ -6211,6 +6264,9 @@ static const char *wsp_tls_alpn_(wsproxy_client *c, int hop, size_t *n)
     *n = len < sizeof c->alpn_ ? len : sizeof c->alpn_ - 1;
     return (const char *)p;
 }
+/* OpenSSL stages its own records (rout_): nothing is queued in the send buffer. */
+static int wsp_queue_room_(const wsproxy_client *c) { (void)c; return 0; }
+static int wsp_queue_records_(wsproxy_client *c) { (void)c; return 0; }
 #endif   /* WSPROXY_TLS_OPENSSL */
 
 static int wsp_tls_hop_error_(const wsproxy_client *c, int hop)
@@ -6333,6 +6389,8 @@ static void wsp_tls_wake_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
 static int wsp_tls_unfinished_(const wsproxy_client *c) { (void)c; return -1; }
 static void wsp_tls_fail_closed_(wsproxy_client *c, int hop) { (void)c; (void)hop; }
 static int wsp_tls_restart_(wsproxy_client *c, int hop) { (void)c; (void)hop; return -1; }
+static int wsp_queue_room_(const wsproxy_client *c) { (void)c; return 0; }
+static int wsp_queue_records_(wsproxy_client *c) { (void)c; return 0; }
 #endif
 
 /* ==== 10. the requests: written when due, in pieces, from the caller's configuration = */
@@ -7658,14 +7716,25 @@ static unsigned char *wsp_frame_room_slow_(wsproxy_client *c, size_t need, int *
     if (c->ss_ == c->se_) {
         p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (p && room >= need) { *into = below; return p; }
-        if (p && c->scap_ >= need) {   /* a fresh record may hold it; the staging takes it now */
+        if (below == c->chain_[0] && need <= wsp_tls_frag_max_()) {
+            /* this record goes into the queue below, the frame into the next */
+            if (p && wsp_queue_room_(c)) {
+                wsp_tls_flush_(c, below);
+                p = NULL;
+            }
+            if (!p && wsp_queue_records_(c)) {
+                p = wsp_port_(c, below, WSP_SENDAPP_, &room);
+                if (p && room >= need) { *into = below; return p; }
+            }
+        }
+        if (p && c->scap_ >= need && c->qs_ == c->qe_) {   /* a fresh record may hold it; the staging takes it now */
             wsp_tls_flush_(c, below);
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
             c->tls_dirty_ = 1;   /* the sealed record is the pump's to move (wsp_pump_) */
 #endif
         }
     }
-    return c->scap_ ? wsp_plain_reserve_(c, need) : NULL;
+    return c->scap_ && c->qs_ == c->qe_ ? wsp_plain_reserve_(c, need) : NULL;
 }
 
 /* The same, when the room is at hand, with no call: at the end of the plain send
@@ -8765,6 +8834,11 @@ WSPROXY_IMPL const unsigned char *wsproxy_send_buf(wsproxy_client *c, size_t *le
     if (c->req_ | c->pong_pending_ | c->close_pending_ || c->chain_[0] != WSP_S_PLAIN_ || c->live_ > 1)
         wsp_push_down_(c);
     if (c->tx_dead_) return NULL;
+    if (c->qs_ != c->qe_) {   /* the queue first, with the engine's last record joined */
+        wsp_queue_records_(c);
+        *len = c->qe_ - c->qs_;
+        return c->sbuf_ + c->qs_;
+    }
     return wsp_port_(c, c->chain_[0], WSP_SENDREC_, len);
 }
 
@@ -8777,6 +8851,12 @@ WSPROXY_IMPL void wsproxy_send_ack(wsproxy_client *c, size_t n)
         return;
     }
     if (!c->nchain_ || !n) return;
+    if (c->qs_ != c->qe_) {   /* records from the queue (wsproxy_send_buf offers it first) */
+        if (n > c->qe_ - c->qs_) n = c->qe_ - c->qs_;
+        c->qs_ += n;
+        if (c->qs_ == c->qe_) c->qs_ = c->qe_ = 0;
+        return;
+    }
     if (wsp_is_tls_stage_(c->chain_[0])) {   /* no more than send_buf offered */
         size_t have;
         wsp_port_(c, c->chain_[0], WSP_SENDREC_, &have);
@@ -9293,9 +9373,11 @@ WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_
         p = NULL;
         if (c->ss_ == c->se_) {
             p = wsp_port_(c, below, WSP_SENDAPP_, &room);
+            if (!p && below == c->chain_[0] && wsp_queue_records_(c))
+                p = wsp_port_(c, below, WSP_SENDAPP_, &room);   /* the full record went below */
             into = below;
         }
-        if (!p && c->scap_ && (p = wsp_plain_reserve_(c, 1)) != NULL) {
+        if (!p && c->scap_ && c->qs_ == c->qe_ && (p = wsp_plain_reserve_(c, 1)) != NULL) {
             room = c->scap_ - c->se_;
             into = 0;
         }
@@ -9316,8 +9398,10 @@ WSPROXY_IMPL size_t wsproxy_send_room(const wsproxy_client *c)
 {
     size_t room = 0, r;
     if (c->state_ != WSPROXY_STATE_OPEN || c->tx_in_frame_ || c->close_pending_) return 0;
-    if (c->scap_) room = c->scap_ - (c->se_ - c->ss_);
+    if (c->scap_ && c->qs_ == c->qe_) room = c->scap_ - (c->se_ - c->ss_);
     if (c->ss_ == c->se_ && (r = wsp_tls_app_room_(c, wsp_below_(c))) > room) room = r;
+    if (wsp_below_(c) == c->chain_[0] && wsp_queue_room_(c) && wsp_tls_frag_max_() > room)
+        room = wsp_tls_frag_max_();   /* a fresh record, once this one is queued */
 #ifdef WSPROXY_DEFLATE
     if (c->zout_) return wsp_deflate_fit_(c, room);   /* what fits compressed fits plain too */
 #endif
