@@ -7819,6 +7819,50 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
     for (i = 0; i < n; i++) dst[i] = (unsigned char)(src[i] ^ key[i & 3]);
 }
 
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+/* A frame longer than a record, right above a BearSSL stage on the socket, with nothing
+   staged: it goes record after record, each full one into the send buffer's queue, when
+   the queue surely takes them all (the engine's present record, the frame, and BearSSL's
+   largest overhead on each record). Masked into the records: no staging copy, and the
+   message leaves in one send(). */
+static int wsp_frame_fits_records_(const wsproxy_client *c, size_t need)
+{
+    size_t most;
+    if (need <= wsp_tls_frag_max_() || wsp_below_(c) != c->chain_[0] || !wsp_queue_room_(c)) return 0;
+    most = WSPROXY_TLS_OUTPUT_BUFFER_BYTES + need + 85 * (need / wsp_tls_frag_max_() + 2);
+    return most > need && c->scap_ - (c->qe_ - c->qs_) >= most;
+}
+
+static int wsp_write_frame_records_(wsproxy_client *c, int opcode, int fin, const unsigned char *data,
+                                    size_t len)
+{
+    unsigned char key[4], head[WSPROXY_FRAME_HEADER_MAX];
+    size_t hl, off = 0;
+    int below = c->chain_[0];
+    if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
+    hl = wsproxy_frame_encode(head, fin, opcode, key, len);
+    while (off < hl + len) {
+        size_t room, n;
+        unsigned char *p = wsp_port_(c, below, WSP_SENDAPP_, &room);
+        if (!p) {   /* the record is full (BearSSL sealed it): into the queue */
+            if (wsp_queue_records_(c)) continue;
+            wsp_fail_(c, WSPROXY_E_STATE);   /* cannot happen (wsp_frame_fits_records_) */
+            return WSPROXY_E_STATE;
+        }
+        if (off < hl) {
+            n = hl - off < room ? hl - off : room;
+            memcpy(p, head + off, n);
+        } else {
+            n = hl + len - off < room ? hl + len - off : room;
+            wsproxy_mask(p, data + (off - hl), n, key, (off - hl) & 3);
+        }
+        wsp_ack_(c, below, WSP_SENDAPP_, n);
+        off += n;
+    }
+    return WSPROXY_OK;
+}
+#endif
+
 /* Writes one whole masked frame, or says WOULD_BLOCK. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
@@ -7829,6 +7873,9 @@ static int wsp_write_frame_any_(wsproxy_client *c, int opcode, int fin, const un
     unsigned char key[4], *p;
     int into;
     size_t hl;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+    if (wsp_frame_fits_records_(c, wsp_frame_size_(len))) return wsp_write_frame_records_(c, opcode, fin, data, len);
+#endif
     p = wsp_frame_room_(c, wsp_frame_size_(len), &into);
     if (!p) return WSPROXY_E_WOULD_BLOCK;
     if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
