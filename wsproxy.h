@@ -5827,6 +5827,18 @@ static WSP_INLINE_ int wsp_pump_(wsproxy_client *c)
     return wsp_pump_run_(c);
 }
 
+/* The most BearSSL adds to a record's payload (BR_SSL_BUFSIZE_OUTPUT is 16384 + this). */
+#define WSP_TLS_RECORD_OVERHEAD_ 85
+
+/* The largest record payload BearSSL sends with this output buffer (its own rule). */
+static size_t wsp_tls_frag_max_(void)
+{
+    unsigned u;
+    for (u = 14; u > 9; u--)
+        if (((size_t)1 << u) + WSP_TLS_RECORD_OVERHEAD_ <= (size_t)WSPROXY_TLS_OUTPUT_BUFFER_BYTES) break;
+    return (size_t)1 << (u == 13 ? 12 : u);
+}
+
 /* ==== 9. stage TLS: a BearSSL engine's four ports =============================================== */
 #ifndef WSPROXY_NO_TLS
 #ifndef WSPROXY_TLS_OPENSSL
@@ -5927,17 +5939,23 @@ static void wsp_tls_flush_(wsproxy_client *c, int stage)
    into records (no staging copy), and a burst leaves in one send(). wsproxy_send_buf
    offers the queue first, with the engine's last record joined to it. -- */
 
+/* Records may be queued now: a send buffer with no frame staged in it, a TLS stage on
+   the socket, the connection open. */
+static int wsp_queue_on_(const wsproxy_client *c)
+{
+    return c->scap_ && c->ss_ == c->se_ && wsp_is_tls_stage_(c->chain_[0]) && c->state_ == WSPROXY_STATE_OPEN;
+}
+
 /* The queue can take the socket engine's present record once sealed: what the record
-   holds and BearSSL's largest record overhead (85 bytes; a record that is sealed already
-   counts as the whole output buffer). Frames may then go on into a fresh record. */
-static size_t wsp_tls_frag_max_(void);
+   holds and BearSSL's largest record overhead (a record that is sealed already counts as
+   the whole output buffer). Frames may then go on into a fresh record. */
 static int wsp_queue_room_(const wsproxy_client *c)
 {
     size_t open, most;
-    if (!c->scap_ || c->ss_ != c->se_ || !wsp_is_tls_stage_(c->chain_[0]) || c->state_ != WSPROXY_STATE_OPEN)
-        return 0;
+    if (!wsp_queue_on_(c)) return 0;
     open = wsp_tls_app_room_(c, c->chain_[0]);
-    most = open && open < wsp_tls_frag_max_() ? wsp_tls_frag_max_() - open + 85 : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
+    most = open && open < wsp_tls_frag_max_() ? wsp_tls_frag_max_() - open + WSP_TLS_RECORD_OVERHEAD_
+                                              : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
     return c->scap_ - (c->qe_ - c->qs_) >= most;
 }
 
@@ -5946,8 +5964,7 @@ static int wsp_queue_records_(wsproxy_client *c)
 {
     size_t n;
     unsigned char *src;
-    if (!c->scap_ || c->ss_ != c->se_ || !wsp_is_tls_stage_(c->chain_[0]) || c->state_ != WSPROXY_STATE_OPEN)
-        return 0;
+    if (!wsp_queue_on_(c)) return 0;
     src = wsp_port_(c, c->chain_[0], WSP_SENDREC_, &n);
     if (!src || !n) return 0;
     if (c->scap_ - c->qe_ < n && c->qs_) {
@@ -7676,15 +7693,6 @@ static size_t wsp_frame_size_(size_t len)
     return len + (len < 126 ? 6 : len <= 0xFFFF ? 8 : 14);
 }
 
-/* The largest record payload BearSSL sends with this output buffer (its own rule). */
-static size_t wsp_tls_frag_max_(void)
-{
-    unsigned u;
-    for (u = 14; u > 9; u--)
-        if (((size_t)1 << u) + 85 <= (size_t)WSPROXY_TLS_OUTPUT_BUFFER_BYTES) break;
-    return (size_t)1 << (u == 13 ? 12 : u);
-}
-
 /* Above a TLS stage, frames that do not fit in its record wait in the send staging
    (the plain send buffer, when the caller gave or kept one); it empties first. */
 static void wsp_staging_drain_(wsproxy_client *c)
@@ -7829,7 +7837,7 @@ static int wsp_frame_fits_records_(const wsproxy_client *c, size_t need)
 {
     size_t most;
     if (need <= wsp_tls_frag_max_() || wsp_below_(c) != c->chain_[0] || !wsp_queue_room_(c)) return 0;
-    most = WSPROXY_TLS_OUTPUT_BUFFER_BYTES + need + 85 * (need / wsp_tls_frag_max_() + 2);
+    most = WSPROXY_TLS_OUTPUT_BUFFER_BYTES + need + WSP_TLS_RECORD_OVERHEAD_ * (need / wsp_tls_frag_max_() + 2);
     return most > need && c->scap_ - (c->qe_ - c->qs_) >= most;
 }
 
@@ -7846,8 +7854,13 @@ static int wsp_write_frame_records_(wsproxy_client *c, int opcode, int fin, cons
         unsigned char *p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (!p) {   /* the record is full (BearSSL sealed it): into the queue */
             if (wsp_queue_records_(c)) continue;
-            wsp_fail_(c, WSPROXY_E_STATE);   /* cannot happen (wsp_frame_fits_records_) */
-            return WSPROXY_E_STATE;
+            /* the queue has room (wsp_frame_fits_records_), so the engine failed: part
+               of the frame is written, the connection cannot go on. E_STATE is not
+               sticky: the hop's TLS error, unless the check names a better one */
+            wsp_tls_check_(c);
+            if (c->state_ != WSPROXY_STATE_FAILED)
+                wsp_fail_(c, wsp_tls_hop_error_(c, below == WSP_S_TLS_PROXY_ ? 0 : 1));
+            return c->error_;
         }
         if (off < hl) {
             n = hl - off < room ? hl - off : room;
