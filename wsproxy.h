@@ -68,7 +68,9 @@
    before. The engine holds one record to send at a time; with a send buffer, once
    open, a record the caller has not taken yet when the engine is wanted for the next
    moves into that buffer (one copy of the record), so frames go on into records and
-   a burst leaves in one send() (a record each otherwise). While open, FRAMES keeps
+   a burst leaves in one send() (a record each otherwise); TLS inside TLS, the server's
+   records go down as they are sealed and the proxy's records are the ones queued.
+   While open, FRAMES keeps
    the windows of the BearSSL engine below it between calls, and tells the engine what
    it wrote and read there before anything else uses an engine: a short message costs
    no call into BearSSL. wsproxy_frames_* is the FRAMES stage alone, for bytes you already hold
@@ -879,8 +881,9 @@ typedef struct wsproxy_config {
        the smaller of it and WSPROXY_MAX_HEAD_BYTES. The send buffer holds the socket's
        bytes when no TLS stage is below (then the longest whole frame is its size);
        below a BearSSL stage on the socket it queues the records the caller has not
-       taken yet (a burst leaves in one send(); a record and 85 bytes must fit), else
-       it holds frames that do not fit in a TLS record; it may be absent there
+       taken yet (a burst leaves in one send(); a record and 85 bytes must fit, TLS in
+       TLS about 33 KiB: the server's record and the proxy's around it), else it holds
+       frames that do not fit in a TLS record; it may be absent there
        (send_buffer NULL with WSPROXY_SEND_BUFFER_BYTES 0). Minimums:
        WSPROXY_MIN_RECV_BUFFER and WSPROXY_MIN_SEND_BUFFER. */
     unsigned char *recv_buffer;
@@ -1152,7 +1155,8 @@ typedef struct wsproxy_stats {
     uint64_t read_ahead;          /* record bytes a recv brought into the receive memory
                                      ahead of the socket's TLS engine, then copied there */
     uint64_t records_queued;      /* record bytes moved from the socket's TLS engine into
-                                     the send buffer, to leave with the next ones */
+                                     the send buffer, to leave with the next ones (TLS in
+                                     TLS: the proxy's records) */
     uint64_t head_bytes_examined; /* reply-head bytes the head scanner looked at */
     uint64_t deflate_arena_used;  /* bytes of deflate.arena zlib took (kept in any build) */
 } wsproxy_stats;
@@ -5783,11 +5787,24 @@ static WSP_INLINE_ int wsp_tls_holds_in_(wsproxy_client *c, int idx)
 #endif
 }
 
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+static int wsp_queue_records_(wsproxy_client *c);
+
+/* The frames' TLS stage lies on the socket's: TLS in TLS, open (the queue's case). */
+static int wsp_queue_nested_(const wsproxy_client *c)
+{
+    return c->live_ == 2 && wsp_is_tls_stage_(c->chain_[1]);
+}
+#endif
+
 static int wsp_pump_run_(wsproxy_client *c)
 {
     int moved, any = 0, first = 1;
     do {
         int i;
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+        size_t n;
+#endif
         moved = 0;
         if (c->live_ >= 2 && c->chain_[0] == WSP_S_PLAIN_ && c->rs_ == c->re_ &&
             c->ss_ == c->se_ && !c->recv_lent_) {
@@ -5807,6 +5824,14 @@ static int wsp_pump_run_(wsproxy_client *c)
                 wsp_tls_flush_(c, lo);
                 moved = 1;
             }
+#if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
+            else if (i == 0 && wsp_queue_nested_(c) && wsp_port_(c, hi, WSP_SENDREC_, &n) && n &&
+                     wsp_queue_records_(c)) {
+                moved = 1;   /* the proxy's record, into the queue: the server's goes on down */
+            } else if (first) {
+                wsp_tls_flush_(c, lo);   /* what wsp_queue_below_ left in the proxy's record */
+            }
+#endif
         }
         if (moved || !any) wsp_tls_check_(c);   /* a pass that moved nothing changes no state */
         any |= moved;
@@ -5937,7 +5962,9 @@ static void wsp_tls_flush_(wsproxy_client *c, int stage)
    send buffer and no frame staged in it, a sealed record the caller has not yet taken
    moves into the send buffer when the engine is wanted for the next one: frames go on
    into records (no staging copy), and a burst leaves in one send(). wsproxy_send_buf
-   offers the queue first, with the engine's last record joined to it. -- */
+   offers the queue first, with the engine's last record joined to it. TLS in TLS: the
+   server's sealed records go down into the proxy's engine, whose records are queued, so
+   frames go on into the server's records the same way. -- */
 
 /* Records may be queued now: a send buffer with no frame staged in it, a TLS stage on
    the socket, the connection open. */
@@ -5946,17 +5973,36 @@ static int wsp_queue_on_(const wsproxy_client *c)
     return c->scap_ && c->ss_ == c->se_ && wsp_is_tls_stage_(c->chain_[0]) && c->state_ == WSPROXY_STATE_OPEN;
 }
 
-/* The queue can take the socket engine's present record once sealed: what the record
-   holds and BearSSL's largest record overhead (a record that is sealed already counts as
-   the whole output buffer). Frames may then go on into a fresh record. */
+/* The most n payload bytes become once sealed: BearSSL's largest overhead on each record,
+   counting a record begun before and the last one. */
+static size_t wsp_sealed_most_(size_t n)
+{
+    return n + WSP_TLS_RECORD_OVERHEAD_ * (n / wsp_tls_frag_max_() + 2);
+}
+
+/* The most the queue takes when the stage below the frames seals bytes more records'
+   worth: on the socket, those records and the engine's present one; TLS in TLS, the
+   proxy's records that wrap them, and the proxy engine's present one. */
+static size_t wsp_queue_need_(const wsproxy_client *c, size_t bytes)
+{
+    size_t most = bytes;
+    if (wsp_below_(c) != c->chain_[0]) most = WSPROXY_TLS_OUTPUT_BUFFER_BYTES + wsp_sealed_most_(most);
+    return most;
+}
+
+/* The queue can take the present record of the stage below the frames once sealed
+   (what the record holds and BearSSL's largest record overhead; a record that is sealed
+   already counts as the whole output buffer), and TLS in TLS what wraps it. Frames may
+   then go on into a fresh record. */
 static int wsp_queue_room_(const wsproxy_client *c)
 {
     size_t open, most;
-    if (!wsp_queue_on_(c)) return 0;
-    open = wsp_tls_app_room_(c, c->chain_[0]);
+    int below = wsp_below_(c);
+    if (!wsp_queue_on_(c) || (below != c->chain_[0] && !wsp_queue_nested_(c))) return 0;
+    open = wsp_tls_app_room_(c, below);
     most = open && open < wsp_tls_frag_max_() ? wsp_tls_frag_max_() - open + WSP_TLS_RECORD_OVERHEAD_
                                               : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
-    return c->scap_ - (c->qe_ - c->qs_) >= most;
+    return c->scap_ - (c->qe_ - c->qs_) >= wsp_queue_need_(c, most);
 }
 
 /* Moves what the socket's engine has sealed into the queue. 1 when it moved. */
@@ -5977,6 +6023,25 @@ static int wsp_queue_records_(wsproxy_client *c)
     c->qe_ += n;
     WSP_STAT_(c->stats_.records_queued += n);
     wsp_ack_(c, c->chain_[0], WSP_SENDREC_, n);
+    return 1;
+}
+
+/* Frees the stage below the frames of what it has sealed: on the socket, its record into
+   the queue (1 when it moved); TLS in TLS, the server's records into the proxy's engine,
+   its full records into the queue as they fill (1 when the server's engine holds no sealed
+   byte any more). The proxy's last record stays open for the next (the pump closes it):
+   full records close themselves, one proxy record per 16 KiB, not two per server record. */
+static int wsp_queue_below_(wsproxy_client *c)
+{
+    int lo = c->chain_[0], hi = wsp_below_(c);
+    size_t n;
+    if (hi == lo) return wsp_queue_records_(c);
+    if (!wsp_queue_on_(c) || !wsp_queue_nested_(c)) return 0;
+    for (;;) {
+        if (wsp_move_(c, hi, WSP_SENDREC_, lo, WSP_SENDAPP_)) continue;
+        if (!wsp_port_(c, hi, WSP_SENDREC_, &n) || !n) break;
+        if (!wsp_queue_records_(c)) return 0;
+    }
     return 1;
 }
 
@@ -6284,6 +6349,7 @@ static const char *wsp_tls_alpn_(wsproxy_client *c, int hop, size_t *n)
 /* OpenSSL stages its own records (rout_): nothing is queued in the send buffer. */
 static int wsp_queue_room_(const wsproxy_client *c) { (void)c; return 0; }
 static int wsp_queue_records_(wsproxy_client *c) { (void)c; return 0; }
+static int wsp_queue_below_(wsproxy_client *c) { (void)c; return 0; }
 #endif   /* WSPROXY_TLS_OPENSSL */
 
 static int wsp_tls_hop_error_(const wsproxy_client *c, int hop)
@@ -6408,6 +6474,7 @@ static void wsp_tls_fail_closed_(wsproxy_client *c, int hop) { (void)c; (void)ho
 static int wsp_tls_restart_(wsproxy_client *c, int hop) { (void)c; (void)hop; return -1; }
 static int wsp_queue_room_(const wsproxy_client *c) { (void)c; return 0; }
 static int wsp_queue_records_(wsproxy_client *c) { (void)c; return 0; }
+static int wsp_queue_below_(wsproxy_client *c) { (void)c; return 0; }
 #endif
 
 /* ==== 10. the requests: written when due, in pieces, from the caller's configuration = */
@@ -7724,13 +7791,16 @@ static unsigned char *wsp_frame_room_slow_(wsproxy_client *c, size_t need, int *
     if (c->ss_ == c->se_) {
         p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (p && room >= need) { *into = below; return p; }
-        if (below == c->chain_[0] && need <= wsp_tls_frag_max_()) {
-            /* this record goes into the queue below, the frame into the next */
-            if (p && wsp_queue_room_(c)) {
+        if (need <= wsp_tls_frag_max_()) {
+            /* this record goes into the queue below (TLS in TLS, inside the proxy's
+               records), the frame into the next; TLS in TLS only when the queue takes it
+               all, so that a refused frame changes nothing */
+            int roomy = wsp_queue_room_(c);
+            if (p && roomy) {
                 wsp_tls_flush_(c, below);
                 p = NULL;
             }
-            if (!p && wsp_queue_records_(c)) {
+            if (!p && (roomy || below == c->chain_[0]) && wsp_queue_below_(c)) {
                 p = wsp_port_(c, below, WSP_SENDAPP_, &room);
                 if (p && room >= need) { *into = below; return p; }
             }
@@ -7836,8 +7906,8 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 static int wsp_frame_fits_records_(const wsproxy_client *c, size_t need)
 {
     size_t most;
-    if (need <= wsp_tls_frag_max_() || wsp_below_(c) != c->chain_[0] || !wsp_queue_room_(c)) return 0;
-    most = WSPROXY_TLS_OUTPUT_BUFFER_BYTES + need + WSP_TLS_RECORD_OVERHEAD_ * (need / wsp_tls_frag_max_() + 2);
+    if (need <= wsp_tls_frag_max_() || !wsp_queue_room_(c)) return 0;
+    most = wsp_queue_need_(c, WSPROXY_TLS_OUTPUT_BUFFER_BYTES + wsp_sealed_most_(need));
     return most > need && c->scap_ - (c->qe_ - c->qs_) >= most;
 }
 
@@ -7846,14 +7916,14 @@ static int wsp_write_frame_records_(wsproxy_client *c, int opcode, int fin, cons
 {
     unsigned char key[4], head[WSPROXY_FRAME_HEADER_MAX];
     size_t hl, off = 0;
-    int below = c->chain_[0];
+    int below = wsp_below_(c);
     if (wsp_random_(c, key, 4) != 0) return WSPROXY_E_RANDOM;
     hl = wsproxy_frame_encode(head, fin, opcode, key, len);
     while (off < hl + len) {
         size_t room, n;
         unsigned char *p = wsp_port_(c, below, WSP_SENDAPP_, &room);
         if (!p) {   /* the record is full (BearSSL sealed it): into the queue */
-            if (wsp_queue_records_(c)) continue;
+            if (wsp_queue_below_(c)) continue;
             /* the queue has room (wsp_frame_fits_records_), so the engine failed: part
                of the frame is written, the connection cannot go on. E_STATE is not
                sticky: the hop's TLS error, unless the check names a better one */
@@ -9433,7 +9503,7 @@ WSPROXY_IMPL size_t wsproxy_send_data(wsproxy_client *c, const void *data, size_
         p = NULL;
         if (c->ss_ == c->se_) {
             p = wsp_port_(c, below, WSP_SENDAPP_, &room);
-            if (!p && below == c->chain_[0] && wsp_queue_records_(c))
+            if (!p && wsp_queue_below_(c))
                 p = wsp_port_(c, below, WSP_SENDAPP_, &room);   /* the full record went below */
             into = below;
         }
@@ -9460,7 +9530,7 @@ WSPROXY_IMPL size_t wsproxy_send_room(const wsproxy_client *c)
     if (c->state_ != WSPROXY_STATE_OPEN || c->tx_in_frame_ || c->close_pending_) return 0;
     if (c->scap_ && c->qs_ == c->qe_) room = c->scap_ - (c->se_ - c->ss_);
     if (c->ss_ == c->se_ && (r = wsp_tls_app_room_(c, wsp_below_(c))) > room) room = r;
-    if (wsp_below_(c) == c->chain_[0] && wsp_queue_room_(c) && wsp_tls_frag_max_() > room)
+    if (wsp_queue_room_(c) && wsp_tls_frag_max_() > room)
         room = wsp_tls_frag_max_();   /* a fresh record, once this one is queued */
 #ifdef WSPROXY_DEFLATE
     if (c->zout_) return wsp_deflate_fit_(c, room);   /* what fits compressed fits plain too */
