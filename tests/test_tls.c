@@ -301,7 +301,7 @@ static int g_greedy;         /* the client reads until it is offered no room, th
 static int g_hangup_at_end;  /* the server hangs up (no close_notify) after the burst's echoes */
 static size_t g_most_unpolled;   /* g_greedy: the most bytes read between two polls */
 static size_t g_most_sent;       /* the most wsproxy_send_buf offered at once */
-static int g_bufmode;            /* 0 built-in buffers, 1 the smallest, 2 128 KiB ones */
+static int g_bufmode;            /* 0 built-in buffers, 1 the smallest, 2 64 KiB ones */
 static int g_feed;           /* bytes go in by wsproxy_feed: 1 always, 2 every other read */
 static struct {
     long records, reads, long_seen;
@@ -527,7 +527,7 @@ static void check_tls_info(int hop, const tls_server *srv)
    for byte. First, a streamed binary frame: no message goes while it is open. */
 static int burst_sent, burst_echoed, burst_bad;
 
-#define BURST_LONG 40000   /* with 128 KiB buffers, every 100th message: longer than a record */
+#define BURST_LONG 40000   /* with 64 KiB buffers, every 100th message: longer than a record */
 static size_t burst_message(int k, unsigned char *out, int *opcode)
 {
     size_t len, i;
@@ -813,7 +813,7 @@ static void run_case(const tls_case *tc)
         size_t need = wsproxy_tls_arena_size(tc->url, tc->proxy);
         unsigned char *heap = (unsigned char *)malloc(need + 1);
         snprintf(name, sizeof name, "%s (%s%s)", tc->name, mode == 0 ? "whole" : mode == 1 ? "byte" : "random",
-                 g_bufmode == 1 ? ", small caller buffers" : g_bufmode == 2 ? ", 128 KiB caller buffers" : "");
+                 g_bufmode == 1 ? ", small caller buffers" : g_bufmode == 2 ? ", 64 KiB caller buffers" : "");
         TEST_CASE(name);
         memset(s, 0, sizeof *s);
         test_seed(99 + (uint64_t)mode);
@@ -827,13 +827,17 @@ static void run_case(const tls_case *tc)
         cfg.insecure = tc->insecure;
         cfg.proxy_insecure = tc->proxy_insecure;
         if (g_bufmode == 1) smallest_buffers(&cfg, plain_socket, &rbuf, &sbuf);
-        if (g_bufmode == 2) {   /* room to queue records below the socket's engine (TLS in
-                                   TLS: a long message's records, wrapped in the proxy's) */
-            rbuf = (unsigned char *)malloc(131072);
-            sbuf = (unsigned char *)malloc(131072);
+        if (g_bufmode == 2) {   /* room to queue records below the socket's engine; TLS in
+                                   TLS twice that: a long message's records and the proxy's
+                                   records around them */
+            size_t slen = tc->proxy && strncmp(tc->proxy, "https", 5) == 0 && strncmp(tc->url, "wss", 3) == 0 ? 131072
+                                                                                                            : 65536;
+            rbuf = (unsigned char *)malloc(65536);
+            sbuf = (unsigned char *)malloc(slen);
             cfg.recv_buffer = rbuf;
             cfg.send_buffer = sbuf;
-            cfg.recv_buffer_len = cfg.send_buffer_len = 131072;
+            cfg.recv_buffer_len = 65536;
+            cfg.send_buffer_len = slen;
         }
         s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
         s->target_tls = strncmp(tc->url, "wss", 3) == 0;
