@@ -235,6 +235,7 @@ static int servers_step(void)
 /* ---- the client's side ---------------------------------------------------------------- */
 static run_state runs[2];
 static int tls_flags;
+static size_t fz_send_default, fz_recv_default;   /* the most one offer may be, built-in buffers */
 
 /* The client's bytes go to the socket; a long stream is read by the servers at once.
    Secrets never cross the socket in clear: the target's headers travel inside TLS, and
@@ -431,9 +432,22 @@ static int one_run(int k, const uint8_t *data, int bytewise)
     arena = (unsigned char *)malloc(need);
     cfg.tls_arena = arena;
     cfg.tls_arena_len = need;
-    if (tls_flags & 64) smallest_buffers(&cfg, sc.cell == CELL_WSS_HTTP, &rbuf, &sbuf);
+    if (tls_flags & 64) {
+        smallest_buffers(&cfg, sc.cell == CELL_WSS_HTTP, &rbuf, &sbuf);
+    } else if (!(flags_g & 8) && (data[1] & 1)) {   /* data[1] is free: no max_message */
+        /* caller buffers with room to queue the socket engine's records (TLS in TLS: the
+           server's records and the proxy's around them) */
+        cfg.recv_buffer_len = 65536;
+        cfg.send_buffer_len = sc.cell == CELL_WSS_HTTPS ? 131072 : 65536;
+        rbuf = (unsigned char *)malloc(cfg.recv_buffer_len);
+        sbuf = (unsigned char *)malloc(cfg.send_buffer_len);
+        cfg.recv_buffer = rbuf;
+        cfg.send_buffer = sbuf;
+    }
+    fz_send_most = sbuf && cfg.send_buffer_len > fz_send_default ? cfg.send_buffer_len : fz_send_default;
+    fz_recv_most = rbuf && cfg.recv_buffer_len > fz_recv_default ? cfg.recv_buffer_len : fz_recv_default;
     fz_mem[0].p = arena; fz_mem[0].n = need;
-    fz_mem[1].p = rbuf; fz_mem[1].n = rbuf ? 512 : 0;
+    fz_mem[1].p = rbuf; fz_mem[1].n = rbuf ? cfg.recv_buffer_len : 0;
     fz_mem[2].p = sbuf; fz_mem[2].n = sbuf ? cfg.send_buffer_len : 0;
     if (fz_tls_hops & 1) bearssl_server_start(&sc.proxy, &certs[pcert], NULL, 0x51);
     if (fz_tls_hops & 2) bearssl_server_start(&sc.target, &certs[tcert], NULL, 0x74);
@@ -490,9 +504,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         load_certs();
         fz_wrote = tls_wrote;
         fz_new_connection = tls_new_connection;
-        fz_send_most = WSPROXY_SEND_BUFFER_BYTES > WSPROXY_TLS_OUTPUT_BUFFER_BYTES ? WSPROXY_SEND_BUFFER_BYTES
-                                                                                : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
-        fz_recv_most = WSPROXY_RECV_BUFFER_BYTES > BR_SSL_BUFSIZE_INPUT ? WSPROXY_RECV_BUFFER_BYTES : BR_SSL_BUFSIZE_INPUT;
+        fz_send_default = WSPROXY_SEND_BUFFER_BYTES > WSPROXY_TLS_OUTPUT_BUFFER_BYTES ? WSPROXY_SEND_BUFFER_BYTES
+                                                                                   : WSPROXY_TLS_OUTPUT_BUFFER_BYTES;
+        fz_recv_default = WSPROXY_RECV_BUFFER_BYTES > BR_SSL_BUFSIZE_INPUT ? WSPROXY_RECV_BUFFER_BYTES : BR_SSL_BUFSIZE_INPUT;
         loaded = 1;
     }
     if (size < 4) return 0;

@@ -534,8 +534,31 @@ static void auth_tls_seeds(void)
     SRV(P407 "Proxy-Authenticate: Digest realm=\"r\", nonce=\"n2\", qop=auth\r\n" CL0); ct_end("auth-http-digest-rejected");
 }
 
+/* Caller buffers with room to queue records (parameter byte odd, flag 8 clear): with the
+   socket stalled, messages of 4 KiB, 12 KiB (into the next record), 32 KiB streamed in
+   256-byte pieces (unless told not to), 16 KiB and 40,000 bytes (record after record)
+   fill records the caller does not take, which go into the send buffer's queue (TLS in
+   TLS: the proxy's records around the server's) until it is full; then the socket takes
+   all of it. */
+static void ct_queue_burst(int streamed)
+{
+    cs_act('S', 0, 0, 0);
+    cs_act('b', 0x10, 0, 0); cs_act('b', 0x10, 0, 0); cs_act('b', 0x10, 0, 0); cs_act('r', 0, 0, 0);
+    cs_act('b', 0x30, 0, 0);
+    if (streamed) cs_act('s', 0x80, 0x40, 0xff);
+    cs_act('b', 0x40, 0, 0); cs_act('b', 0x9c, 0x40, 0);
+    cs_act('r', 0, 0, 0); cs_act('b', 0x9c, 0x40, 0);
+    cs_act('D', 0, 0, 0); cs_act('t', 'e', 'n', 'd');
+    cs_act('c', 0x03, 0xe8, 4); SRV("\x88\x02\x03\xe8");
+}
+
 static void client_tls_seeds(void)
 {
+    ct_begin(0x00, 1, 7, 0x00); SRV(ACCEPT_101); ct_queue_burst(1); ct_end("wss-big-buffers-queue");
+    ct_begin(0x03, 1, 5, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); ct_queue_burst(1);
+    ct_end("https-wss-big-buffers-queue");
+    ct_begin(0x03, 3, 0, CT_PROXY); SRV(CT_OK200); cs_act('>', 0, 0, 0); SRV(ACCEPT_101); ct_queue_burst(0);
+    ct_end("https-wss-big-buffers-queue-long");
     /* each cell: open, exchange messages, close */
     ct_begin(0x00, 0, 7, 0x00); SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("wss-echo");
     ct_begin(0x40, 0, 0x85, 0x81); SRV(ACCEPT_101 CT_FRAMES); ct_exchange(); ct_end("wss-rsa-ip-recvbuf");
