@@ -7898,11 +7898,12 @@ static WSP_INLINE_ void wsp_mask_short_(unsigned char *dst, const unsigned char 
 }
 
 #if !defined(WSPROXY_NO_TLS) && !defined(WSPROXY_TLS_OPENSSL)
-/* A frame longer than a record, right above a BearSSL stage on the socket, with nothing
-   staged: it goes record after record, each full one into the send buffer's queue, when
-   the queue surely takes them all (the engine's present record, the frame, and BearSSL's
-   largest overhead on each record). Masked into the records: no staging copy, and the
-   message leaves in one send(). */
+/* A frame longer than a record, right above a BearSSL stage on the socket (or TLS in
+   TLS, the server's engine on the proxy's), with nothing staged: it goes record after
+   record, each full one into the send buffer's queue (wsp_queue_below_), when the queue
+   surely takes them all (the engine's present record, the frame, BearSSL's largest
+   overhead on each record, and TLS in TLS the proxy's records around them). Masked into
+   the records: no staging copy, and the message leaves in one send(). */
 static int wsp_frame_fits_records_(const wsproxy_client *c, size_t need)
 {
     size_t most;

@@ -816,6 +816,8 @@ static void run_case(const tls_case *tc)
                  g_bufmode == 1 ? ", small caller buffers" : g_bufmode == 2 ? ", 64 KiB caller buffers" : "");
         TEST_CASE(name);
         memset(s, 0, sizeof *s);
+        s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
+        s->target_tls = strncmp(tc->url, "wss", 3) == 0;
         test_seed(99 + (uint64_t)mode);
         memset(&cfg, 0, sizeof cfg);
         cfg.url = tc->url;
@@ -830,8 +832,7 @@ static void run_case(const tls_case *tc)
         if (g_bufmode == 2) {   /* room to queue records below the socket's engine; TLS in
                                    TLS twice that: a long message's records and the proxy's
                                    records around them */
-            size_t slen = tc->proxy && strncmp(tc->proxy, "https", 5) == 0 && strncmp(tc->url, "wss", 3) == 0 ? 131072
-                                                                                                            : 65536;
+            size_t slen = s->proxy == 2 && s->target_tls ? 131072 : 65536;
             rbuf = (unsigned char *)malloc(65536);
             sbuf = (unsigned char *)malloc(slen);
             cfg.recv_buffer = rbuf;
@@ -839,8 +840,6 @@ static void run_case(const tls_case *tc)
             cfg.recv_buffer_len = 65536;
             cfg.send_buffer_len = slen;
         }
-        s->proxy = !tc->proxy ? 0 : strncmp(tc->proxy, "https", 5) == 0 ? 2 : 1;
-        s->target_tls = strncmp(tc->url, "wss", 3) == 0;
         if (s->proxy == 2) tls_server_start(&s->ptls, tc->proxy_cred, &g_srv[0]);
         s->pcred = tc->proxy_cred;
         s->auth_close = g_auth_close;
